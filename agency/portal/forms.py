@@ -1,0 +1,76 @@
+"""Portal forms. Each error says what is wrong and how to put it right."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django import forms
+from django.core.validators import validate_email
+
+from tenants.models import Client, Role
+
+COMMON_ZONES = sorted(zoneinfo.available_timezones() - {"Factory", "localtime"})
+MAX_LOGO_BYTES = 2 * 1024 * 1024
+
+
+class ClientCreateForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Client name",
+                           help_text="The brand's name as your team says it, e.g. “Acme Coffee”.")
+    slug = forms.CharField(max_length=40, label="Short name",
+                           help_text="Lower-case letters, digits and hyphens. It becomes the "
+                                     "client's web address and cannot be changed later.")
+    time_zone = forms.ChoiceField(choices=[(z, z) for z in COMMON_ZONES], initial="Europe/London",
+                                  help_text="Post times are shown and entered in this zone.")
+    brand_colour = forms.CharField(max_length=7, initial="#2F5D62", label="Brand colour",
+                                   widget=forms.TextInput(attrs={"type": "color"}))
+    logo = forms.ImageField(required=False, help_text="PNG, JPEG or WebP, at most 2 MB.")
+
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"].strip().lower()
+        if Client.objects.filter(slug=slug).exists():
+            raise forms.ValidationError(f"A client with the short name “{slug}” already exists. "
+                                        "Choose another.")
+        return slug
+
+    def clean_logo(self):
+        logo = self.cleaned_data.get("logo")
+        if not logo:
+            return logo
+        if logo.size > MAX_LOGO_BYTES:
+            raise forms.ValidationError("The logo is larger than 2 MB. Export a smaller PNG, "
+                                        "JPEG or WebP and upload it again.")
+        fmt = getattr(getattr(logo, "image", None), "format", "") or ""
+        if fmt.upper() not in {"PNG", "JPEG", "WEBP"}:
+            raise forms.ValidationError("Upload the logo as PNG, JPEG or WebP.")
+        return logo
+
+
+class MemberAddForm(forms.Form):
+    email = forms.EmailField(help_text="Their work email. New people get an email to set a "
+                                       "password.")
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    role = forms.ChoiceField(choices=Role.choices)
+
+    def __init__(self, *args, role_choices=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if role_choices is not None:
+            self.fields["role"].choices = role_choices
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        validate_email(email)
+        return email
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+    def __init__(self, *args, role_choices=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if role_choices is not None:
+            self.fields["role"].choices = role_choices
+
+
+class ConfirmDeleteForm(forms.Form):
+    confirm_slug = forms.CharField(label="Type the client's short name to confirm")

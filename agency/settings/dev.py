@@ -1,0 +1,10 @@
+"""Local development: DEBUG on, emails to the console, the embedded database unless DATABASE_URL."""
+
+import os
+
+os.environ.setdefault("AGENCY_PORT", "8000")
+os.environ.setdefault("LOG_FORMAT", "plain")
+
+from .base import *  # noqa: E402,F403
+
+DEBUG = env_bool("DJANGO_DEBUG", True)  # noqa: F405

@@ -1,0 +1,15 @@
+"""Test settings: real PostgreSQL (embedded unless DATABASE_URL), fast hashing, mail kept in memory."""
+
+import os
+
+os.environ.setdefault("LOG_FORMAT", "plain")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+from .base import *  # noqa: E402,F403
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}

@@ -1,0 +1,17 @@
+"""URLs on a brand's own host (<slug>.<base domain>). Everything here requires a membership."""
+
+from django.urls import include, path
+from django.views.generic import RedirectView
+from wagtail.admin import urls as wagtailadmin_urls
+
+from agency import health
+from tenants import media
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False), name="brand_home"),
+    path("admin/", include(wagtailadmin_urls)),
+    path("documents/<int:document_id>/<str:document_filename>", media.document_serve,
+         name="wagtaildocs_serve"),
+    path("media/<path:path>", media.media_serve, name="brand_media"),
+    path("healthz", health.healthz, name="brand_healthz"),
+]

@@ -1,0 +1,26 @@
+"""Chooses the client (schema) from the request's host name."""
+
+from django.db import connection
+from django.shortcuts import render
+from django_tenants.middleware.main import TenantMainMiddleware
+
+
+class ClientMiddleware(TenantMainMiddleware):
+    """django-tenants' host routing, plus clear pages for unknown hosts and archived clients."""
+
+    def get_tenant(self, domain_model, hostname):
+        domain = domain_model.objects.select_related("tenant").get(domain=hostname)
+        return domain.tenant
+
+    def no_tenant_found(self, request, hostname):
+        return render(request, "tenants/unknown_host.html", {"hostname": hostname}, status=404)
+
+    def process_request(self, request):
+        response = super().process_request(request)
+        if response is not None:
+            return response
+        tenant = request.tenant
+        if getattr(tenant, "archived_at", None):
+            connection.set_schema_to_public()
+            return render(request, "tenants/archived.html", {"client": tenant}, status=410)
+        return None

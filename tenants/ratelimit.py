@@ -1,0 +1,55 @@
+"""Failed sign-in limit, counted in the public schema so every host shares one count."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+
+def client_ip(request) -> str | None:
+    if request is None:
+        return None
+    # Behind a proxy the deployment sets DJANGO_TRUSTED_PROXY_HEADER; never trust it by default.
+    header = getattr(settings, "TRUSTED_PROXY_IP_HEADER", "")
+    if header and request.META.get(header):
+        return request.META[header].split(",")[0].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _recent(username: str, ip: str | None):
+    from tenants.models import LoginFailure
+
+    since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_S)
+    match = Q(username__iexact=username)
+    if ip:
+        match |= Q(ip_address=ip)
+    return LoginFailure.objects.filter(match, at__gte=since)
+
+
+def is_blocked(*, username: str, request) -> bool:
+    """True once the account, or the address it signs in from, has too many recent failures."""
+    ip = client_ip(request)
+    recent = _recent(username, ip)
+    by_user = recent.filter(username__iexact=username).count()
+    by_ip = recent.filter(ip_address=ip).count() if ip else 0
+    # An address may try a few accounts (shared office networks), an account only the limit.
+    return by_user >= settings.LOGIN_FAILURE_LIMIT or by_ip >= settings.LOGIN_FAILURE_LIMIT * 4
+
+
+def minutes_left() -> int:
+    return max(1, settings.LOGIN_FAILURE_WINDOW_S // 60)
+
+
+def record_failure(*, username: str, request) -> None:
+    from tenants.models import LoginFailure
+
+    LoginFailure.objects.create(username=username[:254], ip_address=client_ip(request))
+
+
+def clear(*, username: str) -> None:
+    from tenants.models import LoginFailure
+
+    LoginFailure.objects.filter(username__iexact=username).delete()

@@ -1,0 +1,41 @@
+"""What each role may do inside a client. Data, so a reader sees every grant in one place."""
+
+from tenants.models import Role
+
+# Model-level permissions granted to the role's group (counted only inside its own client).
+MODEL_PERMISSIONS: dict[str, list[str]] = {
+    Role.AGENCY_ADMIN: [
+        "wagtailadmin.access_admin",
+        "wagtailcore.add_workflow", "wagtailcore.change_workflow", "wagtailcore.delete_workflow",
+        "wagtailcore.add_task", "wagtailcore.change_task", "wagtailcore.delete_task",
+        "wagtailcore.add_collection", "wagtailcore.change_collection",
+        "wagtailcore.delete_collection",
+    ],
+    Role.ACCOUNT_MANAGER: [
+        "wagtailadmin.access_admin",
+        "wagtailcore.add_collection", "wagtailcore.change_collection",
+    ],
+    Role.EDITOR: ["wagtailadmin.access_admin"],
+    Role.SENSITIVITY_REVIEWER: ["wagtailadmin.access_admin"],
+}
+
+# Page permission types on the client's campaigns index (and so on every campaign below it).
+PAGE_PERMISSIONS: dict[str, list[str]] = {
+    Role.AGENCY_ADMIN: ["add", "change", "publish", "bulk_delete", "lock", "unlock"],
+    Role.ACCOUNT_MANAGER: ["add", "change", "publish", "lock", "unlock"],
+    Role.EDITOR: ["add", "change"],
+    # Reviewers see and moderate what their workflow task gives them; they do not author.
+    Role.SENSITIVITY_REVIEWER: [],
+}
+
+_media = ["add", "change", "choose"]
+# Image and document permissions on the client's root collection.
+COLLECTION_PERMISSIONS: dict[str, list[str]] = {
+    Role.AGENCY_ADMIN: [f"{a}_{m}" for m in ("image", "document") for a in _media + ["delete"]],
+    Role.ACCOUNT_MANAGER: [f"{a}_{m}" for m in ("image", "document") for a in _media + ["delete"]],
+    Role.EDITOR: [f"{a}_{m}" for m in ("image", "document") for a in _media],
+    Role.SENSITIVITY_REVIEWER: ["choose_image", "choose_document"],
+}
+
+# Roles that may manage a client's members in the portal.
+MEMBER_MANAGERS = {Role.AGENCY_ADMIN, Role.ACCOUNT_MANAGER}

@@ -1,0 +1,141 @@
+"""Writes for clients and memberships. Views, commands and tasks call these and nothing else."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from tenants.links import brand_host
+from tenants.models import AuditEvent, Client, Domain, Membership, Role, RoleGroup
+from tenants.provisioning import brand_schema_setup, role_groups_create
+
+User = get_user_model()
+
+
+def schema_name_for(slug: str) -> str:
+    return "brand_" + slug.replace("-", "_")
+
+
+def audit(*, actor, client_slug: str, action: str, **detail) -> AuditEvent:
+    return AuditEvent.objects.create(actor=actor if getattr(actor, "pk", None) else None,
+                                     client_slug=client_slug, action=action, detail=detail)
+
+
+def client_provision(
+    *,
+    name: str,
+    slug: str,
+    time_zone: str = "Europe/London",
+    brand_colour: str = "#2F5D62",
+    logo=None,
+    actor=None,
+) -> Client:
+    """Create a client brand: its schema (cloned from the template), host, role groups,
+    Wagtail site and default approval workflow. All of it or nothing."""
+    client = Client(name=name.strip(), slug=slug.strip().lower(), time_zone=time_zone,
+                    brand_colour=brand_colour, schema_name=schema_name_for(slug.strip().lower()))
+    client.full_clean()
+    host = brand_host(client.slug)
+    if Domain.objects.filter(domain=host).exists():
+        raise ValidationError({"slug": f"The address {host} is already in use. Choose another "
+                                       "short name."})
+    connection.set_schema_to_public()
+    with transaction.atomic():
+        client.save(verbosity=0)  # clones the template schema
+        Domain.objects.create(domain=host, tenant=client, is_primary=True)
+        groups = role_groups_create(client)
+        with schema_context(client.schema_name):
+            brand_schema_setup(client, groups)
+        if logo:  # kept in the public schema's folder: the portal shows it to members
+            client.logo.save(f"{client.slug}{Path(logo.name).suffix.lower()}", logo, save=True)
+        audit(actor=actor, client_slug=client.slug, action="client.provisioned",
+              name=client.name, schema=client.schema_name)
+    return client
+
+
+def client_archive(*, client: Client, actor) -> Client:
+    """Close a client's host and hide it from lists; its data stays and can be restored."""
+    if client.is_archived:
+        return client
+    client.archived_at = timezone.now()
+    client.save(update_fields=["archived_at"])
+    audit(actor=actor, client_slug=client.slug, action="client.archived")
+    return client
+
+
+def client_restore(*, client: Client, actor) -> Client:
+    client.archived_at = None
+    client.save(update_fields=["archived_at"])
+    audit(actor=actor, client_slug=client.slug, action="client.restored")
+    return client
+
+
+def client_delete(*, client: Client, actor, confirm_slug: str) -> None:
+    """Delete a client for good: schema, media, role groups, memberships.
+
+    Refused unless ``confirm_slug`` repeats the client's short name, so it is never silent."""
+    if confirm_slug.strip() != client.slug:
+        raise ValidationError({"confirm_slug": f"Type the client's short name “{client.slug}” "
+                                               "exactly to confirm deletion."})
+    slug, schema, logo_name = client.slug, client.schema_name, client.logo.name
+    connection.set_schema_to_public()
+    with transaction.atomic():
+        group_ids = list(RoleGroup.objects.filter(client=client).values_list("group_id", flat=True))
+        client.delete(force_drop=True)
+        from django.contrib.auth.models import Group
+
+        Group.objects.filter(pk__in=group_ids).delete()
+        audit(actor=actor, client_slug=slug, action="client.deleted", schema=schema)
+    media = Path(settings.MEDIA_ROOT) / schema
+    if media.is_dir():
+        shutil.rmtree(media)
+    if logo_name:
+        (Path(settings.MEDIA_ROOT) / get_public_schema_name() / logo_name).unlink(missing_ok=True)
+
+
+def _sync_groups(membership: Membership | None, *, user, client: Client) -> None:
+    groups = RoleGroup.objects.filter(client=client)
+    user.groups.remove(*[rg.group_id for rg in groups])
+    if membership is not None:
+        user.groups.add(groups.get(role=membership.role).group_id)
+
+
+def membership_set(*, client: Client, user, role: str, actor=None) -> Membership:
+    """Give ``user`` the ``role`` at ``client`` (replacing any role they had there)."""
+    if role not in Role.values:
+        raise ValidationError({"role": f"“{role}” is not a role. Choose one of: "
+                                       + ", ".join(Role.labels) + "."})
+    with transaction.atomic():
+        membership, created = Membership.objects.update_or_create(
+            user=user, client=client, defaults={"role": role})
+        _sync_groups(membership, user=user, client=client)
+        audit(actor=actor, client_slug=client.slug,
+              action="member.added" if created else "member.role_changed",
+              user=user.get_username(), role=role)
+    return membership
+
+
+def membership_remove(*, client: Client, user, actor=None) -> None:
+    with transaction.atomic():
+        Membership.objects.filter(user=user, client=client).delete()
+        _sync_groups(None, user=user, client=client)
+        audit(actor=actor, client_slug=client.slug, action="member.removed",
+              user=user.get_username())
+
+
+def staff_user_get_or_create(*, email: str, first_name: str = "", last_name: str = ""):
+    """The one global account for ``email``; new accounts get no password until they set one."""
+    email = User.objects.normalize_email(email.strip()).lower()
+    user = User.objects.filter(username__iexact=email).first()
+    if user is None:
+        user = User(username=email, email=email, first_name=first_name, last_name=last_name)
+        user.set_unusable_password()
+        user.save()
+    return user

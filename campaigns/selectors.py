@@ -21,11 +21,11 @@ def campaign_status_counts() -> dict[str, int]:
     page_type = ContentType.objects.get_for_model(CampaignPage)
     in_review_ids = set(
         WorkflowState.objects.active()
-        .filter(base_content_type=page_type)
+        .filter(content_type=page_type)
         .values_list("object_id", flat=True)
     )
     scheduled = Revision.objects.filter(
-        base_content_type=page_type, approved_go_live_at__isnull=False
+        content_type=page_type, approved_go_live_at__isnull=False
     )
     return {
         "drafts": CampaignPage.objects.filter(live=False)

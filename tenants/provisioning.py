@@ -114,6 +114,7 @@ def brand_schema_setup(client: Client, groups: dict[str, Group]) -> None:
         Site,
         Workflow,
         WorkflowPage,
+        WorkflowTask,
     )
 
     from campaigns.models import CampaignIndexPage
@@ -150,5 +151,5 @@ def brand_schema_setup(client: Client, groups: dict[str, Group]) -> None:
     review = GroupApprovalTask.objects.create(name="Sensitivity review")
     review.groups.set([groups[Role.SENSITIVITY_REVIEWER]])
     workflow = Workflow.objects.create(name=WORKFLOW_NAME, active=True)
-    workflow.workflow_tasks.create(task=review, sort_order=0)
+    WorkflowTask.objects.create(workflow=workflow, task=review, sort_order=0)
     WorkflowPage.objects.create(workflow=workflow, page=index)

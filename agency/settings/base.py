@@ -198,6 +198,7 @@ def _brand_admin_base_url() -> str:
 WAGTAILADMIN_BASE_URL = lazy(_brand_admin_base_url, str)()
 WAGTAILADMIN_USER_LOGIN_FORM = "tenants.forms.WagtailLoginForm"
 WAGTAIL_ENABLE_UPDATE_CHECK = False
+WAGTAIL_GRAVATAR_PROVIDER_URL = None  # no third-party requests from the admin
 WAGTAIL_ALLOW_UNICODE_SLUGS = False
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 15 * 1024 * 1024
 WAGTAILIMAGES_MAX_IMAGE_PIXELS = 40_000_000

@@ -1,0 +1,83 @@
+"""Demo data: two client brands, staff of every role, a few campaigns in different states."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django_tenants.utils import schema_context
+
+from tenants.models import Client, Role
+from tenants.provisioning import agency_group
+from tenants.services import client_provision, membership_set
+
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed for the demo on purpose
+
+BRANDS = [
+    {"slug": "acme", "name": "Acme Coffee", "time_zone": "Europe/London",
+     "brand_colour": "#8A4B2A"},
+    {"slug": "globex", "name": "Globex Outdoors", "time_zone": "America/New_York",
+     "brand_colour": "#2E6B3F"},
+]
+
+# email, first name, last name, {brand slug: role}, agency-wide admin?
+STAFF = [
+    ("ada@agency.test", "Ada", "Admin", {"acme": Role.AGENCY_ADMIN, "globex": Role.AGENCY_ADMIN},
+     True),
+    ("amy@agency.test", "Amy", "Manager", {"acme": Role.ACCOUNT_MANAGER}, False),
+    ("gus@agency.test", "Gus", "Manager", {"globex": Role.ACCOUNT_MANAGER}, False),
+    ("eddie@agency.test", "Eddie", "Editor", {"acme": Role.EDITOR, "globex": Role.EDITOR}, False),
+    ("erin@agency.test", "Erin", "Editor", {"acme": Role.EDITOR}, False),
+    ("rita@agency.test", "Rita", "Reviewer",
+     {"acme": Role.SENSITIVITY_REVIEWER, "globex": Role.SENSITIVITY_REVIEWER}, False),
+]
+
+CAMPAIGNS = {
+    "acme": [("Autumn roast launch", "draft"), ("Fair trade week", "in_review"),
+             ("Barista stories", "draft")],
+    "globex": [("Trail clean-up day", "draft"), ("Accessible hikes guide", "in_review")],
+}
+
+
+def _campaigns_create(client: Client, author) -> None:
+    from wagtail.models import Workflow
+
+    from campaigns.models import CampaignIndexPage, CampaignPage
+
+    with schema_context(client.schema_name):
+        index = CampaignIndexPage.objects.get()
+        for title, state in CAMPAIGNS.get(client.slug, []):
+            if CampaignPage.objects.filter(title=title).exists():
+                continue
+            page = index.add_child(instance=CampaignPage(
+                title=title, brief=f"{title}: goal, audience and key message.", live=False,
+                owner=author))
+            revision = page.save_revision(user=author)
+            if state == "in_review":
+                Workflow.objects.get(active=True).start(page, author)
+            del revision
+
+
+def seed_demo(*, stdout=None) -> list[Client]:
+    """Idempotent: creates what is missing, leaves what exists."""
+    User = get_user_model()
+    clients = []
+    for brand in BRANDS:
+        client = Client.objects.filter(slug=brand["slug"]).first()
+        if client is None:
+            client = client_provision(**brand)
+            if stdout:
+                stdout.write(f"Provisioned {client.name}")
+        clients.append(client)
+    by_slug = {c.slug: c for c in clients}
+    for email, first, last, roles, agency_admin in STAFF:
+        user = User.objects.filter(username=email).first()
+        if user is None:
+            user = User.objects.create_user(username=email, email=email, password=DEMO_PASSWORD,
+                                            first_name=first, last_name=last)
+        if agency_admin:
+            user.groups.add(agency_group())
+        for slug, role in roles.items():
+            membership_set(client=by_slug[slug], user=user, role=role)
+    editor = User.objects.get(username="eddie@agency.test")
+    for client in clients:
+        _campaigns_create(client, editor)
+    return clients

@@ -88,6 +88,9 @@ def client_delete(*, client: Client, actor, confirm_slug: str) -> None:
     connection.set_schema_to_public()
     with transaction.atomic():
         group_ids = list(RoleGroup.objects.filter(client=client).values_list("group_id", flat=True))
+        with connection.cursor() as cursor:
+            # Deferred foreign-key checks still pending in this transaction would block DROP.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         client.delete(force_drop=True)
         from django.contrib.auth.models import Group
 

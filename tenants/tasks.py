@@ -1,0 +1,50 @@
+"""Background work that runs inside one client's schema.
+
+django-q2's tables live in the public schema and its workers start there. ``enqueue_in_client``
+records the schema with the job and ``run_in_client`` enters it before calling the function, so a
+task never reads or writes another brand's data. Enqueued on commit: a job never runs before the
+data it needs is visible, and never for a transaction that rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+from django.db import connection, transaction
+from django.utils.module_loading import import_string
+from django_q.tasks import async_task
+from django_tenants.utils import get_public_schema_name, schema_context
+
+logger = logging.getLogger(__name__)
+
+
+def _dotted(func) -> str:
+    if isinstance(func, str):
+        return func
+    return f"{func.__module__}.{func.__qualname__}"
+
+
+def enqueue_in_client(func, *args, schema_name: str | None = None, task_name: str | None = None,
+                      **kwargs) -> None:
+    """Run ``func(*args, **kwargs)`` on a worker inside ``schema_name`` (default: the active
+    client's schema) once the current transaction commits."""
+    schema = schema_name or connection.schema_name
+    if schema == get_public_schema_name():
+        raise ValueError("enqueue_in_client needs a client schema; the public schema has none.")
+    dotted = _dotted(func)
+    options = {"task_name": task_name} if task_name else {}
+    transaction.on_commit(partial(
+        async_task, "tenants.tasks.run_in_client", schema, dotted, list(args), kwargs,
+        group=schema, **options))
+
+
+def run_in_client(schema_name: str, dotted: str, args: list, kwargs: dict):
+    """Worker side: enter the client's schema, run the function, always leave the schema."""
+    from tenants.models import Client
+
+    if not Client.objects.filter(schema_name=schema_name, archived_at__isnull=True).exists():
+        logger.warning("skipped %s: client schema %s is gone or archived", dotted, schema_name)
+        return None
+    with schema_context(schema_name):
+        return import_string(dotted)(*args, **kwargs)

@@ -1,0 +1,153 @@
+"""Fixtures for the whole suite: real PostgreSQL (embedded unless DATABASE_URL), two brands with
+staff of every role committed once per session, and clients that speak to a given host."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client as HttpClient
+
+from agency.database import database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct-horse-battery"
+PORTAL = settings.AGENCY_BASE_DOMAIN
+
+
+def brand_host(slug: str) -> str:
+    return f"{slug}.{settings.AGENCY_BASE_DOMAIN}"
+
+
+@dataclass
+class Brand:
+    client: object
+    host: str
+    users: dict = field(default_factory=dict)  # role -> user
+
+
+@dataclass
+class World:
+    acme: Brand
+    globex: Brand
+    agency_admin: object
+    outsider: object
+
+
+def _user(username: str, **extra):
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User.objects.create_user(username=username, email=username, password=PASSWORD,
+                                        **extra)
+    return user
+
+
+@pytest.fixture(scope="session")
+def world(django_db_setup, django_db_blocker) -> World:
+    """Committed once per session: brands acme and globex, a member of each role in each, an
+    agency admin and an account with no membership at all."""
+    from tenants.models import Client, Role
+    from tenants.provisioning import agency_group
+    from tenants.services import client_provision, membership_set
+
+    with django_db_blocker.unblock():
+        brands = {}
+        for slug, name in [("acme", "Acme Coffee"), ("globex", "Globex Outdoors")]:
+            client = Client.objects.filter(slug=slug).first() or client_provision(
+                name=name, slug=slug, time_zone="Europe/London")
+            brand = Brand(client=client, host=brand_host(slug))
+            for role in Role:
+                user = _user(f"{role.value}@{slug}.test", first_name=role.label, last_name=slug)
+                membership_set(client=client, user=user, role=role)
+                brand.users[role] = user
+            brands[slug] = brand
+        admin = _user("boss@agency.test", first_name="Agency", last_name="Boss")
+        admin.groups.add(agency_group())
+        outsider = _user("nobody@agency.test")
+        connection.set_schema_to_public()
+        return World(acme=brands["acme"], globex=brands["globex"], agency_admin=admin,
+                     outsider=outsider)
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_between_tests():
+    """Requests leave the connection on the brand they served; start every test on public."""
+    connection.set_schema_to_public()
+    yield
+    connection.set_schema_to_public()
+
+
+class HostClient(HttpClient):
+    """A Django test client that sends every request to one host (the brand or the portal)."""
+
+    def __init__(self, host: str, **kwargs):
+        super().__init__(HTTP_HOST=host, **kwargs)
+        self.host = host
+
+
+@pytest.fixture
+def http():
+    def make(host: str = PORTAL, user=None) -> HostClient:
+        client = HostClient(host)
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+# --- processes that need committed data: a real web server and a real worker cluster --------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def child_env(**extra) -> dict:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "agency.settings.test",
+           "DATABASE_URL": database_url(connection.settings_dict), **extra}
+    return env
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing listened on {port} within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def live_server_url(world, django_db_blocker):
+    """A real `manage.py runserver` on the test database; returns 'http://<portal>:<port>'."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload",
+         "--skip-checks"],
+        cwd=ROOT, env=child_env(AGENCY_PORT=str(port)),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, proc)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -1,5 +1,4 @@
 from django.conf import settings
-
 from django_tenants.utils import get_public_schema_name
 
 from tenants.links import portal_base_url

@@ -9,6 +9,7 @@ it; ``python manage.py embedded_db stop`` stops it.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -40,7 +41,9 @@ def embedded_settings(pgdata: Path, name: str = DEFAULT_DB_NAME) -> dict:
     server = embedded_server(pgdata)
     uri = urlparse(server.get_uri())
     socket_dir = dict(p.split("=", 1) for p in uri.query.split("&") if "=" in p).get("host")
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise ValueError(f"Database name {name!r}: use lower-case letters, digits and _.")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")  # noqa: S608
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{name}";')
     return {
@@ -57,7 +60,8 @@ def database_settings(base_dir: Path) -> dict:
     """The default database: ``DATABASE_URL`` if set, else the embedded server."""
     url = os.environ.get("DATABASE_URL", "").strip()
     if url:
-        config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")))
+        max_age = int(os.environ.get("DB_CONN_MAX_AGE", "0"))
+        config = dj_database_url.parse(url, conn_max_age=max_age)
         config["ENGINE"] = ENGINE
         return config
     return embedded_settings(data_dir(base_dir) / "pgdata")

@@ -1,4 +1,4 @@
-"""Content Security Policy for the pages we write (our templates carry no inline script or style)."""
+"""Content Security Policy for our own pages (their templates carry no inline script or style)."""
 
 from django.conf import settings
 

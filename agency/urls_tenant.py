@@ -9,6 +9,8 @@ from tenants import media
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False), name="brand_home"),
+    path("login/", RedirectView.as_view(url="/admin/login/", query_string=True),
+         name="brand_login"),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/<int:document_id>/<str:document_filename>", media.document_serve,
          name="wagtaildocs_serve"),

@@ -2,8 +2,8 @@
 
 ``auth`` is shared, so Django groups are global. Left alone, a user in brand A's editors group would
 hold ``wagtailadmin.access_admin`` on brand B too. This backend counts a group only inside the client
-its ``RoleGroup`` names (and agency-wide groups only on the portal), and refuses sign-in while the
-account or address is over the failed sign-in limit.
+its ``RoleGroup`` names (and agency-wide groups only on the portal), and refuses sign-in while
+the account or address is over the failed sign-in limit.
 """
 
 from __future__ import annotations

@@ -75,7 +75,8 @@ class Client(TenantMixin):
     brand_colour = models.CharField(
         max_length=7,
         default="#2F5D62",
-        validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$", "Give the colour as #RRGGBB, e.g. #2F5D62.")],
+        validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$",
+                                   "Give the colour as #RRGGBB, e.g. #2F5D62.")],
     )
     logo = models.ImageField(upload_to="logos/", blank=True)
     created_at = models.DateTimeField(default=timezone.now)

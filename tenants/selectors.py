@@ -12,7 +12,8 @@ def is_agency_admin(user) -> bool:
 
 
 def client_role(user, client: Client) -> str | None:
-    return Membership.objects.filter(user=user, client=client).values_list("role", flat=True).first()
+    memberships = Membership.objects.filter(user=user, client=client)
+    return memberships.values_list("role", flat=True).first()
 
 
 def client_for_user(user, slug: str) -> Client | None:

@@ -10,11 +10,16 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name, schema_context
+from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from tenants.links import brand_host
 from tenants.models import AuditEvent, Client, Domain, Membership, Role, RoleGroup
-from tenants.provisioning import brand_schema_setup, role_groups_create
+from tenants.provisioning import (
+    brand_schema_setup,
+    role_groups_create,
+    template_migrate,
+    template_schema,
+)
 
 User = get_user_model()
 
@@ -47,6 +52,8 @@ def client_provision(
         raise ValidationError({"slug": f"The address {host} is already in use. Choose another "
                                        "short name."})
     connection.set_schema_to_public()
+    if not schema_exists(template_schema()):
+        template_migrate(verbosity=0)  # a database migrated before the template existed
     with transaction.atomic():
         client.save(verbosity=0)  # clones the template schema
         Domain.objects.create(domain=host, tenant=client, is_primary=True)

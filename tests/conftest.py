@@ -98,8 +98,8 @@ class HostClient(HttpClient):
 
 @pytest.fixture
 def http():
-    def make(host: str = PORTAL, user=None) -> HostClient:
-        client = HostClient(host)
+    def make(host: str = PORTAL, user=None, raise_request_exception=True) -> HostClient:
+        client = HostClient(host, raise_request_exception=raise_request_exception)
         if user is not None:
             client.force_login(user)
         return client

@@ -117,9 +117,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "portal:login"
-LOGIN_REDIRECT_URL = "portal:home"
-LOGOUT_REDIRECT_URL = "portal:login"
+# Paths, not URL names: they must resolve on the portal and on every brand host alike.
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
 # Failed sign-ins per account and per address within the window before sign-in is refused.
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_FAILURE_WINDOW_S = int(os.environ.get("LOGIN_FAILURE_WINDOW_S", "900"))
@@ -188,7 +189,7 @@ WAGTAIL_SITE_NAME = AGENCY_NAME
 
 
 def _brand_admin_base_url() -> str:
-    from tenants.urls import current_base_url
+    from tenants.links import current_base_url
 
     return current_base_url()
 

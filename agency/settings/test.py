@@ -1,4 +1,4 @@
-"""Test settings: real PostgreSQL (embedded unless DATABASE_URL), fast hashing, mail kept in memory."""
+"""Test settings: real PostgreSQL (embedded unless DATABASE_URL), fast hashing, mail in memory."""
 
 import os
 

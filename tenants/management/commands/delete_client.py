@@ -27,7 +27,7 @@ class Command(BaseCommand):
         try:
             client_delete(client=client, actor=None, confirm_slug=confirm)
         except ValidationError as error:
-            raise CommandError(error.message_dict["confirm_slug"][0])
+            raise CommandError(error.message_dict["confirm_slug"][0]) from None
         self.stdout.write(f"{client.name} was deleted.")
 
     @staticmethod

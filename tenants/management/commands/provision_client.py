@@ -20,5 +20,6 @@ class Command(BaseCommand):
                                       time_zone=options["time_zone"],
                                       brand_colour=options["colour"])
         except ValidationError as error:
-            raise CommandError("; ".join(m for ms in error.message_dict.values() for m in ms))
+            messages = (m for ms in error.message_dict.values() for m in ms)
+            raise CommandError("; ".join(messages)) from None
         self.stdout.write(f"{client.name} is ready at {client_base_url(client)}/admin/")

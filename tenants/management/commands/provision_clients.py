@@ -21,7 +21,7 @@ class Command(BaseCommand):
             with open(options["csv_file"], newline="", encoding="utf-8") as handle:
                 rows = [row for row in csv.reader(handle) if row and not row[0].startswith("#")]
         except OSError as error:
-            raise CommandError(f"Cannot read {options['csv_file']}: {error.strerror}.")
+            raise CommandError(f"Cannot read {options['csv_file']}: {error.strerror}.") from None
         if rows and rows[0][0].strip().lower() == "slug":
             rows = rows[1:]
         existing = set(Client.objects.values_list("slug", flat=True))

@@ -25,7 +25,8 @@ class Command(BaseCommand):
             "web": subprocess.Popen([*manage, "runserver", options["addr"], "--noreload"]),
             "workers": subprocess.Popen([*manage, "qcluster"]),
         }
-        self.stdout.write(f"Web server on {options['addr']} and workers started. Ctrl+C stops both.")
+        self.stdout.write(f"Web server on {options['addr']} and workers started. "
+                          "Ctrl+C stops both.")
 
         def stop(*_):
             for proc in procs.values():

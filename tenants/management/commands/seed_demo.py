@@ -14,7 +14,7 @@ class Command(BaseCommand):
         for client in clients:
             self.stdout.write(f"{client.name + ':':<18} {client_base_url(client)}/admin/")
         self.stdout.write(f"\nDemo sign-ins (password for all: {DEMO_PASSWORD}):")
-        for email, first, last, roles, agency_admin in STAFF:
+        for email, _first, _last, roles, agency_admin in STAFF:
             where = ", ".join(f"{role.label} at {slug}" for slug, role in roles.items())
             extra = " (agency admin: creates clients)" if agency_admin else ""
             self.stdout.write(f"  {email:<20} {where}{extra}")

@@ -1,14 +1,14 @@
 """Permissions that count only the groups of the client whose schema is active.
 
 ``auth`` is shared, so Django groups are global. Left alone, a user in brand A's editors group would
-hold ``wagtailadmin.access_admin`` on brand B too. This backend counts a group only inside the client
-its ``RoleGroup`` names (and agency-wide groups only on the portal), and refuses sign-in while
-the account or address is over the failed sign-in limit.
+hold ``wagtailadmin.access_admin`` on brand B too. This backend counts a group only inside the
+client its ``RoleGroup`` names (and agency-wide groups only on the portal), and refuses sign-in
+while the account or address is over the failed sign-in limit.
 """
 
 from __future__ import annotations
 
-from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.backends import BaseBackend, ModelBackend
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db import connection
@@ -63,5 +63,6 @@ class ClientRoleBackend(ModelBackend):
             return set()
         cache_name = f"_perm_cache_{current_schema()}"
         if not hasattr(user_obj, cache_name):
-            setattr(user_obj, cache_name, super().get_all_permissions(user_obj, obj))
+            # BaseBackend's union, not ModelBackend's: the latter caches in one unscoped attribute.
+            setattr(user_obj, cache_name, BaseBackend.get_all_permissions(self, user_obj, obj))
         return getattr(user_obj, cache_name)

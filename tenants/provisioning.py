@@ -120,7 +120,7 @@ def brand_schema_setup(client: Client, groups: dict[str, Group]) -> None:
     from campaigns.models import CampaignIndexPage
 
     index = CampaignIndexPage.objects.get()
-    index.title = f"{client.name} campaigns"
+    index.title = index.draft_title = f"{client.name} campaigns"
     index.save(update_fields=["title", "draft_title"])
     site = Site.objects.get(is_default_site=True)
     site.hostname = client.host

@@ -22,6 +22,8 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
+from tests.conftest import PASSWORD
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -34,6 +36,7 @@ CHROMIUM_ARGS = [
 ]
 TIMEOUT_MS = 10_000  # a step that takes longer than this is a failure, not a slow machine
 FAILURE_DIR = Path(tempfile.gettempdir()) / "portal-browser-failures"
+STATIC_ROUTE = re.compile(r"^http://[^/]+" + re.escape(settings.STATIC_URL))
 
 
 def portal_url(port: int, path: str = "/") -> str:
@@ -94,7 +97,7 @@ def context(browser, request):
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     ctx.set_default_timeout(TIMEOUT_MS)
     ctx.set_default_navigation_timeout(TIMEOUT_MS)
-    ctx.route(re.compile(r"^http://[^/]+" + re.escape(settings.STATIC_URL)), _serve_static)
+    ctx.route(STATIC_ROUTE, _serve_static)
     failed_before = request.session.testsfailed
     yield ctx
     if request.session.testsfailed > failed_before:
@@ -117,6 +120,30 @@ def sign_in(page, port: int, username: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.fixture(scope="session")
+def _portal_cookies() -> dict[str, list[dict]]:
+    return {}
+
+
+@pytest.fixture
+def signed_in(browser, context, live_server_url, _portal_cookies):
+    """``signed_in(user)`` gives this test's fresh context ``user``'s portal session. Each account
+    signs in through the real form once per session; tests about signing in use `sign_in`."""
+
+    def sign(user, password: str = PASSWORD) -> None:
+        username = user.get_username()
+        if username not in _portal_cookies:
+            scratch = browser.new_context()
+            scratch.set_default_timeout(TIMEOUT_MS)
+            scratch.route(STATIC_ROUTE, _serve_static)
+            sign_in(scratch.new_page(), live_server_url, username, password)
+            _portal_cookies[username] = scratch.cookies()
+            scratch.close()
+        context.add_cookies(_portal_cookies[username])
+
+    return sign
 
 
 def axe_violations(page, *, impacts: tuple[str, ...] | None = None) -> list[dict]:

@@ -20,6 +20,7 @@ from tests.agency.browser import (  # noqa: F401  (browser, context, page are fi
     page,
     portal_url,
     sign_in,
+    signed_in,
 )
 from tests.conftest import PASSWORD
 
@@ -119,11 +120,13 @@ def test_wrong_password_says_so_and_keeps_the_username(page, wrong_password_user
     expect(page.get_by_role("heading", name="Your clients")).to_have_count(0)
 
 
-def test_agency_admin_creates_a_client_after_fixing_the_short_name(page, world, live_server_url,
+def test_agency_admin_creates_a_client_after_fixing_the_short_name(page, signed_in, world,
+                                                                   live_server_url,
                                                                    created_clients):
     port = live_server_url
     name, slug = unique("Browser Brand "), unique("bb-")
-    sign_in(page, port, world.agency_admin.username, PASSWORD)
+    signed_in(world.agency_admin)
+    page.goto(portal_url(port, "/"))
     page.get_by_role("link", name="New client").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("New client")
 
@@ -161,22 +164,23 @@ def test_agency_admin_creates_a_client_after_fixing_the_short_name(page, world, 
     "page says 'You are not a member of any client yet'). Fix: make the creator the client's "
     "Agency admin in client_provision (or list every active client for agency admins), then "
     "remove this marker."))
-def test_new_client_is_on_its_creators_client_list(page, world, live_server_url,
+def test_new_client_is_on_its_creators_client_list(page, signed_in, world, live_server_url,
                                                    created_clients):
     if not created_clients:
         pytest.skip("the client creation test did not create a client")
     slug, name = list(created_clients.items())[-1]
-    sign_in(page, live_server_url, world.agency_admin.username, PASSWORD)
+    signed_in(world.agency_admin)
+    page.goto(portal_url(live_server_url, "/"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Your clients")
     expect(card(page, name)).to_be_visible(timeout=1_000)
     expect(card(page, name).get_by_role("link", name=f"Open {name}")).to_have_attribute(
         "href", brand_url(slug, live_server_url, "/admin/"))
 
 
-def test_agency_admin_adds_changes_and_removes_a_member(page, world, live_server_url):
+def test_agency_admin_adds_changes_and_removes_a_member(page, signed_in, world, live_server_url):
     port = live_server_url
     email = unique("new-") + "@example.test"
-    sign_in(page, port, world.agency_admin.username, PASSWORD)
+    signed_in(world.agency_admin)
     page.goto(portal_url(port, "/clients/acme/"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Acme Coffee")
 
@@ -273,28 +277,34 @@ def _login_page_with_error(page, world, port):
 
 
 def _client_list(page, world, port):
-    sign_in(page, port, world.acme.users[Role.EDITOR].username, PASSWORD)
+    page.goto(portal_url(port, "/"))
     expect(card(page, "Acme Coffee")).to_be_visible()
 
 
 def _client_detail(page, world, port):
-    sign_in(page, port, world.agency_admin.username, PASSWORD)
     page.goto(portal_url(port, "/clients/acme/"))
     expect(page.get_by_role("heading", name="Add a member")).to_be_visible()
 
 
 def _new_client_with_errors(page, world, port):
-    sign_in(page, port, world.agency_admin.username, PASSWORD)
     page.goto(portal_url(port, "/clients/new/"))
     page.get_by_label("Short name").fill("Bad Name!")
     page.get_by_role("button", name="Create client").click()
     expect(page.locator(".field.has-error")).not_to_have_count(0)
 
 
-@pytest.mark.parametrize("open_page", [
-    _login_page, _login_page_with_error, _client_list, _client_detail, _new_client_with_errors,
+@pytest.mark.parametrize(("who", "open_page"), [
+    (None, _login_page),
+    (None, _login_page_with_error),
+    ("acme editor", _client_list),
+    ("agency admin", _client_detail),
+    ("agency admin", _new_client_with_errors),
 ], ids=["login", "login-error", "client-list", "client-detail", "new-client-errors"])
-def test_pages_have_no_accessibility_violations(page, world, live_server_url, open_page):
+def test_pages_have_no_accessibility_violations(page, signed_in, world, live_server_url, who,
+                                                open_page):
+    if who is not None:
+        signed_in({"acme editor": world.acme.users[Role.EDITOR],
+                   "agency admin": world.agency_admin}[who])
     open_page(page, world, live_server_url)
     violations = axe_violations(page)
     assert not violations, "axe-core found:\n" + describe_violations(violations)

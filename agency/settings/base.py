@@ -160,8 +160,9 @@ if REDIS_URL:
 else:
     _cache = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 CACHES = {
-    "default": {**_cache, **_CACHE_KEYS},
-    "renditions": {**_cache, **_CACHE_KEYS, "TIMEOUT": 600},
+    "default": {**_cache, **_CACHE_KEYS, "LOCATION": _cache.get("LOCATION", "default")},
+    "renditions": {**_cache, **_CACHE_KEYS, "LOCATION": _cache.get("LOCATION", "renditions"),
+                   "TIMEOUT": 600},
 }
 
 # django-q2: the ORM broker (tables in the public schema) unless Redis is configured.

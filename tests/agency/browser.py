@@ -1,8 +1,8 @@
 """Shared Playwright helpers: Debian's chromium, one browser per session, a fresh context per test.
 
-Use from a test module::
+A test module gets the fixtures (browser, context, page, signed_in) with::
 
-    from tests.agency.browser import browser, page  # noqa: F401  (fixtures)
+    pytest_plugins = ["tests.agency.browser"]
 
 Pages are on the portal (``portal_url(port, "/login/")``) or on a brand's own host
 (``brand_url("acme", port, "/admin/")``); Chromium resolves every ``*.localhost`` to 127.0.0.1

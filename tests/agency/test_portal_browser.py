@@ -11,19 +11,17 @@ from playwright.sync_api import expect
 
 from campaigns.selectors import client_status_counts
 from tenants.models import Client, Role
-from tests.agency.browser import (  # noqa: F401  (browser, context, page are fixtures)
+from tests.agency.browser import (
     axe_violations,
     brand_url,
-    browser,
-    context,
     describe_violations,
-    page,
     portal_url,
     sign_in,
-    signed_in,
 )
 from tests.conftest import PASSWORD
 
+# Fixtures browser, context, page and signed_in.
+pytest_plugins = ["tests.agency.browser"]
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 COUNT_LABELS = {"Drafts": "drafts", "In review": "in_review", "Scheduled": "scheduled",
@@ -101,8 +99,10 @@ def test_one_sign_in_opens_the_portal_and_own_brand_but_not_another(page, world,
 
     page.goto(brand_url("globex", port, "/admin/"))
     expect(page).to_have_url(re.compile(r"/admin/login/"))
-    expect(page).not_to_have_title(re.compile("Dashboard"))
+    expect(page.get_by_text("You do not have permission to access the admin.")).to_be_visible()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page).not_to_have_title(re.compile("Dashboard"))
+    expect(page.get_by_text("Globex")).to_have_count(0)
 
 
 def test_wrong_password_says_so_and_keeps_the_username(page, wrong_password_user,

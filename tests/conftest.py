@@ -54,6 +54,23 @@ def _user(username: str, **extra):
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_keepdb,
+                    django_db_createdb, django_db_modify_db_settings):
+    """pytest-django's, except that the test database is always set up: tests that run
+    against committed data (a real server, a real worker cluster) carry no django_db mark."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    keepdb = django_db_keepdb and not django_db_createdb
+    with django_db_blocker.unblock():
+        config = setup_databases(verbosity=request.config.option.verbose, interactive=False,
+                                 aliases={"default"}, keepdb=keepdb)
+    yield
+    if not keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(config, verbosity=request.config.option.verbose)
+
+
+@pytest.fixture(scope="session")
 def world(django_db_setup, django_db_blocker) -> World:
     """Committed once per session: brands acme and globex, a member of each role in each, an
     agency admin and an account with no membership at all."""

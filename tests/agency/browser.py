@@ -4,6 +4,9 @@ A test module gets the fixtures (browser, context, page, signed_in) with::
 
     pytest_plugins = ["tests.agency.browser"]
 
+and may import the helpers too; nothing here asserts, so pytest need not rewrite it
+(PYTEST_DONT_REWRITE), which it could not do once the test module imported it.
+
 Pages are on the portal (``portal_url(port, "/login/")``) or on a brand's own host
 (``brand_url("acme", port, "/admin/")``); Chromium resolves every ``*.localhost`` to 127.0.0.1
 itself, so no hosts file is needed.

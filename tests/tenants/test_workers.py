@@ -1,0 +1,83 @@
+"""Background tasks run on a real django-q2 cluster, inside the schema they were enqueued for."""
+
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from django.db import transaction
+from django_q.models import OrmQ, Task
+from django_tenants.utils import schema_context
+
+from tenants.tasks import enqueue_in_client
+from tests.conftest import ROOT, child_env
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture
+def cluster(world, django_db_blocker):
+    proc = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT,
+                            env=child_env(Q_WORKERS="2"), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _wait(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_a_task_runs_on_a_worker_inside_its_own_brand(world, cluster, django_db_blocker):
+    from wagtail.models import Collection
+
+    name = f"from-worker-{uuid.uuid4().hex[:8]}"
+    with django_db_blocker.unblock():
+        with schema_context(world.acme.client.schema_name), transaction.atomic():
+            enqueue_in_client("tests.tenants.jobs.mark_collection", name)
+
+        def done():
+            with schema_context(world.acme.client.schema_name):
+                return Collection.objects.filter(name=name).exists()
+
+        assert _wait(done), "the cluster did not run the task: " + _stderr(cluster)
+        with schema_context(world.globex.client.schema_name):
+            assert not Collection.objects.filter(name=name).exists()
+        result = Task.objects.filter(func="tenants.tasks.run_in_client").latest("stopped")
+        assert result.success
+        assert result.result["schema"] == "brand_acme"
+        assert result.result["pid"] != cluster.pid and result.group == "brand_acme"
+
+
+def test_nothing_is_enqueued_when_the_transaction_rolls_back(world, django_db_blocker):
+    with django_db_blocker.unblock():
+        before = OrmQ.objects.count()
+        with pytest.raises(RuntimeError):
+            with schema_context(world.acme.client.schema_name), transaction.atomic():
+                enqueue_in_client("tests.tenants.jobs.mark_collection", "never")
+                raise RuntimeError("rolled back")
+        assert OrmQ.objects.count() == before
+
+
+def test_enqueueing_from_the_public_schema_is_refused(world, django_db_blocker):
+    with django_db_blocker.unblock():
+        with pytest.raises(ValueError, match="needs a client schema"):
+            enqueue_in_client("tests.tenants.jobs.mark_collection", "nowhere")
+
+
+def _stderr(proc) -> str:
+    proc.terminate()
+    try:
+        return proc.communicate(timeout=10)[1].decode()[-2000:]
+    except subprocess.TimeoutExpired:
+        return "(no output)"

@@ -8,3 +8,6 @@ os.environ.setdefault("LOG_FORMAT", "plain")
 from .base import *  # noqa: E402,F403
 
 DEBUG = env_bool("DJANGO_DEBUG", True)  # noqa: F405
+
+# Serve static files straight from the source folders (no collectstatic before a run).
+WHITENOISE_USE_FINDERS = True

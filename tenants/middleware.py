@@ -3,6 +3,8 @@
 from django.db import connection
 from django.shortcuts import render
 from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import get_public_schema_name
+from wagtail.contrib.redirects.middleware import RedirectMiddleware
 
 
 class ClientMiddleware(TenantMainMiddleware):
@@ -24,3 +26,12 @@ class ClientMiddleware(TenantMainMiddleware):
             connection.set_schema_to_public()
             return render(request, "tenants/archived.html", {"client": tenant}, status=410)
         return None
+
+
+class BrandRedirectMiddleware(RedirectMiddleware):
+    """Wagtail's redirects live in each brand's schema; the portal (public schema) has none."""
+
+    def process_response(self, request, response):
+        if connection.schema_name == get_public_schema_name():
+            return response
+        return super().process_response(request, response)

@@ -46,9 +46,9 @@ class ClientQuerySet(models.QuerySet):
         return self.brands().filter(archived_at__isnull=True)
 
     def visible_to(self, user):
-        """The brands ``user`` may open: all for superusers, else those with a membership."""
+        """The brands ``user`` sees in the portal: all for agency admins, else their own."""
         qs = self.active()
-        if user.is_superuser:
+        if user.is_superuser or user.has_perm("tenants.add_client"):  # agency admins
             return qs
         return qs.filter(memberships__user=user).distinct()
 

@@ -48,12 +48,14 @@ def _form_errors_to_messages(request, error: ValidationError) -> None:
 @login_required
 def home(request):
     clients = Client.objects.visible_to(request.user).prefetch_related("domains")
+    mine = set(request.user.memberships.values_list("client_id", flat=True))
     cards = [
         {
             "client": client,
             "counts": client_status_counts(client),
             "admin_url": client_base_url(client) + "/admin/",
             "can_manage": selectors.can_manage_members(request.user, client),
+            "is_member": client.pk in mine or request.user.is_superuser,
         }
         for client in clients
     ]

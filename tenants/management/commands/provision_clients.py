@@ -25,7 +25,7 @@ class Command(BaseCommand):
         if rows and rows[0][0].strip().lower() == "slug":
             rows = rows[1:]
         existing = set(Client.objects.values_list("slug", flat=True))
-        bar = ProgressBar(len(rows), label="Provisioning")
+        bar = ProgressBar(len(rows), label="Provisioning", stream=self.stderr._out)
         failures = []
         for number, row in enumerate(rows, start=1):
             slug = row[0].strip()

@@ -16,3 +16,4 @@ STORAGES["staticfiles"] = {  # noqa: F405
 
 # Serve static files straight from the source folders (no collectstatic before a run).
 WHITENOISE_USE_FINDERS = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - WhiteNoise expects it to exist

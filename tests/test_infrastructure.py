@@ -103,9 +103,9 @@ def test_member_invite_email_uses_the_brand_host_and_a_one_time_password_link(wo
     assert "http://agency.localhost/password/set/" in message.body
 
 
-def test_deploy_checks_pass_with_production_settings():
+def test_deploy_checks_pass_with_production_settings(tmp_path):
     env = {
-        "PATH": "/usr/bin:/bin", "HOME": "/tmp",
+        "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "agency.settings.production",
         "DJANGO_SECRET_KEY": "x" * 20 + "-production-like-secret-key-for-the-deploy-check-0123",
         "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
@@ -117,8 +117,8 @@ def test_deploy_checks_pass_with_production_settings():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_production_refuses_to_start_without_a_real_secret_key():
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp",
+def test_production_refuses_to_start_without_a_real_secret_key(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
            "DJANGO_SETTINGS_MODULE": "agency.settings.production",
            "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env,

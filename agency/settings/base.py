@@ -183,6 +183,10 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# Wagtail 8 hands search-index and reference-index updates to django-tasks. They run at once, in
+# the request's own schema: a queued backend would run them on a worker outside any brand schema.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"noreply@{AGENCY_BASE_DOMAIN}")
 

@@ -105,9 +105,15 @@ def context(browser, request):
     yield ctx
     if request.session.testsfailed > failed_before:
         FAILURE_DIR.mkdir(parents=True, exist_ok=True)
+        from playwright.sync_api import Error
+
+        name = re.sub(r"[^\w.-]+", "_", request.node.name)
         for number, open_page in enumerate(ctx.pages):
-            name = re.sub(r"[^\w.-]+", "_", request.node.name)
-            open_page.screenshot(path=str(FAILURE_DIR / f"{name}-{number}.png"), full_page=True)
+            try:
+                open_page.screenshot(path=str(FAILURE_DIR / f"{name}-{number}.png"),
+                                     full_page=True)
+            except Error:  # a crashed or closed page: the failure report says enough
+                pass
     ctx.close()
 
 
@@ -142,8 +148,11 @@ def signed_in(browser, context, live_server_url, _portal_cookies):
             scratch.set_default_timeout(TIMEOUT_MS)
             scratch.route(STATIC_ROUTE, _serve_static)
             sign_in(scratch.new_page(), live_server_url, username, password)
-            _portal_cookies[username] = scratch.cookies()
+            cookies = scratch.cookies()
             scratch.close()
+            if not any(c["name"] == settings.SESSION_COOKIE_NAME for c in cookies):
+                raise RuntimeError(f"{username} could not sign in to the portal")
+            _portal_cookies[username] = cookies
         context.add_cookies(_portal_cookies[username])
 
     return sign

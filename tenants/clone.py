@@ -37,7 +37,13 @@ SELECT 'type ' || t.typname FROM pg_type t
 
 
 def _quote(name: str) -> str:
+    """An identifier, quoted."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    """A string literal, quoted."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def schema_clone(source: str, target: str) -> None:
@@ -95,18 +101,21 @@ def schema_clone(source: str, target: str) -> None:
         script = [f"CREATE SCHEMA {dst}"]
         script += [f"CREATE TABLE {dst}.{_quote(t)} (LIKE {src}.{_quote(t)} {like})"
                    for t in tables]
-        script += [f"INSERT INTO {dst}.{_quote(t)} OVERRIDING SYSTEM VALUE "
+        # Every name below is quoted as an identifier or a literal; none comes from a user.
+        script += [f"INSERT INTO {dst}.{_quote(t)} OVERRIDING SYSTEM VALUE "  # noqa: S608
                    f"SELECT * FROM {src}.{_quote(t)}" for t in tables]
         for table, column, seq in identities:
             # LIKE names the new identity sequence after the table; the template's may carry an
             # older name (a renamed table keeps its sequence's name). Keep the template's.
-            serial = f"pg_get_serial_sequence('{dst}.{_quote(table)}', '{column}')"
-            script.append(f"SELECT setval({serial}, last_value, is_called) "
+            serial = (f"pg_get_serial_sequence({_literal(f'{dst}.{_quote(table)}')}, "
+                      f"{_literal(column)})")
+            script.append(f"SELECT setval({serial}, last_value, is_called) "  # noqa: S608
                           f"FROM {src}.{_quote(seq)}")
             script.append(
                 f"DO $$ DECLARE s text := {serial}; BEGIN "
-                f"IF s <> format('%I.%I', '{target}', '{seq}') THEN "
-                f"EXECUTE format('ALTER SEQUENCE %s RENAME TO %I', s, '{seq}'); END IF; END $$")
+                f"IF s <> format('%I.%I', {_literal(target)}, {_literal(seq)}) THEN "
+                f"EXECUTE format('ALTER SEQUENCE %s RENAME TO %I', s, {_literal(seq)}); "
+                "END IF; END $$")
         script.append(f"SET search_path TO {dst}")
         script += [f"ALTER TABLE {_quote(table)} ADD CONSTRAINT {_quote(name)} {definition}"
                    for table, name, definition, _kind in constraints]

@@ -100,8 +100,8 @@ class Client(TenantMixin):
         ``tenants.clone.schema_clone`` replaces django-tenants' clone, whose cost grows with the
         number of schemas. django-tenants also follows a clone with a faked ``migrate`` of the new
         schema; the clone already carries the template's ``django_migrations`` rows, so that pass
-        only costs time (0.5 s). ``manage.py migrate`` keeps the template current, and a client cloned from
-        a stale template is brought up to date by the next ``migrate`` like any other.
+        only costs time (0.5 s). ``manage.py migrate`` keeps the template current, and a client
+        cloned from a stale template is brought up to date by the next ``migrate``.
         """
         from django.db import connection
         from django_tenants.utils import schema_exists

@@ -2,7 +2,9 @@
 
 import os
 
-os.environ.setdefault("AGENCY_PORT", "8000")
+# Links in emails and the demo's printout carry the port the development server listens on.
+_addr = os.environ.get("AGENCY_ADDR", "127.0.0.1:8000")
+os.environ.setdefault("AGENCY_PORT", _addr.rsplit(":")[-1])
 os.environ.setdefault("LOG_FORMAT", "plain")
 
 from .base import *  # noqa: E402,F403

@@ -24,10 +24,15 @@ class RateLimitMixin:
 
 
 class PortalLoginForm(RateLimitMixin, AuthenticationForm):
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].label = "Email"
+        # Autofocus would skip the page's "Skip to content" link for keyboard users.
+        self.fields["username"].widget.attrs.pop("autofocus", None)
+
     error_messages = {
         **AuthenticationForm.error_messages,
-        "invalid_login": "That email or username and password do not match. Check both and try "
-        "again.",
+        "invalid_login": "That email and password do not match. Check both and try again.",
     }
 
 

@@ -60,6 +60,8 @@ def client_provision(
         groups = role_groups_create(client)
         with schema_context(client.schema_name):
             brand_schema_setup(client, groups)
+        if getattr(actor, "pk", None):  # whoever creates a client can open it straight away
+            membership_set(client=client, user=actor, role=Role.AGENCY_ADMIN, actor=actor)
         if logo:  # kept in the public schema's folder: the portal shows it to members
             client.logo.save(f"{client.slug}{Path(logo.name).suffix.lower()}", logo, save=True)
         audit(actor=actor, client_slug=client.slug, action="client.provisioned",

@@ -158,7 +158,7 @@ def live_server_url(world, django_db_blocker):
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload",
-         "--skip-checks"],
+         "--skip-checks", "--insecure"],  # --insecure: serve static files with DEBUG off
         cwd=ROOT, env=child_env(AGENCY_PORT=str(port)),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

@@ -27,6 +27,8 @@ class ClientCreateForm(forms.Form):
 
     def clean_slug(self):
         slug = self.cleaned_data["slug"].strip().lower()
+        for validator in Client._meta.get_field("slug").validators:
+            validator(slug)
         if Client.objects.filter(slug=slug).exists():
             raise forms.ValidationError(f"A client with the short name “{slug}” already exists. "
                                         "Choose another.")
@@ -50,7 +52,7 @@ class MemberAddForm(forms.Form):
                                        "password.")
     first_name = forms.CharField(max_length=150, required=False)
     last_name = forms.CharField(max_length=150, required=False)
-    role = forms.ChoiceField(choices=Role.choices)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.EDITOR)
 
     def __init__(self, *args, role_choices=None, **kwargs):
         super().__init__(*args, **kwargs)

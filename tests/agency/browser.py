@@ -14,12 +14,10 @@ itself, so no hosts file is needed.
 
 from __future__ import annotations
 
-import mimetypes
 import os
 import re
 import tempfile
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import pytest
 from django.conf import settings
@@ -39,7 +37,6 @@ CHROMIUM_ARGS = [
 ]
 TIMEOUT_MS = 10_000  # a step that takes longer than this is a failure, not a slow machine
 FAILURE_DIR = Path(tempfile.gettempdir()) / "portal-browser-failures"
-STATIC_ROUTE = re.compile(r"^http://[^/]+" + re.escape(settings.STATIC_URL))
 
 
 def portal_url(port: int, path: str = "/") -> str:
@@ -75,24 +72,6 @@ def browser(live_server_url):
             connections.close_all()
 
 
-def _serve_static(route) -> None:
-    """Answer /static/ requests from the project's static finders, in this process.
-
-    The test server is ``runserver`` with DEBUG off and without ``--insecure`` or
-    ``collectstatic``, so it answers 404 for every static file; the pages would be tested
-    unstyled (skip link always on screen, no colour contrast to check, Wagtail's admin without its
-    scripts). These are the same files ``collectstatic`` would give the server in production."""
-    from django.contrib.staticfiles import finders
-
-    relative = unquote(urlparse(route.request.url).path)[len(settings.STATIC_URL):]
-    found = finders.find(relative) if relative else None
-    if not found:
-        route.fulfill(status=404, body=b"Not found", content_type="text/plain")
-        return
-    content_type = mimetypes.guess_type(found)[0] or "application/octet-stream"
-    route.fulfill(status=200, body=Path(found).read_bytes(), content_type=content_type)
-
-
 @pytest.fixture
 def context(browser, request):
     """A fresh browser context (no cookies, no storage) for each test; on failure the open pages
@@ -100,7 +79,6 @@ def context(browser, request):
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     ctx.set_default_timeout(TIMEOUT_MS)
     ctx.set_default_navigation_timeout(TIMEOUT_MS)
-    ctx.route(STATIC_ROUTE, _serve_static)
     failed_before = request.session.testsfailed
     yield ctx
     if request.session.testsfailed > failed_before:
@@ -125,7 +103,7 @@ def page(context):
 def sign_in(page, port: int, username: str, password: str) -> None:
     """Sign in through the portal's form, as a person would, and wait for the next page."""
     page.goto(portal_url(port, "/login/"))
-    page.get_by_label("Username").fill(username)
+    page.get_by_label("Email").fill(username)
     page.get_by_label("Password").fill(password)
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()
@@ -146,7 +124,6 @@ def signed_in(browser, context, live_server_url, _portal_cookies):
         if username not in _portal_cookies:
             scratch = browser.new_context()
             scratch.set_default_timeout(TIMEOUT_MS)
-            scratch.route(STATIC_ROUTE, _serve_static)
             sign_in(scratch.new_page(), live_server_url, username, password)
             cookies = scratch.cookies()
             scratch.close()

@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 COUNT_LABELS = {"Drafts": "drafts", "In review": "in_review", "Scheduled": "scheduled",
                 "Failed": "failed"}
-WRONG_LOGIN = "That email or username and password do not match. Check both and try again."
+WRONG_LOGIN = "That email and password do not match. Check both and try again."
 
 
 def unique(prefix: str) -> str:
@@ -109,13 +109,13 @@ def test_wrong_password_says_so_and_keeps_the_username(page, wrong_password_user
                                                        live_server_url):
     port = live_server_url
     page.goto(portal_url(port, "/login/"))
-    page.get_by_label("Username").fill(wrong_password_user.username)
+    page.get_by_label("Email").fill(wrong_password_user.username)
     page.get_by_label("Password").fill("not-the-password")
     page.get_by_role("button", name="Sign in").click()
 
     expect(page.get_by_role("alert")).to_have_text(WRONG_LOGIN)
     expect(page).to_have_url(portal_url(port, "/login/"))
-    expect(page.get_by_label("Username")).to_have_value(wrong_password_user.username)
+    expect(page.get_by_label("Email")).to_have_value(wrong_password_user.username)
     expect(page.get_by_label("Password")).to_have_value("")
     expect(page.get_by_role("heading", name="Your clients")).to_have_count(0)
 
@@ -157,24 +157,21 @@ def test_agency_admin_creates_a_client_after_fixing_the_short_name(page, signed_
         "href", brand_url(slug, port, "/admin/"))
     assert Client.objects.filter(slug=slug, name=name).exists()
 
+    page.get_by_role("link", name=re.compile("Agency portal")).click()
+    expect(page).to_have_url(portal_url(port, "/"))
+    expect(card(page, name)).to_be_visible()
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "App bug: an agency admin who creates a client gets no membership, and the portal home lists "
-    "only clients with a membership, so the new client is missing from its creator's list (the "
-    "page says 'You are not a member of any client yet'). Fix: make the creator the client's "
-    "Agency admin in client_provision (or list every active client for agency admins), then "
-    "remove this marker."))
-def test_new_client_is_on_its_creators_client_list(page, signed_in, world, live_server_url,
-                                                   created_clients):
+
+def test_creator_opens_the_new_clients_studio(page, signed_in, world, live_server_url,
+                                              created_clients):
     if not created_clients:
         pytest.skip("the client creation test did not create a client")
     slug, name = list(created_clients.items())[-1]
     signed_in(world.agency_admin)
-    page.goto(portal_url(live_server_url, "/"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your clients")
-    expect(card(page, name)).to_be_visible(timeout=1_000)
-    expect(card(page, name).get_by_role("link", name=f"Open {name}")).to_have_attribute(
-        "href", brand_url(slug, live_server_url, "/admin/"))
+    page.goto(portal_url(live_server_url, f"/clients/{slug}/"))
+    page.get_by_role("link", name="Open campaign studio").click()
+    expect(page).to_have_url(brand_url(slug, live_server_url, "/admin/"), timeout=2_000)
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
 
 
 def test_agency_admin_adds_changes_and_removes_a_member(page, signed_in, world, live_server_url):
@@ -221,7 +218,7 @@ def _is_focused(locator) -> bool:
 def test_sign_in_with_the_keyboard_only_then_skip_to_content(page, world, live_server_url):
     port = live_server_url
     page.goto(portal_url(port, "/login/"))
-    username = page.get_by_label("Username")
+    username = page.get_by_label("Email")
     for _ in range(4):  # skip link, portal link, Username: wherever focus starts
         if _is_focused(username):
             break
@@ -246,10 +243,6 @@ def test_sign_in_with_the_keyboard_only_then_skip_to_content(page, world, live_s
     expect(page.get_by_role("link", name="Open Acme Coffee")).to_be_focused()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "App bug: the portal's login form autofocuses Username (AuthenticationForm's default), so "
-    "the first Tab goes to Password, past the skip link. Fix: drop the autofocus attribute in "
-    "tenants.forms.PortalLoginForm.__init__, then remove this marker."))
 def test_first_tab_on_a_fresh_login_page_reaches_the_skip_link(page, live_server_url):
     page.goto(portal_url(live_server_url, "/login/"))
     skip = page.get_by_role("link", name="Skip to content")
@@ -261,7 +254,7 @@ def test_first_tab_on_a_fresh_login_page_reaches_the_skip_link(page, live_server
     page.keyboard.press("Enter")
     expect(page.locator("main")).to_be_focused()
     page.keyboard.press("Tab")
-    expect(page.get_by_label("Username")).to_be_focused()
+    expect(page.get_by_label("Email")).to_be_focused()
 
 
 def _login_page(page, world, port):
@@ -270,7 +263,7 @@ def _login_page(page, world, port):
 
 def _login_page_with_error(page, world, port):
     page.goto(portal_url(port, "/login/"))
-    page.get_by_label("Username").fill(unique("nobody-") + "@agency.test")
+    page.get_by_label("Email").fill(unique("nobody-") + "@agency.test")
     page.get_by_label("Password").fill("wrong")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_be_visible()

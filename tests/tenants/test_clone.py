@@ -57,7 +57,7 @@ def _row_counts(schema: str) -> dict:
         tables = [r[0] for r in cursor.fetchall()]
         counts = {}
         for table in tables:
-            cursor.execute(f'SELECT count(*) FROM "{schema}"."{table}"')
+            cursor.execute(f'SELECT count(*) FROM "{schema}"."{table}"')  # noqa: S608
             counts[table] = cursor.fetchone()[0]
     return counts
 

@@ -143,15 +143,33 @@ def by_migration():
         yield
 
 
+@contextmanager
+def by_django_tenants_clone():
+    """django-tenants' own ``clone_schema`` SQL function in place of ``tenants.clone``: the
+    library's clone as shipped, for comparison (its cost grows with the number of schemas)."""
+    from unittest import mock
+
+    from django_tenants.clone import CloneSchema
+
+    def library_clone(source, target):
+        CloneSchema().clone_schema(source, target, "DATA")
+
+    with mock.patch("tenants.clone.schema_clone", library_clone):
+        yield
+
+
 def provision(method: str, i: int) -> tuple[float, object]:
+    from contextlib import nullcontext
+
     from tenants.services import client_provision
 
     slug = f"bench-{method}-{i:02d}"
     name = f"Bench {method} {i}"
-    if method == "clone":
-        start = time.perf_counter()
-        client = client_provision(name=name, slug=slug)
-        return time.perf_counter() - start, client
+    if method in ("clone", "dt-clone"):
+        with by_django_tenants_clone() if method == "dt-clone" else nullcontext():
+            start = time.perf_counter()
+            client = client_provision(name=name, slug=slug)
+            return time.perf_counter() - start, client
     with by_migration():
         start = time.perf_counter()
         client = client_provision(name=name, slug=slug)
@@ -216,14 +234,14 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def summary(method: str, values: list[float]) -> str:
-    return (f"{method:7s} n={len(values)} p50={statistics.median(values):.3f}s "
+    return (f"{method:8s} n={len(values)} p50={statistics.median(values):.3f}s "
             f"p95={percentile(values, 95):.3f}s min={min(values):.3f}s max={max(values):.3f}s")
 
 
 # --- Main -----------------------------------------------------------------------------------------
 
 
-def run(n: int, warmup: int) -> tuple[list[float], list[float]]:
+def run(n: int, warmup: int) -> dict[str, list[float]]:
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
@@ -232,10 +250,10 @@ def run(n: int, warmup: int) -> tuple[list[float], list[float]]:
     call_command("migrate", verbosity=0)
     print(f"migrated public + {settings.TENANT_BASE_SCHEMA} in {time.perf_counter() - start:.1f}s")
 
-    timings: dict[str, list[float]] = {"clone": [], "migrate": []}
+    timings: dict[str, list[float]] = {"clone": [], "dt-clone": [], "migrate": []}
     checked: set[str] = set()
     for i in range(-warmup, n):
-        for method in ("clone", "migrate"):
+        for method in ("clone", "dt-clone", "migrate"):
             seconds, client = provision(method, i + warmup)
             label = "warm-up" if i < 0 else f"{i + 1:2d}/{n}"
             print(f"{label} {method:7s} {client.schema_name:24s} {seconds:.3f}s")
@@ -245,7 +263,7 @@ def run(n: int, warmup: int) -> tuple[list[float], list[float]]:
                 check_same_as_template(client, settings.TENANT_BASE_SCHEMA, method)
                 checked.add(method)
             connection.set_schema_to_public()
-    return timings["clone"], timings["migrate"]
+    return timings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -265,9 +283,11 @@ def main(argv: list[str] | None = None) -> int:
     with throwaway_database() as name:
         print(f"database {name} ({os.environ['DJANGO_SETTINGS_MODULE']})")
         django_setup()
-        clone, migrate = run(args.n, args.warmup)
+        timings = run(args.n, args.warmup)
 
-    print(summary("clone", clone))
+    clone, migrate = timings["clone"], timings["migrate"]
+    print(summary("clone", clone) + "   (tenants.clone: pg_catalog, this schema only)")
+    print(summary("dt-clone", timings["dt-clone"]) + "   (django-tenants' clone_schema)")
     print(summary("migrate", migrate))
     p50_clone, p50_migrate = statistics.median(clone), statistics.median(migrate)
     print(f"ratio p50_migrate/p50_clone = {p50_migrate / p50_clone:.1f}")

@@ -1,8 +1,25 @@
-"""Campaign pages. Each brand's Wagtail site is rooted at its campaigns index."""
+"""Campaigns, their posts, and the brand's channels. Each brand's site is rooted at its index."""
 
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db import models
-from wagtail.admin.panels import FieldPanel
-from wagtail.models import Page
+from django.utils import timezone
+from modelcluster.contrib.taggit import ClusterTaggableManager
+from modelcluster.fields import ParentalKey, ParentalManyToManyField
+from modelcluster.models import ClusterableModel
+from taggit.models import TaggedItemBase
+from wagtail import blocks
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel
+from wagtail.documents.blocks import DocumentChooserBlock
+from wagtail.fields import RichTextField, StreamField
+from wagtail.images.blocks import ImageChooserBlock
+from wagtail.models import Orderable, Page
+
+from agency import crypto
+from campaigns import networks
+from campaigns.forms import CampaignPageForm, ChannelForm
 
 
 class CampaignIndexPage(Page):
@@ -19,14 +36,135 @@ class CampaignIndexPage(Page):
         verbose_name = "campaigns index"
 
 
+class Channel(models.Model):
+    """One of the brand's social accounts. Its secret is encrypted and never shown back."""
+
+    name = models.CharField(max_length=80, help_text="How your team calls it, e.g. “Acme on "
+                                                     "Mastodon”.")
+    network = models.CharField(max_length=32, choices=networks.network_choices)
+    handle = models.CharField(max_length=120, help_text="The account as people see it, e.g. "
+                                                        "@acme@mastodon.social.")
+    endpoint = models.URLField(blank=True, help_text="Server or webhook address, where the "
+                                                     "network needs one.")
+    secret_encrypted = models.TextField(blank=True, editable=False)
+    secret_hint = models.CharField(max_length=8, blank=True, editable=False)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    base_form_class = ChannelForm
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_network_display()})"
+
+    @property
+    def rules(self) -> networks.Network:
+        return networks.get(self.network)
+
+    def set_secret(self, secret: str) -> None:
+        self.secret_encrypted = crypto.encrypt(secret) if secret else ""
+        self.secret_hint = crypto.hint(secret) if secret else ""
+
+    def get_secret(self) -> str:
+        return crypto.decrypt(self.secret_encrypted) if self.secret_encrypted else ""
+
+    def clean(self):
+        if self.network in networks.NETWORKS and self.rules.requires_endpoint and not self.endpoint:
+            raise ValidationError({"endpoint": f"{self.rules.label} needs the server or webhook "
+                                               "address, e.g. https://mastodon.social."})
+
+
+class CampaignTag(TaggedItemBase):
+    content_object = ParentalKey("campaigns.CampaignPage", related_name="tagged_items",
+                                 on_delete=models.CASCADE)
+
+
+class ImageBlock(blocks.StructBlock):
+    image = ImageChooserBlock()
+    alt_text = blocks.CharBlock(
+        max_length=2000,
+        help_text="Describe what the image shows for people who use screen readers. Skip "
+                  "“image of”.")
+
+    class Meta:
+        icon = "image"
+        label = "Image"
+
+
+class VideoBlock(blocks.StructBlock):
+    video = DocumentChooserBlock(help_text="An MP4 or MOV file from the document library.")
+    description = blocks.CharBlock(max_length=2000, help_text="What happens in the video, for "
+                                                              "people who cannot watch it.")
+
+    class Meta:
+        icon = "media"
+        label = "Video"
+
+
 class CampaignPage(Page):
-    """One campaign: its brief and, as the studio grows, its posts."""
+    """One campaign: the brief, the story, and its posts (one revision holds them all)."""
 
-    brief = models.TextField(blank=True, help_text="Goal, audience and key message.")
+    goal = models.TextField(blank=True, help_text="What the campaign should achieve.")
+    audience = models.TextField(blank=True, help_text="Who it speaks to.")
+    key_message = models.TextField(blank=True, help_text="The one thing people should remember.")
+    story = RichTextField(blank=True, features=["bold", "italic", "link", "ol", "ul", "h3"],
+                          help_text="The narrative the campaign tells.")
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    tags = ClusterTaggableManager(through=CampaignTag, blank=True,
+                                  help_text="Topics, including social issues the campaign touches.")
 
-    content_panels = Page.content_panels + [FieldPanel("brief")]
+    content_panels = Page.content_panels + [
+        MultiFieldPanel([FieldPanel("goal"), FieldPanel("audience"), FieldPanel("key_message")],
+                        heading="Brief"),
+        FieldPanel("story"),
+        FieldRowPanel([FieldPanel("starts_on"), FieldPanel("ends_on")], heading="Dates"),
+        FieldPanel("tags"),
+        InlinePanel("posts", heading="Posts", label="Post"),
+    ]
     parent_page_types = ["campaigns.CampaignIndexPage"]
     subpage_types: list[str] = []
+    base_form_class = CampaignPageForm
 
     class Meta:
         verbose_name = "campaign"
+
+    def clean(self):
+        super().clean()
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValidationError({"ends_on": "The campaign ends before it starts: pick an end "
+                                              "date on or after the start date."})
+
+
+class Post(Orderable, ClusterableModel):
+    """One post of a campaign, going to one or more of the brand's channels at one time."""
+
+    campaign = ParentalKey(CampaignPage, related_name="posts", on_delete=models.CASCADE)
+    copy = models.TextField(blank=True, help_text="The text of the post.")
+    media = StreamField([("image", ImageBlock()), ("video", VideoBlock())], blank=True)
+    link = models.URLField(blank=True, help_text="Added after the copy unless the copy has it.")
+    first_comment = models.TextField(blank=True, help_text="Posted as the first reply, where "
+                                                            "the network allows it.")
+    channels = ParentalManyToManyField(Channel, blank=True, related_name="posts")
+    publish_at = models.DateTimeField(null=True, blank=True, help_text="In the brand's time zone.")
+
+    panels = [
+        FieldPanel("copy"),
+        FieldPanel("media"),
+        FieldRowPanel([FieldPanel("link"), FieldPanel("publish_at")]),
+        FieldPanel("first_comment"),
+        FieldPanel("channels", widget=forms.CheckboxSelectMultiple),
+    ]
+
+    class Meta(Orderable.Meta):
+        verbose_name = "post"
+
+    def __str__(self) -> str:
+        return (self.copy[:40] + "…") if len(self.copy) > 40 else (self.copy or "Post")
+
+    def draft(self) -> networks.PostDraft:
+        images = [block.value["alt_text"] for block in self.media if block.block_type == "image"]
+        videos = sum(1 for block in self.media if block.block_type == "video")
+        return networks.PostDraft(copy=self.copy, link=self.link, images=images, videos=videos)

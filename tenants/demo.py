@@ -48,7 +48,7 @@ def _campaigns_create(client: Client, author) -> None:
             if CampaignPage.objects.filter(title=title).exists():
                 continue
             page = index.add_child(instance=CampaignPage(
-                title=title, brief=f"{title}: goal, audience and key message.", live=False,
+                title=title, goal=f"{title}: what it should achieve.", live=False,
                 owner=author))
             revision = page.save_revision(user=author)
             if state == "in_review":

@@ -1,7 +1,10 @@
 """Chooses the client (schema) from the request's host name."""
 
+import zoneinfo
+
 from django.db import connection
 from django.shortcuts import render
+from django.utils import timezone
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name
 from wagtail.contrib.redirects.middleware import RedirectMiddleware
@@ -25,7 +28,16 @@ class ClientMiddleware(TenantMainMiddleware):
         if getattr(tenant, "archived_at", None):
             connection.set_schema_to_public()
             return render(request, "tenants/archived.html", {"client": tenant}, status=410)
+        # Forms and pages on a brand's host read and show times in the brand's time zone.
+        if tenant.schema_name != get_public_schema_name():
+            timezone.activate(zoneinfo.ZoneInfo(tenant.time_zone))
+        else:
+            timezone.deactivate()
         return None
+
+    def process_response(self, request, response):
+        timezone.deactivate()
+        return response
 
 
 class BrandRedirectMiddleware(RedirectMiddleware):

@@ -92,6 +92,16 @@ def role_groups_create(client: Client) -> dict[str, Group]:
     return groups
 
 
+def role_permissions_sync() -> int:
+    """Give every client's role groups the model permissions ``tenants.roles`` names now (after
+    a release adds a model or changes a role). Returns the number of groups updated."""
+    count = 0
+    for role_group in RoleGroup.objects.filter(client__isnull=False).select_related("group"):
+        role_group.group.permissions.set(_permissions(MODEL_PERMISSIONS[role_group.role]))
+        count += 1
+    return count
+
+
 def agency_group(role: str = Role.AGENCY_ADMIN) -> Group:
     """The agency-wide group for ``role``: counted on the portal only (creating clients, ...)."""
     group, _ = Group.objects.get_or_create(name=f"Agency: {Role(role).label}")

@@ -2,6 +2,9 @@
 
 from tenants.models import Role
 
+CHANNEL_ADMIN = ["campaigns.add_channel", "campaigns.change_channel", "campaigns.delete_channel",
+                 "campaigns.view_channel"]
+
 # Model-level permissions granted to the role's group (counted only inside its own client).
 MODEL_PERMISSIONS: dict[str, list[str]] = {
     Role.AGENCY_ADMIN: [
@@ -10,13 +13,15 @@ MODEL_PERMISSIONS: dict[str, list[str]] = {
         "wagtailcore.add_task", "wagtailcore.change_task", "wagtailcore.delete_task",
         "wagtailcore.add_collection", "wagtailcore.change_collection",
         "wagtailcore.delete_collection",
+        *CHANNEL_ADMIN,
     ],
     Role.ACCOUNT_MANAGER: [
         "wagtailadmin.access_admin",
         "wagtailcore.add_collection", "wagtailcore.change_collection",
+        *CHANNEL_ADMIN,
     ],
-    Role.EDITOR: ["wagtailadmin.access_admin"],
-    Role.SENSITIVITY_REVIEWER: ["wagtailadmin.access_admin"],
+    Role.EDITOR: ["wagtailadmin.access_admin", "campaigns.view_channel"],
+    Role.SENSITIVITY_REVIEWER: ["wagtailadmin.access_admin", "campaigns.view_channel"],
 }
 
 # Page permission types on the client's campaigns index (and so on every campaign below it).

@@ -119,6 +119,24 @@ def _sync_groups(membership: Membership | None, *, user, client: Client) -> None
         user.groups.add(groups.get(role=membership.role).group_id)
 
 
+def brand_time_zone_apply(*, client: Client, user=None) -> None:
+    """Make Wagtail show and read times in the brand's zone for its members.
+
+    Wagtail's admin runs every view in the user's profile time zone. Profiles live in each
+    brand's schema, so setting them to the brand's zone gives every member of a brand the same
+    clock (the personal choice is hidden: WAGTAIL_USER_TIME_ZONES is empty)."""
+    from wagtail.users.models import UserProfile
+
+    users = [user] if user is not None else [
+        m.user for m in Membership.objects.filter(client=client).select_related("user")]
+    with schema_context(client.schema_name):
+        for person in users:
+            profile = UserProfile.get_for_user(person)
+            if profile.current_time_zone != client.time_zone:
+                profile.current_time_zone = client.time_zone
+                profile.save(update_fields=["current_time_zone"])
+
+
 def membership_set(*, client: Client, user, role: str, actor=None) -> Membership:
     """Give ``user`` the ``role`` at ``client`` (replacing any role they had there)."""
     if role not in Role.values:
@@ -128,6 +146,7 @@ def membership_set(*, client: Client, user, role: str, actor=None) -> Membership
         membership, created = Membership.objects.update_or_create(
             user=user, client=client, defaults={"role": role})
         _sync_groups(membership, user=user, client=client)
+        brand_time_zone_apply(client=client, user=user)
         audit(actor=actor, client_slug=client.slug,
               action="member.added" if created else "member.role_changed",
               user=user.get_username(), role=role)

@@ -108,6 +108,7 @@ def test_deploy_checks_pass_with_production_settings(tmp_path):
         "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "agency.settings.production",
         "DJANGO_SECRET_KEY": "x" * 20 + "-production-like-secret-key-for-the-deploy-check-0123",
+        "FIELD_ENCRYPTION_KEYS": "9pF0S3xC2q1y7GZ8d0nQbKfVhRr5o3uTgYwZlXeJcAk=",
         "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
         "AGENCY_BASE_DOMAIN": "agency.example.com",
     }

@@ -147,7 +147,7 @@ def globex_objects(world):
     with schema_context(world.globex.client.schema_name):
         index = CampaignIndexPage.objects.get()
         campaign = index.add_child(instance=CampaignPage(title="Globex secret launch",
-                                                         brief="Confidential"))
+                                                         goal="Confidential"))
         image = Image.objects.create(title="Globex secret image",
                                      file=ImageFile(io.BytesIO(png_bytes()), name="secret.png"))
         document = Document(title="Globex secret brief")

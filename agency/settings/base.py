@@ -190,6 +190,9 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"noreply@{AGENCY_BASE_DOMAIN}")
 
+# Channel credentials and other secrets at rest (agency/crypto.py). Newest key first.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
+
 WAGTAIL_SITE_NAME = AGENCY_NAME
 
 
@@ -204,6 +207,8 @@ def _brand_admin_base_url() -> str:
 WAGTAILADMIN_BASE_URL = lazy(_brand_admin_base_url, str)()
 WAGTAILADMIN_USER_LOGIN_FORM = "tenants.forms.WagtailLoginForm"
 WAGTAIL_ENABLE_UPDATE_CHECK = False
+# Times in a brand's admin are in the brand's zone for everyone (tenants.services).
+WAGTAIL_USER_TIME_ZONES: list[str] = []
 WAGTAIL_GRAVATAR_PROVIDER_URL = None  # no third-party requests from the admin
 WAGTAIL_ALLOW_UNICODE_SLUGS = False
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 15 * 1024 * 1024

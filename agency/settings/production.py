@@ -13,6 +13,14 @@ if SECRET_KEY.startswith("dev-only") or len(SECRET_KEY) < 50:  # noqa: F405
         "`python -c 'import secrets; print(secrets.token_urlsafe(64))'`."
     )
 
+if not FIELD_ENCRYPTION_KEYS:  # noqa: F405
+    raise ImproperlyConfigured(
+        "Set FIELD_ENCRYPTION_KEYS to one or more Fernet keys (newest first); make one with "
+        "`python -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())'`."
+    )
+REQUIRE_FIELD_ENCRYPTION_KEYS = True
+
 AGENCY_SCHEME = "https"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)  # noqa: F405

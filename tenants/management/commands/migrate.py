@@ -6,7 +6,7 @@ before any client, so a client provisioned mid-rollout is cloned from an up-to-d
 
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 
-from tenants.provisioning import template_migrate
+from tenants.provisioning import role_permissions_sync, template_migrate
 from tenants.public import public_tenant_ensure
 
 
@@ -24,3 +24,4 @@ class Command(MigrateSchemasCommand):
             self.stdout.write("Migrating the client template schema")
         template_migrate(verbosity=verbosity)
         super().handle(*args, **{**options, "shared": False, "tenant": True})
+        role_permissions_sync()

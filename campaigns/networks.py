@@ -1,0 +1,115 @@
+"""Each network's rules for a post, as the network itself counts them.
+
+A network is registered here by name; the list is open (``register``). ``check_post`` returns
+plain-language problems naming the network and what to change, so editors can fix a post before
+it is submitted, and the publishing engine never meets a post the network will refuse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import regex
+
+URL_RE = regex.compile(r"https?://[^\s<>\"]+", regex.IGNORECASE)
+MASTODON_MENTION_RE = regex.compile(r"(?<![\w@])@(\w+)@[\w.-]+\w", regex.UNICODE)
+
+
+@dataclass(frozen=True)
+class PostDraft:
+    """What the rules look at: the text that goes out, and the media attached."""
+
+    copy: str
+    link: str = ""
+    images: list[str] = field(default_factory=list)  # alt texts, one per image
+    videos: int = 0
+
+    @property
+    def text(self) -> str:
+        """The text as sent: the copy, then the link on its own line unless already in it."""
+        if self.link and self.link not in self.copy:
+            return f"{self.copy.rstrip()}\n\n{self.link}" if self.copy.strip() else self.link
+        return self.copy
+
+
+def graphemes(text: str) -> int:
+    """User-perceived characters: 👩🏽‍💻 and 🇬🇧 count as one each."""
+    return len(regex.findall(r"\X", text))
+
+
+def code_points(text: str) -> int:
+    return len(text)
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    label: str
+    max_length: int
+    count: str = "graphemes"  # how length is counted: "graphemes" or "mastodon"
+    max_images: int = 4
+    max_videos: int = 1
+    images_with_video: bool = False
+    max_alt_length: int = 1500
+    requires_endpoint: bool = False
+    credential_label: str = "Access token"
+
+    def length(self, text: str) -> int:
+        if self.count == "mastodon":
+            # Mastodon counts every URL as 23 characters and a remote mention as its local part.
+            text = URL_RE.sub("x" * 23, text)
+            text = MASTODON_MENTION_RE.sub(lambda m: "@" + m.group(1), text)
+            return code_points(text)
+        return graphemes(text)
+
+    def problems(self, post: PostDraft) -> list[str]:
+        found = []
+        length = self.length(post.text)
+        if length > self.max_length:
+            unit = "characters" if self.count == "mastodon" else "characters (emoji count as one)"
+            found.append(f"{self.label} allows {self.max_length} {unit}; this post has {length}. "
+                         f"Shorten it by {length - self.max_length}.")
+        if not post.text.strip() and not post.images and not post.videos:
+            found.append(f"{self.label} needs some text or media: write the copy.")
+        if len(post.images) > self.max_images:
+            found.append(f"{self.label} takes at most {self.max_images} images; this post has "
+                         f"{len(post.images)}. Remove {len(post.images) - self.max_images}.")
+        if post.videos > self.max_videos:
+            found.append(f"{self.label} takes at most {self.max_videos} video. Remove "
+                         f"{post.videos - self.max_videos}.")
+        if post.videos and post.images and not self.images_with_video:
+            found.append(f"{self.label} cannot show images and a video in one post: keep one "
+                         "kind, or split them into two posts.")
+        for number, alt in enumerate(post.images, start=1):
+            if not alt.strip():
+                found.append(f"Image {number} has no alt text: describe it for people who use "
+                             "screen readers.")
+            elif graphemes(alt) > self.max_alt_length:
+                found.append(f"{self.label} allows {self.max_alt_length} characters of alt text; "
+                             f"image {number} has {graphemes(alt)}. Shorten it.")
+        return found
+
+
+NETWORKS: dict[str, Network] = {}
+
+
+def register(network: Network) -> Network:
+    NETWORKS[network.name] = network
+    return network
+
+
+register(Network("sandbox", "Sandbox", max_length=1000, max_images=4))
+register(Network("webhook", "Webhook", max_length=10000, max_images=10, max_videos=4,
+                 images_with_video=True, requires_endpoint=True, credential_label="Signing secret"))
+register(Network("mastodon", "Mastodon", max_length=500, count="mastodon", max_images=4,
+                 max_alt_length=1500, requires_endpoint=True))
+register(Network("bluesky", "Bluesky", max_length=300, max_images=4, max_alt_length=2000,
+                 credential_label="App password"))
+
+
+def network_choices() -> list[tuple[str, str]]:
+    return [(name, network.label) for name, network in NETWORKS.items()]
+
+
+def get(name: str) -> Network:
+    return NETWORKS[name]

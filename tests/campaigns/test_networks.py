@@ -1,0 +1,51 @@
+"""Network rules count text the way each network does and say what to change."""
+
+import pytest
+
+from campaigns.networks import PostDraft, get, graphemes
+
+
+def test_mastodon_counts_every_link_as_23_characters():
+    mastodon = get("mastodon")
+    long_link = "https://example.com/" + "a" * 200
+    assert mastodon.length(f"Read {long_link}") == len("Read ") + 23
+
+
+def test_mastodon_counts_a_remote_mention_by_its_local_part():
+    assert get("mastodon").length("Thanks @alice@example.social!") == len("Thanks @alice!")
+
+
+def test_bluesky_counts_graphemes_so_emoji_and_flags_are_one_each():
+    text = "Team 👩🏽‍💻 in 🇬🇧"
+    assert graphemes(text) == len("Team x in x")
+    assert get("bluesky").length(text) == 11
+    assert get("mastodon").length(text) > 11  # code points: Mastodon's own count
+
+
+def test_the_link_field_counts_as_part_of_the_text():
+    draft = PostDraft(copy="x" * 290, link="https://acme.example/autumn")
+    problems = get("bluesky").problems(draft)
+    assert problems == ["Bluesky allows 300 characters (emoji count as one); this post has 319. "
+                        "Shorten it by 19."]
+
+
+@pytest.mark.parametrize("draft, network, expected", [
+    (PostDraft(copy="hi", images=["a"] * 5), "mastodon",
+     "Mastodon takes at most 4 images; this post has 5. Remove 1."),
+    (PostDraft(copy="hi", images=["a"], videos=1), "bluesky",
+     "Bluesky cannot show images and a video in one post"),
+    (PostDraft(copy="hi", images=["  "]), "sandbox",
+     "Image 1 has no alt text: describe it for people who use screen readers."),
+    (PostDraft(copy="hi", images=["x" * 1501]), "mastodon",
+     "Mastodon allows 1500 characters of alt text; image 1 has 1501."),
+    (PostDraft(copy=""), "sandbox", "Sandbox needs some text or media"),
+])
+def test_each_broken_rule_is_named_with_the_fix(draft, network, expected):
+    assert any(expected in problem for problem in get(network).problems(draft))
+
+
+def test_a_post_within_every_rule_has_no_problems():
+    draft = PostDraft(copy="Autumn roast is here ☕", link="https://acme.example/autumn",
+                      images=["A barista pours coffee into a blue cup."])
+    for network in ("sandbox", "webhook", "mastodon", "bluesky"):
+        assert get(network).problems(draft) == []

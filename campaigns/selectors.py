@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django_tenants.utils import schema_context
 from wagtail.models import Revision, WorkflowState
 
-from campaigns.models import CampaignPage
+from campaigns.models import CampaignPage, Channel
 
 # A scheduled campaign still unpublished this long after its time has failed to go out.
 OVERDUE_AFTER = timedelta(minutes=5)
@@ -39,3 +41,64 @@ def campaign_status_counts() -> dict[str, int]:
 def client_status_counts(client) -> dict[str, int]:
     with schema_context(client.schema_name):
         return campaign_status_counts()
+
+
+# --- The content calendar -------------------------------------------------------------------
+
+STATES = [("draft", "Draft"), ("in_review", "In review"), ("approved", "Approved"),
+          ("scheduled", "Scheduled"), ("published", "Published"), ("failed", "Failed")]
+
+
+@dataclass(frozen=True)
+class CalendarEntry:
+    campaign_id: int
+    campaign_title: str
+    index: int  # position of the post in the campaign's latest revision
+    copy: str
+    publish_at: datetime
+    channel_ids: tuple[int, ...]
+    channel_names: tuple[str, ...]
+    state: str
+
+    @property
+    def movable(self) -> bool:
+        return self.state == "draft"
+
+
+def calendar_entries(*, start: datetime, end: datetime, channel_id: int | None = None,
+                     campaign_id: int | None = None) -> list[CalendarEntry]:
+    """Every post due in [start, end) across the brand's campaigns, as its latest revision has
+    it (drafts included). A fixed number of queries, however many campaigns and posts."""
+    pages = CampaignPage.objects.values("id", "title", "live", "latest_revision_id",
+                                        "has_unpublished_changes")
+    if campaign_id:
+        pages = pages.filter(id=campaign_id)
+    pages = {p["latest_revision_id"]: p for p in pages if p["latest_revision_id"]}
+    page_type = ContentType.objects.get_for_model(CampaignPage)
+    in_review = {int(pk) for pk in WorkflowState.objects.active().filter(
+        content_type=page_type).values_list("object_id", flat=True)}
+    now = timezone.now()
+    names = dict(Channel.objects.values_list("id", "name"))
+    entries = []
+    for revision_id, content in Revision.objects.filter(id__in=list(pages)).values_list(
+            "id", "content"):
+        page = pages[revision_id]
+        for index, post in enumerate(content.get("posts", [])):
+            when = parse_datetime(post.get("publish_at") or "")
+            if when is None or not (start <= when < end):
+                continue
+            channels = tuple(post.get("channels") or ())
+            if channel_id and channel_id not in channels:
+                continue
+            if page["id"] in in_review:
+                state = "in_review"
+            elif page["live"] and not page["has_unpublished_changes"]:
+                state = "scheduled" if when > now else "approved"
+            else:
+                state = "draft"
+            entries.append(CalendarEntry(
+                campaign_id=page["id"], campaign_title=page["title"], index=index,
+                copy=post.get("copy") or "", publish_at=when, channel_ids=channels,
+                channel_names=tuple(names.get(c, "(removed channel)") for c in channels),
+                state=state))
+    return sorted(entries, key=lambda e: (e.publish_at, e.campaign_title, e.index))

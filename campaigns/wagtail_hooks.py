@@ -1,9 +1,13 @@
 """The brand's channels as Wagtail snippets."""
 
+from django.urls import path, reverse
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
+from campaigns import views
 from campaigns.models import Channel
 
 
@@ -27,3 +31,17 @@ class ChannelViewSet(SnippetViewSet):
 
 
 register_snippet(ChannelViewSet)
+
+
+@hooks.register("register_admin_urls")
+def calendar_urls():
+    return [
+        path("calendar/", views.calendar_view, name="campaign_calendar"),
+        path("calendar/move/<int:campaign_id>/<int:index>/", views.calendar_move,
+             name="campaign_calendar_move"),
+    ]
+
+
+@hooks.register("register_admin_menu_item")
+def calendar_menu_item():
+    return MenuItem("Calendar", reverse("campaign_calendar"), icon_name="date", order=150)

@@ -74,7 +74,7 @@ def schema_clone(source: str, target: str) -> None:
             cursor.execute("""
                 SELECT c.relname, k.conname, pg_get_constraintdef(k.oid), k.contype
                   FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
-                 WHERE c.relnamespace = %s
+                 WHERE c.relnamespace = %s AND k.contype <> 'n'  -- NOT NULL comes with LIKE
                  ORDER BY (k.contype = 'f'), c.relname, k.conname""", [ns])
             constraints = cursor.fetchall()
             cursor.execute("""
@@ -93,6 +93,13 @@ def schema_clone(source: str, target: str) -> None:
                   JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
                  WHERE c.relnamespace = %s AND a.attidentity <> ''""", [ns])
             identities = cursor.fetchall()
+            cursor.execute("""
+                SELECT c.relname, string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
+                  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                 WHERE c.relnamespace = %s AND c.relkind IN ('r', 'p') AND a.attnum > 0
+                   AND NOT a.attisdropped AND a.attgenerated = ''
+                 GROUP BY c.relname""", [ns])
+            columns = dict(cursor.fetchall())  # generated columns are computed, not copied
         finally:
             connection.set_schema_to_public()  # django-tenants sets the path again before use
 
@@ -102,8 +109,8 @@ def schema_clone(source: str, target: str) -> None:
         script += [f"CREATE TABLE {dst}.{_quote(t)} (LIKE {src}.{_quote(t)} {like})"
                    for t in tables]
         # Every name below is quoted as an identifier or a literal; none comes from a user.
-        script += [f"INSERT INTO {dst}.{_quote(t)} OVERRIDING SYSTEM VALUE "  # noqa: S608
-                   f"SELECT * FROM {src}.{_quote(t)}" for t in tables]
+        script += [f"INSERT INTO {dst}.{_quote(t)} ({columns[t]}) OVERRIDING SYSTEM VALUE "  # noqa: S608
+                   f"SELECT {columns[t]} FROM {src}.{_quote(t)}" for t in tables]
         for table, column, seq in identities:
             # LIKE names the new identity sequence after the table; the template's may carry an
             # older name (a renamed table keeps its sequence's name). Keep the template's.

@@ -103,7 +103,7 @@ class Client(TenantMixin):
         only costs time (0.5 s). ``manage.py migrate`` keeps the template current, and a client
         cloned from a stale template is brought up to date by the next ``migrate``.
         """
-        from django.db import connection
+        from django.db import connection, transaction
         from django_tenants.utils import schema_exists
 
         from tenants.clone import schema_clone
@@ -113,7 +113,8 @@ class Client(TenantMixin):
             return super().create_schema(check_if_exists, sync_schema, verbosity)
         if check_if_exists and schema_exists(self.schema_name):
             return False
-        schema_clone(base, self.schema_name)
+        with transaction.atomic():  # a failed clone leaves nothing, and its error shows
+            schema_clone(base, self.schema_name)
         connection.set_schema_to_public()
         return True
 
@@ -197,3 +198,22 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.client_slug}"
+
+
+def current_client() -> Client | None:
+    """The client whose schema is active (None on the public schema)."""
+    from django.db import connection
+
+    schema = getattr(connection, "schema_name", get_public_schema_name())
+    if schema == get_public_schema_name():
+        return None
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Client):
+        return tenant
+    return Client.objects.filter(schema_name=schema).first()
+
+
+def current_zone() -> zoneinfo.ZoneInfo:
+    """The active brand's time zone (UTC on the public schema)."""
+    client = current_client()
+    return zoneinfo.ZoneInfo(client.time_zone if client else "UTC")

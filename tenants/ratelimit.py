@@ -9,13 +9,18 @@ from django.db.models import Q
 from django.utils import timezone
 
 
+def _normal(username: str) -> str:
+    return username.strip().lower()
+
+
 def client_ip(request) -> str | None:
     if request is None:
         return None
     # Behind a proxy the deployment sets DJANGO_TRUSTED_PROXY_HEADER; never trust it by default.
     header = getattr(settings, "TRUSTED_PROXY_IP_HEADER", "")
     if header and request.META.get(header):
-        return request.META[header].split(",")[0].strip() or None
+        # The right-most entry is the one our own proxy appended; the rest the client wrote.
+        return request.META[header].split(",")[-1].strip() or None
     return request.META.get("REMOTE_ADDR") or None
 
 
@@ -23,7 +28,7 @@ def _recent(username: str, ip: str | None):
     from tenants.models import LoginFailure
 
     since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_S)
-    match = Q(username__iexact=username)
+    match = Q(username=_normal(username))
     if ip:
         match |= Q(ip_address=ip)
     return LoginFailure.objects.filter(match, at__gte=since)
@@ -33,7 +38,7 @@ def is_blocked(*, username: str, request) -> bool:
     """True once the account, or the address it signs in from, has too many recent failures."""
     ip = client_ip(request)
     recent = _recent(username, ip)
-    by_user = recent.filter(username__iexact=username).count()
+    by_user = recent.filter(username=_normal(username)).count()
     by_ip = recent.filter(ip_address=ip).count() if ip else 0
     # An address may try a few accounts (shared office networks), an account only the limit.
     return by_user >= settings.LOGIN_FAILURE_LIMIT or by_ip >= settings.LOGIN_FAILURE_LIMIT * 4
@@ -46,10 +51,13 @@ def minutes_left() -> int:
 def record_failure(*, username: str, request) -> None:
     from tenants.models import LoginFailure
 
-    LoginFailure.objects.create(username=username[:254], ip_address=client_ip(request))
+    LoginFailure.objects.create(username=_normal(username)[:254], ip_address=client_ip(request))
+    # Rows past the window count for nothing: keep the table as small as the window.
+    LoginFailure.objects.filter(
+        at__lt=timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_S)).delete()
 
 
 def clear(*, username: str) -> None:
     from tenants.models import LoginFailure
 
-    LoginFailure.objects.filter(username__iexact=username).delete()
+    LoginFailure.objects.filter(username=_normal(username)).delete()

@@ -31,7 +31,7 @@ def can_manage_members(user, client: Client) -> bool:
 
 
 def roles_user_may_grant(user, client: Client) -> list[tuple[str, str]]:
-    """Only agency admins hand out the agency admin role."""
+    """Agency admins (of the agency, or of this client) hand out the agency admin role."""
     if is_agency_admin(user) or client_role(user, client) == Role.AGENCY_ADMIN:
         return list(Role.choices)
     return [(value, label) for value, label in Role.choices if value != Role.AGENCY_ADMIN]

@@ -51,6 +51,10 @@ def client_provision(
     if Domain.objects.filter(domain=host).exists():
         raise ValidationError({"slug": f"The address {host} is already in use. Choose another "
                                        "short name."})
+    leftover = Path(settings.MEDIA_ROOT) / client.schema_name
+    if leftover.exists() and any(leftover.iterdir()):
+        raise ValidationError({"slug": f"Files of an earlier client “{client.slug}” are still in "
+                                       f"{leftover}. Remove them, or choose another short name."})
     connection.set_schema_to_public()
     if not schema_exists(template_schema()):
         template_migrate(verbosity=0)  # a database migrated before the template existed

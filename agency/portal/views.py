@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -128,9 +129,12 @@ def _manageable_client(request, slug) -> Client:
     return client
 
 
-def _check_grantable(request, client, role) -> None:
-    if role not in dict(selectors.roles_user_may_grant(request.user, client)):
-        raise PermissionDenied("Only agency admins can give the agency admin role.")
+def _check_grantable(request, client, role, member=None) -> None:
+    grantable = dict(selectors.roles_user_may_grant(request.user, client))
+    current = selectors.client_role(member, client) if member is not None else None
+    if role not in grantable or (current is not None and current not in grantable):
+        raise PermissionDenied("Only agency admins can give, change or remove the agency admin "
+                               "role.")
 
 
 @login_required
@@ -141,6 +145,9 @@ def member_add(request, slug):
     form = MemberAddForm(request.POST or None, role_choices=choices)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        existing = User.objects.filter(username__iexact=data["email"]).first()
+        if existing is not None:
+            _check_grantable(request, client, data["role"], existing)
         user = services.staff_user_get_or_create(email=data["email"], first_name=data["first_name"],
                                                  last_name=data["last_name"])
         services.membership_set(client=client, user=user, role=data["role"], actor=request.user)
@@ -162,7 +169,7 @@ def member_role(request, slug, user_id):
     if not form.is_valid():
         messages.error(request, "Choose one of the roles in the list.")
     else:
-        _check_grantable(request, client, form.cleaned_data["role"])
+        _check_grantable(request, client, form.cleaned_data["role"], member)
         services.membership_set(client=client, user=member, role=form.cleaned_data["role"],
                                 actor=request.user)
         messages.success(request, f"{member.email} is now "
@@ -175,6 +182,7 @@ def member_role(request, slug, user_id):
 def member_remove(request, slug, user_id):
     client = _manageable_client(request, slug)
     member = get_object_or_404(User, pk=user_id, memberships__client=client)
+    _check_grantable(request, client, Role.EDITOR, member)
     if member == request.user and not selectors.is_agency_admin(request.user):
         messages.error(request, "You cannot remove yourself. Ask another manager to do it.")
         return redirect("portal:client_detail", slug=client.slug)
@@ -224,7 +232,16 @@ def client_delete(request, slug):
     return render(request, "portal/client_delete.html", {"client": client, "form": form})
 
 
+class InvitedPasswordResetForm(PasswordResetForm):
+    """Django skips accounts without a usable password; invited people who lost their email
+    have none yet and need the link most."""
+
+    def get_users(self, email):
+        return User.objects.filter(email__iexact=email, is_active=True)
+
+
 class PasswordResetView(auth_views.PasswordResetView):
+    form_class = InvitedPasswordResetForm
     template_name = "portal/password_reset.html"
     email_template_name = "portal/email/password_reset.txt"
     subject_template_name = "portal/email/password_reset_subject.txt"

@@ -124,10 +124,14 @@ LOGOUT_REDIRECT_URL = "/login/"
 # Failed sign-ins per account and per address within the window before sign-in is refused.
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_FAILURE_WINDOW_S = int(os.environ.get("LOGIN_FAILURE_WINDOW_S", "900"))
+# Behind a proxy, the META key of the header it appends the client's address to (e.g.
+# HTTP_X_FORWARDED_FOR); unset, REMOTE_ADDR is used. Never trust a header no proxy of ours sets.
+TRUSTED_PROXY_IP_HEADER = os.environ.get("DJANGO_TRUSTED_PROXY_HEADER", "")
 
 # One sign-in for the portal and every brand host: the session cookie covers the parent domain.
 SESSION_COOKIE_DOMAIN = os.environ.get("SESSION_COOKIE_DOMAIN", f".{AGENCY_BASE_DOMAIN}")
-CSRF_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
+# The CSRF cookie stays per host: a script on one brand host cannot read another host's token.
+CSRF_COOKIE_DOMAIN = None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 12
@@ -207,6 +211,9 @@ def _brand_admin_base_url() -> str:
 WAGTAILADMIN_BASE_URL = lazy(_brand_admin_base_url, str)()
 WAGTAILADMIN_USER_LOGIN_FORM = "tenants.forms.WagtailLoginForm"
 WAGTAIL_ENABLE_UPDATE_CHECK = False
+# People are managed in the portal: an address changed in one brand's admin, unverified, would
+# change the one global account.
+WAGTAIL_EMAIL_MANAGEMENT_ENABLED = False
 # Times in a brand's admin are in the brand's zone for everyone (tenants.services).
 WAGTAIL_USER_TIME_ZONES: list[str] = []
 WAGTAIL_GRAVATAR_PROVIDER_URL = None  # no third-party requests from the admin

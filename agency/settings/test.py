@@ -17,3 +17,9 @@ STORAGES["staticfiles"] = {  # noqa: F405
 # Serve static files straight from the source folders (no collectstatic before a run).
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - WhiteNoise expects it to exist
+
+# Uploads of one test run never meet the next run's brands (which reuse the same short names).
+import tempfile  # noqa: E402
+
+MEDIA_ROOT = os.environ.get("AGENCY_TEST_MEDIA_ROOT") or tempfile.mkdtemp(prefix="agency-media-")
+os.environ["AGENCY_TEST_MEDIA_ROOT"] = MEDIA_ROOT  # the test's server and workers share it

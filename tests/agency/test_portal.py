@@ -171,3 +171,23 @@ def test_provision_clients_command_shows_progress_and_reports_bad_lines(world, t
     assert "line 2 (BAD!)" in err.getvalue()
     assert set(Client.objects.filter(slug__startswith="bulk-").values_list("slug", flat=True)) \
         == {"bulk-one", "bulk-two"}
+
+
+def test_account_manager_cannot_demote_or_remove_an_agency_admin(world, http):
+    manager = http(user=world.acme.users[Role.ACCOUNT_MANAGER])
+    admin = world.acme.users[Role.AGENCY_ADMIN]
+    assert manager.post(f"/clients/acme/members/{admin.pk}/role/",
+                        {"role": "editor"}).status_code == 403
+    assert manager.post(f"/clients/acme/members/{admin.pk}/remove/").status_code == 403
+    assert Membership.objects.get(client=world.acme.client, user=admin).role == Role.AGENCY_ADMIN
+
+
+def test_invited_people_without_a_password_can_ask_for_a_new_link(world, http):
+    from django.core import mail
+
+    from tenants.services import staff_user_get_or_create
+
+    invited = staff_user_get_or_create(email="lost.invite@example.com")
+    assert not invited.has_usable_password()
+    http().post("/password/reset/", {"email": "lost.invite@example.com"})
+    assert mail.outbox and "/password/set/" in mail.outbox[-1].body

@@ -92,3 +92,16 @@ def test_one_sign_in_covers_the_portal_and_every_brand_host(world, http, setting
     brand = http(world.acme.host)
     brand.cookies[settings.SESSION_COOKIE_NAME] = cookie.value
     assert brand.get("/admin/").status_code == 200
+
+
+def test_wagtails_group_pickers_offer_only_the_brands_own_groups(world):
+    from django.forms import modelform_factory
+    from wagtail.admin.forms.pages import PageViewRestrictionForm
+    from wagtail.models import GroupApprovalTask
+
+    with schema_context(world.acme.client.schema_name):
+        form = modelform_factory(GroupApprovalTask, fields=["name", "groups"])()
+        names = {g.name for g in form.fields["groups"].queryset}
+        restriction = {g.name for g in PageViewRestrictionForm().fields["groups"].queryset}
+    assert names and all(name.startswith("acme:") for name in names)
+    assert restriction == names

@@ -131,6 +131,45 @@ class CampaignPage(Page):
     class Meta:
         verbose_name = "campaign"
 
+    # --- Previews: each post as each network shows it (Wagtail preview modes) ---------------
+
+    @property
+    def preview_modes(self):
+        return [("", "All posts")] + [(name, f"As on {network.label}")
+                                      for name, network in networks.NETWORKS.items()]
+
+    @property
+    def default_preview_mode(self):
+        return ""
+
+    def preview_cards(self, network_name: str = "") -> list[dict]:
+        """One card per post and channel the post goes to (only ``network_name``'s, if given)."""
+        cards = []
+        for number, post in enumerate(self.posts.all(), start=1):
+            draft = post.draft()
+            channels = [c for c in post.channels.all()
+                        if not network_name or c.network == network_name]
+            images = [block.value for block in post.media if block.block_type == "image"]
+            videos = [block.value for block in post.media if block.block_type == "video"]
+            for channel in channels:
+                cards.append({
+                    "number": number, "post": post, "channel": channel,
+                    "network": channel.rules, "text": draft.text, "images": images,
+                    "videos": videos, "problems": channel.rules.problems(draft),
+                    "length": channel.rules.length(draft.text),
+                })
+        return cards
+
+    def serve_preview(self, request, mode_name):
+        from django.template.response import TemplateResponse
+
+        network = networks.NETWORKS.get(mode_name)
+        return TemplateResponse(request, "campaigns/preview.html", {
+            "page": self, "network": network, "cards": self.preview_cards(mode_name),
+            "unrouted": [n for n, post in enumerate(self.posts.all(), start=1)
+                         if not post.channels.all()],
+        })
+
     def clean(self):
         super().clean()
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:

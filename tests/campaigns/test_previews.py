@@ -1,0 +1,79 @@
+"""Previews show each post as each network shows it, for every channel it targets."""
+
+import datetime as dt
+import io
+import re
+
+import pytest
+from django.core.files.images import ImageFile
+from django.test import RequestFactory
+from django_tenants.utils import schema_context
+from wagtail.blocks import StreamValue
+
+from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
+from tenants.models import Role
+from tests.images import png_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def campaign(world):
+    from wagtail.images.models import Image
+
+    editor = world.acme.users[Role.EDITOR]
+    with schema_context(world.acme.client.schema_name):
+        index = CampaignIndexPage.objects.get()
+        masto = Channel.objects.create(name="Acme Masto", network="mastodon", handle="@acme@m.ex",
+                                       endpoint="https://m.example")
+        sky = Channel.objects.create(name="Acme Sky", network="bluesky", handle="@acme.bsky")
+        image = Image.objects.create(title="Cup", file=ImageFile(io.BytesIO(png_bytes()),
+                                                                   name="cup.png"))
+        page = index.add_child(instance=CampaignPage(title="Preview me", live=False))
+        first = Post(copy="Fresh roast ☕", link="https://acme.example/roast",
+                     publish_at=dt.datetime(2026, 10, 1, 8, tzinfo=dt.UTC), channels=[masto, sky])
+        first.media = StreamValue(first.media.stream_block, [
+            ("image", {"image": image, "alt_text": "A blue cup of coffee on a wooden table"})])
+        second = Post(copy="x" * 320, channels=[sky])
+        page.posts = [first, second, Post(copy="Nowhere")]
+        page.save_revision(user=editor)
+        return page
+
+
+def _preview(http, world, page, mode):
+    """The preview Wagtail shows for ``mode`` (its preview views call serve_preview on the page
+    built from the editor's form; here from the latest revision)."""
+    rf = RequestFactory(HTTP_HOST=world.acme.host)
+    with schema_context(world.acme.client.schema_name):
+        draft = CampaignPage.objects.get(pk=page.pk).get_latest_revision_as_object()
+        request = rf.get("/")
+        request.user = world.acme.users[Role.EDITOR]
+        response = draft.serve_preview(request, mode)
+        response.render()
+    return response
+
+
+def test_each_network_mode_shows_its_cards_only(world, http, campaign):
+    html = _preview(http, world, campaign, "mastodon").content.decode()
+    assert html.count('class="card card--mastodon"') == 1 and "card--bluesky" not in html
+    assert "Fresh roast" in html and "A blue cup of coffee on a wooden table" in html
+    assert re.search(r'<img[^>]+alt="A blue cup of coffee on a wooden table"', html)
+    html = _preview(http, world, campaign, "bluesky").content.decode()
+    assert html.count('class="card card--bluesky"') == 2
+
+
+def test_a_card_shows_the_problems_the_network_would_refuse(world, http, campaign):
+    html = _preview(http, world, campaign, "bluesky").content.decode()
+    assert "Bluesky allows 300 characters (emoji count as one); this post has 320." in html
+
+
+def test_the_all_posts_mode_lists_every_card_and_posts_without_channels(world, http, campaign):
+    html = _preview(http, world, campaign, "").content.decode()
+    assert html.count('class="card card--') == 3
+    assert "Post 3 has no channel yet" in html
+
+
+def test_view_draft_in_the_admin_serves_the_preview(world, http, campaign):
+    editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
+    html = editor.get(f"/admin/pages/{campaign.pk}/view_draft/").content.decode()
+    assert html.count('class="card card--') == 3 and "Fresh roast" in html

@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from wagtail.admin import urls as wagtailadmin_urls
 
 from agency import health
+from campaigns import views as campaign_views
 from tenants import media
 
 urlpatterns = [
@@ -16,4 +17,6 @@ urlpatterns = [
          name="wagtaildocs_serve"),
     path("media/<path:path>", media.media_serve, name="brand_media"),
     path("healthz", health.healthz, name="brand_healthz"),
+    # Calendar apps cannot sign in: the secret token in the address is the credential.
+    path("calendar/<str:token>.ics", campaign_views.calendar_ics, name="campaign_calendar_ics"),
 ]

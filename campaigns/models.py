@@ -207,3 +207,21 @@ class Post(Orderable, ClusterableModel):
         images = [block.value["alt_text"] for block in self.media if block.block_type == "image"]
         videos = sum(1 for block in self.media if block.block_type == "video")
         return networks.PostDraft(copy=self.copy, link=self.link, images=images, videos=videos)
+
+
+class CalendarFeed(models.Model):
+    """A secret address for the brand's calendar in iCalendar form (subscribed to from Google
+    Calendar, Outlook, Apple Calendar). Only a hash of its token is kept; it can be revoked."""
+
+    label = models.CharField(max_length=80)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by_id = models.IntegerField(null=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.label

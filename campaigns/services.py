@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
-from campaigns.models import CampaignPage
+from campaigns.models import CalendarFeed, CampaignPage
 from tenants.models import current_zone
 
 
@@ -34,3 +37,31 @@ def post_move(*, campaign: CampaignPage, index: int, day: dt.date, user) -> Camp
     draft.posts = posts
     draft.save_revision(user=user, log_action=True)
     return draft
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def calendar_feed_issue(*, label: str, user) -> tuple[CalendarFeed, str]:
+    """A new feed and its token (shown once; only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    feed = CalendarFeed.objects.create(label=label.strip() or "Calendar feed",
+                                       token_hash=_token_hash(token),
+                                       created_by_id=getattr(user, "pk", None))
+    return feed, token
+
+
+def calendar_feed_revoke(*, feed: CalendarFeed) -> None:
+    if feed.revoked_at is None:
+        feed.revoked_at = timezone.now()
+        feed.save(update_fields=["revoked_at"])
+
+
+def calendar_feed_find(token: str) -> CalendarFeed | None:
+    """The live feed for ``token``, noting its use; None for an unknown or revoked token."""
+    feed = CalendarFeed.objects.filter(token_hash=_token_hash(token), revoked_at__isnull=True
+                                       ).first()
+    if feed is not None:
+        CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=timezone.now())
+    return feed

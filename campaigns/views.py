@@ -5,17 +5,25 @@ from __future__ import annotations
 import calendar as cal
 import datetime as dt
 
+import icalendar
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
-from campaigns.models import CampaignPage, Channel
+from campaigns.models import CalendarFeed, CampaignPage, Channel
 from campaigns.selectors import STATES, calendar_entries
-from campaigns.services import post_move
-from tenants.models import current_zone
+from campaigns.services import (
+    calendar_feed_find,
+    calendar_feed_issue,
+    calendar_feed_revoke,
+    post_move,
+)
+from tenants.models import current_client, current_zone
 
 
 def _month(value: str | None, today: dt.date) -> dt.date:
@@ -79,6 +87,7 @@ def calendar_view(request):
         "channel_id": channel_id, "campaign_id": campaign_id, "states": STATES,
         "prev_url": f"?{prev_param}&{keep}", "next_url": f"?{next_param}&{keep}",
         "month_param": f"{grid_start + dt.timedelta(days=7):%Y-%m}", "week_param": grid_start,
+        "feeds": CalendarFeed.objects.filter(revoked_at__isnull=True),
     })
 
 
@@ -101,3 +110,51 @@ def calendar_move(request, campaign_id: int, index: int):
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("campaign_calendar")
     return redirect(back)
+
+
+@require_POST
+def calendar_feed_create(request):
+    feed, token = calendar_feed_issue(label=request.POST.get("label", ""), user=request.user)
+    url = request.build_absolute_uri(reverse("campaign_calendar_ics", args=[token]))
+    messages.success(request, f"Subscribe to “{feed.label}” at {url} — copy it now: it is "
+                              "shown only once.")
+    return redirect("campaign_calendar")
+
+
+@require_POST
+def calendar_feed_revoke_view(request, feed_id: int):
+    feed = get_object_or_404(CalendarFeed, pk=feed_id)
+    calendar_feed_revoke(feed=feed)
+    messages.success(request, f"“{feed.label}” no longer works; calendars subscribed to it stop "
+                              "updating.")
+    return redirect("campaign_calendar")
+
+
+@never_cache
+@require_GET
+def calendar_ics(request, token: str):
+    """The brand's posts as iCalendar, for calendar apps. The token is the only credential."""
+    feed = calendar_feed_find(token)
+    if feed is None:
+        raise Http404("No such calendar feed.")
+    now = dt.datetime.now(dt.UTC)
+    entries = calendar_entries(start=now - dt.timedelta(days=60), end=now + dt.timedelta(days=400))
+    client = current_client()
+    ical = icalendar.Calendar()
+    ical.add("prodid", "-//Agency platform//Content calendar//EN")
+    ical.add("version", "2.0")
+    ical.add("x-wr-calname", f"{client.name if client else ''} posts")
+    for entry in entries:
+        event = icalendar.Event()
+        event.add("uid", f"campaign-{entry.campaign_id}-post-{entry.index}@{request.get_host()}")
+        event.add("summary", f"{entry.campaign_title}: {entry.copy[:60]}")
+        event.add("dtstart", entry.publish_at)
+        event.add("dtend", entry.publish_at + dt.timedelta(minutes=15))
+        event.add("dtstamp", now)
+        event.add("description", f"{entry.copy}\n\nChannels: {', '.join(entry.channel_names)}\n"
+                                 f"State: {entry.state.replace('_', ' ')}")
+        ical.add_component(event)
+    response = HttpResponse(ical.to_ical(), content_type="text/calendar; charset=utf-8")
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "private, max-age=300"
+    return response

@@ -39,6 +39,9 @@ def calendar_urls():
         path("calendar/", views.calendar_view, name="campaign_calendar"),
         path("calendar/move/<int:campaign_id>/<int:index>/", views.calendar_move,
              name="campaign_calendar_move"),
+        path("calendar/feeds/", views.calendar_feed_create, name="campaign_calendar_feed_create"),
+        path("calendar/feeds/<int:feed_id>/revoke/", views.calendar_feed_revoke_view,
+             name="campaign_calendar_feed_revoke"),
     ]
 
 

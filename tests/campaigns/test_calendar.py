@@ -117,3 +117,29 @@ def test_calendar_runs_a_bounded_number_of_queries(world, http, month,
     with django_assert_max_num_queries(40):
         html = client.get("/admin/calendar/?month=2026-10").content.decode()
     assert html.count("Cal many") >= 50
+
+
+def test_a_calendar_feed_serves_ical_until_revoked(world, http, month):
+    import icalendar
+
+    from campaigns.models import CalendarFeed
+
+    editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
+    response = editor.post("/admin/calendar/feeds/", {"label": "Amy's Outlook"}, follow=True)
+    url = re.search(r"http://acme\.agency\.localhost(/calendar/[\w-]+\.ics)",
+                    response.content.decode()).group(1)
+    with schema_context(world.acme.client.schema_name):
+        feed = CalendarFeed.objects.get(label="Amy's Outlook")
+        assert url.split("/")[-1].removesuffix(".ics") not in feed.token_hash  # only a hash
+
+    calendar_app = http(world.acme.host)  # no session: the token is the credential
+    served = calendar_app.get(url)
+    assert served.status_code == 200 and served["Content-Type"].startswith("text/calendar")
+    events = icalendar.Calendar.from_ical(served.content).walk("VEVENT")
+    summaries = {str(e["summary"]) for e in events}
+    assert any("Draft post one" in s for s in summaries)
+    assert served["Referrer-Policy"] == "no-referrer"
+
+    assert http(world.globex.host).get(url).status_code == 404  # another brand's host
+    editor.post(f"/admin/calendar/feeds/{feed.pk}/revoke/")
+    assert calendar_app.get(url).status_code == 404

@@ -9,7 +9,7 @@ import secrets
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from campaigns.models import CalendarFeed, CampaignPage
+from campaigns.models import CalendarFeed, CampaignPage, Post
 from tenants.models import current_zone
 
 
@@ -65,3 +65,31 @@ def calendar_feed_find(token: str) -> CalendarFeed | None:
     if feed is not None:
         CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=timezone.now())
     return feed
+
+
+def campaign_duplicate(*, campaign: CampaignPage, user) -> CampaignPage:
+    """A new draft campaign with the brief, story, tags and posts of ``campaign``'s latest
+    revision, and without its approvals, schedule (post times) or history."""
+    from wagtail.models import Page
+
+    if not campaign.get_parent().permissions_for_user(user).can_add_subpage():
+        raise PermissionDenied("You cannot add campaigns here.")
+    source = campaign.get_latest_revision_as_object()
+    title = f"{source.title} (copy)"
+    slug = base = f"{source.slug}-copy"
+    siblings = Page.objects.child_of(campaign.get_parent())
+    number = 2
+    while siblings.filter(slug=slug).exists():
+        slug, number = f"{base}-{number}", number + 1
+    copy = CampaignPage(
+        title=title, slug=slug, live=False, owner=user, goal=source.goal,
+        audience=source.audience, key_message=source.key_message, story=source.story,
+        starts_on=None, ends_on=None,
+    )
+    copy.posts = [Post(copy=post.copy, media=post.media.raw_data, link=post.link,
+                       first_comment=post.first_comment, channels=list(post.channels.all()),
+                       publish_at=None) for post in source.posts.all()]
+    campaign.get_parent().add_child(instance=copy)
+    copy.tags.set(source.tags.all())
+    copy.save_revision(user=user, log_action=True)
+    return copy

@@ -21,6 +21,7 @@ from campaigns.services import (
     calendar_feed_find,
     calendar_feed_issue,
     calendar_feed_revoke,
+    campaign_duplicate,
     post_move,
 )
 from tenants.models import current_client, current_zone
@@ -158,3 +159,14 @@ def calendar_ics(request, token: str):
     response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "private, max-age=300"
     return response
+
+
+def campaign_duplicate_view(request, campaign_id: int):
+    """Confirm (GET), then make a new draft copy (POST)."""
+    campaign = get_object_or_404(CampaignPage, pk=campaign_id)
+    if request.method == "POST":
+        copy = campaign_duplicate(campaign=campaign, user=request.user)
+        messages.success(request, f"“{copy.title}” is a new draft: its posts have no times yet "
+                                  "and it needs its own review and approval.")
+        return redirect("wagtailadmin_pages:edit", copy.pk)
+    return render(request, "campaigns/duplicate.html", {"campaign": campaign})

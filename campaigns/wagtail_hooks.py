@@ -4,11 +4,12 @@ from django.urls import path, reverse
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel
+from wagtail.admin.widgets import Button
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from campaigns import views
-from campaigns.models import Channel
+from campaigns.models import CampaignPage, Channel
 
 
 class ChannelViewSet(SnippetViewSet):
@@ -40,6 +41,8 @@ def calendar_urls():
         path("calendar/move/<int:campaign_id>/<int:index>/", views.calendar_move,
              name="campaign_calendar_move"),
         path("calendar/feeds/", views.calendar_feed_create, name="campaign_calendar_feed_create"),
+        path("campaigns/<int:campaign_id>/duplicate/", views.campaign_duplicate_view,
+             name="campaign_duplicate"),
         path("calendar/feeds/<int:feed_id>/revoke/", views.calendar_feed_revoke_view,
              name="campaign_calendar_feed_revoke"),
     ]
@@ -48,3 +51,10 @@ def calendar_urls():
 @hooks.register("register_admin_menu_item")
 def calendar_menu_item():
     return MenuItem("Calendar", reverse("campaign_calendar"), icon_name="date", order=150)
+
+
+@hooks.register("register_page_header_buttons")
+def duplicate_button(page, user, view_name, next_url=None):
+    if isinstance(page.specific_deferred, CampaignPage) or page.specific_class is CampaignPage:
+        yield Button("Duplicate as draft", reverse("campaign_duplicate", args=[page.pk]),
+                     icon_name="copy", priority=35)

@@ -10,6 +10,7 @@ from wagtail.snippets.views.snippets import SnippetViewSet
 
 from campaigns import views
 from campaigns.models import CampaignPage, Channel
+from campaigns.panels import NextPostsPanel, SentBackPanel
 
 
 class ChannelViewSet(SnippetViewSet):
@@ -58,3 +59,9 @@ def duplicate_button(page, user, view_name, next_url=None):
     if isinstance(page.specific_deferred, CampaignPage) or page.specific_class is CampaignPage:
         yield Button("Duplicate as draft", reverse("campaign_duplicate", args=[page.pk]),
                      icon_name="copy", priority=35)
+
+
+@hooks.register("construct_homepage_panels")
+def studio_panels(request, panels):
+    panels.append(SentBackPanel(request.user))
+    panels.append(NextPostsPanel())

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import connection
-from django_tenants.utils import get_public_schema_name
 
 
 def _origin(host: str) -> str:
@@ -27,17 +25,7 @@ def client_base_url(client) -> str:
 
 def current_base_url() -> str:
     """The origin of the brand whose schema is active, or the portal's on the public schema."""
-    tenant = getattr(connection, "tenant", None)
-    schema = getattr(connection, "schema_name", get_public_schema_name())
-    if tenant is None or schema == get_public_schema_name():
-        return portal_base_url()
-    slug = getattr(tenant, "slug", None)
-    if slug is None:  # a schema_context() carries only the schema name
-        from tenants.models import Client
+    from tenants.models import current_client
 
-        slug = Client.objects.filter(schema_name=schema).values_list("slug", flat=True).first()
-        if slug is None:
-            return portal_base_url()
-        client = Client.objects.get(schema_name=schema)
-        return client_base_url(client)
-    return client_base_url(tenant)
+    client = current_client()
+    return client_base_url(client) if client is not None else portal_base_url()

@@ -60,12 +60,12 @@ def bench_url(config: dict, name: str) -> str:
 
 
 @contextmanager
-def throwaway_database():
-    """Create ``bench_provisioning_<pid>``, point DATABASE_URL at it, drop it on the way out."""
+def throwaway_database(prefix: str = "bench_provisioning"):
+    """Create ``<prefix>_<pid>``, point DATABASE_URL at it, drop it on the way out."""
     from psycopg import sql
 
     config = server_settings()
-    name = f"bench_provisioning_{os.getpid()}"
+    name = f"{prefix}_{os.getpid()}"
     with admin_connect(config) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     os.environ["DATABASE_URL"] = bench_url(config, name)

@@ -18,6 +18,7 @@ import io
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -90,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agency.settings.dev")
     os.environ["LOG_LEVEL"] = "WARNING"
     sizes = (10, 200)
-    with throwaway_database("bench_studio") as name:
+    media = tempfile.TemporaryDirectory(prefix="bench-studio-media-")
+    os.environ["MEDIA_ROOT"] = media.name  # uploads go away with the database
+    with media, throwaway_database("bench_studio") as name:
         print(f"database {name}")
         django_setup()
         from django.db import connection

@@ -57,6 +57,17 @@ def post_problems(post_form, number: int) -> list[tuple[str, str]]:
 
 
 class CampaignPageForm(WagtailAdminPageForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Every post offers the same channels: read them once, not once per post form.
+        posts = self.formsets.get("posts")
+        if posts is not None and posts.forms:
+            field = posts.forms[0].fields.get("channels")
+            if field is not None:
+                choices = list(field.choices)
+                for form in [*posts.forms, posts.empty_form]:
+                    form.fields["channels"].choices = choices
+
     def clean(self):
         cleaned = super().clean()
         posts = self.formsets.get("posts")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tenants.models import Client, Role
@@ -37,23 +41,42 @@ CAMPAIGNS = {
 }
 
 
+def _channels_create(client: Client) -> list:
+    """A sandbox channel (publishes into a feed staff can open) for each brand."""
+    from campaigns.models import Channel
+
+    channel, _ = Channel.objects.get_or_create(
+        name=f"{client.name} sandbox", defaults={"network": "sandbox",
+                                                 "handle": f"@{client.slug}"})
+    return [channel]
+
+
 def _campaigns_create(client: Client, author) -> None:
     from wagtail.models import Workflow
 
-    from campaigns.models import CampaignIndexPage, CampaignPage
+    from campaigns.models import CampaignIndexPage, CampaignPage, Post
 
+    zone = zoneinfo.ZoneInfo(client.time_zone)
+    start = (timezone.now().astimezone(zone) + dt.timedelta(days=2)).replace(
+        hour=9, minute=0, second=0, microsecond=0)
     with schema_context(client.schema_name):
+        channels = _channels_create(client)
         index = CampaignIndexPage.objects.get()
-        for title, state in CAMPAIGNS.get(client.slug, []):
+        for number, (title, state) in enumerate(CAMPAIGNS.get(client.slug, [])):
             if CampaignPage.objects.filter(title=title).exists():
                 continue
             page = index.add_child(instance=CampaignPage(
                 title=title, goal=f"{title}: what it should achieve.", live=False,
                 owner=author))
-            revision = page.save_revision(user=author)
+            page.posts = [
+                Post(copy=f"{title}: post {n + 1}. Tell us what you think!",
+                     publish_at=start + dt.timedelta(days=number * 3 + n, hours=n * 2),
+                     channels=channels)
+                for n in range(3)
+            ]
+            page.save_revision(user=author)
             if state == "in_review":
                 Workflow.objects.get(active=True).start(page, author)
-            del revision
 
 
 def seed_demo(*, stdout=None) -> list[Client]:

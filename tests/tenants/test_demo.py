@@ -1,0 +1,27 @@
+"""The demo data the README's first command loads: two brands, every role, campaigns with posts."""
+
+import pytest
+from django_tenants.utils import schema_context
+
+from tenants.demo import DEMO_PASSWORD, STAFF, seed_demo
+from tenants.models import Membership, Role
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_is_complete_and_can_run_twice(world, http):
+    seed_demo()
+    clients = seed_demo()
+    assert [c.slug for c in clients] == ["acme", "globex"]
+    roles = set(Membership.objects.filter(user__email__endswith="@agency.test")
+                .values_list("role", flat=True))
+    assert roles == set(Role.values)
+    from campaigns.models import CampaignPage
+
+    with schema_context(clients[0].schema_name):
+        demo = CampaignPage.objects.get(title="Autumn roast launch")
+        assert len(demo.get_latest_revision_as_object().posts.all()) == 3
+        assert CampaignPage.objects.filter(title="Fair trade week").get().workflow_in_progress
+    email = STAFF[0][0]
+    response = http().post("/login/", {"username": email, "password": DEMO_PASSWORD})
+    assert response.status_code == 302

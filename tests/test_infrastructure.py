@@ -133,3 +133,12 @@ def test_portal_pages_carry_a_strict_content_security_policy(world, http):
     policy = response["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
     assert b"<script" not in response.content and b"style=" not in response.content
+
+
+def test_calendar_feed_tokens_never_reach_the_logs():
+    from agency.logging import TenantFilter
+
+    record = logging.makeLogRecord({"msg": '"GET %s HTTP/1.1" 200 512',
+                                    "args": ("/calendar/Zk3v9Q_abcdefghijklmnopqrstu.ics",)})
+    TenantFilter().filter(record)
+    assert record.getMessage() == '"GET /calendar/[redacted].ics HTTP/1.1" 200 512'

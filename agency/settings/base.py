@@ -251,7 +251,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        "django.server": {"level": "INFO"},
+        # Django's own lines (requests, errors) go through our handler too, not Django's default
+        # console handler: tenant named, secret paths redacted.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "pgserver": {"level": "WARNING"},
     },
 }

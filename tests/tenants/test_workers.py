@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from django_q.models import OrmQ, Task
 from django_tenants.utils import schema_context
 
@@ -42,6 +43,7 @@ def test_a_task_runs_on_a_worker_inside_its_own_brand(world, cluster, django_db_
     from wagtail.models import Collection
 
     name = f"from-worker-{uuid.uuid4().hex[:8]}"
+    since = timezone.now()
     with django_db_blocker.unblock():
         with schema_context(world.acme.client.schema_name), transaction.atomic():
             enqueue_in_client("tests.tenants.jobs.mark_collection", name)
@@ -53,7 +55,10 @@ def test_a_task_runs_on_a_worker_inside_its_own_brand(world, cluster, django_db_
         assert _wait(done), "the cluster did not run the task: " + _stderr(cluster)
         with schema_context(world.globex.client.schema_name):
             assert not Collection.objects.filter(name=name).exists()
-        result = Task.objects.filter(func="tenants.tasks.run_in_client").latest("stopped")
+        # The monitor process records the result a moment after the function has run.
+        ours = Task.objects.filter(func="tenants.tasks.run_in_client", started__gte=since)
+        assert _wait(ours.exists), "the cluster recorded no result"
+        result = ours.latest("stopped")
         assert result.success
         assert result.result["schema"] == "brand_acme"
         assert result.result["pid"] != cluster.pid and result.group == "brand_acme"

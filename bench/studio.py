@@ -1,11 +1,24 @@
-"""Benchmark: the content calendar (month view) and the campaign editor at 10 and 200 posts.
+"""Benchmark: the content calendar (month view) and the campaign editor at 10 and 200 posts,
+timed over HTTP against a real server process.
 
-    python bench/studio.py [--rounds R]
+    python bench/studio.py [--rounds R] [--warmup W] [--server gunicorn|runserver]
 
-Works in a throwaway database (``bench_studio_<pid>``) on the configured server, dropped at the
-end. Requests go through Django's whole stack (host routing, sessions, Wagtail) in this process
-via the test client, as an editor of one brand. The 10- and 200-post requests are interleaved so
-machine noise hits both alike. The last line is machine-readable:
+Works in a throwaway database (``bench_studio_<pid>``) on the configured server (``DATABASE_URL``
+if set, else the embedded PostgreSQL), migrated from scratch and dropped at the end, so the
+developer's data is never touched. It provisions one brand (``benchstudio``) with an editor, three
+channels and two draft campaigns whose latest revision holds 10 and 200 posts (all in October 2026,
+each with one or two channels and a link), then starts ``gunicorn agency.wsgi -w 2`` (or
+``manage.py runserver --noreload``) on a free port of 127.0.0.1 with ``agency.settings.dev``, signs
+in through Wagtail's login form and times, with a urllib client and a cookie jar:
+
+    calendar  GET /admin/calendar/?month=2026-10&campaign=<id>
+    edit      GET /admin/pages/<id>/edit/
+
+The 10- and 200-post requests are interleaved (and alternate which goes first) so machine noise
+hits both alike. Every timed response must be a 200 holding the campaign's title (and, for the
+calendar, one entry per post), so errors are never timed. Afterwards the same four requests run
+once in this process under Django's query capture, to show whether the number of queries grows
+with the number of posts. The last line is machine-readable:
 
     studio calendar_ms_200=<p50> edit_ms_200=<p50> growth=<max of p50_200/p50_10 over both views>
 """
@@ -14,12 +27,21 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
+import http.client
 import os
+import re
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter
+from contextlib import contextmanager
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,103 +49,300 @@ sys.path.insert(0, str(ROOT))
 
 from bench.provisioning import django_setup, percentile, throwaway_database  # noqa: E402
 
+SLUG = "benchstudio"
+SIZES = (10, 200)
+MONTH = "2026-10"
+USERNAME = "editor@benchstudio.test"
+PASSWORD = "bench-studio-pass-2026"  # noqa: S105 - a throwaway account in a throwaway database
 
-def build(sizes: tuple[int, ...]) -> tuple[object, object, dict[int, object]]:
-    """A brand with an editor, three channels, and one campaign per size (posts in October)."""
+
+# --- Data -----------------------------------------------------------------------------------------
+
+
+def build() -> tuple[object, dict[int, tuple[int, str]]]:
+    """Migrate, then a brand with an editor, three channels and one campaign per size.
+
+    Returns the client and {size: (page id, title)}."""
     from django.contrib.auth import get_user_model
-    from django.core.files.images import ImageFile
     from django.core.management import call_command
     from django.db import connection
     from django_tenants.utils import schema_context
-    from PIL import Image as PILImage
-    from wagtail.blocks import StreamValue
-    from wagtail.images.models import Image
 
     from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
     from tenants.models import Role
     from tenants.services import client_provision, membership_set
 
+    start = time.perf_counter()
     call_command("migrate", verbosity=0)
-    client = client_provision(name="Bench Studio", slug="benchstudio")
-    editor = get_user_model().objects.create_user(username="editor@bench.test", password="x")
+    print(f"migrated in {time.perf_counter() - start:.1f}s")
+    client = client_provision(name="Bench Studio", slug=SLUG)
+    editor = get_user_model().objects.create_user(username=USERNAME, email=USERNAME,
+                                                  password=PASSWORD)
     membership_set(client=client, user=editor, role=Role.EDITOR)
     campaigns = {}
     with schema_context(client.schema_name):
-        channels = [Channel.objects.create(name=f"Channel {n}", network="sandbox",
-                                           handle=f"@c{n}") for n in range(3)]
-        buffer = io.BytesIO()
-        PILImage.new("RGB", (64, 48), (200, 80, 40)).save(buffer, format="PNG")
-        image = Image.objects.create(title="Cup", file=ImageFile(buffer, name="cup.png"))
+        channels = [Channel.objects.create(name=f"Bench channel {n}", network="sandbox",
+                                           handle=f"@bench{n}") for n in range(3)]
         index = CampaignIndexPage.objects.get()
-        for size in sizes:
-            page = index.add_child(instance=CampaignPage(title=f"Campaign of {size}", live=False))
-            posts = []
-            for n in range(size):
-                post = Post(copy=f"Post {n} of the autumn launch ☕", link="https://acme.example/",
-                            publish_at=dt.datetime(2026, 10, 1 + n % 28, 8 + n % 10,
-                                                   tzinfo=dt.UTC),
-                            channels=channels[: 1 + n % 2])
-                post.media = StreamValue(post.media.stream_block, [
-                    ("image", {"image": image, "alt_text": "A cup of coffee"})])
-                posts.append(post)
-            page.posts = posts
+        for size in SIZES:
+            title = f"Bench campaign of {size} posts"
+            page = index.add_child(instance=CampaignPage(title=title, live=False))
+            page.posts = [
+                Post(copy=f"Post {n + 1} of {size}: the autumn blend is here.",
+                     link=f"https://benchstudio.example/autumn/{n + 1}",
+                     publish_at=dt.datetime(2026, 10, 1 + n % 28, 8 + n % 10, 15 * (n % 4),
+                                            tzinfo=dt.UTC),
+                     channels=[channels[n % 3], channels[(n + 1) % 3]][: 1 + n % 2])
+                for n in range(size)]
             page.save_revision(user=editor)
-            campaigns[size] = page
+            campaigns[size] = (page.pk, title)
+            print(f"campaign {page.pk} “{title}”: {size} posts in the latest revision")
     connection.set_schema_to_public()
-    return client, editor, campaigns
+    return client, campaigns
 
 
-def timed(http, path: str, must_contain: str) -> float:
-    start = time.perf_counter()
-    response = http.get(path)
-    elapsed = (time.perf_counter() - start) * 1000
-    body = response.content.decode()
-    if response.status_code != 200 or must_contain not in body:
-        raise SystemExit(f"{path} answered {response.status_code} without {must_contain!r}")
-    return elapsed
+# --- The server -----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def web_server(kind: str, port: int, log_path: Path):
+    """A real server process on 127.0.0.1:``port`` (its env carries DATABASE_URL); stopped after."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "agency.settings.dev",
+           "AGENCY_ADDR": f"127.0.0.1:{port}", "AGENCY_PORT": str(port),
+           "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
+    if kind == "gunicorn":
+        command = [sys.executable, "-m", "gunicorn", "agency.wsgi", "-w", "2",
+                   "-b", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning"]
+    else:
+        command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload",
+                   "--skip-checks"]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    print(f"server: {' '.join(command[1:])} (pid {proc.pid})")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"the server exited with {proc.returncode}:\n{log_tail(log_path)}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"nothing listened on {port}:\n{log_tail(log_path)}") from None
+                time.sleep(0.2)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        print(f"server stopped (pid {proc.pid}, exit {proc.returncode})")
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no server log)"
+
+
+# --- The HTTP client ------------------------------------------------------------------------------
+
+
+class Browser:
+    """urllib with a cookie jar, speaking to ``host`` (a *.localhost name Python's resolver does not
+    know) by connecting to 127.0.0.1:``port``. Redirects are returned, not followed."""
+
+    def __init__(self, host: str, port: int):
+        self.origin = f"http://{host}:{port}"
+        self.jar = CookieJar()
+
+        class Loopback(urllib.request.HTTPHandler):
+            def http_open(self, req):
+                return self.do_open(
+                    lambda _host, **kw: http.client.HTTPConnection("127.0.0.1", port, **kw), req)
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        self.opener = urllib.request.build_opener(
+            Loopback, NoRedirect, urllib.request.HTTPCookieProcessor(self.jar))
+
+    def request(self, path: str, data: dict | None = None) -> tuple[int, bytes, dict]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        req = urllib.request.Request(self.origin + path, data=body)  # noqa: S310 (loopback)
+        try:
+            with self.opener.open(req, timeout=120) as response:
+                return response.status, response.read(), dict(response.headers)
+        except urllib.error.HTTPError as error:  # 3xx (not followed), 4xx, 5xx
+            with error:
+                return error.code, error.read(), dict(error.headers)
+
+    def cookie(self, name: str) -> str | None:
+        return next((c.value for c in self.jar if c.name == name), None)
+
+    def sign_in(self, username: str, password: str) -> None:
+        status, body, _ = self.request("/admin/login/")
+        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body)
+        if status != 200 or token is None or not self.cookie("csrftoken"):
+            raise SystemExit(f"GET /admin/login/ answered {status} without a CSRF token")
+        status, body, headers = self.request("/admin/login/", {
+            "csrfmiddlewaretoken": token.group(1).decode(), "username": username,
+            "password": password, "next": "/admin/"})
+        if status != 302 or not self.cookie("sessionid"):
+            raise SystemExit(f"sign-in answered {status} (expected a 302 with a session): "
+                             f"{body[:300]!r}")
+        status, body, _ = self.request(headers.get("Location", "/admin/").replace(self.origin, ""))
+        if status != 200 or b"Sign out" not in body and b"Log out" not in body:
+            raise SystemExit(f"after sign-in /admin/ answered {status}, not the dashboard")
+        print(f"signed in as {username} on {self.origin} (session cookie set)")
+
+
+# --- Timing ---------------------------------------------------------------------------------------
+
+
+def check(view: str, size: int, status: int, body: bytes, page_id: int, title: str) -> None:
+    """Refuse to time an error: a 200 with the campaign's title (and every post, for the calendar:
+    its filter list names every campaign, so the title alone proves nothing there)."""
+    problem = None
+    if status != 200:
+        problem = f"status {status}"
+    elif title.encode() not in body:
+        problem = "no campaign title"
+    elif view == "calendar":
+        entries = body.count(f'data-campaign="{page_id}"'.encode())
+        if entries != size:
+            problem = f"{entries} calendar entries, expected {size}"
+    elif view == "edit":
+        total = re.search(rb'name="posts-TOTAL_FORMS"[^>]*value="(\d+)"', body) or re.search(
+            rb'value="(\d+)"[^>]*name="posts-TOTAL_FORMS"', body)
+        if total is None or int(total.group(1)) != size:
+            problem = f"posts-TOTAL_FORMS {total.group(1) if total else None}, expected {size}"
+    if problem:
+        raise SystemExit(f"{view} ({size} posts) answered {problem}; not timing errors.\n"
+                         f"{body[:500]!r}")
+
+
+def measure(browser: Browser, paths: dict, campaigns: dict, rounds: int, warmup: int
+            ) -> tuple[dict, dict]:
+    timings: dict[tuple[str, int], list[float]] = {key: [] for key in paths}
+    sizes_bytes: dict[tuple[str, int], int] = {}
+    for round_number in range(warmup + rounds):
+        order = SIZES if round_number % 2 == 0 else tuple(reversed(SIZES))
+        for view in ("calendar", "edit"):
+            for size in order:
+                start = time.perf_counter()
+                status, body, _ = browser.request(paths[(view, size)])
+                ms = (time.perf_counter() - start) * 1000
+                check(view, size, status, body, *campaigns[size])
+                sizes_bytes[(view, size)] = len(body)
+                if round_number >= warmup:
+                    timings[(view, size)].append(ms)
+        label = "warm-up" if round_number < warmup else f"{round_number - warmup + 1:2d}/{rounds}"
+        print(f"{label:7s} " + "  ".join(
+            f"{view} {size}: {(timings[(view, size)] or [ms])[-1]:7.1f} ms"
+            for view, size in paths) if round_number >= warmup else f"{label:7s} done")
+    return timings, sizes_bytes
+
+
+# --- Query counts (in this process, untimed) ------------------------------------------------------
+
+
+def shape(sql: str) -> str:
+    """The statement with its literals blanked, so repeats of one query count together."""
+    sql = re.sub(r"'(?:[^']|'')*'", "?", sql)
+    sql = re.sub(r"\b\d+\b", "N", sql)
+    return re.sub(r"IN \((?:[?N], )*[?N]\)", "IN (...)", sql)
+
+
+def query_counts(host: str, paths: dict) -> dict[tuple[str, int], list[str]]:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client as DjangoClient
+    from django.test.utils import CaptureQueriesContext
+
+    django_client = DjangoClient(HTTP_HOST=host)
+    django_client.force_login(get_user_model().objects.get(username=USERNAME))
+    captured = {}
+    for key, path in paths.items():
+        django_client.get(path)  # warm per-process caches (content types, site, templates)
+        with CaptureQueriesContext(connection) as queries:
+            response = django_client.get(path)
+        if response.status_code != 200:
+            raise SystemExit(f"{path} answered {response.status_code} in process")
+        captured[key] = [q["sql"] for q in queries.captured_queries]
+        connection.set_schema_to_public()
+    return captured
+
+
+def report_queries(captured: dict[tuple[str, int], list[str]]) -> None:
+    small, large = SIZES
+    for view in ("calendar", "edit"):
+        few, many = captured[(view, small)], captured[(view, large)]
+        print(f"queries  {view:8s} {small} posts: {len(few):4d}   {large} posts: {len(many):4d}")
+        grown = Counter(map(shape, many)) - Counter(map(shape, few))
+        for sql, extra in grown.most_common(4):
+            print(f"         +{extra} x {sql[:150]}")
+
+
+# --- Main -----------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=20, help="timed requests per view and size")
+    parser.add_argument("--warmup", type=int, default=4, help="untimed requests per view and size")
+    parser.add_argument("--server", choices=("gunicorn", "runserver"), default="gunicorn")
     args = parser.parse_args(argv)
-    os.chdir(ROOT)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agency.settings.dev")
-    os.environ["LOG_LEVEL"] = "WARNING"
-    sizes = (10, 200)
-    media = tempfile.TemporaryDirectory(prefix="bench-studio-media-")
-    os.environ["MEDIA_ROOT"] = media.name  # uploads go away with the database
-    with media, throwaway_database("bench_studio") as name:
-        print(f"database {name}")
-        django_setup()
-        from django.db import connection
-        from django.test import Client as HttpClient
+    if args.rounds < 1 or args.warmup < 0:
+        parser.error("--rounds must be at least 1 and --warmup at least 0")
 
-        client, editor, campaigns = build(sizes)
-        http = HttpClient(HTTP_HOST=client.host)
-        http.force_login(editor)
-        views = {
-            "calendar": lambda size: f"/admin/calendar/?month=2026-10&campaign="
-                                     f"{campaigns[size].pk}",
-            "edit": lambda size: f"/admin/pages/{campaigns[size].pk}/edit/",
-        }
-        timings = {(view, size): [] for view in views for size in sizes}
-        for round_number in range(args.rounds + 2):  # two warm-up rounds
-            for view, path in views.items():
-                for size in sizes:
-                    ms = timed(http, path(size), f"Campaign of {size}")
-                    if round_number >= 2:
-                        timings[(view, size)].append(ms)
-            connection.set_schema_to_public()
+    os.chdir(ROOT)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "agency.settings.dev"
+    os.environ["LOG_LEVEL"] = "WARNING"
+    began = time.perf_counter()
+    with (tempfile.TemporaryDirectory(prefix="bench-studio-") as scratch,
+          throwaway_database("bench_studio") as name):
+        os.environ["MEDIA_ROOT"] = str(Path(scratch) / "media")  # uploads go with the database
+        print(f"database {name} (agency.settings.dev)")
+        django_setup()
+        client, campaigns = build()
+        paths = {}
+        for view in ("calendar", "edit"):
+            for size in SIZES:
+                page_id = campaigns[size][0]
+                paths[(view, size)] = (f"/admin/calendar/?month={MONTH}&campaign={page_id}"
+                                       if view == "calendar" else f"/admin/pages/{page_id}/edit/")
+        port = free_port()
+        with web_server(args.server, port, Path(scratch) / "server.log"):
+            browser = Browser(client.host, port)
+            browser.sign_in(USERNAME, PASSWORD)
+            timings, sizes_bytes = measure(browser, paths, campaigns, args.rounds, args.warmup)
+        report_queries(query_counts(client.host, paths))
+
     p50 = {key: statistics.median(values) for key, values in timings.items()}
     for (view, size), values in timings.items():
-        print(f"{view:8s} {size:3d} posts: p50={p50[(view, size)]:.1f} ms "
-              f"p95={percentile(values, 95):.1f} ms (n={len(values)})")
-    growth = {view: p50[(view, 200)] / p50[(view, 10)] for view in views}
+        print(f"{view:8s} {size:3d} posts: p50={p50[(view, size)]:7.1f} ms "
+              f"p95={percentile(values, 95):7.1f} ms min={min(values):7.1f} ms "
+              f"(n={len(values)}, {sizes_bytes[(view, size)] / 1024:.0f} KiB)")
+    small, large = SIZES
+    growth = {view: p50[(view, large)] / p50[(view, small)] for view in ("calendar", "edit")}
     for view, ratio in growth.items():
-        print(f"{view:8s} growth p50_200/p50_10 = {ratio:.2f}")
-    print(f"studio calendar_ms_200={p50[('calendar', 200)]:.1f} "
-          f"edit_ms_200={p50[('edit', 200)]:.1f} growth={max(growth.values()):.2f}")
+        print(f"{view:8s} growth p50_{large}/p50_{small} = {ratio:.2f}")
+    print(f"total {time.perf_counter() - began:.0f}s")
+    print(f"studio calendar_ms_200={p50[('calendar', large)]:.1f} "
+          f"edit_ms_200={p50[('edit', large)]:.1f} growth={max(growth.values()):.2f}")
     return 0
 
 

@@ -204,7 +204,7 @@ class Browser:
             raise SystemExit(f"sign-in answered {status} (expected a 302 with a session): "
                              f"{body[:300]!r}")
         status, body, _ = self.request(headers.get("Location", "/admin/").replace(self.origin, ""))
-        if status != 200 or b"Sign out" not in body and b"Log out" not in body:
+        if status != 200 or (b"Sign out" not in body and b"Log out" not in body):
             raise SystemExit(f"after sign-in /admin/ answered {status}, not the dashboard")
         print(f"signed in as {username} on {self.origin} (session cookie set)")
 
@@ -249,10 +249,11 @@ def measure(browser: Browser, paths: dict, campaigns: dict, rounds: int, warmup:
                 sizes_bytes[(view, size)] = len(body)
                 if round_number >= warmup:
                     timings[(view, size)].append(ms)
-        label = "warm-up" if round_number < warmup else f"{round_number - warmup + 1:2d}/{rounds}"
-        print(f"{label:7s} " + "  ".join(
-            f"{view} {size}: {(timings[(view, size)] or [ms])[-1]:7.1f} ms"
-            for view, size in paths) if round_number >= warmup else f"{label:7s} done")
+        if round_number < warmup:
+            print(f"warm-up {round_number + 1}/{warmup}: all four answered 200 with their posts")
+        else:
+            print(f"{round_number - warmup + 1:2d}/{rounds}  " + "  ".join(
+                f"{view} {size}: {timings[(view, size)][-1]:7.1f} ms" for view, size in paths))
     return timings, sizes_bytes
 
 

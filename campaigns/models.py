@@ -131,6 +131,30 @@ class CampaignPage(Page):
     class Meta:
         verbose_name = "campaign"
 
+    @classmethod
+    def from_serializable_data(cls, data, check_fks=True, strict_fks=False):
+        """Rebuild a revision with a fixed number of queries, however many posts it holds.
+
+        modelcluster would read each post's channels in a query of their own, and check each
+        post's parent (this very page) in another: two queries per post. Here all channels come
+        in one query and the parent check is skipped. A deleted channel drops out, as before."""
+        data = dict(data)
+        posts_data = data.pop("posts", None)
+        page = super().from_serializable_data(data, check_fks, strict_fks)
+        if page is None or posts_data is None:
+            return page
+        found = Channel.objects.in_bulk(
+            {pk for item in posts_data for pk in (item.get("channels") or [])})
+        posts = []
+        for item in posts_data:
+            item = dict(item)
+            ids = item.pop("channels", None) or []
+            post = Post.from_serializable_data(item, check_fks=False)
+            post.channels = [found[pk] for pk in ids if pk in found]
+            posts.append(post)
+        page.posts = posts
+        return page
+
     # --- Previews: each post as each network shows it (Wagtail preview modes) ---------------
 
     @property

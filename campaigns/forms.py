@@ -42,11 +42,8 @@ def post_problems(post_form, number: int) -> list[tuple[str, str]]:
     data = post_form.cleaned_data
     if not data or data.get("DELETE"):
         return []
-    media = data.get("media") or []
-    images = [block.value["alt_text"] for block in media if block.block_type == "image"]
-    videos = sum(1 for block in media if block.block_type == "video")
-    draft = networks.PostDraft(copy=data.get("copy") or "", link=data.get("link") or "",
-                               images=images, videos=videos)
+    draft = networks.PostDraft.from_media(copy=data.get("copy") or "",
+                                          link=data.get("link") or "", media=data.get("media"))
     found = []
     for channel in data.get("channels") or []:
         for problem in channel.rules.problems(draft):

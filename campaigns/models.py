@@ -228,9 +228,7 @@ class Post(Orderable, ClusterableModel):
         return (self.copy[:40] + "…") if len(self.copy) > 40 else (self.copy or "Post")
 
     def draft(self) -> networks.PostDraft:
-        images = [block.value["alt_text"] for block in self.media if block.block_type == "image"]
-        videos = sum(1 for block in self.media if block.block_type == "video")
-        return networks.PostDraft(copy=self.copy, link=self.link, images=images, videos=videos)
+        return networks.PostDraft.from_media(copy=self.copy, link=self.link, media=self.media)
 
 
 class CalendarFeed(models.Model):

@@ -24,6 +24,14 @@ class PostDraft:
     images: list[str] = field(default_factory=list)  # alt texts, one per image
     videos: int = 0
 
+    @classmethod
+    def from_media(cls, *, copy: str, link: str, media) -> PostDraft:
+        """From a post's fields, ``media`` being its StreamField value (image and video blocks)."""
+        media = media or []
+        return cls(copy=copy, link=link,
+                   images=[b.value["alt_text"] for b in media if b.block_type == "image"],
+                   videos=sum(1 for b in media if b.block_type == "video"))
+
     @property
     def text(self) -> str:
         """The text as sent: the copy, then the link on its own line unless already in it."""

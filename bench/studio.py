@@ -7,9 +7,10 @@ Works in a throwaway database (``bench_studio_<pid>``) on the configured server 
 if set, else the embedded PostgreSQL), migrated from scratch and dropped at the end, so the
 developer's data is never touched. It provisions one brand (``benchstudio``) with an editor, three
 channels and two draft campaigns whose latest revision holds 10 and 200 posts (all in October 2026,
-each with one or two channels and a link), then starts ``gunicorn agency.wsgi -w 2`` (or
-``manage.py runserver --noreload``) on a free port of 127.0.0.1 with ``agency.settings.dev``, signs
-in through Wagtail's login form and times, with a urllib client and a cookie jar:
+each with one or two channels, a link and an image with alt text), then starts
+``gunicorn agency.wsgi -w 2`` (or ``manage.py runserver --noreload``) on a free port of
+127.0.0.1 with ``agency.settings.dev``, signs in through Wagtail's login form and times, with a
+urllib client and a cookie jar:
 
     calendar  GET /admin/calendar/?month=2026-10&campaign=<id>
     edit      GET /admin/pages/<id>/edit/
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import http.client
+import io
 import os
 import re
 import socket
@@ -59,14 +61,25 @@ PASSWORD = "bench-studio-pass-2026"  # noqa: S105 - a throwaway account in a thr
 # --- Data -----------------------------------------------------------------------------------------
 
 
+def _png(n: int) -> bytes:
+    from PIL import Image as PILImage
+
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (1200, 800), (40 * n, 120, 200 - 40 * n)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def build() -> tuple[object, dict[int, tuple[int, str]]]:
     """Migrate, then a brand with an editor, three channels and one campaign per size.
 
     Returns the client and {size: (page id, title)}."""
     from django.contrib.auth import get_user_model
+    from django.core.files.images import ImageFile
     from django.core.management import call_command
     from django.db import connection
     from django_tenants.utils import schema_context
+    from wagtail.blocks import StreamValue
+    from wagtail.images.models import Image
 
     from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
     from tenants.models import Role
@@ -83,17 +96,23 @@ def build() -> tuple[object, dict[int, tuple[int, str]]]:
     with schema_context(client.schema_name):
         channels = [Channel.objects.create(name=f"Bench channel {n}", network="sandbox",
                                            handle=f"@bench{n}") for n in range(3)]
+        images = [Image.objects.create(title=f"Bench image {n}", file=ImageFile(
+            io.BytesIO(_png(n)), name=f"bench{n}.png")) for n in range(4)]
         index = CampaignIndexPage.objects.get()
         for size in SIZES:
             title = f"Bench campaign of {size} posts"
             page = index.add_child(instance=CampaignPage(title=title, live=False))
-            page.posts = [
+            posts = [
                 Post(copy=f"Post {n + 1} of {size}: the autumn blend is here.",
                      link=f"https://benchstudio.example/autumn/{n + 1}",
                      publish_at=dt.datetime(2026, 10, 1 + n % 28, 8 + n % 10, 15 * (n % 4),
                                             tzinfo=dt.UTC),
                      channels=[channels[n % 3], channels[(n + 1) % 3]][: 1 + n % 2])
                 for n in range(size)]
+            for n, post in enumerate(posts):
+                post.media = StreamValue(post.media.stream_block, [
+                    ("image", {"image": images[n % 4], "alt_text": f"Autumn blend, shot {n}"})])
+            page.posts = posts
             page.save_revision(user=editor)
             campaigns[size] = (page.pk, title)
             print(f"campaign {page.pk} “{title}”: {size} posts in the latest revision")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
+from wagtail import blocks
 from wagtail.admin.forms import WagtailAdminModelForm, WagtailAdminPageForm
 
 from campaigns import networks
@@ -53,9 +56,110 @@ def post_problems(post_form, number: int) -> list[tuple[str, str]]:
     return found
 
 
+# The post fields a closed post carries in its summary (see PostForm).
+SUMMARY_FIELDS = ("copy", "link", "first_comment", "publish_at", "channels", "media")
+SUMMARY_UNREADABLE = ("This post came back from the browser incomplete. Reload the page and edit "
+                      "it again; nothing has been saved.")
+
+
+def post_summary(post) -> dict:
+    """A post's fields as the editor carries them while the post is closed."""
+    return {
+        "copy": post.copy, "link": post.link, "first_comment": post.first_comment,
+        "publish_at": post.publish_at.isoformat() if post.publish_at else "",
+        "channels": [str(channel.pk) for channel in post.channels.all()],
+        "media": list(post.media.raw_data),
+    }
+
+
+def _media_item_ok(item, stream_block) -> bool:
+    if not isinstance(item, dict) or item.get("type") not in stream_block.child_blocks:
+        return False
+    struct = stream_block.child_blocks[item["type"]]
+    value = item.get("value")
+    if not isinstance(value, dict) or not isinstance(item.get("id", ""), str | None):
+        return False
+    for name, child in struct.child_blocks.items():
+        kind = (int, type(None)) if isinstance(child, blocks.ChooserBlock) else str
+        if not isinstance(value.get(name), kind) or isinstance(value.get(name), bool):
+            return False
+    return True
+
+
+def summary_parse(raw: str, stream_block) -> dict | None:
+    """The summary a closed post sent back, or None if it is not one we could have written."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or set(data) - set(SUMMARY_FIELDS):
+        return None
+    if not all(isinstance(data.get(name, ""), str)
+               for name in ("copy", "link", "first_comment", "publish_at")):
+        return None
+    channels, media = data.get("channels", []), data.get("media", [])
+    if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
+        return None
+    if not isinstance(media, list) or not all(_media_item_ok(i, stream_block) for i in media):
+        return None
+    return data
+
+
+class PostForm(WagtailAdminModelForm):
+    """One post in the campaign editor.
+
+    The editor lists posts closed, as summaries, and opens one when asked (so a campaign of
+    200 posts does not render 200 editing forms). A closed post sends its values back as one
+    JSON field, ``<prefix>-summary``; they are read through the same form fields and checks as
+    values typed into an open post, so a summary cannot carry anything a form could not."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.summary = None
+        self.summary_unreadable = False
+        raw = self.data.get(self.add_prefix("summary")) if self.is_bound else None
+        if raw is not None:
+            stream_block = self._meta.model._meta.get_field("media").stream_block
+            self.summary = summary_parse(raw, stream_block)
+            if self.summary is None:
+                self.summary, self.summary_unreadable = {}, True
+            self.summary_json = raw
+
+    def _widget_data_value(self, widget, html_name):
+        name = html_name.removeprefix(self.add_prefix(""))
+        if self.summary is None or name not in SUMMARY_FIELDS:
+            return super()._widget_data_value(widget, html_name)
+        if name == "media":
+            media = self.summary.get("media") or []
+            if not isinstance(media, blocks.StreamValue):
+                from campaigns.models import media_values
+
+                media = self.summary["media"] = media_values([media])[0]
+            return media
+        return self.summary.get(name, [] if name == "channels" else "")
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.summary_unreadable:
+            raise forms.ValidationError(SUMMARY_UNREADABLE)
+        return cleaned
+
+
 class CampaignPageForm(WagtailAdminPageForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        posts = self.formsets.get("posts")
+        if posts is not None:
+            # Closed posts' images, for all of them in one query.
+            closed = [form.summary for form in posts.forms
+                      if getattr(form, "summary", None) is not None]
+            if closed:
+                from campaigns.models import media_values
+
+                for summary, media in zip(
+                        closed, media_values([s.get("media") or [] for s in closed]),
+                        strict=True):
+                    summary["media"] = media
         # Every post offers the same channels: read them once, not once per post form.
         posts = self.formsets.get("posts")
         if posts is not None and posts.forms:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import calendar as cal
 import datetime as dt
+import re
 
 import icalendar
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from campaigns.models import CalendarFeed, CampaignPage, Channel
+from campaigns.editor import posts_panel
+from campaigns.forms import SUMMARY_UNREADABLE
+from campaigns.models import CalendarFeed, CampaignPage, Channel, Post
 from campaigns.selectors import STATES, calendar_entries
 from campaigns.services import (
     calendar_feed_find,
@@ -170,3 +173,30 @@ def campaign_duplicate_view(request, campaign_id: int):
                                   "and it needs its own review and approval.")
         return redirect("wagtailadmin_pages:edit", copy.pk)
     return render(request, "campaigns/duplicate.html", {"campaign": campaign})
+
+
+@require_POST
+def post_editor_view(request):
+    """The full editing form of one post of the campaign editor, from the values its closed
+    row carries (so edits made since the page loaded are kept). Errors are shown in place."""
+    from wagtail.permission_policies.pages import PagePermissionPolicy
+
+    if not PagePermissionPolicy().user_has_any_permission(request.user, ["add", "change"]):
+        return HttpResponseForbidden("You cannot edit campaigns in this brand.")
+    prefix = request.POST.get("prefix", "")
+    if not re.fullmatch(r"posts-\d{1,5}", prefix):
+        return HttpResponseBadRequest("Which post to open is missing. Reload the page.")
+    edit_handler = CampaignPage.get_edit_handler()
+    form_class = edit_handler.get_form_class().formsets["posts"].form
+    form = form_class(data={f"{prefix}-summary": request.POST.get("summary", "")},
+                      prefix=prefix, instance=Post())
+    if form.summary_unreadable:
+        return HttpResponseBadRequest(SUMMARY_UNREADABLE)
+    form.is_valid()  # so the opened form shows what is wrong, as after saving
+    publish_at = form.cleaned_data.get("publish_at")
+    if publish_at:  # shown as typed: in the brand's zone, in the date picker's format
+        field = form.fields["publish_at"]
+        form.summary["publish_at"] = field.widget.format_value(field.prepare_value(publish_at))
+    panel = posts_panel(edit_handler).child_edit_handler.get_bound_panel(
+        instance=form.instance, request=request, form=form, prefix=prefix)
+    return HttpResponse(panel.render_html())

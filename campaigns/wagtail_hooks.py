@@ -44,6 +44,7 @@ def calendar_urls():
         path("calendar/feeds/", views.calendar_feed_create, name="campaign_calendar_feed_create"),
         path("campaigns/<int:campaign_id>/duplicate/", views.campaign_duplicate_view,
              name="campaign_duplicate"),
+        path("campaigns/post-editor/", views.post_editor_view, name="campaign_post_editor"),
         path("calendar/feeds/<int:feed_id>/revoke/", views.calendar_feed_revoke_view,
              name="campaign_calendar_feed_revoke"),
     ]

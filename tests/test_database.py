@@ -28,7 +28,7 @@ def test_without_database_url_an_embedded_postgresql_starts_in_the_data_folder(t
     result = _run({"AGENCY_DATA_DIR": str(data)}, "shell", "-c", PROBE)
     try:
         assert result.returncode == 0, result.stderr
-        data_directory, database, version = result.stdout.split()[-3:]
+        data_directory, database, version = result.stdout.strip().splitlines()[-3:]
         assert data_directory == str(data / "pgdata")
         assert database == "agency"
         assert int(version.split(".")[0]) >= 14
@@ -47,6 +47,6 @@ def test_with_database_url_that_server_is_used_and_nothing_is_embedded(tmp_path)
     result = _run({"DATABASE_URL": database_url(settings), "AGENCY_DATA_DIR": str(data)},
                   "shell", "-c", PROBE)
     assert result.returncode == 0, result.stderr
-    data_directory, database, _ = result.stdout.split()[-3:]
+    data_directory, database, _ = result.stdout.strip().splitlines()[-3:]
     assert (data_directory, database) == (server_data, "postgres")
     assert not (data / "pgdata").exists()

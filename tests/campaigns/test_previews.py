@@ -1,34 +1,25 @@
 """Previews show each post as each network shows it, for every channel it targets."""
 
 import datetime as dt
-import io
 import re
 
 import pytest
-from django.core.files.images import ImageFile
 from django.test import RequestFactory
 from django_tenants.utils import schema_context
 from wagtail.blocks import StreamValue
 
-from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
+from campaigns.models import CampaignIndexPage, CampaignPage, Post
 from tenants.models import Role
-from tests.images import png_bytes
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def campaign(world):
-    from wagtail.images.models import Image
-
+def campaign(world, acme_kit):
     editor = world.acme.users[Role.EDITOR]
+    masto, sky, image = acme_kit["masto"], acme_kit["sky"], acme_kit["image"]
     with schema_context(world.acme.client.schema_name):
         index = CampaignIndexPage.objects.get()
-        masto = Channel.objects.create(name="Acme Masto", network="mastodon", handle="@acme@m.ex",
-                                       endpoint="https://m.example")
-        sky = Channel.objects.create(name="Acme Sky", network="bluesky", handle="@acme.bsky")
-        image = Image.objects.create(title="Cup", file=ImageFile(io.BytesIO(png_bytes()),
-                                                                   name="cup.png"))
         page = index.add_child(instance=CampaignPage(title="Preview me", live=False))
         first = Post(copy="Fresh roast ☕", link="https://acme.example/roast",
                      publish_at=dt.datetime(2026, 10, 1, 8, tzinfo=dt.UTC), channels=[masto, sky])

@@ -53,10 +53,6 @@ def _queries(client, path) -> int:
     return len(captured)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Known gap (issue 3, in progress): each post still costs 2 queries in the edit view and the "
-    "preview (its StreamField image lookup, and django-tenants' SET search_path before it). "
-    "Remove this marker once images are fetched for all posts at once."))
 @pytest.mark.parametrize("path", ["/admin/pages/{pk}/edit/", "/admin/pages/{pk}/view_draft/"])
 def test_query_count_does_not_grow_with_the_number_of_posts(world, http, campaigns, path,
                                                             django_assert_max_num_queries):

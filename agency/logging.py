@@ -9,14 +9,14 @@ from django.db import connection
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "tenant", "host"}
 
 
-# Secret tokens that travel in URL paths (calendar feeds) never reach a log line.
-SECRET_PATHS = re.compile(r"(/calendar/)[\w-]{16,}(\.ics)")
+# Secret tokens that travel in URL paths (calendar feeds, review links) never reach a log line.
+SECRET_PATHS = re.compile(r"(/calendar/|/review/)[\w-]{16,}(\.ics|/)")
 
 
 class TenantFilter(logging.Filter):
     def filter(self, record):
         message = record.getMessage()
-        if "/calendar/" in message:
+        if "/calendar/" in message or "/review/" in message:
             record.msg, record.args = SECRET_PATHS.sub(r"\1[redacted]\2", message), ()
         record.tenant = getattr(connection, "schema_name", "-") or "-"
         tenant = getattr(connection, "tenant", None)

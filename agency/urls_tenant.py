@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from wagtail.admin import urls as wagtailadmin_urls
 
 from agency import health
+from approvals import views as approval_views
 from campaigns import views as campaign_views
 from tenants import media
 
@@ -19,4 +20,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="brand_healthz"),
     # Calendar apps cannot sign in: the secret token in the address is the credential.
     path("calendar/<str:token>.ics", campaign_views.calendar_ics, name="campaign_calendar_ics"),
+    path("review/<str:token>/", approval_views.client_review_view, name="client_review"),
+    path("review/<str:token>/images/<int:image_id>/", approval_views.client_review_image,
+         name="client_review_image"),
 ]

@@ -146,6 +146,7 @@ class ClosedPost:
             '<button type="button" class="button button-small button-secondary" '
             'data-post-open="{}">Edit post</button>'
             '<span class="post-closed__status" role="status" data-post-open-status></span>'
+            '<div class="post-lint" data-post-lint aria-live="polite"></div>'
             "</div>",
             " post-closed--errors" if errors else "", self.form.add_prefix("summary"),
             self.summary_json, when_html, channels_html,

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.contrib.contenttypes.models import ContentType
 from wagtail.admin.ui.components import Component
-from wagtail.models import WorkflowState
+from wagtail.models import TaskState, WorkflowState
 
 from campaigns.models import CampaignPage
 from campaigns.selectors import calendar_entries
@@ -27,7 +27,15 @@ class SentBackPanel(Component):
                   .order_by("-created_at")[:20])
         ids = [int(s.object_id) for s in states]
         titles = dict(CampaignPage.objects.filter(pk__in=ids).values_list("pk", "title"))
-        return {"items": [(pk, titles[pk]) for pk in ids if pk in titles]}
+        # the comment that sent each back (the latest rejection in its workflow run)
+        comments = {}
+        for task_state in (TaskState.objects.filter(workflow_state__in=states,
+                                                    status=TaskState.STATUS_REJECTED)
+                           .select_related("task").order_by("finished_at")):
+            comments[task_state.workflow_state_id] = (task_state.task.name, task_state.comment)
+        return {"items": [(int(s.object_id), titles[int(s.object_id)],
+                           *comments.get(s.pk, ("", "")))
+                          for s in states if int(s.object_id) in titles]}
 
 
 class NextPostsPanel(Component):

@@ -118,7 +118,6 @@ def brand_schema_setup(client: Client, groups: dict[str, Group]) -> None:
     """Inside ``client``'s schema: the Site on the brand's host, grants and the workflow."""
     from wagtail.models import (
         Collection,
-        GroupApprovalTask,
         GroupCollectionPermission,
         GroupPagePermission,
         Site,
@@ -127,6 +126,7 @@ def brand_schema_setup(client: Client, groups: dict[str, Group]) -> None:
         WorkflowTask,
     )
 
+    from approvals.models import ClientApprovalTask, SensitivityReviewTask
     from campaigns.models import CampaignIndexPage
 
     index = CampaignIndexPage.objects.get()
@@ -156,10 +156,12 @@ def brand_schema_setup(client: Client, groups: dict[str, Group]) -> None:
         for role, codenames in COLLECTION_PERMISSIONS.items() for codename in codenames
     ])
 
-    # The default approval workflow: a sensitivity review by the brand's reviewers. The client
-    # approval step joins it when review links land (issue: approval workflow).
-    review = GroupApprovalTask.objects.create(name="Sensitivity review")
+    # The default approval workflow: a sensitivity review by the brand's reviewers, then the
+    # client's approval through review links.
+    review = SensitivityReviewTask.objects.create(name="Sensitivity review")
     review.groups.set([groups[Role.SENSITIVITY_REVIEWER]])
+    client_approval = ClientApprovalTask.objects.create(name="Client approval")
     workflow = Workflow.objects.create(name=WORKFLOW_NAME, active=True)
     WorkflowTask.objects.create(workflow=workflow, task=review, sort_order=0)
+    WorkflowTask.objects.create(workflow=workflow, task=client_approval, sort_order=1)
     WorkflowPage.objects.create(workflow=workflow, page=index)

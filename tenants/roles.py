@@ -4,6 +4,10 @@ from tenants.models import Role
 
 CHANNEL_ADMIN = ["campaigns.add_channel", "campaigns.change_channel", "campaigns.delete_channel",
                  "campaigns.view_channel"]
+BRAND_WORDS_ADMIN = ["approvals.add_brandterm", "approvals.change_brandterm",
+                     "approvals.delete_brandterm", "approvals.view_brandterm",
+                     "approvals.add_approvercontact", "approvals.change_approvercontact",
+                     "approvals.delete_approvercontact", "approvals.view_approvercontact"]
 
 # Model-level permissions granted to the role's group (counted only inside its own client).
 MODEL_PERMISSIONS: dict[str, list[str]] = {
@@ -13,15 +17,17 @@ MODEL_PERMISSIONS: dict[str, list[str]] = {
         "wagtailcore.add_task", "wagtailcore.change_task", "wagtailcore.delete_task",
         "wagtailcore.add_collection", "wagtailcore.change_collection",
         "wagtailcore.delete_collection",
-        *CHANNEL_ADMIN,
+        *CHANNEL_ADMIN, *BRAND_WORDS_ADMIN,
     ],
     Role.ACCOUNT_MANAGER: [
         "wagtailadmin.access_admin",
         "wagtailcore.add_collection", "wagtailcore.change_collection",
-        *CHANNEL_ADMIN,
+        *CHANNEL_ADMIN, *BRAND_WORDS_ADMIN,
     ],
-    Role.EDITOR: ["wagtailadmin.access_admin", "campaigns.view_channel"],
-    Role.SENSITIVITY_REVIEWER: ["wagtailadmin.access_admin", "campaigns.view_channel"],
+    Role.EDITOR: ["wagtailadmin.access_admin", "campaigns.view_channel",
+                  "approvals.view_brandterm"],
+    Role.SENSITIVITY_REVIEWER: ["wagtailadmin.access_admin", "campaigns.view_channel",
+                                "approvals.view_brandterm"],
 }
 
 # Page permission types on the client's campaigns index (and so on every campaign below it).

@@ -44,6 +44,9 @@ SHARED_APPS = [
     "wagtail",
     "taggit",
     "modelcluster",
+    # Empty in public, used in each brand: its review task links to (public) groups, so deleting
+    # a group on the portal must find its tables.
+    "approvals",
 ]
 
 TENANT_APPS = [
@@ -225,6 +228,8 @@ WAGTAILDOCS_SERVE_METHOD = "serve_view"
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True
 WAGTAIL_MODERATION_ENABLED = True
+# When a campaign's workflow finishes, publish the revision that was approved (and record it).
+WAGTAIL_FINISH_WORKFLOW_ACTION = "approvals.workflows.publish_approved_revision"
 WAGTAIL_USER_EDIT_FORM = None
 
 CONTENT_SECURITY_POLICY = os.environ.get(

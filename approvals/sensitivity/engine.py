@@ -142,15 +142,16 @@ def brand_rules(terms, version: str = "brand") -> RuleSet:
     """Rules from a brand's own terms: (term, replacement or "", note or "") triples. A term with
     a replacement is a preferred-word rule ("say X, not Y"); without one it is banned."""
     rules = []
-    for index, (term, replacement, note) in enumerate(terms):
-        if not term.strip():
+    for term, replacement, note in terms:
+        slug = regex.sub(r"[^\p{L}\p{N}]+", "_", term.strip().lower()).strip("_")
+        if not slug:
             continue
         message = (f"The brand says “{replacement}”, not “{{match}}”." if replacement
                    else "“{match}” is on the brand's list of words not to use.")
         if note:
             message += f" {note}"
         rules.append(Rule.build({
-            "id": f"brand.{index + 1}", "category": "brand",
+            "id": f"brand.{slug}", "category": "brand",
             "severity": "warning" if replacement else "error", "message": message,
             "suggestions": [replacement] if replacement else [], "terms": [term],
             "proper_nouns": False}))

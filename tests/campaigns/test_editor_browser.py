@@ -149,7 +149,8 @@ def test_a_closed_post_opens_in_place_and_saves_with_the_others_untouched(
 
         campaign = CampaignIndexPage.objects.get().add_child(
             instance=CampaignPage(title=title, live=False))
-        campaign.posts = [Post(copy=f"Winter post {n}", channels=[sky, box],
+        campaign.posts = [Post(copy=f"Winter post {n}" + (" is crazy good" if n == 3 else ""),
+                               channels=[sky, box],
                                publish_at=dt.datetime(2026, 12, n, 9, tzinfo=dt.UTC))
                           for n in range(1, 4)]
         campaign.save_revision(user=world.acme.users[Role.EDITOR])
@@ -159,11 +160,19 @@ def test_a_closed_post_opens_in_place_and_saves_with_the_others_untouched(
     expect(closed).to_have_count(3)
     expect(closed.nth(1)).to_contain_text("Wed 2 Dec 2026, 09:00")  # GMT in December
     expect(closed.nth(1)).to_contain_text(f"{box.name}, {sky.name}")  # by name
+    # the sensitivity linter's findings show beside each post, closed or open
+    expect(closed.nth(2).locator("[data-post-lint]")).to_contain_text(
+        "Check · Ableist language: “crazy” uses mental illness as a figure of speech.")
+    expect(closed.nth(0).locator("[data-post-lint]")).to_be_empty()
     closed.nth(1).get_by_role("button", name="Edit post").click()
     copy = page.locator("#id_posts-1-copy")
     expect(copy).to_have_value("Winter post 2")
     expect(page.locator("#id_posts-1-publish_at")).to_have_value("2026-12-02 09:00")
+    copy.fill("Winter post 2: killer deals on mulled spice")
+    lint = page.locator("#inline_child_posts-1 [data-post-lint]")
+    expect(lint).to_contain_text("“killer deals” uses violence or tragedy to sell.")
     copy.fill("Winter post 2, now with mulled spice")
+    expect(lint).to_be_empty()
     page.get_by_label(masto.name).first.check()
     _add_image(page, "posts-1", studio["image"].title, "Mulled spice in a glass cup")
     expect(page.locator("[data-post-closed]")).to_have_count(2)
@@ -172,7 +181,7 @@ def test_a_closed_post_opens_in_place_and_saves_with_the_others_untouched(
 
     _, posts = _latest(acme_db, title)
     assert [p.copy for p in posts] == ["Winter post 1", "Winter post 2, now with mulled spice",
-                                       "Winter post 3"]
+                                       "Winter post 3 is crazy good"]
     assert {c.name for c in posts[1].channel_list} == {masto.name, sky.name, box.name}
     assert {c.name for c in posts[0].channel_list} == {sky.name, box.name}
     assert posts[1].media_list == [(studio["image"].pk, "Mulled spice in a glass cup")]

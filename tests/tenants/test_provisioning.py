@@ -32,7 +32,7 @@ def test_provisioned_client_has_schema_host_roles_site_and_workflow(world):
         assert site.root_page.specific.__class__ is CampaignIndexPage
         workflow = Workflow.objects.get()
         assert workflow.name == WORKFLOW_NAME and workflow.active
-        assert [t.name for t in workflow.tasks.all()] == ["Sensitivity review"]
+        assert [t.name for t in workflow.tasks.all()] == ["Sensitivity review", "Client approval"]
         assert WorkflowPage.objects.get().page_id == site.root_page_id
         granted = set(GroupPagePermission.objects.values_list("group__name", flat=True))
     assert granted == {"initech: Agency admin", "initech: Account manager", "initech: Editor"}

@@ -1,0 +1,183 @@
+"""Review links: issued when the client approval task starts, one per approver.
+
+A link is a 256-bit random token, shown once (in the email) and stored only as its SHA-256. It
+is bound to this brand (it lives in the brand's schema and is looked up on the brand's host),
+to one campaign revision and one approver; it expires, can be revoked, and is closed when the
+task is decided or superseded by a newer revision. Opening it never changes the workflow;
+decisions are POSTs with CSRF.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+TOKEN_BYTES = 32  # 256 bits
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _review_url(client, token: str) -> str:
+    from tenants.links import client_base_url
+
+    return f"{client_base_url(client)}/review/{token}/"
+
+
+def issue_links(task_state, task, approvers=None) -> list[tuple[object, str]]:
+    """Create a link per active main approver (or per given approver) and email each its
+    address after commit. Returns [(link, token)]; the token is not stored anywhere."""
+    from approvals.models import ApproverContact, ReviewLink
+    from tenants.models import current_client
+
+    approvers = list(approvers if approvers is not None
+                     else ApproverContact.objects.filter(active=True, backup=False))
+    issued = []
+    for approver in approvers:
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        link = ReviewLink.objects.create(
+            token_hash=token_hash(token), task_state_id=task_state.pk,
+            revision=task_state.revision, approver=approver,
+            expires_at=timezone.now() + timedelta(days=task.link_days))
+        issued.append((link, token))
+    client = current_client()
+    page_title = task_state.revision.object_str
+    for link, token in issued:
+        transaction.on_commit(lambda link=link, token=token: _send(client, link, token,
+                                                                    page_title))
+    _log(task_state, "approvals.links_issued",
+         {"approvers": [link.approver.email for link, _ in issued]})
+    return issued
+
+
+def _send(client, link, token: str, page_title: str) -> None:
+    from tenants.emails import send_client_email
+
+    send_client_email(client=client, to=[link.approver.email],
+                      subject=f"Please review “{page_title}” for {client.name}",
+                      template="approvals/email/review_link", context={
+                          "approver": link.approver, "title": page_title,
+                          "url": _review_url(client, token), "expires_at": link.expires_at})
+
+
+def _log(task_state, action: str, data: dict, user=None) -> None:
+    from wagtail.log_actions import log
+
+    revision = task_state.revision
+    log(instance=revision.content_object, action=action, user=user, revision=revision,
+        data=data)
+
+
+@dataclass
+class LinkCheck:
+    link: object | None
+    problem: str = ""  # "", "unknown", "revoked", "expired", "superseded", "closed", "decided"
+
+
+def check(token: str) -> LinkCheck:
+    """What a token leads to, in the active brand's schema."""
+    from wagtail.models import TaskState
+
+    from approvals.models import ReviewLink
+
+    if not token or len(token) > 100:
+        return LinkCheck(None, "unknown")
+    link = (ReviewLink.objects.select_related("approver", "revision")
+            .filter(token_hash=token_hash(token)).first())
+    if link is None:
+        return LinkCheck(None, "unknown")
+    if link.decided_at:
+        return LinkCheck(link, "decided")
+    if link.revoked_at:
+        return LinkCheck(link, "revoked")
+    task_state = TaskState.objects.filter(pk=link.task_state_id).first()
+    if link.closed_at or task_state is None or task_state.status != TaskState.STATUS_IN_PROGRESS:
+        newer = task_state is not None and task_state.status == TaskState.STATUS_CANCELLED
+        return LinkCheck(link, "superseded" if newer else "closed")
+    if link.expires_at <= timezone.now():
+        return LinkCheck(link, "expired")
+    return LinkCheck(link)
+
+
+def mark_opened(link, request) -> None:
+    from approvals.models import ReviewLink
+
+    if link.first_opened_at is None:
+        ReviewLink.objects.filter(pk=link.pk, first_opened_at__isnull=True).update(
+            first_opened_at=timezone.now())
+        from wagtail.models import TaskState
+
+        task_state = TaskState.objects.get(pk=link.task_state_id)
+        _log(task_state, "approvals.link_opened", {
+            "approver": link.approver.email, "ip": _ip(request),
+            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300]})
+
+
+def _ip(request) -> str | None:
+    from tenants.ratelimit import client_ip
+
+    return client_ip(request)
+
+
+def decide(link, *, decision: str, comment: str, post_comments, request) -> str:
+    """Record an approver's decision and move the task on when it settles it.
+
+    Returns what happened: "recorded", "approved" (the quorum was met), "changes_requested",
+    or a problem from ``check`` when the link stopped being valid meanwhile."""
+    from wagtail.models import TaskState
+
+    from approvals.models import ReviewComment, ReviewLink
+
+    with transaction.atomic():
+        task_state = TaskState.objects.select_for_update().get(pk=link.task_state_id)
+        link = ReviewLink.objects.select_for_update().select_related("approver").get(pk=link.pk)
+        if task_state.status != TaskState.STATUS_IN_PROGRESS or link.closed_at:
+            return "closed"
+        if link.decided_at or link.revoked_at:
+            return "decided" if link.decided_at else "revoked"
+        if link.expires_at <= timezone.now():
+            return "expired"
+        link.decided_at, link.decision, link.comment = timezone.now(), decision, comment
+        link.save(update_fields=["decided_at", "decision", "comment"])
+        ReviewComment.objects.bulk_create(ReviewComment(link=link, post_number=n, body=body)
+                                          for n, body in post_comments)
+        task_state = task_state.specific
+        _log(task_state, f"approvals.client_{decision}", {
+            "approver": link.approver.email, "comment": comment,
+            "post_comments": dict(post_comments), "ip": _ip(request),
+            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300]})
+        if decision == "changes_requested":
+            lines = [f"{link.approver.name} requested changes."]
+            lines += [comment] if comment else []
+            lines += [f"Post {n}: {body}" for n, body in post_comments]
+            task_state.reject(user=None, comment="\n".join(lines))
+            close_links(task_state)
+            return "changes_requested"
+        approvals = ReviewLink.objects.filter(task_state_id=task_state.pk,
+                                              decision="approved").count()
+        issued = ReviewLink.objects.filter(task_state_id=task_state.pk, revoked_at__isnull=True,
+                                           approver__backup=False).count()
+        task = task_state.task.specific
+        needed = task.quorum or issued
+        if approvals >= needed:
+            names = ", ".join(ReviewLink.objects.filter(
+                task_state_id=task_state.pk, decision="approved")
+                .values_list("approver__name", flat=True))
+            task_state.approve(user=None, comment=f"Approved by {names}.")
+            close_links(task_state)
+            return "approved"
+        return "recorded"
+
+
+def close_links(task_state) -> int:
+    """The task is decided: every undecided link to it stops working."""
+    from approvals.models import ReviewLink
+
+    return ReviewLink.objects.filter(task_state_id=task_state.pk, decided_at__isnull=True,
+                                     closed_at__isnull=True).update(closed_at=timezone.now())

@@ -1,0 +1,59 @@
+"""The sensitivity review of one campaign revision: its findings and their waivers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from approvals.linting import brand_ruleset
+from approvals.sensitivity import Finding, lint
+
+
+@dataclass
+class RevisionFinding:
+    post_number: int  # 1-based, as the editor shows posts
+    where: str  # "copy" or "alt text of image 2"
+    key: str  # stable within the revision: post, field, image, rule, offset
+    finding: Finding
+    text: str  # the text the finding is in, for context
+    waiver: object | None = None
+
+    @property
+    def context(self) -> tuple[str, str, str]:
+        """(before, match, after) around the finding, for display."""
+        start, end = self.finding.start, self.finding.end
+        return (self.text[max(0, start - 60):start], self.text[start:end],
+                self.text[end:end + 60])
+
+
+def revision_findings(revision, rules=None) -> list[RevisionFinding]:
+    """Every finding in the posts of a campaign revision (copy and image alt texts)."""
+    rules = rules or brand_ruleset()
+    found = []
+    for index, post in enumerate((revision.content or {}).get("posts", [])):
+        texts = [("copy", "copy", post.get("copy") or "")]
+        media = post.get("media") or []
+        if isinstance(media, str):  # stored as JSON text by some serialisers
+            import json
+
+            media = json.loads(media or "[]")
+        images = [b for b in media if isinstance(b, dict) and b.get("type") == "image"]
+        for number, block in enumerate(images, start=1):
+            texts.append(("alt_text", f"alt text of image {number}",
+                          (block.get("value") or {}).get("alt_text") or ""))
+        for field, where, text in texts:
+            for finding in lint(text, field=field, rules=rules):
+                key = f"{index}:{where}:{finding.rule}:{finding.start}"
+                found.append(RevisionFinding(index + 1, where, key, finding, text))
+    return found
+
+
+def with_waivers(revision, findings: list[RevisionFinding]) -> list[RevisionFinding]:
+    waivers = {w.key: w for w in revision.finding_waivers.all()}
+    for item in findings:
+        item.waiver = waivers.get(item.key)
+    return findings
+
+
+def unresolved_errors(revision) -> list[RevisionFinding]:
+    return [f for f in with_waivers(revision, revision_findings(revision))
+            if f.finding.severity == "error" and f.waiver is None]

@@ -1,0 +1,285 @@
+"""Admin views of approvals: the sensitivity linter for the campaign editor."""
+
+from __future__ import annotations
+
+import json
+
+from django.http import JsonResponse
+from django.views.decorators.http import require_POST
+
+from approvals.linting import brand_ruleset, post_findings
+from approvals.sensitivity import CATEGORIES
+
+MAX_ITEMS = 500
+MAX_COPY = 10_000
+MAX_ALT_TEXTS = 20
+MAX_ALT = 2_000
+
+
+def _bad(message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=400)
+
+
+@require_POST
+def lint_view(request):
+    """Findings for posts being edited: ``{"items": [{"key", "copy", "alt_texts": [...]}]}``
+    in, the same keys with ``copy`` and ``alt_texts`` findings out (brand words included)."""
+    try:
+        items = json.loads(request.body or b"{}").get("items")
+    except (ValueError, AttributeError):
+        return _bad("Send JSON: {\"items\": [{\"key\": ..., \"copy\": ..., \"alt_texts\": []}]}.")
+    if not isinstance(items, list) or len(items) > MAX_ITEMS:
+        return _bad(f"“items” must be a list of at most {MAX_ITEMS} posts.")
+    for item in items:
+        if not (isinstance(item, dict) and isinstance(item.get("key", ""), str)
+                and isinstance(item.get("copy", ""), str)
+                and isinstance(item.get("alt_texts", []), list)
+                and all(isinstance(a, str) for a in item.get("alt_texts", []))):
+            return _bad("Each item needs a text “key”, a text “copy” and a list of texts "
+                        "“alt_texts”.")
+        if len(item.get("copy", "")) > MAX_COPY or len(item.get("alt_texts", [])) > MAX_ALT_TEXTS \
+                or any(len(a) > MAX_ALT for a in item.get("alt_texts", [])):
+            return _bad(f"A post's copy is limited to {MAX_COPY} characters, and {MAX_ALT_TEXTS} "
+                        f"alt texts of {MAX_ALT} characters each.")
+    rules = brand_ruleset()
+    return JsonResponse({
+        "version": rules.version,
+        "categories": CATEGORIES,
+        "items": [{"key": item.get("key", ""),
+                   **post_findings(item.get("copy", ""), item.get("alt_texts", []), rules)}
+                  for item in items],
+    })
+
+
+def sensitivity_review_view(request, task_state_id: int):
+    """The sensitivity review of one campaign revision: its findings (waive the error-level ones
+    that can stand, with a reason), the checklist, and the decision."""
+    from django.contrib import messages
+    from django.core.exceptions import PermissionDenied
+    from django.db import IntegrityError, transaction
+    from django.http import Http404
+    from django.shortcuts import get_object_or_404, redirect, render
+    from wagtail.log_actions import log
+    from wagtail.models import TaskState
+
+    from approvals.forms import ChecklistForm, RequestChangesForm, WaiverForm
+    from approvals.models import FindingWaiver, SensitivityReviewTask, review_blockers
+    from approvals.review import revision_findings, with_waivers
+
+    task_state = get_object_or_404(TaskState.objects.select_related("revision", "workflow_state"),
+                                   pk=task_state_id)
+    task = task_state.task.specific
+    if not isinstance(task, SensitivityReviewTask):
+        raise Http404
+    if not (request.user.is_superuser or task._user_in_groups(request.user)):
+        raise PermissionDenied
+    revision = task_state.revision
+    page = revision.content_object.specific
+    in_progress = task_state.status == TaskState.STATUS_IN_PROGRESS
+    findings = with_waivers(revision, revision_findings(revision))
+    forms = {"waive": WaiverForm(), "approve": ChecklistForm(), "reject": RequestChangesForm()}
+    failed_key = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if not in_progress:
+            messages.error(request, "This review has already been decided; nothing was changed.")
+            return redirect(request.path)
+        if action == "waive":
+            form = forms["waive"] = WaiverForm(request.POST)
+            target = next((f for f in findings if form.is_valid()
+                           and f.key == form.cleaned_data["key"]), None)
+            failed_key = request.POST.get("key")
+            if form.is_valid() and target is None:
+                messages.error(request, "That finding is not in this revision any more.")
+                return redirect(request.path)
+            if form.is_valid():
+                try:
+                    with transaction.atomic():
+                        FindingWaiver.objects.create(
+                            revision=revision, key=target.key, rule=target.finding.rule,
+                            match=target.finding.match[:400], reason=form.cleaned_data["reason"],
+                            waived_by_id=request.user.pk,
+                            waived_by_name=request.user.get_full_name()
+                            or request.user.get_username())
+                except IntegrityError:
+                    messages.warning(request, "Someone else waived that finding a moment ago.")
+                    return redirect(request.path)
+                log(instance=page, action="approvals.finding_waived", user=request.user,
+                    revision=revision, data={"rule": target.finding.rule,
+                                             "match": target.finding.match,
+                                             "post": target.post_number, "where": target.where,
+                                             "reason": form.cleaned_data["reason"]})
+                messages.success(request, f"Waived “{target.finding.match}” in post "
+                                          f"{target.post_number}.")
+                return redirect(request.path)
+        elif action in ("approve", "reject"):
+            form = forms[action] = (ChecklistForm if action == "approve"
+                                    else RequestChangesForm)(request.POST)
+            blockers = review_blockers(task_state, request.user) if action == "approve" else []
+            if form.is_valid() and not blockers:
+                task.on_action(task_state, request.user, action, **form.cleaned_data)
+                task_state.refresh_from_db()
+                if task_state.status == TaskState.STATUS_IN_PROGRESS:
+                    messages.error(request, "The review could not be decided; try again.")
+                    return redirect(request.path)
+                decided = ("approved" if task_state.status == TaskState.STATUS_APPROVED
+                           else "sent back to its editors")
+                messages.success(request, f"“{page.title}” {decided}.")
+                return redirect("wagtailadmin_home")
+            for blocker in blockers:
+                messages.error(request, blocker)
+        else:
+            messages.error(request, "Choose what to do: waive a finding, approve or request "
+                                    "changes.")
+    posts = {}
+    for item in findings:
+        posts.setdefault(item.post_number, []).append(item)
+    return render(request, "approvals/sensitivity_review.html", {
+        "page": page, "revision": revision, "task_state": task_state, "in_progress": in_progress,
+        "posts": sorted(posts.items()), "findings": findings,
+        "errors_open": [f for f in findings if f.finding.severity == "error" and not f.waiver],
+        "blockers": review_blockers(task_state, request.user) if in_progress else [],
+        "forms": forms, "failed_key": failed_key,
+    }, status=400 if request.method == "POST" else 200)
+
+
+# --- The client's review page (no account: the link is the key) ------------------------------
+
+PROBLEM_PAGES = {
+    "unknown": (404, "This review link is not valid",
+                "Check that the whole address was copied from the email. If it still does not "
+                "work, ask your contact at the agency for a new link."),
+    "revoked": (410, "This review link was withdrawn",
+                "The agency withdrew this link. Ask your contact there for a new one."),
+    "expired": (410, "This review link has expired",
+                "Ask your contact at the agency to send a new link."),
+    "superseded": (410, "There is a newer version of this campaign",
+                   "The campaign changed after this link was sent; a link to the new version "
+                   "comes in a separate email."),
+    "closed": (410, "This review is closed",
+               "The campaign's approval was completed or sent back for changes; nothing more is "
+               "needed from this link."),
+}
+REVIEW_FAILURE_LIMIT = 20  # unknown tokens per address per window, then 429
+
+
+def _review_headers(response):
+    # Only the origin, never the path (which holds the token), leaves in a Referer header.
+    # Not "no-referrer": browsers then send "Origin: null" with the decision form, and Django's
+    # CSRF check rightly refuses it.
+    response["Referrer-Policy"] = "strict-origin"
+    response["Cache-Control"] = "no-store, private"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def client_review_view(request, token: str):
+    """The approver's page: the brief and every post as each network will show it; approve or
+    request changes (POST). GET never changes the workflow."""
+    from django.views.decorators.csrf import csrf_protect
+
+    return csrf_protect(_client_review)(request, token)
+
+
+def _client_review(request, token):
+    from django.http import HttpResponseNotAllowed
+    from django.shortcuts import render
+
+    from approvals import links
+    from approvals.forms import ClientDecisionForm
+    from tenants import ratelimit
+    from tenants.models import current_client
+
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    key = f"review-link@{ratelimit.client_ip(request)}"
+    if ratelimit.is_blocked(username=key, request=None):
+        return _review_headers(render(request, "approvals/review_problem.html", {
+            "title": "Too many attempts",
+            "message": f"Wait {ratelimit.minutes_left()} minutes, then open the link from the "
+                       "email again."}, status=429))
+    found = links.check(token)
+    client = current_client()
+    if found.problem == "unknown":
+        ratelimit.record_failure(username=key, request=None)
+    if found.problem == "decided":
+        link = found.link
+        return _review_headers(render(request, "approvals/review_done.html", {
+            "link": link, "client": client, "title": link.revision.object_str}))
+    if found.problem:
+        status, title, message = PROBLEM_PAGES[found.problem]
+        # nothing about the brand on a page anyone with a wrong address can see
+        return _review_headers(render(request, "approvals/review_problem.html", {
+            "title": title, "message": message}, status=status))
+    link = found.link
+    campaign = link.revision.as_object()
+    posts = list(campaign.posts.all())
+    form = ClientDecisionForm(request.POST or None, post_count=len(posts))
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            outcome = links.decide(link, decision=form.cleaned_data["decision"],
+                                   comment=form.cleaned_data["comment"].strip(),
+                                   post_comments=form.post_comments(), request=request)
+            if outcome in PROBLEM_PAGES:
+                status, title, message = PROBLEM_PAGES[outcome]
+                return _review_headers(render(request, "approvals/review_problem.html", {
+                    "title": title, "message": message}, status=status))
+            link.refresh_from_db()
+            return _review_headers(render(request, "approvals/review_done.html", {
+                "link": link, "client": client, "title": link.revision.object_str,
+                "outcome": outcome}))
+        status = 400
+    else:
+        links.mark_opened(link, request)
+    cards = campaign.preview_cards()
+    by_post = {}
+    for card in cards:
+        # the brand's media is for its members; the link holder gets the images through the link
+        card["image_urls"] = [(f"/review/{token}/images/{item['image'].pk}/", item["alt_text"])
+                              for item in card["images"] if item.get("image")]
+        by_post.setdefault(card["number"], []).append(card)
+    return _review_headers(render(request, "approvals/review.html", {
+        "client": client, "campaign": campaign, "link": link, "form": form,
+        "posts": [(n, post, by_post.get(n, []), form[f"post_{n}"])
+                  for n, post in enumerate(posts, start=1)],
+    }, status=status))
+
+
+REVIEW_IMAGE_SPEC = "fill-600x400"
+
+
+def _revision_image_ids(revision) -> set[int]:
+    ids = set()
+    for post in (revision.content or {}).get("posts", []):
+        media = post.get("media") or []
+        if isinstance(media, str):
+            media = json.loads(media or "[]")
+        for block in media:
+            if isinstance(block, dict) and block.get("type") == "image":
+                image_id = (block.get("value") or {}).get("image")
+                if isinstance(image_id, int):
+                    ids.add(image_id)
+    return ids
+
+
+def client_review_image(request, token: str, image_id: int):
+    """An image of the campaign under review, for the holder of a valid link (the brand's media
+    is otherwise for its members only). Only images of that revision's posts are served."""
+    from django.http import FileResponse, Http404
+    from wagtail.images import get_image_model
+
+    from approvals import links
+
+    found = links.check(token)
+    if found.problem or image_id not in _revision_image_ids(found.link.revision):
+        raise Http404("No such image.")
+    image = get_image_model().objects.filter(pk=image_id).first()
+    if image is None:
+        raise Http404("No such image.")
+    rendition = image.get_rendition(REVIEW_IMAGE_SPEC)
+    response = FileResponse(rendition.file.open("rb"),
+                            content_type=f"image/{rendition.file.name.rsplit('.', 1)[-1]}"
+                            .replace("jpg", "jpeg"))
+    response["X-Content-Type-Options"] = "nosniff"
+    return _review_headers(response)

@@ -1,0 +1,76 @@
+"""The brand's own words (snippets), the linter endpoint, and the sensitivity review page."""
+
+from django.urls import path, reverse
+from wagtail import hooks
+from wagtail.admin.panels import FieldPanel
+from wagtail.admin.widgets import Button
+from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views.snippets import SnippetViewSet
+
+from approvals import views
+from approvals.models import ApproverContact, BrandTerm
+
+
+class BrandTermViewSet(SnippetViewSet):
+    model = BrandTerm
+    icon = "clipboard-list"
+    menu_label = "Brand words"
+    menu_order = 210
+    add_to_admin_menu = True
+    list_display = ["term", "replacement", "note"]
+    search_fields = ["term", "replacement"]
+    panels = [FieldPanel("term"), FieldPanel("replacement"), FieldPanel("note")]
+
+
+register_snippet(BrandTermViewSet)
+
+
+class ApproverViewSet(SnippetViewSet):
+    model = ApproverContact
+    icon = "user"
+    menu_label = "Client approvers"
+    menu_order = 220
+    add_to_admin_menu = True
+    list_display = ["name", "email", "backup", "active"]
+    search_fields = ["name", "email"]
+    panels = [FieldPanel("name"), FieldPanel("email"), FieldPanel("backup"), FieldPanel("active")]
+
+
+register_snippet(ApproverViewSet)
+
+
+@hooks.register("register_admin_urls")
+def approvals_urls():
+    return [
+        path("sensitivity/lint/", views.lint_view, name="sensitivity_lint"),
+        path("sensitivity/review/<int:task_state_id>/", views.sensitivity_review_view,
+             name="sensitivity_review"),
+    ]
+
+
+@hooks.register("register_log_actions")
+def approvals_log_actions(actions):
+    for action, label, message in [
+        ("approvals.finding_waived", "Waive sensitivity finding", "Sensitivity finding waived"),
+        ("approvals.links_issued", "Issue review links", "Review links sent to the client"),
+        ("approvals.link_opened", "Open review link", "The client opened a review link"),
+        ("approvals.client_approved", "Client approval", "The client approved"),
+        ("approvals.client_changes_requested", "Client change request",
+         "The client requested changes"),
+    ]:
+        actions.register_action(action, label, message)
+
+
+@hooks.register("register_page_header_buttons")
+def sensitivity_review_button(page, user, view_name, next_url=None):
+    """On a campaign in sensitivity review, its reviewers get a button to the review page."""
+    from approvals.models import SensitivityReviewTask
+
+    task_state = page.current_workflow_task_state if page.workflow_in_progress else None
+    if task_state is None:
+        return
+    task = task_state.task.specific
+    if isinstance(task, SensitivityReviewTask) and (user.is_superuser
+                                                    or task._user_in_groups(user)):
+        yield Button("Sensitivity review", reverse("sensitivity_review", args=[task_state.pk]),
+                     icon_name="clipboard-list", priority=5)

@@ -1,0 +1,30 @@
+"""What happens when a campaign's approval workflow finishes (WAGTAIL_FINISH_WORKFLOW_ACTION)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.db import transaction
+
+
+def content_hash(content: dict) -> str:
+    """SHA-256 of a revision's content in canonical JSON (sorted keys, no spaces)."""
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                           default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@transaction.atomic
+def publish_approved_revision(workflow_state, user=None):
+    """Publish the revision the last task approved (not whatever is latest), and record it.
+
+    Wagtail's default publishes the latest revision with the approver's own page permissions;
+    here the approvers (a sensitivity reviewer, a client with a review link) do not publish pages,
+    the workflow does, and it publishes exactly what they saw."""
+    from approvals.models import ApprovalRecord
+
+    revision = workflow_state.current_task_state.revision
+    ApprovalRecord.objects.create(revision=revision, content_hash=content_hash(revision.content),
+                                  workflow_state_id=workflow_state.pk)
+    revision.publish(user=user, skip_permission_checks=True)

@@ -1,0 +1,210 @@
+"""Client approval by review link: issued when the sensitivity review passes, one per approver,
+and safe to hold: hashed, bound to one brand, revision and approver, expiring, revocable, and
+never changing anything on GET."""
+
+import datetime as dt
+import io
+import logging
+import re
+
+import pytest
+from django.core import mail
+from django.core.files.images import ImageFile
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+from django_tenants.utils import schema_context
+from wagtail.blocks import StreamValue
+from wagtail.models import PageLogEntry, TaskState
+
+from approvals.models import CHECKLIST, ApprovalRecord, ApproverContact, ReviewLink
+from approvals.workflows import content_hash
+from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
+from tenants.models import Role
+from tests.conftest import HostClient
+from tests.images import png_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def at_client(world, django_capture_on_commit_callbacks):
+    """A campaign past its sensitivity review: the client approval task has issued links."""
+    from wagtail.images.models import Image
+
+    editor = world.acme.users[Role.EDITOR]
+    reviewer = world.acme.users[Role.SENSITIVITY_REVIEWER]
+    with schema_context(world.acme.client.schema_name):
+        for name, email, backup in [("Jo Client", "jo@acme.example", False),
+                                    ("Sam Client", "sam@acme.example", False),
+                                    ("Bea Backup", "bea@acme.example", True)]:
+            ApproverContact.objects.create(name=name, email=email, backup=backup)
+        channel = Channel.objects.create(name="Acme Sky", network="bluesky", handle="@acme")
+        image = Image.objects.create(title="Cup", file=ImageFile(io.BytesIO(png_bytes()),
+                                                                   name="cup.png"))
+        other = Image.objects.create(title="Other", file=ImageFile(io.BytesIO(png_bytes()),
+                                                                     name="other.png"))
+        page = CampaignIndexPage.objects.get().add_child(instance=CampaignPage(
+            title="Winter roast", goal="Sell the winter roast", live=False))
+        post = Post(copy="Winter roast is here", channels=[channel],
+                    publish_at=dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC))
+        post.media = StreamValue(post.media.stream_block, [
+            ("image", {"image": image, "alt_text": "A cup of winter roast"})])
+        page.posts = [post, Post(copy="Second post", channels=[channel])]
+        page.save_revision(user=editor)
+        page.get_workflow().start(page, editor)
+        review_state = page.current_workflow_task_state
+        with django_capture_on_commit_callbacks(execute=True):
+            review_state.task.specific.on_action(review_state, reviewer, "approve",
+                                                 **dict.fromkeys(CHECKLIST, True))
+        page = CampaignPage.objects.get(pk=page.pk)
+        task_state = page.current_workflow_task_state
+    connection.set_schema_to_public()
+    tokens = {m.to[0]: re.search(r"/review/([\w-]+)/", m.body).group(1) for m in mail.outbox
+              if m.subject.startswith("Please review")}
+    return {"page": page, "task_state": task_state, "tokens": tokens, "image": image,
+            "other": other}
+
+
+def _status(world, task_state):
+    with schema_context(world.acme.client.schema_name):
+        return TaskState.objects.get(pk=task_state.pk).status
+
+
+def _anonymous(world):
+    return HostClient(world.acme.host)
+
+
+def test_passing_the_sensitivity_review_emails_each_main_approver_a_link(world, at_client):
+    assert set(at_client["tokens"]) == {"jo@acme.example", "sam@acme.example"}  # no backup
+    message = next(m for m in mail.outbox if m.to == ["jo@acme.example"])
+    assert f"http://{world.acme.host}" in message.body and "Winter roast" in message.subject
+    with schema_context(world.acme.client.schema_name):
+        stored = list(ReviewLink.objects.values_list("token_hash", flat=True))
+        assert len(stored) == 2
+        for token in at_client["tokens"].values():
+            assert len(token) >= 43 and token not in str(list(ReviewLink.objects.values()))
+        assert at_client["task_state"].task.specific.__class__.__name__ == "ClientApprovalTask"
+
+
+def test_the_review_page_shows_the_campaign_and_changes_nothing(world, at_client):
+    token = at_client["tokens"]["jo@acme.example"]
+    response = _anonymous(world).get(f"/review/{token}/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert response["Referrer-Policy"] == "strict-origin"  # the token never leaves in a Referer
+    assert "no-store" in response["Cache-Control"]
+    assert "Sell the winter roast" in html and "Winter roast is here" in html
+    assert f'src="/review/{token}/images/{at_client["image"].pk}/"' in html
+    assert 'alt="A cup of winter roast"' in html
+    assert _status(world, at_client["task_state"]) == "in_progress"
+    with schema_context(world.acme.client.schema_name):
+        link = ReviewLink.objects.get(approver__email="jo@acme.example")
+        assert link.first_opened_at is not None and link.decided_at is None
+        assert PageLogEntry.objects.filter(action="approvals.link_opened").count() == 1
+
+
+def test_images_come_through_the_link_only_for_that_revision(world, at_client):
+    token = at_client["tokens"]["jo@acme.example"]
+    client = _anonymous(world)
+    image = client.get(f"/review/{token}/images/{at_client['image'].pk}/")
+    assert image.status_code == 200 and image["Content-Type"] == "image/png"
+    assert client.get(f"/review/{token}/images/{at_client['other'].pk}/").status_code == 404
+    assert client.get(f"/review/{'x' * 43}/images/{at_client['image'].pk}/").status_code == 404
+
+
+def test_the_task_is_approved_when_every_main_approver_approves(world, at_client):
+    jo, sam = (at_client["tokens"][e] for e in ("jo@acme.example", "sam@acme.example"))
+    first = _anonymous(world).post(f"/review/{jo}/", {"decision": "approved"})
+    assert first.status_code == 200 and "once the other approvers" in first.content.decode()
+    assert _status(world, at_client["task_state"]) == "in_progress"
+    second = _anonymous(world).post(f"/review/{sam}/", {"decision": "approved",
+                                                        "comment": "Lovely."})
+    assert second.status_code == 200 and "You approved" in second.content.decode()
+    assert _status(world, at_client["task_state"]) == "approved"
+    with schema_context(world.acme.client.schema_name):
+        page = CampaignPage.objects.get(pk=at_client["page"].pk)
+        record = ApprovalRecord.objects.get()
+        assert page.live and record.revision_id == page.live_revision_id
+        assert record.content_hash == content_hash(page.live_revision.content)
+    again = _anonymous(world).get(f"/review/{jo}/")
+    assert again.status_code == 200 and "You approved" in again.content.decode()
+
+
+def test_a_change_request_sends_it_back_with_the_comments_and_closes_other_links(
+        world, at_client):
+    jo, sam = (at_client["tokens"][e] for e in ("jo@acme.example", "sam@acme.example"))
+    empty = _anonymous(world).post(f"/review/{jo}/", {"decision": "changes_requested"})
+    assert empty.status_code == 400 and "Say what should change" in empty.content.decode()
+    assert _status(world, at_client["task_state"]) == "in_progress"
+    done = _anonymous(world).post(f"/review/{jo}/", {"decision": "changes_requested",
+                                                     "post_2": "Add the price, please."})
+    assert done.status_code == 200 and "You asked for changes" in done.content.decode()
+    assert _status(world, at_client["task_state"]) == "rejected"
+    with schema_context(world.acme.client.schema_name):
+        comment = TaskState.objects.get(pk=at_client["task_state"].pk).comment
+        assert "Jo Client requested changes." in comment and "Post 2: Add the price" in comment
+    closed = _anonymous(world).get(f"/review/{sam}/")
+    assert closed.status_code == 410 and "This review is closed" in closed.content.decode()
+    # the editors see it on their dashboard, with the comment
+    editor = HostClient(world.acme.host)
+    editor.force_login(world.acme.users[Role.EDITOR])
+    assert "Add the price, please." in editor.get("/admin/").content.decode()
+
+
+@pytest.mark.parametrize("change, status, text", [
+    ({"expires_at": timezone.now() - dt.timedelta(minutes=1)}, 410, "has expired"),
+    ({"revoked_at": timezone.now()}, 410, "was withdrawn"),
+])
+def test_expired_and_revoked_links_get_a_clear_page_and_change_nothing(world, at_client, change,
+                                                                       status, text):
+    token = at_client["tokens"]["jo@acme.example"]
+    with schema_context(world.acme.client.schema_name):
+        ReviewLink.objects.filter(approver__email="jo@acme.example").update(**change)
+    for response in (_anonymous(world).get(f"/review/{token}/"),
+                     _anonymous(world).post(f"/review/{token}/", {"decision": "approved"})):
+        assert response.status_code == status and text in response.content.decode()
+    assert _status(world, at_client["task_state"]) == "in_progress"
+
+
+def test_unknown_and_other_brands_tokens_are_not_valid_here(world, at_client):
+    token = at_client["tokens"]["jo@acme.example"]
+    response = HostClient(world.globex.host).get(f"/review/{token}/")
+    assert response.status_code == 404 and "not valid" in response.content.decode()
+    assert _anonymous(world).get("/review/not-a-token/").status_code == 404
+
+
+def test_decisions_need_the_csrf_token(world, at_client):
+    token = at_client["tokens"]["jo@acme.example"]
+    strict = Client(HTTP_HOST=world.acme.host, enforce_csrf_checks=True)
+    assert strict.post(f"/review/{token}/", {"decision": "approved"}).status_code == 403
+    assert _status(world, at_client["task_state"]) == "in_progress"
+
+
+def test_guessing_tokens_is_rate_limited(world, at_client, settings):
+    client = _anonymous(world)
+    for n in range(settings.LOGIN_FAILURE_LIMIT):
+        assert client.get(f"/review/guess-{n:040d}/").status_code == 404
+    assert client.get(f"/review/{at_client['tokens']['jo@acme.example']}/").status_code == 429
+
+
+def test_review_tokens_never_reach_the_logs(world, at_client, caplog):
+    token = at_client["tokens"]["jo@acme.example"]
+    from agency.logging import TenantFilter
+
+    record = logging.makeLogRecord({"msg": f"GET /review/{token}/ 200", "args": ()})
+    TenantFilter().filter(record)
+    assert token not in record.getMessage() and "/review/[redacted]/" in record.getMessage()
+
+
+def test_staff_can_record_a_decision_the_client_gave_by_phone(world, at_client):
+    manager = world.acme.users[Role.ACCOUNT_MANAGER]
+    with schema_context(world.acme.client.schema_name):
+        task_state = TaskState.objects.get(pk=at_client["task_state"].pk)
+        task = task_state.task.specific
+        page = CampaignPage.objects.get(pk=at_client["page"].pk)
+        assert [a for a, _, _ in task.get_actions(page, manager)] == ["approve", "reject"]
+        assert task.get_actions(page, world.acme.users[Role.EDITOR]) == []
+        task.on_action(task_state, manager, "approve", comment="Jo, by phone, 3 pm")
+        assert TaskState.objects.get(pk=task_state.pk).status == "approved"
+        assert ReviewLink.objects.filter(closed_at__isnull=False).count() == 2

@@ -1,0 +1,76 @@
+"""Two reviewers pressing "Approve" on the same review at the same moment: one decision, and
+neither sees an error page. Real concurrent requests on real PostgreSQL (committed data, one
+database connection per thread)."""
+
+import datetime as dt
+import threading
+
+from django.contrib.auth import get_user_model
+from django.db import connection, connections
+from django_tenants.utils import schema_context
+from wagtail.models import PageLogEntry, TaskState
+
+from approvals.models import CHECKLIST
+from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
+from tenants.models import Role
+from tenants.services import membership_remove, membership_set
+from tests.conftest import HostClient
+
+
+def test_two_reviewers_approving_at_once_make_one_transition(world, django_db_blocker):
+    acme = world.acme
+    with django_db_blocker.unblock():
+        second = get_user_model().objects.create_user(
+            username="second-reviewer@acme.test", email="second-reviewer@acme.test")
+        membership_set(client=acme.client, user=second, role=Role.SENSITIVITY_REVIEWER)
+        with schema_context(acme.client.schema_name):
+            channel = Channel.objects.create(name="Race box", network="sandbox", handle="@race")
+            page = CampaignIndexPage.objects.get().add_child(
+                instance=CampaignPage(title="Race", live=False))
+            page.posts = [Post(copy="A calm post", channels=[channel],
+                               publish_at=dt.datetime(2026, 12, 5, 9, tzinfo=dt.UTC))]
+            page.save_revision(user=acme.users[Role.EDITOR])
+            page.get_workflow().start(page, acme.users[Role.EDITOR])
+            task_state = page.current_workflow_task_state
+        connection.set_schema_to_public()
+    url = f"/admin/sensitivity/review/{task_state.pk}/"
+    barrier = threading.Barrier(2)
+    responses = {}
+
+    def approve(user):
+        try:
+            client = HostClient(acme.host)
+            client.force_login(user)
+            barrier.wait(timeout=30)
+            responses[user.pk] = client.post(url, {"action": "approve",
+                                                   **dict.fromkeys(CHECKLIST, "on")})
+        finally:
+            connections.close_all()
+
+    try:
+        with django_db_blocker.unblock():
+            threads = [threading.Thread(target=approve, args=(user,))
+                       for user in (acme.users[Role.SENSITIVITY_REVIEWER], second)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            assert [r.status_code for r in responses.values()] == [302, 302]
+            # the one who came second is told it is decided (or that it is approved), no error
+            urls = [r.url for r in responses.values()]
+            assert all(u in ("/admin/", url) for u in urls), urls
+            with schema_context(acme.client.schema_name):
+                assert TaskState.objects.get(pk=task_state.pk).status == "approved"
+                assert PageLogEntry.objects.filter(page_id=page.pk,
+                                                   action="wagtail.workflow.approve").count() == 1
+                # one move to the next step: a single client-approval task state
+                states = TaskState.objects.filter(workflow_state=task_state.workflow_state)
+                assert [s.task.name for s in states.order_by("pk")] == ["Sensitivity review",
+                                                                        "Client approval"]
+    finally:
+        with django_db_blocker.unblock():
+            with schema_context(acme.client.schema_name):
+                CampaignPage.objects.get(pk=page.pk).delete()
+                channel.delete()
+            connection.set_schema_to_public()
+            membership_remove(client=acme.client, user=second)  # the account stays, unused

@@ -100,9 +100,22 @@ def check(token: str) -> LinkCheck:
     if link.closed_at or task_state is None or task_state.status != TaskState.STATUS_IN_PROGRESS:
         newer = task_state is not None and task_state.status == TaskState.STATUS_CANCELLED
         return LinkCheck(link, "superseded" if newer else "closed")
+    if _superseded(link):
+        return LinkCheck(link, "superseded")
     if link.expires_at <= timezone.now():
         return LinkCheck(link, "expired")
     return LinkCheck(link)
+
+
+def _superseded(link) -> bool:
+    """The campaign was edited after the link was sent: its latest revision is not the one this
+    link shows, so approving through it would approve stale content."""
+    from wagtail.models import Revision
+
+    latest = (Revision.objects.filter(base_content_type_id=link.revision.base_content_type_id,
+                                      object_id=link.revision.object_id)
+              .order_by("-created_at", "-id").values_list("id", flat=True).first())
+    return latest is not None and latest != link.revision_id
 
 
 def mark_opened(link, request) -> None:
@@ -141,6 +154,8 @@ def decide(link, *, decision: str, comment: str, post_comments, request) -> str:
             return "closed"
         if link.decided_at or link.revoked_at:
             return "decided" if link.decided_at else "revoked"
+        if _superseded(link):
+            return "superseded"
         if link.expires_at <= timezone.now():
             return "expired"
         link.decided_at, link.decision, link.comment = timezone.now(), decision, comment

@@ -154,8 +154,8 @@ PROBLEM_PAGES = {
     "expired": (410, "This review link has expired",
                 "Ask your contact at the agency to send a new link."),
     "superseded": (410, "There is a newer version of this campaign",
-                   "The campaign changed after this link was sent; a link to the new version "
-                   "comes in a separate email."),
+                   "The campaign changed after this link was sent. Once the new version has "
+                   "been checked, you will get a new link by email."),
     "closed": (410, "This review is closed",
                "The campaign's approval was completed or sent back for changes; nothing more is "
                "needed from this link."),

@@ -74,3 +74,25 @@ def sensitivity_review_button(page, user, view_name, next_url=None):
                                                     or task._user_in_groups(user)):
         yield Button("Sensitivity review", reverse("sensitivity_review", args=[task_state.pk]),
                      icon_name="clipboard-list", priority=5)
+
+
+@hooks.register("after_edit_page")
+def restart_approval_after_edit(request, page):
+    """Editing a campaign during its approval starts the approval again from the beginning: the
+    sensitivity review and the client's links were for content that no longer exists."""
+    from django.contrib import messages
+    from wagtail.models import WorkflowState
+
+    state = page.current_workflow_state
+    if state is None or state.status != WorkflowState.STATUS_IN_PROGRESS:
+        return
+    task_state = state.current_task_state
+    latest = page.get_latest_revision()
+    if task_state is None or latest is None or task_state.revision_id == latest.pk:
+        return
+    workflow = state.workflow
+    state.cancel(user=request.user)
+    workflow.start(page, request.user)
+    messages.info(request, "The campaign changed during its approval, so its approval starts "
+                           "again with the sensitivity review. Earlier review links no longer "
+                           "work.")

@@ -51,6 +51,15 @@ def _channels_create(client: Client) -> list:
     return [channel]
 
 
+def _approvers_create(client: Client) -> None:
+    """The client's approver (review links are emailed to them; in dev the console shows it)."""
+    from approvals.models import ApproverContact
+
+    ApproverContact.objects.get_or_create(
+        email=f"approver@{client.slug}.example",
+        defaults={"name": f"{client.name.split()[0]} approver"})
+
+
 def _campaigns_create(client: Client, author) -> None:
     from wagtail.models import Workflow
 
@@ -61,6 +70,7 @@ def _campaigns_create(client: Client, author) -> None:
         hour=9, minute=0, second=0, microsecond=0)
     with schema_context(client.schema_name):
         channels = _channels_create(client)
+        _approvers_create(client)
         index = CampaignIndexPage.objects.get()
         for number, (title, state) in enumerate(CAMPAIGNS.get(client.slug, [])):
             if CampaignPage.objects.filter(title=title).exists():

@@ -208,3 +208,39 @@ def test_staff_can_record_a_decision_the_client_gave_by_phone(world, at_client):
         task.on_action(task_state, manager, "approve", comment="Jo, by phone, 3 pm")
         assert TaskState.objects.get(pk=task_state.pk).status == "approved"
         assert ReviewLink.objects.filter(closed_at__isnull=False).count() == 2
+
+
+def test_editing_during_the_clients_review_supersedes_the_links(world, http, at_client):
+    """The campaign changed after the link went out: the link says a newer version is coming
+    rather than approving stale content."""
+    token = at_client["tokens"]["jo@acme.example"]
+    assert _anonymous(world).get(f"/review/{token}/").status_code == 200
+    with schema_context(world.acme.client.schema_name):
+        draft = CampaignPage.objects.get(pk=at_client["page"].pk).get_latest_revision_as_object()
+        draft.title = "Winter roast (new prices)"
+        draft.save_revision(user=world.acme.users[Role.EDITOR])
+    for response in (_anonymous(world).get(f"/review/{token}/"),
+                     _anonymous(world).post(f"/review/{token}/", {"decision": "approved"})):
+        assert response.status_code == 410
+        assert "There is a newer version of this campaign" in response.content.decode()
+    assert _status(world, at_client["task_state"]) == "in_progress"
+
+
+def test_editing_in_the_editor_during_approval_starts_it_again(world, http, at_client):
+    from wagtail.models import WorkflowState
+
+    from tests.forms import form_fields
+
+    token = at_client["tokens"]["jo@acme.example"]
+    editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
+    edit = f"/admin/pages/{at_client['page'].pk}/edit/"
+    fields = form_fields(editor.get(edit).content.decode(), "page-edit-form")
+    fields["goal"] = ["Sell the winter roast, now cheaper"]
+    response = editor.post(edit, fields, follow=True)
+    assert "its approval starts again with the sensitivity review" in response.content.decode()
+    with schema_context(world.acme.client.schema_name):
+        states = WorkflowState.objects.filter(object_id=str(at_client["page"].pk)).order_by("pk")
+        assert [s.status for s in states] == ["cancelled", "in_progress"]
+        page = CampaignPage.objects.get(pk=at_client["page"].pk)
+        assert page.current_workflow_task.name == "Sensitivity review"
+    assert _anonymous(world).get(f"/review/{token}/").status_code == 410

@@ -40,7 +40,8 @@ def test_two_reviewers_approving_at_once_make_one_transition(world, django_db_bl
     def approve(user):
         try:
             client = HostClient(acme.host)
-            client.force_login(user)
+            # fresh from the database: another test may have changed this account's password
+            client.force_login(get_user_model().objects.get(pk=user.pk))
             barrier.wait(timeout=30)
             responses[user.pk] = client.post(url, {"action": "approve",
                                                    **dict.fromkeys(CHECKLIST, "on")})

@@ -22,6 +22,9 @@ def test_seed_demo_is_complete_and_can_run_twice(world, http):
         demo = CampaignPage.objects.get(title="Autumn roast launch")
         assert len(demo.get_latest_revision_as_object().posts.all()) == 3
         assert CampaignPage.objects.filter(title="Fair trade week").get().workflow_in_progress
+        from approvals.models import ApproverContact
+
+        assert ApproverContact.objects.filter(active=True, backup=False).count() == 1
     email = STAFF[0][0]
     response = http().post("/login/", {"username": email, "password": DEMO_PASSWORD})
     assert response.status_code == 302

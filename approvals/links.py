@@ -66,6 +66,18 @@ def _send(client, link, token: str, page_title: str) -> None:
                           "url": _review_url(client, token), "expires_at": link.expires_at})
 
 
+def send_reminder(client, link) -> None:
+    """The approver has not decided and the link expires soon: say so (the address itself is
+    not stored, so the reminder points to the first email and offers a fresh link)."""
+    from tenants.emails import send_client_email
+
+    send_client_email(client=client, to=[link.approver.email],
+                      subject=f"Reminder: “{link.revision.object_str}” is waiting for you",
+                      template="approvals/email/review_reminder", context={
+                          "approver": link.approver, "title": link.revision.object_str,
+                          "expires_at": link.expires_at})
+
+
 def _log(task_state, action: str, data: dict, user=None) -> None:
     from wagtail.log_actions import log
 

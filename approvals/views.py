@@ -283,3 +283,104 @@ def client_review_image(request, token: str, image_id: int):
                             .replace("jpg", "jpeg"))
     response["X-Content-Type-Options"] = "nosniff"
     return _review_headers(response)
+
+
+# --- Staff: the client's review links of a campaign, and its approval history ---------------
+
+
+def _campaign_for_staff(request, page_id: int):
+    from django.core.exceptions import PermissionDenied
+    from django.shortcuts import get_object_or_404
+
+    from campaigns.models import CampaignPage
+
+    page = get_object_or_404(CampaignPage, pk=page_id)
+    perms = page.permissions_for_user(request.user)
+    if not (perms.can_edit() or perms.can_publish()):
+        raise PermissionDenied
+    return page
+
+
+def review_links_view(request, page_id: int):
+    """Who was sent a review link for this campaign, what they did; withdraw a link or send a
+    fresh one (account managers and agency admins: those who may publish)."""
+    from django.contrib import messages
+    from django.shortcuts import redirect, render
+    from django.utils import timezone
+    from wagtail.log_actions import log
+    from wagtail.models import TaskState
+
+    from approvals import links as review_links
+    from approvals.models import ClientApprovalTask, ReviewLink
+
+    page = _campaign_for_staff(request, page_id)
+    can_manage = page.permissions_for_user(request.user).can_publish()
+    rows = list(ReviewLink.objects.filter(revision__object_id=str(page.pk))
+                .select_related("approver", "revision").prefetch_related("comments"))
+    current = page.current_workflow_task_state
+    client_step = (current if current is not None
+                   and isinstance(current.task.specific, ClientApprovalTask) else None)
+    if request.method == "POST":
+        if not can_manage:
+            messages.error(request, "Only account managers and agency admins manage links.")
+            return redirect(request.path)
+        link = next((r for r in rows if str(r.pk) == request.POST.get("link")), None)
+        if link is None or link.decided_at or link.revoked_at or link.closed_at:
+            messages.error(request, "That link cannot be changed any more.")
+            return redirect(request.path)
+        ReviewLink.objects.filter(pk=link.pk).update(revoked_at=timezone.now())
+        log(instance=page, action="approvals.link_revoked", user=request.user,
+            revision=link.revision, data={"approver": link.approver.email})
+        if request.POST.get("action") == "resend" and client_step is not None \
+                and client_step.pk == link.task_state_id:
+            review_links.issue_links(TaskState.objects.get(pk=link.task_state_id),
+                                     client_step.task.specific, approvers=[link.approver])
+            messages.success(request, f"A new link is on its way to {link.approver.email}; "
+                                      "the old one no longer works.")
+        else:
+            messages.success(request, f"{link.approver.name}'s link no longer works.")
+        return redirect(request.path)
+    now = timezone.now()
+    for row in rows:
+        row.status = ("decided" if row.decided_at else "withdrawn" if row.revoked_at
+                      else "closed" if row.closed_at else "expired" if row.expires_at <= now
+                      else "opened" if row.first_opened_at else "sent")
+        row.changeable = can_manage and row.status in ("sent", "opened", "expired")
+    return render(request, "approvals/review_links.html", {
+        "page": page, "rows": rows, "can_manage": can_manage, "client_step": client_step})
+
+
+AUDIT_ACTIONS = ("wagtail.workflow.", "approvals.", "wagtail.publish", "wagtail.unpublish")
+
+
+def approval_history_csv(request, page_id: int):
+    """Every submission, finding waived, decision, comment and link event of a campaign, with
+    who, when and which revision, as CSV (opens in a spreadsheet)."""
+    import csv
+
+    from django.http import HttpResponse
+    from wagtail.models import PageLogEntry
+
+    page = _campaign_for_staff(request, page_id)
+    entries = (PageLogEntry.objects.filter(page_id=page.pk)
+               .select_related("user", "revision").order_by("timestamp", "pk"))
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="approval-history-{page.pk}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["time (UTC)", "action", "by", "revision", "details"])
+    for entry in entries:
+        if not entry.action.startswith(AUDIT_ACTIONS):
+            continue
+        who = (entry.user.get_full_name() or entry.user.get_username()) if entry.user else \
+            (entry.data or {}).get("approver", "")
+        details = "; ".join(f"{k}: {v}" for k, v in sorted((entry.data or {}).items())
+                            if k not in ("workflow",) and v not in ("", None, {}, []))
+        writer.writerow([entry.timestamp.strftime("%Y-%m-%d %H:%M:%S"), entry.message,
+                         _csv_safe(who), entry.revision_id or "", _csv_safe(details)])
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    """No spreadsheet formulas from user text (CSV injection)."""
+    value = value.replace("\r", " ").replace("\n", " / ")
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t") else value

@@ -45,6 +45,9 @@ def approvals_urls():
         path("sensitivity/lint/", views.lint_view, name="sensitivity_lint"),
         path("sensitivity/review/<int:task_state_id>/", views.sensitivity_review_view,
              name="sensitivity_review"),
+        path("approvals/<int:page_id>/links/", views.review_links_view, name="review_links"),
+        path("approvals/<int:page_id>/history.csv", views.approval_history_csv,
+             name="approval_history_csv"),
     ]
 
 
@@ -54,6 +57,7 @@ def approvals_log_actions(actions):
         ("approvals.finding_waived", "Waive sensitivity finding", "Sensitivity finding waived"),
         ("approvals.links_issued", "Issue review links", "Review links sent to the client"),
         ("approvals.link_opened", "Open review link", "The client opened a review link"),
+        ("approvals.link_revoked", "Withdraw review link", "A review link was withdrawn"),
         ("approvals.client_approved", "Client approval", "The client approved"),
         ("approvals.client_changes_requested", "Client change request",
          "The client requested changes"),
@@ -63,8 +67,16 @@ def approvals_log_actions(actions):
 
 @hooks.register("register_page_header_buttons")
 def sensitivity_review_button(page, user, view_name, next_url=None):
-    """On a campaign in sensitivity review, its reviewers get a button to the review page."""
+    """On a campaign in sensitivity review, its reviewers get a button to the review page; its
+    editors and managers get the client's review links and the approval history."""
     from approvals.models import SensitivityReviewTask
+    from campaigns.models import CampaignPage
+
+    if page.specific_class is CampaignPage:
+        perms = page.permissions_for_user(user)
+        if perms.can_edit() or perms.can_publish():
+            yield Button("Client review links", reverse("review_links", args=[page.pk]),
+                         icon_name="user", priority=40)
 
     task_state = page.current_workflow_task_state if page.workflow_in_progress else None
     if task_state is None:

@@ -244,3 +244,93 @@ def test_editing_in_the_editor_during_approval_starts_it_again(world, http, at_c
         page = CampaignPage.objects.get(pk=at_client["page"].pk)
         assert page.current_workflow_task.name == "Sensitivity review"
     assert _anonymous(world).get(f"/review/{token}/").status_code == 410
+
+
+def test_managers_withdraw_a_link_or_send_a_new_one(world, http, at_client):
+    jo, sam = (at_client["tokens"][e] for e in ("jo@acme.example", "sam@acme.example"))
+    url = f"/admin/approvals/{at_client['page'].pk}/links/"
+    manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
+    _anonymous(world).get(f"/review/{jo}/")
+    html = manager.get(url).content.decode()
+    assert 'data-status="opened"' in html and 'data-status="sent"' in html
+    with schema_context(world.acme.client.schema_name):
+        links = {link.approver.email: link.pk for link in ReviewLink.objects.all()}
+    manager.post(url, {"link": links["jo@acme.example"], "action": "revoke"})
+    assert _anonymous(world).get(f"/review/{jo}/").status_code == 410
+    response = manager.post(url, {"link": links["sam@acme.example"], "action": "resend"},
+                            follow=True)
+    assert "A new link is on its way to sam@acme.example" in response.content.decode()
+    assert _anonymous(world).get(f"/review/{sam}/").status_code == 410
+    with schema_context(world.acme.client.schema_name):
+        assert ReviewLink.objects.filter(approver__email="sam@acme.example",
+                                         revoked_at__isnull=True).count() == 1
+    editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
+    assert editor.get(url).status_code == 200
+    refused = editor.post(url, {"link": links["sam@acme.example"], "action": "revoke"},
+                          follow=True)
+    assert "Only account managers and agency admins manage links." in refused.content.decode()
+
+
+def test_the_approval_history_downloads_as_csv_without_formulas(world, http, at_client):
+    jo = at_client["tokens"]["jo@acme.example"]
+    _anonymous(world).get(f"/review/{jo}/", HTTP_USER_AGENT="PhoneBrowser/1.0")
+    _anonymous(world).post(f"/review/{jo}/", {"decision": "changes_requested",
+                                              "comment": "=HYPERLINK(\"http://evil\")"})
+    manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
+    response = manager.get(f"/admin/approvals/{at_client['page'].pk}/history.csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    text = response.content.decode()
+    assert "Review links sent to the client" in text and "jo@acme.example" in text
+    assert "The client opened a review link" in text and "PhoneBrowser/1.0" in text
+    assert "The client requested changes" in text
+    import csv
+
+    cells = [cell for row in csv.reader(text.splitlines()) for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@")], "a cell a spreadsheet would run"
+    assert any("HYPERLINK" in c for c in cells)
+    outsider = http(world.acme.host, user=world.globex.users[Role.ACCOUNT_MANAGER])
+    assert outsider.get(f"/admin/approvals/{at_client['page'].pk}/history.csv").status_code \
+        in (302, 403)
+
+
+def test_reminders_go_once_before_a_link_expires(world, at_client,
+                                                 django_capture_on_commit_callbacks):
+    from approvals.tasks import brand_review_reminders
+
+    with schema_context(world.acme.client.schema_name):
+        ReviewLink.objects.filter(approver__email="jo@acme.example").update(
+            expires_at=timezone.now() + dt.timedelta(hours=12))
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert brand_review_reminders(world.acme.client)["reminded"] == 1
+            assert brand_review_reminders(world.acme.client)["reminded"] == 0
+    [reminder] = mail.outbox
+    assert reminder.to == ["jo@acme.example"] and "Reminder" in reminder.subject
+    assert "/review/" not in reminder.body  # the token is not stored, so never re-sent
+
+
+def test_backup_approvers_are_asked_when_nobody_answers(world, at_client,
+                                                        django_capture_on_commit_callbacks):
+    from approvals.tasks import brand_review_reminders
+
+    with schema_context(world.acme.client.schema_name):
+        assert brand_review_reminders(world.acme.client)["backups_asked"] == 0  # too early
+        TaskState.objects.filter(pk=at_client["task_state"].pk).update(
+            started_at=timezone.now() - dt.timedelta(days=3))
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert brand_review_reminders(world.acme.client)["backups_asked"] == 1
+            assert brand_review_reminders(world.acme.client)["backups_asked"] == 0
+        assert ReviewLink.objects.filter(approver__email="bea@acme.example").count() == 1
+    assert [m.to for m in mail.outbox] == [["bea@acme.example"]]
+
+
+def test_the_reminder_schedule_exists_in_the_shared_queue(world):
+    from django_q.models import Schedule
+
+    from approvals.tasks import review_reminders
+
+    schedule = Schedule.objects.get(name="approval reminders")
+    assert (schedule.func, schedule.minutes) == ("approvals.tasks.review_reminders", 15)
+    assert review_reminders() == {"reminded": 0, "backups_asked": 0}  # visits every brand
+    assert connection.schema_name == "public"

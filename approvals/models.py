@@ -212,8 +212,12 @@ class ClientApprovalTask(Task):
     def start(self, workflow_state, user=None):
         task_state = super().start(workflow_state, user=user)
         from approvals.links import issue_links
+        from approvals.workflows import earlier_steps_current
 
-        issue_links(task_state, self)
+        # Resumed after an edit, the earlier steps approved older content: no links for this
+        # revision until it has been reviewed again (the editor's save restarts the workflow).
+        if earlier_steps_current(workflow_state, self, task_state.revision):
+            issue_links(task_state, self)
         return task_state
 
     def _staff(self, obj, user) -> bool:

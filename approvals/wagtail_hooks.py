@@ -100,7 +100,15 @@ def restart_approval_after_edit(request, page):
         return
     task_state = state.current_task_state
     latest = page.get_latest_revision()
-    if task_state is None or latest is None or task_state.revision_id == latest.pk:
+    if task_state is None or latest is None:
+        return
+    from approvals.models import ClientApprovalTask
+    from approvals.workflows import earlier_steps_current
+
+    task = task_state.task.specific
+    stale_review = isinstance(task, ClientApprovalTask) and not earlier_steps_current(
+        state, task, latest)
+    if task_state.revision_id == latest.pk and not stale_review:
         return
     workflow = state.workflow
     state.cancel(user=request.user)

@@ -28,3 +28,20 @@ def publish_approved_revision(workflow_state, user=None):
     ApprovalRecord.objects.create(revision=revision, content_hash=content_hash(revision.content),
                                   workflow_state_id=workflow_state.pk)
     revision.publish(user=user, skip_permission_checks=True)
+
+
+def earlier_steps_current(workflow_state, task, revision) -> bool:
+    """Were all the workflow's steps before ``task`` approved on ``revision`` in this run?
+
+    Wagtail's "Resubmit" resumes at the step that sent the campaign back; after an edit, the
+    steps before it (the sensitivity review) approved older content, so they must run again."""
+    from wagtail.models import TaskState, WorkflowTask
+
+    order = dict(WorkflowTask.objects.filter(workflow=workflow_state.workflow)
+                 .values_list("task_id", "sort_order"))
+    before = [task_id for task_id, position in order.items()
+              if position < order.get(task.pk, 0)]
+    approved = set(TaskState.objects.filter(
+        workflow_state=workflow_state, revision=revision, status=TaskState.STATUS_APPROVED,
+        task_id__in=before).values_list("task_id", flat=True))
+    return approved == set(before)

@@ -153,13 +153,20 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> Non
 
 
 @pytest.fixture(scope="session")
-def live_server_url(world, django_db_blocker):
+def live_server_mail_dir(tmp_path_factory) -> Path:
+    """Where the test server process writes the email it sends (one file per message)."""
+    return tmp_path_factory.mktemp("live-server-mail")
+
+
+@pytest.fixture(scope="session")
+def live_server_url(world, django_db_blocker, live_server_mail_dir):
     """A real `manage.py runserver` on the test database; returns 'http://<portal>:<port>'."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload",
          "--skip-checks", "--insecure"],  # --insecure: serve static files with DEBUG off
-        cwd=ROOT, env=child_env(AGENCY_PORT=str(port)),
+        cwd=ROOT, env=child_env(AGENCY_PORT=str(port),
+                                AGENCY_TEST_MAIL_DIR=str(live_server_mail_dir)),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:

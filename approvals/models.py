@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 from wagtail.models import AbstractGroupApprovalTask, Task, TaskState
 
 
@@ -303,3 +304,31 @@ class ReviewComment(models.Model):
 
     class Meta:
         ordering = ["post_number"]
+
+
+@register_setting(icon="time")
+class ApprovalSettings(BaseGenericSetting):
+    """When a campaign's approval is due, and when people are chased (one per brand)."""
+
+    due_hours_before_first_post = models.PositiveIntegerField(
+        default=48, help_text="The approval is due this many hours before the campaign's first "
+                              "post. Posts still unapproved then are held and the team is told.")
+    remind_hours_before = models.PositiveIntegerField(
+        default=24, help_text="Approvers who have not answered are reminded this many hours "
+                              "before their link expires or the approval is due.")
+    backup_after_hours = models.PositiveIntegerField(
+        default=48, help_text="Backup approvers are asked when no main approver has answered "
+                              "within this many hours, or once the reminder time is reached.")
+
+    class Meta:
+        verbose_name = "approval deadlines"
+
+
+class DeadlineMiss(models.Model):
+    """A campaign still not approved when its approval was due (one per workflow run): its posts
+    are held, and the team was told."""
+
+    workflow_state_id = models.IntegerField(unique=True)
+    page_id = models.IntegerField()
+    due_at = models.DateTimeField()
+    noticed_at = models.DateTimeField(default=timezone.now)

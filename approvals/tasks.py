@@ -1,5 +1,7 @@
-"""Periodic approval work, across every brand: reminders before review links expire, and the
-backup approvers asked when the main ones have not answered.
+"""Periodic approval work, across every brand: reminders before review links expire or the
+approval is due, backup approvers asked when the main ones have not answered, and the team told
+when a campaign misses its approval deadline (its posts stay held). Timings are each brand's
+"Approval deadlines" settings.
 
 Scheduled with django-q2 (``manage.py approval_schedule`` creates the schedule; the platform
 command does it on start). Each run visits every active brand's schema; the per-brand work is
@@ -16,40 +18,45 @@ from django_tenants.utils import schema_context
 
 logger = logging.getLogger(__name__)
 
-REMIND_BEFORE = timedelta(hours=24)  # a reminder goes this long before a link expires
-BACKUP_AFTER = timedelta(hours=48)  # no main approver answered this long: ask the backups
 
 
 def review_reminders() -> dict[str, int]:
     from tenants.models import Client
 
-    totals = {"reminded": 0, "backups_asked": 0}
+    totals = {"reminded": 0, "backups_asked": 0, "deadlines_missed": 0}
     for client in Client.objects.exclude(schema_name="public").filter(archived_at__isnull=True):
         with schema_context(client.schema_name):
             done = brand_review_reminders(client)
         for key, value in done.items():
             totals[key] += value
     if any(totals.values()):
-        logger.info("review reminders: %(reminded)s reminded, %(backups_asked)s backups asked",
-                    totals)
+        logger.info("review reminders: %(reminded)s reminded, %(backups_asked)s backups asked, "
+                    "%(deadlines_missed)s deadlines missed", totals)
     return totals
 
 
 def brand_review_reminders(client, now=None) -> dict[str, int]:
-    """Inside ``client``'s schema: remind approvers whose link expires within a day, and issue
-    links to backup approvers for client approvals no main approver has answered."""
+    """Inside ``client``'s schema, by the brand's approval settings: remind approvers whose link
+    expires, or whose campaign's approval is due, soon; ask backup approvers when no main one
+    answered; and tell the team about campaigns not approved by their deadline."""
     from django.db import transaction
     from wagtail.models import TaskState
 
     from approvals.links import issue_links, send_reminder
-    from approvals.models import ApproverContact, ClientApprovalTask, ReviewLink
+    from approvals.models import ApprovalSettings, ApproverContact, ClientApprovalTask, ReviewLink
+    from approvals.workflows import approval_due_at
 
     now = now or timezone.now()
+    settings = ApprovalSettings.load()
+    soon = now + timedelta(hours=settings.remind_hours_before)
     open_links = ReviewLink.objects.filter(decided_at__isnull=True, revoked_at__isnull=True,
                                            closed_at__isnull=True, expires_at__gt=now)
     reminded = 0
-    for link in open_links.filter(reminded_at__isnull=True, expires_at__lte=now + REMIND_BEFORE,
-                                  approver__active=True).select_related("approver", "revision"):
+    for link in open_links.filter(reminded_at__isnull=True, approver__active=True) \
+            .select_related("approver", "revision"):
+        due = approval_due_at(link.revision, settings)
+        if link.expires_at > soon and (due is None or due > soon):
+            continue
         with transaction.atomic():
             if ReviewLink.objects.filter(pk=link.pk, reminded_at__isnull=True).update(
                     reminded_at=now):
@@ -57,19 +64,83 @@ def brand_review_reminders(client, now=None) -> dict[str, int]:
                 reminded += 1
     asked = 0
     backups = list(ApproverContact.objects.filter(active=True, backup=True))
-    if backups:
-        waiting = (TaskState.objects.filter(status=TaskState.STATUS_IN_PROGRESS,
-                                            started_at__lte=now - BACKUP_AFTER)
-                   .select_related("revision"))
-        for task_state in waiting:
-            task = task_state.task.specific
-            if not isinstance(task, ClientApprovalTask):
-                continue
-            links = ReviewLink.objects.filter(task_state_id=task_state.pk)
-            if links.filter(approver__backup=True).exists() or \
-                    links.filter(decided_at__isnull=False).exists():
-                continue
+    waiting = TaskState.objects.filter(status=TaskState.STATUS_IN_PROGRESS) \
+        .select_related("revision")
+    for task_state in waiting if backups else []:
+        task = task_state.task.specific
+        if not isinstance(task, ClientApprovalTask):
+            continue
+        due = approval_due_at(task_state.revision, settings)
+        late = task_state.started_at <= now - timedelta(hours=settings.backup_after_hours)
+        if not (late or (due is not None and due <= soon)):
+            continue
+        links = ReviewLink.objects.filter(task_state_id=task_state.pk)
+        if links.filter(approver__backup=True).exists() or \
+                links.filter(decided_at__isnull=False).exists():
+            continue
+        with transaction.atomic():
+            issue_links(task_state, task, approvers=backups)
+        asked += len(backups)
+    return {"reminded": reminded, "backups_asked": asked,
+            "deadlines_missed": deadlines_missed(client, now, settings)}
+
+
+def deadlines_missed(client, now, settings) -> int:
+    """Campaigns still in approval after their approval was due: record it once per run of the
+    workflow, log it in the campaign's history and email the brand's managers and the person who
+    submitted it. Their posts stay held: only an approved revision is ever scheduled."""
+    from django.db import IntegrityError, transaction
+    from wagtail.log_actions import log
+    from wagtail.models import WorkflowState
+
+    from approvals.models import DeadlineMiss
+    from approvals.workflows import approval_due_at
+
+    missed = 0
+    states = (WorkflowState.objects.filter(status=WorkflowState.STATUS_IN_PROGRESS)
+              .exclude(pk__in=DeadlineMiss.objects.values("workflow_state_id"))
+              .select_related("current_task_state__revision", "requested_by"))
+    for state in states:
+        task_state = state.current_task_state
+        if task_state is None:
+            continue
+        due = approval_due_at(task_state.revision, settings)
+        if due is None or due > now:
+            continue
+        page = task_state.revision.content_object
+        try:
             with transaction.atomic():
-                issue_links(task_state, task, approvers=backups)
-            asked += len(backups)
-    return {"reminded": reminded, "backups_asked": asked}
+                DeadlineMiss.objects.create(workflow_state_id=state.pk, page_id=page.pk,
+                                            due_at=due, noticed_at=now)
+                log(instance=page, action="approvals.deadline_missed",
+                    revision=task_state.revision,
+                    data={"due_at": due.isoformat(), "step": task_state.task.name})
+                recipients = _team_emails(client, state.requested_by)
+                transaction.on_commit(lambda page=page, due=due, step=task_state.task.name,
+                                      to=recipients: _send_missed(client, page, due, step, to))
+        except IntegrityError:
+            continue  # another run noticed it first
+        missed += 1
+    return missed
+
+
+def _team_emails(client, requester) -> list[str]:
+    from tenants.models import Membership, Role
+
+    emails = set(Membership.objects.filter(
+        client=client, role__in=[Role.AGENCY_ADMIN, Role.ACCOUNT_MANAGER])
+        .values_list("user__email", flat=True))
+    if requester is not None and requester.email:
+        emails.add(requester.email)
+    return sorted(e for e in emails if e)
+
+
+def _send_missed(client, page, due, step, to) -> None:
+    from tenants.emails import send_client_email
+
+    if to:
+        send_client_email(client=client, to=to,
+                          subject=f"Not approved in time: “{page.title}” is held",
+                          template="approvals/email/deadline_missed",
+                          context={"title": page.title, "due_at": due, "step": step,
+                                   "page_id": page.pk})

@@ -346,8 +346,13 @@ def review_links_view(request, page_id: int):
                       else "closed" if row.closed_at else "expired" if row.expires_at <= now
                       else "opened" if row.first_opened_at else "sent")
         row.changeable = can_manage and row.status in ("sent", "opened", "expired")
+    from approvals.workflows import approval_due_at
+
+    latest = page.get_latest_revision()
+    due = approval_due_at(latest) if latest else None
     return render(request, "approvals/review_links.html", {
-        "page": page, "rows": rows, "can_manage": can_manage, "client_step": client_step})
+        "page": page, "rows": rows, "can_manage": can_manage, "client_step": client_step,
+        "due": due, "overdue": due is not None and due <= now and not page.live})
 
 
 AUDIT_ACTIONS = ("wagtail.workflow.", "approvals.", "wagtail.publish", "wagtail.unpublish")

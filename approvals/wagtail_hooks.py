@@ -58,6 +58,8 @@ def approvals_log_actions(actions):
         ("approvals.links_issued", "Issue review links", "Review links sent to the client"),
         ("approvals.link_opened", "Open review link", "The client opened a review link"),
         ("approvals.link_revoked", "Withdraw review link", "A review link was withdrawn"),
+        ("approvals.deadline_missed", "Approval deadline missed",
+         "Not approved by its deadline: posts held"),
         ("approvals.client_approved", "Client approval", "The client approved"),
         ("approvals.client_changes_requested", "Client change request",
          "The client requested changes"),

@@ -45,3 +45,26 @@ def earlier_steps_current(workflow_state, task, revision) -> bool:
         workflow_state=workflow_state, revision=revision, status=TaskState.STATUS_APPROVED,
         task_id__in=before).values_list("task_id", flat=True))
     return approved == set(before)
+
+
+def first_post_at(revision):
+    """The earliest post time in a campaign revision (None when no post has a time)."""
+    from django.utils.dateparse import parse_datetime
+
+    times = [parse_datetime(p.get("publish_at") or "")
+             for p in (revision.content or {}).get("posts", [])]
+    times = [t for t in times if t is not None]
+    return min(times) if times else None
+
+
+def approval_due_at(revision, settings=None):
+    """When the campaign's approval is due: the brand's lead time before its first post."""
+    from datetime import timedelta
+
+    from approvals.models import ApprovalSettings
+
+    first = first_post_at(revision)
+    if first is None:
+        return None
+    settings = settings or ApprovalSettings.load()
+    return first - timedelta(hours=settings.due_hours_before_first_post)

@@ -7,7 +7,8 @@ CHANNEL_ADMIN = ["campaigns.add_channel", "campaigns.change_channel", "campaigns
 BRAND_WORDS_ADMIN = ["approvals.add_brandterm", "approvals.change_brandterm",
                      "approvals.delete_brandterm", "approvals.view_brandterm",
                      "approvals.add_approvercontact", "approvals.change_approvercontact",
-                     "approvals.delete_approvercontact", "approvals.view_approvercontact"]
+                     "approvals.delete_approvercontact", "approvals.view_approvercontact",
+                     "approvals.change_approvalsettings"]
 
 # Model-level permissions granted to the role's group (counted only inside its own client).
 MODEL_PERMISSIONS: dict[str, list[str]] = {

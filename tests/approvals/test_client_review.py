@@ -47,7 +47,7 @@ def at_client(world, django_capture_on_commit_callbacks):
         page = CampaignIndexPage.objects.get().add_child(instance=CampaignPage(
             title="Winter roast", goal="Sell the winter roast", live=False))
         post = Post(copy="Winter roast is here", channels=[channel],
-                    publish_at=dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC))
+                    publish_at=timezone.now() + dt.timedelta(days=30))  # due in 28 days
         post.media = StreamValue(post.media.stream_block, [
             ("image", {"image": image, "alt_text": "A cup of winter roast"})])
         page.posts = [post, Post(copy="Second post", channels=[channel])]
@@ -332,5 +332,69 @@ def test_the_reminder_schedule_exists_in_the_shared_queue(world):
 
     schedule = Schedule.objects.get(name="approval reminders")
     assert (schedule.func, schedule.minutes) == ("approvals.tasks.review_reminders", 15)
-    assert review_reminders() == {"reminded": 0, "backups_asked": 0}  # visits every brand
+    result = review_reminders()  # visits every brand
+    assert set(result) == {"reminded", "backups_asked", "deadlines_missed"}
     assert connection.schema_name == "public"
+
+
+def test_a_reminder_goes_when_the_approval_is_due_soon(world, at_client,
+                                                       django_capture_on_commit_callbacks):
+    from approvals.models import ApprovalSettings
+    from approvals.tasks import brand_review_reminders
+
+    with schema_context(world.acme.client.schema_name):
+        assert brand_review_reminders(world.acme.client)["reminded"] == 0  # links last 7 days
+        settings = ApprovalSettings.load()
+        settings.due_hours_before_first_post = 30 * 24 - 12  # due in 12 hours
+        settings.save()
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert brand_review_reminders(world.acme.client)["reminded"] == 2
+    assert sorted(m.to[0] for m in mail.outbox if "Reminder" in m.subject) == [
+        "jo@acme.example", "sam@acme.example"]
+
+
+def test_a_missed_deadline_holds_the_posts_and_tells_the_team_once(
+        world, at_client, django_capture_on_commit_callbacks):
+    from approvals.models import ApprovalSettings, DeadlineMiss
+    from approvals.tasks import brand_review_reminders
+
+    with schema_context(world.acme.client.schema_name):
+        settings = ApprovalSettings.load()
+        settings.due_hours_before_first_post = 31 * 24  # was due a day ago
+        settings.save()
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert brand_review_reminders(world.acme.client)["deadlines_missed"] == 1
+            assert brand_review_reminders(world.acme.client)["deadlines_missed"] == 0
+        miss = DeadlineMiss.objects.get()
+        assert miss.page_id == at_client["page"].pk
+        assert PageLogEntry.objects.filter(action="approvals.deadline_missed").count() == 1
+        assert not CampaignPage.objects.get(pk=at_client["page"].pk).live  # nothing goes out
+    [notice] = [m for m in mail.outbox if "Not approved in time" in m.subject]
+    assert {world.acme.users[Role.ACCOUNT_MANAGER].email, world.acme.users[Role.EDITOR].email,
+            world.acme.users[Role.AGENCY_ADMIN].email} <= set(notice.to)
+    assert "Its posts are held" in notice.body
+
+
+def test_managers_set_the_brands_approval_deadlines(world, http):
+    manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
+    opened = manager.get("/admin/settings/approvals/approvalsettings/", follow=True)
+    assert opened.status_code == 200 and "Approval deadlines" in opened.content.decode()
+    url = opened.redirect_chain[-1][0] if opened.redirect_chain else \
+        "/admin/settings/approvals/approvalsettings/"
+    response = manager.post(url, {"due_hours_before_first_post": "72",
+                                  "remind_hours_before": "12", "backup_after_hours": "24"},
+                            follow=True)
+    assert response.status_code == 200
+    from approvals.models import ApprovalSettings
+
+    with schema_context(world.acme.client.schema_name):
+        assert ApprovalSettings.load().due_hours_before_first_post == 72
+    with schema_context(world.globex.client.schema_name):
+        assert ApprovalSettings.load().due_hours_before_first_post == 48
+    editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
+    editor.post(url, {"due_hours_before_first_post": "1", "remind_hours_before": "1",
+                      "backup_after_hours": "1"})
+    with schema_context(world.acme.client.schema_name):
+        assert ApprovalSettings.load().due_hours_before_first_post == 72

@@ -81,6 +81,13 @@ def _open_review(page, edit_url: str) -> None:
     expect(page.get_by_role("heading", name="Sensitivity review")).to_be_visible()
 
 
+def _approve_with_checklist(page) -> None:
+    for box in page.locator(".review-check input[type=checkbox]").all():
+        box.check()
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_text("approved.")).to_be_visible()
+
+
 def _submit(page, label: str) -> None:
     page.get_by_role("button", name="More actions").click()
     page.get_by_role("button", name=label).click()
@@ -112,10 +119,7 @@ def test_the_whole_approval_journey(browser, world, live_server_url, live_server
             "Quoting our founder's catchphrase; the client signed it off.")
         reviewer.get_by_role("button", name="Waive this finding").click()
         expect(reviewer.get_by_text("Waived by")).to_be_visible()
-        for box in reviewer.locator(".review-check input[type=checkbox]").all():
-            box.check()
-        reviewer.get_by_role("button", name="Approve").click()
-        expect(reviewer.get_by_text("approved.")).to_be_visible()
+        _approve_with_checklist(reviewer)
 
         # 3. The client, on a phone, asks for a change on post 1.
         client.goto(brand_url("acme", port, _review_link(live_server_mail_dir,
@@ -141,10 +145,7 @@ def test_the_whole_approval_journey(browser, world, live_server_url, live_server
         # 5. The new revision goes through the sensitivity review again: nothing to waive now.
         _open_review(reviewer, edit)
         expect(reviewer.get_by_text("The linter found nothing to raise")).to_be_visible()
-        for box in reviewer.locator(".review-check input[type=checkbox]").all():
-            box.check()
-        reviewer.get_by_role("button", name="Approve").click()
-        expect(reviewer.get_by_text("approved.")).to_be_visible()
+        _approve_with_checklist(reviewer)
 
         # 6. The client approves the new revision through a new link.
         client.goto(brand_url("acme", port, _review_link(live_server_mail_dir,

@@ -75,3 +75,72 @@ def test_two_reviewers_approving_at_once_make_one_transition(world, django_db_bl
                 channel.delete()
             connection.set_schema_to_public()
             membership_remove(client=acme.client, user=second)  # the account stays, unused
+
+
+def test_two_approvers_completing_the_quorum_at_once_make_one_transition(world,
+                                                                         django_db_blocker):
+    """Both main approvers press "Send my decision" at the same moment: the task is approved
+    once, the workflow finishes once, and both see their thank-you page."""
+    from django.core import mail
+
+    from approvals.models import ApprovalRecord, ApproverContact, ReviewLink
+
+    acme = world.acme
+    with django_db_blocker.unblock():
+        with schema_context(acme.client.schema_name):
+            approvers = [ApproverContact.objects.create(name=f"Racer {n}",
+                                                        email=f"racer{n}@acme.example")
+                         for n in (1, 2)]
+            channel = Channel.objects.create(name="Race box 2", network="sandbox", handle="@r2")
+            page = CampaignIndexPage.objects.get().add_child(
+                instance=CampaignPage(title="Race to approve", live=False))
+            page.posts = [Post(copy="A calm post", channels=[channel],
+                               publish_at=dt.datetime(2027, 1, 5, 9, tzinfo=dt.UTC))]
+            page.save_revision(user=acme.users[Role.EDITOR])
+            page.get_workflow().start(page, acme.users[Role.EDITOR])
+            review = page.current_workflow_task_state
+            mail.outbox = []
+            review.task.specific.on_action(review, acme.users[Role.SENSITIVITY_REVIEWER],
+                                           "approve", **dict.fromkeys(CHECKLIST, True))
+        connection.set_schema_to_public()
+    import re
+
+    tokens = [re.search(r"/review/([\w-]+)/", m.body).group(1) for m in mail.outbox
+              if m.subject.startswith("Please review")]
+    assert len(tokens) == 2
+    barrier = threading.Barrier(2)
+    responses = []
+
+    def decide(token):
+        try:
+            client = HostClient(acme.host)
+            barrier.wait(timeout=30)
+            responses.append(client.post(f"/review/{token}/", {"decision": "approved"}))
+        finally:
+            connections.close_all()
+
+    try:
+        with django_db_blocker.unblock():
+            threads = [threading.Thread(target=decide, args=(t,)) for t in tokens]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            assert sorted(r.status_code for r in responses) == [200, 200]
+            assert all("You approved" in r.content.decode() for r in responses)
+            with schema_context(acme.client.schema_name):
+                assert ReviewLink.objects.filter(revision__object_id=str(page.pk),
+                                                 decision="approved").count() == 2
+                assert ApprovalRecord.objects.filter(
+                    revision__object_id=str(page.pk)).count() == 1
+                assert CampaignPage.objects.get(pk=page.pk).live
+    finally:
+        with django_db_blocker.unblock():
+            with schema_context(acme.client.schema_name):
+                ReviewLink.objects.filter(revision__object_id=str(page.pk)).delete()
+                ApprovalRecord.objects.filter(revision__object_id=str(page.pk)).delete()
+                CampaignPage.objects.get(pk=page.pk).delete()
+                channel.delete()
+                for approver in approvers:
+                    approver.delete()
+            connection.set_schema_to_public()

@@ -239,8 +239,12 @@ def _client_review(request, token):
         card["image_urls"] = [(f"/review/{token}/images/{item['image'].pk}/", item["alt_text"])
                               for item in card["images"] if item.get("image")]
         by_post.setdefault(card["number"], []).append(card)
+    from approvals.workflows import approval_due_at
+
+    due = approval_due_at(link.revision)
     return _review_headers(render(request, "approvals/review.html", {
         "client": client, "campaign": campaign, "link": link, "form": form,
+        "decide_by": min(due, link.expires_at) if due else link.expires_at,
         "posts": [(n, post, by_post.get(n, []), form[f"post_{n}"])
                   for n, post in enumerate(posts, start=1)],
     }, status=status))

@@ -95,6 +95,7 @@ def test_the_review_page_shows_the_campaign_and_changes_nothing(world, at_client
     assert response["Referrer-Policy"] == "strict-origin"  # the token never leaves in a Referer
     assert "no-store" in response["Cache-Control"]
     assert "Sell the winter roast" in html and "Winter roast is here" in html
+    assert "Please decide by" in html
     assert f'src="/review/{token}/images/{at_client["image"].pk}/"' in html
     assert 'alt="A cup of winter roast"' in html
     assert _status(world, at_client["task_state"]) == "in_progress"

@@ -57,3 +57,37 @@ def with_waivers(revision, findings: list[RevisionFinding]) -> list[RevisionFind
 def unresolved_errors(revision) -> list[RevisionFinding]:
     return [f for f in with_waivers(revision, revision_findings(revision))
             if f.finding.severity == "error" and f.waiver is None]
+
+
+def sent_back_notes(page) -> dict | None:
+    """Why the campaign was sent back, while it waits for the editors' changes: who, when, the
+    comment, and (from the client) comments per post number. None when it is not sent back."""
+    from wagtail.models import TaskState, WorkflowState
+
+    from approvals.models import ReviewLink
+
+    if page is None or not page.pk:
+        return None
+    state = (WorkflowState.objects.filter(object_id=str(page.pk),
+                                          base_content_type_id=page.get_base_content_type().pk)
+             .order_by("-created_at", "-pk").first())
+    if state is None or state.status != WorkflowState.STATUS_NEEDS_CHANGES:
+        return None
+    rejected = (TaskState.objects.filter(workflow_state=state, status=TaskState.STATUS_REJECTED)
+                .select_related("task", "finished_by").order_by("-finished_at").first())
+    if rejected is None:
+        return None
+    link = (ReviewLink.objects.filter(task_state_id=rejected.pk, decision="changes_requested")
+            .select_related("approver").prefetch_related("comments").first())
+    posts: dict[int, list[str]] = {}
+    if link is not None:
+        for comment in link.comments.all():
+            posts.setdefault(comment.post_number, []).append(comment.body)
+        who = f"{link.approver.name} (client)"
+        comment = link.comment
+    else:
+        user = rejected.finished_by
+        who = (user.get_full_name() or user.get_username()) if user else "A reviewer"
+        comment = rejected.comment
+    return {"step": rejected.task.name, "by": who, "at": rejected.finished_at,
+            "comment": comment, "posts": posts}

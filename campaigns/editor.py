@@ -42,6 +42,7 @@ class PostsPanel(InlinePanel):
             # InlinePanel binds a full child panel to every post; only open posts need one.
             Panel.BoundPanel.__init__(self, **kwargs)
             self.label = self.panel.label
+            self.sent_back = None
             if self.form is None:
                 return
             self.formset = self.form.formsets[self.panel.relation_name]
@@ -65,8 +66,12 @@ class PostsPanel(InlinePanel):
             if self.formset.can_order and self.formset.is_valid():
                 self.children.sort(
                     key=lambda child: child.form.cleaned_data[ORDERING_FIELD_NAME] or 1)
+            from approvals.review import sent_back_notes
+
+            self.sent_back = sent_back_notes(self.instance)
             if closed:
-                ClosedPost.prepare(closed, panel=self)
+                ClosedPost.prepare(closed, panel=self,
+                                   feedback=(self.sent_back or {}).get("posts", {}))
 
             empty_form = self.formset.empty_form
             empty_form.fields[DELETION_FIELD_NAME].widget = forms.HiddenInput()
@@ -98,9 +103,10 @@ class ClosedPost:
             self.summary_json = json.dumps(self.summary)
             self.summary["media"] = form.instance.media
         self.html = ""
+        self.feedback: list[str] = []
 
     @classmethod
-    def prepare(cls, closed: list[ClosedPost], panel) -> None:
+    def prepare(cls, closed: list[ClosedPost], panel, feedback=None) -> None:
         """Render every row, with one query for the channels and one frame for them all."""
         from campaigns.models import Channel
 
@@ -113,6 +119,7 @@ class ClosedPost:
             "child": stamp, "self": panel, "can_order": panel.formset.can_order})
         editor_url = reverse("campaign_post_editor")
         for post in closed:
+            post.feedback = (feedback or {}).get(int(post.form.prefix.rsplit("-", 1)[1]) + 1, [])
             chosen = set(post.summary.get("channels", []))
             names = [name for pk, name in channels.items() if pk in chosen]  # by name
             content = post.hidden_fields() + post.row(names, editor_url)
@@ -142,7 +149,7 @@ class ClosedPost:
             '<div class="post-closed{}" data-post-closed>'
             '<input type="hidden" name="{}" value="{}" data-post-summary>'
             '<p class="post-closed__meta">{} · {}</p>'
-            '<p class="post-closed__copy">{}</p>{}{}'
+            '<p class="post-closed__copy">{}</p>{}{}{}'
             '<button type="button" class="button button-small button-secondary" '
             'data-post-open="{}">Edit post</button>'
             '<span class="post-closed__status" role="status" data-post-open-status></span>'
@@ -151,6 +158,8 @@ class ClosedPost:
             " post-closed--errors" if errors else "", self.form.add_prefix("summary"),
             self.summary_json, when_html, channels_html,
             excerpt or "(no text)",
+            format_html_join("", '<p class="post-closed__feedback"><strong>Asked to change:'
+                                 '</strong> {}</p>', ((f,) for f in self.feedback)),
             format_html('<ul class="post-closed__media">{}</ul>', media) if media else "",
             format_html('<ul class="post-closed__errors">{}</ul>', format_html_join(
                 "", '<li class="error-message">{}</li>', ((e,) for e in errors)))

@@ -147,10 +147,15 @@ def test_a_change_request_sends_it_back_with_the_comments_and_closes_other_links
         assert "Jo Client requested changes." in comment and "Post 2: Add the price" in comment
     closed = _anonymous(world).get(f"/review/{sam}/")
     assert closed.status_code == 410 and "This review is closed" in closed.content.decode()
-    # the editors see it on their dashboard, with the comment
+    # the editors see it on their dashboard, and in the editor beside the post concerned
     editor = HostClient(world.acme.host)
     editor.force_login(world.acme.users[Role.EDITOR])
     assert "Add the price, please." in editor.get("/admin/").content.decode()
+    html = editor.get(f"/admin/pages/{at_client['page'].pk}/edit/").content.decode()
+    assert "Sent back by Jo Client (client)" in html
+    rows = html.split("data-post-closed")
+    assert "Asked to change:</strong> Add the price, please." in rows[2]  # post 2's row
+    assert "Asked to change" not in rows[1]
 
 
 @pytest.mark.parametrize("change, status, text", [

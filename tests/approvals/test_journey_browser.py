@@ -134,6 +134,8 @@ def test_the_whole_approval_journey(browser, world, live_server_url, live_server
         editor.goto(brand_url("acme", port, "/admin/"))
         expect(editor.get_by_text("Post 1: Please, no swearing.")).to_be_visible()
         editor.goto(edit)
+        expect(editor.locator("[data-post-closed]").first).to_contain_text(
+            "Asked to change: Please, no swearing.")
         editor.get_by_role("button", name="Edit post").click()
         editor.locator("#id_posts-0-copy").fill("Our summer blend: bright, smooth coffee")
         expect(editor.locator("#inline_child_posts-0 [data-post-lint]")).to_be_empty()

@@ -17,6 +17,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from tenants.ratelimit import client_ip
+
 TOKEN_BYTES = 32  # 256 bits
 
 
@@ -140,14 +142,8 @@ def mark_opened(link, request) -> None:
 
         task_state = TaskState.objects.get(pk=link.task_state_id)
         _log(task_state, "approvals.link_opened", {
-            "approver": link.approver.email, "ip": _ip(request),
+            "approver": link.approver.email, "ip": client_ip(request),
             "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300]})
-
-
-def _ip(request) -> str | None:
-    from tenants.ratelimit import client_ip
-
-    return client_ip(request)
 
 
 def decide(link, *, decision: str, comment: str, post_comments, request) -> str:
@@ -177,7 +173,7 @@ def decide(link, *, decision: str, comment: str, post_comments, request) -> str:
         task_state = task_state.specific
         _log(task_state, f"approvals.client_{decision}", {
             "approver": link.approver.email, "comment": comment,
-            "post_comments": dict(post_comments), "ip": _ip(request),
+            "post_comments": dict(post_comments), "ip": client_ip(request),
             "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300]})
         if decision == "changes_requested":
             lines = [f"{link.approver.name} requested changes."]

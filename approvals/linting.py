@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from approvals.sensitivity import RuleSet, brand_rules, default_rules, lint
 
 
@@ -9,9 +11,13 @@ def brand_ruleset() -> RuleSet:
     """Default rules with the active brand's banned and preferred words (one query)."""
     from approvals.models import BrandTerm
 
-    terms = list(BrandTerm.objects.values_list("term", "replacement", "note"))
-    if not terms:
-        return default_rules()
+    terms = tuple(BrandTerm.objects.values_list("term", "replacement", "note"))
+    return _with_brand_terms(terms) if terms else default_rules()
+
+
+@functools.lru_cache(maxsize=256)
+def _with_brand_terms(terms: tuple) -> RuleSet:
+    # The editor lints as people type: compile a brand's words once, not on every keystroke.
     return default_rules() + brand_rules(terms, version=f"brand-{len(terms)}")
 
 

@@ -137,8 +137,9 @@ class FindingWaiver(models.Model):
         return self.waived_by_name or "a former reviewer"
 
 
-def review_blockers(task_state, user) -> list[str]:
-    """Why ``user`` cannot approve ``task_state`` now (empty when they can)."""
+def review_blockers(task_state, user, findings=None) -> list[str]:
+    """Why ``user`` cannot approve ``task_state`` now (empty when they can). ``findings``: the
+    revision's findings with their waivers, when the caller has them (linting is the cost)."""
     from approvals.review import unresolved_errors
 
     blockers = []
@@ -146,7 +147,7 @@ def review_blockers(task_state, user) -> list[str]:
     if user.pk in (getattr(revision, "user_id", None),
                    task_state.workflow_state.requested_by_id):
         blockers.append("You wrote or submitted this revision; another reviewer must approve it.")
-    unresolved = unresolved_errors(revision)
+    unresolved = unresolved_errors(revision, findings)
     if unresolved:
         blockers.append(f"{len(unresolved)} error-level finding"
                         f"{'s' if len(unresolved) != 1 else ''} must be fixed or waived with a "

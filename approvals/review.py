@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from approvals.linting import brand_ruleset
 from approvals.sensitivity import Finding, lint
+
+
+def post_media(post: dict) -> list[dict]:
+    """The media blocks of one post in a revision's stored content ({"type", "value", "id"})."""
+    media = post.get("media") or []
+    if isinstance(media, str):  # a StreamField may be stored as JSON text
+        media = json.loads(media or "[]")
+    return [block for block in media if isinstance(block, dict)]
 
 
 @dataclass
@@ -31,12 +40,7 @@ def revision_findings(revision, rules=None) -> list[RevisionFinding]:
     found = []
     for index, post in enumerate((revision.content or {}).get("posts", [])):
         texts = [("copy", "copy", post.get("copy") or "")]
-        media = post.get("media") or []
-        if isinstance(media, str):  # stored as JSON text by some serialisers
-            import json
-
-            media = json.loads(media or "[]")
-        images = [b for b in media if isinstance(b, dict) and b.get("type") == "image"]
+        images = [b for b in post_media(post) if b.get("type") == "image"]
         for number, block in enumerate(images, start=1):
             texts.append(("alt_text", f"alt text of image {number}",
                           (block.get("value") or {}).get("alt_text") or ""))
@@ -54,9 +58,11 @@ def with_waivers(revision, findings: list[RevisionFinding]) -> list[RevisionFind
     return findings
 
 
-def unresolved_errors(revision) -> list[RevisionFinding]:
-    return [f for f in with_waivers(revision, revision_findings(revision))
-            if f.finding.severity == "error" and f.waiver is None]
+def unresolved_errors(revision, findings=None) -> list[RevisionFinding]:
+    """Error-level findings without a waiver (``findings``: already with their waivers)."""
+    if findings is None:
+        findings = with_waivers(revision, revision_findings(revision))
+    return [f for f in findings if f.finding.severity == "error" and f.waiver is None]
 
 
 def sent_back_notes(page) -> dict | None:

@@ -49,12 +49,19 @@ def brand_review_reminders(client, now=None) -> dict[str, int]:
     now = now or timezone.now()
     settings = ApprovalSettings.load()
     soon = now + timedelta(hours=settings.remind_hours_before)
+    dues = {}  # revision id -> approval due time: many links share a revision
+
+    def due_of(revision):
+        if revision.pk not in dues:
+            dues[revision.pk] = approval_due_at(revision, settings)
+        return dues[revision.pk]
+
     open_links = ReviewLink.objects.filter(decided_at__isnull=True, revoked_at__isnull=True,
                                            closed_at__isnull=True, expires_at__gt=now)
     reminded = 0
     for link in open_links.filter(reminded_at__isnull=True, approver__active=True) \
             .select_related("approver", "revision"):
-        due = approval_due_at(link.revision, settings)
+        due = due_of(link.revision)
         if link.expires_at > soon and (due is None or due > soon):
             continue
         with transaction.atomic():
@@ -70,7 +77,7 @@ def brand_review_reminders(client, now=None) -> dict[str, int]:
         task = task_state.task.specific
         if not isinstance(task, ClientApprovalTask):
             continue
-        due = approval_due_at(task_state.revision, settings)
+        due = due_of(task_state.revision)
         late = task_state.started_at <= now - timedelta(hours=settings.backup_after_hours)
         if not (late or (due is not None and due <= soon)):
             continue

@@ -1,14 +1,41 @@
-"""Admin views of approvals: the sensitivity linter for the campaign editor."""
+"""Views of approvals: the linter endpoint, the sensitivity review, the client's review page
+(by link), and staff's review links and approval history."""
 
 from __future__ import annotations
 
+import csv
 import json
+from pathlib import Path
 
-from django.http import JsonResponse
-from django.views.decorators.http import require_POST
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, connection, transaction
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+from wagtail.images import get_image_model
+from wagtail.log_actions import log
+from wagtail.models import PageLogEntry, TaskState
 
+from approvals import links
+from approvals.forms import ChecklistForm, ClientDecisionForm, RequestChangesForm, WaiverForm
 from approvals.linting import brand_ruleset, post_findings
+from approvals.models import (
+    ClientApprovalTask,
+    FindingWaiver,
+    ReviewLink,
+    SensitivityReviewTask,
+    review_blockers,
+)
+from approvals.review import post_media, revision_findings, unresolved_errors, with_waivers
 from approvals.sensitivity import CATEGORIES
+from approvals.workflows import approval_due_at
+from campaigns.models import CampaignPage
+from tenants import ratelimit
+from tenants.media import serve_file
+from tenants.models import current_client
 
 MAX_ITEMS = 500
 MAX_COPY = 10_000
@@ -54,18 +81,6 @@ def lint_view(request):
 def sensitivity_review_view(request, task_state_id: int):
     """The sensitivity review of one campaign revision: its findings (waive the error-level ones
     that can stand, with a reason), the checklist, and the decision."""
-    from django.contrib import messages
-    from django.core.exceptions import PermissionDenied
-    from django.db import IntegrityError, transaction
-    from django.http import Http404
-    from django.shortcuts import get_object_or_404, redirect, render
-    from wagtail.log_actions import log
-    from wagtail.models import TaskState
-
-    from approvals.forms import ChecklistForm, RequestChangesForm, WaiverForm
-    from approvals.models import FindingWaiver, SensitivityReviewTask, review_blockers
-    from approvals.review import revision_findings, with_waivers
-
     task_state = get_object_or_404(TaskState.objects.select_related("revision", "workflow_state"),
                                    pk=task_state_id)
     task = task_state.task.specific
@@ -115,7 +130,8 @@ def sensitivity_review_view(request, task_state_id: int):
         elif action in ("approve", "reject"):
             form = forms[action] = (ChecklistForm if action == "approve"
                                     else RequestChangesForm)(request.POST)
-            blockers = review_blockers(task_state, request.user) if action == "approve" else []
+            blockers = (review_blockers(task_state, request.user, findings)
+                        if action == "approve" else [])
             if form.is_valid() and not blockers:
                 task.on_action(task_state, request.user, action, **form.cleaned_data)
                 task_state.refresh_from_db()
@@ -137,8 +153,8 @@ def sensitivity_review_view(request, task_state_id: int):
     return render(request, "approvals/sensitivity_review.html", {
         "page": page, "revision": revision, "task_state": task_state, "in_progress": in_progress,
         "posts": sorted(posts.items()), "findings": findings,
-        "errors_open": [f for f in findings if f.finding.severity == "error" and not f.waiver],
-        "blockers": review_blockers(task_state, request.user) if in_progress else [],
+        "errors_open": unresolved_errors(revision, findings),
+        "blockers": review_blockers(task_state, request.user, findings) if in_progress else [],
         "forms": forms, "failed_key": failed_key,
     }, status=400 if request.method == "POST" else 200)
 
@@ -173,25 +189,17 @@ def _review_headers(response):
     return response
 
 
+def _problem_page(request, problem: str):
+    status, title, message = PROBLEM_PAGES[problem]
+    # nothing about the brand on a page anyone with a wrong address can see
+    return _review_headers(render(request, "approvals/review_problem.html", {
+        "title": title, "message": message}, status=status))
+
+
+@require_http_methods(["GET", "POST"])
 def client_review_view(request, token: str):
     """The approver's page: the brief and every post as each network will show it; approve or
-    request changes (POST). GET never changes the workflow."""
-    from django.views.decorators.csrf import csrf_protect
-
-    return csrf_protect(_client_review)(request, token)
-
-
-def _client_review(request, token):
-    from django.http import HttpResponseNotAllowed
-    from django.shortcuts import render
-
-    from approvals import links
-    from approvals.forms import ClientDecisionForm
-    from tenants import ratelimit
-    from tenants.models import current_client
-
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
+    request changes (POST, with CSRF like every form here). GET never changes the workflow."""
     key = f"review-link@{ratelimit.client_ip(request)}"
     if ratelimit.is_blocked(username=key, request=None):
         return _review_headers(render(request, "approvals/review_problem.html", {
@@ -207,10 +215,7 @@ def _client_review(request, token):
         return _review_headers(render(request, "approvals/review_done.html", {
             "link": link, "client": client, "title": link.revision.object_str}))
     if found.problem:
-        status, title, message = PROBLEM_PAGES[found.problem]
-        # nothing about the brand on a page anyone with a wrong address can see
-        return _review_headers(render(request, "approvals/review_problem.html", {
-            "title": title, "message": message}, status=status))
+        return _problem_page(request, found.problem)
     link = found.link
     campaign = link.revision.as_object()
     posts = list(campaign.posts.all())
@@ -222,9 +227,7 @@ def _client_review(request, token):
                                    comment=form.cleaned_data["comment"].strip(),
                                    post_comments=form.post_comments(), request=request)
             if outcome in PROBLEM_PAGES:
-                status, title, message = PROBLEM_PAGES[outcome]
-                return _review_headers(render(request, "approvals/review_problem.html", {
-                    "title": title, "message": message}, status=status))
+                return _problem_page(request, outcome)
             link.refresh_from_db()
             return _review_headers(render(request, "approvals/review_done.html", {
                 "link": link, "client": client, "title": link.revision.object_str,
@@ -239,8 +242,6 @@ def _client_review(request, token):
         card["image_urls"] = [(f"/review/{token}/images/{item['image'].pk}/", item["alt_text"])
                               for item in card["images"] if item.get("image")]
         by_post.setdefault(card["number"], []).append(card)
-    from approvals.workflows import approval_due_at
-
     due = approval_due_at(link.revision)
     return _review_headers(render(request, "approvals/review.html", {
         "client": client, "campaign": campaign, "link": link, "form": form,
@@ -254,27 +255,14 @@ REVIEW_IMAGE_SPEC = "fill-600x400"
 
 
 def _revision_image_ids(revision) -> set[int]:
-    ids = set()
-    for post in (revision.content or {}).get("posts", []):
-        media = post.get("media") or []
-        if isinstance(media, str):
-            media = json.loads(media or "[]")
-        for block in media:
-            if isinstance(block, dict) and block.get("type") == "image":
-                image_id = (block.get("value") or {}).get("image")
-                if isinstance(image_id, int):
-                    ids.add(image_id)
-    return ids
+    return {(block.get("value") or {}).get("image")
+            for post in (revision.content or {}).get("posts", [])
+            for block in post_media(post) if block.get("type") == "image"}
 
 
 def client_review_image(request, token: str, image_id: int):
     """An image of the campaign under review, for the holder of a valid link (the brand's media
     is otherwise for its members only). Only images of that revision's posts are served."""
-    from django.http import FileResponse, Http404
-    from wagtail.images import get_image_model
-
-    from approvals import links
-
     found = links.check(token)
     if found.problem or image_id not in _revision_image_ids(found.link.revision):
         raise Http404("No such image.")
@@ -282,21 +270,15 @@ def client_review_image(request, token: str, image_id: int):
     if image is None:
         raise Http404("No such image.")
     rendition = image.get_rendition(REVIEW_IMAGE_SPEC)
-    response = FileResponse(rendition.file.open("rb"),
-                            content_type=f"image/{rendition.file.name.rsplit('.', 1)[-1]}"
-                            .replace("jpg", "jpeg"))
-    response["X-Content-Type-Options"] = "nosniff"
-    return _review_headers(response)
+    return _review_headers(serve_file(Path(settings.MEDIA_ROOT) / connection.schema_name,
+                                      rendition.file.name))
 
 
 # --- Staff: the client's review links of a campaign, and its approval history ---------------
 
 
 def _campaign_for_staff(request, page_id: int):
-    from django.core.exceptions import PermissionDenied
-    from django.shortcuts import get_object_or_404
 
-    from campaigns.models import CampaignPage
 
     page = get_object_or_404(CampaignPage, pk=page_id)
     perms = page.permissions_for_user(request.user)
@@ -308,15 +290,6 @@ def _campaign_for_staff(request, page_id: int):
 def review_links_view(request, page_id: int):
     """Who was sent a review link for this campaign, what they did; withdraw a link or send a
     fresh one (account managers and agency admins: those who may publish)."""
-    from django.contrib import messages
-    from django.shortcuts import redirect, render
-    from django.utils import timezone
-    from wagtail.log_actions import log
-    from wagtail.models import TaskState
-
-    from approvals import links as review_links
-    from approvals.models import ClientApprovalTask, ReviewLink
-
     page = _campaign_for_staff(request, page_id)
     can_manage = page.permissions_for_user(request.user).can_publish()
     rows = list(ReviewLink.objects.filter(revision__object_id=str(page.pk))
@@ -337,7 +310,7 @@ def review_links_view(request, page_id: int):
             revision=link.revision, data={"approver": link.approver.email})
         if request.POST.get("action") == "resend" and client_step is not None \
                 and client_step.pk == link.task_state_id:
-            review_links.issue_links(TaskState.objects.get(pk=link.task_state_id),
+            links.issue_links(TaskState.objects.get(pk=link.task_state_id),
                                      client_step.task.specific, approvers=[link.approver])
             messages.success(request, f"A new link is on its way to {link.approver.email}; "
                                       "the old one no longer works.")
@@ -350,7 +323,6 @@ def review_links_view(request, page_id: int):
                       else "closed" if row.closed_at else "expired" if row.expires_at <= now
                       else "opened" if row.first_opened_at else "sent")
         row.changeable = can_manage and row.status in ("sent", "opened", "expired")
-    from approvals.workflows import approval_due_at
 
     latest = page.get_latest_revision()
     due = approval_due_at(latest) if latest else None
@@ -365,11 +337,6 @@ AUDIT_ACTIONS = ("wagtail.workflow.", "approvals.", "wagtail.publish", "wagtail.
 def approval_history_csv(request, page_id: int):
     """Every submission, finding waived, decision, comment and link event of a campaign, with
     who, when and which revision, as CSV (opens in a spreadsheet)."""
-    import csv
-
-    from django.http import HttpResponse
-    from wagtail.models import PageLogEntry
-
     page = _campaign_for_staff(request, page_id)
     entries = (PageLogEntry.objects.filter(page_id=page.pk)
                .select_related("user", "revision").order_by("timestamp", "pk"))

@@ -28,6 +28,12 @@ def publish_approved_revision(workflow_state, user=None):
     ApprovalRecord.objects.create(revision=revision, content_hash=content_hash(revision.content),
                                   workflow_state_id=workflow_state.pk)
     revision.publish(user=user, skip_permission_checks=True)
+    # The outbox is built from the page as just published from this revision.
+    from campaigns.publishing.outbox import schedule_approved
+
+    page = type(revision.content_object).objects.get(pk=revision.object_id).specific
+    if hasattr(page, "posts"):
+        schedule_approved(page, revision, user=user)
 
 
 def earlier_steps_current(workflow_state, task, revision) -> bool:

@@ -15,6 +15,7 @@ from modelcluster.models import ClusterableModel
 from taggit.models import TaggedItemBase
 from wagtail import blocks
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 from wagtail.documents.blocks import DocumentChooserBlock
 from wagtail.fields import RichTextField, StreamField
 from wagtail.images import blocks as image_blocks
@@ -292,3 +293,34 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class SandboxPost(models.Model):
+    """A post published to a sandbox channel: the brand's own feed, for demos and trials."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="sandbox_posts")
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    text = models.TextField(blank=True)
+    images = models.JSONField(default=list, blank=True)  # [{"id", "alt"}]
+    first_comment = models.TextField(blank=True)
+    campaign_title = models.CharField(max_length=255, blank=True)
+    published_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+@register_setting(icon="date")
+class PublishingSettings(BaseGenericSetting):
+    """How the brand's approved posts may be changed after approval."""
+
+    staff_may_move_approved_posts = models.BooleanField(
+        default=False,
+        help_text="Let staff move an approved post that has not gone out to another time without "
+                  "asking the client again. Off: a new time needs the client's approval.")
+
+    class Meta:
+        verbose_name = "publishing"

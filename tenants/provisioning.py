@@ -110,6 +110,9 @@ def agency_group(role: str = Role.AGENCY_ADMIN) -> Group:
         group.permissions.set(_permissions([
             "tenants.add_client", "tenants.change_client", "tenants.delete_client",
             "tenants.add_membership", "tenants.change_membership", "tenants.delete_membership",
+            # Crisis holds across brands and the publishing queue of every brand.
+            "publishing.add_crisishold", "publishing.change_crisishold",
+            "publishing.view_delivery",
         ]))
     return group
 

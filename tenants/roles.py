@@ -9,6 +9,8 @@ BRAND_WORDS_ADMIN = ["approvals.add_brandterm", "approvals.change_brandterm",
                      "approvals.add_approvercontact", "approvals.change_approvercontact",
                      "approvals.delete_approvercontact", "approvals.view_approvercontact",
                      "approvals.change_approvalsettings"]
+# Retry, cancel and move deliveries on the brand's publishing queue.
+PUBLISHING_STAFF = ["publishing.change_delivery", "publishing.view_delivery"]
 
 # Model-level permissions granted to the role's group (counted only inside its own client).
 MODEL_PERMISSIONS: dict[str, list[str]] = {
@@ -18,12 +20,13 @@ MODEL_PERMISSIONS: dict[str, list[str]] = {
         "wagtailcore.add_task", "wagtailcore.change_task", "wagtailcore.delete_task",
         "wagtailcore.add_collection", "wagtailcore.change_collection",
         "wagtailcore.delete_collection",
-        *CHANNEL_ADMIN, *BRAND_WORDS_ADMIN,
+        *CHANNEL_ADMIN, *BRAND_WORDS_ADMIN, *PUBLISHING_STAFF,
+        "campaigns.change_publishingsettings",
     ],
     Role.ACCOUNT_MANAGER: [
         "wagtailadmin.access_admin",
         "wagtailcore.add_collection", "wagtailcore.change_collection",
-        *CHANNEL_ADMIN, *BRAND_WORDS_ADMIN,
+        *CHANNEL_ADMIN, *BRAND_WORDS_ADMIN, *PUBLISHING_STAFF,
     ],
     Role.EDITOR: ["wagtailadmin.access_admin", "campaigns.view_channel",
                   "approvals.view_brandterm"],

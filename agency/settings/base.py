@@ -15,6 +15,10 @@ def env_bool(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -47,6 +51,8 @@ SHARED_APPS = [
     # Empty in public, used in each brand: its review task links to (public) groups, so deleting
     # a group on the portal must find its tables.
     "approvals",
+    # The outbox (public): one index finds due posts across every brand.
+    "campaigns.publishing",
 ]
 
 TENANT_APPS = [
@@ -189,6 +195,21 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# The publishing engine (campaigns/publishing): the dispatcher's and workers' timings.
+PUBLISHING = {
+    "LEASE_SECONDS": env_float("PUBLISHING_LEASE_SECONDS", 60.0),  # claim → start of sending
+    "SEND_TIMEOUT_SECONDS": env_float("PUBLISHING_SEND_TIMEOUT_SECONDS", 20.0),
+    "CHECK_AFTER_SECONDS": env_float("PUBLISHING_CHECK_AFTER_SECONDS", 45.0),  # unknown → ask
+    "MAX_ATTEMPTS": int(os.environ.get("PUBLISHING_MAX_ATTEMPTS", "6")),
+    "BACKOFF_BASE_SECONDS": env_float("PUBLISHING_BACKOFF_BASE_SECONDS", 10.0),
+    "BACKOFF_MAX_SECONDS": env_float("PUBLISHING_BACKOFF_MAX_SECONDS", 900.0),
+    "ALERT_AFTER_CHECKS": int(os.environ.get("PUBLISHING_ALERT_AFTER_CHECKS", "5")),
+    "LATE_GRACE_SECONDS": env_float("PUBLISHING_LATE_GRACE_SECONDS", 300.0),
+    "IDLE_POLL_SECONDS": env_float("PUBLISHING_IDLE_POLL_SECONDS", 0.2),
+    "BATCH": int(os.environ.get("PUBLISHING_BATCH", "100")),
+    "CLUSTER": os.environ.get("PUBLISHING_CLUSTER") or None,
+}
 
 # Wagtail 8 hands search-index and reference-index updates to django-tasks. They run at once, in
 # the request's own schema: a queued backend would run them on a worker outside any brand schema.

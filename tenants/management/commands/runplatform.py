@@ -1,7 +1,7 @@
-"""Run the web server and the django-q2 workers together (development and demos).
+"""Run the web server, the django-q2 workers and the publishing dispatcher (development, demos).
 
 Production runs them as separate services (see the README): gunicorn for the web, ``manage.py
-qcluster`` for the workers.
+qcluster`` for the workers, ``manage.py dispatcher`` for the dispatcher.
 """
 
 import os
@@ -24,8 +24,9 @@ class Command(BaseCommand):
         procs = {
             "web": subprocess.Popen([*manage, "runserver", options["addr"], "--noreload"]),
             "workers": subprocess.Popen([*manage, "qcluster"]),
+            "dispatcher": subprocess.Popen([*manage, "dispatcher"]),
         }
-        self.stdout.write(f"Web server on {options['addr']} and workers started. "
+        self.stdout.write(f"Web server on {options['addr']}, workers and dispatcher started. "
                           "Ctrl+C stops both.")
 
         def stop(*_):

@@ -1,0 +1,123 @@
+"""Channel adapters: one small interface between the outbox and each network.
+
+An adapter publishes one frozen post and answers, when the outcome of a call is unknown, whether
+the post is on the network. It reports what happened by return value or by one of three errors:
+
+- ``Transient``: nothing was published and trying again later may work (timeout before the
+  request was sent, 429, 5xx). ``retry_after`` carries the network's wish, in seconds.
+- ``Permanent``: the network refused for good (bad credentials, content refused); the message is
+  the network's reason, shown to staff.
+- ``Unknown``: the request may have been accepted (a timeout after it was sent). The outbox never
+  sends again blindly; it asks the network with ``find``.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass, field
+
+
+class AdapterError(Exception):
+    def __init__(self, message: str, *, retry_after: float | None = None):
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class Transient(AdapterError):
+    pass
+
+
+class Permanent(AdapterError):
+    pass
+
+
+class Unknown(AdapterError):
+    pass
+
+
+@dataclass(frozen=True)
+class Image:
+    data: bytes
+    mime_type: str
+    alt: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What goes out: the frozen content of one delivery, with its media read from storage."""
+
+    idempotency_key: str
+    text: str
+    link: str = ""
+    first_comment: str = ""
+    images: list[Image] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    campaign_title: str = ""
+    created_at_us: int = 0  # the delivery's creation time in microseconds (Bluesky record keys)
+    delivery_id: int = 0
+
+
+@dataclass(frozen=True)
+class Published:
+    remote_id: str
+    url: str = ""
+
+
+class Adapter:
+    """Base for adapters. ``resend_is_safe``: after ``find`` says the post is not there, sending
+    again with the same idempotency key cannot make a second post (the network or receiver drops
+    repeats, or ``find`` is authoritative)."""
+
+    network = ""
+    resend_is_safe = True
+
+    def __init__(self, channel, *, timeout: float):
+        self.channel = channel
+        self.timeout = timeout
+
+    def publish(self, post: Outgoing) -> Published:
+        raise NotImplementedError
+
+    def find(self, post: Outgoing, *, since) -> Published | None:
+        """The post if the network has it, None if it does not; ``Unknown`` if it cannot tell."""
+        raise NotImplementedError
+
+
+ADAPTERS: dict[str, type[Adapter]] = {}
+
+
+def register(cls: type[Adapter]) -> type[Adapter]:
+    ADAPTERS[cls.network] = cls
+    return cls
+
+
+def for_channel(channel, *, timeout: float) -> Adapter:
+    try:
+        cls = ADAPTERS[channel.network]
+    except KeyError:
+        raise Permanent(f"No adapter publishes to {channel.network!r} channels.") from None
+    return cls(channel, timeout=timeout)
+
+
+def guess_mime(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def http_error(status: int, reason: str, *, retry_after: str | None = None) -> AdapterError:
+    """The error for an HTTP answer that is not a success: 408, 425, 429 and 5xx are worth
+    another try later; any other 4xx is the network refusing the post."""
+    seconds = None
+    if retry_after:
+        try:
+            seconds = max(0.0, float(retry_after))
+        except ValueError:
+            seconds = None
+    text = f"HTTP {status}: {reason}".strip()
+    if status in (408, 425, 429) or status >= 500:
+        return Transient(text, retry_after=seconds)
+    return Permanent(text)
+
+
+from campaigns.publishing.adapters import bluesky, mastodon, sandbox, webhook  # noqa: E402,F401,I001

@@ -1,0 +1,41 @@
+"""Telling the brand's team that a post did not go out: email, the dashboard (which reads failed
+deliveries), and the ``delivery_failed`` signal for outbound webhooks."""
+
+from __future__ import annotations
+
+import logging
+
+from django.dispatch import Signal
+
+logger = logging.getLogger(__name__)
+
+# Sent with ``delivery`` (a Delivery) when a post fails or its outcome stays unknown.
+delivery_failed_signal = Signal()
+
+
+def team_emails(client) -> list[str]:
+    from tenants.models import Membership, Role
+
+    return sorted({email for email in Membership.objects.filter(
+        client=client, role__in=[Role.AGENCY_ADMIN, Role.ACCOUNT_MANAGER])
+        .values_list("user__email", flat=True) if email})
+
+
+def delivery_failed(delivery) -> None:
+    """Runs on the worker, inside the brand's schema. Never raises: the outcome is recorded."""
+    from tenants.emails import send_client_email
+
+    try:
+        client = delivery.client
+        recipients = team_emails(client)
+        if recipients:
+            unknown = delivery.state == "unconfirmed"
+            subject = (f"Check a post: “{delivery.campaign_title}” on {delivery.channel_name}"
+                       if unknown else
+                       f"Not published: “{delivery.campaign_title}” on {delivery.channel_name}")
+            send_client_email(client=client, to=recipients, subject=subject,
+                              template="publishing/email/delivery_failed",
+                              context={"delivery": delivery, "unknown": unknown})
+        delivery_failed_signal.send(sender=type(delivery), delivery=delivery)
+    except Exception:  # noqa: BLE001 - an alert must not undo the recorded outcome
+        logger.exception("could not send the failure alert for delivery %s", delivery.pk)

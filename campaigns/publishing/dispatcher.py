@@ -1,0 +1,184 @@
+"""The dispatcher: finds due deliveries across all brands and hands them to django-q2 workers.
+
+One partial index (``delivery_due``: scheduled, not held, by time) finds due work, so the cost
+does not grow with the number of brands. Deliveries are claimed with ``FOR UPDATE SKIP LOCKED``
+and a lease, the claim is committed, and only then is a task enqueued: two dispatchers never take
+the same row, and a dispatcher that dies after claiming leaves rows whose lease runs out.
+
+The loop sleeps until the next delivery is due (at most ``IDLE_POLL_SECONDS``), so a post is
+handed over at its time rather than at the next tick of django-q2's scheduler. It also sweeps
+expired leases: a delivery whose network call never began goes back to scheduled; one whose call
+began (the worker may have died after the network accepted it) becomes unconfirmed and is
+checked with the network, never sent again blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection, transaction
+from django_q.tasks import async_task
+
+logger = logging.getLogger(__name__)
+
+T = "public.publishing_delivery"
+PAUSED = """EXISTS (SELECT 1 FROM public.publishing_pause p
+             WHERE p.client_id IS NULL OR (p.client_id = d.client_id
+                   AND (p.channel_id IS NULL OR p.channel_id = d.channel_id)))"""
+
+CLAIM_DUE = f"""
+WITH due AS (
+    SELECT d.id FROM {T} d
+    WHERE d.state = 'scheduled' AND d.hold_id IS NULL AND d.next_attempt_at <= clock_timestamp()
+      AND NOT {PAUSED}
+    ORDER BY d.next_attempt_at
+    LIMIT %s
+    FOR UPDATE SKIP LOCKED)
+UPDATE {T} d
+   SET state = 'claimed', claim = gen_random_uuid(), sending_at = NULL,
+       lease_until = clock_timestamp() + make_interval(secs => %s), attempts = d.attempts + 1,
+       updated_at = clock_timestamp()
+  FROM due WHERE d.id = due.id
+RETURNING d.id, d.claim
+"""  # noqa: S608 - table names only
+
+CLAIM_CHECKS = f"""
+WITH due AS (
+    SELECT d.id FROM {T} d
+    WHERE d.state = 'unconfirmed' AND d.next_attempt_at <= clock_timestamp()
+      AND (d.lease_until IS NULL OR d.lease_until < clock_timestamp())
+    ORDER BY d.next_attempt_at
+    LIMIT %s
+    FOR UPDATE SKIP LOCKED)
+UPDATE {T} d
+   SET claim = gen_random_uuid(), lease_until = clock_timestamp() + make_interval(secs => %s),
+       checks = d.checks + 1, updated_at = clock_timestamp()
+  FROM due WHERE d.id = due.id
+RETURNING d.id, d.claim
+"""  # noqa: S608
+
+SWEEP = f"""
+WITH gone AS (
+    SELECT d.id FROM {T} d
+    WHERE d.state = 'claimed' AND d.lease_until < clock_timestamp()
+    FOR UPDATE SKIP LOCKED),
+moved AS (
+    UPDATE {T} d
+       SET state = CASE WHEN d.sending_at IS NULL THEN 'scheduled' ELSE 'unconfirmed' END,
+           next_attempt_at = CASE WHEN d.sending_at IS NULL THEN clock_timestamp()
+                                  ELSE clock_timestamp() + make_interval(secs => %s) END,
+           lease_until = NULL, updated_at = clock_timestamp(),
+           error = CASE WHEN d.sending_at IS NULL THEN d.error
+                        ELSE 'The worker stopped while sending; checking with the network.' END
+      FROM gone WHERE d.id = gone.id
+    RETURNING d.id, d.state)
+INSERT INTO public.publishing_deliveryevent (delivery_id, at, kind, detail)
+SELECT id, clock_timestamp(),
+       CASE WHEN state = 'scheduled' THEN 'lease_expired' ELSE 'unconfirmed' END,
+       CASE WHEN state = 'scheduled' THEN 'The claim ran out before sending began; taken again.'
+            ELSE 'The worker stopped while sending; the network will be asked.' END
+  FROM moved
+RETURNING delivery_id
+"""  # noqa: S608
+
+NEXT_DUE = f"""
+SELECT min(d.next_attempt_at) FROM {T} d WHERE d.state = 'scheduled' AND d.hold_id IS NULL
+"""  # noqa: S608
+
+
+def config(name: str):
+    return settings.PUBLISHING[name]
+
+
+def _claim(sql: str, batch: int) -> list[tuple[int, str]]:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [batch, config("LEASE_SECONDS")])
+        return [(pk, str(claim)) for pk, claim in cursor.fetchall()]
+
+
+def claim_due(batch: int | None = None) -> list[tuple[int, str]]:
+    return _claim(CLAIM_DUE, batch or config("BATCH"))
+
+
+def claim_checks(batch: int | None = None) -> list[tuple[int, str]]:
+    return _claim(CLAIM_CHECKS, batch or config("BATCH"))
+
+
+def sweep() -> int:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(SWEEP, [config("CHECK_AFTER_SECONDS")])
+        return len(cursor.fetchall())
+
+
+def seconds_to_next_due() -> float | None:
+    with connection.cursor() as cursor:
+        cursor.execute(NEXT_DUE)
+        (when,) = cursor.fetchone()
+    if when is None:
+        return None
+    from django.utils import timezone
+
+    return (when - timezone.clock_timestamp()).total_seconds()
+
+
+def hand_over(claims: list[tuple[int, str]], func: str) -> None:
+    for pk, claim in claims:
+        async_task(func, pk, claim, save=False, task_name=f"delivery-{pk}",
+                   cluster=settings.PUBLISHING.get("CLUSTER"))
+
+
+def dispatch_once() -> int:
+    """Claim what is due and enqueue it; returns how many deliveries were handed over."""
+    claims = claim_due()
+    hand_over(claims, "campaigns.publishing.worker.deliver")
+    return len(claims)
+
+
+def check_once() -> int:
+    claims = claim_checks()
+    hand_over(claims, "campaigns.publishing.worker.check")
+    return len(claims)
+
+
+class Dispatcher:
+    """The long-running loop behind ``manage.py dispatcher``."""
+
+    def __init__(self, *, idle_poll: float | None = None, stdout=None):
+        self.idle_poll = idle_poll or config("IDLE_POLL_SECONDS")
+        self.running = True
+        self.stdout = stdout
+        self.handed = 0
+
+    def stop(self, *_):
+        self.running = False
+
+    def run(self, *, until=None) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        last_sweep = 0.0
+        while self.running and (until is None or not until()):
+            try:
+                handed = dispatch_once()
+                self.handed += handed
+                now = time.monotonic()
+                if now - last_sweep >= 1.0:
+                    sweep()
+                    self.handed += check_once()
+                    last_sweep = now
+                if handed >= config("BATCH"):
+                    continue
+                wait = seconds_to_next_due()
+            except DatabaseError as exc:
+                # The database went away (a restart, a failover): drop the connection and try
+                # again shortly. Nothing is lost: claims are committed or not at all.
+                logger.warning("dispatcher: database unavailable (%s); retrying", exc)
+                connection.close()
+                time.sleep(0.5)
+                continue
+            close_old_connections()
+            sleep = self.idle_poll if wait is None else min(max(wait, 0.0), self.idle_poll)
+            if sleep > 0:
+                time.sleep(sleep)

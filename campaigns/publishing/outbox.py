@@ -1,0 +1,236 @@
+"""Writing to the outbox: deliveries made from an approved revision, and what staff do to them.
+
+Every function here runs inside the brand's schema (its pages, posts and channels) and writes the
+public outbox rows of that brand. Each changes state under a row lock, writes the event that says
+who did what, and refuses a change the delivery's state does not allow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from campaigns.publishing.models import (
+    NOT_SENT,
+    OUT_OR_GOING,
+    CrisisHold,
+    Delivery,
+    DeliveryEvent,
+    State,
+)
+
+
+def config(name: str):
+    return settings.PUBLISHING[name]
+
+
+def idempotency_key(schema: str, post_id: int, channel_id: int, revision_id: int) -> str:
+    """Derived, not random: the same approved post and channel always get the same key."""
+    raw = f"{schema}:{post_id}:{channel_id}:{revision_id}".encode()
+    return hashlib.sha256(raw).hexdigest()[:40]
+
+
+def frozen_content(post) -> dict:
+    """What goes out for ``post``, as plain data: nothing later edits can change."""
+    draft = post.draft()
+    images, videos = [], []
+    for block in post.media:
+        if block.block_type == "image" and block.value.get("image") is not None:
+            image = block.value["image"]
+            images.append({"id": image.pk, "alt": block.value["alt_text"],
+                           "file": image.file.name})
+        elif block.block_type == "video" and block.value.get("video") is not None:
+            video = block.value["video"]
+            videos.append({"id": video.pk, "description": block.value["description"],
+                           "file": video.file.name})
+    return {"text": draft.text, "link": post.link, "first_comment": post.first_comment,
+            "images": images, "videos": videos}
+
+
+def content_digest(content: dict) -> str:
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def log(delivery, kind: str, detail: str = "", actor=None) -> None:
+    DeliveryEvent.objects.create(delivery=delivery, kind=kind, detail=detail,
+                                 actor=actor if getattr(actor, "pk", None) else None)
+
+
+def _client():
+    from tenants.models import current_client
+
+    client = current_client()
+    if client is None:
+        raise RuntimeError("The outbox is written inside a brand's schema.")
+    return client
+
+
+@transaction.atomic
+def schedule_approved(page, revision, *, user=None) -> list[Delivery]:
+    """One delivery per post and channel of ``page`` as just published from ``revision``.
+
+    A post already out (or on its way) on a channel is not sent again. A scheduled delivery whose
+    post changed is cancelled and replaced; one whose post and time are unchanged is kept. Posts
+    dropped from the campaign have their deliveries cancelled. A post whose time has passed by
+    more than the grace period is not sent late by surprise: it waits as failed, to be
+    rescheduled or sent now by staff."""
+    client = _client()
+    now = timezone.now()
+    tags = sorted({tag.name.lower() for tag in page.tags.all()})
+    existing = {}
+    for delivery in (Delivery.objects.select_for_update()
+                     .filter(client=client, page_id=page.pk).exclude(state=State.CANCELLED)
+                     .order_by("id")):
+        existing[(delivery.post_id, delivery.channel_id)] = delivery
+    wanted, created = set(), []
+    holds = list(CrisisHold.objects.filter(released_at__isnull=True)
+                 .filter(Q(client__isnull=True) | Q(client=client)))
+    posts = list(page.posts.all().prefetch_related("channels"))
+    for number, post in enumerate(posts, start=1):
+        if post.publish_at is None:
+            continue
+        content = frozen_content(post)
+        digest = content_digest(content)
+        for channel in post.channels.all():
+            wanted.add((post.pk, channel.pk))
+            previous = existing.get((post.pk, channel.pk))
+            if previous is not None and previous.state in OUT_OR_GOING:
+                if previous.content_hash != digest:
+                    log(previous, "not_resent", f"Revision {revision.pk} changed this post, but it "
+                        "had already gone out; it is not sent again.", user)
+                continue
+            if previous is not None:
+                if (previous.state == State.SCHEDULED and previous.content_hash == digest
+                        and previous.publish_at == post.publish_at):
+                    continue
+                _cancel(previous, f"Replaced by revision {revision.pk}.", user)
+            delivery = Delivery(
+                client=client, schema_name=connection.schema_name, page_id=page.pk,
+                revision_id=revision.pk, post_id=post.pk, post_number=number,
+                channel_id=channel.pk, network=channel.network, channel_name=channel.name,
+                campaign_title=page.title[:255], tags=tags, content=content, content_hash=digest,
+                idempotency_key=idempotency_key(connection.schema_name, post.pk, channel.pk,
+                                                revision.pk),
+                publish_at=post.publish_at, next_attempt_at=post.publish_at)
+            if post.publish_at < now - timedelta(seconds=config("LATE_GRACE_SECONDS")):
+                delivery.state = State.FAILED
+                delivery.error = ("Approved after its time. Reschedule it, or send it now with "
+                                  "“Retry”.")
+            delivery.hold = next((h for h in holds if hold_matches(h, delivery)), None)
+            delivery.save()
+            log(delivery, "created", f"From approved revision {revision.pk}.", user)
+            if delivery.state == State.FAILED:
+                log(delivery, "failed", delivery.error)
+            if delivery.hold is not None:
+                log(delivery, "held", f"Crisis hold: {delivery.hold.describe()}.")
+            created.append(delivery)
+    for pair, delivery in existing.items():
+        if pair not in wanted and delivery.state in NOT_SENT:
+            _cancel(delivery, f"No longer in the campaign as approved in revision {revision.pk}.",
+                    user)
+    return created
+
+
+def hold_matches(hold: CrisisHold, delivery: Delivery) -> bool:
+    import re
+
+    if hold.client_id and hold.client_id != delivery.client_id:
+        return False
+    if hold.tag:
+        return hold.tag.lower() in delivery.tags
+    if hold.word:
+        pattern = r"(?<!\w)" + re.escape(hold.word) + r"(?!\w)"
+        return re.search(pattern, delivery.content.get("text", ""), re.IGNORECASE) is not None
+    return True
+
+
+def _cancel(delivery: Delivery, reason: str, user=None) -> None:
+    delivery.state = State.CANCELLED
+    delivery.claim = None
+    delivery.lease_until = None
+    delivery.error = ""
+    delivery.save(update_fields=["state", "claim", "lease_until", "error", "updated_at"])
+    log(delivery, "cancelled", reason, user)
+
+
+@transaction.atomic
+def cancel_page(page_id: int, reason: str, user=None) -> int:
+    """Cancel every delivery of a campaign that has not gone out."""
+    client = _client()
+    deliveries = list(Delivery.objects.select_for_update()
+                      .filter(client=client, page_id=page_id, state__in=NOT_SENT))
+    for delivery in deliveries:
+        _cancel(delivery, reason, user)
+    return len(deliveries)
+
+
+def _locked(delivery_id: int) -> Delivery:
+    return Delivery.objects.select_for_update().get(client=_client(), pk=delivery_id)
+
+
+@transaction.atomic
+def cancel(delivery_id: int, user=None) -> Delivery:
+    delivery = _locked(delivery_id)
+    if delivery.state not in NOT_SENT:
+        raise ValidationError(f"This post is {delivery.get_state_display().lower()}; only a "
+                              "scheduled or failed post can be cancelled.")
+    _cancel(delivery, "Cancelled by staff.", user)
+    return delivery
+
+
+@transaction.atomic
+def retry(delivery_id: int, user=None) -> Delivery:
+    """Send a failed delivery again now, or ask the network again about an unconfirmed one."""
+    delivery = _locked(delivery_id)
+    now = timezone.now()
+    if delivery.state == State.FAILED:
+        delivery.state = State.SCHEDULED
+        delivery.attempts = 0
+        log(delivery, "retry", "Sent again by staff.", user)
+    elif delivery.state == State.UNCONFIRMED:
+        delivery.lease_until = None
+        log(delivery, "check", "Staff asked to check the network again.", user)
+    else:
+        raise ValidationError(f"This post is {delivery.get_state_display().lower()}; only a "
+                              "failed or unconfirmed post can be retried.")
+    delivery.next_attempt_at = now
+    delivery.save()
+    return delivery
+
+
+def staff_may_move_approved_posts() -> bool:
+    from campaigns.models import PublishingSettings
+
+    return PublishingSettings.load().staff_may_move_approved_posts
+
+
+@transaction.atomic
+def reschedule(delivery_id: int, when: datetime, user=None) -> Delivery:
+    """Move a post that has not gone out. An approved post's time is part of what the client
+    approved: moving it needs their approval again unless the brand lets staff do it."""
+    delivery = _locked(delivery_id)
+    if delivery.state not in NOT_SENT:
+        raise ValidationError(f"This post is {delivery.get_state_display().lower()}; only a "
+                              "scheduled or failed post can be moved.")
+    if not staff_may_move_approved_posts():
+        raise ValidationError("Moving an approved post needs the client's approval: change its "
+                              "time in the campaign and submit it again, or ask an agency admin "
+                              "to let staff move approved posts (Settings → Publishing).")
+    if when <= timezone.now():
+        raise ValidationError("Pick a time in the future.")
+    before = delivery.publish_at
+    delivery.publish_at = when
+    delivery.next_attempt_at = when
+    delivery.state = State.SCHEDULED
+    delivery.attempts = 0
+    delivery.error = ""
+    delivery.save()
+    log(delivery, "rescheduled", f"Moved from {before.isoformat()} to {when.isoformat()}.", user)
+    return delivery

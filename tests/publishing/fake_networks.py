@@ -1,0 +1,840 @@
+"""Local stand-ins for Mastodon and Bluesky that answer as the real services do, faults included.
+
+Each fake is a threaded HTTP server on 127.0.0.1 (a free port), speaking the small part of the
+network's API that the publishing adapters use, with the status codes, headers and error bodies of
+the real thing. No pytest here: benchmarks and other tests import it as they are.
+
+    fake = FakeMastodon(token="s3cret").start()
+    ...   # point a channel at fake.url
+    fake.posts        # what is on the "network", oldest first
+    fake.fail_next(2, status=503)         # the next two requests fail
+    fake.accept_then_hang(1)              # the next post is stored, its answer comes too late
+    fake.stop()
+
+Fault knobs shared by both fakes (all thread-safe):
+
+- ``fail_next(count=1, status=500, *, retry_after=None, message=None, path=None)``: the next
+  ``count`` requests (whose path contains ``path``, if given) are answered with ``status`` and the
+  network's error body, before anything is done; 429 carries the network's rate-limit headers.
+  ``message``: the error text (Bluesky: ``""`` sends the error name alone, as some servers do).
+- ``accept_then_hang(count=1)`` / attribute ``hang_probability``: a post (Mastodon status,
+  Bluesky createRecord) is stored, then the answer waits ``hang_seconds`` (longer than the
+  client's timeout) before it is written: the client sees a read timeout.
+- ``accept_then_drop(count=1)`` / attribute ``drop_probability``: the post is stored, then the
+  connection is closed without an answer.
+- ``latency``: seconds every request waits before it is handled.
+- ``requests``: ``(method, path)`` of every request received, in order.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import random
+import re
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import regex
+
+__all__ = ["FakeBluesky", "FakeMastodon", "Reply", "closed_port_url", "tid"]
+
+
+def closed_port_url() -> str:
+    """An address where nothing listens: connecting is refused at once."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Reply:
+    status: int
+    body: object = None  # dict/list → JSON; bytes → as is
+    headers: dict | None = None
+    fault: str = ""  # "hang" or "drop": the request was acted on, the answer is late or lost
+
+
+@dataclass
+class _Failure:
+    status: int
+    retry_after: float | None
+    message: str | None
+    path: str | None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeNetwork/1"
+
+    def log_message(self, format, *args):  # noqa: A002 - the signature of the base class
+        pass
+
+    def do_GET(self):  # noqa: N802
+        self.server.fake._serve(self, "GET")
+
+    def do_POST(self):  # noqa: N802
+        self.server.fake._serve(self, "POST")
+
+    def do_HEAD(self):  # noqa: N802
+        self.server.fake._serve(self, "HEAD")
+
+
+class _FakeNetwork:
+    """The server, the fault knobs and the request log; subclasses answer the routes."""
+
+    name = "network"
+
+    def __init__(self, *, hang_seconds: float = 3.0, latency: float = 0.0, seed=None):
+        self.lock = threading.RLock()
+        self.hang_seconds = hang_seconds
+        self.latency = latency
+        self.hang_probability = 0.0
+        self.drop_probability = 0.0
+        self.requests: list[tuple[str, str]] = []
+        self._failures: list[_Failure] = []
+        self._hang_next = 0
+        self._drop_next = 0
+        self._random = random.Random(seed)  # noqa: S311 - faults, not secrets
+        self._stopping = threading.Event()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self):
+        if self._httpd is not None:
+            return self
+        self._stopping.clear()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.fake = self
+        self._thread = threading.Thread(target=self._httpd.serve_forever,
+                                        kwargs={"poll_interval": 0.05},
+                                        name=f"fake-{self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is None:
+            return
+        self._stopping.set()  # wakes the handlers that hang
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+        self._httpd = self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError(f"The fake {self.name} is not started.")
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # -- knobs ----------------------------------------------------------------------------------
+
+    def fail_next(self, count: int = 1, status: int = 500, *, retry_after: float | None = None,
+                  message: str | None = None, path: str | None = None) -> None:
+        with self.lock:
+            self._failures.extend(_Failure(status, retry_after, message, path)
+                                  for _ in range(count))
+
+    def accept_then_hang(self, count: int = 1) -> None:
+        with self.lock:
+            self._hang_next += count
+
+    def accept_then_drop(self, count: int = 1) -> None:
+        with self.lock:
+            self._drop_next += count
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self._failures.clear()
+            self._hang_next = self._drop_next = 0
+            self.hang_probability = self.drop_probability = 0.0
+
+    def count(self, method: str, path_part: str) -> int:
+        """How many requests of this method had ``path_part`` in their path."""
+        with self.lock:
+            return sum(1 for m, p in self.requests if m == method and path_part in p)
+
+    # -- for subclasses -------------------------------------------------------------------------
+
+    def _post_fault(self) -> str:
+        """Called by a route that has just stored a post: should its answer hang or vanish?"""
+        with self.lock:
+            if self._hang_next:
+                self._hang_next -= 1
+                return "hang"
+            if self._drop_next:
+                self._drop_next -= 1
+                return "drop"
+            if self.hang_probability and self._random.random() < self.hang_probability:
+                return "hang"
+            if self.drop_probability and self._random.random() < self.drop_probability:
+                return "drop"
+        return ""
+
+    def _failure_reply(self, failure: _Failure) -> Reply:
+        raise NotImplementedError
+
+    def _route(self, method: str, path: str, query: dict, headers, body: bytes) -> Reply:
+        raise NotImplementedError
+
+    # -- the HTTP side --------------------------------------------------------------------------
+
+    def _serve(self, handler: _Handler, method: str) -> None:
+        split = urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        with self.lock:
+            self.requests.append((method, split.path))
+            failure = next((f for f in self._failures
+                            if f.path is None or f.path in split.path), None)
+            if failure is not None:
+                self._failures.remove(failure)
+        if self.latency:
+            self._stopping.wait(self.latency)
+        if failure is not None:
+            reply = self._failure_reply(failure)
+        else:
+            try:
+                reply = self._route(method, split.path,
+                                    parse_qs(split.query, keep_blank_values=True),
+                                    handler.headers, body)
+            except Exception as exc:  # noqa: BLE001 - a bug in the fake: answer as a server would
+                reply = self._failure_reply(_Failure(500, None, f"fake crashed: {exc!r}", None))
+        if reply.fault == "drop":
+            handler.close_connection = True
+            try:
+                handler.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        if reply.fault == "hang":
+            self._stopping.wait(self.hang_seconds)
+        self._write(handler, method, reply)
+
+    def _write(self, handler: _Handler, method: str, reply: Reply) -> None:
+        if isinstance(reply.body, bytes):
+            payload, content_type = reply.body, "application/octet-stream"
+        elif reply.body is None:
+            payload, content_type = b"", "application/json; charset=utf-8"
+        else:
+            payload = json.dumps(reply.body, ensure_ascii=False).encode()
+            content_type = "application/json; charset=utf-8"
+        try:
+            handler.send_response(reply.status)
+            headers = {"Content-Type": content_type, **(reply.headers or {})}
+            for name, value in headers.items():
+                handler.send_header(name, str(value))
+            handler.send_header("Content-Length", str(len(payload)))
+            handler.end_headers()
+            if method != "HEAD":
+                handler.wfile.write(payload)
+            handler.wfile.flush()
+        except OSError:  # the client gave up (it timed out): nobody to answer
+            handler.close_connection = True
+
+
+# -- Mastodon ---------------------------------------------------------------------------------
+
+_MASTODON_URL_RE = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
+_MASTODON_TOKEN_RE = re.compile(r"(https?://[^\s<>\"]+)|(?<![\w#&])#(\w+)", re.IGNORECASE)
+_MASTODON_MENTION_RE = re.compile(r"(?<![\w@])@(\w+)@[\w.-]+\w")
+
+
+def _escape(text: str) -> str:
+    """HTML escaping as Mastodon (Ruby's CGI.escapeHTML) does it."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("'", "&#39;"))
+
+
+def _mastodon_length(text: str) -> int:
+    text = _MASTODON_URL_RE.sub("x" * 23, text)
+    return len(_MASTODON_MENTION_RE.sub(lambda m: "@" + m.group(1), text))
+
+
+class FakeMastodon(_FakeNetwork):
+    """A Mastodon server with one account, ``username``, reachable with ``token``.
+
+    ``posts``: the statuses, oldest first, each a dict with ``id, text, content (HTML), url,
+    created_at (datetime), media (id, description, file_name, mime_type, size),
+    in_reply_to_id, idempotency_key``. ``media``: every upload by id. ``created_per_key`` counts
+    the statuses created per Idempotency-Key and ``posts_per_text`` per text: a count above one
+    is a duplicate. Repeats of a key within ``idempotency_ttl`` seconds get the first status back
+    (200), as Mastodon does (it keeps keys an hour). ``retry_after_header``: send Retry-After on
+    429 besides Mastodon's own X-RateLimit-Reset (real Mastodon sends only the latter).
+    """
+
+    name = "mastodon"
+    max_characters = 500
+    max_media = 4
+
+    def __init__(self, *, token: str = "mastodon-token", username: str = "acme",  # noqa: S107
+                 account_id: str = "109000000000000001", idempotency_ttl: float = 3600.0,
+                 retry_after_header: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.token = token
+        self.username = username
+        self.account_id = account_id
+        self.idempotency_ttl = idempotency_ttl
+        self.retry_after_header = retry_after_header
+        self.media: dict[str, dict] = {}
+        self.created_per_key: Counter = Counter()
+        self.posts_per_text: Counter = Counter()
+        self._statuses: list[dict] = []
+        self._keys: dict[tuple[str, str], tuple[float, dict]] = {}
+        self._next_id = int(time.time() * 1000) << 16
+
+    @property
+    def posts(self) -> list[dict]:
+        with self.lock:
+            return [dict(status) for status in self._statuses]
+
+    def duplicates(self) -> dict[str, int]:
+        """Texts posted more than once, with how many times."""
+        with self.lock:
+            return {text: n for text, n in self.posts_per_text.items() if n > 1}
+
+    def add_status(self, text: str, *, created_at: datetime | None = None,
+                   in_reply_to_id: str | None = None) -> dict:
+        """Put a status on the account directly (as if posted elsewhere, e.g. last week)."""
+        with self.lock:
+            return self._create(text, [], in_reply_to_id, None,
+                                created_at or datetime.now(UTC))
+
+    # -- rendering ------------------------------------------------------------------------------
+
+    def _html(self, text: str) -> str:
+        def line_html(line: str) -> str:
+            out, position = [], 0
+            for match in _MASTODON_TOKEN_RE.finditer(line):
+                out.append(_escape(line[position:match.start()]))
+                if match.group(1):
+                    link = match.group(1)
+                    scheme, _, rest = link.partition("://")
+                    out.append(f'<a href="{_escape(link)}" target="_blank" '
+                               f'rel="nofollow noopener" translate="no">'
+                               f'<span class="invisible">{scheme}://</span>'
+                               f'<span class="">{_escape(rest)}</span>'
+                               f'<span class="invisible"></span></a>')
+                else:
+                    tag = match.group(2)
+                    out.append(f'<a href="{self.url}/tags/{tag.lower()}" '
+                               f'class="mention hashtag" rel="tag">'
+                               f'#<span>{_escape(tag)}</span></a>')
+                position = match.end()
+            out.append(_escape(line[position:]))
+            return "".join(out)
+
+        paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+        return "".join("<p>" + "<br />".join(line_html(line) for line in p.split("\n")) + "</p>"
+                       for p in paragraphs)
+
+    def _account(self) -> dict:
+        return {
+            "id": self.account_id, "username": self.username, "acct": self.username,
+            "display_name": self.username.title(), "locked": False, "bot": False,
+            "created_at": "2024-01-01T00:00:00.000Z", "note": "",
+            "url": f"{self.url}/@{self.username}",
+            "avatar": f"{self.url}/avatars/original/missing.png", "header": "", "emojis": [],
+            "fields": [], "followers_count": 0, "following_count": 0,
+            "statuses_count": len(self._statuses),
+            "source": {"privacy": "public", "sensitive": False, "language": "", "note": "",
+                       "fields": []},
+        }
+
+    def _create(self, text: str, media_ids: list[str], in_reply_to_id, key,
+                created_at: datetime) -> dict:
+        self._next_id += 1
+        status_id = str(self._next_id)
+        status = {
+            "id": status_id, "text": text, "content": self._html(text),
+            "url": f"{self.url}/@{self.username}/{status_id}",
+            "uri": f"{self.url}/users/{self.username}/statuses/{status_id}",
+            "created_at": created_at, "in_reply_to_id": in_reply_to_id,
+            "media": [dict(self.media[m]) for m in media_ids], "idempotency_key": key,
+        }
+        self._statuses.append(status)
+        self.created_per_key[key or ""] += 1
+        self.posts_per_text[text] += 1
+        return status
+
+    def _status_json(self, status: dict) -> dict:
+        return {
+            "id": status["id"], "created_at": _iso(status["created_at"]),
+            "in_reply_to_id": status["in_reply_to_id"],
+            "in_reply_to_account_id": self.account_id if status["in_reply_to_id"] else None,
+            "sensitive": False, "spoiler_text": "", "visibility": "public", "language": "en",
+            "uri": status["uri"], "url": status["url"], "replies_count": 0, "reblogs_count": 0,
+            "favourites_count": 0, "edited_at": None, "content": status["content"],
+            "reblog": None, "account": self._account(),
+            "media_attachments": [self._media_json(m) for m in status["media"]],
+            "mentions": [], "tags": [], "emojis": [], "card": None, "poll": None,
+        }
+
+    def _media_json(self, media: dict) -> dict:
+        return {"id": media["id"], "type": "image", "url": f"{self.url}/media/{media['id']}",
+                "preview_url": f"{self.url}/media/{media['id']}/small", "remote_url": None,
+                "description": media["description"], "blurhash": None, "meta": {}}
+
+    # -- answers --------------------------------------------------------------------------------
+
+    def _error(self, status: int, message: str, headers: dict | None = None) -> Reply:
+        return Reply(status, {"error": message}, headers)
+
+    def _failure_reply(self, failure: _Failure) -> Reply:
+        headers = {}
+        if failure.status == 429:
+            wait = failure.retry_after if failure.retry_after is not None else 300
+            reset = datetime.now(UTC) + timedelta(seconds=wait)
+            headers = {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0",
+                       "X-RateLimit-Reset": reset.isoformat(timespec="microseconds")
+                       .replace("+00:00", "Z")}
+            if self.retry_after_header and failure.retry_after is not None:
+                headers["Retry-After"] = f"{failure.retry_after:g}"
+        elif failure.retry_after is not None:
+            headers["Retry-After"] = f"{failure.retry_after:g}"
+        default = {429: "Too many requests", 401: "The access token is invalid",
+                   422: "Validation failed"}.get(failure.status) \
+            or HTTPStatus(failure.status).phrase
+        message = default if failure.message is None else failure.message
+        return self._error(failure.status, message, headers)
+
+    def _route(self, method, path, query, headers, body) -> Reply:
+        if headers.get("Authorization") != f"Bearer {self.token}":
+            return self._error(401, "The access token is invalid")
+        if method == "POST" and path in ("/api/v2/media", "/api/v1/media"):
+            return self._upload(headers, body)
+        if method == "POST" and path == "/api/v1/statuses":
+            return self._post_status(headers, body)
+        if method == "GET" and path == "/api/v1/accounts/verify_credentials":
+            with self.lock:
+                return Reply(200, self._account())
+        match = re.fullmatch(r"/api/v1/accounts/([^/]+)/statuses", path)
+        if method == "GET" and match:
+            return self._account_statuses(match.group(1), query)
+        match = re.fullmatch(r"/api/v1/statuses/([^/]+)", path)
+        if method == "GET" and match:
+            with self.lock:
+                status = next((s for s in self._statuses if s["id"] == match.group(1)), None)
+                if status is None:
+                    return self._error(404, "Record not found")
+                return Reply(200, self._status_json(status))
+        return self._error(404, "Record not found")
+
+    def _upload(self, headers, body) -> Reply:
+        fields, files = _multipart(headers.get("Content-Type", ""), body)
+        if "file" not in files:
+            return self._error(422, "Validation failed: File can't be blank")
+        file_name, mime_type, data = files["file"]
+        if not mime_type.startswith(("image/", "video/", "audio/")):
+            return self._error(422, f"Validation failed: File content type {mime_type} is not "
+                                    "supported")
+        description = fields.get("description", "")
+        if len(description) > 1500:
+            return self._error(422, "Validation failed: Description is too long (maximum is "
+                                    "1500 characters)")
+        with self.lock:
+            self._next_id += 1
+            media = {"id": str(self._next_id), "description": description or None,
+                     "file_name": file_name, "mime_type": mime_type, "size": len(data),
+                     "sha256": hashlib.sha256(data).hexdigest()}
+            self.media[media["id"]] = media
+            return Reply(200, self._media_json(media))
+
+    def _post_status(self, headers, body) -> Reply:
+        if "json" in (headers.get("Content-Type") or ""):
+            data = json.loads(body or b"{}")
+            text = data.get("status") or ""
+            media_ids = [str(m) for m in data.get("media_ids") or []]
+            reply_to = data.get("in_reply_to_id")
+        else:
+            form = parse_qs(body.decode(), keep_blank_values=True)
+            text = (form.get("status") or [""])[0]
+            media_ids = form.get("media_ids[]") or form.get("media_ids") or []
+            reply_to = (form.get("in_reply_to_id") or [None])[0]
+        key = headers.get("Idempotency-Key")
+        with self.lock:
+            if key:
+                seen = self._keys.get((self.token, key))
+                if seen and time.monotonic() - seen[0] < self.idempotency_ttl:
+                    return Reply(200, self._status_json(seen[1]), fault=self._post_fault())
+            if not text.strip() and not media_ids:
+                return self._error(422, "Validation failed: Text can't be blank")
+            if _mastodon_length(text) > self.max_characters:
+                return self._error(422, "Validation failed: Text character limit of "
+                                        f"{self.max_characters} exceeded")
+            if len(media_ids) > self.max_media:
+                return self._error(422, "Validation failed: Media attachments: too many "
+                                        f"attachments (maximum is {self.max_media})")
+            if any(m not in self.media for m in media_ids):
+                return self._error(422, "Validation failed: Media attachment IDs are invalid")
+            if reply_to and not any(s["id"] == reply_to for s in self._statuses):
+                return self._error(404, "Record not found")
+            status = self._create(text, media_ids, reply_to, key, datetime.now(UTC))
+            if key:
+                self._keys[(self.token, key)] = (time.monotonic(), status)
+            return Reply(200, self._status_json(status), fault=self._post_fault())
+
+    def _account_statuses(self, account_id: str, query: dict) -> Reply:
+        if account_id != self.account_id:
+            return self._error(404, "Record not found")
+        limit = min(int((query.get("limit") or ["20"])[0] or 20), 40)
+        max_id = (query.get("max_id") or [None])[0]
+        exclude_replies = (query.get("exclude_replies") or ["0"])[0] in ("1", "true")
+        with self.lock:
+            statuses = sorted(self._statuses, key=lambda s: int(s["id"]), reverse=True)
+            if max_id:
+                statuses = [s for s in statuses if int(s["id"]) < int(max_id)]
+            if exclude_replies:
+                statuses = [s for s in statuses if not s["in_reply_to_id"]]
+            return Reply(200, [self._status_json(s) for s in statuses[:limit]])
+
+
+def _multipart(content_type: str, body: bytes) -> tuple[dict, dict]:
+    """Fields (name → text) and files (name → (file name, mime type, bytes)) of a form."""
+    match = re.search(r'boundary="?([^";]+)"?', content_type)
+    if not match:
+        return {}, {}
+    fields, files = {}, {}
+    for part in body.split(b"--" + match.group(1).encode())[1:]:
+        if part.startswith(b"--"):
+            break
+        head, _, data = part.partition(b"\r\n\r\n")
+        data = data[:-2] if data.endswith(b"\r\n") else data
+        head_text = head.decode("utf-8", "replace")
+        name = re.search(r'name="([^"]*)"', head_text)
+        file_name = re.search(r'filename="([^"]*)"', head_text)
+        mime = re.search(r"Content-Type:\s*([^\r\n;]+)", head_text, re.IGNORECASE)
+        if not name:
+            continue
+        if file_name:
+            files[name.group(1)] = (file_name.group(1),
+                                    mime.group(1).strip() if mime else "application/octet-stream",
+                                    data)
+        else:
+            fields[name.group(1)] = data.decode("utf-8")
+    return fields, files
+
+
+# -- Bluesky ----------------------------------------------------------------------------------
+
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+_TID_RE = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
+
+
+def tid(microseconds: int, clock_id: int = 0) -> str:
+    """A record key: 13 base32-sortable characters of (microseconds << 10 | clock id)."""
+    value = ((microseconds << 10) | (clock_id % 1024)) & 0x7FFF_FFFF_FFFF_FFFF
+    return "".join(TID_ALPHABET[(value >> shift) & 31] for shift in range(60, -1, -5))
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _cid(data: bytes, codec: int) -> str:
+    """A CIDv1 (sha-256) in base32, as the PDS gives them: 0x55 raw (blobs), 0x71 dag-cbor."""
+    raw = bytes([0x01, codec, 0x12, 0x20]) + hashlib.sha256(data).digest()
+    return "b" + base64.b32encode(raw).decode().lower().rstrip("=")
+
+
+class FakeBluesky(_FakeNetwork):
+    """A PDS with one account (``handle``, ``did``) that logs in with ``password``.
+
+    ``posts``: the ``app.bsky.feed.post`` records, oldest first, each a dict with ``uri, cid,
+    rkey, text, facets, images (alt, mime_type, size), reply, record, created_at``.
+    ``create_attempts`` counts createRecord calls per rkey, ``posts_per_text`` the posts per text
+    (above one: a duplicate). ``blobs``: uploads by CID.
+
+    ``duplicate_rkey_status``: the answer to a createRecord whose rkey is taken. The reference
+    PDS answers 500 InternalServerError today (bluesky-social/atproto#3718, indigo#873; an
+    explicit error is proposed in atproto#4728); 409 answers ``RecordAlreadyExists`` and 400
+    ``InvalidRequest`` "Record already exists", as other implementations do.
+    ``missing_record_status``: getRecord for a missing record (400 RecordNotFound, as the PDS;
+    404 in some implementations). ``retry_after_header``: send Retry-After on 429 besides the
+    ``ratelimit-*`` headers. ``revoke_sessions()`` makes every token given so far invalid.
+    """
+
+    name = "bluesky"
+    max_graphemes = 300
+    max_images = 4
+
+    def __init__(self, *, handle: str = "acme.test", password: str = "app-pass-word",  # noqa: S107
+                 did: str = "did:plc:fakeacme000000000000000", duplicate_rkey_status: int = 500,
+                 missing_record_status: int = 400, retry_after_header: bool = True,
+                 token_lifetime: float = 7200.0, **kwargs):
+        super().__init__(**kwargs)
+        self.handle = handle
+        self.password = password
+        self.did = did
+        self.duplicate_rkey_status = duplicate_rkey_status
+        self.missing_record_status = missing_record_status
+        self.retry_after_header = retry_after_header
+        self.token_lifetime = token_lifetime
+        self.blobs: dict[str, dict] = {}
+        self.create_attempts: Counter = Counter()
+        self.posts_per_text: Counter = Counter()
+        self._records: dict[tuple[str, str], dict] = {}
+        self._access: set[str] = set()
+        self._refresh: set[str] = set()
+
+    @property
+    def posts(self) -> list[dict]:
+        with self.lock:
+            return [dict(r) for (collection, _), r in self._records.items()
+                    if collection == "app.bsky.feed.post"]
+
+    def duplicates(self) -> dict[str, int]:
+        with self.lock:
+            return {text: n for text, n in self.posts_per_text.items() if n > 1}
+
+    def revoke_sessions(self) -> None:
+        with self.lock:
+            self._access.clear()
+            self._refresh.clear()
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _jwt(self, scope: str, lifetime: float) -> str:
+        now = int(time.time())
+        payload = {"scope": scope, "sub": self.did, "iat": now, "exp": int(now + lifetime),
+                   "aud": "did:web:fake.pds.test", "jti": _b64url(os.urandom(12))}
+        return ".".join([_b64url(json.dumps({"typ": "at+jwt", "alg": "ES256K"}).encode()),
+                         _b64url(json.dumps(payload).encode()), _b64url(os.urandom(32))])
+
+    def _session(self) -> dict:
+        access = self._jwt("com.atproto.appPass", self.token_lifetime)
+        refresh = self._jwt("com.atproto.refresh", 90 * 86400)
+        with self.lock:
+            self._access.add(access)
+            self._refresh.add(refresh)
+        return {
+            "accessJwt": access, "refreshJwt": refresh, "handle": self.handle, "did": self.did,
+            "didDoc": {
+                "@context": ["https://www.w3.org/ns/did/v1"], "id": self.did,
+                "alsoKnownAs": [f"at://{self.handle}"], "verificationMethod": [],
+                "service": [{"id": "#atproto_pds", "type": "AtprotoPersonalDataServer",
+                             "serviceEndpoint": self.url}],
+            },
+            "email": "social@acme.test", "emailConfirmed": True, "active": True,
+        }
+
+    def _bearer(self, headers) -> str:
+        value = headers.get("Authorization") or ""
+        return value[7:] if value.startswith("Bearer ") else ""
+
+    def _error(self, status: int, error: str, message: str | None = None,
+               headers: dict | None = None) -> Reply:
+        body = {"error": error}
+        if message:
+            body["message"] = message
+        return Reply(status, body, headers)
+
+    def _failure_reply(self, failure: _Failure) -> Reply:
+        headers = {}
+        if failure.status == 429:
+            wait = failure.retry_after if failure.retry_after is not None else 300
+            headers = {"ratelimit-limit": "3000", "ratelimit-remaining": "0",
+                       "ratelimit-reset": str(int(time.time() + wait)),
+                       "ratelimit-policy": "3000;w=300"}
+            if self.retry_after_header and failure.retry_after is not None:
+                headers["retry-after"] = f"{failure.retry_after:g}"
+        elif failure.retry_after is not None:
+            headers["retry-after"] = f"{failure.retry_after:g}"
+        names = {400: "InvalidRequest", 401: "AuthenticationRequired", 403: "Forbidden",
+                 429: "RateLimitExceeded", 500: "InternalServerError",
+                 502: "UpstreamFailure", 503: "NotEnoughResources", 504: "UpstreamTimeout"}
+        error = names.get(failure.status, HTTPStatus(failure.status).phrase.replace(" ", ""))
+        default = {429: "Rate Limit Exceeded"}.get(failure.status) \
+            or HTTPStatus(failure.status).phrase
+        message = default if failure.message is None else failure.message
+        return self._error(failure.status, error, message, headers)
+
+    def _repo(self, repo: str | None) -> bool:
+        return repo in (self.did, self.handle)
+
+    # -- routes ---------------------------------------------------------------------------------
+
+    def _route(self, method, path, query, headers, body) -> Reply:
+        if not path.startswith("/xrpc/"):
+            return self._error(404, "NotFound", "Not Found")
+        nsid = path[len("/xrpc/"):]
+        arg = {k: v[0] for k, v in query.items()}
+        if nsid == "com.atproto.server.describeServer":
+            return Reply(200, {"did": "did:web:fake.pds.test", "availableUserDomains": [".test"],
+                               "inviteCodeRequired": False, "links": {}})
+        if nsid == "com.atproto.server.createSession" and method == "POST":
+            data = json.loads(body or b"{}")
+            identifier = (data.get("identifier") or "").lstrip("@").lower()
+            if not identifier or not data.get("password"):
+                return self._error(400, "InvalidRequest",
+                                   'Input must have the property "identifier"')
+            if identifier not in (self.handle.lower(), self.did) \
+                    or data.get("password") != self.password:
+                return self._error(401, "AuthenticationRequired",
+                                   "Invalid identifier or password")
+            return Reply(200, self._session())
+        if nsid == "com.atproto.server.refreshSession" and method == "POST":
+            token = self._bearer(headers)
+            with self.lock:
+                if token not in self._refresh:
+                    return self._error(400, "ExpiredToken", "Token has been revoked")
+                self._refresh.discard(token)
+            session = self._session()
+            session.pop("email"), session.pop("emailConfirmed")
+            return Reply(200, session)
+        if nsid == "com.atproto.repo.getRecord" and method == "GET":
+            return self._get_record(arg)
+        # everything below needs the access token
+        with self.lock:
+            authorised = self._bearer(headers) in self._access
+        if not authorised:
+            if not self._bearer(headers):
+                return self._error(401, "AuthMissing", "Authentication Required")
+            return self._error(401, "InvalidToken", "Token could not be verified")
+        if nsid == "com.atproto.server.getSession":
+            return Reply(200, {"handle": self.handle, "did": self.did, "active": True})
+        if nsid == "app.bsky.actor.getProfile" and method == "GET":
+            if not self._repo(arg.get("actor")):
+                return self._error(400, "InvalidRequest", "Profile not found")
+            return Reply(200, {"did": self.did, "handle": self.handle,
+                               "displayName": "Acme", "followersCount": 0,
+                               "followsCount": 0, "postsCount": len(self.posts)})
+        if nsid == "com.atproto.repo.uploadBlob" and method == "POST":
+            return self._upload_blob(headers, body)
+        if nsid == "com.atproto.repo.createRecord" and method == "POST":
+            return self._create_record(json.loads(body or b"{}"))
+        return self._error(501, "MethodNotImplemented", "Method Not Implemented")
+
+    def _upload_blob(self, headers, body: bytes) -> Reply:
+        if len(body) > 1_000_000:
+            return self._error(400, "BlobTooLarge",
+                               "This file is too large. It is 1 MB but the maximum size is 976 KB.")
+        mime = (headers.get("Content-Type") or "application/octet-stream").split(";")[0].strip()
+        cid = _cid(body, 0x55)
+        with self.lock:
+            self.blobs[cid] = {"mime_type": mime, "size": len(body), "data": body}
+        return Reply(200, {"blob": {"$type": "blob", "ref": {"$link": cid}, "mimeType": mime,
+                                    "size": len(body)}})
+
+    def _create_record(self, data: dict) -> Reply:
+        collection = data.get("collection") or ""
+        record = data.get("record") or {}
+        rkey = data.get("rkey")
+        if not self._repo(data.get("repo")):
+            return self._error(400, "InvalidRequest", f"Could not find repo: {data.get('repo')}")
+        if not isinstance(record, dict):
+            return self._error(400, "InvalidRequest", "Input/record must be an object")
+        if collection == "app.bsky.feed.post":
+            problem = self._check_post(record, rkey)
+            if problem:
+                return self._error(400, "InvalidRequest", problem)
+        with self.lock:
+            rkey = rkey or tid(time.time_ns() // 1000, self._random.randrange(1024))
+            self.create_attempts[rkey] += 1
+            uri = f"at://{self.did}/{collection}/{rkey}"
+            if (collection, rkey) in self._records:
+                if self.duplicate_rkey_status == 409:
+                    return self._error(409, "RecordAlreadyExists",
+                                       f"Record already exists: {uri}")
+                if self.duplicate_rkey_status == 400:
+                    return self._error(400, "InvalidRequest", "Record already exists")
+                return self._error(self.duplicate_rkey_status, "InternalServerError",
+                                   "Internal Server Error")
+            value = {"$type": collection, **record}
+            cid = _cid(json.dumps(value, sort_keys=True).encode(), 0x71)
+            embed = record.get("embed") or {}
+            self._records[(collection, rkey)] = {
+                "uri": uri, "cid": cid, "rkey": rkey, "collection": collection,
+                "text": record.get("text", ""), "facets": record.get("facets") or [],
+                "images": [{"alt": image.get("alt", ""),
+                            "mime_type": (image.get("image") or {}).get("mimeType"),
+                            "size": (image.get("image") or {}).get("size"),
+                            "cid": ((image.get("image") or {}).get("ref") or {}).get("$link")}
+                           for image in embed.get("images") or []],
+                "reply": record.get("reply"), "record": value, "created_at": datetime.now(UTC),
+            }
+            if collection == "app.bsky.feed.post":
+                self.posts_per_text[record.get("text", "")] += 1
+            answer = {"uri": uri, "cid": cid,
+                      "commit": {"cid": _cid(os.urandom(16), 0x71),
+                                 "rev": tid(time.time_ns() // 1000)},
+                      "validationStatus": "valid"}
+            return Reply(200, answer, fault=self._post_fault())
+
+    def _check_post(self, record: dict, rkey: str | None) -> str:
+        if rkey is not None and not _TID_RE.match(rkey):
+            return f"Invalid record key for app.bsky.feed.post: {rkey}"
+        text = record.get("text")
+        if not isinstance(text, str):
+            return 'Invalid app.bsky.feed.post record: Record must have the property "text"'
+        if "createdAt" not in record:
+            return ('Invalid app.bsky.feed.post record: Record must have the property '
+                    '"createdAt"')
+        if len(regex.findall(r"\X", text)) > self.max_graphemes:
+            return ("Invalid app.bsky.feed.post record: Record/text must not be longer than "
+                    f"{self.max_graphemes} graphemes")
+        if len(text.encode()) > 3000:
+            return ("Invalid app.bsky.feed.post record: Record/text must not be longer than "
+                    "3000 characters")
+        encoded = text.encode()
+        for number, facet in enumerate(record.get("facets") or []):
+            index = facet.get("index") or {}
+            start, end = index.get("byteStart"), index.get("byteEnd")
+            if not (isinstance(start, int) and isinstance(end, int)
+                    and 0 <= start < end <= len(encoded)):
+                return (f"Invalid app.bsky.feed.post record: Record/facets/{number}/index "
+                        "is out of range")
+        embed = record.get("embed") or {}
+        if embed.get("$type") == "app.bsky.embed.images":
+            images = embed.get("images") or []
+            if len(images) > self.max_images:
+                return ("Invalid app.bsky.feed.post record: Record/embed/images must not have "
+                        f"more than {self.max_images} elements")
+            for image in images:
+                link = ((image.get("image") or {}).get("ref") or {}).get("$link")
+                if link not in self.blobs:
+                    return f"Could not find blob: {link}"
+                if not isinstance(image.get("alt"), str):
+                    return ('Invalid app.bsky.feed.post record: Record/embed/images/0 must have '
+                            'the property "alt"')
+        return ""
+
+    def _get_record(self, arg: dict) -> Reply:
+        collection, rkey = arg.get("collection") or "", arg.get("rkey") or ""
+        if not self._repo(arg.get("repo")):
+            return self._error(400, "InvalidRequest", f"Could not find repo: {arg.get('repo')}")
+        uri = f"at://{self.did}/{collection}/{rkey}"
+        with self.lock:
+            stored = self._records.get((collection, rkey))
+        if stored is None:
+            return self._error(self.missing_record_status, "RecordNotFound",
+                               f"Could not locate record: {uri}")
+        return Reply(200, {"uri": stored["uri"], "cid": stored["cid"], "value": stored["record"]})
+

@@ -1,0 +1,216 @@
+"""The dispatcher and the worker, in process: claims, leases, outcomes and their guards."""
+
+import datetime as dt
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from campaigns.publishing import dispatcher, worker
+from campaigns.publishing.adapters.webhook import verify
+from campaigns.publishing.models import CrisisHold, Delivery, Pause, State
+from tests.publishing.conftest import approve, make_campaign
+
+pytestmark = pytest.mark.django_db
+
+
+class Receiver:
+    """A webhook receiver on a local port: answers with the queued statuses, records requests,
+    and drops a repeated Idempotency-Key as a receiver should."""
+
+    def __init__(self):
+        self.requests, self.answers, self.accepted, self.hang = [], [], {}, 0.0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                status, headers = receiver.answers.pop(0) if receiver.answers else (200, {})
+                key = self.headers["Idempotency-Key"]
+                if status == 200:
+                    receiver.accepted.setdefault(key, body)
+                if receiver.hang:
+                    threading.Event().wait(receiver.hang)
+                payload = json.dumps({"id": f"remote-{len(receiver.accepted)}",
+                                      "error": "refused" if status != 200 else ""}).encode()
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(kit):
+    receiver = Receiver()
+    with schema_context(kit["schema"]):
+        kit["hook"].endpoint = receiver.url
+        kit["hook"].save()
+    yield receiver
+    receiver.close()
+
+
+def _due(kit, channels, copy="Spring is here #SpringLaunch", tags=("coffee",)):
+    now = timezone.now()
+    page = make_campaign(kit["schema"], posts=[(copy, channels, now + dt.timedelta(hours=1),
+                                                kit["image"])], tags=tags)
+    deliveries = approve(kit["schema"], page)
+    Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(next_attempt_at=now)
+    return deliveries
+
+
+def _run(claims, func=worker.deliver):
+    return [func(pk, claim) for pk, claim in claims]
+
+
+def test_a_due_sandbox_post_is_published_once_into_the_brands_feed(world, kit):
+    from campaigns.models import SandboxPost
+
+    (delivery,) = _due(kit, [kit["sandbox"]])
+    claims = dispatcher.claim_due()
+    assert [pk for pk, _ in claims] == [delivery.pk]
+    assert dispatcher.claim_due() == []  # claimed: nobody else takes it
+    assert _run(claims) == ["published"]
+    assert _run(claims) == ["stale"]  # django-q2 delivering the task twice changes nothing
+    delivery.refresh_from_db()
+    assert delivery.state == State.PUBLISHED and delivery.remote_url.endswith(
+        f"#post-{delivery.remote_id}")
+    with schema_context(kit["schema"]):
+        (post,) = SandboxPost.objects.all()
+        assert post.text == "Spring is here #SpringLaunch"
+        assert post.images == [{"name": "cup.png", "alt": "Alt for Spring is here #SpringLaunch"}]
+
+
+def test_the_webhook_is_signed_timestamped_and_carries_the_key(world, kit, receiver):
+    (delivery,) = _due(kit, [kit["hook"]])
+    assert _run(dispatcher.claim_due()) == ["published"]
+    (headers, body), = receiver.requests
+    assert verify("s3cret-signing-key", headers["X-Agency-Timestamp"], body,
+                  headers["X-Agency-Signature"])
+    assert not verify("wrong-key", headers["X-Agency-Timestamp"], body,
+                      headers["X-Agency-Signature"])
+    assert headers["Idempotency-Key"] == delivery.idempotency_key
+    payload = json.loads(body)
+    assert payload["text"] == "Spring is here #SpringLaunch"
+    assert payload["images"][0]["alt"] == "Alt for Spring is here #SpringLaunch"
+    delivery.refresh_from_db()
+    assert delivery.state == State.PUBLISHED and delivery.remote_id == "remote-1"
+
+
+def test_a_429_is_retried_later_with_backoff_and_a_refusal_fails_at_once(world, kit, receiver):
+    (delivery,) = _due(kit, [kit["hook"]])
+    receiver.answers = [(429, {"Retry-After": "120"})]
+    before = timezone.now()
+    assert _run(dispatcher.claim_due()) == ["retry"]
+    delivery.refresh_from_db()
+    assert delivery.state == State.SCHEDULED and "HTTP 429" in delivery.error
+    assert delivery.next_attempt_at >= before + dt.timedelta(seconds=120)
+    assert dispatcher.claim_due() == []  # not before its time
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    receiver.answers = [(422, {})]
+    assert _run(dispatcher.claim_due()) == ["failed"]
+    delivery.refresh_from_db()
+    assert delivery.state == State.FAILED and "HTTP 422" in delivery.error
+    assert delivery.attempts == 2
+    alert = mail.outbox[-1]
+    assert alert.subject.startswith("Not published: “Spring launch” on Acme Hook")
+    assert "HTTP 422" in alert.body and world.acme.users["agency_admin"].email in alert.to
+
+
+def test_transient_failures_stop_after_the_limit(world, kit, receiver, settings):
+    settings.PUBLISHING = {**settings.PUBLISHING, "MAX_ATTEMPTS": 2}
+    (delivery,) = _due(kit, [kit["hook"]])
+    receiver.answers = [(503, {}), (503, {})]
+    assert _run(dispatcher.claim_due()) == ["retry"]
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    assert _run(dispatcher.claim_due()) == ["failed"]
+    delivery.refresh_from_db()
+    assert delivery.error.startswith("Gave up after 2 tries: HTTP 503")
+
+
+def test_a_timeout_after_sending_is_checked_never_blindly_resent(world, kit, receiver, settings):
+    settings.PUBLISHING = {**settings.PUBLISHING, "SEND_TIMEOUT_SECONDS": 0.3}
+    (delivery,) = _due(kit, [kit["hook"]])
+    receiver.hang = 1.0
+    assert _run(dispatcher.claim_due()) == ["unconfirmed"]
+    receiver.hang = 0
+    delivery.refresh_from_db()
+    assert delivery.state == State.UNCONFIRMED and delivery.sending_at is not None
+    assert dispatcher.claim_due() == [] and dispatcher.claim_checks() == []  # waits to ask
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    assert _run(dispatcher.claim_checks(), worker.check) == ["resend"]
+    assert _run(dispatcher.claim_due()) == ["published"]
+    # the receiver saw the key twice and kept one post
+    assert len(receiver.requests) == 2 and len(receiver.accepted) == 1
+
+
+def test_an_unknown_sandbox_outcome_is_found_on_the_network(world, kit):
+    (delivery,) = _due(kit, [kit["sandbox"]])
+    (claim,) = dispatcher.claim_due()
+    # the worker published, then died before recording it
+    worker._start(*claim)
+    with schema_context(kit["schema"]):
+        from campaigns.publishing.adapters.sandbox import SandboxAdapter
+
+        SandboxAdapter(kit["sandbox"], timeout=1).publish(worker.outgoing(delivery))
+    Delivery.objects.filter(pk=delivery.pk).update(lease_until=timezone.now())
+    assert dispatcher.sweep() == 1
+    delivery.refresh_from_db()
+    assert delivery.state == State.UNCONFIRMED
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    assert _run(dispatcher.claim_checks(), worker.check) == ["published"]
+    assert _run([claim]) == ["stale"]  # the old task, delivered again, does nothing
+    with schema_context(kit["schema"]):
+        from campaigns.models import SandboxPost
+
+        assert SandboxPost.objects.count() == 1
+
+
+def test_a_claim_whose_lease_ran_out_before_sending_is_taken_again(world, kit):
+    (delivery,) = _due(kit, [kit["sandbox"]])
+    (old,) = dispatcher.claim_due()
+    Delivery.objects.filter(pk=delivery.pk).update(lease_until=timezone.now())
+    assert dispatcher.sweep() == 1
+    (new,) = dispatcher.claim_due()
+    assert _run([old]) == ["stale"] and _run([new]) == ["published"]
+
+
+def test_held_and_paused_posts_are_not_taken(world, kit):
+    hook = {d.network: d for d in _due(kit, [kit["sandbox"], kit["hook"]])}["webhook"]
+    brand = Pause.objects.create(client=world.acme.client)
+    assert dispatcher.claim_due() == []
+    brand.delete()
+    Pause.objects.create(client=world.acme.client, channel_id=kit["sandbox"].pk)
+    Delivery.objects.filter(pk=hook.pk).update(
+        hold=CrisisHold.objects.create(reason="News", word="spring"))
+    assert dispatcher.claim_due() == []  # one channel paused, the other post held
+    Delivery.objects.filter(pk=hook.pk).update(hold=None)
+    assert [pk for pk, _ in dispatcher.claim_due()] == [hook.pk]
+
+
+def test_a_switched_off_channel_fails_with_a_clear_reason(world, kit):
+    (delivery,) = _due(kit, [kit["sandbox"]])
+    with schema_context(kit["schema"]):
+        kit["sandbox"].active = False
+        kit["sandbox"].save()
+    assert _run(dispatcher.claim_due()) == ["failed"]
+    delivery.refresh_from_db()
+    assert "switched off" in delivery.error

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
@@ -12,9 +12,6 @@ from django_tenants.utils import schema_context
 from wagtail.models import Revision, WorkflowState
 
 from campaigns.models import CampaignPage, Channel
-
-# A scheduled campaign still unpublished this long after its time has failed to go out.
-OVERDUE_AFTER = timedelta(minutes=5)
 
 
 def campaign_status_counts() -> dict[str, int]:
@@ -26,15 +23,19 @@ def campaign_status_counts() -> dict[str, int]:
         .filter(content_type=page_type)
         .values_list("object_id", flat=True)
     )
-    scheduled = Revision.objects.filter(
-        content_type=page_type, approved_go_live_at__isnull=False
-    )
+    from campaigns.publishing.models import Delivery, State
+    from tenants.models import current_client
+
+    deliveries = Delivery.objects.filter(client=current_client())
     return {
         "drafts": CampaignPage.objects.filter(live=False)
         .exclude(pk__in=[int(pk) for pk in in_review_ids]).count(),
         "in_review": len(in_review_ids),
-        "scheduled": scheduled.filter(approved_go_live_at__gt=now).count(),
-        "failed": scheduled.filter(approved_go_live_at__lte=now - OVERDUE_AFTER).count(),
+        # campaigns with posts waiting to go out
+        "scheduled": deliveries.filter(state=State.SCHEDULED, publish_at__gt=now)
+        .values("page_id").distinct().count(),
+        # posts that did not go out, or whose outcome is not confirmed
+        "failed": deliveries.filter(state__in=[State.FAILED, State.UNCONFIRMED]).count(),
     }
 
 
@@ -79,6 +80,7 @@ def calendar_entries(*, start: datetime, end: datetime, channel_id: int | None =
         content_type=page_type).values_list("object_id", flat=True)}
     now = timezone.now()
     names = dict(Channel.objects.values_list("id", "name"))
+    delivered = _delivery_states([p["id"] for p in pages.values()])
     entries = []
     for revision_id, content in Revision.objects.filter(id__in=list(pages)).values_list(
             "id", "content"):
@@ -90,7 +92,10 @@ def calendar_entries(*, start: datetime, end: datetime, channel_id: int | None =
             channels = tuple(post.get("channels") or ())
             if channel_id and channel_id not in channels:
                 continue
-            if page["id"] in in_review:
+            outbox = delivered.get(post.get("pk"))
+            if outbox in ("published", "failed"):
+                state = outbox
+            elif page["id"] in in_review:
                 state = "in_review"
             elif page["live"] and not page["has_unpublished_changes"]:
                 state = "scheduled" if when > now else "approved"
@@ -102,3 +107,24 @@ def calendar_entries(*, start: datetime, end: datetime, channel_id: int | None =
                 channel_names=tuple(names.get(c, "(removed channel)") for c in channels),
                 state=state))
     return sorted(entries, key=lambda e: (e.publish_at, e.campaign_title, e.index))
+
+
+def _delivery_states(page_ids: list[int]) -> dict[int, str]:
+    """Per post id, what the outbox says: "failed" if any of its channels failed (or is not
+    confirmed), "published" once every channel has it, "scheduled" while waiting. One query."""
+    from campaigns.publishing.models import Delivery, State
+    from tenants.models import current_client
+
+    by_post: dict[int, set] = {}
+    for post_id, state in (Delivery.objects.filter(client=current_client(), page_id__in=page_ids)
+                           .exclude(state=State.CANCELLED).values_list("post_id", "state")):
+        by_post.setdefault(post_id, set()).add(state)
+    result = {}
+    for post_id, states in by_post.items():
+        if states & {State.FAILED, State.UNCONFIRMED}:
+            result[post_id] = "failed"
+        elif states == {State.PUBLISHED}:
+            result[post_id] = "published"
+        else:
+            result[post_id] = "scheduled"
+    return result

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from agency.portal import views
+from campaigns.publishing import portal_views
 from tenants.forms import PortalLoginForm
 
 app_name = "portal"
@@ -31,4 +32,7 @@ urlpatterns = [
     path("clients/<slug:slug>/archive/", views.client_archive, name="client_archive"),
     path("clients/<slug:slug>/restore/", views.client_restore, name="client_restore"),
     path("clients/<slug:slug>/delete/", views.client_delete, name="client_delete"),
+    path("crisis-holds/", portal_views.holds_view, name="crisis_holds"),
+    path("crisis-holds/<int:hold_id>/release/", portal_views.release_view,
+         name="crisis_release"),
 ]

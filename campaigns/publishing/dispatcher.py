@@ -121,7 +121,7 @@ def seconds_to_next_due() -> float | None:
         return None
     from django.utils import timezone
 
-    return (when - timezone.clock_timestamp()).total_seconds()
+    return (when - timezone.now()).total_seconds()
 
 
 def hand_over(claims: list[tuple[int, str]], func: str) -> None:

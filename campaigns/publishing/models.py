@@ -110,6 +110,8 @@ class Delivery(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     sending_at = models.DateTimeField(null=True, blank=True,
                                       help_text="When the network call under this claim began.")
+    sent_by = models.CharField(max_length=120, blank=True,
+                               help_text="The worker (host:pid) that made the network call.")
     remote_id = models.CharField(max_length=255, blank=True)
     remote_url = models.URLField(max_length=500, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)

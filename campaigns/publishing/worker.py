@@ -11,7 +11,9 @@ blindly. Outcomes are recorded with a few retries so a database restart mid-way 
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
 import time
 from datetime import timedelta
 
@@ -25,6 +27,11 @@ from campaigns.publishing import adapters
 from campaigns.publishing.models import Delivery, DeliveryEvent, State
 
 logger = logging.getLogger(__name__)
+
+
+def worker_id() -> str:
+    """host:pid of this worker (read when used: workers are forked after import)."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
 
 
 def config(name: str):
@@ -57,10 +64,11 @@ def _start(delivery_id: int, claim: str) -> Delivery | None:
         if delivery is None:
             return None
         delivery.sending_at = timezone.now()
+        delivery.sent_by = worker_id()
         # Long enough for the call and for recording it; if it runs out, the network is asked.
         delivery.lease_until = delivery.sending_at + timedelta(
             seconds=config("SEND_TIMEOUT_SECONDS") + config("LEASE_SECONDS"))
-        delivery.save(update_fields=["sending_at", "lease_until", "updated_at"])
+        delivery.save(update_fields=["sending_at", "sent_by", "lease_until", "updated_at"])
         return delivery
 
 

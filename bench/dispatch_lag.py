@@ -1,0 +1,495 @@
+"""Benchmark: how late posts go out when thousands fall due in the same minute, engine vs baseline.
+
+    python bench/dispatch_lag.py [--deliveries N] [--brands M] [--workers W] [--quick]
+                                 [--broker orm|redis] [--env NAME=VALUE ...] [--no-baseline]
+
+Works in its own database (``agency_bench`` on the configured server: ``DATABASE_URL``'s server
+if set, else the embedded PostgreSQL), migrated when needed and kept between runs so its brands
+(``lag001``..) are provisioned once (~0.6 s each); earlier runs' outbox rows, queue, schedules and
+sandbox posts are removed at the start. Each brand has one sandbox channel.
+
+The engine run starts a real ``manage.py qcluster`` (``--workers`` workers) and a real
+``manage.py dispatcher`` as child processes, waits until every worker has answered a warm-up
+task, then bulk-inserts N deliveries across M brands due uniformly over one minute starting
+``--lead`` seconds later, and waits until all are published (or ``--timeout`` after the last is
+due). The lag of a delivery is the time of the sandbox publish call (``SandboxPost.published_at``,
+stamped when the worker writes the post) minus its due time.
+
+The baseline run follows on the same cluster with the dispatcher stopped: N fresh deliveries with
+the same due times, each with its own django-q2 ``Schedule`` (ONCE, ``next_run`` = due time) whose
+task (``bench.publishing_common.baseline_publish``) publishes it through the same sandbox adapter
+inside the brand's schema. django-q2's scheduler runs inside the cluster's sentinel about every
+30 seconds.
+
+For the engine run, where the time goes: a trigger (the benchmark's, in its own database) stamps
+each claim; with the ORM broker, triggers stamp when a task row is inserted and taken by the
+pusher. So lag splits into dispatch (due -> claim), enqueue (claim -> task row), broker (task row
+-> pusher), wait (pusher -> worker starts sending, ``sending_at``), publish (-> sandbox post) and
+record (-> ``Delivery.published_at``). CPU seconds per process over the run are printed too.
+
+The broker is the ORM broker unless ``--broker redis`` (or ``REDIS_URL`` set); Redis runs on a
+database index of its own (``--redis-db``, default 14) so other users of the server are not
+touched. ``--env NAME=VALUE`` passes a setting to every process (e.g. ``DB_CONN_MAX_AGE=60``,
+``PUBLISHING_BATCH=50``); the settings in force are printed. The last line is machine-readable:
+
+    dispatch_lag p99_s=<x> baseline_p99_s=<y> ratio=<y/x> lost=<n> duplicates=<n>
+
+``lost``: engine deliveries not published by the end of the wait; ``duplicates``: sandbox posts
+beyond the first per idempotency key plus deliveries with more than one "published" event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.publishing_common import (  # noqa: E402
+    Child,
+    clean_outbox,
+    django_setup,
+    ensure_brands,
+    ensure_channel,
+    ensure_database,
+    make_deliveries,
+    migrate_if_needed,
+    percentile,
+    redacted,
+    spread,
+    wait_for_log,
+    wait_warm,
+)
+
+DATABASE = "agency_bench"
+PREFIX = "lag"
+CHANNEL = "Bench sandbox"
+LOGS = ROOT / "var" / "bench" / "lag"
+
+TRACE_SQL = """
+CREATE TABLE IF NOT EXISTS public.bench_trace (
+    kind text NOT NULL, ref bigint NOT NULL, at timestamptz NOT NULL, payload text);
+TRUNCATE public.bench_trace;
+CREATE OR REPLACE FUNCTION public.bench_trace_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.bench_trace VALUES ('claim', NEW.id, clock_timestamp(), NULL);
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION public.bench_trace_ormq() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO public.bench_trace VALUES ('enqueued', NEW.id, clock_timestamp(), NEW.payload);
+    ELSE
+        INSERT INTO public.bench_trace VALUES ('dequeued', NEW.id, clock_timestamp(), NULL);
+    END IF;
+    RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS bench_trace_claim ON public.publishing_delivery;
+CREATE TRIGGER bench_trace_claim AFTER UPDATE OF state ON public.publishing_delivery
+    FOR EACH ROW WHEN (NEW.state = 'claimed' AND OLD.state IS DISTINCT FROM 'claimed')
+    EXECUTE FUNCTION public.bench_trace_claim();
+DROP TRIGGER IF EXISTS bench_trace_ormq ON public.django_q_ormq;
+CREATE TRIGGER bench_trace_ormq AFTER INSERT OR UPDATE OF lock ON public.django_q_ormq
+    FOR EACH ROW EXECUTE FUNCTION public.bench_trace_ormq();
+"""
+
+UNTRACE_SQL = """
+DROP TRIGGER IF EXISTS bench_trace_claim ON public.publishing_delivery;
+DROP TRIGGER IF EXISTS bench_trace_ormq ON public.django_q_ormq;
+"""
+
+
+# --- Environment ----------------------------------------------------------------------------------
+
+
+def redis_url(db: int) -> str:
+    base = os.environ.get("REDIS_URL", "").strip() or "redis://127.0.0.1:6379"
+    return urlunsplit(urlsplit(base)._replace(path=f"/{db}"))
+
+
+def configure(args) -> dict:
+    """Settings for this process and its children (they share the environment)."""
+    env = {"DJANGO_SETTINGS_MODULE": "agency.settings.dev", "DJANGO_DEBUG": "0",
+           "LOG_LEVEL": "WARNING", "LOG_FORMAT": "plain", "PYTHONUNBUFFERED": "1",
+           "Q_WORKERS": str(args.workers)}
+    if args.broker == "redis":
+        env["REDIS_URL"] = redis_url(args.redis_db)
+    else:
+        os.environ.pop("REDIS_URL", None)
+    for item in args.env:
+        name, _, value = item.partition("=")
+        env[name] = value
+    os.environ.update(env)
+    return env
+
+
+def describe_settings(args, env: dict) -> None:
+    from django.conf import settings
+
+    q, p = settings.Q_CLUSTER, settings.PUBLISHING
+    broker = f"Redis {redacted(q['redis'])}" if "redis" in q else "ORM (PostgreSQL table)"
+    db = settings.DATABASES["default"]
+    print(f"database {db['NAME']} on {db.get('HOST') or 'local socket'}:{db.get('PORT') or ''} "
+          f"(CONN_MAX_AGE={db.get('CONN_MAX_AGE', 0)})")
+    print(f"broker {broker}; Q_CLUSTER workers={q['workers']} poll={q.get('poll')} "
+          f"bulk={q.get('bulk')} queue_limit={q.get('queue_limit')} "
+          f"recycle={q.get('recycle', 500)} (django-q2 default 500)")
+    print(f"PUBLISHING BATCH={p['BATCH']} IDLE_POLL_SECONDS={p['IDLE_POLL_SECONDS']} "
+          f"LEASE_SECONDS={p['LEASE_SECONDS']}; extra env: {' '.join(args.env) or 'none'}")
+
+
+# --- Processes and CPU ----------------------------------------------------------------------------
+
+
+class CpuMeter:
+    """CPU seconds per role: the cluster's processes (workers counted with those already reaped),
+    the dispatcher, PostgreSQL (every server process on the machine), Redis, this process."""
+
+    def __init__(self, cluster: Child, dispatcher: Child | None):
+        import psutil
+
+        self.psutil = psutil
+        self.cluster, self.dispatcher = cluster, dispatcher
+        self.fixed: dict[int, str] = {}
+        sentinel = psutil.Process(cluster.pid).children()
+        if sentinel:
+            kids = sorted(sentinel[0].children(), key=lambda p: (p.create_time(), p.pid))
+            # django-q2 spawns the workers, then the monitor, then the pusher
+            if len(kids) >= 2:
+                self.fixed = {kids[-2].pid: "monitor", kids[-1].pid: "pusher"}
+
+    @staticmethod
+    def _own(proc) -> float:
+        t = proc.cpu_times()
+        return t.user + t.system
+
+    @staticmethod
+    def _reaped(proc) -> float:
+        t = proc.cpu_times()
+        return t.children_user + t.children_system
+
+    def snapshot(self) -> Counter:
+        ps, out = self.psutil, Counter()
+        with_errors = (ps.NoSuchProcess, ps.AccessDenied, ps.ZombieProcess)
+        try:
+            root = ps.Process(self.cluster.pid)
+            out["qcluster main"] += self._own(root)
+            for sentinel in root.children():
+                out["sentinel (+scheduler)"] += self._own(sentinel)
+                out["workers"] += self._reaped(sentinel)  # recycled or killed workers
+                for kid in sentinel.children():
+                    out[self.fixed.get(kid.pid, "workers")] += self._own(kid)
+        except with_errors:
+            pass
+        if self.dispatcher is not None and self.dispatcher.alive():
+            try:
+                out["dispatcher"] += self._own(ps.Process(self.dispatcher.pid))
+            except with_errors:
+                pass
+        for proc in ps.process_iter(["name"]):
+            try:
+                if proc.info["name"] in ("postgres", "postmaster"):
+                    out["postgres (all on machine)"] += self._own(proc) + self._reaped(proc)
+                elif proc.info["name"] == "redis-server":
+                    out["redis-server"] += self._own(proc)
+            except with_errors:
+                continue
+        out["bench (this process)"] += self._own(ps.Process())
+        return out
+
+
+# --- Runs -----------------------------------------------------------------------------------------
+
+
+def due_times(start, count: int, window: float) -> list:
+    return [start + timedelta(seconds=window * i / count) for i in range(count)]
+
+
+def make_run(tag: str, clients, channels, dues) -> list[int]:
+    rows = []
+    for i, due in enumerate(dues):
+        client = clients[i % len(clients)]
+        rows.append((client, channels[client.pk], due, f"{tag}-{i:05d}",
+                     f"Bench post {i} of run {tag}: the autumn blend is here."))
+    return make_deliveries(rows)
+
+
+def wait_published(tag: str, count: int, deadline: float, t0) -> float:
+    """Poll until ``count`` deliveries of ``tag`` are published or ``deadline`` (monotonic)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from campaigns.publishing.models import Delivery, State
+
+    last_print = 0.0
+    while True:
+        done = Delivery.objects.filter(idempotency_key__startswith=tag + "-",
+                                       state=State.PUBLISHED).count()
+        connection.close()  # as the platform's processes do: no connection kept between polls
+        now = time.monotonic()
+        if done >= count or now >= deadline or now - last_print >= 5:
+            last_print = now
+            since = (timezone.now() - t0).total_seconds()
+            print(f"  t{since:+6.1f}s  published {done}/{count}", flush=True)
+        if done >= count or now >= deadline:
+            return now
+        time.sleep(0.5)
+
+
+def sandbox_times(schemas: list[str], tag: str) -> dict[str, list]:
+    """{idempotency key: [published_at, ...]} of the sandbox posts of run ``tag``."""
+    from django.db import connection
+    from psycopg import sql
+
+    parts = [sql.SQL("SELECT idempotency_key, published_at FROM {} WHERE idempotency_key "
+                     "LIKE %s").format(sql.Identifier(schema, "campaigns_sandboxpost"))
+             for schema in schemas]
+    out: dict[str, list] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL(" UNION ALL ").join(parts).as_string(cursor.connection),
+                       [tag + "-%"] * len(schemas))
+        for key, at in cursor.fetchall():
+            out.setdefault(key, []).append(at)
+    return out
+
+
+def published_event_repeats(ids: list[int]) -> int:
+    from django.db.models import Count
+
+    from campaigns.publishing.models import DeliveryEvent
+
+    counts = (DeliveryEvent.objects.filter(delivery_id__in=ids, kind="published")
+              .values("delivery_id").annotate(n=Count("id")).filter(n__gt=1))
+    return sum(row["n"] - 1 for row in counts)
+
+
+def traces() -> tuple[dict, dict]:
+    """Claim times per delivery (first claim), and per delivery the times its task row was
+    inserted and taken by the pusher (ORM broker only)."""
+    from django.db import connection
+    from django_q.signing import SignedPackage
+
+    claims, broker = {}, {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT kind, ref, at, payload FROM public.bench_trace ORDER BY at")
+        rows = cursor.fetchall()
+    ormq: dict[int, dict] = {}
+    for kind, ref, at, payload in rows:
+        if kind == "claim":
+            claims.setdefault(ref, at)
+        elif kind == "enqueued":
+            task = SignedPackage.loads(payload)
+            if task.get("func") == "campaigns.publishing.worker.deliver":
+                ormq[ref] = {"delivery": task["args"][0], "enqueued": at}
+        elif kind == "dequeued" and ref in ormq:
+            ormq[ref].setdefault("dequeued", at)
+    for item in ormq.values():
+        broker.setdefault(item["delivery"], item)
+    return claims, broker
+
+
+def analyse(label: str, tag: str, ids: list[int], schemas: list[str], *, window: float,
+            staged: bool) -> dict:
+    from campaigns.publishing.models import Delivery
+
+    rows = {d["id"]: d for d in Delivery.objects.filter(pk__in=ids).values(
+        "id", "idempotency_key", "publish_at", "sending_at", "published_at", "state",
+        "attempts")}
+    posts = sandbox_times(schemas, tag)
+    lags = [(min(posts[d["idempotency_key"]]) - d["publish_at"]).total_seconds()
+            for d in rows.values() if d["idempotency_key"] in posts]
+    lost = sum(1 for d in rows.values() if d["idempotency_key"] not in posts)
+    dup_posts = sum(len(t) - 1 for t in posts.values() if len(t) > 1)
+    dup_events = published_event_repeats(ids)
+    first_due = min(d["publish_at"] for d in rows.values())
+    last_post = max((min(t) for t in posts.values()), default=first_due)
+    span = (last_post - first_due).total_seconds()
+    print(f"{label}: lag {spread(lags)}")
+    print(f"{label}: {len(lags)}/{len(rows)} published, lost={lost}, duplicate posts={dup_posts}, "
+          f"repeated 'published' events={dup_events}, states "
+          f"{dict(Counter(d['state'] for d in rows.values()))}, "
+          f"re-claimed={sum(1 for d in rows.values() if d['attempts'] > 1)}")
+    print(f"{label}: throughput {len(lags) / span if span > 0 else float('nan'):.1f} posts/s "
+          f"(first due -> last post {span:.1f}s; offered {len(rows) / window:.1f}/s)")
+    # lag by due time, 10-second windows: does a backlog build up?
+    by_window: dict[int, list[float]] = {}
+    for d in rows.values():
+        times = posts.get(d["idempotency_key"])
+        if times:
+            slot = int((d["publish_at"] - first_due).total_seconds() // 10)
+            by_window.setdefault(slot, []).append((min(times) - d["publish_at"]).total_seconds())
+    print(f"{label}: p99 lag by due window: " + "  ".join(
+        f"{slot * 10:>2d}-{slot * 10 + 10}s {percentile(v, 99):.2f}"
+        for slot, v in sorted(by_window.items())))
+    if staged:
+        stages(rows, posts)
+    return {"lags": lags, "lost": lost, "duplicates": dup_posts + dup_events}
+
+
+def stages(rows: dict, posts: dict) -> None:
+    claims, broker = traces()
+    parts: dict[str, list[float]] = {}
+
+    def add(name, later, earlier):
+        if later is not None and earlier is not None:
+            parts.setdefault(name, []).append((later - earlier).total_seconds())
+
+    for pk, d in rows.items():
+        claimed = claims.get(pk)
+        sent = min(posts.get(d["idempotency_key"]) or [None], key=lambda t: t or d["publish_at"])
+        add("dispatch  due -> claimed", claimed, d["publish_at"])
+        item = broker.get(pk)
+        if item:
+            add("enqueue   claimed -> task row", item["enqueued"], claimed)
+            add("broker    task row -> pusher", item.get("dequeued"), item["enqueued"])
+            add("wait      pusher -> sending_at", d["sending_at"], item.get("dequeued"))
+        else:
+            add("queue     claimed -> sending_at", d["sending_at"], claimed)
+        add("publish   sending_at -> sandbox post", sent, d["sending_at"])
+        add("record    sandbox post -> published_at", d["published_at"], sent)
+    print("engine: where the lag goes (per delivery; first claim):")
+    for name, values in parts.items():
+        print(f"  {name:40s} {spread(values)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--deliveries", type=int, default=5000)
+    parser.add_argument("--brands", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2, help="Q_WORKERS (default 2)")
+    parser.add_argument("--quick", action="store_true", help="500 deliveries across 20 brands")
+    parser.add_argument("--broker", choices=("orm", "redis"),
+                        default="redis" if os.environ.get("REDIS_URL") else "orm")
+    parser.add_argument("--redis-db", type=int, default=14)
+    parser.add_argument("--lead", type=float, default=20.0,
+                        help="seconds from the cluster being warm to the first due time")
+    parser.add_argument("--window", type=float, default=60.0, help="due times spread (s)")
+    parser.add_argument("--timeout", type=float, default=120.0,
+                        help="engine: wait this long after the last due time (s)")
+    parser.add_argument("--baseline-timeout", type=float, default=180.0)
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--no-baseline", action="store_true")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.deliveries, args.brands = 500, 20
+    if args.deliveries < 1 or args.brands < 1 or args.workers < 1:
+        parser.error("--deliveries, --brands and --workers must be at least 1")
+
+    os.chdir(ROOT)
+    began = time.perf_counter()
+    env = configure(args)
+    created = ensure_database(DATABASE)
+    print(f"database {DATABASE} ({'created' if created else 'reused'}) at "
+          f"{redacted(os.environ['DATABASE_URL'])}", flush=True)
+    django_setup()
+    from django.db import connection
+    from django.utils import timezone
+    from django_q.models import Schedule
+
+    migrate_if_needed()
+    clients = ensure_brands(PREFIX, args.brands)
+    channels = {c.pk: ensure_channel(c, network="sandbox", name=CHANNEL, handle=f"@{c.slug}")
+                for c in clients}
+    schemas = [c.schema_name for c in clients]
+    connection.set_schema_to_public()
+    clean_outbox(schemas)
+    if args.broker == "redis":
+        import redis
+
+        redis.from_url(env["REDIS_URL"]).delete("django_q:agency:q")
+    with connection.cursor() as cursor:
+        cursor.execute(TRACE_SQL)
+    connection.close()
+    describe_settings(args, env)
+
+    child_env = dict(os.environ)
+    LOGS.mkdir(parents=True, exist_ok=True)
+    cluster = Child("qcluster", ["qcluster"], child_env, LOGS / "qcluster.log").start()
+    dispatcher = None
+    results = {}
+    try:
+        warmed = wait_warm(LOGS / "warm", args.workers)
+        print(f"cluster pid {cluster.pid} warm: workers {sorted(warmed)} answered", flush=True)
+        dispatcher = Child("dispatcher", ["dispatcher"], child_env,
+                           LOGS / "dispatcher.log").start()
+        wait_for_log(dispatcher, "Dispatcher running.")
+        print(f"dispatcher pid {dispatcher.pid} running", flush=True)
+
+        # --- engine
+        stamp = timezone.now().strftime("%H%M%S")
+        t0 = timezone.now() + timedelta(seconds=args.lead)
+        dues = due_times(t0, args.deliveries, args.window)
+        tag = f"e{stamp}"
+        ids = make_run(tag, clients, channels, dues)
+        print(f"engine: {len(ids)} deliveries across {len(clients)} brands due "
+              f"{t0:%H:%M:%S}..{dues[-1]:%H:%M:%S} ({args.lead:.0f}s from now)", flush=True)
+        meter = CpuMeter(cluster, dispatcher)
+        time.sleep(max(0.0, (t0 - timezone.now()).total_seconds()))
+        cpu_before, wall = meter.snapshot(), time.monotonic()
+        wait_published(tag, len(ids), time.monotonic() + args.window + args.timeout, t0)
+        cpu = meter.snapshot() - cpu_before
+        wall = time.monotonic() - wall
+        if not dispatcher.alive() or not cluster.alive():
+            print(f"WARNING: dispatcher alive={dispatcher.alive()} cluster "
+                  f"alive={cluster.alive()} at the end of the engine run")
+        dispatcher.stop()
+        print(f"dispatcher stopped (exit {dispatcher.proc.returncode})", flush=True)
+        results["engine"] = analyse("engine", tag, ids, schemas, window=args.window,
+                                    staged=True)
+        print(f"engine: CPU seconds over {wall:.0f}s of wall time (2 cores = "
+              f"{2 * wall:.0f} CPU-s): " + ", ".join(
+                  f"{name} {seconds:.1f}" for name, seconds in cpu.most_common()))
+
+        # --- baseline
+        if not args.no_baseline:
+            t0 = timezone.now() + timedelta(seconds=args.lead)
+            dues = due_times(t0, args.deliveries, args.window)
+            tag = f"b{stamp}"
+            ids = make_run(tag, clients, channels, dues)
+            Schedule.objects.bulk_create([
+                Schedule(name=f"bench-baseline-{pk}", func="bench.publishing_common."
+                         "baseline_publish", args=repr(pk), schedule_type=Schedule.ONCE,
+                         repeats=-1, next_run=due) for pk, due in zip(ids, dues, strict=True)],
+                batch_size=1000)
+            print(f"baseline: {len(ids)} deliveries with one django-q2 schedule each, due "
+                  f"{t0:%H:%M:%S}..{dues[-1]:%H:%M:%S}", flush=True)
+            connection.close()
+            wait_published(tag, len(ids), time.monotonic() + args.lead + args.window
+                           + args.baseline_timeout, t0)
+            results["baseline"] = analyse("baseline", tag, ids, schemas,
+                                          window=args.window, staged=False)
+    finally:
+        if dispatcher is not None:
+            dispatcher.stop()
+        code = cluster.stop()
+        print(f"cluster stopped (exit {code})")
+        with connection.cursor() as cursor:
+            cursor.execute(UNTRACE_SQL)
+
+    engine = results["engine"]
+    p99 = percentile(engine["lags"], 99) if engine["lags"] else float("nan")
+    base = results.get("baseline")
+    base_p99 = percentile(base["lags"], 99) if base and base["lags"] else float("nan")
+    broker = "redis" if args.broker == "redis" else "orm"
+    print(f"settings: broker={broker} workers={args.workers} deliveries={args.deliveries} "
+          f"brands={args.brands} env={' '.join(args.env) or '-'}")
+    print(f"engine   lag {spread(engine['lags'])}")
+    if base:
+        print(f"baseline lag {spread(base['lags'])} lost={base['lost']} "
+              f"duplicates={base['duplicates']}")
+    print(f"total {time.perf_counter() - began:.0f}s")
+    print(f"dispatch_lag p99_s={p99:.3f} baseline_p99_s={base_p99:.3f} "
+          f"ratio={base_p99 / p99 if p99 > 0 else float('nan'):.1f} lost={engine['lost']} "
+          f"duplicates={engine['duplicates']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""End to end on a real django-q2 cluster and the real dispatcher: an approved campaign goes out
+to all four channel kinds once, and a worker killed mid-publish loses and duplicates nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.core import mail
+from django.core.files.images import ImageFile
+from django.db import connection
+from django.utils import timezone
+from django_tenants.utils import schema_context
+from wagtail.blocks import StreamValue
+
+from campaigns.publishing.adapters.webhook import verify
+from campaigns.publishing.models import Delivery, State
+from tenants.models import Role
+from tests.conftest import ROOT, HostClient, _user, brand_host, child_env
+from tests.images import png_bytes
+from tests.publishing.fake_networks import FakeBluesky, FakeMastodon
+from tests.publishing.test_engine import Receiver
+
+pytestmark = pytest.mark.cluster
+
+TIMINGS = {"PUBLISHING_SEND_TIMEOUT_SECONDS": "6", "PUBLISHING_LEASE_SECONDS": "4",
+           "PUBLISHING_CHECK_AFTER_SECONDS": "1", "PUBLISHING_IDLE_POLL_SECONDS": "0.1",
+           "Q_WORKERS": "2"}
+
+
+@pytest.fixture
+def relay(world, django_db_blocker):
+    """A brand of its own (deleted after), with staff and an approver, for committed data."""
+    from approvals.models import ApproverContact
+    from tenants.services import client_delete, client_provision, membership_set
+
+    with django_db_blocker.unblock():
+        client = client_provision(name="Relay Tea", slug="relay", time_zone="Europe/London")
+        users = {}
+        for role in Role:
+            users[role] = _user(f"{role.value}@relay.test")
+            membership_set(client=client, user=users[role], role=role)
+        with schema_context(client.schema_name):
+            ApproverContact.objects.create(name="Rae Client", email="rae@relay.example")
+        connection.set_schema_to_public()
+    yield {"client": client, "users": users, "host": brand_host("relay")}
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        client_delete(client=client, actor=None, confirm_slug="relay")
+
+
+@pytest.fixture
+def platform(relay, django_db_blocker):
+    """The real thing: `manage.py qcluster` and `manage.py dispatcher`."""
+    env = child_env(**TIMINGS)
+    procs = [subprocess.Popen([sys.executable, "manage.py", command], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              start_new_session=True)
+             for command in ("qcluster", "dispatcher")]
+    yield procs
+    for proc in procs:
+        os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def networks():
+    fakes = {"mastodon": FakeMastodon(token="masto-token").start(),
+             "bluesky": FakeBluesky(handle="relay.test", password="app-pass").start(),
+             "webhook": Receiver()}
+    yield fakes
+    fakes["mastodon"].stop()
+    fakes["bluesky"].stop()
+    fakes["webhook"].close()
+
+
+def _channels(networks):
+    from campaigns.models import Channel
+
+    made = {"sandbox": Channel.objects.create(name="Relay Sandbox", network="sandbox",
+                                              handle="@relay")}
+    for network, endpoint, secret, handle in [
+            ("mastodon", networks["mastodon"].url, "masto-token", "@relay@masto.test"),
+            ("bluesky", networks["bluesky"].url, "app-pass", "relay.test"),
+            ("webhook", networks["webhook"].url, "hook-secret", "relay-hook")]:
+        channel = Channel(name=f"Relay {network}", network=network, handle=handle,
+                          endpoint=endpoint)
+        channel.set_secret(secret)
+        channel.save()
+        made[network] = channel
+    return made
+
+
+def _wait(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _stderr(procs) -> str:
+    return "".join(proc.stderr.read1(4000).decode(errors="replace") if proc.poll() is not None
+                   else "" for proc in procs)
+
+
+def test_an_approved_campaign_goes_out_once_to_all_four_kinds_of_channel(
+        relay, platform, networks, django_db_blocker):
+    from wagtail.images.models import Image
+
+    from approvals.models import CHECKLIST
+    from campaigns.models import CampaignIndexPage, CampaignPage, Post
+
+    users = relay["users"]
+    with django_db_blocker.unblock():
+        with schema_context(relay["client"].schema_name):
+            channels = _channels(networks)
+            image = Image.objects.create(title="Tea", file=ImageFile(io.BytesIO(png_bytes()),
+                                                                       name="tea.png"))
+            page = CampaignIndexPage.objects.get().add_child(instance=CampaignPage(
+                title="First flush", goal="Launch the first flush", live=False))
+            due = timezone.now().replace(microsecond=0) + dt.timedelta(seconds=25)
+            post = Post(copy="First flush is in 🍃 #FirstFlush https://relay.example/flush",
+                        channels=list(channels.values()), publish_at=due)
+            post.media = StreamValue(post.media.stream_block, [
+                ("image", {"image": image, "alt_text": "A glass teapot of pale green tea"})])
+            page.posts = [post]
+            page.save_revision(user=users[Role.EDITOR])
+            page.get_workflow().start(page, users[Role.EDITOR])
+            review = page.current_workflow_task_state
+            review.task.specific.on_action(review, users[Role.SENSITIVITY_REVIEWER], "approve",
+                                           **dict.fromkeys(CHECKLIST, True))
+        connection.set_schema_to_public()
+        link = next(m for m in mail.outbox if m.to == ["rae@relay.example"])
+        token = re.search(r"/review/([\w-]+)/", link.body).group(1)
+        answer = HostClient(relay["host"]).post(f"/review/{token}/", {"decision": "approved"})
+        assert answer.status_code == 200 and "You approved" in answer.content.decode()
+
+        deliveries = Delivery.objects.filter(client=relay["client"])
+        assert deliveries.count() == 4
+        assert set(deliveries.values_list("state", flat=True)) == {State.SCHEDULED}
+        assert _wait(lambda: deliveries.filter(state=State.PUBLISHED).count() == 4), (
+            list(deliveries.values_list("network", "state", "error")), _stderr(platform))
+
+        for delivery in deliveries:
+            assert delivery.published_at >= delivery.publish_at  # not early
+        masto, = networks["mastodon"].posts
+        assert masto["text"].startswith("First flush is in 🍃")
+        assert [m["description"] for m in masto["media"]] == ["A glass teapot of pale green tea"]
+        sky, = networks["bluesky"].posts
+        assert [i["alt"] for i in sky["images"]] == ["A glass teapot of pale green tea"]
+        kinds = sorted(f["features"][0]["$type"] for f in sky["facets"])
+        assert kinds == ["app.bsky.richtext.facet#link", "app.bsky.richtext.facet#tag"]
+        (headers, body), = networks["webhook"].requests
+        assert verify("hook-secret", headers["X-Agency-Timestamp"], body,
+                      headers["X-Agency-Signature"])
+        with schema_context(relay["client"].schema_name):
+            from campaigns.models import SandboxPost
+
+            assert SandboxPost.objects.get().text.startswith("First flush is in")
+        connection.set_schema_to_public()
+
+
+def test_a_worker_killed_mid_publish_loses_nothing_and_duplicates_nothing(
+        relay, platform, networks, django_db_blocker):
+    from campaigns.publishing.outbox import schedule_approved
+    from tests.publishing.conftest import make_campaign
+
+    fake = networks["mastodon"]
+    fake.hang_seconds = 5
+    fake.accept_then_hang(1)  # the status is stored, the answer does not come
+    with django_db_blocker.unblock():
+        schema = relay["client"].schema_name
+        with schema_context(schema):
+            channels = _channels(networks)
+        page = make_campaign(schema, title="Killed mid-publish", posts=[
+            ("Second flush, coming soon", [channels["mastodon"]],
+             timezone.now().replace(microsecond=0) + dt.timedelta(seconds=3), None)])
+        with schema_context(schema):
+            from campaigns.models import CampaignPage
+
+            page = CampaignPage.objects.get(pk=page.pk)
+            revision = page.latest_revision
+            revision.publish(skip_permission_checks=True)
+            (delivery,) = schedule_approved(CampaignPage.objects.get(pk=page.pk), revision)
+        connection.set_schema_to_public()
+        assert _wait(lambda: len(fake.posts) == 1, 30), _stderr(platform)
+        sending = Delivery.objects.get(pk=delivery.pk)
+        assert sending.state == State.CLAIMED and sending.sending_at is not None
+        pid = int(sending.sent_by.rsplit(":", 1)[1])
+        os.kill(pid, signal.SIGKILL)  # the worker dies with the network call in flight
+        assert _wait(lambda: Delivery.objects.get(pk=delivery.pk).state == State.PUBLISHED, 60), (
+            list(Delivery.objects.get(pk=delivery.pk).events.values_list("kind", "detail")),
+            _stderr(platform))
+        events = list(Delivery.objects.get(pk=delivery.pk).events.values_list("kind", "detail"))
+        kinds = [kind for kind, _ in events]
+        # (a claim may also run out while the cluster starts: "lease_expired", taken again)
+        assert kinds[0] == "created" and kinds[-2:] == ["unconfirmed", "published"], events
+        assert events[-1][1].startswith("Found on the network after an unknown outcome")
+        assert len(fake.posts) == 1 and fake.duplicates() == {}
+        assert fake.count("POST", "/api/v1/statuses") == 1  # asked, never resent

@@ -36,7 +36,7 @@ STAFF = [
 
 CAMPAIGNS = {
     "acme": [("Autumn roast launch", "draft"), ("Fair trade week", "in_review"),
-             ("Barista stories", "draft")],
+             ("Barista stories", "approved")],
     "globex": [("Trail clean-up day", "draft"), ("Accessible hikes guide", "in_review")],
 }
 
@@ -78,15 +78,33 @@ def _campaigns_create(client: Client, author) -> None:
             page = index.add_child(instance=CampaignPage(
                 title=title, goal=f"{title}: what it should achieve.", live=False,
                 owner=author))
+            # An approved campaign's posts go out minutes after the demo starts, into the
+            # brand's sandbox feed (Publishing → the sandbox channel).
+            soon = timezone.now().replace(second=0, microsecond=0) + dt.timedelta(minutes=2)
             page.posts = [
                 Post(copy=f"{title}: post {n + 1}. Tell us what you think!",
-                     publish_at=start + dt.timedelta(days=number * 3 + n, hours=n * 2),
+                     publish_at=(soon + dt.timedelta(minutes=3 * n) if state == "approved"
+                                 else start + dt.timedelta(days=number * 3 + n, hours=n * 2)),
                      channels=channels)
                 for n in range(3)
             ]
-            page.save_revision(user=author)
+            revision = page.save_revision(user=author)
             if state == "in_review":
                 Workflow.objects.get(active=True).start(page, author)
+            elif state == "approved":
+                _approved(page, revision, author)
+
+
+def _approved(page, revision, author) -> None:
+    """As the approval workflow finishes: publish the revision, record it, build the outbox."""
+    from approvals.models import ApprovalRecord
+    from approvals.workflows import content_hash
+    from campaigns.models import CampaignPage
+    from campaigns.publishing.outbox import schedule_approved
+
+    ApprovalRecord.objects.create(revision=revision, content_hash=content_hash(revision.content))
+    revision.publish(user=author, skip_permission_checks=True)
+    schedule_approved(CampaignPage.objects.get(pk=page.pk), revision, user=author)
 
 
 def seed_demo(*, stdout=None) -> list[Client]:

@@ -58,20 +58,22 @@ def relay(world, django_db_blocker):
 
 @pytest.fixture
 def platform(relay, django_db_blocker):
-    """The real thing: `manage.py qcluster` and `manage.py dispatcher`."""
+    """The real thing, twice: two `manage.py qcluster` and two `manage.py dispatcher`, as on
+    two machines (they must never publish a post twice)."""
     env = child_env(**TIMINGS)
     procs = [subprocess.Popen([sys.executable, "manage.py", command], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               start_new_session=True)
-             for command in ("qcluster", "dispatcher")]
+             for command in ("qcluster", "dispatcher", "qcluster", "dispatcher")]
     yield procs
     for proc in procs:
-        os.killpg(proc.pid, signal.SIGTERM)
+        proc.terminate()
     for proc in procs:
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            pass
+        os.killpg(proc.pid, signal.SIGKILL)  # whatever the cluster left behind
 
 
 @pytest.fixture

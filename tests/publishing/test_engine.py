@@ -96,7 +96,9 @@ def test_a_due_sandbox_post_is_published_once_into_the_brands_feed(world, kit):
     with schema_context(kit["schema"]):
         (post,) = SandboxPost.objects.all()
         assert post.text == "Spring is here #SpringLaunch"
-        assert post.images == [{"name": "cup.png", "alt": "Alt for Spring is here #SpringLaunch"}]
+        (image,) = post.images
+        assert image["alt"] == "Alt for Spring is here #SpringLaunch"
+        assert image["name"].startswith("cup") and image["name"].endswith(".png")
 
 
 def test_the_webhook_is_signed_timestamped_and_carries_the_key(world, kit, receiver):

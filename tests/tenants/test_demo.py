@@ -22,6 +22,13 @@ def test_seed_demo_is_complete_and_can_run_twice(world, http):
         demo = CampaignPage.objects.get(title="Autumn roast launch")
         assert len(demo.get_latest_revision_as_object().posts.all()) == 3
         assert CampaignPage.objects.filter(title="Fair trade week").get().workflow_in_progress
+        approved = CampaignPage.objects.get(title="Barista stories")
+        assert approved.live
+        from campaigns.publishing.models import Delivery
+
+        # three posts to the sandbox, due in the next minutes (seeded once, not twice)
+        assert list(Delivery.objects.filter(page_id=approved.pk, client=clients[0])
+                    .values_list("state", flat=True)) == ["scheduled"] * 3
         from approvals.models import ApproverContact
 
         assert ApproverContact.objects.filter(active=True, backup=False).count() == 1

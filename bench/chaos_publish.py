@@ -1,0 +1,467 @@
+"""Benchmark: 1,000 deliveries to Mastodon through worker SIGKILLs, lost answers and a database
+restart; every post must go out once, and none may be lost.
+
+    python bench/chaos_publish.py [--deliveries N] [--brands M] [--workers W] [--kills K]
+                                  [--quick] [--broker orm|redis]
+
+Runs on an embedded PostgreSQL of its own (``AGENCY_DATA_DIR=var/bench/chaos``, ``DATABASE_URL``
+unset), so restarting it touches nobody else; it is migrated when needed, its brands
+(``chaos001``..) provisioned once and reused, earlier runs' outbox and queue removed at the start,
+and the server stopped at the end (``--keep-db`` leaves it running).
+
+Each brand has a Mastodon channel pointing at its own FakeMastodon (tests/publishing/
+fake_networks.py) run by this process: every request waits 0.05-0.2 s (so a kill is likely to
+land while a publish call is in flight), and 5% of posts are stored but answered only after the
+client's timeout (``hang_probability``). One account per brand keeps each account's recent
+statuses within what the adapter's ``find`` reads (200). The real ``manage.py qcluster`` and
+``manage.py dispatcher`` run as children with short timings (lease 5 s, send timeout 1 s, check
+after 2 s, backoff 0.5-5 s).
+
+N deliveries (unique texts) fall due over ``--window`` seconds. Meanwhile, at least ``--kills``
+times, a worker process of the cluster that has a request open on a fake is SIGKILLed (a
+``POST /api/v1/statuses`` in flight is preferred: a kill mid-publish), spread over the run; and
+once, the PostgreSQL server is restarted (``pg_ctl restart -m fast``, as the server's user). The
+benchmark then waits until every delivery is published or failed (or ``--timeout``), printing
+progress, and reports whether the cluster and the dispatcher survived the restart. If either dies
+or stops making progress, it is restarted and the report says so.
+
+The last line is machine-readable:
+
+    chaos delivered=<n> duplicates=<n> lost=<n> unconfirmed_left=<n>
+
+``delivered``: deliveries in state published whose status is on the fake; ``duplicates``:
+statuses beyond the first per delivery on the fake (by text, which is unique per delivery);
+``lost``: deliveries neither published (and on the fake) nor failed with a reason at the end
+(unconfirmed ones included); ``unconfirmed_left``: deliveries still unconfirmed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.publishing_common import (  # noqa: E402
+    Child,
+    clean_outbox,
+    django_setup,
+    ensure_brands,
+    ensure_channel,
+    make_deliveries,
+    migrate_if_needed,
+    redacted,
+    wait_for_log,
+    wait_warm,
+)
+from tests.publishing.fake_networks import FakeMastodon  # noqa: E402
+
+DATA = ROOT / "var" / "bench" / "chaos"
+PREFIX = "chaos"
+CHANNEL = "Bench Mastodon"
+TOKEN = "chaos-bench-token"
+STATUSES = "/api/v1/statuses"
+TIMINGS = {"PUBLISHING_LEASE_SECONDS": "5", "PUBLISHING_SEND_TIMEOUT_SECONDS": "1",
+           "PUBLISHING_CHECK_AFTER_SECONDS": "2", "PUBLISHING_BACKOFF_BASE_SECONDS": "0.5",
+           "PUBLISHING_BACKOFF_MAX_SECONDS": "5"}
+
+
+# --- The network ----------------------------------------------------------------------------------
+
+
+class ChaosMastodon(FakeMastodon):
+    """FakeMastodon with a random latency per request and a register of the requests in flight,
+    by the client's port (to find the worker whose publish call is open)."""
+
+    def __init__(self, *, latency_range: tuple[float, float], seed: int, **kwargs):
+        self.latency_range = latency_range
+        self._latency_random = random.Random(seed)
+        self.in_flight: dict[int, tuple[str, str]] = {}
+        super().__init__(seed=seed, **kwargs)
+
+    @property
+    def latency(self) -> float:
+        return self._latency_random.uniform(*self.latency_range)
+
+    @latency.setter
+    def latency(self, value) -> None:  # the base class sets a fixed one: ours is drawn each time
+        pass
+
+    def _serve(self, handler, method):
+        port = handler.client_address[1]
+        with self.lock:
+            self.in_flight[port] = (method, urlsplit(handler.path).path)
+        try:
+            super()._serve(handler, method)
+        finally:
+            with self.lock:
+                self.in_flight.pop(port, None)
+
+    def request_of(self, client_port: int) -> tuple[str, str] | None:
+        with self.lock:
+            return self.in_flight.get(client_port)
+
+
+# --- Chaos ----------------------------------------------------------------------------------------
+
+
+def open_requests(cluster: Child, fakes: dict[int, ChaosMastodon]) -> list[tuple]:
+    """(process, (method, path)) for every cluster process with a request open on a fake."""
+    import psutil
+
+    found = []
+    for proc in cluster.descendants():
+        try:
+            connections = proc.net_connections(kind="tcp")
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+        for conn in connections:
+            fake = fakes.get(conn.raddr.port) if conn.raddr else None
+            if fake is None or conn.status != psutil.CONN_ESTABLISHED:
+                continue
+            request = fake.request_of(conn.laddr.port)
+            if request is not None:
+                found.append((proc, request))
+    return found
+
+
+def kill_one(cluster: Child, fakes: dict[int, ChaosMastodon], patience: float) -> str | None:
+    """SIGKILL a worker with a publish call in flight (waiting up to ``patience`` s for one; else
+    one with any request open). Returns what it was doing, or None if no worker was busy."""
+    deadline = time.monotonic() + patience
+    fallback = None
+    while time.monotonic() < deadline:
+        busy = open_requests(cluster, fakes)
+        publishing = [(p, r) for p, r in busy if r == ("POST", STATUSES)]
+        choice = publishing[0] if publishing else None
+        if choice is None and busy:
+            fallback = busy[0]
+        if choice is not None:
+            break
+        time.sleep(0.01)
+    else:
+        choice = fallback
+    if choice is None:
+        return None
+    proc, (method, path) = choice
+    try:
+        os.kill(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return None
+    return "mid-publish" if (method, path) == ("POST", STATUSES) else f"mid-{method} {path}"
+
+
+def restart_database(pgdata: Path) -> tuple[float, int | None, int | None]:
+    """``pg_ctl restart -m fast`` on the embedded server, as its system user (pgserver, when this
+    runs as root). Returns (seconds, old postmaster pid, new postmaster pid)."""
+    from django.db import connections
+    from pgserver import pg_ctl
+
+    from agency.database import embedded_server
+
+    server = embedded_server(pgdata)
+    before = server.get_pid()
+    connections.close_all()
+    start = time.monotonic()
+    pg_ctl(["-w", "-t", "60", "-l", str(pgdata / "log"), "restart", "-m", "fast"],
+           pgdata=pgdata, user=server.system_user, timeout=90)
+    seconds = time.monotonic() - start
+    pid_file = pgdata / "postmaster.pid"
+    after = int(pid_file.read_text().split()[0]) if pid_file.exists() else None
+    return seconds, before, after
+
+
+# --- Figures --------------------------------------------------------------------------------------
+
+
+def states(tag: str) -> Counter:
+    from django.db.models import Count
+
+    from campaigns.publishing.models import Delivery
+
+    rows = (Delivery.objects.filter(idempotency_key__startswith=tag + "-")
+            .values("state").annotate(n=Count("id")))
+    return Counter({row["state"]: row["n"] for row in rows})
+
+
+def safe_states(tag: str) -> Counter | None:
+    """The states, or None while the database is away (the restart)."""
+    from django.db import DatabaseError, InterfaceError, connection
+
+    try:
+        return states(tag)
+    except (DatabaseError, InterfaceError):
+        connection.close()
+        return None
+    finally:
+        connection.close()
+
+
+def log_count(child: Child, text: str) -> int:
+    try:
+        return child.log.read_text(errors="replace").count(text)
+    except OSError:
+        return 0
+
+
+# --- Main -----------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--deliveries", type=int, default=1000)
+    parser.add_argument("--brands", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=4, help="Q_WORKERS (default 4)")
+    parser.add_argument("--kills", type=int, default=24, help="worker SIGKILLs, at least")
+    parser.add_argument("--window", type=float, default=60.0, help="due times spread (s)")
+    parser.add_argument("--restart-at", type=float, default=None,
+                        help="seconds after the first due time (default: half the window)")
+    parser.add_argument("--hang", type=float, default=0.05, help="hang_probability")
+    parser.add_argument("--timeout", type=float, default=240.0,
+                        help="wait this long after the last due time (s)")
+    parser.add_argument("--stall", type=float, default=45.0,
+                        help="no progress this long with work left: restart the cluster")
+    parser.add_argument("--broker", choices=("orm", "redis"), default="orm")
+    parser.add_argument("--redis-db", type=int, default=15)
+    parser.add_argument("--quick", action="store_true",
+                        help="200 deliveries, 5 brands, 30 s window, 8 kills")
+    parser.add_argument("--keep-db", action="store_true", help="leave the embedded server up")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.deliveries, args.brands, args.window, args.kills = 200, 5, 30.0, 8
+    restart_at = args.window / 2 if args.restart_at is None else args.restart_at
+
+    os.chdir(ROOT)
+    began = time.perf_counter()
+    os.environ.pop("DATABASE_URL", None)
+    env = {"AGENCY_DATA_DIR": str(DATA), "DJANGO_SETTINGS_MODULE": "agency.settings.dev",
+           "DJANGO_DEBUG": "0", "LOG_LEVEL": "WARNING", "LOG_FORMAT": "plain",
+           "PYTHONUNBUFFERED": "1", "Q_WORKERS": str(args.workers), **TIMINGS}
+    if args.broker == "redis":
+        base = os.environ.get("REDIS_URL", "").strip() or "redis://127.0.0.1:6379"
+        env["REDIS_URL"] = urlunsplit(urlsplit(base)._replace(path=f"/{args.redis_db}"))
+    else:
+        os.environ.pop("REDIS_URL", None)
+    for item in args.env:
+        name, _, value = item.partition("=")
+        env[name] = value
+    os.environ.update(env)
+    DATA.mkdir(parents=True, exist_ok=True)
+    pgdata = DATA / "pgdata"
+    print(f"embedded PostgreSQL in {pgdata} (DATABASE_URL unset for every process)", flush=True)
+    django_setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.utils import timezone
+
+    from campaigns.publishing.models import Delivery, DeliveryEvent, State
+
+    migrate_if_needed()
+    clients = ensure_brands(PREFIX, args.brands)
+    fakes_by_client, fakes_by_port = {}, {}
+    for n, client in enumerate(clients):
+        fake = ChaosMastodon(token=TOKEN, username=client.slug, latency_range=(0.05, 0.2),
+                             hang_seconds=3.0, seed=1000 + n).start()
+        fake.hang_probability = args.hang
+        fakes_by_client[client.pk], fakes_by_port[fake.port] = fake, fake
+    channels = {c.pk: ensure_channel(c, network="mastodon", name=CHANNEL,
+                                     handle=f"@{c.slug}@127.0.0.1",
+                                     endpoint=fakes_by_client[c.pk].url, secret=TOKEN)
+                for c in clients}
+    connection.set_schema_to_public()
+    clean_outbox([])
+    if args.broker == "redis":
+        import redis
+
+        redis.from_url(env["REDIS_URL"]).delete("django_q:agency:q")
+    connection.close()
+    q = settings.Q_CLUSTER
+    print(f"broker {'Redis ' + redacted(q['redis']) if 'redis' in q else 'ORM'}; workers "
+          f"{q['workers']}; " + " ".join(f"{k.removeprefix('PUBLISHING_')}={v}"
+                                         for k, v in TIMINGS.items()))
+    print(f"{len(clients)} FakeMastodon servers (one account each): latency 0.05-0.2 s, "
+          f"hang_probability {args.hang} (answer after 3 s, client timeout 1 s)", flush=True)
+
+    logs = DATA / "logs"
+    child_env = dict(os.environ)
+    cluster = Child("qcluster", ["qcluster"], child_env, logs / "qcluster.log").start()
+    dispatcher = Child("dispatcher", ["dispatcher"], child_env, logs / "dispatcher.log")
+    rescues: list[tuple[str, str]] = []
+    kills: Counter = Counter()
+    restart = {}
+    try:
+        wait_warm(logs / "warm", args.workers)
+        dispatcher.start()
+        wait_for_log(dispatcher, "Dispatcher running.")
+        print(f"cluster pid {cluster.pid} warm, dispatcher pid {dispatcher.pid}", flush=True)
+
+        tag = f"c{timezone.now():%H%M%S}"
+        t0 = timezone.now() + timedelta(seconds=5)
+        rows = []
+        for i in range(args.deliveries):
+            client = clients[i % len(clients)]
+            due = t0 + timedelta(seconds=args.window * i / args.deliveries)
+            rows.append((client, channels[client.pk], due, f"{tag}-{i:05d}",
+                         f"Chaos {tag} post {i}: fresh beans, delivered once."))
+        make_deliveries(rows)
+        connection.close()
+        print(f"{args.deliveries} deliveries across {len(clients)} brands due "
+              f"{t0:%H:%M:%S}..+{args.window:.0f}s; {args.kills}+ kills, DB restart at "
+              f"+{restart_at:.0f}s", flush=True)
+
+        # The chaos: kills spread over the window (plus 10 s), the restart once.
+        kill_times = [args.window * 0.02 + (args.window + 10) * k / args.kills
+                      for k in range(args.kills)]
+        done_states = (State.PUBLISHED, State.FAILED)
+        last_print, last_total, last_change = 0.0, -1, time.monotonic()
+        deadline = time.monotonic() + 5 + args.window + args.timeout
+        restart_done = False
+        misses = 0
+        after_restart: dict[str, float] = {}
+        while True:
+            elapsed = (timezone.now() - t0).total_seconds()
+            if not restart_done and elapsed >= restart_at:
+                restart_done = True
+                published_before = (safe_states(tag) or Counter())[State.PUBLISHED]
+                seconds, old, new = restart_database(pgdata)
+                restart.update(at=elapsed, seconds=seconds, old=old, new=new,
+                               published_before=published_before, monotonic=time.monotonic())
+                print(f"  t{elapsed:+6.1f}s  DATABASE RESTARTED (pg_ctl restart -m fast, "
+                      f"{seconds:.1f}s, postmaster {old} -> {new})", flush=True)
+            due_kill = bool(kill_times) and elapsed >= kill_times[0]
+            owed_kill = (not kill_times and sum(kills.values()) < args.kills
+                         and elapsed < args.window + 60)
+            if due_kill or owed_kill:
+                if due_kill:
+                    kill_times.pop(0)
+                what = kill_one(cluster, fakes_by_port, patience=2.0)
+                if what is None:
+                    misses += 1
+                else:
+                    kills[what] += 1
+                elapsed = (timezone.now() - t0).total_seconds()
+
+            counts = safe_states(tag)
+            now = time.monotonic()
+            if counts is not None:
+                total = sum(counts[s] for s in done_states)
+                if total != last_total:
+                    last_total, last_change = total, now
+                if restart_done and counts[State.PUBLISHED] > restart["published_before"] \
+                        and "first_publish" not in after_restart:
+                    after_restart["first_publish"] = now - restart["monotonic"]
+                if now - last_print >= 5 or total >= args.deliveries:
+                    last_print = now
+                    up = {c.name: "up" if c.alive() else "DOWN" for c in (cluster, dispatcher)}
+                    print(f"  t{elapsed:+6.1f}s  " + " ".join(
+                        f"{s}={counts[s]}" for s in State.values if counts[s]) +
+                        f"  kills={sum(kills.values())}  cluster={up['qcluster']} "
+                        f"dispatcher={up['dispatcher']}", flush=True)
+                if total >= args.deliveries and not kill_times:
+                    break
+            if now >= deadline:
+                print("  timeout: not every delivery is published or failed")
+                break
+            for child in (cluster, dispatcher):
+                if not child.alive():
+                    rescues.append((child.name, f"{child.name} had exited "
+                                    f"({child.proc.returncode}) at t{elapsed:+.0f}s; the bench "
+                                    "restarted it"))
+                    print(f"  !! {rescues[-1][1]}\n{child.tail(15)}", flush=True)
+                    child.start()
+            if elapsed > args.window and now - last_change > args.stall:
+                rescues.append(("qcluster", f"no delivery finished for {args.stall:.0f}s at "
+                                f"t{elapsed:+.0f}s with work left; the bench restarted the "
+                                "cluster"))
+                print(f"  !! {rescues[-1][1]}", flush=True)
+                cluster.stop()
+                cluster.start()
+                last_change = now
+            time.sleep(0.2)
+    finally:
+        dispatcher.stop()
+        cluster.stop()
+        for fake in fakes_by_client.values():
+            fake.stop()
+
+    # --- Counting
+    connection.close()
+    deliveries = list(Delivery.objects.filter(idempotency_key__startswith=tag + "-"))
+    on_fake, duplicates = {}, 0
+    for d in deliveries:
+        fake = fakes_by_client[d.client_id]
+        made = max(fake.posts_per_text.get(d.text, 0), fake.created_per_key.get(
+            d.idempotency_key, 0))
+        on_fake[d.pk] = made
+        duplicates += max(0, made - 1)
+    by_state = Counter(d.state for d in deliveries)
+    delivered = sum(1 for d in deliveries if d.state == State.PUBLISHED and on_fake[d.pk])
+    phantom = sum(1 for d in deliveries if d.state == State.PUBLISHED and not on_fake[d.pk])
+    failed_reason = sum(1 for d in deliveries if d.state == State.FAILED and d.error.strip())
+    failed_but_out = sum(1 for d in deliveries if d.state == State.FAILED and on_fake[d.pk])
+    lost = len(deliveries) - delivered - failed_reason
+    unconfirmed_left = by_state[State.UNCONFIRMED]
+    events = Counter(DeliveryEvent.objects.filter(delivery__in=deliveries)
+                     .values_list("kind", flat=True))
+    found_after = DeliveryEvent.objects.filter(
+        delivery__in=deliveries, kind="published",
+        detail__startswith="Found on the network").count()
+    posts_received = sum(f.count("POST", STATUSES) for f in fakes_by_client.values())
+    attempts = Counter(d.attempts for d in deliveries)
+
+    print(f"states at the end: {dict(by_state)}")
+    print(f"on the fakes: {sum(1 for n in on_fake.values() if n)} deliveries' statuses, "
+          f"{duplicates} duplicates; {posts_received} status POSTs received (repeats included)")
+    print(f"published but not on the fake: {phantom}; failed with a reason: {failed_reason} "
+          f"(of which on the fake anyway: {failed_but_out})")
+    print(f"events: {dict(events.most_common())}; published after a check found the post: "
+          f"{found_after}")
+    print(f"claims per delivery: {dict(sorted(attempts.items()))}")
+    print(f"kills: {sum(kills.values())} ({dict(kills)}); slots with no busy worker: {misses}")
+    reincarnated = log_count(cluster, "reincarnated worker")
+    print(f"qcluster log: {reincarnated} 'reincarnated worker', "
+          f"{log_count(cluster, 'reincarnated pusher')} 'reincarnated pusher', "
+          f"{log_count(cluster, 'reincarnated monitor')} 'reincarnated monitor', "
+          f"{log_count(cluster, 'Failed to pull task from broker')} 'Failed to pull task', "
+          f"{log_count(cluster, 'Traceback')} tracebacks ({cluster.log})")
+    print(f"dispatcher log: {log_count(dispatcher, 'database unavailable')} 'database "
+          f"unavailable' retries, {log_count(dispatcher, 'Traceback')} tracebacks "
+          f"({dispatcher.log})")
+    if restart:
+        first = after_restart.get("first_publish")
+        print(f"database restart at t+{restart['at']:.0f}s took {restart['seconds']:.1f}s; first "
+              f"post published after it: "
+              f"{'+%.1fs' % first if first is not None else 'NEVER'}")
+    rescued = {name for name, _ in rescues}
+    print(f"survived the restart and the kills without help: qcluster "
+          f"{'NO' if 'qcluster' in rescued else 'yes'}, dispatcher "
+          f"{'NO' if 'dispatcher' in rescued else 'yes'}")
+    for _, rescue in rescues:
+        print(f"RESCUE: {rescue}")
+    if not args.keep_db:
+        from pgserver import pg_ctl
+
+        from agency.database import embedded_server
+
+        connection.close()
+        server = embedded_server(pgdata)
+        pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=server.system_user)
+        print("embedded PostgreSQL stopped")
+    print(f"total {time.perf_counter() - began:.0f}s")
+    print(f"chaos delivered={delivered} duplicates={duplicates} lost={lost} "
+          f"unconfirmed_left={unconfirmed_left}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

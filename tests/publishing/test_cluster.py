@@ -73,7 +73,10 @@ def platform(relay, django_db_blocker):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
-        os.killpg(proc.pid, signal.SIGKILL)  # whatever the cluster left behind
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever the cluster left behind
+        except ProcessLookupError:
+            pass
 
 
 @pytest.fixture

@@ -72,6 +72,7 @@ DATABASE = "agency_bench"
 PREFIX = "lag"
 CHANNEL = "Bench sandbox"
 LOGS = ROOT / "var" / "bench" / "lag"
+MACHINE = "machine busy, all processes"
 
 TRACE_SQL = """
 CREATE TABLE IF NOT EXISTS public.bench_trace (
@@ -150,12 +151,14 @@ def describe_settings(args, env: dict) -> None:
 
 class CpuMeter:
     """CPU seconds per role: the cluster's processes (workers counted with those already reaped),
-    the dispatcher, PostgreSQL (every server process on the machine), Redis, this process."""
+    the dispatcher, PostgreSQL (the bench database's backends apart where they can be told),
+    Redis, this process. Other work on the machine shows under "other" and "exited"."""
 
-    def __init__(self, cluster: Child, dispatcher: Child | None):
+    def __init__(self, cluster: Child, dispatcher: Child | None, database: str):
         import psutil
 
         self.psutil = psutil
+        self.database = database
         self.cluster, self.dispatcher = cluster, dispatcher
         self.fixed: dict[int, str] = {}
         sentinel = psutil.Process(cluster.pid).children()
@@ -193,19 +196,40 @@ class CpuMeter:
                 out["dispatcher"] += self._own(ps.Process(self.dispatcher.pid))
             except with_errors:
                 pass
-        for proc in ps.process_iter(["name"]):
+        for proc in ps.process_iter(["name", "cmdline"]):
             try:
+                title = " ".join(proc.info["cmdline"] or [])
                 if proc.info["name"] in ("postgres", "postmaster"):
-                    out["postgres (all on machine)"] += self._own(proc) + self._reaped(proc)
+                    # backends are titled "postgres: [cluster:] user database client state"
+                    if f" {self.database} " in title:
+                        out["postgres: live backends of the bench db"] += self._own(proc)
+                    else:
+                        out["postgres: other processes"] += self._own(proc)
+                    # backends that exited (a new connection per query when CONN_MAX_AGE=0)
+                    # are counted by their postmaster, whatever their database
+                    out["postgres: exited backends (any db)"] += self._reaped(proc)
                 elif proc.info["name"] == "redis-server":
                     out["redis-server"] += self._own(proc)
             except with_errors:
                 continue
         out["bench (this process)"] += self._own(ps.Process())
+        machine = ps.cpu_times()
+        out[MACHINE] += sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
         return out
 
 
 # --- Runs -----------------------------------------------------------------------------------------
+
+
+def purge_queue(args, env: dict) -> None:
+    """Empty django-q2's queue (the ORM table, or the Redis list of the bench's own index)."""
+    from django_q.models import OrmQ
+
+    OrmQ.objects.all().delete()
+    if args.broker == "redis":
+        import redis
+
+        redis.from_url(env["REDIS_URL"]).delete("django_q:agency:q")
 
 
 def due_times(start, count: int, window: float) -> list:
@@ -393,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     from django.utils import timezone
     from django_q.models import Schedule
 
+    from campaigns.publishing.models import Delivery, State
+
     migrate_if_needed()
     clients = ensure_brands(PREFIX, args.brands)
     channels = {c.pk: ensure_channel(c, network="sandbox", name=CHANNEL, handle=f"@{c.slug}")
@@ -400,10 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     schemas = [c.schema_name for c in clients]
     connection.set_schema_to_public()
     clean_outbox(schemas)
-    if args.broker == "redis":
-        import redis
-
-        redis.from_url(env["REDIS_URL"]).delete("django_q:agency:q")
+    purge_queue(args, env)
     with connection.cursor() as cursor:
         cursor.execute(TRACE_SQL)
     connection.close()
@@ -430,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
         ids = make_run(tag, clients, channels, dues)
         print(f"engine: {len(ids)} deliveries across {len(clients)} brands due "
               f"{t0:%H:%M:%S}..{dues[-1]:%H:%M:%S} ({args.lead:.0f}s from now)", flush=True)
-        meter = CpuMeter(cluster, dispatcher)
+        meter = CpuMeter(cluster, dispatcher, DATABASE)
         time.sleep(max(0.0, (t0 - timezone.now()).total_seconds()))
         cpu_before, wall = meter.snapshot(), time.monotonic()
         wait_published(tag, len(ids), time.monotonic() + args.window + args.timeout, t0)
@@ -443,12 +466,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dispatcher stopped (exit {dispatcher.proc.returncode})", flush=True)
         results["engine"] = analyse("engine", tag, ids, schemas, window=args.window,
                                     staged=True)
-        print(f"engine: CPU seconds over {wall:.0f}s of wall time (2 cores = "
-              f"{2 * wall:.0f} CPU-s): " + ", ".join(
+        machine = cpu.pop(MACHINE)
+        print(f"engine: CPU seconds over {wall:.0f}s of wall time ({os.cpu_count()} cores = "
+              f"{os.cpu_count() * wall:.0f} CPU-s; machine busy {machine:.0f}, of which not "
+              f"ours ~{max(0.0, machine - sum(cpu.values())):.0f} at most): " + ", ".join(
                   f"{name} {seconds:.1f}" for name, seconds in cpu.most_common()))
 
-        # --- baseline
+        # --- baseline, on a fresh cluster: the engine's unfinished work must not compete
         if not args.no_baseline:
+            code = cluster.stop()
+            left = Delivery.objects.filter(idempotency_key__startswith=tag + "-").exclude(
+                state=State.PUBLISHED).update(state=State.CANCELLED, claim=None)
+            purge_queue(args, env)
+            connection.close()
+            print(f"cluster stopped (exit {code}); {left} unfinished engine deliveries cancelled "
+                  "and the queue emptied; a fresh cluster for the baseline", flush=True)
+            cluster = Child("qcluster", ["qcluster"], child_env, LOGS / "qcluster.log").start()
+            wait_warm(LOGS / "warm", args.workers)
             t0 = timezone.now() + timedelta(seconds=args.lead)
             dues = due_times(t0, args.deliveries, args.window)
             tag = f"b{stamp}"

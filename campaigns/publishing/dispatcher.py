@@ -32,15 +32,15 @@ PAUSED = """EXISTS (SELECT 1 FROM public.publishing_pause p
 CLAIM_DUE = f"""
 WITH due AS (
     SELECT d.id FROM {T} d
-    WHERE d.state = 'scheduled' AND d.hold_id IS NULL AND d.next_attempt_at <= clock_timestamp()
+    WHERE d.state = 'scheduled' AND d.hold_id IS NULL AND d.next_attempt_at <= statement_timestamp()
       AND NOT {PAUSED}
     ORDER BY d.next_attempt_at
     LIMIT %s
     FOR UPDATE SKIP LOCKED)
 UPDATE {T} d
    SET state = 'claimed', claim = gen_random_uuid(), sending_at = NULL,
-       lease_until = clock_timestamp() + make_interval(secs => %s), attempts = d.attempts + 1,
-       updated_at = clock_timestamp()
+       lease_until = statement_timestamp() + make_interval(secs => %s), attempts = d.attempts + 1,
+       updated_at = statement_timestamp()
   FROM due WHERE d.id = due.id
 RETURNING d.id, d.claim
 """  # noqa: S608 - table names only
@@ -48,14 +48,14 @@ RETURNING d.id, d.claim
 CLAIM_CHECKS = f"""
 WITH due AS (
     SELECT d.id FROM {T} d
-    WHERE d.state = 'unconfirmed' AND d.next_attempt_at <= clock_timestamp()
-      AND (d.lease_until IS NULL OR d.lease_until < clock_timestamp())
+    WHERE d.state = 'unconfirmed' AND d.next_attempt_at <= statement_timestamp()
+      AND (d.lease_until IS NULL OR d.lease_until < statement_timestamp())
     ORDER BY d.next_attempt_at
     LIMIT %s
     FOR UPDATE SKIP LOCKED)
 UPDATE {T} d
-   SET claim = gen_random_uuid(), lease_until = clock_timestamp() + make_interval(secs => %s),
-       checks = d.checks + 1, updated_at = clock_timestamp()
+   SET claim = gen_random_uuid(), lease_until = statement_timestamp() + make_interval(secs => %s),
+       checks = d.checks + 1, updated_at = statement_timestamp()
   FROM due WHERE d.id = due.id
 RETURNING d.id, d.claim
 """  # noqa: S608
@@ -63,20 +63,20 @@ RETURNING d.id, d.claim
 SWEEP = f"""
 WITH gone AS (
     SELECT d.id FROM {T} d
-    WHERE d.state = 'claimed' AND d.lease_until < clock_timestamp()
+    WHERE d.state = 'claimed' AND d.lease_until < statement_timestamp()
     FOR UPDATE SKIP LOCKED),
 moved AS (
     UPDATE {T} d
        SET state = CASE WHEN d.sending_at IS NULL THEN 'scheduled' ELSE 'unconfirmed' END,
-           next_attempt_at = CASE WHEN d.sending_at IS NULL THEN clock_timestamp()
-                                  ELSE clock_timestamp() + make_interval(secs => %s) END,
-           lease_until = NULL, updated_at = clock_timestamp(),
+           next_attempt_at = CASE WHEN d.sending_at IS NULL THEN statement_timestamp()
+                                  ELSE statement_timestamp() + make_interval(secs => %s) END,
+           lease_until = NULL, updated_at = statement_timestamp(),
            error = CASE WHEN d.sending_at IS NULL THEN d.error
                         ELSE 'The worker stopped while sending; checking with the network.' END
       FROM gone WHERE d.id = gone.id
     RETURNING d.id, d.state)
 INSERT INTO public.publishing_deliveryevent (delivery_id, at, kind, detail)
-SELECT id, clock_timestamp(),
+SELECT id, statement_timestamp(),
        CASE WHEN state = 'scheduled' THEN 'lease_expired' ELSE 'unconfirmed' END,
        CASE WHEN state = 'scheduled' THEN 'The claim ran out before sending began; taken again.'
             ELSE 'The worker stopped while sending; the network will be asked.' END
@@ -179,6 +179,10 @@ class Dispatcher:
                 time.sleep(0.5)
                 continue
             close_old_connections()
-            sleep = self.idle_poll if wait is None else min(max(wait, 0.0), self.idle_poll)
+            if wait is None or (wait <= 0 and not handed):
+                # nothing due, or due but not claimable (paused, locked): do not spin
+                sleep = self.idle_poll
+            else:
+                sleep = min(max(wait, 0.0), self.idle_poll)
             if sleep > 0:
                 time.sleep(sleep)

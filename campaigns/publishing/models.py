@@ -99,6 +99,11 @@ class Delivery(models.Model):
     idempotency_key = models.CharField(max_length=64, unique=True)
 
     publish_at = models.DateTimeField(help_text="The post's time.")
+    approved_time = models.DateTimeField(null=True, help_text="The time the client approved "
+                                                              "(publish_at may be moved later).")
+    withdrawn = models.BooleanField(default=False, help_text="The campaign or post was withdrawn "
+                                                             "while this was on its way: never "
+                                                             "sent again.")
     next_attempt_at = models.DateTimeField(help_text="When the dispatcher may next take it.")
     state = models.CharField(max_length=16, choices=State.choices, default=State.SCHEDULED)
     hold = models.ForeignKey(CrisisHold, null=True, blank=True, on_delete=models.SET_NULL,

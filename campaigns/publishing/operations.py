@@ -29,8 +29,10 @@ def matching(*, tag: str = "", word: str = "", client=None):
     if tag:
         deliveries = deliveries.filter(tags__contains=[tag.strip().lower()])
     elif word:
-        # PostgreSQL word boundaries; the word itself is matched literally.
-        pattern = r"\m" + re.sub(r"([^\w\s])", r"\\\1", word.strip()) + r"\M"
+        # A whole word (no letter, digit or _ right before or after), matched literally: the
+        # same test as outbox.hold_matches, which guards the last step before sending.
+        literal = re.sub(r"([^\w\s])", r"\\\1", word.strip())
+        pattern = r"(?<![[:alnum:]_])" + literal + r"(?![[:alnum:]_])"
         deliveries = deliveries.filter(content__text__iregex=pattern)
     return deliveries
 
@@ -49,7 +51,7 @@ def hold_create(*, reason: str, tag: str = "", word: str = "", everything: bool 
         raise ValidationError("The word needs at least one letter or digit.")
     hold = CrisisHold.objects.create(reason=reason[:200], tag=tag[:100], word=word[:100],
                                      client=client, created_by=user)
-    ids = list(matching(tag=tag, word=word, client=client).select_for_update(skip_locked=True)
+    ids = list(matching(tag=tag, word=word, client=client).select_for_update()
                .values_list("id", flat=True))
     Delivery.objects.filter(id__in=ids).update(hold=hold, updated_at=timezone.now())
     DeliveryEvent.objects.bulk_create([

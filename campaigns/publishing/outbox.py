@@ -89,6 +89,10 @@ def schedule_approved(page, revision, *, user=None) -> list[Delivery]:
                      .filter(client=client, page_id=page.pk).exclude(state=State.CANCELLED)
                      .order_by("id")):
         existing[(delivery.post_id, delivery.channel_id)] = delivery
+    # What went out (or is on its way), by channel, content and approved time: a post that
+    # Wagtail recreated with a new id (an edit based on a pre-publish revision) is not resent.
+    out = {(d.channel_id, d.content_hash, d.approved_time) for d in existing.values()
+           if d.state in OUT_OR_GOING}
     wanted, created = set(), []
     holds = list(CrisisHold.objects.filter(released_at__isnull=True)
                  .filter(Q(client__isnull=True) | Q(client=client)))
@@ -106,9 +110,12 @@ def schedule_approved(page, revision, *, user=None) -> list[Delivery]:
                     log(previous, "not_resent", f"Revision {revision.pk} changed this post, but it "
                         "had already gone out; it is not sent again.", user)
                 continue
+            if previous is None and (channel.pk, digest, post.publish_at) in out:
+                continue
             if previous is not None:
+                # unchanged (a time staff moved since counts as unchanged): kept
                 if (previous.state == State.SCHEDULED and previous.content_hash == digest
-                        and previous.publish_at == post.publish_at):
+                        and previous.approved_time == post.publish_at):
                     continue
                 _cancel(previous, f"Replaced by revision {revision.pk}.", user)
             delivery = Delivery(
@@ -118,7 +125,8 @@ def schedule_approved(page, revision, *, user=None) -> list[Delivery]:
                 campaign_title=page.title[:255], tags=tags, content=content, content_hash=digest,
                 idempotency_key=idempotency_key(connection.schema_name, post.pk, channel.pk,
                                                 revision.pk),
-                publish_at=post.publish_at, next_attempt_at=post.publish_at)
+                publish_at=post.publish_at, approved_time=post.publish_at,
+                next_attempt_at=post.publish_at)
             if post.publish_at < now - timedelta(seconds=config("LATE_GRACE_SECONDS")):
                 delivery.state = State.FAILED
                 delivery.error = ("Approved after its time. Reschedule it, or send it now with "
@@ -132,13 +140,19 @@ def schedule_approved(page, revision, *, user=None) -> list[Delivery]:
                 log(delivery, "held", f"Crisis hold: {delivery.hold.describe()}.")
             created.append(delivery)
     for pair, delivery in existing.items():
-        if pair not in wanted and delivery.state in NOT_SENT:
-            _cancel(delivery, f"No longer in the campaign as approved in revision {revision.pk}.",
-                    user)
+        if pair in wanted:
+            continue
+        reason = f"No longer in the campaign as approved in revision {revision.pk}."
+        if delivery.state in NOT_SENT:
+            _cancel(delivery, reason, user)
+        elif delivery.state in (State.CLAIMED, State.UNCONFIRMED):
+            _withdraw(delivery, reason, user)
     return created
 
 
 def hold_matches(hold: CrisisHold, delivery: Delivery) -> bool:
+    """The same test as ``operations.matching`` (in SQL): the tag, or the word as a whole word
+    (no letter, digit or _ right before or after it), case-insensitive."""
     import re
 
     if hold.client_id and hold.client_id != delivery.client_id:
@@ -149,6 +163,22 @@ def hold_matches(hold: CrisisHold, delivery: Delivery) -> bool:
         pattern = r"(?<!\w)" + re.escape(hold.word) + r"(?!\w)"
         return re.search(pattern, delivery.content.get("text", ""), re.IGNORECASE) is not None
     return True
+
+
+def active_hold_for(delivery: Delivery) -> CrisisHold | None:
+    """The first active crisis hold that matches ``delivery`` (holds are few)."""
+    holds = CrisisHold.objects.filter(released_at__isnull=True).filter(
+        Q(client__isnull=True) | Q(client_id=delivery.client_id)).order_by("created_at")
+    return next((hold for hold in holds if hold_matches(hold, delivery)), None)
+
+
+def _withdraw(delivery: Delivery, reason: str, user=None) -> None:
+    """On its way or not confirmed: if the network turns out not to have it, it is not sent
+    again."""
+    delivery.withdrawn = True
+    delivery.save(update_fields=["withdrawn", "updated_at"])
+    log(delivery, "withdrawn", f"{reason} If the network does not have it, it is not sent "
+                               "again.", user)
 
 
 def _cancel(delivery: Delivery, reason: str, user=None) -> None:
@@ -165,9 +195,13 @@ def cancel_page(page_id: int, reason: str, user=None) -> int:
     """Cancel every delivery of a campaign that has not gone out."""
     client = _client()
     deliveries = list(Delivery.objects.select_for_update()
-                      .filter(client=client, page_id=page_id, state__in=NOT_SENT))
+                      .filter(client=client, page_id=page_id,
+                              state__in=[*NOT_SENT, State.CLAIMED, State.UNCONFIRMED]))
     for delivery in deliveries:
-        _cancel(delivery, reason, user)
+        if delivery.state in NOT_SENT:
+            _cancel(delivery, reason, user)
+        else:
+            _withdraw(delivery, reason, user)
     return len(deliveries)
 
 
@@ -202,6 +236,37 @@ def retry(delivery_id: int, user=None) -> Delivery:
                               "failed or unconfirmed post can be retried.")
     delivery.next_attempt_at = now
     delivery.save()
+    return delivery
+
+
+@transaction.atomic
+def confirm(delivery_id: int, url: str = "", user=None) -> Delivery:
+    """Staff saw an unconfirmed post on the network: record it as published."""
+    delivery = _locked(delivery_id)
+    if delivery.state != State.UNCONFIRMED:
+        raise ValidationError("Only a post whose outcome is unknown can be confirmed by hand.")
+    if url and not url.startswith(("https://", "http://")):
+        raise ValidationError("Give the post's address starting with https://, or leave it "
+                              "empty.")
+    delivery.state, delivery.remote_url = State.PUBLISHED, url[:500]
+    delivery.published_at, delivery.lease_until, delivery.error = timezone.now(), None, ""
+    delivery.save()
+    log(delivery, "published", "Confirmed by staff" + (f": {url}" if url else "."), user)
+    return delivery
+
+
+@transaction.atomic
+def mark_not_sent(delivery_id: int, user=None) -> Delivery:
+    """Staff checked: an unconfirmed post is not on the network. It becomes failed, and
+    "Retry" sends it (with the same idempotency key)."""
+    delivery = _locked(delivery_id)
+    if delivery.state != State.UNCONFIRMED:
+        raise ValidationError("Only a post whose outcome is unknown can be marked as not sent.")
+    delivery.state, delivery.lease_until = State.FAILED, None
+    delivery.error = "Not on the network (checked by staff). Retry to send it."
+    delivery.sending_at = None
+    delivery.save()
+    log(delivery, "not_sent", "Marked as not sent by staff.", user)
     return delivery
 
 

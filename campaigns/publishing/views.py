@@ -78,6 +78,12 @@ def delivery_action_view(request, delivery_id: int, action: str):
         elif action == "cancel":
             outbox.cancel(delivery_id, request.user)
             messages.success(request, "Cancelled: this post will not go out.")
+        elif action == "confirm":
+            outbox.confirm(delivery_id, request.POST.get("url", "").strip(), request.user)
+            messages.success(request, "Recorded as published.")
+        elif action == "not-sent":
+            outbox.mark_not_sent(delivery_id, request.user)
+            messages.success(request, "Marked as not sent. “Retry now” sends it.")
         elif action == "reschedule":
             outbox.reschedule(delivery_id, _parse_local(request.POST.get("publish_at", "")),
                               request.user)
@@ -91,6 +97,8 @@ def delivery_action_view(request, delivery_id: int, action: str):
 
 
 def _parse_local(value: str) -> dt.datetime:
+    """A time typed in the brand's zone. A time the clocks skip, or one they pass twice, is
+    refused with what to do, as the campaign editor does."""
     try:
         naive = dt.datetime.fromisoformat(value)
     except ValueError:
@@ -98,7 +106,16 @@ def _parse_local(value: str) -> dt.datetime:
             from None
     if naive.tzinfo is not None:
         return naive
-    return naive.replace(tzinfo=current_zone())
+    zone = current_zone()
+    first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        back = first.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None)
+        if back != naive:
+            raise ValidationError(f"{naive:%H:%M} does not exist on {naive:%d %B} in {zone} "
+                                  "(the clocks go forward): pick another time.")
+        raise ValidationError(f"{naive:%H:%M} happens twice on {naive:%d %B} in {zone} (the "
+                              "clocks go back): pick a time outside that hour.")
+    return first
 
 
 def sandbox_feed_view(request, channel_id: int):

@@ -51,18 +51,27 @@ def _db_retry(func, *args, attempts: int = 20, **kwargs):
     return None
 
 
-def _event(delivery_id: int, kind: str, detail: str = "") -> None:
-    DeliveryEvent.objects.create(delivery_id=delivery_id, kind=kind, detail=detail[:2000])
+def _start(delivery_id: int, claim: str):
+    """Mark the start of the network call, if this claim still holds the delivery and nobody
+    started it yet. The last gate before the network: a post withdrawn meanwhile is cancelled,
+    and one that an active crisis hold matches is held (whatever path brought it here)."""
+    from campaigns.publishing.outbox import active_hold_for
 
-
-def _start(delivery_id: int, claim: str) -> Delivery | None:
-    """Mark the start of the network call, if this claim still holds the delivery."""
     with transaction.atomic():
         delivery = (Delivery.objects.select_for_update()
                     .filter(pk=delivery_id, claim=claim, state=State.CLAIMED,
-                            lease_until__gt=timezone.now()).first())
+                            sending_at__isnull=True, lease_until__gt=timezone.now()).first())
         if delivery is None:
             return None
+        if delivery.withdrawn:
+            _set(delivery, state=State.CANCELLED, lease_until=None, claim=None)
+            _log(delivery, "cancelled", "The campaign or post was withdrawn before sending.")
+            return "cancelled"
+        hold = active_hold_for(delivery)
+        if hold is not None:
+            _set(delivery, state=State.SCHEDULED, hold=hold, lease_until=None, claim=None)
+            _log(delivery, "held", f"Crisis hold: {hold.reason}")
+            return "held"
         delivery.sending_at = timezone.now()
         delivery.sent_by = worker_id()
         # Long enough for the call and for recording it; if it runs out, the network is asked.
@@ -72,15 +81,31 @@ def _start(delivery_id: int, claim: str) -> Delivery | None:
         return delivery
 
 
-def _update(delivery_id: int, claim: str, states, **fields) -> Delivery | None:
+def _set(delivery, **fields) -> None:
+    for name, value in fields.items():
+        setattr(delivery, name, value)
+    delivery.save()
+
+
+def _log(delivery, kind: str, detail: str = "") -> None:
+    DeliveryEvent.objects.create(delivery=delivery, kind=kind, detail=detail[:2000])
+
+
+def _update(delivery_id: int, current_claim: str, states, *, event: tuple[str, str],
+            alert: bool = False, **fields) -> Delivery | None:
+    """Record an outcome and its event in one transaction, if the claim still holds; the
+    team's alert goes once it is committed."""
     with transaction.atomic():
         delivery = (Delivery.objects.select_for_update()
-                    .filter(pk=delivery_id, claim=claim, state__in=states).first())
+                    .filter(pk=delivery_id, claim=current_claim, state__in=states).first())
         if delivery is None:
             return None
-        for name, value in fields.items():
-            setattr(delivery, name, value)
-        delivery.save()
+        _set(delivery, **fields)
+        _log(delivery, *event)
+        if alert:
+            from campaigns.publishing import alerts
+
+            transaction.on_commit(lambda: alerts.delivery_failed(delivery))
         return delivery
 
 
@@ -127,13 +152,22 @@ def backoff(attempt: int, retry_after: float | None = None) -> float:
 
 
 def deliver(delivery_id: int, claim: str) -> str:
-    delivery = _db_retry(_start, delivery_id, claim)
+    delivery = _db_retry(lambda: Delivery.objects.filter(
+        pk=delivery_id, claim=claim, state=State.CLAIMED, sending_at__isnull=True).first())
     if delivery is None:
         return "stale"
     with schema_context(delivery.schema_name):
-        try:
+        try:  # everything that can fail before the network call, while nothing is sent
             adapter = _adapter(delivery)
-            result = adapter.publish(outgoing(delivery))
+            post = outgoing(delivery)
+        except adapters.Permanent as exc:
+            return _db_retry(_failed, delivery, claim, exc.message)
+        started = _db_retry(_start, delivery_id, claim)
+        if not isinstance(started, Delivery):
+            return started or "stale"
+        delivery = started
+        try:
+            result = adapter.publish(post)
         except adapters.Transient as exc:
             return _db_retry(_transient, delivery, claim, exc)
         except adapters.Permanent as exc:
@@ -155,87 +189,82 @@ def check(delivery_id: int, claim: str) -> str:
     with schema_context(delivery.schema_name):
         try:
             adapter = _adapter(delivery)
+        except adapters.Permanent as exc:
+            return _db_retry(_failed, delivery, claim, f"{exc.message} Whether the post went "
+                             "out is not known: look on the network.")
+        try:
             found = adapter.find(outgoing(delivery),
                                  since=delivery.sending_at or delivery.created_at)
-        except (adapters.AdapterError, Exception) as exc:  # noqa: BLE001
-            message = getattr(exc, "message", str(exc))
-            return _db_retry(_still_unknown, delivery, claim, message)
+        except Exception as exc:  # noqa: BLE001 - cannot tell: ask again later
+            return _db_retry(_still_unknown, delivery, claim, getattr(exc, "message", str(exc)))
         if found is not None:
             return _db_retry(_published, delivery, claim, found, checked=True)
         if adapter.resend_is_safe:
             return _db_retry(_resend, delivery, claim)
         return _db_retry(_still_unknown, delivery, claim, "The network cannot be asked; "
-                         "check the channel and mark the post as published or send it again.")
+                         "check the channel and mark the post as published or not sent.")
 
 
 def _published(delivery, claim, result: adapters.Published, checked: bool = False) -> str:
+    detail = (("Found on the network after an unknown outcome: " if checked else "")
+              + (result.url or result.remote_id))
     done = _update(delivery.pk, claim, [State.CLAIMED, State.UNCONFIRMED],
-                   state=State.PUBLISHED, remote_id=result.remote_id[:255],
-                   remote_url=result.url[:500], published_at=timezone.now(), lease_until=None,
-                   error="")
-    if done is None:
-        return "stale"
-    _event(delivery.pk, "published", ("Found on the network after an unknown outcome: "
-                                      if checked else "") + (result.url or result.remote_id))
-    return "published"
+                   event=("published", detail), state=State.PUBLISHED,
+                   remote_id=result.remote_id[:255], remote_url=result.url[:500],
+                   published_at=timezone.now(), lease_until=None, error="")
+    return "stale" if done is None else "published"
 
 
 def _transient(delivery, claim, exc: adapters.AdapterError) -> str:
     if delivery.attempts >= config("MAX_ATTEMPTS"):
         return _failed(delivery, claim, f"Gave up after {delivery.attempts} tries: {exc.message}")
     wait = backoff(delivery.attempts, exc.retry_after)
-    done = _update(delivery.pk, claim, [State.CLAIMED], state=State.SCHEDULED,
+    done = _update(delivery.pk, claim, [State.CLAIMED],
+                   event=("retry_scheduled", f"{exc.message} Trying again in {wait:.0f} s."),
+                   state=State.SCHEDULED,
                    next_attempt_at=timezone.now() + timedelta(seconds=wait), sending_at=None,
                    lease_until=None, error=exc.message)
-    if done is None:
-        return "stale"
-    _event(delivery.pk, "retry_scheduled", f"{exc.message} Trying again in {wait:.0f} s.")
-    return "retry"
+    return "stale" if done is None else "retry"
 
 
 def _failed(delivery, claim, message: str) -> str:
-    done = _update(delivery.pk, claim, [State.CLAIMED, State.UNCONFIRMED], state=State.FAILED,
-                   lease_until=None, error=message)
-    if done is None:
-        return "stale"
-    _event(delivery.pk, "failed", message)
-    from campaigns.publishing import alerts
-
-    alerts.delivery_failed(done)
-    return "failed"
+    done = _update(delivery.pk, claim, [State.CLAIMED, State.UNCONFIRMED],
+                   event=("failed", message), alert=True, state=State.FAILED, lease_until=None,
+                   error=message)
+    return "stale" if done is None else "failed"
 
 
 def _unconfirmed(delivery, claim, message: str) -> str:
-    done = _update(delivery.pk, claim, [State.CLAIMED], state=State.UNCONFIRMED,
-                   lease_until=None, error=message,
+    done = _update(delivery.pk, claim, [State.CLAIMED],
+                   event=("unconfirmed", f"{message} The network will be asked before anything "
+                                         "is sent again."),
+                   state=State.UNCONFIRMED, lease_until=None, error=message,
                    next_attempt_at=timezone.now() + timedelta(
                        seconds=config("CHECK_AFTER_SECONDS")))
-    if done is None:
-        return "stale"
-    _event(delivery.pk, "unconfirmed", f"{message} The network will be asked before anything "
-                                       "is sent again.")
-    return "unconfirmed"
+    return "stale" if done is None else "unconfirmed"
 
 
 def _still_unknown(delivery, claim, message: str) -> str:
     wait = backoff(delivery.checks) + config("CHECK_AFTER_SECONDS")
-    done = _update(delivery.pk, claim, [State.UNCONFIRMED], lease_until=None, error=message,
-                   next_attempt_at=timezone.now() + timedelta(seconds=wait))
-    if done is None:
-        return "stale"
-    _event(delivery.pk, "check_failed", message)
-    if delivery.checks == config("ALERT_AFTER_CHECKS"):
-        from campaigns.publishing import alerts
-
-        alerts.delivery_failed(done)
-    return "unknown"
+    done = _update(delivery.pk, claim, [State.UNCONFIRMED], event=("check_failed", message),
+                   alert=delivery.checks == config("ALERT_AFTER_CHECKS"), lease_until=None,
+                   error=message, next_attempt_at=timezone.now() + timedelta(seconds=wait))
+    return "stale" if done is None else "unknown"
 
 
 def _resend(delivery, claim) -> str:
-    done = _update(delivery.pk, claim, [State.UNCONFIRMED], state=State.SCHEDULED,
-                   next_attempt_at=timezone.now(), sending_at=None, lease_until=None, error="")
-    if done is None:
-        return "stale"
-    _event(delivery.pk, "not_found", "The network does not have the post; sending it again "
-                                     "with the same idempotency key.")
-    return "resend"
+    if delivery.withdrawn:
+        done = _update(delivery.pk, claim, [State.UNCONFIRMED],
+                       event=("cancelled", "Not on the network, and the campaign or post was "
+                                           "withdrawn meanwhile: not sent again."),
+                       state=State.CANCELLED, lease_until=None, claim=None)
+        return "stale" if done is None else "cancelled"
+    if delivery.attempts >= config("MAX_ATTEMPTS"):
+        return _failed(delivery, claim, f"Sent {delivery.attempts} times without the network "
+                       "confirming it. Look at the channel before retrying.")
+    done = _update(delivery.pk, claim, [State.UNCONFIRMED],
+                   event=("not_found", "The network does not have the post; sending it again "
+                                       "with the same idempotency key."),
+                   state=State.SCHEDULED, next_attempt_at=timezone.now(), sending_at=None,
+                   lease_until=None, error="")
+    return "stale" if done is None else "resend"

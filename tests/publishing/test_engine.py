@@ -117,7 +117,8 @@ def test_the_webhook_is_signed_timestamped_and_carries_the_key(world, kit, recei
     assert delivery.state == State.PUBLISHED and delivery.remote_id == "remote-1"
 
 
-def test_a_429_is_retried_later_with_backoff_and_a_refusal_fails_at_once(world, kit, receiver):
+def test_a_429_is_retried_later_with_backoff_and_a_refusal_fails_at_once(
+        world, kit, receiver, django_capture_on_commit_callbacks):
     (delivery,) = _due(kit, [kit["hook"]])
     receiver.answers = [(429, {"Retry-After": "120"})]
     before = timezone.now()
@@ -128,7 +129,8 @@ def test_a_429_is_retried_later_with_backoff_and_a_refusal_fails_at_once(world, 
     assert dispatcher.claim_due() == []  # not before its time
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
     receiver.answers = [(422, {})]
-    assert _run(dispatcher.claim_due()) == ["failed"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _run(dispatcher.claim_due()) == ["failed"]
     delivery.refresh_from_db()
     assert delivery.state == State.FAILED and "HTTP 422" in delivery.error
     assert delivery.attempts == 2
@@ -216,3 +218,79 @@ def test_a_switched_off_channel_fails_with_a_clear_reason(world, kit):
     assert _run(dispatcher.claim_due()) == ["failed"]
     delivery.refresh_from_db()
     assert "switched off" in delivery.error
+
+
+def test_a_crisis_hold_stops_a_post_at_the_last_step_whatever_brought_it_there(world, kit):
+    from campaigns.publishing import operations
+
+    (delivery,) = _due(kit, [kit["sandbox"]])
+    claims = dispatcher.claim_due()  # claimed before the hold: the hold cannot take it yet
+    hold, count = operations.hold_create(reason="Breaking news", word="spring")
+    assert count == 0
+    assert _run(claims) == ["held"]
+    delivery.refresh_from_db()
+    assert delivery.state == State.SCHEDULED and delivery.hold == hold
+    assert delivery.events.last().kind == "held"
+
+
+def test_a_post_withdrawn_while_unconfirmed_is_not_sent_again(world, kit, receiver, settings):
+    from campaigns.publishing import outbox
+
+    settings.PUBLISHING = {**settings.PUBLISHING, "SEND_TIMEOUT_SECONDS": 0.3}
+    (delivery,) = _due(kit, [kit["hook"]])
+    receiver.hang = 1.0
+    receiver.answers = [(500, {})]  # what the receiver says once it answers: it kept nothing
+    assert _run(dispatcher.claim_due()) == ["unconfirmed"]
+    receiver.hang = 0
+    with schema_context(kit["schema"]):
+        assert outbox.cancel_page(delivery.page_id, "The campaign was unpublished.") == 1
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    assert _run(dispatcher.claim_checks(), worker.check) == ["cancelled"]
+    assert len(receiver.requests) == 1
+
+
+def test_resending_unconfirmed_posts_stops_at_the_limit(world, kit, receiver, settings,
+                                                        django_capture_on_commit_callbacks):
+    settings.PUBLISHING = {**settings.PUBLISHING, "SEND_TIMEOUT_SECONDS": 0.3,
+                           "MAX_ATTEMPTS": 2}
+    (delivery,) = _due(kit, [kit["hook"]])
+    receiver.hang = 1.0
+    for _ in range(2):
+        Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+        assert _run(dispatcher.claim_due()) == ["unconfirmed"]
+        Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+        with django_capture_on_commit_callbacks(execute=True):
+            result = _run(dispatcher.claim_checks(), worker.check)
+    assert result == ["failed"]
+    delivery.refresh_from_db()
+    assert delivery.state == State.FAILED and "Sent 2 times without the network confirming" \
+        in delivery.error
+    assert mail.outbox[-1].subject.startswith("Not published")
+
+
+def test_a_missing_image_fails_before_sending_with_what_to_do(world, kit):
+    (delivery,) = _due(kit, [kit["sandbox"]])
+    content = {**delivery.content, "images": [{"id": 1, "alt": "x", "file": "gone/none.png"}]}
+    Delivery.objects.filter(pk=delivery.pk).update(content=content)
+    assert _run(dispatcher.claim_due()) == ["failed"]
+    delivery.refresh_from_db()
+    assert delivery.sending_at is None  # nothing was sent: no unknown outcome
+    assert "could not be read" in delivery.error and "approve it again" in delivery.error
+
+
+def test_staff_resolve_an_unconfirmed_post_by_hand(world, kit):
+    from django.core.exceptions import ValidationError
+
+    from campaigns.publishing import outbox
+
+    first, second = _due(kit, [kit["sandbox"], kit["hook"]])
+    Delivery.objects.filter(pk__in=[first.pk, second.pk]).update(state=State.UNCONFIRMED)
+    with schema_context(kit["schema"]):
+        with pytest.raises(ValidationError, match="https://"):
+            outbox.confirm(first.pk, "javascript:alert(1)")
+        outbox.confirm(first.pk, "https://example.social/@acme/1")
+        outbox.mark_not_sent(second.pk)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.state == State.PUBLISHED and first.remote_url.endswith("/1")
+    assert second.state == State.FAILED and "Retry to send it" in second.error

@@ -120,3 +120,67 @@ def test_another_brands_delivery_cannot_be_touched_from_this_brand(world, kit):
         with pytest.raises(Delivery.DoesNotExist):
             outbox.cancel(delivery.pk)
     assert Delivery.objects.get(pk=delivery.pk).state == State.SCHEDULED
+
+
+def test_a_post_recreated_with_a_new_id_is_not_sent_again(world, kit):
+    """Wagtail recreates an inline post with a new id when an edit starts from a revision saved
+    before the publish (wagtail#1853): what went out is not sent again."""
+    from campaigns.models import CampaignPage, Post
+
+    page = make_campaign(kit["schema"], posts=_posts(kit)[1:2])
+    (delivery,) = approve(kit["schema"], page)
+    Delivery.objects.filter(pk=delivery.pk).update(state=State.PUBLISHED)
+    with schema_context(kit["schema"]):
+        page = CampaignPage.objects.get(pk=page.pk)
+        old = page.posts.get()
+        page.posts = [Post(copy=old.copy, channels=[kit["sandbox"]], publish_at=old.publish_at),
+                      Post(copy="A new one", channels=[kit["sandbox"]],
+                           publish_at=old.publish_at)]
+        page.save_revision()
+    created = approve(kit["schema"], page)
+    assert [d.content["text"] for d in created] == ["A new one"]
+
+
+def test_re_approval_keeps_a_time_staff_moved(world, kit):
+    from campaigns.models import CampaignPage, PublishingSettings
+
+    page = make_campaign(kit["schema"], posts=_posts(kit)[:2])
+    approve(kit["schema"], page)
+    second = Delivery.objects.get(client=world.acme.client, post_number=2)
+    later = kit["soon"] + dt.timedelta(days=2)
+    with schema_context(kit["schema"]):
+        settings = PublishingSettings.load()
+        settings.staff_may_move_approved_posts = True
+        settings.save()
+        outbox.reschedule(second.pk, later)
+        page = CampaignPage.objects.get(pk=page.pk)
+        posts = list(page.posts.all())
+        posts[0].copy = "First post, edited"
+        page.posts = posts
+        page.save_revision()
+    approve(kit["schema"], page)
+    second.refresh_from_db()
+    assert second.state == State.SCHEDULED and second.publish_at == later
+
+
+def test_the_new_time_must_exist_in_the_brands_zone(world, kit, http):
+    from campaigns.models import PublishingSettings
+
+    page = make_campaign(kit["schema"], posts=_posts(kit)[:1])
+    delivery = approve(kit["schema"], page)[0]
+    with schema_context(kit["schema"]):
+        settings = PublishingSettings.load()
+        settings.staff_may_move_approved_posts = True
+        settings.save()
+    manager = http(world.acme.host, world.acme.users["account_manager"])
+    for value, message in [("2030-03-31T01:30", "does not exist"),
+                           ("2030-10-27T01:30", "happens twice"),
+                           ("next tuesday", "Give the new time as date and time")]:
+        html = manager.post(f"/admin/publishing/{delivery.pk}/reschedule/",
+                            {"publish_at": value}, follow=True).content.decode()
+        assert message in html, value
+    assert Delivery.objects.get(pk=delivery.pk).publish_at == kit["soon"]
+    manager.post(f"/admin/publishing/{delivery.pk}/reschedule/",
+                 {"publish_at": "2030-07-01T09:30"})
+    moved = Delivery.objects.get(pk=delivery.pk).publish_at
+    assert moved == dt.datetime(2030, 7, 1, 8, 30, tzinfo=dt.UTC)  # London summer time

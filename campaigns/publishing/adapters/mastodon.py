@@ -183,6 +183,10 @@ class MastodonAdapter(Adapter):
                               retry_after=self._headers(api).get("Retry-After"))
             if status in (401, 403):
                 text = f"Mastodon ({where}) refused the access token: {reason_text}"
+            elif isinstance(kind, Transient) and sent and status != 429:
+                # A proxy's 502/504 (or a 500) can come after Mastodon made the status: ask.
+                return Unknown(f"Mastodon ({where}) answered HTTP {status} after the post was "
+                               f"sent: {reason_text}")
             elif isinstance(kind, Transient):
                 text = f"Mastodon ({where}) answered HTTP {status}: {reason_text}"
             else:

@@ -4,7 +4,7 @@
     manage.py publishing pause --brand acme [--channel 3] [--reason "..."]
     manage.py publishing resume [--brand acme] [--channel 3]      (no brand: undo a drain)
     manage.py publishing drain [--timeout 120]
-    manage.py publishing replay [--brand acme] [--state failed|unconfirmed] [--since 2026-12-01]
+    manage.py publishing replay [--brand acme] [--state failed|unconfirmed] [--since DATE|--all]
     manage.py publishing hold --reason "..." (--tag T | --word W | --everything) [--brand acme]
     manage.py publishing holds
     manage.py publishing release HOLD_ID [--delivery ID ...]
@@ -43,7 +43,9 @@ class Command(BaseCommand):
         replay.add_argument("--brand")
         replay.add_argument("--state", default=State.FAILED,
                             choices=[State.FAILED, State.UNCONFIRMED])
-        replay.add_argument("--since", help="Only posts due on or after this date (YYYY-MM-DD).")
+        replay.add_argument("--since", help="Only posts due on or after this date (YYYY-MM-DD); "
+                                            "default: the last 24 hours.")
+        replay.add_argument("--all", action="store_true", help="Every such post, however old.")
         hold = sub.add_parser("hold", help="Crisis hold: stop matching scheduled posts.")
         hold.add_argument("--reason", required=True)
         what = hold.add_mutually_exclusive_group(required=True)
@@ -101,8 +103,8 @@ class Command(BaseCommand):
         self.stdout.write("Drained: everything is paused and nothing is being sent. "
                           "`manage.py publishing resume` starts again.")
 
-    def do_replay(self, brand=None, state=State.FAILED, since=None, **_):
-        when = None
+    def do_replay(self, brand=None, state=State.FAILED, since=None, all=False, **_):  # noqa: A002
+        when = None if all else timezone.now() - dt.timedelta(hours=24)
         if since:
             try:
                 when = dt.datetime.combine(dt.date.fromisoformat(since), dt.time(),

@@ -207,7 +207,9 @@ PUBLISHING = {
     "ALERT_AFTER_CHECKS": int(os.environ.get("PUBLISHING_ALERT_AFTER_CHECKS", "5")),
     "LATE_GRACE_SECONDS": env_float("PUBLISHING_LATE_GRACE_SECONDS", 300.0),
     "IDLE_POLL_SECONDS": env_float("PUBLISHING_IDLE_POLL_SECONDS", 0.2),
-    "BATCH": int(os.environ.get("PUBLISHING_BATCH", "100")),
+    "BATCH": int(os.environ.get("PUBLISHING_BATCH", "200")),  # claimed per look at the queue
+    "PREFETCH_SECONDS": env_float("PUBLISHING_PREFETCH_SECONDS", 1.0),  # handed over early
+    "DELIVERIES_PER_TASK": int(os.environ.get("PUBLISHING_DELIVERIES_PER_TASK", "20")),
     "CLUSTER": os.environ.get("PUBLISHING_CLUSTER") or None,
 }
 

@@ -5,8 +5,11 @@ does not grow with the number of brands. Deliveries are claimed with ``FOR UPDAT
 and a lease, the claim is committed, and only then is a task enqueued: two dispatchers never take
 the same row, and a dispatcher that dies after claiming leaves rows whose lease runs out.
 
-The loop sleeps until the next delivery is due (at most ``IDLE_POLL_SECONDS``), so a post is
-handed over at its time rather than at the next tick of django-q2's scheduler. It also sweeps
+The loop sleeps until the next delivery is nearly due (at most ``IDLE_POLL_SECONDS``) and hands
+it over ``PREFETCH_SECONDS`` early, so the queue's latency is spent before the post's time; the
+worker waits for the time itself. A post goes out at its time, not at the next tick of
+django-q2's scheduler. When many are due at once, they go in batches (one queue round trip and
+one database connection for several posts). It also sweeps
 expired leases: a delivery whose network call never began goes back to scheduled; one whose call
 began (the worker may have died after the network accepted it) becomes unconfirmed and is
 checked with the network, never sent again blindly.
@@ -32,7 +35,8 @@ PAUSED = """EXISTS (SELECT 1 FROM public.publishing_pause p
 CLAIM_DUE = f"""
 WITH due AS (
     SELECT d.id FROM {T} d
-    WHERE d.state = 'scheduled' AND d.hold_id IS NULL AND d.next_attempt_at <= statement_timestamp()
+    WHERE d.state = 'scheduled' AND d.hold_id IS NULL
+      AND d.next_attempt_at <= statement_timestamp() + make_interval(secs => %s)
       AND NOT {PAUSED}
     ORDER BY d.next_attempt_at
     LIMIT %s
@@ -93,18 +97,19 @@ def config(name: str):
     return settings.PUBLISHING[name]
 
 
-def _claim(sql: str, batch: int) -> list[tuple[int, str]]:
+def _claim(sql: str, params: list) -> list[tuple[int, str]]:
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [batch, config("LEASE_SECONDS")])
+        cursor.execute(sql, [*params, config("LEASE_SECONDS")])
         return [(pk, str(claim)) for pk, claim in cursor.fetchall()]
 
 
-def claim_due(batch: int | None = None) -> list[tuple[int, str]]:
-    return _claim(CLAIM_DUE, batch or config("BATCH"))
+def claim_due(batch: int | None = None, prefetch: float = 0.0) -> list[tuple[int, str]]:
+    """Claim what is due now, or within ``prefetch`` seconds (the worker waits for its time)."""
+    return _claim(CLAIM_DUE, [prefetch, batch or config("BATCH")])
 
 
 def claim_checks(batch: int | None = None) -> list[tuple[int, str]]:
-    return _claim(CLAIM_CHECKS, batch or config("BATCH"))
+    return _claim(CLAIM_CHECKS, [batch or config("BATCH")])
 
 
 def sweep() -> int:
@@ -130,10 +135,23 @@ def hand_over(claims: list[tuple[int, str]], func: str) -> None:
                    cluster=settings.PUBLISHING.get("CLUSTER"))
 
 
+def chunks(claims: list, workers: int, largest: int) -> list[list]:
+    """Split a tick's claims over the workers: one task each while there are few (they go out
+    in parallel), batches of up to ``largest`` when many are due at once (each task costs the
+    queue a round trip; a batch pays it once)."""
+    if not claims:
+        return []
+    size = max(1, min(largest, -(-len(claims) // max(1, workers))))
+    return [claims[i:i + size] for i in range(0, len(claims), size)]
+
+
 def dispatch_once() -> int:
-    """Claim what is due and enqueue it; returns how many deliveries were handed over."""
-    claims = claim_due()
-    hand_over(claims, "campaigns.publishing.worker.deliver")
+    """Claim what is due (or nearly) and enqueue it; returns how many were handed over."""
+    claims = claim_due(prefetch=config("PREFETCH_SECONDS"))
+    for chunk in chunks(claims, settings.Q_CLUSTER.get("workers", 2),
+                        config("DELIVERIES_PER_TASK")):
+        async_task("campaigns.publishing.worker.deliver_batch", chunk, save=False,
+                   task_name=f"deliveries-{chunk[0][0]}", cluster=config("CLUSTER"))
     return len(claims)
 
 
@@ -171,6 +189,8 @@ class Dispatcher:
                 if handed >= config("BATCH"):
                     continue
                 wait = seconds_to_next_due()
+                if wait is not None:
+                    wait -= config("PREFETCH_SECONDS")
             except DatabaseError as exc:
                 # The database went away (a restart, a failover): drop the connection and try
                 # again shortly. Nothing is lost: claims are committed or not at all.

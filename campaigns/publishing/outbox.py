@@ -96,7 +96,7 @@ def schedule_approved(page, revision, *, user=None) -> list[Delivery]:
     wanted, created = set(), []
     holds = list(CrisisHold.objects.filter(released_at__isnull=True)
                  .filter(Q(client__isnull=True) | Q(client=client)))
-    posts = list(page.posts.all().prefetch_related("channels"))
+    posts = list(page.posts.order_by("sort_order", "pk").prefetch_related("channels"))
     for number, post in enumerate(posts, start=1):
         if post.publish_at is None:
             continue

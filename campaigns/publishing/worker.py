@@ -51,62 +51,62 @@ def _db_retry(func, *args, attempts: int = 20, **kwargs):
     return None
 
 
-def _start(delivery_id: int, claim: str):
-    """Mark the start of the network call, if this claim still holds the delivery and nobody
-    started it yet. The last gate before the network: a post withdrawn meanwhile is cancelled,
-    and one that an active crisis hold matches is held (whatever path brought it here)."""
-    from campaigns.publishing.outbox import active_hold_for
+START_SENDING = """
+UPDATE public.publishing_delivery
+   SET sending_at = statement_timestamp(), sent_by = %s, updated_at = statement_timestamp(),
+       lease_until = statement_timestamp() + make_interval(secs => %s)
+ WHERE id = %s AND claim = %s AND state = 'claimed' AND sending_at IS NULL
+   AND lease_until > statement_timestamp() AND NOT withdrawn
+RETURNING sending_at
+"""
 
-    with transaction.atomic():
-        delivery = (Delivery.objects.select_for_update()
-                    .filter(pk=delivery_id, claim=claim, state=State.CLAIMED,
-                            sending_at__isnull=True, lease_until__gt=timezone.now()).first())
-        if delivery is None:
-            return None
-        if delivery.withdrawn:
-            _set(delivery, state=State.CANCELLED, lease_until=None, claim=None)
-            _log(delivery, "cancelled", "The campaign or post was withdrawn before sending.")
-            return "cancelled"
-        hold = active_hold_for(delivery)
-        if hold is not None:
-            _set(delivery, state=State.SCHEDULED, hold=hold, lease_until=None, claim=None)
-            _log(delivery, "held", f"Crisis hold: {hold.reason}")
-            return "held"
-        delivery.sending_at = timezone.now()
-        delivery.sent_by = worker_id()
-        # Long enough for the call and for recording it; if it runs out, the network is asked.
-        delivery.lease_until = delivery.sending_at + timedelta(
-            seconds=config("SEND_TIMEOUT_SECONDS") + config("LEASE_SECONDS"))
-        delivery.save(update_fields=["sending_at", "sent_by", "lease_until", "updated_at"])
+
+def _start(delivery: Delivery, claim: str, holds) -> str | Delivery:
+    """Mark the start of the network call (one statement), if this claim still holds the
+    delivery and nobody started it yet. The last gate before the network: a post withdrawn
+    meanwhile is cancelled, and one that an active crisis hold matches is held, whatever path
+    brought it here. Returns the delivery, or what happened instead."""
+    from campaigns.publishing.outbox import hold_matches
+
+    hold = next((h for h in holds if hold_matches(h, delivery)), None)
+    if hold is not None:
+        done = _update(delivery.pk, claim, [State.CLAIMED],
+                       event=("held", f"Crisis hold: {hold.reason}"), state=State.SCHEDULED,
+                       hold=hold, lease_until=None, claim=None)
+        return "held" if done else "stale"
+    with connection.cursor() as cursor:
+        cursor.execute(START_SENDING, [worker_id(), config("SEND_TIMEOUT_SECONDS")
+                                       + config("LEASE_SECONDS"), delivery.pk, claim])
+        row = cursor.fetchone()
+    if row is not None:
+        delivery.sending_at = row[0]
         return delivery
-
-
-def _set(delivery, **fields) -> None:
-    for name, value in fields.items():
-        setattr(delivery, name, value)
-    delivery.save()
-
-
-def _log(delivery, kind: str, detail: str = "") -> None:
-    DeliveryEvent.objects.create(delivery=delivery, kind=kind, detail=detail[:2000])
+    if Delivery.objects.filter(pk=delivery.pk, claim=claim, withdrawn=True,
+                               state=State.CLAIMED).exists():
+        done = _update(delivery.pk, claim, [State.CLAIMED],
+                       event=("cancelled", "The campaign or post was withdrawn before sending."),
+                       state=State.CANCELLED, lease_until=None, claim=None)
+        return "cancelled" if done else "stale"
+    return "stale"
 
 
 def _update(delivery_id: int, current_claim: str, states, *, event: tuple[str, str],
-            alert: bool = False, **fields) -> Delivery | None:
+            alert: bool = False, **fields) -> bool | None:
     """Record an outcome and its event in one transaction, if the claim still holds; the
     team's alert goes once it is committed."""
     with transaction.atomic():
-        delivery = (Delivery.objects.select_for_update()
-                    .filter(pk=delivery_id, claim=current_claim, state__in=states).first())
-        if delivery is None:
+        changed = (Delivery.objects.filter(pk=delivery_id, claim=current_claim, state__in=states)
+                   .update(**fields, updated_at=timezone.now()))
+        if not changed:
             return None
-        _set(delivery, **fields)
-        _log(delivery, *event)
+        DeliveryEvent.objects.create(delivery_id=delivery_id, kind=event[0],
+                                     detail=event[1][:2000])
         if alert:
             from campaigns.publishing import alerts
 
-            transaction.on_commit(lambda: alerts.delivery_failed(delivery))
-        return delivery
+            transaction.on_commit(
+                lambda: alerts.delivery_failed(Delivery.objects.get(pk=delivery_id)))
+        return True
 
 
 def outgoing(delivery: Delivery) -> adapters.Outgoing:
@@ -131,10 +131,16 @@ def outgoing(delivery: Delivery) -> adapters.Outgoing:
         created_at_us=int(created.timestamp() * 1_000_000), delivery_id=delivery.pk)
 
 
-def _adapter(delivery: Delivery) -> adapters.Adapter:
+def _adapter(delivery: Delivery, cache: dict | None = None) -> adapters.Adapter:
     from campaigns.models import Channel
 
-    channel = Channel.objects.filter(pk=delivery.channel_id).first()
+    key = (delivery.schema_name, delivery.channel_id)
+    if cache is not None and key in cache:
+        channel = cache[key]
+    else:
+        channel = Channel.objects.filter(pk=delivery.channel_id).first()
+        if cache is not None:
+            cache[key] = channel
     if channel is None:
         raise adapters.Permanent(f"The channel “{delivery.channel_name}” was removed.")
     if not channel.active:
@@ -152,20 +158,42 @@ def backoff(attempt: int, retry_after: float | None = None) -> float:
 
 
 def deliver(delivery_id: int, claim: str) -> str:
-    delivery = _db_retry(lambda: Delivery.objects.filter(
-        pk=delivery_id, claim=claim, state=State.CLAIMED, sending_at__isnull=True).first())
-    if delivery is None:
-        return "stale"
+    return deliver_batch([(delivery_id, claim)])[0]
+
+
+def deliver_batch(items: list) -> list[str]:
+    """Publish a batch of claimed deliveries (of any brands), each at its time.
+
+    The dispatcher hands deliveries over up to ``PREFETCH_SECONDS`` early, so the queue's own
+    latency is spent before the post's time; here each waits for its time, then goes out."""
+    from campaigns.publishing.models import CrisisHold
+
+    claims = {int(pk): str(claim) for pk, claim in items}
+    rows = _db_retry(lambda: list(Delivery.objects.filter(
+        pk__in=list(claims), state=State.CLAIMED, sending_at__isnull=True)))
+    rows = sorted((d for d in rows if str(d.claim) == claims[d.pk]),
+                  key=lambda d: d.next_attempt_at)
+    holds = _db_retry(lambda: list(CrisisHold.objects.filter(released_at__isnull=True)))
+    outcomes = dict.fromkeys(claims, "stale")
+    channels: dict = {}
+    for delivery in rows:
+        wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
+        if wait > 0:
+            time.sleep(wait)
+        outcomes[delivery.pk] = _deliver_one(delivery, claims[delivery.pk], holds, channels)
+    return [outcomes[int(pk)] for pk, _ in items]
+
+
+def _deliver_one(delivery: Delivery, claim: str, holds, channels: dict) -> str:
     with schema_context(delivery.schema_name):
         try:  # everything that can fail before the network call, while nothing is sent
-            adapter = _adapter(delivery)
+            adapter = _adapter(delivery, channels)
             post = outgoing(delivery)
         except adapters.Permanent as exc:
             return _db_retry(_failed, delivery, claim, exc.message)
-        started = _db_retry(_start, delivery_id, claim)
+        started = _db_retry(_start, delivery, claim, holds)
         if not isinstance(started, Delivery):
-            return started or "stale"
-        delivery = started
+            return started
         try:
             result = adapter.publish(post)
         except adapters.Transient as exc:
@@ -175,7 +203,7 @@ def deliver(delivery_id: int, claim: str) -> str:
         except adapters.Unknown as exc:
             return _db_retry(_unconfirmed, delivery, claim, exc.message)
         except Exception as exc:  # noqa: BLE001 - the post may be out: never guess
-            logger.exception("delivery %s: unexpected error while publishing", delivery_id)
+            logger.exception("delivery %s: unexpected error while publishing", delivery.pk)
             return _db_retry(_unconfirmed, delivery, claim, f"Unexpected error: {exc}")
         return _db_retry(_published, delivery, claim, result)
 

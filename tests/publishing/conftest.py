@@ -23,8 +23,8 @@ def make_campaign(schema: str, *, title="Spring launch", posts=None, tags=("coff
             title=title, goal="Launch spring", live=False))
         page.tags.add(*tags)
         items = []
-        for copy, channels, when, image in posts or []:
-            post = Post(copy=copy, channels=channels, publish_at=when)
+        for number, (copy, channels, when, image) in enumerate(posts or []):
+            post = Post(copy=copy, channels=channels, publish_at=when, sort_order=number)
             if image is not None:
                 post.media = StreamValue(post.media.stream_block, [
                     ("image", {"image": image, "alt_text": f"Alt for {copy}"})])

@@ -170,7 +170,7 @@ def test_an_unknown_sandbox_outcome_is_found_on_the_network(world, kit):
     (delivery,) = _due(kit, [kit["sandbox"]])
     (claim,) = dispatcher.claim_due()
     # the worker published, then died before recording it
-    worker._start(*claim)
+    worker._start(Delivery.objects.get(pk=claim[0]), claim[1], holds=[])
     with schema_context(kit["schema"]):
         from campaigns.publishing.adapters.sandbox import SandboxAdapter
 
@@ -294,3 +294,26 @@ def test_staff_resolve_an_unconfirmed_post_by_hand(world, kit):
     second.refresh_from_db()
     assert first.state == State.PUBLISHED and first.remote_url.endswith("/1")
     assert second.state == State.FAILED and "Retry to send it" in second.error
+
+
+def test_posts_handed_over_early_go_out_at_their_time_not_before(world, kit):
+    from campaigns.models import SandboxPost
+
+    deliveries = _due(kit, [kit["sandbox"], kit["hook"]])
+    soon = timezone.now() + dt.timedelta(seconds=0.6)
+    Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(next_attempt_at=soon)
+    assert dispatcher.claim_due() == []  # not due yet
+    claims = dispatcher.claim_due(prefetch=1.0)
+    sandbox = next(c for c in claims if c[0] == next(d.pk for d in deliveries
+                                                     if d.network == "sandbox"))
+    assert worker.deliver_batch([sandbox]) == ["published"]
+    with schema_context(kit["schema"]):
+        assert SandboxPost.objects.get().published_at >= soon
+
+
+def test_a_busy_tick_is_split_over_the_workers_in_batches():
+    claims = [(n, "c") for n in range(45)]
+    assert [len(c) for c in dispatcher.chunks(claims[:3], 2, 20)] == [2, 1]
+    assert [len(c) for c in dispatcher.chunks(claims[:1], 2, 20)] == [1]
+    assert [len(c) for c in dispatcher.chunks(claims, 2, 20)] == [20, 20, 5]
+    assert dispatcher.chunks([], 2, 20) == []

@@ -18,12 +18,16 @@ statuses within what the adapter's ``find`` reads (200). The real ``manage.py qc
 after 2 s, backoff 0.5-5 s).
 
 N deliveries (unique texts) fall due over ``--window`` seconds. Meanwhile, at least ``--kills``
-times, a worker process of the cluster that has a request open on a fake is SIGKILLed (a
-``POST /api/v1/statuses`` in flight is preferred: a kill mid-publish), spread over the run; and
+times, a worker process of the cluster whose ``POST /api/v1/statuses`` is in flight on a fake (a
+kill mid-publish: found from the fake's open requests and the worker's sockets) is SIGKILLed,
+spread over the run (tries go on after the window until the count is reached); and
 once, the PostgreSQL server is restarted (``pg_ctl restart -m fast``, as the server's user). The
 benchmark then waits until every delivery is published or failed (or ``--timeout``), printing
-progress, and reports whether the cluster and the dispatcher survived the restart. If either dies
-or stops making progress, it is restarted and the report says so.
+progress (with the number of tasks waiting in django-q2's broker), and reports whether the
+cluster and the dispatcher survived the restart. If either exits, or the cluster sits idle with
+tasks queued while no delivery finishes for ``--stall`` seconds, it is restarted and the report
+says so ("RESCUE"); no progress while the cluster is busy is reported as a "STALL" (tasks going
+stale in the queue), without a restart.
 
 The last line is machine-readable:
 
@@ -55,6 +59,7 @@ from bench.publishing_common import (  # noqa: E402
     Child,
     clean_outbox,
     django_setup,
+    engine_version,
     ensure_brands,
     ensure_channel,
     make_deliveries,
@@ -106,6 +111,12 @@ class ChaosMastodon(FakeMastodon):
             with self.lock:
                 self.in_flight.pop(port, None)
 
+    def start(self):
+        super().start()
+        # a killed worker resets its connection: not worth a traceback on the console
+        self._httpd.handle_error = lambda request, client_address: None
+        return self
+
     def request_of(self, client_port: int) -> tuple[str, str] | None:
         with self.lock:
             return self.in_flight.get(client_port)
@@ -134,30 +145,21 @@ def open_requests(cluster: Child, fakes: dict[int, ChaosMastodon]) -> list[tuple
     return found
 
 
-def kill_one(cluster: Child, fakes: dict[int, ChaosMastodon], patience: float) -> str | None:
-    """SIGKILL a worker with a publish call in flight (waiting up to ``patience`` s for one; else
-    one with any request open). Returns what it was doing, or None if no worker was busy."""
+def kill_one(cluster: Child, fakes: dict[int, ChaosMastodon], patience: float) -> bool:
+    """SIGKILL a worker whose ``POST /api/v1/statuses`` is in flight (waiting up to ``patience``
+    s for one). Returns whether one was killed."""
     deadline = time.monotonic() + patience
-    fallback = None
     while time.monotonic() < deadline:
-        busy = open_requests(cluster, fakes)
-        publishing = [(p, r) for p, r in busy if r == ("POST", STATUSES)]
-        choice = publishing[0] if publishing else None
-        if choice is None and busy:
-            fallback = busy[0]
-        if choice is not None:
-            break
+        publishing = [proc for proc, request in open_requests(cluster, fakes)
+                      if request == ("POST", STATUSES)]
+        if publishing:
+            try:
+                os.kill(publishing[0].pid, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            return True
         time.sleep(0.01)
-    else:
-        choice = fallback
-    if choice is None:
-        return None
-    proc, (method, path) = choice
-    try:
-        os.kill(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return None
-    return "mid-publish" if (method, path) == ("POST", STATUSES) else f"mid-{method} {path}"
+    return False
 
 
 def restart_database(pgdata: Path) -> tuple[float, int | None, int | None]:
@@ -206,11 +208,74 @@ def safe_states(tag: str) -> Counter | None:
         connection.close()
 
 
-def log_count(child: Child, text: str) -> int:
+def queue_size(redis_url: str | None) -> int | None:
+    """Tasks waiting in django-q2's broker (the ORM table, or the Redis list)."""
+    from django.db import DatabaseError, InterfaceError, connection
+
     try:
-        return child.log.read_text(errors="replace").count(text)
+        if redis_url:
+            import redis
+
+            return redis.from_url(redis_url).llen("django_q:agency:q")
+        from django_q.models import OrmQ
+
+        return OrmQ.objects.count()
+    except (DatabaseError, InterfaceError):
+        return None
+    finally:
+        connection.close()
+
+
+def tree_cpu(child: Child) -> float:
+    """CPU seconds of the child and its descendants, those already reaped included."""
+    import psutil
+
+    total = 0.0
+    try:
+        procs = [psutil.Process(child.pid), *child.descendants()]
+    except psutil.NoSuchProcess:
+        return total
+    for proc in procs:
+        try:
+            t = proc.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return total
+
+
+def log_count(child: Child, text: str) -> int:
+    """Occurrences of ``text`` in the child's log since this run started it."""
+    try:
+        with open(child.log, "rb") as log:
+            log.seek(getattr(child, "log_start", 0))
+            return log.read().decode(errors="replace").count(text)
     except OSError:
         return 0
+
+
+def diagnose(cluster: Child) -> None:
+    """What each process of the cluster is doing: state, CPU, kernel wait channel, and its Python
+    stack if py-spy is on the PATH."""
+    import shutil
+    import subprocess
+
+    import psutil
+
+    spy = shutil.which("py-spy")
+    for proc in [psutil.Process(cluster.pid), *cluster.descendants()]:
+        try:
+            wchan = Path(f"/proc/{proc.pid}/wchan").read_text()
+            t = proc.cpu_times()
+            print(f"     pid {proc.pid} ppid {proc.ppid()} {proc.status()} wchan={wchan} "
+                  f"cpu={t.user + t.system:.1f}s", flush=True)
+        except (psutil.Error, OSError):
+            continue
+        if spy:
+            dump = subprocess.run([spy, "dump", "--pid", str(proc.pid)], capture_output=True,
+                                  text=True, timeout=30, check=False).stdout
+            for line in dump.splitlines()[2:14]:
+                print(f"       {line}", flush=True)
 
 
 # --- Main -----------------------------------------------------------------------------------------
@@ -289,14 +354,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"broker {'Redis ' + redacted(q['redis']) if 'redis' in q else 'ORM'}; workers "
           f"{q['workers']}; " + " ".join(f"{k.removeprefix('PUBLISHING_')}={v}"
                                          for k, v in TIMINGS.items()))
+    print(f"engine: commit {engine_version()}")
     print(f"{len(clients)} FakeMastodon servers (one account each): latency 0.05-0.2 s, "
           f"hang_probability {args.hang} (answer after 3 s, client timeout 1 s)", flush=True)
 
     logs = DATA / "logs"
     child_env = dict(os.environ)
-    cluster = Child("qcluster", ["qcluster"], child_env, logs / "qcluster.log").start()
+    cluster = Child("qcluster", ["qcluster"], child_env, logs / "qcluster.log")
     dispatcher = Child("dispatcher", ["dispatcher"], child_env, logs / "dispatcher.log")
+    for child in (cluster, dispatcher):
+        child.log_start = child.log.stat().st_size if child.log.exists() else 0
+    cluster.start()
     rescues: list[tuple[str, str]] = []
+    stalls: list[str] = []
     kills: Counter = Counter()
     restart = {}
     try:
@@ -327,28 +397,26 @@ def main(argv: list[str] | None = None) -> int:
         deadline = time.monotonic() + 5 + args.window + args.timeout
         restart_done = False
         misses = 0
-        after_restart: dict[str, float] = {}
+        last_stall_check, stall_cpu = time.monotonic(), tree_cpu(cluster)
+        broker_url = env.get("REDIS_URL")
         while True:
             elapsed = (timezone.now() - t0).total_seconds()
             if not restart_done and elapsed >= restart_at:
                 restart_done = True
-                published_before = (safe_states(tag) or Counter())[State.PUBLISHED]
                 seconds, old, new = restart_database(pgdata)
                 restart.update(at=elapsed, seconds=seconds, old=old, new=new,
-                               published_before=published_before, monotonic=time.monotonic())
+                               done_at=timezone.now())
                 print(f"  t{elapsed:+6.1f}s  DATABASE RESTARTED (pg_ctl restart -m fast, "
                       f"{seconds:.1f}s, postmaster {old} -> {new})", flush=True)
             due_kill = bool(kill_times) and elapsed >= kill_times[0]
-            owed_kill = (not kill_times and sum(kills.values()) < args.kills
-                         and elapsed < args.window + 60)
+            owed_kill = not kill_times and sum(kills.values()) < args.kills
             if due_kill or owed_kill:
                 if due_kill:
                     kill_times.pop(0)
-                what = kill_one(cluster, fakes_by_port, patience=2.0)
-                if what is None:
-                    misses += 1
+                if kill_one(cluster, fakes_by_port, patience=3.0):
+                    kills["mid-publish"] += 1
                 else:
-                    kills[what] += 1
+                    misses += 1
                 elapsed = (timezone.now() - t0).total_seconds()
 
             counts = safe_states(tag)
@@ -357,17 +425,14 @@ def main(argv: list[str] | None = None) -> int:
                 total = sum(counts[s] for s in done_states)
                 if total != last_total:
                     last_total, last_change = total, now
-                if restart_done and counts[State.PUBLISHED] > restart["published_before"] \
-                        and "first_publish" not in after_restart:
-                    after_restart["first_publish"] = now - restart["monotonic"]
                 if now - last_print >= 5 or total >= args.deliveries:
                     last_print = now
                     up = {c.name: "up" if c.alive() else "DOWN" for c in (cluster, dispatcher)}
                     print(f"  t{elapsed:+6.1f}s  " + " ".join(
                         f"{s}={counts[s]}" for s in State.values if counts[s]) +
-                        f"  kills={sum(kills.values())}  cluster={up['qcluster']} "
-                        f"dispatcher={up['dispatcher']}", flush=True)
-                if total >= args.deliveries and not kill_times:
+                        f"  queue={queue_size(broker_url)} kills={sum(kills.values())} "
+                        f"cluster={up['qcluster']} dispatcher={up['dispatcher']}", flush=True)
+                if total >= args.deliveries:
                     break
             if now >= deadline:
                 print("  timeout: not every delivery is published or failed")
@@ -379,14 +444,28 @@ def main(argv: list[str] | None = None) -> int:
                                     "restarted it"))
                     print(f"  !! {rescues[-1][1]}\n{child.tail(15)}", flush=True)
                     child.start()
-            if elapsed > args.window and now - last_change > args.stall:
-                rescues.append(("qcluster", f"no delivery finished for {args.stall:.0f}s at "
-                                f"t{elapsed:+.0f}s with work left; the bench restarted the "
-                                "cluster"))
-                print(f"  !! {rescues[-1][1]}", flush=True)
-                cluster.stop()
-                cluster.start()
-                last_change = now
+            if now - last_change > args.stall and now - last_stall_check > args.stall:
+                # No delivery finished for a while. A cluster that stopped consuming is idle; one
+                # busy with tasks that turn out stale (their lease ran out in the queue and the
+                # delivery was claimed again) is not, and restarting it would not help.
+                cpu = tree_cpu(cluster)
+                busy = cpu - stall_cpu
+                waiting = queue_size(broker_url)
+                diagnose(cluster)
+                if busy < 1.0 and waiting:
+                    rescues.append(("qcluster", f"no delivery finished for {args.stall:.0f}s at "
+                                    f"t{elapsed:+.0f}s, {waiting} tasks queued and the cluster "
+                                    f"idle ({busy:.1f} CPU-s): it stopped consuming; the bench "
+                                    "restarted it"))
+                    print(f"  !! {rescues[-1][1]}", flush=True)
+                    cluster.stop()
+                    cluster.start()
+                else:
+                    stalls.append(f"no delivery finished for {now - last_change:.0f}s at "
+                                  f"t{elapsed:+.0f}s while the cluster was busy ({busy:.0f} CPU-s "
+                                  f"in {now - last_stall_check:.0f}s) with {waiting} tasks queued")
+                    print(f"  !! {stalls[-1]}", flush=True)
+                last_stall_check, stall_cpu = now, tree_cpu(cluster)
             time.sleep(0.2)
     finally:
         dispatcher.stop()
@@ -427,7 +506,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"events: {dict(events.most_common())}; published after a check found the post: "
           f"{found_after}")
     print(f"claims per delivery: {dict(sorted(attempts.items()))}")
-    print(f"kills: {sum(kills.values())} ({dict(kills)}); slots with no busy worker: {misses}")
+    print(f"kills: {sum(kills.values())} workers SIGKILLed with a status POST in flight; tries "
+          f"that found none within 3 s: {misses}")
     reincarnated = log_count(cluster, "reincarnated worker")
     print(f"qcluster log: {reincarnated} 'reincarnated worker', "
           f"{log_count(cluster, 'reincarnated pusher')} 'reincarnated pusher', "
@@ -438,10 +518,18 @@ def main(argv: list[str] | None = None) -> int:
           f"unavailable' retries, {log_count(dispatcher, 'Traceback')} tracebacks "
           f"({dispatcher.log})")
     if restart:
-        first = after_restart.get("first_publish")
-        print(f"database restart at t+{restart['at']:.0f}s took {restart['seconds']:.1f}s; first "
-              f"post published after it: "
-              f"{'+%.1fs' % first if first is not None else 'NEVER'}")
+        times = sorted(d.published_at for d in deliveries if d.published_at)
+        after = [t for t in times if t > restart["done_at"]]
+        first = (after[0] - restart["done_at"]).total_seconds() if after else None
+        gaps = [((b - a).total_seconds(), a) for a, b in zip(times, times[1:], strict=False)]
+        gap, gap_at = max(gaps, default=(0.0, t0))
+        gap_from = (gap_at - t0).total_seconds()
+        print(f"database restart at t+{restart['at']:.0f}s took {restart['seconds']:.1f}s "
+              f"(postmaster {restart['old']} -> {restart['new']}); first post recorded published "
+              f"after it: {'+%.1fs' % first if first is not None else 'NEVER'}; longest gap "
+              f"between two published posts: {gap:.1f}s from t{gap_from:+.0f}s")
+    for stall in stalls:
+        print(f"STALL: {stall}")
     rescued = {name for name, _ in rescues}
     print(f"survived the restart and the kills without help: qcluster "
           f"{'NO' if 'qcluster' in rescued else 'yes'}, dispatcher "

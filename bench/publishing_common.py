@@ -57,6 +57,18 @@ def redacted(url: str) -> str:
     return url
 
 
+def engine_version() -> str:
+    """The commit measured, and whether the engine or the settings differ from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              check=False).stdout.rstrip("\n")
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    changed = git("status", "--porcelain", "--", "campaigns/publishing", "agency/settings")
+    return f"{head}" + (" + uncommitted changes in " + ", ".join(
+        sorted({line[3:] for line in changed.splitlines()})) if changed else " (clean)")
+
+
 def django_setup() -> None:
     import django
 

@@ -210,6 +210,8 @@ PUBLISHING = {
     "BATCH": int(os.environ.get("PUBLISHING_BATCH", "200")),  # claimed per look at the queue
     "PREFETCH_SECONDS": env_float("PUBLISHING_PREFETCH_SECONDS", 1.0),  # handed over early
     "DELIVERIES_PER_TASK": int(os.environ.get("PUBLISHING_DELIVERIES_PER_TASK", "20")),
+    # claimed but not started, at most (0: twice what the workers take in one round)
+    "MAX_WAITING": int(os.environ.get("PUBLISHING_MAX_WAITING", "0")),
     "CLUSTER": os.environ.get("PUBLISHING_CLUSTER") or None,
 }
 

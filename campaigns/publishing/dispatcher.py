@@ -88,6 +88,11 @@ SELECT id, statement_timestamp(),
 RETURNING delivery_id
 """  # noqa: S608
 
+WAITING = f"""
+SELECT count(*) FROM {T} d WHERE d.state = 'claimed' AND d.sending_at IS NULL
+   AND d.lease_until IS NOT NULL
+"""  # noqa: S608
+
 NEXT_DUE = f"""
 SELECT min(d.next_attempt_at) FROM {T} d WHERE d.state = 'scheduled' AND d.hold_id IS NULL
 """  # noqa: S608
@@ -131,8 +136,7 @@ def seconds_to_next_due() -> float | None:
 
 def hand_over(claims: list[tuple[int, str]], func: str) -> None:
     for pk, claim in claims:
-        async_task(func, pk, claim, save=False, task_name=f"delivery-{pk}",
-                   cluster=settings.PUBLISHING.get("CLUSTER"))
+        async_task(func, pk, claim, save=False, task_name=f"delivery-{pk}", broker=_queue())
 
 
 def chunks(claims: list, workers: int, largest: int) -> list[list]:
@@ -145,13 +149,45 @@ def chunks(claims: list, workers: int, largest: int) -> list[list]:
     return [claims[i:i + size] for i in range(0, len(claims), size)]
 
 
+_broker = None
+
+
+def _queue():
+    """One broker for the dispatcher's life (a new one per task costs ~5 ms of CPU)."""
+    global _broker
+    if _broker is None:
+        from django_q.brokers import get_broker
+
+        _broker = get_broker(config("CLUSTER"))
+    return _broker
+
+
+def _queue_reset() -> None:
+    global _broker
+    _broker = None
+
+
+def waiting_for_workers() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(WAITING)
+        return cursor.fetchone()[0]
+
+
 def dispatch_once() -> int:
-    """Claim what is due (or nearly) and enqueue it; returns how many were handed over."""
-    claims = claim_due(prefetch=config("PREFETCH_SECONDS"))
-    for chunk in chunks(claims, settings.Q_CLUSTER.get("workers", 2),
-                        config("DELIVERIES_PER_TASK")):
+    """Claim what is due (or nearly) and enqueue it; returns how many were handed over.
+
+    Only as many as the workers can start soon are claimed (``MAX_WAITING``): under a backlog
+    the rest stay scheduled, instead of waiting in the queue past their lease and being claimed
+    and queued again and again."""
+    workers = settings.Q_CLUSTER.get("workers", 2)
+    room = config("MAX_WAITING") or workers * config("DELIVERIES_PER_TASK") * 2
+    room -= waiting_for_workers()
+    if room <= 0:
+        return 0
+    claims = claim_due(batch=min(room, config("BATCH")), prefetch=config("PREFETCH_SECONDS"))
+    for chunk in chunks(claims, workers, config("DELIVERIES_PER_TASK")):
         async_task("campaigns.publishing.worker.deliver_batch", chunk, save=False,
-                   task_name=f"deliveries-{chunk[0][0]}", cluster=config("CLUSTER"))
+                   task_name=f"deliveries-{chunk[0][0]}", broker=_queue())
     return len(claims)
 
 
@@ -188,10 +224,14 @@ class Dispatcher:
                     last_sweep = now
                 if handed >= config("BATCH"):
                     continue
-                wait = seconds_to_next_due()
-                if wait is not None:
-                    wait -= config("PREFETCH_SECONDS")
+                if not handed and waiting_for_workers():
+                    wait = self.idle_poll / 4  # the workers are busy: look again soon
+                else:
+                    wait = seconds_to_next_due()
+                    if wait is not None:
+                        wait -= config("PREFETCH_SECONDS")
             except DatabaseError as exc:
+                _queue_reset()
                 # The database went away (a restart, a failover): drop the connection and try
                 # again shortly. Nothing is lost: claims are committed or not at all.
                 logger.warning("dispatcher: database unavailable (%s); retrying", exc)

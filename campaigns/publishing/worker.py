@@ -187,7 +187,7 @@ def deliver_batch(items: list) -> list[str]:
 def _deliver_one(delivery: Delivery, claim: str, holds, channels: dict) -> str:
     with schema_context(delivery.schema_name):
         try:  # everything that can fail before the network call, while nothing is sent
-            adapter = _adapter(delivery, channels)
+            adapter = _db_retry(_adapter, delivery, channels)
             post = outgoing(delivery)
         except adapters.Permanent as exc:
             return _db_retry(_failed, delivery, claim, exc.message)
@@ -216,7 +216,7 @@ def check(delivery_id: int, claim: str) -> str:
         return "stale"
     with schema_context(delivery.schema_name):
         try:
-            adapter = _adapter(delivery)
+            adapter = _db_retry(_adapter, delivery)
         except adapters.Permanent as exc:
             return _db_retry(_failed, delivery, claim, f"{exc.message} Whether the post went "
                              "out is not known: look on the network.")

@@ -317,3 +317,17 @@ def test_a_busy_tick_is_split_over_the_workers_in_batches():
     assert [len(c) for c in dispatcher.chunks(claims[:1], 2, 20)] == [1]
     assert [len(c) for c in dispatcher.chunks(claims, 2, 20)] == [20, 20, 5]
     assert dispatcher.chunks([], 2, 20) == []
+
+
+def test_the_dispatcher_claims_no_more_than_the_workers_can_start_soon(world, kit, settings):
+    settings.PUBLISHING = {**settings.PUBLISHING, "MAX_WAITING": 1}
+    first, second = _due(kit, [kit["sandbox"], kit["hook"]])
+    from unittest import mock
+
+    with mock.patch("campaigns.publishing.dispatcher.async_task") as enqueue:
+        assert dispatcher.dispatch_once() == 1  # one waits for a worker: the other stays
+        assert dispatcher.dispatch_once() == 0
+    assert enqueue.call_count == 1
+    states = sorted(Delivery.objects.filter(pk__in=[first.pk, second.pk])
+                    .values_list("state", flat=True))
+    assert states == ["claimed", "scheduled"]

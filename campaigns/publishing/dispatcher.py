@@ -25,6 +25,8 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django_q.tasks import async_task
 
+from campaigns.publishing import config
+
 logger = logging.getLogger(__name__)
 
 T = "public.publishing_delivery"
@@ -96,10 +98,6 @@ SELECT count(*) FROM {T} d WHERE d.state = 'claimed' AND d.sending_at IS NULL
 NEXT_DUE = f"""
 SELECT min(d.next_attempt_at) FROM {T} d WHERE d.state = 'scheduled' AND d.hold_id IS NULL
 """  # noqa: S608
-
-
-def config(name: str):
-    return settings.PUBLISHING[name]
 
 
 def _claim(sql: str, params: list) -> list[tuple[int, str]]:

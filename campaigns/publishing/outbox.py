@@ -11,12 +11,12 @@ import hashlib
 import json
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from campaigns.publishing import config
 from campaigns.publishing.models import (
     NOT_SENT,
     OUT_OR_GOING,
@@ -25,10 +25,6 @@ from campaigns.publishing.models import (
     DeliveryEvent,
     State,
 )
-
-
-def config(name: str):
-    return settings.PUBLISHING[name]
 
 
 def idempotency_key(schema: str, post_id: int, channel_id: int, revision_id: int) -> str:
@@ -163,13 +159,6 @@ def hold_matches(hold: CrisisHold, delivery: Delivery) -> bool:
         pattern = r"(?<!\w)" + re.escape(hold.word) + r"(?!\w)"
         return re.search(pattern, delivery.content.get("text", ""), re.IGNORECASE) is not None
     return True
-
-
-def active_hold_for(delivery: Delivery) -> CrisisHold | None:
-    """The first active crisis hold that matches ``delivery`` (holds are few)."""
-    holds = CrisisHold.objects.filter(released_at__isnull=True).filter(
-        Q(client__isnull=True) | Q(client_id=delivery.client_id)).order_by("created_at")
-    return next((hold for hold in holds if hold_matches(hold, delivery)), None)
 
 
 def _withdraw(delivery: Delivery, reason: str, user=None) -> None:

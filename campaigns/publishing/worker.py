@@ -17,13 +17,12 @@ import socket
 import time
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from campaigns.publishing import adapters
+from campaigns.publishing import adapters, config
 from campaigns.publishing.models import Delivery, DeliveryEvent, State
 
 logger = logging.getLogger(__name__)
@@ -32,10 +31,6 @@ logger = logging.getLogger(__name__)
 def worker_id() -> str:
     """host:pid of this worker (read when used: workers are forked after import)."""
     return f"{socket.gethostname()}:{os.getpid()}"[:120]
-
-
-def config(name: str):
-    return settings.PUBLISHING[name]
 
 
 def _db_retry(func, *args, attempts: int = 20, **kwargs):

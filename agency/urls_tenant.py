@@ -1,10 +1,12 @@
 """URLs on a brand's own host (<slug>.<base domain>). Everything here requires a membership."""
 
 from django.urls import include, path
+from django.views import defaults
 from django.views.generic import RedirectView
 from wagtail.admin import urls as wagtailadmin_urls
 
 from agency import health
+from agency.api import views as api_views
 from approvals import views as approval_views
 from campaigns import views as campaign_views
 from tenants import media
@@ -14,6 +16,7 @@ urlpatterns = [
     path("login/", RedirectView.as_view(url="/admin/login/", query_string=True),
          name="brand_login"),
     path("admin/", include(wagtailadmin_urls)),
+    path("api/v1/", include("agency.api.urls")),
     path("documents/<int:document_id>/<str:document_filename>", media.document_serve,
          name="wagtaildocs_serve"),
     path("media/<path:path>", media.media_serve, name="brand_media"),
@@ -24,3 +27,16 @@ urlpatterns = [
     path("review/<str:token>/images/<int:image_id>/", approval_views.client_review_image,
          name="client_review_image"),
 ]
+
+
+def handler404(request, exception=None):
+    """API addresses answer in problem details, everything else with the usual page."""
+    if request.path.startswith("/api/"):
+        return api_views.not_found(request, exception)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith("/api/"):
+        return api_views.server_error(request)
+    return defaults.server_error(request)

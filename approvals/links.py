@@ -204,3 +204,41 @@ def close_links(task_state) -> int:
 
     return ReviewLink.objects.filter(task_state_id=task_state.pk, decided_at__isnull=True,
                                      closed_at__isnull=True).update(closed_at=timezone.now())
+
+
+def revoke(link, *, user=None, resend: bool = False):
+    """Withdraw an undecided link (logged); with ``resend``, email the approver a fresh one
+    for the same step if it is still the campaign's current step. Returns the new link, if any.
+    Raises ValueError when the link can no longer change."""
+    from wagtail.log_actions import log
+    from wagtail.models import TaskState
+
+    from approvals.models import ClientApprovalTask, ReviewLink
+
+    with transaction.atomic():
+        changed = ReviewLink.objects.filter(pk=link.pk, decided_at__isnull=True,
+                                            revoked_at__isnull=True, closed_at__isnull=True) \
+            .update(revoked_at=timezone.now())
+        if not changed:
+            raise ValueError("That link cannot be changed any more: it was decided, withdrawn "
+                             "or closed.")
+        page = link.revision.content_object
+        log(instance=page, action="approvals.link_revoked", user=user, revision=link.revision,
+            data={"approver": link.approver.email})
+        if not resend:
+            return None
+        current = page.current_workflow_task_state
+        if current is None or current.pk != link.task_state_id \
+                or not isinstance(current.task.specific, ClientApprovalTask):
+            return None
+        issued = issue_links(TaskState.objects.get(pk=link.task_state_id),
+                             current.task.specific, approvers=[link.approver])
+        return issued[0][0]
+
+
+def link_status(link, now=None) -> str:
+    """How a link stands, in staff's words: sent, opened, decided, withdrawn, closed, expired."""
+    now = now or timezone.now()
+    return ("decided" if link.decided_at else "withdrawn" if link.revoked_at
+            else "closed" if link.closed_at else "expired" if link.expires_at <= now
+            else "opened" if link.first_opened_at else "sent")

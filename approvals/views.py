@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from wagtail.images import get_image_model
 from wagtail.log_actions import log
-from wagtail.models import PageLogEntry, TaskState
+from wagtail.models import TaskState
 
 from approvals import links
 from approvals.forms import ChecklistForm, ClientDecisionForm, RequestChangesForm, WaiverForm
@@ -30,6 +30,7 @@ from approvals.models import (
     review_blockers,
 )
 from approvals.review import post_media, revision_findings, unresolved_errors, with_waivers
+from approvals.selectors import audit_actor, audit_details, audit_entries
 from approvals.sensitivity import CATEGORIES
 from approvals.workflows import approval_due_at
 from campaigns.models import CampaignPage
@@ -302,16 +303,15 @@ def review_links_view(request, page_id: int):
             messages.error(request, "Only account managers and agency admins manage links.")
             return redirect(request.path)
         link = next((r for r in rows if str(r.pk) == request.POST.get("link")), None)
-        if link is None or link.decided_at or link.revoked_at or link.closed_at:
+        resend = request.POST.get("action") == "resend"
+        try:
+            if link is None:
+                raise ValueError
+            fresh = links.revoke(link, user=request.user, resend=resend)
+        except ValueError:
             messages.error(request, "That link cannot be changed any more.")
             return redirect(request.path)
-        ReviewLink.objects.filter(pk=link.pk).update(revoked_at=timezone.now())
-        log(instance=page, action="approvals.link_revoked", user=request.user,
-            revision=link.revision, data={"approver": link.approver.email})
-        if request.POST.get("action") == "resend" and client_step is not None \
-                and client_step.pk == link.task_state_id:
-            links.issue_links(TaskState.objects.get(pk=link.task_state_id),
-                                     client_step.task.specific, approvers=[link.approver])
+        if fresh is not None:
             messages.success(request, f"A new link is on its way to {link.approver.email}; "
                                       "the old one no longer works.")
         else:
@@ -319,9 +319,7 @@ def review_links_view(request, page_id: int):
         return redirect(request.path)
     now = timezone.now()
     for row in rows:
-        row.status = ("decided" if row.decided_at else "withdrawn" if row.revoked_at
-                      else "closed" if row.closed_at else "expired" if row.expires_at <= now
-                      else "opened" if row.first_opened_at else "sent")
+        row.status = links.link_status(row, now)
         row.changeable = can_manage and row.status in ("sent", "opened", "expired")
 
     latest = page.get_latest_revision()
@@ -331,28 +329,19 @@ def review_links_view(request, page_id: int):
         "due": due, "overdue": due is not None and due <= now and not page.live})
 
 
-AUDIT_ACTIONS = ("wagtail.workflow.", "approvals.", "wagtail.publish", "wagtail.unpublish")
-
-
 def approval_history_csv(request, page_id: int):
     """Every submission, finding waived, decision, comment and link event of a campaign, with
     who, when and which revision, as CSV (opens in a spreadsheet)."""
     page = _campaign_for_staff(request, page_id)
-    entries = (PageLogEntry.objects.filter(page_id=page.pk)
-               .select_related("user", "revision").order_by("timestamp", "pk"))
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="approval-history-{page.pk}.csv"'
     writer = csv.writer(response)
     writer.writerow(["time (UTC)", "action", "by", "revision", "details"])
-    for entry in entries:
-        if not entry.action.startswith(AUDIT_ACTIONS):
-            continue
-        who = (entry.user.get_full_name() or entry.user.get_username()) if entry.user else \
-            (entry.data or {}).get("approver", "")
-        details = "; ".join(f"{k}: {v}" for k, v in sorted((entry.data or {}).items())
-                            if k not in ("workflow",) and v not in ("", None, {}, []))
+    for entry in audit_entries(page.pk):
+        details = "; ".join(f"{k}: {v}" for k, v in audit_details(entry).items())
         writer.writerow([entry.timestamp.strftime("%Y-%m-%d %H:%M:%S"), entry.message,
-                         _csv_safe(who), entry.revision_id or "", _csv_safe(details)])
+                         _csv_safe(audit_actor(entry)), entry.revision_id or "",
+                         _csv_safe(details)])
     return response
 
 

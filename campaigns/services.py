@@ -93,3 +93,197 @@ def campaign_duplicate(*, campaign: CampaignPage, user) -> CampaignPage:
     copy.tags.set(source.tags.all())
     copy.save_revision(user=user, log_action=True)
     return copy
+
+
+# --- Drafting through the API: the same checks as the campaign editor -----------------------
+
+CAMPAIGN_FIELDS = ("title", "goal", "audience", "key_message", "story", "starts_on", "ends_on")
+POST_FIELDS = ("copy", "link", "first_comment", "publish_at")
+
+
+def _posts_from(data: list[dict], *, errors: dict) -> list[Post]:
+    """Posts built from API input (``channels``: ids, ``media``: ``[{"image", "alt_text"}]``),
+    checked as the editor checks them: the brand's active channels, its images, each network's
+    rules. Problems go into ``errors`` under ``posts[i].field``."""
+    from wagtail.blocks import StreamValue
+    from wagtail.images import get_image_model
+
+    from campaigns import networks
+    from campaigns.models import Channel
+
+    channels = Channel.objects.in_bulk({c for item in data for c in item.get("channels", [])})
+    images = get_image_model().objects.in_bulk(
+        {m["image"] for item in data for m in item.get("media", [])})
+    posts = []
+    for index, item in enumerate(data):
+        where = f"posts[{index}]"
+        chosen = []
+        for channel_id in item.get("channels", []):
+            channel = channels.get(channel_id)
+            if channel is None or not channel.active:
+                errors.setdefault(f"{where}.channels", []).append(
+                    f"Channel {channel_id} is not one of this brand's active channels; list "
+                    "them at /api/v1/channels/.")
+            else:
+                chosen.append(channel)
+        media = []
+        for number, block in enumerate(item.get("media", [])):
+            image = images.get(block["image"])
+            if image is None:
+                errors.setdefault(f"{where}.media[{number}].image", []).append(
+                    f"Image {block['image']} is not in this brand's media library; upload it "
+                    "at /api/v1/media/ first.")
+                continue
+            media.append(("image", {"image": image, "alt_text": block.get("alt_text", "")}))
+        post = Post(**{name: item.get(name) or ("" if name != "publish_at" else None)
+                       for name in POST_FIELDS}, sort_order=index)
+        post.channels = chosen
+        post.media = StreamValue(Post._meta.get_field("media").stream_block, media)
+        draft = networks.PostDraft.from_media(copy=post.copy, link=post.link, media=post.media)
+        for channel in chosen:
+            for problem in channel.rules.problems(draft):
+                errors.setdefault(f"{where}.copy", []).append(f"On {channel.name}: {problem}")
+        posts.append(post)
+    return posts
+
+
+def _apply(page: CampaignPage, data: dict, errors: dict) -> None:
+    from wagtail.admin.rich_text.converters.editor_html import EditorHTMLConverter
+
+    for name in CAMPAIGN_FIELDS:
+        if name in data:
+            value = data[name]
+            if name == "story" and value:
+                # Only the markup the editor allows survives (no scripts, no foreign attributes).
+                features = CampaignPage._meta.get_field("story").features
+                value = EditorHTMLConverter(features=features).to_database_format(value)
+            setattr(page, name, value if value is not None else
+                    (None if name in ("starts_on", "ends_on") else ""))
+    if "tags" in data:
+        page.tags.set(data["tags"])  # in memory (modelcluster): saved with the page
+    if "posts" in data:
+        page.posts = _posts_from(data["posts"], errors=errors)
+    if page.pk:  # a new page is checked by add_child (Wagtail's save runs full_clean)
+        _clean(page, errors)
+
+
+def _clean(page: CampaignPage, errors: dict) -> None:
+    try:
+        page.full_clean()
+    except ValidationError as exc:
+        _merge(errors, exc)
+
+
+def _merge(errors: dict, exc: ValidationError) -> None:
+    for field, messages in exc.message_dict.items():
+        errors.setdefault(field if field != "__all__" else "non_field_errors", []).extend(
+            messages)
+
+
+def campaign_draft_create(*, data: dict, user) -> CampaignPage:
+    """A new draft campaign below the brand's campaigns index, with its first revision, as the
+    admin's "Save draft" makes it. Raises ValidationError (per field) and saves nothing when
+    anything is wrong."""
+    from django.db import transaction
+    from wagtail.log_actions import log
+
+    from campaigns.models import CampaignIndexPage
+
+    index = CampaignIndexPage.objects.get()
+    if not index.permissions_for_user(user).can_add_subpage():
+        raise PermissionDenied("Your role cannot create campaigns in this brand.")
+    from django.utils.text import slugify
+    from wagtail.coreutils import find_available_slug
+
+    page = CampaignPage(owner=user, live=False, has_unpublished_changes=True)
+    errors: dict = {}
+    _apply(page, data, errors)
+    page.slug = find_available_slug(index, slugify(page.title or "")[:200] or "campaign")
+    with transaction.atomic():
+        try:
+            index.add_child(instance=page)
+        except ValidationError as exc:
+            _merge(errors, exc)
+        if errors:
+            transaction.set_rollback(True)
+            raise ValidationError(errors)
+        revision = page.save_revision(user=user, log_action=False)
+        log(instance=page, action="wagtail.create", user=user, revision=revision,
+            content_changed=True)
+    return page
+
+
+def campaign_draft_update(*, campaign: CampaignPage, data: dict, user) -> CampaignPage:
+    """A new revision of ``campaign`` with ``data`` applied to its latest one (``posts``, when
+    given, replaces every post). The same rules as the editor: the page must be editable by
+    ``user`` and not locked (by a person or by a review step); an approved campaign edited
+    needs approving again (Wagtail's reapproval on edit)."""
+    from django.db import transaction
+
+    perms = campaign.permissions_for_user(user)
+    if not perms.can_edit():
+        raise PermissionDenied("Your role cannot edit this campaign.")
+    lock = campaign.get_lock()
+    if lock and lock.for_user(user):
+        raise ValidationError(str(lock.get_message(user)) or "This campaign is locked.")
+    page = campaign.get_latest_revision_as_object()
+    errors: dict = {}
+    _apply(page, data, errors)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        if not page.live:
+            page.save()
+        page.save_revision(user=user, log_action=True,
+                           previous_revision=campaign.get_latest_revision())
+    return page
+
+
+def campaign_submit(*, campaign: CampaignPage, user) -> None:
+    """Submit the latest revision for review, as the editor's "Submit for review" does: a
+    campaign sent back for changes resumes its workflow, any other starts it."""
+    from wagtail.models import WorkflowState
+
+    perms = campaign.permissions_for_user(user)
+    state = campaign.current_workflow_state
+    if state is not None and state.status == WorkflowState.STATUS_NEEDS_CHANGES:
+        if not perms.can_edit():
+            raise PermissionDenied("Your role cannot resubmit this campaign.")
+        state.resume(user)
+        return
+    if not perms.can_edit():
+        raise PermissionDenied("Your role cannot submit this campaign.")
+    if campaign.workflow_in_progress:
+        raise ValidationError("This campaign is already in review.")
+    if campaign.live and not campaign.has_unpublished_changes:
+        raise ValidationError("This campaign is approved and unchanged since: there is nothing "
+                              "new to review.")
+    if not perms.can_submit_for_moderation():
+        raise ValidationError("This campaign cannot be submitted now (it is locked, or the "
+                              "brand has no approval workflow).")
+    campaign.get_workflow().start(campaign, user)
+
+
+def image_upload(*, file, title: str, alt_text: str, user):
+    """An image added to the brand's library through Wagtail's own upload form (file type,
+    size and pixel limits, as in the admin), into the root collection, if ``user`` may add
+    images there."""
+    from wagtail.images import get_image_model
+    from wagtail.images.forms import get_image_form
+    from wagtail.images.permissions import permission_policy
+    from wagtail.models import Collection
+
+    collections = permission_policy.collections_user_has_permission_for(user, "add")
+    root = Collection.get_first_root_node()
+    if not collections.filter(pk=root.pk).exists():
+        raise PermissionDenied("Your role cannot add images to this brand's library.")
+    Image = get_image_model()
+    form_class = get_image_form(Image)
+    form = form_class(
+        data={"title": title or file.name.rsplit(".", 1)[0][:255] or "Image",
+              "description": alt_text, "collection": root.pk, "tags": ""},
+        files={"file": file}, user=user, instance=Image(uploaded_by_user=user))
+    if not form.is_valid():
+        raise ValidationError({("alt_text" if name == "description" else name): messages
+                               for name, messages in form.errors.items()})
+    return form.save()

@@ -53,6 +53,11 @@ SHARED_APPS = [
     "approvals",
     # The outbox (public): one index finds due posts across every brand.
     "campaigns.publishing",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    # API keys: the agency's in public (portal API), each brand's in its schema.
+    "agency.api",
 ]
 
 TENANT_APPS = [
@@ -71,6 +76,7 @@ TENANT_APPS = [
     "taggit",
     "campaigns",
     "approvals",
+    "agency.api",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -213,6 +219,46 @@ PUBLISHING = {
     # claimed but not started, at most (0: twice what the workers take in one round)
     "MAX_WAITING": int(os.environ.get("PUBLISHING_MAX_WAITING", "0")),
     "CLUSTER": os.environ.get("PUBLISHING_CLUSTER") or None,
+}
+
+# The integrator API (agency/api): keys, scopes, problem details, cursor pages.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["agency.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["agency.api.auth.KeyScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["agency.api.auth.KeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "agency.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DATETIME_FORMAT": "iso-8601",
+}
+# Requests per API key (the window: s, m, h or d). Over it, 429 with Retry-After.
+API_RATE = os.environ.get("API_RATE", "600/min")
+SPECTACULAR_SETTINGS = {
+    "TITLE": f"{AGENCY_NAME} API",
+    "DESCRIPTION": (
+        "The brand's campaigns, posts, channels, media, calendar, review links, deliveries and "
+        "audit trail. Every request carries a brand API key (`Authorization: Bearer agk_...`) "
+        "and goes to the brand's own host. Errors are RFC 9457 problem details; lists use "
+        "cursor pagination (`next`/`previous`); updates need `If-Match` with the ETag last "
+        "read; POSTs take an `Idempotency-Key`. Every time carries its offset."),
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "PREPROCESSING_HOOKS": ["agency.api.schema.only_api"],
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": ["draft", "in_review", "changes_requested", "approved"],
+        "DeliveryStateEnum": "campaigns.publishing.models.State",
+        "ReviewLinkStatusEnum": ["sent", "opened", "decided", "withdrawn", "closed", "expired"],
+    },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "agency.api.schema.add_problem_responses"],
 }
 
 # Wagtail 8 hands search-index and reference-index updates to django-tasks. They run at once, in

@@ -1,0 +1,148 @@
+"""What every endpoint shares: cursor pages, explicit time zones, ETags, idempotent POSTs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from agency.api import errors
+from agency.api.models import ApiKey, IdempotentRequest
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+REPLAYED_HEADERS = ("Location", "ETag")
+
+
+class Cursor(CursorPagination):
+    """Opaque cursors: stable under inserts, and as fast on page 1,000 as on page 1."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 100
+    ordering = "-id"
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with its offset, in and out. A time without one is refused, not guessed."""
+
+    default_error_messages = {
+        "naive": "Give the time with its time zone offset, e.g. 2026-12-01T09:00:00+00:00 or "
+                 "2026-12-01T09:00:00Z.",
+        "invalid": "Give an ISO 8601 time with its offset, e.g. 2026-12-01T09:00:00+01:00.",
+    }
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            from django.utils.dateparse import parse_datetime
+
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None
+            if parsed is not None and timezone.is_naive(parsed):
+                self.fail("naive")
+        return super().to_internal_value(value)
+
+
+# Model serializers use it for every DateTimeField of the API.
+serializers.ModelSerializer.serializer_field_mapping[models.DateTimeField] = AwareDateTimeField
+
+
+def etag_of(*parts) -> str:
+    return '"' + hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32] + '"'
+
+
+def check_if_match(request, current: str) -> None:
+    """Refuse an update made without, or against a stale, ETag."""
+    sent = request.headers.get("If-Match")
+    if not sent:
+        raise errors.PreconditionRequired()
+    offered = {tag.strip().removeprefix("W/") for tag in sent.split(",")}
+    if "*" not in offered and current not in offered:
+        raise errors.PreconditionFailed()
+
+
+def _body_hash(request) -> str:
+    return hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n"
+                          + request.body).hexdigest()
+
+
+class ApiViewSet(GenericViewSet):
+    """A viewset whose POSTs honour ``Idempotency-Key``: a repeat with the same key and body
+    gets the first response again (with ``Idempotent-Replayed: true``); a different body with
+    the same key is refused (422); a repeat while the first still runs gets 409."""
+
+    pagination_class = Cursor
+    _idempotent: IdempotentRequest | None = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        key = request.headers.get("Idempotency-Key")
+        if request.method != "POST" or not key or not isinstance(request.auth, ApiKey):
+            return
+        if len(key) > 255:
+            raise errors.exceptions.ValidationError(
+                {"Idempotency-Key": "Keep the Idempotency-Key within 255 characters (a UUID is "
+                                    "usual)."})
+        body_hash = _body_hash(request)
+        IdempotentRequest.objects.filter(created_at__lt=timezone.now() - IDEMPOTENCY_TTL).delete()
+        try:
+            with transaction.atomic():
+                self._idempotent = IdempotentRequest.objects.create(
+                    api_key=request.auth, key=key, method=request.method,
+                    path=request.path[:500], body_hash=body_hash)
+            return
+        except IntegrityError:
+            pass
+        first = IdempotentRequest.objects.filter(api_key=request.auth, key=key).first()
+        if first is None or first.body_hash != body_hash:
+            raise errors.IdempotencyKeyReused()
+        if first.status_code is None:
+            raise errors.IdempotencyInProgress()
+        raise _Replay(first)
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except BaseException:
+            # A crash mid-request: forget the key, so a retry runs again instead of waiting.
+            if self._idempotent is not None:
+                IdempotentRequest.objects.filter(pk=self._idempotent.pk).delete()
+                self._idempotent = None
+            raise
+
+    def handle_exception(self, exc):
+        if isinstance(exc, _Replay):
+            record = exc.record
+            response = Response(record.response, status=record.status_code,
+                                headers={**record.headers, "Idempotent-Replayed": "true"})
+            if record.status_code >= 400:
+                response.content_type = "application/problem+json"
+            return response
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        record, self._idempotent = self._idempotent, None
+        if record is not None:
+            if response.status_code >= 500 or response.status_code == 429:
+                IdempotentRequest.objects.filter(pk=record.pk).delete()  # safe to try again
+            else:
+                IdempotentRequest.objects.filter(pk=record.pk).update(
+                    status_code=response.status_code,
+                    response=json.loads(json.dumps(getattr(response, "data", None),
+                                                   default=str)),
+                    headers={h: response[h] for h in REPLAYED_HEADERS if h in response})
+        return response
+
+
+class _Replay(Exception):  # noqa: N818 - control flow, not an error
+    def __init__(self, record):
+        self.record = record

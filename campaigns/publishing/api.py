@@ -1,0 +1,109 @@
+"""The brand's deliveries (one per approved post and channel) through the API: list by state
+and time, cancel, retry. The same services as the admin's publishing queue (``outbox``)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from agency.api.conventions import ApiViewSet, AwareDateTimeField
+from agency.api.errors import Conflict
+from campaigns.api import ID, query_time
+from campaigns.publishing import outbox
+from campaigns.publishing.models import Delivery, State
+from tenants.models import current_client
+
+
+class DeliveryData(serializers.ModelSerializer):
+    campaign_id = serializers.IntegerField(source="page_id")
+    held = serializers.SerializerMethodField(help_text="Held by a crisis hold: it will not go "
+                                                       "out until released.")
+    text = serializers.SerializerMethodField()
+    publish_at = AwareDateTimeField()
+    published_at = AwareDateTimeField(allow_null=True)
+
+    class Meta:
+        model = Delivery
+        fields = ["id", "campaign_id", "campaign_title", "revision_id", "post_number",
+                  "channel_id", "channel_name", "network", "state", "held", "publish_at",
+                  "attempts", "remote_id", "remote_url", "published_at", "error", "text",
+                  "idempotency_key"]
+
+    def get_held(self, delivery) -> bool:
+        return delivery.hold_id is not None and delivery.state == State.SCHEDULED
+
+    def get_text(self, delivery) -> str:
+        return (delivery.content or {}).get("text", "")
+
+
+FILTERS = [
+    OpenApiParameter("state", str, enum=State.values, description="Only deliveries in this "
+                                                                  "state."),
+    OpenApiParameter("campaign", int, description="Only this campaign's deliveries."),
+    OpenApiParameter("channel", int, description="Only this channel's deliveries."),
+    OpenApiParameter("after", OpenApiTypes.DATETIME, description="Due at or after this time."),
+    OpenApiParameter("before", OpenApiTypes.DATETIME, description="Due before this time."),
+]
+
+
+class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """What the publishing engine sends, per post and channel, and what came of it."""
+
+    serializer_class = DeliveryData
+    lookup_value_regex = ID
+    ordering = "publish_at"
+
+    def get_queryset(self):
+        deliveries = Delivery.objects.filter(client=current_client()).defer(
+            "claim", "lease_until", "schema_name")
+        params = self.request.query_params
+        state = params.get("state")
+        if state:
+            if state not in State.values:
+                raise serializers.ValidationError(
+                    {"state": f"Choose one of {', '.join(State.values)}."})
+            deliveries = deliveries.filter(state=state)
+        for name, field in (("campaign", "page_id"), ("channel", "channel_id")):
+            value = params.get(name)
+            if value:
+                if not (value.isdigit() and len(value) <= 9):
+                    raise serializers.ValidationError({name: f"Give a {name} id."})
+                deliveries = deliveries.filter(**{field: int(value)})
+        if after := query_time(self.request, "after"):
+            deliveries = deliveries.filter(publish_at__gte=after)
+        if before := query_time(self.request, "before"):
+            deliveries = deliveries.filter(publish_at__lt=before)
+        return deliveries
+
+    @extend_schema(parameters=FILTERS)
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def _change(self, pk, change):
+        if not self.request.user.has_perm("publishing.change_delivery"):
+            raise PermissionDenied("Only account managers and agency admins change deliveries.")
+        get_object_or_404(self.get_queryset(), pk=pk)
+        try:
+            delivery = change(int(pk), user=self.request.user)
+        except ValidationError as exc:
+            raise Conflict(" ".join(exc.messages)) from None
+        return Response(DeliveryData(delivery).data)
+
+    @extend_schema(request=None, responses=DeliveryData)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a scheduled or failed delivery: it will not go out."""
+        return self._change(pk, outbox.cancel)
+
+    @extend_schema(request=None, responses=DeliveryData)
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        """Send a failed delivery again now (same idempotency key), or ask the network again
+        about one whose outcome is unknown."""
+        return self._change(pk, outbox.retry)

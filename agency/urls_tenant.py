@@ -1,12 +1,10 @@
 """URLs on a brand's own host (<slug>.<base domain>). Everything here requires a membership."""
 
 from django.urls import include, path
-from django.views import defaults
 from django.views.generic import RedirectView
 from wagtail.admin import urls as wagtailadmin_urls
 
 from agency import health
-from agency.api import views as api_views
 from approvals import views as approval_views
 from campaigns import views as campaign_views
 from tenants import media
@@ -29,14 +27,6 @@ urlpatterns = [
 ]
 
 
-def handler404(request, exception=None):
-    """API addresses answer in problem details, everything else with the usual page."""
-    if request.path.startswith("/api/"):
-        return api_views.not_found(request, exception)
-    return defaults.page_not_found(request, exception)
-
-
-def handler500(request):
-    if request.path.startswith("/api/"):
-        return api_views.server_error(request)
-    return defaults.server_error(request)
+# API addresses answer in problem details, everything else with the usual page.
+handler404 = "agency.api.views.handler404"
+handler500 = "agency.api.views.handler500"

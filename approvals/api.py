@@ -57,7 +57,7 @@ class LintViewSet(ApiViewSet):
     pagination_class = None
     write_scope = Scope.READ  # linting changes nothing
 
-    @extend_schema(request=LintRequest, responses=LintResponse)
+    @extend_schema(request=LintRequest, responses={200: LintResponse})
     def create(self, request):
         data = LintRequest(data=request.data)
         data.is_valid(raise_exception=True)

@@ -8,9 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.contenttypes.models import ContentType
-from django.db.models import CharField, F, OuterRef, Q, Subquery
-from django.db.models.functions import Cast
+from django.contrib.postgres.fields import ArrayField
+from django.db.models import (
+    CharField,
+    DateTimeField,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+)
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast, Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -20,9 +30,8 @@ from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
-from taggit.models import Tag
 from wagtail.images import get_image_model
-from wagtail.models import Revision, WorkflowState
+from wagtail.models import WorkflowState
 
 from agency.api.conventions import ApiViewSet, AwareDateTimeField, check_if_match, etag_of
 from agency.api.errors import Conflict
@@ -95,34 +104,78 @@ class CampaignDetail(CampaignData):
                      help_text="Every post, in order. On update, replaces all posts.")
 
 
-def _campaign_row(page, content: dict, tags: dict[int, str], workflow_status) -> dict:
-    posts = content.get("posts") or []
-    times = [t for t in (parse_datetime(p.get("publish_at") or "") for p in posts) if t]
-    return {
-        "id": page.pk, "title": content.get("title", page.draft_title),
-        "status": campaign_status(live=page.live, changed=page.has_unpublished_changes,
-                                  workflow_status=workflow_status),
-        **{name: content.get(name) or "" for name in ("goal", "audience", "key_message",
-                                                       "story")},
-        "starts_on": content.get("starts_on"), "ends_on": content.get("ends_on"),
-        "tags": sorted(tags[item["tag"]] for item in content.get("tagged_items") or []
-                       if item.get("tag") in tags),
-        "post_count": len(posts), "first_post_at": min(times) if times else None,
-        "revision_id": page.latest_revision_id,
-        "updated_at": page.latest_revision_created_at, "approved_at": page.last_published_at,
-    }
+class StepData(serializers.Serializer):
+    name = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=["in_progress", "approved", "rejected", "skipped", "cancelled"],
+        help_text="rejected: changes were requested (see comment).")
+    revision_id = serializers.IntegerField(allow_null=True)
+    started_at = AwareDateTimeField()
+    finished_at = AwareDateTimeField(allow_null=True)
+    comment = serializers.CharField(allow_blank=True)
+
+
+class CampaignProgress(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=STATUSES)
+    revision_id = serializers.IntegerField(allow_null=True)
+    approved_at = AwareDateTimeField(allow_null=True)
+    workflow_status = serializers.ChoiceField(
+        choices=["in_progress", "approved", "needs_changes", "cancelled"], allow_null=True)
+    steps = StepData(many=True)
+
+
+class _PostCount(Func):
+    function = "jsonb_array_length"
+    output_field = IntegerField()
+
+
+class _FirstPostAt(Func):
+    template = ("(SELECT min((p->>'publish_at')::timestamptz) FROM jsonb_array_elements("
+                "%(expressions)s) p WHERE p->>'publish_at' <> '')")
+    output_field = DateTimeField()
+
+
+class _TagNames(Func):
+    template = ("ARRAY(SELECT t.name FROM taggit_tag t WHERE t.id IN (SELECT (x->>'tag')::int "
+                "FROM jsonb_array_elements(%(expressions)s) x) ORDER BY t.name)")
+    output_field = ArrayField(CharField())
+
+
+REVISION_FIELDS = ("title", "goal", "audience", "key_message", "story", "starts_on", "ends_on")
+
+
+def _revision(key: str):
+    return KeyTextTransform(key, "latest_revision__content")
+
+
+def campaign_values(pages):
+    """``pages`` (from ``campaigns_annotated``) as API rows read from each campaign's latest
+    revision inside the database: one query, whatever the number of campaigns or posts, and no
+    revision is sent over the wire or decoded whole. Finish each row with ``_row``."""
+    posts = KeyTransform("posts", "latest_revision__content")
+    return pages.values(
+        "id", "live", "has_unpublished_changes", "workflow_status", "updated_at",
+        revision_id=F("latest_revision_id"), approved_at=F("last_published_at"),
+        # Named apart from the page's own columns (which hold the live version, not the draft).
+        **{f"rev_{name}": _revision(name) for name in REVISION_FIELDS},
+        post_count=Coalesce(_PostCount(posts), 0), first_post_at=_FirstPostAt(posts),
+        rev_tags=_TagNames(KeyTransform("tagged_items", "latest_revision__content")))
 
 
 def campaign_rows(pages) -> list[dict]:
-    """List rows for ``pages`` (annotated with ``workflow_status``): two queries, whatever the
-    number of campaigns or posts."""
-    contents = dict(Revision.objects.filter(
-        id__in=[p.latest_revision_id for p in pages if p.latest_revision_id])
-        .values_list("id", "content"))
-    tag_ids = {item.get("tag") for c in contents.values() for item in c.get("tagged_items") or []}
-    tags = dict(Tag.objects.filter(id__in=tag_ids).values_list("id", "name")) if tag_ids else {}
-    return [_campaign_row(p, contents.get(p.latest_revision_id, {}), tags, p.workflow_status)
-            for p in pages]
+    return [_row(row) for row in campaign_values(pages)]
+
+
+def _row(row: dict) -> dict:
+    row["status"] = campaign_status(live=row.pop("live"),
+                                    changed=row.pop("has_unpublished_changes"),
+                                    workflow_status=row.pop("workflow_status"))
+    row["tags"] = row.pop("rev_tags")
+    for name in REVISION_FIELDS:
+        value = row.pop(f"rev_{name}")
+        row[name] = value if value is not None or name in ("starts_on", "ends_on") else ""
+    return row
 
 
 def post_values(page) -> list[dict]:
@@ -143,9 +196,13 @@ def post_values(page) -> list[dict]:
 
 
 def campaigns_annotated():
-    page_type = ContentType.objects.get_for_model(CampaignPage)
+    # The content type by its natural key inside the subquery, not by id: django-tenants clears
+    # ContentType's cache whenever a request sets the tenant, so ``get_for_model`` would cost a
+    # query (and a round trip) on every request.
     workflow = WorkflowState.objects.active().filter(
-        content_type=page_type, object_id=Cast(OuterRef("pk"), CharField())).values("status")[:1]
+        content_type__app_label=CampaignPage._meta.app_label,
+        content_type__model=CampaignPage._meta.model_name,
+        object_id=Cast(OuterRef("pk"), CharField())).values("status")[:1]
     return CampaignPage.objects.annotate(workflow_status=Subquery(workflow),
                                          updated_at=F("latest_revision_created_at"))
 
@@ -172,7 +229,7 @@ def query_time(request, name: str):
     if parsed is None or parsed.tzinfo is None:
         raise serializers.ValidationError({name: "Give an ISO 8601 time with its offset, e.g. "
                                                  "2026-12-01T09:00:00Z."})
-    return parsed
+    return parsed.astimezone(dt.UTC)  # PostgreSQL takes offsets up to ±15:59 only
 
 
 def query_text(request, name: str, *, max_length: int = 100) -> str:
@@ -216,16 +273,14 @@ class CampaignViewSet(mixins.ListModelMixin, ApiViewSet):
             pages = pages.filter(latest_revision_created_at__gte=after)
         if before := query_time(self.request, "updated_before"):
             pages = pages.filter(latest_revision_created_at__lt=before)
-        return pages.only("id", "draft_title", "live", "has_unpublished_changes",
-                          "latest_revision_id", "latest_revision_created_at",
-                          "last_published_at")
+        return pages
 
     def _page(self, pk) -> CampaignPage:
         return get_object_or_404(campaigns_annotated(), pk=pk)
 
     def _detail(self, page, status_code=status.HTTP_200_OK, headers=None) -> Response:
         page = self._page(page.pk)
-        row = campaign_rows([page])[0]
+        row = campaign_rows(campaigns_annotated().filter(pk=page.pk))[0]
         row["posts"] = post_values(page.get_latest_revision_as_object())
         data = CampaignDetail(row).data
         return Response(data, status=status_code, headers={
@@ -233,8 +288,11 @@ class CampaignViewSet(mixins.ListModelMixin, ApiViewSet):
 
     @extend_schema(parameters=LIST_FILTERS, responses=CampaignData(many=True))
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(CampaignData(campaign_rows(page), many=True).data)
+        # Paginated as plain rows, not Page instances: building 50 Wagtail pages costs more
+        # than the query.
+        rows = self.paginate_queryset(campaign_values(self.filter_queryset(self.get_queryset())))
+        return self.get_paginated_response(CampaignData([_row(r) for r in rows],
+                                                        many=True).data)
 
     @extend_schema(responses=CampaignDetail)
     def retrieve(self, request, pk=None):
@@ -271,6 +329,32 @@ class CampaignViewSet(mixins.ListModelMixin, ApiViewSet):
         except services.ValidationError as exc:
             raise Conflict(" ".join(exc.messages)) from None
         return self._detail(page, status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=CampaignProgress)
+    @action(detail=True, methods=["get"], url_path="status")
+    def progress(self, request, pk=None):
+        """Where the campaign is in its approval: the state, and each review step of its
+        current (or last) workflow run with its outcome and comment."""
+        page = self._page(pk)
+        row = campaign_rows(campaigns_annotated().filter(pk=page.pk))[0]
+        state = (WorkflowState.objects.filter(
+            content_type__app_label=CampaignPage._meta.app_label,
+            content_type__model=CampaignPage._meta.model_name,
+            object_id=str(page.pk)).order_by("-created_at", "-id").first())
+        steps = []
+        if state is not None:
+            for task_state in (state.task_states.select_related("task", "revision")
+                               .order_by("started_at", "id")):
+                steps.append({"name": task_state.task.name, "status": task_state.status,
+                              "revision_id": task_state.revision_id,
+                              "started_at": task_state.started_at,
+                              "finished_at": task_state.finished_at,
+                              "comment": task_state.comment or ""})
+        return Response(CampaignProgress({
+            "id": page.pk, "status": row["status"], "revision_id": page.latest_revision_id,
+            "approved_at": row["approved_at"],
+            "workflow_status": state.status if state is not None else None,
+            "steps": steps}).data)
 
     @extend_schema(responses=PostData(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)

@@ -270,14 +270,15 @@ def image_upload(*, file, title: str, alt_text: str, user):
     images there."""
     from wagtail.images import get_image_model
     from wagtail.images.forms import get_image_form
-    from wagtail.images.permissions import permission_policy
     from wagtail.models import Collection
+    from wagtail.permissions import policy_registry
 
+    Image = get_image_model()
+    permission_policy = policy_registry.get_by_type(Image)
     collections = permission_policy.collections_user_has_permission_for(user, "add")
     root = Collection.get_first_root_node()
     if not collections.filter(pk=root.pk).exists():
         raise PermissionDenied("Your role cannot add images to this brand's library.")
-    Image = get_image_model()
     form_class = get_image_form(Image)
     form = form_class(
         data={"title": title or file.name.rsplit(".", 1)[0][:255] or "Image",

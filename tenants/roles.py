@@ -12,6 +12,14 @@ BRAND_WORDS_ADMIN = ["approvals.add_brandterm", "approvals.change_brandterm",
 # Retry, cancel and move deliveries on the brand's publishing queue.
 PUBLISHING_STAFF = ["publishing.change_delivery", "publishing.view_delivery"]
 
+# Create and revoke the brand's API keys.
+API_KEYS_ADMIN = ["api.add_apikey", "api.change_apikey", "api.view_apikey"]
+
+# Register, change and remove the brand's webhook endpoints; read and replay their deliveries.
+WEBHOOKS_ADMIN = ["webhooks.add_webhookendpoint", "webhooks.change_webhookendpoint",
+                  "webhooks.delete_webhookendpoint", "webhooks.view_webhookendpoint",
+                  "webhooks.view_webhookdelivery"]
+
 # Model-level permissions granted to the role's group (counted only inside its own client).
 MODEL_PERMISSIONS: dict[str, list[str]] = {
     Role.AGENCY_ADMIN: [
@@ -20,13 +28,15 @@ MODEL_PERMISSIONS: dict[str, list[str]] = {
         "wagtailcore.add_task", "wagtailcore.change_task", "wagtailcore.delete_task",
         "wagtailcore.add_collection", "wagtailcore.change_collection",
         "wagtailcore.delete_collection",
-        *CHANNEL_ADMIN, *BRAND_WORDS_ADMIN, *PUBLISHING_STAFF,
+        *CHANNEL_ADMIN, *BRAND_WORDS_ADMIN, *PUBLISHING_STAFF, *API_KEYS_ADMIN,
+        *WEBHOOKS_ADMIN,
         "campaigns.change_publishingsettings",
     ],
     Role.ACCOUNT_MANAGER: [
         "wagtailadmin.access_admin",
         "wagtailcore.add_collection", "wagtailcore.change_collection",
-        *CHANNEL_ADMIN, *BRAND_WORDS_ADMIN, *PUBLISHING_STAFF,
+        *CHANNEL_ADMIN, *BRAND_WORDS_ADMIN, *PUBLISHING_STAFF, *API_KEYS_ADMIN,
+        *WEBHOOKS_ADMIN,
     ],
     Role.EDITOR: ["wagtailadmin.access_admin", "campaigns.view_channel",
                   "approvals.view_brandterm"],

@@ -118,6 +118,9 @@ def http():
     def make(host: str = PORTAL, user=None, raise_request_exception=True) -> HostClient:
         client = HostClient(host, raise_request_exception=raise_request_exception)
         if user is not None:
+            # The shared user objects may carry a password an earlier (rolled back) test set:
+            # the session's hash must match the account as stored.
+            user.refresh_from_db(fields=["password"])
             client.force_login(user)
         return client
 

@@ -34,6 +34,9 @@ PUBLIC_NAMES = {
     "portal:login", "portal:password_reset", "portal:password_reset_done",
     "portal:password_reset_confirm", "portal:password_reset_complete",
     "wagtailadmin_logout", "portal:logout",
+    # The API's OpenAPI document, its reference page and problem-type pages: no brand data.
+    "api-schema", "api-docs", "api-problem",
+    "portal-api-schema", "portal-api-docs", "portal-api-problem",
     # JavaScript catalogue and icons: static assets served by Wagtail's admin to the login page.
     "wagtailadmin_javascript_catalog", "wagtailadmin_sprite", "wagtailadmin_icons",
 }

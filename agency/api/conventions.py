@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 from datetime import timedelta
@@ -28,6 +29,13 @@ class Cursor(CursorPagination):
     max_page_size = 100
     ordering = "-id"
 
+    def get_ordering(self, request, queryset, view):
+        # A view without an ordering filter names its fixed order in ``ordering``.
+        if not any(hasattr(backend, "get_ordering") for backend in view.filter_backends):
+            ordering = getattr(view, "ordering", None) or self.ordering
+            return (ordering,) if isinstance(ordering, str) else tuple(ordering)
+        return super().get_ordering(request, queryset, view)
+
 
 class AwareDateTimeField(serializers.DateTimeField):
     """ISO 8601 with its offset, in and out. A time without one is refused, not guessed."""
@@ -48,7 +56,9 @@ class AwareDateTimeField(serializers.DateTimeField):
                 parsed = None
             if parsed is not None and timezone.is_naive(parsed):
                 self.fail("naive")
-        return super().to_internal_value(value)
+        value = super().to_internal_value(value)
+        # Stored and compared in UTC: PostgreSQL takes offsets up to ±15:59 only.
+        return value.astimezone(datetime.UTC) if isinstance(value, datetime.datetime) else value
 
 
 # Model serializers use it for every DateTimeField of the API.

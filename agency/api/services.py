@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from agency.api.models import ApiKey, Scope, key_generate, key_hash
@@ -37,10 +38,18 @@ def api_key_revoke(*, key: ApiKey) -> None:
     ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
-def api_key_find(raw: str) -> ApiKey | None:
-    """The active key whose secret is ``raw``, with its creator, in the active schema."""
-    key = (ApiKey.objects.active().select_related("created_by")
-           .filter(key_hash=key_hash(raw)).first())
+def api_key_find(raw: str, *, brand_schema: str | None = None) -> ApiKey | None:
+    """The active key whose secret is ``raw``, with its creator, in the active schema. With
+    ``brand_schema``, ``key.creator_is_member`` says whether its creator still belongs to that
+    brand, read in the same query (every role of a brand may use its admin and API)."""
+    keys = ApiKey.objects.active().select_related("created_by").filter(key_hash=key_hash(raw))
+    if brand_schema:
+        from tenants.models import Membership
+
+        keys = keys.annotate(creator_is_member=Exists(Membership.objects.filter(
+            user_id=OuterRef("created_by_id"), client__schema_name=brand_schema,
+            client__archived_at__isnull=True)))
+    key = keys.first()
     if key is not None:
         now = timezone.now()
         if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:

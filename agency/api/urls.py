@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from agency.api import views
+from agency.webhooks.api import WebhookDeliveryViewSet, WebhookEndpointViewSet
 from approvals.api import AuditViewSet, LintViewSet, ReviewLinkViewSet
 from campaigns.api import CalendarViewSet, CampaignViewSet, ChannelViewSet, MediaViewSet
 from campaigns.publishing.api import DeliveryViewSet
@@ -20,6 +21,8 @@ router.register("calendar", CalendarViewSet, basename="api-calendar")
 router.register("lint", LintViewSet, basename="api-lint")
 router.register("review-links", ReviewLinkViewSet, basename="api-review-link")
 router.register("deliveries", DeliveryViewSet, basename="api-delivery")
+router.register("webhooks", WebhookEndpointViewSet, basename="api-webhook")
+router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="api-webhook-delivery")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

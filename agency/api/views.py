@@ -1,6 +1,7 @@
 """Pages of the API itself: what each problem type means."""
 
 from django.http import Http404, JsonResponse
+from django.views import defaults
 
 from agency.api.errors import PROBLEM_TYPES
 
@@ -26,3 +27,15 @@ def server_error(request):
          "detail": "Something failed on our side; nothing was changed. Try again, and tell us "
                    "if it keeps happening.", "instance": request.path},
         status=500, content_type="application/problem+json")
+
+
+def handler404(request, exception=None):
+    if request.path.startswith("/api/"):
+        return not_found(request, exception)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith("/api/"):
+        return server_error(request)
+    return defaults.server_error(request)

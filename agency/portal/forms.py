@@ -7,6 +7,7 @@ import zoneinfo
 from django import forms
 from django.core.validators import validate_email
 
+from agency.api.models import Scope
 from tenants.models import Client, Role
 
 COMMON_ZONES = sorted(zoneinfo.available_timezones() - {"Factory", "localtime"})
@@ -76,3 +77,17 @@ class MemberRoleForm(forms.Form):
 
 class ConfirmDeleteForm(forms.Form):
     confirm_slug = forms.CharField(label="Type the client's short name to confirm")
+
+
+# What each scope allows on the portal API (the brand API's wording speaks of drafts and media).
+AGENCY_SCOPES = [
+    (Scope.READ, "Read: list clients and their members"),
+    (Scope.WRITE, "Write: provision, archive and restore clients; add, change and remove members"),
+]
+
+
+class ApiKeyCreateForm(forms.Form):
+    name = forms.CharField(max_length=80, help_text="What will use it, e.g. “Onboarding script”.")
+    scopes = forms.MultipleChoiceField(
+        choices=AGENCY_SCOPES, initial=[Scope.READ], widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one scope: read, write or both."})

@@ -14,10 +14,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_tenants.utils import get_public_schema_name
 
-from agency.portal.forms import ClientCreateForm, ConfirmDeleteForm, MemberAddForm, MemberRoleForm
+from agency.api.models import ApiKey
+from agency.portal import services as portal_services
+from agency.portal.forms import (
+    ApiKeyCreateForm,
+    ClientCreateForm,
+    ConfirmDeleteForm,
+    MemberAddForm,
+    MemberRoleForm,
+)
 from campaigns.selectors import client_status_counts
 from tenants import selectors, services
 from tenants.emails import member_invite_send
@@ -230,6 +239,45 @@ def client_delete(request, slug):
             messages.success(request, f"{client.name} and all its content were deleted.")
             return redirect("portal:home")
     return render(request, "portal/client_delete.html", {"client": client, "form": form})
+
+
+@never_cache  # the page that shows a new key must not stay in any cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_keys(request):
+    """The agency's keys for the portal API: list, create (the key shown once), revoke."""
+    _require_agency_admin(request)
+    form = ApiKeyCreateForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            key, raw = portal_services.agency_api_key_create(
+                name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"],
+                user=request.user)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                for message in errors:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            created = {"key": key, "raw": raw}
+            form = ApiKeyCreateForm()
+    keys = ApiKey.objects.select_related("created_by")
+    return render(request, "portal/api_keys.html", {
+        "form": form, "created": created,
+        "active": [k for k in keys if k.revoked_at is None],
+        "revoked": [k for k in keys if k.revoked_at is not None],
+    })
+
+
+@login_required
+@require_POST
+def api_key_revoke(request, key_id):
+    _require_agency_admin(request)
+    key = get_object_or_404(ApiKey, pk=key_id)
+    portal_services.agency_api_key_revoke(key=key, user=request.user)
+    messages.success(request, f"“{key.name}” ({key.masked}) is revoked. Anything still using it "
+                              "now gets 401 Unauthorized.")
+    return redirect("portal:api_keys")
 
 
 class InvitedPasswordResetForm(PasswordResetForm):

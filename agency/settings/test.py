@@ -26,3 +26,6 @@ import tempfile  # noqa: E402
 
 MEDIA_ROOT = os.environ.get("AGENCY_TEST_MEDIA_ROOT") or tempfile.mkdtemp(prefix="agency-media-")
 os.environ["AGENCY_TEST_MEDIA_ROOT"] = MEDIA_ROOT  # the test's server and workers share it
+
+# Tests receive webhooks on local http servers.
+WEBHOOKS_ALLOW_PRIVATE = True

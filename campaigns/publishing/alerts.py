@@ -11,6 +11,8 @@ logger = logging.getLogger(__name__)
 
 # Sent with ``delivery`` (a Delivery) when a post fails or its outcome stays unknown.
 delivery_failed_signal = Signal()
+# Sent with ``delivery`` (a Delivery) once a post is recorded published (outbound webhooks).
+delivery_published_signal = Signal()
 
 
 def team_emails(client) -> list[str]:
@@ -36,6 +38,21 @@ def delivery_failed(delivery) -> None:
             send_client_email(client=client, to=recipients, subject=subject,
                               template="publishing/email/delivery_failed",
                               context={"delivery": delivery, "unknown": unknown})
-        delivery_failed_signal.send(sender=type(delivery), delivery=delivery)
     except Exception:  # noqa: BLE001 - an alert must not undo the recorded outcome
         logger.exception("could not send the failure alert for delivery %s", delivery.pk)
+    # Apart from the email: a mail server down must not silence the webhooks.
+    try:
+        delivery_failed_signal.send(sender=type(delivery), delivery=delivery)
+    except Exception:  # noqa: BLE001 - as above
+        logger.exception("a delivery_failed receiver failed for delivery %s", delivery.pk)
+
+
+def delivery_published(delivery_id: int) -> None:
+    """Runs on the worker once the outcome is committed. Never raises."""
+    from campaigns.publishing.models import Delivery
+
+    try:
+        delivery = Delivery.objects.get(pk=delivery_id)
+        delivery_published_signal.send(sender=Delivery, delivery=delivery)
+    except Exception:  # noqa: BLE001 - the post is out and recorded; a receiver must not undo it
+        logger.exception("a delivery_published receiver failed for delivery %s", delivery_id)

@@ -241,6 +241,9 @@ def confirm(delivery_id: int, url: str = "", user=None) -> Delivery:
     delivery.published_at, delivery.lease_until, delivery.error = timezone.now(), None, ""
     delivery.save()
     log(delivery, "published", "Confirmed by staff" + (f": {url}" if url else "."), user)
+    from campaigns.publishing import alerts
+
+    transaction.on_commit(lambda: alerts.delivery_published(delivery.pk))  # webhooks
     return delivery
 
 

@@ -235,7 +235,12 @@ def _published(delivery, claim, result: adapters.Published, checked: bool = Fals
                    event=("published", detail), state=State.PUBLISHED,
                    remote_id=result.remote_id[:255], remote_url=result.url[:500],
                    published_at=timezone.now(), lease_until=None, error="")
-    return "stale" if done is None else "published"
+    if done is None:
+        return "stale"
+    from campaigns.publishing import alerts
+
+    transaction.on_commit(lambda: alerts.delivery_published(delivery.pk))  # webhooks
+    return "published"
 
 
 def _transient(delivery, claim, exc: adapters.AdapterError) -> str:

@@ -9,6 +9,7 @@ from django.test import Client as HttpClient
 from django_tenants.utils import schema_context
 
 from tenants.models import Role
+from tests.test_isolation import globex_objects  # noqa: F401 - a fixture, shared here
 
 
 def make_key(brand, *, role=Role.ACCOUNT_MANAGER, scopes=("read", "write", "approve"),
@@ -28,6 +29,8 @@ class ApiClient(HttpClient):
         super().__init__(HTTP_HOST=host, headers=headers, raise_request_exception=False)
 
     def send(self, method: str, path: str, data=None, **headers):
+        if method.upper() in ("GET", "HEAD"):
+            return getattr(self, method.lower())(path, headers=headers)
         body = json.dumps(data) if data is not None else None
         return getattr(self, method.lower())(path, body, content_type="application/json",
                                              headers=headers)

@@ -179,3 +179,24 @@ def test_timestamps_carry_their_zone(world, api):
     body = api().send("POST", "/api/v1/campaigns/", {"title": "Zoned"}).json()
     updated = dt.datetime.fromisoformat(body["updated_at"].replace("Z", "+00:00"))
     assert updated.tzinfo is not None
+
+
+def test_each_key_is_throttled_with_retry_after(world, api, settings):
+    settings.API_RATE = "3/hour"  # fixed windows: an hour makes a boundary mid-test unlikely
+    client, other = api(), api()
+    codes = [client.send("GET", "/api/v1/channels/").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    refused = client.send("GET", "/api/v1/channels/")
+    assert refused["Content-Type"] == "application/problem+json"
+    assert 0 < int(refused["Retry-After"]) <= 3600
+    assert other.send("GET", "/api/v1/channels/").status_code == 200  # per key, not global
+
+
+def test_unknown_api_addresses_answer_in_problem_details(world, api):
+    client = api()
+    response = client.send("GET", "/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert "/api/v1/docs/" in response.json()["detail"]
+    missing = client.send("GET", "/api/v1/campaigns/999999/")
+    assert missing.status_code == 404 and missing.json()["type"] == "/api/v1/problems/not-found"

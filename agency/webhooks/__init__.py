@@ -1,0 +1,1 @@
+"""Outbound webhooks: brands register endpoints for events; signed, retried, logged."""

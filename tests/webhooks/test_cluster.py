@@ -1,0 +1,116 @@
+"""On a real django-q2 cluster: an event is sent by a worker inside its brand's schema, a 500 is
+retried by the schedule committed before the attempt, and the retry is delivered."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.db import connection, transaction
+from django_q.models import Schedule
+from django_tenants.utils import schema_context
+
+from tenants.models import Role
+from tests.conftest import ROOT, _user, brand_host, child_env
+from tests.webhooks.conftest import Receiver
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture
+def bakery(world, django_db_blocker):
+    """A brand of its own (deleted after), for committed data the cluster can see."""
+    from tenants.services import client_delete, client_provision, membership_set
+
+    with django_db_blocker.unblock():
+        client = client_provision(name="Hook Bakery", slug="hookbakery",
+                                  time_zone="Europe/London")
+        manager = _user("account_manager@hookbakery.test")
+        membership_set(client=client, user=manager, role=Role.ACCOUNT_MANAGER)
+        connection.set_schema_to_public()
+    yield {"client": client, "manager": manager, "host": brand_host("hookbakery")}
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        Schedule.objects.filter(name__startswith="webhook:brand_hookbakery:").delete()
+        client_delete(client=client, actor=None, confirm_slug="hookbakery")
+
+
+@pytest.fixture
+def cluster(bakery):
+    # A short backoff: the retry waits for django-q2's scheduler, which looks every ~30 s.
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"], cwd=ROOT,
+        env=child_env(Q_WORKERS="2", WEBHOOKS_BACKOFF_BASE_SECONDS="1",
+                      WEBHOOKS_TIMEOUT_SECONDS="5"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # whatever the cluster left behind
+    except ProcessLookupError:
+        pass
+
+
+def _wait(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _stderr(proc) -> str:
+    proc.terminate()
+    try:
+        return proc.communicate(timeout=10)[1].decode()[-3000:]
+    except subprocess.TimeoutExpired:
+        return "(no output)"
+
+
+def test_a_worker_sends_the_event_and_its_scheduled_retry_delivers_it(
+        bakery, cluster, django_db_blocker):
+    from agency.webhooks.models import WebhookDelivery
+    from agency.webhooks.services import endpoint_create, event_emit
+
+    receiver = Receiver()
+    receiver.answers = [(500, {})]
+    schema = bakery["client"].schema_name
+    try:
+        with django_db_blocker.unblock():
+            with schema_context(schema):
+                _, receiver.secret = endpoint_create(url=receiver.url,
+                                                     events=["campaign.approved"],
+                                                     user=bakery["manager"])
+                with transaction.atomic():
+                    (delivery,) = event_emit(event="campaign.approved",
+                                             payload={"id": 1, "title": "Bread"})
+
+            def state():
+                with schema_context(schema):
+                    return WebhookDelivery.objects.get(pk=delivery.pk)
+
+            assert _wait(lambda: len(receiver.requests) >= 1, 30), _stderr(cluster)
+            assert _wait(lambda: state().state == "delivered", 120), (
+                vars(state()), _stderr(cluster))
+            sent = state()
+            assert sent.attempts == 2
+            with schema_context(schema):
+                assert [a.status_code for a in sent.attempt_log.all()] == [500, 200]
+            assert not Schedule.objects.filter(
+                name__startswith=f"webhook:{schema}:{delivery.pk}:").exists()
+            connection.set_schema_to_public()
+        first, second = receiver.requests
+        assert first[0]["webhook-id"] == second[0]["webhook-id"] == str(delivery.event_id)
+        assert receiver.verified == [True, True]
+        assert receiver.payloads[1]["brand"] == "hookbakery"
+    finally:
+        receiver.close()

@@ -38,13 +38,20 @@ class Cursor(CursorPagination):
 
 
 class AwareDateTimeField(serializers.DateTimeField):
-    """ISO 8601 with its offset, in and out. A time without one is refused, not guessed."""
+    """ISO 8601 with its offset, in and out (out in UTC). A time without one is refused, not
+    guessed."""
 
     default_error_messages = {
         "naive": "Give the time with its time zone offset, e.g. 2026-12-01T09:00:00+00:00 or "
                  "2026-12-01T09:00:00Z.",
         "invalid": "Give an ISO 8601 time with its offset, e.g. 2026-12-01T09:00:00+01:00.",
     }
+
+    def __init__(self, *args, **kwargs):
+        # Out in UTC ("Z"), whatever zone the brand's request runs in: one form for every
+        # integrator. In with any offset.
+        kwargs.setdefault("default_timezone", datetime.UTC)
+        super().__init__(*args, **kwargs)
 
     def to_internal_value(self, value):
         if isinstance(value, str):

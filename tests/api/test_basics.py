@@ -200,3 +200,19 @@ def test_unknown_api_addresses_answer_in_problem_details(world, api):
     assert "/api/v1/docs/" in response.json()["detail"]
     missing = client.send("GET", "/api/v1/campaigns/999999/")
     assert missing.status_code == 404 and missing.json()["type"] == "/api/v1/problems/not-found"
+
+
+def test_a_campaign_reads_the_same_in_the_list_and_on_its_own(world, api):
+    client = api()
+    made = client.send("POST", "/api/v1/campaigns/", {
+        "title": "Same both ways", "goal": "Consistency", "starts_on": "2027-04-01",
+        "tags": ["b", "a"], "posts": [
+            {"copy": "One", "publish_at": "2027-04-02T10:00:00+02:00"},
+            {"copy": "Two", "publish_at": "2027-04-01T10:00:00+02:00"}]}).json()
+    [listed] = client.send("GET", "/api/v1/campaigns/?search=Same+both").json()["results"]
+    alone = client.send("GET", f"/api/v1/campaigns/{made['id']}/").json()
+    alone.pop("posts")
+    assert listed == alone
+    assert list(listed) == list(alone)  # the same fields in the same order
+    assert listed["first_post_at"] == "2027-04-01T08:00:00Z" and listed["tags"] == ["a", "b"]
+    assert listed["post_count"] == 2 and listed["starts_on"] == "2027-04-01"

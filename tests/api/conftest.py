@@ -9,7 +9,8 @@ from django.test import Client as HttpClient
 from django_tenants.utils import schema_context
 
 from tenants.models import Role
-from tests.test_isolation import globex_objects  # noqa: F401 - a fixture, shared here
+from tests.test_isolation import globex_objects  # noqa: F401 - fixtures, shared here
+from tests.webhooks.conftest import receiver  # noqa: F401
 
 
 def make_key(brand, *, role=Role.ACCOUNT_MANAGER, scopes=("read", "write", "approve"),

@@ -13,9 +13,12 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from approvals.models import CHECKLIST, ApproverContact
+from campaigns.publishing import dispatcher, worker
+from campaigns.publishing.models import Delivery
 from tenants.models import Role
 from tests.conftest import HostClient
 from tests.images import png_bytes
+from tests.webhooks.conftest import send_due
 
 pytestmark = pytest.mark.django_db
 
@@ -42,9 +45,14 @@ def _reviewer_approves(world, campaign_id, capture):
                                           **dict.fromkeys(CHECKLIST, True))
 
 
-def test_draft_submit_review_approve_and_deliver(world, api, setup,
+def test_draft_submit_review_approve_and_deliver(world, api, setup, receiver,
                                                  django_capture_on_commit_callbacks):
     client = api()
+    hook = client.send("POST", "/api/v1/webhooks/", {
+        "url": receiver.url, "description": "Our CRM",
+        "events": ["campaign.submitted", "campaign.approved", "delivery.published"]})
+    assert hook.status_code == 201, hook.content
+    receiver.secret = hook.json()["secret"]  # shown this once; the receiver checks signatures
     upload = client.post("/api/v1/media/", {
         "file": SimpleUploadedFile("cup.png", png_bytes(), content_type="image/png"),
         "title": "Cup", "alt_text": "A steaming cup"})
@@ -66,7 +74,8 @@ def test_draft_submit_review_approve_and_deliver(world, api, setup,
                                               "alt_text": "A steaming cup"}]
     url = created["Location"]
 
-    submitted = client.send("POST", f"{url}submit/")
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted = client.send("POST", f"{url}submit/")
     assert submitted.status_code == 202, submitted.content
     assert submitted.json()["status"] == "in_review"
     assert client.send("POST", f"{url}submit/").status_code == 409  # already in review
@@ -85,7 +94,9 @@ def test_draft_submit_review_approve_and_deliver(world, api, setup,
 
     token = next(re.search(r"/review/([\w-]+)/", m.body).group(1) for m in mail.outbox
                  if m.to == ["jo@acme.example"])
-    decided = HostClient(world.acme.host).post(f"/review/{token}/", {"decision": "approved"})
+    with django_capture_on_commit_callbacks(execute=True):
+        decided = HostClient(world.acme.host).post(f"/review/{token}/",
+                                                   {"decision": "approved"})
     assert decided.status_code == 200
     status = client.send("GET", url).json()
     assert status["status"] == "approved" and status["approved_at"]
@@ -107,6 +118,22 @@ def test_draft_submit_review_approve_and_deliver(world, api, setup,
     only_scheduled = client.send("GET", "/api/v1/deliveries/?state=scheduled&campaign="
                                         f"{campaign['id']}").json()["results"]
     assert [d["id"] for d in only_scheduled] == [rows[0]["id"]]
+
+    # The post's time comes: the engine publishes it, and the integrator hears of each step.
+    Delivery.objects.filter(pk=rows[0]["id"]).update(next_attempt_at=timezone.now(),
+                                                     publish_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = [worker.deliver(pk, claim) for pk, claim in dispatcher.claim_due()]
+    assert outcomes == ["published"]
+    send_due(world.acme.client.schema_name)
+    assert receiver.verified and all(receiver.verified)
+    events = [(p["event"], p["data"]["id"]) for p in receiver.payloads]
+    assert events == [("campaign.submitted", campaign["id"]),
+                      ("campaign.approved", campaign["id"]),
+                      ("delivery.published", rows[0]["id"])]
+    published = client.send("GET", f"/api/v1/deliveries/{rows[0]['id']}/").json()
+    assert published["state"] == "published" and published["remote_url"]
+    assert receiver.payloads[-1]["data"]["remote_url"] == published["remote_url"]
 
     audit = client.send("GET", f"/api/v1/campaigns/{campaign['id']}/audit/").json()["results"]
     actions = [a["action"] for a in audit]

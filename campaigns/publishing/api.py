@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from agency.api.conventions import ApiViewSet, AwareDateTimeField
@@ -57,6 +58,8 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
 
     serializer_class = DeliveryData
     lookup_value_regex = ID
+    filter_backends = [OrderingFilter]
+    ordering_fields = ["publish_at", "id"]
     ordering = "publish_at"
 
     def get_queryset(self):

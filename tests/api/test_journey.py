@@ -115,6 +115,9 @@ def test_draft_submit_review_approve_and_deliver(world, api, setup, receiver,
     refused = client.send("POST", f"/api/v1/deliveries/{rows[1]['id']}/retry/")
     assert refused.status_code == 409
     assert "only a failed or unconfirmed post" in refused.json()["detail"]
+    newest_first = client.send("GET", f"/api/v1/deliveries/?campaign={campaign['id']}"
+                                      "&ordering=-publish_at").json()["results"]
+    assert [d["post_number"] for d in newest_first] == [2, 1]
     only_scheduled = client.send("GET", "/api/v1/deliveries/?state=scheduled&campaign="
                                         f"{campaign['id']}").json()["results"]
     assert [d["id"] for d in only_scheduled] == [rows[0]["id"]]

@@ -2,20 +2,30 @@
 
 Replaces django-tenants' ``migrate`` (this app is listed before it). The template schema is migrated
 before any client, so a client provisioned mid-rollout is cloned from an up-to-date template.
+Clients are then rolled forward by ``tenants.rollout``: only those whose migration records lag
+behind the template's (found with one query), in ``--parallel`` worker processes, each client in
+one transaction. Failures are listed at the end and the command exits non-zero; running it again
+picks up the clients still behind.
 """
 
+from django.core.management.base import CommandError
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 
-from tenants.provisioning import role_permissions_sync, template_migrate
+from tenants.progress import ProgressBar
+from tenants.provisioning import role_permissions_sync, template_migrate, template_schema
 from tenants.public import public_tenant_ensure
+from tenants.rollout import default_parallel, rollout
 
 
 class Command(MigrateSchemasCommand):
-    help = "Migrate the public schema, the client template schema, then every client schema."
+    help = ("Migrate the public schema, the client template schema, then every client schema "
+            "that is behind (in parallel: --parallel N).")
 
     def handle(self, *args, **options):
         targeted = options.get("schema_name") or options.get("shared") or options.get("tenant")
-        if targeted or options.get("app_label"):
+        special = any(options.get(flag) for flag in (
+            "app_label", "fake", "fake_initial", "plan", "prune", "check_unapplied"))
+        if targeted or special or options.get("executor"):
             return super().handle(*args, **options)
         verbosity = options.get("verbosity", 1)
         super().handle(*args, **{**options, "shared": True, "tenant": False})
@@ -23,5 +33,33 @@ class Command(MigrateSchemasCommand):
         if verbosity:
             self.stdout.write("Migrating the client template schema")
         template_migrate(verbosity=verbosity)
-        super().handle(*args, **{**options, "shared": False, "tenant": True})
+        self.clients_migrate(options.get("parallel") or default_parallel(), verbosity)
         role_permissions_sync()
+
+    def clients_migrate(self, parallel: int, verbosity: int) -> None:
+        bar = None
+
+        def on_start(todo: int, total: int) -> None:
+            nonlocal bar
+            if verbosity:
+                self.stdout.write(f"Clients: {total}, behind {template_schema()}: {todo}"
+                                  + (f" (migrating with {parallel} workers)" if todo else ""))
+                self.stdout.flush()
+            if todo and verbosity:
+                bar = ProgressBar(todo, label="Migrating clients", stream=self.stderr._out)
+
+        def progress(done: int, todo: int, note: str) -> None:
+            if bar is not None:
+                bar.advance(note=note)
+
+        result = rollout(parallel=parallel, on_start=on_start, progress=progress)
+        if verbosity and result.todo:
+            self.stdout.write(f"Migrated {len(result.migrated)} of {result.todo} clients; "
+                              f"{len(result.failed)} failed.")
+        if result.failed:
+            self.stderr.write("These clients were NOT migrated (each left as it was before):")
+            for schema, error in sorted(result.failed):
+                self.stderr.write(f"  {schema}: {error}")
+            raise CommandError(f"{len(result.failed)} client(s) failed to migrate. Fix the cause "
+                               "and run `manage.py migrate` again: it resumes with the clients "
+                               "still behind.")

@@ -172,6 +172,18 @@ STORAGES = {
     "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Media on S3-compatible object storage when a bucket is named (agency/storage.py): keys under
+# [AWS_LOCATION/]<schema>/, private objects, read through short-lived signed URLs that the brand
+# host's /media/ view hands to members. Credentials: boto3's own chain (AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY in the environment, or an instance role).
+AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None  # e.g. https://<r2, minio…>
+AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME") or None
+AWS_LOCATION = os.environ.get("AWS_LOCATION", "")
+AWS_S3_SIGNATURE_VERSION = "s3v4"
+AWS_QUERYSTRING_EXPIRE = int(os.environ.get("MEDIA_SIGNED_URL_SECONDS", "300"))
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {"BACKEND": "agency.storage.TenantS3Storage"}
 
 # Every cache alias prefixes keys with the schema, so one brand never reads another's entries.
 _CACHE_KEYS = {
@@ -273,6 +285,15 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"noreply@{AGENCY_BASE_DOMAIN}")
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+# An email provider's API through django-anymail: ANYMAIL_PROVIDER names the backend (mailgun,
+# postmark, sendgrid, amazon_ses, brevo, …); every other ANYMAIL_<NAME> variable becomes
+# ANYMAIL["<NAME>"], e.g. ANYMAIL_MAILGUN_API_KEY, ANYMAIL_POSTMARK_SERVER_TOKEN.
+ANYMAIL_PROVIDER = os.environ.get("ANYMAIL_PROVIDER", "").strip().lower()
+ANYMAIL = {name[len("ANYMAIL_"):]: value for name, value in os.environ.items()
+           if name.startswith("ANYMAIL_") and name != "ANYMAIL_PROVIDER"}
+if ANYMAIL_PROVIDER:
+    EMAIL_BACKEND = f"anymail.backends.{ANYMAIL_PROVIDER}.EmailBackend"
 
 # Channel credentials and other secrets at rest (agency/crypto.py). Newest key first.
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
@@ -314,6 +335,23 @@ CONTENT_SECURITY_POLICY = os.environ.get(
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'",
 )
+if AWS_STORAGE_BUCKET_NAME and "CONTENT_SECURITY_POLICY" not in os.environ:
+    # Members' images and videos are redirects to the bucket: our pages may load them from there.
+    from urllib.parse import urlsplit
+
+    if os.environ.get("MEDIA_ORIGIN"):
+        _media_origin = os.environ["MEDIA_ORIGIN"]
+    elif AWS_S3_ENDPOINT_URL:
+        _endpoint = urlsplit(AWS_S3_ENDPOINT_URL)
+        _media_origin = (f"{_endpoint.scheme}://{_endpoint.netloc} "  # path style
+                         f"{_endpoint.scheme}://{AWS_STORAGE_BUCKET_NAME}.{_endpoint.netloc}")
+    else:
+        _media_origin = f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com" + (
+            f" https://{AWS_STORAGE_BUCKET_NAME}.s3.{AWS_S3_REGION_NAME}.amazonaws.com"
+            if AWS_S3_REGION_NAME else "")
+    CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+        "img-src 'self' data:", f"img-src 'self' data: {_media_origin}"
+    ) + f"; media-src 'self' {_media_origin}"
 
 LOGGING = {
     "version": 1,

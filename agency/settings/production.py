@@ -1,6 +1,7 @@
 """Production: every secret and host from the environment, HTTPS only, hardened cookies."""
 
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -49,4 +50,27 @@ X_FRAME_OPTIONS = "DENY"
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
 }
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# Static files: WhiteNoise serves the collected, hashed and pre-compressed files from every web
+# process, hashed names with a one-year immutable Cache-Control (put a CDN in front if you like).
+
+# Email: a provider's API through django-anymail (ANYMAIL_PROVIDER and its ANYMAIL_* key), else
+# SMTP (EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS).
+_provider = ANYMAIL_PROVIDER  # noqa: F405
+if _provider:
+    import importlib.util
+
+    if (not re.fullmatch(r"[a-z][a-z0-9_]*", _provider)
+            or importlib.util.find_spec(f"anymail.backends.{_provider}") is None):
+        raise ImproperlyConfigured(
+            f"ANYMAIL_PROVIDER={_provider!r} is not a django-anymail backend; use e.g. mailgun, "
+            "postmark, sendgrid, amazon_ses, brevo, mailjet, sparkpost or resend.")
+else:
+    EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+    EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)  # noqa: F405
+
+# Media: agency.storage.TenantS3Storage when AWS_STORAGE_BUCKET_NAME is set (base.py), else the
+# file system under MEDIA_ROOT/<schema>/ (then MEDIA_ROOT must be shared by every web process).

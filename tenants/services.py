@@ -90,8 +90,31 @@ def client_restore(*, client: Client, actor) -> Client:
     return client
 
 
+def _queued_work_delete(schema: str) -> dict[str, int]:
+    """Remove django-q2 work naming ``schema``: queued jobs, results and schedules.
+
+    ``tenants.tasks.enqueue_in_client`` puts the schema first in a job's args and makes it the
+    job's group; webhook follow-ups are schedules named ``webhook:<schema>:...``."""
+    from django_q.models import OrmQ, Schedule, Task
+
+    def names_schema(args) -> bool:
+        return isinstance(args, (list, tuple)) and bool(args) and args[0] == schema
+
+    queued = [q.pk for q in OrmQ.objects.all()
+              if q.task.get("group") == schema or names_schema(q.task.get("args"))]
+    counts = {"queued": OrmQ.objects.filter(pk__in=queued).delete()[0]}
+    counts["results"] = Task.objects.filter(group=schema).delete()[0]
+    schedules = Schedule.objects.filter(name__startswith=f"webhook:{schema}:")
+    prefix = f"({schema!r},"  # Schedule.args is the repr of the args tuple
+    schedules = schedules | Schedule.objects.filter(func="tenants.tasks.run_in_client",
+                                                    args__startswith=prefix)
+    counts["schedules"] = schedules.delete()[0]
+    return counts
+
+
 def client_delete(*, client: Client, actor, confirm_slug: str) -> None:
-    """Delete a client for good: schema, media, role groups, memberships.
+    """Delete a client for good: schema, media, role groups, memberships, its outbox deliveries,
+    pauses and crisis holds (cascading from the client row) and its queued django-q2 work.
 
     Refused unless ``confirm_slug`` repeats the client's short name, so it is never silent."""
     if confirm_slug.strip() != client.slug:
@@ -104,14 +127,19 @@ def client_delete(*, client: Client, actor, confirm_slug: str) -> None:
         with connection.cursor() as cursor:
             # Deferred foreign-key checks still pending in this transaction would block DROP.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        client.delete(force_drop=True)
+        queued = _queued_work_delete(schema)
+        client.delete(force_drop=True)  # cascades: memberships, deliveries, pauses, holds
         from django.contrib.auth.models import Group
 
         Group.objects.filter(pk__in=group_ids).delete()
-        audit(actor=actor, client_slug=slug, action="client.deleted", schema=schema)
+        audit(actor=actor, client_slug=slug, action="client.deleted", schema=schema, **queued)
     media = Path(settings.MEDIA_ROOT) / schema
     if media.is_dir():
         shutil.rmtree(media)
+    if settings.AWS_STORAGE_BUCKET_NAME:  # media in object storage: the brand's whole prefix
+        from agency.storage import schema_media_delete
+
+        schema_media_delete(schema)
     if logo_name:
         (Path(settings.MEDIA_ROOT) / get_public_schema_name() / logo_name).unlink(missing_ok=True)
 

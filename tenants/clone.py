@@ -41,6 +41,30 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def schema_oid(cursor, schema: str) -> int | None:
+    cursor.execute("SELECT oid FROM pg_namespace WHERE nspname = %s", [schema])
+    row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def unsupported_objects(cursor, ns: int) -> list[str]:
+    """What a copy of schema ``ns`` by tables, rows, constraints and indexes would miss."""
+    cursor.execute(_UNSUPPORTED, {"ns": ns})
+    return [r[0] for r in cursor.fetchall()]
+
+
+def plain_indexes(cursor, ns: int) -> list[str]:
+    """``CREATE INDEX`` statements of schema ``ns`` (those behind constraints come with them)."""
+    cursor.execute("""
+        SELECT pg_get_indexdef(i.indexrelid)
+          FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+         WHERE c.relnamespace = %s
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
+                           AND k.contype IN ('p', 'u', 'x'))
+         ORDER BY 1""", [ns])
+    return [r[0] for r in cursor.fetchall()]
+
+
 def _literal(text: str) -> str:
     """A string literal, quoted."""
     return "'" + text.replace("'", "''") + "'"
@@ -53,13 +77,10 @@ def schema_clone(source: str, target: str) -> None:
             raise ValueError(f"Schema name {name!r}: use lower-case letters, digits and _.")
     src, dst = _quote(source), _quote(target)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT oid FROM pg_namespace WHERE nspname = %s", [source])
-        row = cursor.fetchone()
-        if row is None:
+        ns = schema_oid(cursor, source)
+        if ns is None:
             raise ValueError(f"There is no schema {source!r} to clone.")
-        ns = row[0]
-        cursor.execute(_UNSUPPORTED, {"ns": ns})
-        unsupported = [r[0] for r in cursor.fetchall()]
+        unsupported = unsupported_objects(cursor, ns)
         if unsupported:
             raise RuntimeError("The template schema holds objects this clone does not copy: "
                                + ", ".join(unsupported))
@@ -77,14 +98,7 @@ def schema_clone(source: str, target: str) -> None:
                  WHERE c.relnamespace = %s AND k.contype <> 'n'  -- NOT NULL comes with LIKE
                  ORDER BY (k.contype = 'f'), c.relname, k.conname""", [ns])
             constraints = cursor.fetchall()
-            cursor.execute("""
-                SELECT pg_get_indexdef(i.indexrelid)
-                  FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
-                 WHERE c.relnamespace = %s
-                   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
-                                   AND k.contype IN ('p', 'u', 'x'))
-                 ORDER BY 1""", [ns])
-            indexes = [r[0] for r in cursor.fetchall()]
+            indexes = plain_indexes(cursor, ns)
             cursor.execute("""
                 SELECT c.relname, a.attname, s.relname
                   FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid

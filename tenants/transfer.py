@@ -57,7 +57,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
-from tenants.clone import _UNSUPPORTED, _quote
+from tenants.clone import _quote, plain_indexes, schema_oid, unsupported_objects
 from tenants.links import brand_host
 from tenants.models import Client, Domain, Membership, Role, RoleGroup
 from tenants.provisioning import role_groups_create, template_schema
@@ -87,10 +87,8 @@ def _schema_sql(schema: str, out) -> tuple[list[dict], dict[str, set[int]]]:
     Returns the cross-schema foreign keys ``[{table, column, to}]`` and, per public table, the
     ids the brand's rows refer to."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT oid FROM pg_namespace WHERE nspname = %s", [schema])
-        ns = cursor.fetchone()[0]
-        cursor.execute(_UNSUPPORTED, {"ns": ns})
-        unsupported = [r[0] for r in cursor.fetchall()]
+        ns = schema_oid(cursor, schema)
+        unsupported = unsupported_objects(cursor, ns)
         if unsupported:
             raise TransferError("The brand's schema holds objects the export does not copy: "
                                 + ", ".join(unsupported))
@@ -129,14 +127,7 @@ def _schema_sql(schema: str, out) -> tuple[list[dict], dict[str, set[int]]]:
                  WHERE c.relnamespace = %s AND k.contype <> 'n'
                  ORDER BY (k.contype = 'f'), c.relname, k.conname""", [ns])
             constraints = cursor.fetchall()
-            cursor.execute("""
-                SELECT pg_get_indexdef(i.indexrelid)
-                  FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
-                 WHERE c.relnamespace = %s
-                   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
-                                   AND k.contype IN ('p', 'u', 'x'))
-                 ORDER BY 1""", [ns])
-            indexes = [r[0] for r in cursor.fetchall()]
+            indexes = plain_indexes(cursor, ns)
 
             foreign = []
             for table, _name, _definition, kind, cross, to, column, width in constraints:

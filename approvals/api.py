@@ -20,7 +20,7 @@ from approvals.linting import brand_ruleset, post_findings
 from approvals.models import ApproverContact, ClientApprovalTask, ReviewLink
 from approvals.selectors import audit_actor, audit_details, audit_entries
 from approvals.sensitivity.engine import SEVERITIES
-from campaigns.api import ID
+from campaigns.api import ID, query_id
 from campaigns.models import CampaignPage
 
 # --- Lint -----------------------------------------------------------------------------------
@@ -123,11 +123,9 @@ class ReviewLinkViewSet(mixins.ListModelMixin, ApiViewSet):
     def get_queryset(self):
         links_ = (ReviewLink.objects.select_related("approver", "revision")
                   .prefetch_related("comments"))
-        campaign = self.request.query_params.get("campaign")
-        if campaign:
-            if not (campaign.isdigit() and len(campaign) <= 9):
-                raise serializers.ValidationError({"campaign": "Give a campaign id."})
-            links_ = links_.filter(revision__object_id=campaign)
+        campaign = query_id(self.request, "campaign")
+        if campaign is not None:
+            links_ = links_.filter(revision__object_id=str(campaign))
         return links_
 
     @extend_schema(parameters=[OpenApiParameter("campaign", int,

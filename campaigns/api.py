@@ -19,7 +19,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast
 from django.shortcuts import get_object_or_404
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
@@ -222,17 +221,24 @@ LIST_FILTERS = [
 
 
 def query_time(request, name: str):
+    """A time from the query string, read as the API reads every time (offset required, UTC)."""
     value = request.query_params.get(name)
     if not value:
         return None
     try:
-        parsed = parse_datetime(value)
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise serializers.ValidationError({name: "Give an ISO 8601 time with its offset, e.g. "
-                                                 "2026-12-01T09:00:00Z."})
-    return parsed.astimezone(dt.UTC)  # PostgreSQL takes offsets up to ±15:59 only
+        return AwareDateTimeField().run_validation(value)
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({name: exc.detail}) from None
+
+
+def query_id(request, name: str, *, hint: str = "") -> int | None:
+    """An object id from the query string (ids beyond int4 are no id of ours)."""
+    value = request.query_params.get(name)
+    if not value:
+        return None
+    if not (value.isdigit() and len(value) <= 9):
+        raise serializers.ValidationError({name: f"Give a {name} id{hint}."})
+    return int(value)
 
 
 def query_text(request, name: str, *, max_length: int = 100) -> str:
@@ -466,13 +472,10 @@ class CalendarViewSet(ApiViewSet):
         if not problems and not (start < end <= start + dt.timedelta(days=MAX_CALENDAR_DAYS)):
             problems["end"] = (f"End must be after start and at most {MAX_CALENDAR_DAYS} days "
                                "later.")
-        channel = request.query_params.get("channel")
-        if channel and not (channel.isdigit() and len(channel) <= 9):
-            problems["channel"] = "Give a channel id from /api/v1/channels/."
         if problems:
             raise serializers.ValidationError(problems)
-        entries = calendar_entries(start=start, end=end,
-                                   channel_id=int(channel) if channel else None)
+        channel = query_id(request, "channel", hint=" from /api/v1/channels/")
+        entries = calendar_entries(start=start, end=end, channel_id=channel)
         return Response(CalendarEntryData([{
             "campaign_id": e.campaign_id, "campaign_title": e.campaign_title,
             "post_number": e.index + 1, "copy": e.copy, "publish_at": e.publish_at,

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from agency.api.conventions import ApiViewSet, AwareDateTimeField
 from agency.api.errors import Conflict
-from campaigns.api import ID, query_time
+from campaigns.api import ID, query_id, query_time
 from campaigns.publishing import outbox
 from campaigns.publishing.models import Delivery, State
 from tenants.models import current_client
@@ -73,11 +73,9 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
                     {"state": f"Choose one of {', '.join(State.values)}."})
             deliveries = deliveries.filter(state=state)
         for name, field in (("campaign", "page_id"), ("channel", "channel_id")):
-            value = params.get(name)
-            if value:
-                if not (value.isdigit() and len(value) <= 9):
-                    raise serializers.ValidationError({name: f"Give a {name} id."})
-                deliveries = deliveries.filter(**{field: int(value)})
+            value = query_id(self.request, name)
+            if value is not None:
+                deliveries = deliveries.filter(**{field: value})
         if after := query_time(self.request, "after"):
             deliveries = deliveries.filter(publish_at__gte=after)
         if before := query_time(self.request, "before"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import time
 from datetime import timedelta
 
 from django.db import IntegrityError, models, transaction
@@ -91,6 +92,17 @@ def _body_hash(request) -> str:
                           + request.body).hexdigest()
 
 
+_last_purge = [0.0]
+
+
+def _purge_expired() -> None:
+    """Forget responses older than the TTL: once a minute per process, not on every POST."""
+    now = time.monotonic()
+    if now - _last_purge[0] >= 60:
+        _last_purge[0] = now
+        IdempotentRequest.objects.filter(created_at__lt=timezone.now() - IDEMPOTENCY_TTL).delete()
+
+
 class ApiViewSet(GenericViewSet):
     """A viewset whose POSTs honour ``Idempotency-Key``: a repeat with the same key and body
     gets the first response again (with ``Idempotent-Replayed: true``); a different body with
@@ -109,7 +121,7 @@ class ApiViewSet(GenericViewSet):
                 {"Idempotency-Key": "Keep the Idempotency-Key within 255 characters (a UUID is "
                                     "usual)."})
         body_hash = _body_hash(request)
-        IdempotentRequest.objects.filter(created_at__lt=timezone.now() - IDEMPOTENCY_TTL).delete()
+        _purge_expired()
         try:
             with transaction.atomic():
                 self._idempotent = IdempotentRequest.objects.create(

@@ -142,6 +142,16 @@ def child_env(**extra) -> dict:
     return env
 
 
+def wait_until(predicate, timeout: float) -> bool:
+    """True once ``predicate()`` is, False if ``timeout`` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

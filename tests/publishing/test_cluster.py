@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from django.core import mail
@@ -23,7 +22,7 @@ from wagtail.blocks import StreamValue
 from campaigns.publishing.adapters.webhook import verify
 from campaigns.publishing.models import Delivery, State
 from tenants.models import Role
-from tests.conftest import ROOT, HostClient, _user, brand_host, child_env
+from tests.conftest import ROOT, HostClient, _user, brand_host, child_env, wait_until
 from tests.images import png_bytes
 from tests.publishing.fake_networks import FakeBluesky, FakeMastodon
 from tests.publishing.test_engine import Receiver
@@ -107,14 +106,6 @@ def _channels(networks):
     return made
 
 
-def _wait(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
 
 def _stderr(procs) -> str:
     return "".join(proc.stderr.read1(4000).decode(errors="replace") if proc.poll() is not None
@@ -156,7 +147,7 @@ def test_an_approved_campaign_goes_out_once_to_all_four_kinds_of_channel(
         deliveries = Delivery.objects.filter(client=relay["client"])
         assert deliveries.count() == 4
         assert set(deliveries.values_list("state", flat=True)) == {State.SCHEDULED}
-        assert _wait(lambda: deliveries.filter(state=State.PUBLISHED).count() == 4), (
+        assert wait_until(lambda: deliveries.filter(state=State.PUBLISHED).count() == 4, 60), (
             list(deliveries.values_list("network", "state", "error")), _stderr(platform))
 
         for delivery in deliveries:
@@ -201,12 +192,13 @@ def test_a_worker_killed_mid_publish_loses_nothing_and_duplicates_nothing(
             revision.publish(skip_permission_checks=True)
             (delivery,) = schedule_approved(CampaignPage.objects.get(pk=page.pk), revision)
         connection.set_schema_to_public()
-        assert _wait(lambda: len(fake.posts) == 1, 30), _stderr(platform)
+        assert wait_until(lambda: len(fake.posts) == 1, 30), _stderr(platform)
         sending = Delivery.objects.get(pk=delivery.pk)
         assert sending.state == State.CLAIMED and sending.sending_at is not None
         pid = int(sending.sent_by.rsplit(":", 1)[1])
         os.kill(pid, signal.SIGKILL)  # the worker dies with the network call in flight
-        assert _wait(lambda: Delivery.objects.get(pk=delivery.pk).state == State.PUBLISHED, 60), (
+        published = lambda: Delivery.objects.get(pk=delivery.pk).state == State.PUBLISHED  # noqa: E731
+        assert wait_until(published, 60), (
             list(Delivery.objects.get(pk=delivery.pk).events.values_list("kind", "detail")),
             _stderr(platform))
         events = list(Delivery.objects.get(pk=delivery.pk).events.values_list("kind", "detail"))

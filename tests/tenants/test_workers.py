@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
@@ -12,7 +11,7 @@ from django_q.models import OrmQ, Task
 from django_tenants.utils import schema_context
 
 from tenants.tasks import enqueue_in_client
-from tests.conftest import ROOT, child_env
+from tests.conftest import ROOT, child_env, wait_until
 
 pytestmark = pytest.mark.cluster
 
@@ -30,14 +29,6 @@ def cluster(world, django_db_blocker):
         proc.kill()
 
 
-def _wait(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
 
 def test_a_task_runs_on_a_worker_inside_its_own_brand(world, cluster, django_db_blocker):
     from wagtail.models import Collection
@@ -52,12 +43,12 @@ def test_a_task_runs_on_a_worker_inside_its_own_brand(world, cluster, django_db_
             with schema_context(world.acme.client.schema_name):
                 return Collection.objects.filter(name=name).exists()
 
-        assert _wait(done), "the cluster did not run the task: " + _stderr(cluster)
+        assert wait_until(done, 30), "the cluster did not run the task: " + _stderr(cluster)
         with schema_context(world.globex.client.schema_name):
             assert not Collection.objects.filter(name=name).exists()
         # The monitor process records the result a moment after the function has run.
         ours = Task.objects.filter(func="tenants.tasks.run_in_client", started__gte=since)
-        assert _wait(ours.exists), "the cluster recorded no result"
+        assert wait_until(ours.exists, 30), "the cluster recorded no result"
         result = ours.latest("stopped")
         assert result.success
         assert result.result["schema"] == "brand_acme"

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from django.db import connection, transaction
@@ -15,7 +14,7 @@ from django_q.models import Schedule
 from django_tenants.utils import schema_context
 
 from tenants.models import Role
-from tests.conftest import ROOT, _user, brand_host, child_env
+from tests.conftest import ROOT, _user, brand_host, child_env, wait_until
 from tests.webhooks.conftest import Receiver
 
 pytestmark = pytest.mark.cluster
@@ -59,14 +58,6 @@ def cluster(bakery):
         pass
 
 
-def _wait(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
 
 def _stderr(proc) -> str:
     proc.terminate()
@@ -98,8 +89,8 @@ def test_a_worker_sends_the_event_and_its_scheduled_retry_delivers_it(
                 with schema_context(schema):
                     return WebhookDelivery.objects.get(pk=delivery.pk)
 
-            assert _wait(lambda: len(receiver.requests) >= 1, 30), _stderr(cluster)
-            assert _wait(lambda: state().state == "delivered", 120), (
+            assert wait_until(lambda: len(receiver.requests) >= 1, 30), _stderr(cluster)
+            assert wait_until(lambda: state().state == "delivered", 120), (
                 vars(state()), _stderr(cluster))
             sent = state()
             assert sent.attempts == 2

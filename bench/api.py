@@ -61,7 +61,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -442,6 +441,7 @@ class InProcess:
         self.client = DjangoClient(HTTP_HOST=host, HTTP_X_FORWARDED_PROTO="https",
                                    HTTP_AUTHORIZATION=f"Bearer {key}",
                                    raise_request_exception=True)
+        self.spent: list[float] = []  # ms per statement of the last ``captured`` call
 
     def get(self, path: str):
         from django.db import connection
@@ -468,21 +468,21 @@ class InProcess:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
-        waited = [0.0]
+        self.spent = []
 
         def timed(execute, sql, params, many, context):
             start = time.perf_counter()
             try:
                 return execute(sql, params, many, context)
             finally:
-                waited[0] += time.perf_counter() - start
+                self.spent.append((time.perf_counter() - start) * 1000)
 
         connection.queries_log.clear()  # a bounded deque: keep the capture's arithmetic right
         with CaptureQueriesContext(connection) as queries, connection.execute_wrapper(timed):
             start, cpu = time.perf_counter(), time.thread_time()
             call()
             ms, cpu = (time.perf_counter() - start) * 1000, (time.thread_time() - cpu) * 1000
-        return queries.captured_queries, ms, cpu, waited[0] * 1000
+        return queries.captured_queries, ms, cpu, sum(self.spent)
 
 
 def cursor_path(process: InProcess, endpoint: str, pages: int) -> str:
@@ -503,20 +503,21 @@ def in_process_report(host: str, key: str, channel_ids: list[int], rounds: int) 
     for (endpoint, label), path in lists.items():
         process.get(path)  # warm per-process caches
         queries = process.captured(lambda path=path: process.get(path))[0]
-        times, cpus, sql = [], [], []
+        times, cpus, sql, each = [], [], [], [[] for _ in queries]
         for _ in range(rounds):
             _, ms, cpu, waited = process.captured(lambda path=path: process.get(path))
             times.append(ms)
             cpus.append(cpu)
             sql.append(waited)
+            for spent, one in zip(each, process.spent, strict=False):
+                spent.append(one)
         figures[(endpoint, label)] = (len(queries), statistics.median(times),
                                       statistics.median(sql))
         print(f"  list {endpoint} {label:10s}: {len(queries):2d} queries  p50 "
               f"{statistics.median(times):5.1f} ms: CPU {statistics.median(cpus):4.1f} ms, "
               f"waiting on SQL {statistics.median(sql):4.1f} ms (n={rounds})")
-        if endpoint == OURS:
-            for sql_text, count in Counter(shape(q["sql"]) for q in queries).most_common():
-                print(f"      {count} x {sql_text[:120]}")
+        for query, spent in zip(queries, each, strict=True):  # in order, with their p50
+            print(f"      {statistics.median(spent):5.2f} ms  {shape(query['sql'])[:110]}")
     rng = random.Random(7)
     for endpoint in (OURS, BARE):
         body = campaign_body(9000, rng, channel_ids, posts=2)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import (
+    BooleanField,
     CharField,
     F,
     Func,
-    JSONField,
     OuterRef,
     Q,
     Subquery,
+    Value,
 )
 from django.db.models.functions import Cast
 from django.shortcuts import get_object_or_404
@@ -121,63 +122,53 @@ class CampaignProgress(serializers.Serializer):
     steps = StepData(many=True)
 
 
-REVISION_FIELDS = ("title", "goal", "audience", "key_message", "story", "starts_on", "ends_on")
-
-
-class _RevisionSummary(Func):
-    """What a list row needs from a revision's content, as one JSON object. The content is
-    taken apart once (``jsonb_to_record``), not once per field: each ``->`` on the stored,
-    compressed JSON would decompress all of it again."""
-
-    template = (
-        "(SELECT jsonb_build_object('title', r.title, 'goal', r.goal, 'audience', r.audience,"
-        " 'key_message', r.key_message, 'story', r.story, 'starts_on', r.starts_on,"
-        " 'ends_on', r.ends_on, 'post_count', coalesce(jsonb_array_length(r.posts), 0),"
-        " 'first_post_at', (SELECT min((p->>'publish_at')::timestamptz)"
-        "   FROM jsonb_array_elements(r.posts) p WHERE p->>'publish_at' <> ''),"
-        " 'tags', (SELECT coalesce(jsonb_agg(t.name ORDER BY t.name), '[]'::jsonb)"
-        "   FROM taggit_tag t WHERE t.id IN (SELECT (x->>'tag')::int"
-        "   FROM jsonb_array_elements(r.tagged_items) x)))"
-        " FROM jsonb_to_record(%(expressions)s) AS r(title text, goal text, audience text,"
-        " key_message text, story text, starts_on text, ends_on text, posts jsonb,"
-        " tagged_items jsonb))")
-    output_field = JSONField()
+SUMMARY_TEXTS = ("goal", "audience", "key_message", "story")
+SUMMARY_FIELDS = (*SUMMARY_TEXTS, "starts_on", "ends_on", "tags", "post_count", "first_post_at")
 
 
 def campaign_values(pages):
-    """``pages`` (from ``campaigns_annotated``) as API rows read from each campaign's latest
-    revision inside the database: one query, whatever the number of campaigns or posts, and no
-    revision is sent over the wire or decoded whole. Finish each row with ``_row``."""
-    return pages.values(
-        "id", "live", "has_unpublished_changes", "workflow_status", "updated_at",
-        revision_id=F("latest_revision_id"), approved_at=F("last_published_at"),
-        summary=_RevisionSummary(F("latest_revision__content")))
+    """``pages`` (from ``campaigns_annotated``) as rows of plain columns: the draft's title and
+    its summary (``CampaignSummary``, written with each revision). One query, whatever the number
+    of campaigns or posts. Finish each row with ``_row``."""
+    return pages.values("id", "draft_title", "live", "has_unpublished_changes", "workflow_status",
+                        "updated_at", "latest_revision_id", "last_published_at",
+                        *[f"summary__{name}" for name in SUMMARY_FIELDS])
 
 
 def campaign_rows(pages) -> list[dict]:
     return [_row(row) for row in campaign_values(pages)]
 
 
+def _utc(value):
+    return value.astimezone(dt.UTC) if value is not None else None
+
+
 def _row(row: dict) -> dict:
-    """A row of ``campaign_values`` in its API form (``CampaignData``'s fields, in order)."""
-    summary = row["summary"] or {}
-    out = {"id": row["id"]}
-    for name in REVISION_FIELDS:
-        value = summary.get(name)
-        out[name] = value if value is not None or name in ("starts_on", "ends_on") else ""
-        if name == "title":
-            out["status"] = campaign_status(live=row["live"],
-                                            changed=row["has_unpublished_changes"],
-                                            workflow_status=row["workflow_status"])
-    first = summary.get("first_post_at")
-    out["tags"] = summary.get("tags") or []
-    out["post_count"] = summary.get("post_count") or 0
-    # Times in UTC like every time the API gives (the database writes the session's zone).
-    out["first_post_at"] = dt.datetime.fromisoformat(first).astimezone(dt.UTC) if first else None
-    for name in ("revision_id", "updated_at", "approved_at"):
-        value = row[name]
-        out[name] = value.astimezone(dt.UTC) if isinstance(value, dt.datetime) else value
+    """A row of ``campaign_values`` in its API form (``CampaignData``'s fields, in order). A page
+    saved without a revision has no summary: its texts are empty and it has no posts."""
+    out = {"id": row["id"], "title": row["draft_title"],
+           "status": campaign_status(live=row["live"], changed=row["has_unpublished_changes"],
+                                     workflow_status=row["workflow_status"])}
+    for name in SUMMARY_TEXTS:
+        out[name] = row[f"summary__{name}"] or ""
+    out["starts_on"] = row["summary__starts_on"]
+    out["ends_on"] = row["summary__ends_on"]
+    out["tags"] = row["summary__tags"] or []
+    out["post_count"] = row["summary__post_count"] or 0
+    # Times in UTC like every time the API gives (the database gives the session's zone).
+    out["first_post_at"] = _utc(row["summary__first_post_at"])
+    out["revision_id"] = row["latest_revision_id"]
+    out["updated_at"] = _utc(row["updated_at"])
+    out["approved_at"] = _utc(row["last_published_at"])
     return out
+
+
+class _HasTag(Func):
+    """``tags`` (a text array) holds ``tag``, in any case: ``_HasTag(F(array), Value(tag))``."""
+
+    template = "EXISTS (SELECT FROM unnest(%(expressions)s))"
+    arg_joiner = ") AS t(name) WHERE lower(t.name) = lower("
+    output_field = BooleanField()
 
 
 def post_values(page) -> list[dict]:
@@ -274,8 +265,8 @@ class CampaignViewSet(mixins.ListModelMixin, ApiViewSet):
                 "approved": pages.filter(live_unchanged, workflow_status__isnull=True),
                 "draft": pages.filter(workflow_status__isnull=True).exclude(live_unchanged),
             }[state]
-        if tag := query_text(self.request, "tag"):
-            pages = pages.filter(tags__name__iexact=tag)
+        if tag := query_text(self.request, "tag"):  # the draft's tags, as the rows show them
+            pages = pages.filter(_HasTag(F("summary__tags"), Value(tag)))
         if search := query_text(self.request, "search"):
             pages = pages.filter(draft_title__icontains=search)
         if after := query_time(self.request, "updated_after"):

@@ -6,6 +6,7 @@ removed membership ends every key they made) and only within the key's scopes.""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 from django_tenants.utils import get_public_schema_name
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -109,20 +110,34 @@ class KeyRateThrottle(SimpleRateThrottle):
         key = self.get_cache_key(request, view)
         now = self.timer()
         window = int(now // self.duration)
-        key = f"{key}:{window}"
-        if self.cache.add(key, 1, self.duration + 1):
-            count = 1
-        else:
-            try:
-                count = self.cache.incr(key)
-            except ValueError:  # expired between the two calls
-                self.cache.set(key, 1, self.duration + 1)
-                count = 1
+        count = window_count(self.cache, f"{key}:{window}", self.duration + 1)
         self.wait_seconds = (window + 1) * self.duration - now
         return count <= self.num_requests
 
     def wait(self):
         return self.wait_seconds
+
+
+def window_count(cache, key: str, ttl: int) -> int:
+    """Add one to the count under ``key`` (created with ``ttl`` seconds to live) and return it.
+
+    On Redis that is one round trip: ``SET key 0 EX ttl NX`` and ``INCR key`` in a MULTI.
+    Django's cache API would take three (``add``; then ``incr``, which checks ``EXISTS`` first)
+    and build a Redis client for each. Other caches (per-process memory in development) go
+    through the cache API."""
+    if isinstance(cache, RedisCache):
+        full = cache.make_and_validate_key(key)
+        pipe = cache._cache.get_client(full, write=True).pipeline()  # MULTI ... EXEC
+        pipe.set(full, 0, ex=ttl, nx=True)
+        pipe.incr(full)
+        return pipe.execute()[1]
+    if cache.add(key, 1, ttl):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.set(key, 1, ttl)
+        return 1
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):

@@ -216,3 +216,25 @@ def test_a_campaign_reads_the_same_in_the_list_and_on_its_own(world, api):
     assert list(listed) == list(alone)  # the same fields in the same order
     assert listed["first_post_at"] == "2027-04-01T08:00:00Z" and listed["tags"] == ["a", "b"]
     assert listed["post_count"] == 2 and listed["starts_on"] == "2027-04-01"
+
+
+def test_the_list_follows_the_draft_as_it_is_edited(world, api):
+    """Rows and the tag filter read the latest revision's summary, not the page's live columns."""
+    client = api()
+    created = client.send("POST", "/api/v1/campaigns/", {
+        "title": "Draft follows", "tags": ["Espresso"],
+        "posts": [{"copy": "One", "publish_at": "2027-05-02T10:00:00+02:00"}]})
+    url = created["Location"]
+    assert [r["id"] for r in client.send("GET", "/api/v1/campaigns/?tag=espresso").json()[
+        "results"]] == [created.json()["id"]]
+    changed = client.send("PATCH", url, {
+        "title": "Draft followed", "goal": "Now with a goal", "tags": ["Latte", "decaf"],
+        "posts": [{"copy": "Early", "publish_at": "2027-05-01T07:00:00Z"},
+                  {"copy": "Late", "publish_at": "2027-05-09T07:00:00Z"}, {"copy": "Unset"}]},
+        **{"If-Match": created["ETag"]})
+    assert changed.status_code == 200, changed.content
+    [row] = client.send("GET", "/api/v1/campaigns/?tag=LATTE").json()["results"]
+    assert row["title"] == "Draft followed" and row["goal"] == "Now with a goal"
+    assert row["tags"] == ["Latte", "decaf"] and row["post_count"] == 3
+    assert row["first_post_at"] == "2027-05-01T07:00:00Z"
+    assert client.send("GET", "/api/v1/campaigns/?tag=espresso").json()["results"] == []

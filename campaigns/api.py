@@ -7,6 +7,7 @@ applies identically."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from django.db.models import (
     BooleanField,
@@ -189,6 +190,14 @@ def post_values(page) -> list[dict]:
 
 
 def campaigns_annotated():
+    """Campaign pages with ``workflow_status`` and ``updated_at``: a fresh queryset each call."""
+    return _campaigns_annotated().all()
+
+
+@functools.cache
+def _campaigns_annotated():
+    # Built once per process (building it took a third of a millisecond per request) and never
+    # evaluated itself: ``campaigns_annotated`` hands out copies.
     # The content type by its natural key inside the subquery, not by id: django-tenants clears
     # ContentType's cache whenever a request sets the tenant, so ``get_for_model`` would cost a
     # query (and a round trip) on every request.

@@ -226,7 +226,7 @@ class CampaignPage(Page):
 
     def save_revision(self, *args, **kwargs):
         """Save the revision and, in the same transaction, what lists show of it."""
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             revision = super().save_revision(*args, **kwargs)
             CampaignSummary.record(self)
         return revision
@@ -294,12 +294,14 @@ class CampaignSummary(models.Model):
         """Write the summary of ``page`` as it stands in memory (the revision just saved)."""
         posts = list(page.posts.all())
         times = [post.publish_at for post in posts if post.publish_at]
-        cls.objects.update_or_create(campaign_id=page.pk, defaults={
-            "goal": page.goal, "audience": page.audience, "key_message": page.key_message,
-            "story": page.story, "starts_on": page.starts_on, "ends_on": page.ends_on,
-            "tags": sorted(tag.name for tag in page.tags.all()), "post_count": len(posts),
-            "first_post_at": min(times, default=None),
-        })
+        summary = cls(
+            campaign_id=page.pk, goal=page.goal, audience=page.audience,
+            key_message=page.key_message, story=page.story, starts_on=page.starts_on,
+            ends_on=page.ends_on, tags=sorted(tag.name for tag in page.tags.all()),
+            post_count=len(posts), first_post_at=min(times, default=None))
+        cls.objects.bulk_create([summary], update_conflicts=True, unique_fields=["campaign"],
+                                update_fields=[f.name for f in cls._meta.concrete_fields
+                                               if not f.primary_key])  # one INSERT ... ON CONFLICT
 
 
 def media_values(raw_lists) -> list[blocks.StreamValue]:

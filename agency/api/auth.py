@@ -40,7 +40,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         if not raw.startswith(KEY_PREFIX) or len(raw) > 200:
             raise exceptions.AuthenticationFailed(
                 f"That is not an API key of this platform: keys start with “{KEY_PREFIX}”.")
-        key = api_key_find(raw, brand_schema=None if on_portal() else connection.schema_name)
+        key = api_key_find(raw, brand=None if on_portal() else connection.tenant)
         if key is None:
             where = "the agency portal" if on_portal() else "this brand"
             raise exceptions.AuthenticationFailed(

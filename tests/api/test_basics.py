@@ -238,3 +238,27 @@ def test_the_list_follows_the_draft_as_it_is_edited(world, api):
     assert row["tags"] == ["Latte", "decaf"] and row["post_count"] == 3
     assert row["first_post_at"] == "2027-05-01T07:00:00Z"
     assert client.send("GET", "/api/v1/campaigns/?tag=espresso").json()["results"] == []
+
+
+def test_the_key_lookup_reads_the_key_and_its_creator_as_the_orm_does(world):
+    """The per-request lookup is a statement written once per process; it must load the same
+    key and person the ORM would, and answer membership for the brand it is asked about."""
+    from agency.api.models import ApiKey, key_hash
+    from agency.api.services import api_key_find
+    from tests.api.conftest import make_key
+
+    raw = make_key(world.acme, scopes=("read",))
+    with schema_context(world.acme.client.schema_name):
+        found = api_key_find(raw, brand=world.acme.client)
+        orm = ApiKey.objects.active().select_related("created_by").get(key_hash=key_hash(raw))
+        assert found.last_used_at is not None  # the lookup records the use
+        orm.last_used_at = found.last_used_at
+        assert _columns(found) == _columns(orm) and found.scopes == ["read"]
+        assert _columns(found.created_by) == _columns(orm.created_by)
+        assert found.creator_is_member is True
+        assert api_key_find(raw, brand=world.globex.client).creator_is_member is False
+        assert api_key_find(raw + "x", brand=world.acme.client) is None
+
+
+def _columns(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}

@@ -388,5 +388,8 @@ WEBHOOKS_BACKOFF_MAX_SECONDS = env_float("WEBHOOKS_BACKOFF_MAX_SECONDS", 4 * 360
 # allowed. Unset, this follows DEBUG (allowed in development, refused in production).
 WEBHOOKS_ALLOW_PRIVATE = (env_bool("WEBHOOKS_ALLOW_PRIVATE")
                           if os.environ.get("WEBHOOKS_ALLOW_PRIVATE") else None)
+# Finished deliveries (delivered or failed) and their attempts are kept this many days in each
+# brand's log, then removed by a daily task; pending ones are kept until they finish.
+WEBHOOKS_LOG_DAYS = int(os.environ.get("WEBHOOKS_LOG_DAYS", "30"))
 # CA certificates that endpoints' TLS certificates are checked against (default: certifi's).
 WEBHOOKS_CA_BUNDLE = os.environ.get("WEBHOOKS_CA_BUNDLE") or None

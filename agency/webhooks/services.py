@@ -327,3 +327,19 @@ def _record(delivery: WebhookDelivery, attempt: int, outcome: sending.Outcome,
         logger.warning("webhook delivery %s to endpoint %s failed: %s", delivery.pk,
                        delivery.endpoint_id, fields["last_error"])
     return result
+
+
+def log_prune(*, now: datetime | None = None, batch: int = 2000) -> int:
+    """Remove the active brand's finished deliveries (and their attempts) older than
+    ``WEBHOOKS_LOG_DAYS``, in batches so no transaction holds many rows. Pending deliveries
+    stay, whatever their age. Returns how many deliveries were removed."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.WEBHOOKS_LOG_DAYS)
+    old = WebhookDelivery.objects.filter(
+        state__in=[DeliveryState.DELIVERED, DeliveryState.FAILED], created_at__lt=cutoff)
+    removed = 0
+    while ids := list(old.order_by("pk").values_list("pk", flat=True)[:batch]):
+        with transaction.atomic():
+            WebhookAttempt.objects.filter(delivery_id__in=ids).delete()
+            WebhookDelivery.objects.filter(replay_of_id__in=ids).update(replay_of=None)
+            removed += WebhookDelivery.objects.filter(pk__in=ids)._raw_delete(connection.alias)
+    return removed

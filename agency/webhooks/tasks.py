@@ -9,3 +9,24 @@ def webhook_send(delivery_id: int) -> str:
     from agency.webhooks.services import delivery_attempt
 
     return delivery_attempt(delivery_id=delivery_id)
+
+
+def webhook_logs_prune() -> dict[str, int]:
+    """Daily (public schema): every brand's webhook log trimmed to ``WEBHOOKS_LOG_DAYS``."""
+    import logging
+
+    from django_tenants.utils import schema_context
+
+    from agency.webhooks.services import log_prune
+    from tenants.models import Client
+
+    removed = {}
+    for schema in Client.objects.exclude(schema_name="public").values_list("schema_name",
+                                                                           flat=True):
+        with schema_context(schema):
+            if count := log_prune():
+                removed[schema] = count
+    if removed:
+        logging.getLogger(__name__).info("webhook logs pruned: %s deliveries in %s brands",
+                                         sum(removed.values()), len(removed))
+    return removed

@@ -15,6 +15,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from agency import crypto
 from agency.api import errors
 from agency.api.models import ApiKey, IdempotentRequest
 
@@ -150,7 +151,11 @@ class ApiViewSet(GenericViewSet):
     def handle_exception(self, exc):
         if isinstance(exc, _Replay):
             record = exc.record
-            response = Response(record.response, status=record.status_code,
+            try:
+                data = json.loads(crypto.decrypt(record.response_encrypted))
+            except ValueError:  # encrypted with a key no longer configured
+                return super().handle_exception(errors.IdempotencyUnreadable())
+            response = Response(data, status=record.status_code,
                                 headers={**record.headers, "Idempotent-Replayed": "true"})
             if record.status_code >= 400:
                 response.content_type = "application/problem+json"
@@ -166,8 +171,8 @@ class ApiViewSet(GenericViewSet):
             else:
                 IdempotentRequest.objects.filter(pk=record.pk).update(
                     status_code=response.status_code,
-                    response=json.loads(json.dumps(getattr(response, "data", None),
-                                                   default=str)),
+                    response_encrypted=crypto.encrypt(
+                        json.dumps(getattr(response, "data", None), default=str)),
                     headers={h: response[h] for h in REPLAYED_HEADERS if h in response})
         return response
 

@@ -30,6 +30,7 @@ PROBLEM_TYPES = {
     "precondition-failed": "Someone changed the resource since you read it: read it again.",
     "idempotency-key-reused": "The Idempotency-Key was used before with a different request.",
     "idempotency-in-progress": "The first request with this Idempotency-Key is still running.",
+    "idempotency-unreadable": "The first response to this Idempotency-Key can no longer be read.",
     "throttled": "Too many requests for this key: wait for `Retry-After` seconds.",
     "server-error": "Something failed on our side; nothing was changed. Try again.",
 }
@@ -68,6 +69,14 @@ class IdempotencyInProgress(exceptions.APIException):
     default_detail = ("The first request with this Idempotency-Key is still being processed. "
                       "Retry in a moment to get its response.")
     default_code = "idempotency-in-progress"
+
+
+class IdempotencyUnreadable(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = ("The first response to this Idempotency-Key can no longer be read (the "
+                      "server's encryption keys changed). Check whether the first request took "
+                      "effect, then use a new key.")
+    default_code = "idempotency-unreadable"
 
 
 _CODES = {

@@ -80,7 +80,9 @@ class IdempotentRequest(models.Model):
     path = models.CharField(max_length=500)
     body_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True)  # null: still being processed
-    response = models.JSONField(null=True)
+    # The first response's body as JSON, encrypted (it may carry a secret shown once, such as a
+    # webhook endpoint's signing secret).
+    response_encrypted = models.TextField(blank=True, editable=False)
     headers = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

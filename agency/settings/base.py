@@ -391,5 +391,7 @@ WEBHOOKS_ALLOW_PRIVATE = (env_bool("WEBHOOKS_ALLOW_PRIVATE")
 # Finished deliveries (delivered or failed) and their attempts are kept this many days in each
 # brand's log, then removed by a daily task; pending ones are kept until they finish.
 WEBHOOKS_LOG_DAYS = int(os.environ.get("WEBHOOKS_LOG_DAYS", "30"))
+# After a signing secret is rolled, the old one keeps signing beside the new for this long.
+WEBHOOKS_SECRET_OVERLAP_HOURS = env_float("WEBHOOKS_SECRET_OVERLAP_HOURS", 24.0)
 # CA certificates that endpoints' TLS certificates are checked against (default: certifi's).
 WEBHOOKS_CA_BUNDLE = os.environ.get("WEBHOOKS_CA_BUNDLE") or None

@@ -5,12 +5,14 @@ and replay a delivery. Account managers and agency admins."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from agency.webhooks import services
@@ -101,6 +103,11 @@ def endpoint_edit_view(request, endpoint_id: int):
                 return redirect("webhooks_endpoints")
     return render(request, "webhooks/endpoint_form.html", {
         "form": form, "endpoint": endpoint, "can_change": request.user.has_perm(CHANGE),
+        "zone": current_zone(), "overlap_hours": f"{settings.WEBHOOKS_SECRET_OVERLAP_HOURS:g}",
+        "previous_until": (
+            endpoint.previous_secret_until
+            if endpoint.previous_secret_until and endpoint.previous_secret_until > timezone.now()
+            else None),
         "can_delete": request.user.has_perm(DELETE)})
 
 
@@ -151,6 +158,16 @@ def endpoint_test_view(request, endpoint_id: int):
     messages.success(request, "A test event is on its way. Its outcome shows here in a moment "
                               "(reload the page).")
     return redirect("webhooks_deliveries", endpoint.pk)
+
+
+@require_POST
+def endpoint_roll_secret_view(request, endpoint_id: int):
+    _require(request, CHANGE)
+    endpoint, secret = services.endpoint_roll_secret(
+        endpoint=get_object_or_404(WebhookEndpoint, pk=endpoint_id))
+    # Rendered, not redirected: the secret must not travel in a URL or a session.
+    return render(request, "webhooks/endpoint_created.html", {
+        "endpoint": endpoint, "secret": secret, "rolled": True, "zone": current_zone()})
 
 
 @require_POST

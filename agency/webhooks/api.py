@@ -41,13 +41,17 @@ class WebhookEndpointData(serializers.ModelSerializer):
                                                                 "nothing (default: on).")
     secret_hint = serializers.CharField(read_only=True, help_text="The signing secret's last "
                                                                   "characters.")
+    previous_secret_until = AwareDateTimeField(
+        read_only=True, allow_null=True,
+        help_text="After the secret was rolled: until when the previous secret still signs "
+                  "each request beside the new one.")
     created_by = serializers.IntegerField(source="created_by_id", read_only=True,
                                           allow_null=True, help_text="The person's user id.")
 
     class Meta:
         model = WebhookEndpoint
-        fields = ["id", "url", "description", "events", "active", "secret_hint", "created_by",
-                  "created_at", "updated_at"]
+        fields = ["id", "url", "description", "events", "active", "secret_hint",
+                  "previous_secret_until", "created_by", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
 
@@ -137,7 +141,7 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, ApiViewSet):
     permission_classes = [KeyScope, ManagesWebhooks]
     needs = {"list": VIEW, "retrieve": VIEW, "create": "webhooks.add_webhookendpoint",
              "partial_update": CHANGE, "destroy": "webhooks.delete_webhookendpoint",
-             "deliveries": VIEW_LOG, "test": CHANGE}
+             "deliveries": VIEW_LOG, "test": CHANGE, "roll_secret": CHANGE}
     lookup_value_regex = ID
     ordering = "-id"
 
@@ -182,6 +186,15 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, ApiViewSet):
                                  events=data.get("events"),
                                  description=data.get("description"), active=data.get("active"))
         return self._answer(endpoint)
+
+    @extend_schema(request=None, responses=WebhookEndpointCreated)
+    @action(detail=True, methods=["post"], url_path="roll-secret")
+    def roll_secret(self, request, pk=None):
+        """Replace the signing secret. The answer carries the new one, this once; the old one
+        keeps signing beside it (a second v1 signature) until ``previous_secret_until``."""
+        endpoint, secret = services.endpoint_roll_secret(
+            endpoint=get_object_or_404(self.get_queryset(), pk=pk))
+        return self._answer(endpoint, serializer=WebhookEndpointCreated, secret=secret)
 
     @extend_schema(request=None, responses={204: None})
     def destroy(self, request, pk=None):

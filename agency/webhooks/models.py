@@ -36,6 +36,10 @@ class WebhookEndpoint(models.Model):
     # ``whsec_...``, encrypted at rest; shown once when the endpoint is created.
     secret_encrypted = models.TextField(editable=False)
     secret_hint = models.CharField(max_length=16, blank=True, editable=False)
+    # After the secret is rolled, the one it replaced still signs (a second signature in the
+    # same header) until ``previous_secret_until``, so the receiver can switch without a gap.
+    previous_secret_encrypted = models.TextField(blank=True, editable=False)
+    previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
     active = models.BooleanField(default=True, help_text="Switched off, it receives nothing.")
     # The global user table lives in the public schema: an id, no cross-schema constraint.
     created_by_id = models.IntegerField(null=True, blank=True, editable=False)
@@ -55,6 +59,18 @@ class WebhookEndpoint(models.Model):
 
     def get_secret(self) -> str:
         return crypto.decrypt(self.secret_encrypted)
+
+    def signing_secrets(self, now) -> list[str]:
+        """The secrets each request is signed with now: the current one, and the one it
+        replaced while that still overlaps (one unreadable with today's keys is left out)."""
+        found = [self.get_secret()]
+        if self.previous_secret_encrypted and self.previous_secret_until and \
+                self.previous_secret_until > now:
+            try:
+                found.append(crypto.decrypt(self.previous_secret_encrypted))
+            except ValueError:
+                pass
+        return found
 
 
 class DeliveryState(models.TextChoices):

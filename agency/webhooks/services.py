@@ -122,6 +122,23 @@ def endpoint_update(*, endpoint: WebhookEndpoint, url: str | None = None,
     return endpoint
 
 
+def endpoint_roll_secret(*, endpoint: WebhookEndpoint, now: datetime | None = None
+                         ) -> tuple[WebhookEndpoint, str]:
+    """A new signing secret, returned to be shown once. The secret it replaces keeps signing
+    every request beside it for ``WEBHOOKS_SECRET_OVERLAP_HOURS``, so a receiver can move to the
+    new one without refusing a request; rolling again within that time ends the oldest."""
+    now = now or timezone.now()
+    secret = signing.secret_generate()
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        endpoint.previous_secret_encrypted = endpoint.secret_encrypted
+        endpoint.previous_secret_until = now + timedelta(
+            hours=settings.WEBHOOKS_SECRET_OVERLAP_HOURS)
+        endpoint.set_secret(secret)
+        endpoint.save()
+    return endpoint, secret
+
+
 def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
     """Remove the endpoint, its delivery log and the retries still scheduled for it."""
     with transaction.atomic():
@@ -271,7 +288,7 @@ def delivery_attempt(*, delivery_id: int) -> str:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=attempt,
                                                               next_attempt_at=follow_up)
     try:
-        secret = endpoint.get_secret()
+        secrets = endpoint.signing_secrets(now)
     except ValueError:
         outcome = sending.Outcome(
             None, "The endpoint's signing secret cannot be read with the configured keys "
@@ -280,7 +297,7 @@ def delivery_attempt(*, delivery_id: int) -> str:
     else:
         body = body_of(delivery.payload)
         outcome = sending.post(endpoint.url, body,
-                               signing.headers_for(secret, str(delivery.event_id), body),
+                               signing.headers_for(secrets, str(delivery.event_id), body),
                                timeout=timeout)
     return _record(delivery, attempt, outcome, follow_up)
 

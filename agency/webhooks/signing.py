@@ -41,10 +41,14 @@ def sign(secret: str, msg_id: str, timestamp: int | str, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def headers_for(secret: str, msg_id: str, body: bytes, *, now: float | None = None) -> dict:
+def headers_for(secrets: str | list[str], msg_id: str, body: bytes, *,
+                now: float | None = None) -> dict:
+    """The three headers of one request, signed with each of ``secrets`` (space-separated
+    signatures while a rolled secret still overlaps the new one)."""
     timestamp = int(now if now is not None else time.time())
+    keys = [secrets] if isinstance(secrets, str) else secrets
     return {"webhook-id": msg_id, "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(secret, msg_id, timestamp, body)}
+            "webhook-signature": " ".join(sign(key, msg_id, timestamp, body) for key in keys)}
 
 
 def verify(secret: str, headers, body: bytes, *, now: float | None = None,

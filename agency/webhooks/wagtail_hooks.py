@@ -20,6 +20,8 @@ def webhook_urls():
              name="webhooks_deliveries"),
         path("webhooks/<int:endpoint_id>/test/", views.endpoint_test_view,
              name="webhooks_endpoint_test"),
+        path("webhooks/<int:endpoint_id>/roll-secret/", views.endpoint_roll_secret_view,
+             name="webhooks_endpoint_roll_secret"),
         path("webhooks/deliveries/<int:delivery_id>/", views.delivery_view,
              name="webhooks_delivery"),
         path("webhooks/deliveries/<int:delivery_id>/replay/", views.delivery_replay_view,

@@ -114,6 +114,8 @@ def test_editors_and_other_brands_staff_get_no_webhook_screens(world, http, rece
         assert visitor.post(f"/admin/webhooks/deliveries/{delivery.pk}/replay/").status_code \
             in (302, 403)
         assert visitor.post(f"/admin/webhooks/{endpoint.pk}/delete/").status_code in (302, 403)
+        assert visitor.post(f"/admin/webhooks/{endpoint.pk}/roll-secret/").status_code \
+            in (302, 403)
     editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
     assert '"url": "/admin/webhooks/"' not in editor.get("/admin/").content.decode()
     with schema_context(world.acme.client.schema_name):

@@ -1,0 +1,35 @@
+"""First responses kept for Idempotency-Key repeats are stored encrypted: one may carry a secret
+shown once (a webhook endpoint's signing secret)."""
+
+import json
+
+from django.db import migrations, models
+
+
+def encrypt_stored(apps, schema_editor):
+    from agency import crypto
+
+    IdempotentRequest = apps.get_model("api", "IdempotentRequest")
+    for record in IdempotentRequest.objects.exclude(status_code=None).only("pk", "response"):
+        IdempotentRequest.objects.filter(pk=record.pk).update(
+            response_encrypted=crypto.encrypt(json.dumps(record.response)))
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('api', '0001_initial'),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name='idempotentrequest',
+            name='response_encrypted',
+            field=models.TextField(blank=True, editable=False),
+        ),
+        migrations.RunPython(encrypt_stored, migrations.RunPython.noop),
+        migrations.RemoveField(
+            model_name='idempotentrequest',
+            name='response',
+        ),
+    ]

@@ -391,6 +391,9 @@ WEBHOOKS_ALLOW_PRIVATE = (env_bool("WEBHOOKS_ALLOW_PRIVATE")
 # Finished deliveries (delivered or failed) and their attempts are kept this many days in each
 # brand's log, then removed by a daily task; pending ones are kept until they finish.
 WEBHOOKS_LOG_DAYS = int(os.environ.get("WEBHOOKS_LOG_DAYS", "30"))
+# An endpoint whose every delivery failed for this many days is switched off and the brand's
+# account managers are told (0: never).
+WEBHOOKS_SWITCH_OFF_AFTER_DAYS = env_float("WEBHOOKS_SWITCH_OFF_AFTER_DAYS", 5.0)
 # After a signing secret is rolled, the old one keeps signing beside the new for this long.
 WEBHOOKS_SECRET_OVERLAP_HOURS = env_float("WEBHOOKS_SECRET_OVERLAP_HOURS", 24.0)
 # CA certificates that endpoints' TLS certificates are checked against (default: certifi's).

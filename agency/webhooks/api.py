@@ -45,13 +45,19 @@ class WebhookEndpointData(serializers.ModelSerializer):
         read_only=True, allow_null=True,
         help_text="After the secret was rolled: until when the previous secret still signs "
                   "each request beside the new one.")
+    switched_off_at = AwareDateTimeField(
+        read_only=True, allow_null=True,
+        help_text="When we switched it off because every delivery failed for days (null "
+                  "otherwise). Switch it on again with active: true once the receiver works.")
+    switched_off_reason = serializers.CharField(read_only=True)
     created_by = serializers.IntegerField(source="created_by_id", read_only=True,
                                           allow_null=True, help_text="The person's user id.")
 
     class Meta:
         model = WebhookEndpoint
-        fields = ["id", "url", "description", "events", "active", "secret_hint",
-                  "previous_secret_until", "created_by", "created_at", "updated_at"]
+        fields = ["id", "url", "description", "events", "active", "switched_off_at",
+                  "switched_off_reason", "secret_hint", "previous_secret_until", "created_by",
+                  "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
 

@@ -41,6 +41,10 @@ class WebhookEndpoint(models.Model):
     previous_secret_encrypted = models.TextField(blank=True, editable=False)
     previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
     active = models.BooleanField(default=True, help_text="Switched off, it receives nothing.")
+    # Set when every delivery failed for WEBHOOKS_SWITCH_OFF_AFTER_DAYS and we switched it off;
+    # cleared when someone switches it on again.
+    switched_off_at = models.DateTimeField(null=True, blank=True, editable=False)
+    switched_off_reason = models.TextField(blank=True, editable=False)
     # The global user table lives in the public schema: an id, no cross-schema constraint.
     created_by_id = models.IntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -118,6 +118,8 @@ def endpoint_update(*, endpoint: WebhookEndpoint, url: str | None = None,
         endpoint.description = description.strip()[:200]
     if active is not None:
         endpoint.active = active
+        if active:  # switched on again by someone: whatever switched it off is handled
+            endpoint.switched_off_at, endpoint.switched_off_reason = None, ""
     endpoint.save()
     return endpoint
 
@@ -343,7 +345,63 @@ def _record(delivery: WebhookDelivery, attempt: int, outcome: sending.Outcome,
         # The endpoint's id, not its URL: integrators put tokens in URLs.
         logger.warning("webhook delivery %s to endpoint %s failed: %s", delivery.pk,
                        delivery.endpoint_id, fields["last_error"])
+        if delivery.event != TEST_EVENT:
+            switch_off_if_failing(endpoint_id=delivery.endpoint_id, now=now)
     return result
+
+
+def switch_off_if_failing(*, endpoint_id: int, now: datetime | None = None) -> bool:
+    """Switch the endpoint off, and tell the brand's account managers, when every delivery to
+    it since ``WEBHOOKS_SWITCH_OFF_AFTER_DAYS`` ago has failed (retries and all), so a receiver
+    that is gone for good stops costing retries. Test events do not count. Returns whether it
+    was switched off now."""
+    days = settings.WEBHOOKS_SWITCH_OFF_AFTER_DAYS
+    now = now or timezone.now()
+    if not days:
+        return False
+    finished = (WebhookDelivery.objects.filter(endpoint_id=endpoint_id)
+                .exclude(event=TEST_EVENT).exclude(state=DeliveryState.PENDING))
+    last_ok = (finished.filter(state=DeliveryState.DELIVERED).order_by("-created_at")
+               .values_list("created_at", flat=True).first())
+    failing = finished.filter(state=DeliveryState.FAILED)
+    if last_ok is not None:
+        failing = failing.filter(created_at__gt=last_ok)
+    first_failure = failing.order_by("created_at").values_list("created_at", flat=True).first()
+    if first_failure is None or first_failure > now - timedelta(days=days):
+        return False
+    reason = (f"Every delivery since {first_failure:%Y-%m-%d %H:%M} UTC failed "
+              f"({failing.count()} events, after their retries).")
+    switched = WebhookEndpoint.objects.filter(pk=endpoint_id, active=True).update(
+        active=False, switched_off_at=now, switched_off_reason=reason, updated_at=now)
+    if switched:
+        logger.warning("webhook endpoint %s switched off: %s", endpoint_id, reason)
+        schema = connection.schema_name  # the callback may run after the schema is left
+        transaction.on_commit(lambda: _tell_switched_off(schema, endpoint_id))
+    return bool(switched)
+
+
+def _tell_switched_off(schema: str, endpoint_id: int) -> None:
+    """Email the brand's account managers and agency admins. Never raises: the switch-off is
+    recorded and shows in the admin whatever the mail server does."""
+    from django_tenants.utils import schema_context
+
+    from campaigns.publishing.alerts import team_emails
+    from tenants.emails import send_client_email
+    from tenants.models import current_client
+
+    try:
+        with schema_context(schema):
+            client = current_client()
+            endpoint = WebhookEndpoint.objects.get(pk=endpoint_id)
+        recipients = team_emails(client)
+        if recipients:
+            send_client_email(client=client, to=recipients,
+                              subject=f"Webhook endpoint switched off: {endpoint}",
+                              template="webhooks/email/endpoint_switched_off",
+                              context={"endpoint": endpoint})
+    except Exception:  # noqa: BLE001 - see above
+        logger.exception("could not tell the team that endpoint %s was switched off",
+                         endpoint_id)
 
 
 def log_prune(*, now: datetime | None = None, batch: int = 2000) -> int:

@@ -205,7 +205,9 @@ def build(n_campaigns: int) -> tuple[object, str, list[int]]:
 @contextmanager
 def gunicorn(port: int, host: str, log_path: Path, extra: dict[str, str]):
     """``gunicorn agency.wsgi -w 2`` on 127.0.0.1:``port``, bench settings; stopped after."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, "PYTHONUNBUFFERED": "1", **extra}
+    # Logs at production's level: the API's line per request is part of what it costs.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, "PYTHONUNBUFFERED": "1",
+           "LOG_LEVEL": "INFO", **extra}
     command = [sys.executable, "-m", "gunicorn", "agency.wsgi", "-w", "2",
                "-b", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning"]
     with open(log_path, "wb") as log:

@@ -121,6 +121,8 @@ def problem(request, status_code: int, detail: str, *, code: str | None = None,
     body = {"type": f"/api/v1/problems/{code}", "title": _TITLES.get(status_code, "Error"),
             "status": status_code, "detail": detail,
             "instance": request.path if request is not None else None}
+    if getattr(request, "request_id", None):
+        body["request_id"] = request.request_id
     if errors is not None:
         body["errors"] = errors
     return Response(body, status=status_code, headers=headers,

@@ -9,6 +9,8 @@ PROBLEM = {
         "status": {"type": "integer"},
         "detail": {"type": "string", "description": "What went wrong and how to fix it."},
         "instance": {"type": "string", "nullable": True},
+        "request_id": {"type": "string", "description": "Also in the X-Request-Id header: "
+                                                       "quote it when asking for help."},
         "errors": {
             "type": "array",
             "items": {"type": "object", "properties": {

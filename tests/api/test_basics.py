@@ -262,3 +262,24 @@ def test_the_key_lookup_reads_the_key_and_its_creator_as_the_orm_does(world):
 
 def _columns(instance) -> dict:
     return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def test_each_request_has_an_id_to_quote_and_one_log_line_without_the_key(world, caplog):
+    from tests.api.conftest import ApiClient, make_key
+
+    raw = make_key(world.acme)
+    client = ApiClient(world.acme.host, raw)
+    with caplog.at_level("INFO", logger="agency.api.requests"):
+        listed = client.send("GET", "/api/v1/campaigns/", **{"X-Request-Id": "crm-sync.42"})
+        missing = client.send("GET", "/api/v1/campaigns/999999/",
+                              **{"X-Request-Id": "bad id with spaces"})
+    assert listed["X-Request-Id"] == "crm-sync.42"  # the caller's own, echoed
+    fresh = missing["X-Request-Id"]
+    assert fresh != "bad id with spaces" and len(fresh) == 32
+    assert missing.json()["request_id"] == fresh  # in the problem details too
+    lines = [r for r in caplog.records if r.name == "agency.api.requests"]
+    assert [(r.request_id, r.status, r.method) for r in lines] == [
+        ("crm-sync.42", 200, "GET"), (fresh, 404, "GET")]
+    assert lines[0].path == "/api/v1/campaigns/" and lines[0].duration_ms > 0
+    assert lines[0].api_key and raw.startswith(f"agk_{lines[0].api_key}")
+    assert all(raw not in r.getMessage() and raw not in str(vars(r)) for r in lines)

@@ -23,6 +23,7 @@ class PostDraft:
     link: str = ""
     images: list[str] = field(default_factory=list)  # alt texts, one per image
     videos: int = 0
+    video_files: list[str] = field(default_factory=list)  # file names, one per chosen video
 
     @classmethod
     def from_media(cls, *, copy: str, link: str, media) -> PostDraft:
@@ -30,7 +31,9 @@ class PostDraft:
         media = media or []
         return cls(copy=copy, link=link,
                    images=[b.value["alt_text"] for b in media if b.block_type == "image"],
-                   videos=sum(1 for b in media if b.block_type == "video"))
+                   videos=sum(1 for b in media if b.block_type == "video"),
+                   video_files=[b.value["video"].file.name for b in media
+                                if b.block_type == "video" and b.value.get("video")])
 
     @property
     def text(self) -> str:
@@ -59,6 +62,7 @@ class Network:
     max_videos: int = 1
     images_with_video: bool = False
     max_alt_length: int = 1500
+    video_formats: tuple[str, ...] = ("mp4", "mov", "m4v", "webm")
     requires_endpoint: bool = False
     credential_label: str = "Access token"
 
@@ -88,6 +92,13 @@ class Network:
         if post.videos and post.images and not self.images_with_video:
             found.append(f"{self.label} cannot show images and a video in one post: keep one "
                          "kind, or split them into two posts.")
+        for number, name in enumerate(post.video_files, start=1):
+            extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+            if extension not in self.video_formats:
+                kind = f".{extension}" if extension else "of another kind"
+                formats = ", ".join(self.video_formats).upper()
+                found.append(f"{self.label} takes {formats} videos; video {number} is {kind}. "
+                             "Convert it, or send this post to another channel.")
         for number, alt in enumerate(post.images, start=1):
             if not alt.strip():
                 found.append(f"Image {number} has no alt text: describe it for people who use "
@@ -112,7 +123,7 @@ register(Network("webhook", "Webhook", max_length=10000, max_images=10, max_vide
 register(Network("mastodon", "Mastodon", max_length=500, count="mastodon", max_images=4,
                  max_alt_length=1500, requires_endpoint=True))
 register(Network("bluesky", "Bluesky", max_length=300, max_images=4, max_alt_length=2000,
-                 credential_label="App password"))
+                 video_formats=("mp4",), credential_label="App password"))
 
 
 def network_choices() -> list[tuple[str, str]]:

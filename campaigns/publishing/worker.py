@@ -104,24 +104,32 @@ def _update(delivery_id: int, current_claim: str, states, *, event: tuple[str, s
         return True
 
 
+def _read(item: dict, kind: str) -> tuple[bytes, str]:
+    try:
+        with default_storage.open(item["file"], "rb") as handle:
+            return handle.read(), item["file"].rsplit("/", 1)[-1]
+    except OSError as exc:
+        raise adapters.Permanent(f"{kind} {item['file']} could not be read: {exc}. Replace the "
+                                 f"{kind.lower()} in the campaign and approve it again.") from exc
+
+
 def outgoing(delivery: Delivery) -> adapters.Outgoing:
-    """The frozen content with its images read from the brand's storage (inside its schema)."""
-    images = []
+    """The frozen content with its images and videos read from the brand's storage (inside its
+    schema)."""
+    images, videos = [], []
     for item in delivery.content.get("images", []):
-        try:
-            with default_storage.open(item["file"], "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise adapters.Permanent(f"Image {item['file']} could not be read: {exc}. Replace "
-                                     "the image in the campaign and approve it again.") from exc
-        name = item["file"].rsplit("/", 1)[-1]
+        data, name = _read(item, "Image")
         images.append(adapters.Image(data=data, mime_type=adapters.guess_mime(name),
                                      alt=item.get("alt", ""), name=name))
+    for item in delivery.content.get("videos", []):
+        data, name = _read(item, "Video")
+        videos.append(adapters.Video(data=data, mime_type=adapters.guess_mime(name),
+                                     description=item.get("description", ""), name=name))
     created = delivery.created_at
     return adapters.Outgoing(
         idempotency_key=delivery.idempotency_key, text=delivery.content.get("text", ""),
         link=delivery.content.get("link", ""),
-        first_comment=delivery.content.get("first_comment", ""), images=images,
+        first_comment=delivery.content.get("first_comment", ""), images=images, videos=videos,
         tags=list(delivery.tags), campaign_title=delivery.campaign_title,
         created_at_us=int(created.timestamp() * 1_000_000), delivery_id=delivery.pk)
 

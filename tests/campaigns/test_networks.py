@@ -39,9 +39,17 @@ def test_the_link_field_counts_as_part_of_the_text():
     (PostDraft(copy="hi", images=["x" * 1501]), "mastodon",
      "Mastodon allows 1500 characters of alt text; image 1 has 1501."),
     (PostDraft(copy=""), "sandbox", "Sandbox needs some text or media"),
+    (PostDraft(copy="hi", videos=1, video_files=["documents/pour.mov"]), "bluesky",
+     "Bluesky takes MP4 videos; video 1 is .mov. Convert it, or send this post to another "
+     "channel."),
 ])
 def test_each_broken_rule_is_named_with_the_fix(draft, network, expected):
     assert any(expected in problem for problem in get(network).problems(draft))
+
+
+def test_a_mov_video_is_fine_where_the_network_takes_it():
+    draft = PostDraft(copy="hi", videos=1, video_files=["documents/pour.MOV"])
+    assert get("mastodon").problems(draft) == []
 
 
 def test_a_post_within_every_rule_has_no_problems():

@@ -303,6 +303,8 @@ class FakeMastodon(_FakeNetwork):
         self.account_id = account_id
         self.idempotency_ttl = idempotency_ttl
         self.retry_after_header = retry_after_header
+        # Polls of GET /api/v1/media/:id before an uploaded video is processed.
+        self.video_processing_polls = 0
         self.media: dict[str, dict] = {}
         self.created_per_key: Counter = Counter()
         self.posts_per_text: Counter = Counter()
@@ -398,7 +400,10 @@ class FakeMastodon(_FakeNetwork):
         }
 
     def _media_json(self, media: dict) -> dict:
-        return {"id": media["id"], "type": "image", "url": f"{self.url}/media/{media['id']}",
+        kind = "video" if media["mime_type"].startswith("video/") else "image"
+        ready = media.get("polls_left", 0) <= 0
+        return {"id": media["id"], "type": kind,
+                "url": f"{self.url}/media/{media['id']}" if ready else None,
                 "preview_url": f"{self.url}/media/{media['id']}/small", "remote_url": None,
                 "description": media["description"], "blurhash": None, "meta": {}}
 
@@ -432,6 +437,14 @@ class FakeMastodon(_FakeNetwork):
             return self._upload(headers, body)
         if method == "POST" and path == "/api/v1/statuses":
             return self._post_status(headers, body)
+        match = re.fullmatch(r"/api/v1/media/([^/]+)", path)
+        if method == "GET" and match:  # an upload's processing state
+            with self.lock:
+                media = self.media.get(match.group(1))
+                if media is None:
+                    return self._error(404, "Record not found")
+                media["polls_left"] = media.get("polls_left", 0) - 1
+                return Reply(200 if media["polls_left"] <= 0 else 206, self._media_json(media))
         if method == "GET" and path == "/api/v1/accounts/verify_credentials":
             with self.lock:
                 return Reply(200, self._account())
@@ -464,8 +477,11 @@ class FakeMastodon(_FakeNetwork):
             media = {"id": str(self._next_id), "description": description or None,
                      "file_name": file_name, "mime_type": mime_type, "size": len(data),
                      "sha256": hashlib.sha256(data).hexdigest()}
+            if mime_type.startswith("video/"):  # processed after the answer, as Mastodon does
+                media["polls_left"] = self.video_processing_polls
             self.media[media["id"]] = media
-            return Reply(200, self._media_json(media))
+            return Reply(202 if media.get("polls_left", 0) > 0 else 200,
+                         self._media_json(media))
 
     def _post_status(self, headers, body) -> Reply:
         if "json" in (headers.get("Content-Type") or ""):
@@ -494,6 +510,9 @@ class FakeMastodon(_FakeNetwork):
                                         f"attachments (maximum is {self.max_media})")
             if any(m not in self.media for m in media_ids):
                 return self._error(422, "Validation failed: Media attachment IDs are invalid")
+            if any(self.media[m].get("polls_left", 0) > 0 for m in media_ids):
+                return self._error(422, "Cannot attach files that have not finished processing. "
+                                        "Try again in a moment!")
             if reply_to and not any(s["id"] == reply_to for s in self._statuses):
                 return self._error(404, "Record not found")
             status = self._create(text, media_ids, reply_to, key, datetime.now(UTC))
@@ -568,7 +587,8 @@ class FakeBluesky(_FakeNetwork):
     """A PDS with one account (``handle``, ``did``) that logs in with ``password``.
 
     ``posts``: the ``app.bsky.feed.post`` records, oldest first, each a dict with ``uri, cid,
-    rkey, text, facets, images (alt, mime_type, size), reply, record, created_at``.
+    rkey, text, facets, images (alt, mime_type, size), video (alt, mime_type, cid), reply,
+    record, created_at``.
     ``create_attempts`` counts createRecord calls per rkey, ``posts_per_text`` the posts per text
     (above one: a duplicate). ``blobs``: uploads by CID.
 
@@ -778,6 +798,10 @@ class FakeBluesky(_FakeNetwork):
                             "size": (image.get("image") or {}).get("size"),
                             "cid": ((image.get("image") or {}).get("ref") or {}).get("$link")}
                            for image in embed.get("images") or []],
+                "video": ({"alt": embed.get("alt"),
+                           "mime_type": (embed.get("video") or {}).get("mimeType"),
+                           "cid": ((embed.get("video") or {}).get("ref") or {}).get("$link")}
+                          if embed.get("$type") == "app.bsky.embed.video" else None),
                 "reply": record.get("reply"), "record": value, "created_at": datetime.now(UTC),
             }
             if collection == "app.bsky.feed.post":
@@ -824,6 +848,13 @@ class FakeBluesky(_FakeNetwork):
                 if not isinstance(image.get("alt"), str):
                     return ('Invalid app.bsky.feed.post record: Record/embed/images/0 must have '
                             'the property "alt"')
+        if embed.get("$type") == "app.bsky.embed.video":
+            link = ((embed.get("video") or {}).get("ref") or {}).get("$link")
+            if link not in self.blobs:
+                return f"Could not find blob: {link}"
+            if self.blobs[link]["mime_type"] != "video/mp4":
+                return ("Invalid app.bsky.feed.post record: Record/embed/video/video mimeType "
+                        "must be video/mp4")
         return ""
 
     def _get_record(self, arg: dict) -> Reply:

@@ -12,7 +12,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from campaigns.models import Channel
-from campaigns.publishing.adapters import Image, Outgoing, Permanent, Transient, Unknown
+from campaigns.publishing.adapters import (
+    Image,
+    Outgoing,
+    Permanent,
+    Transient,
+    Unknown,
+    Video,
+)
 from campaigns.publishing.adapters.bluesky import BlueskyAdapter, forget_sessions, tid
 from campaigns.publishing.adapters.mastodon import MastodonAdapter
 from tests.publishing.fake_networks import TID_ALPHABET, FakeBluesky, FakeMastodon, closed_port_url
@@ -29,6 +36,8 @@ CAT = Image(data=b"\x89PNG\r\n\x1a\n" + b"cat" * 50, mime_type="image/png", name
             alt="A ginger cat asleep on a keyboard")
 DOG = Image(data=b"\xff\xd8\xff\xe0" + b"dog" * 50, mime_type="image/jpeg", name="dog.jpg",
             alt="A dog catching a frisbee — mid-air, ears flying 🐕")
+CLIP = Video(data=b"\x00\x00\x00\x18ftypmp42" + b"clip" * 60, mime_type="video/mp4",
+             name="clip.mp4", description="A barista pours a leaf into a flat white")
 
 
 def outgoing(text="Autumn sale starts today", **extra) -> Outgoing:
@@ -90,6 +99,35 @@ def test_mastodon_post_arrives_with_its_images_alt_texts_and_first_comment(masto
     assert comment["in_reply_to_id"] == main["id"]
     assert mastodon.count("POST", "/api/v2/media") == 2
     assert mastodon.count("GET", "/api/v1/instance") == 0  # no version probe
+
+
+def test_mastodon_video_is_uploaded_waited_for_and_attached_with_its_description(
+        mastodon, monkeypatch):
+    from campaigns.publishing.adapters import mastodon as module
+
+    monkeypatch.setattr(module, "PROCESSING_POLL", 0.01)
+    mastodon.video_processing_polls = 2  # answered 202 without a url, processed two polls later
+    post = outgoing("Latte art, slowly", videos=[CLIP])
+
+    mastodon_adapter(mastodon.url).publish(post)
+
+    [main] = mastodon.posts
+    assert [(m["description"], m["file_name"], m["mime_type"]) for m in main["media"]] == [
+        (CLIP.description, "clip.mp4", "video/mp4")]
+    assert mastodon.count("GET", "/api/v1/media/") == 2  # asked until it was processed
+    assert mastodon_adapter(mastodon.url).find(post, since=since()) is not None
+
+
+def test_mastodon_video_still_processing_after_the_wait_is_transient(mastodon, monkeypatch):
+    from campaigns.publishing.adapters import mastodon as module
+
+    monkeypatch.setattr(module, "PROCESSING_POLL", 0.01)
+    monkeypatch.setattr(module, "PROCESSING_WAIT", 0.05)
+    mastodon.video_processing_polls = 10_000
+
+    with pytest.raises(Transient, match="still processing the video"):
+        mastodon_adapter(mastodon.url).publish(outgoing("Never ready", videos=[CLIP]))
+    assert mastodon.posts == []  # nothing posted without its video
 
 
 def test_mastodon_repeat_with_the_same_key_makes_no_second_post(mastodon):
@@ -284,6 +322,22 @@ def test_bluesky_post_arrives_with_alt_texts_facets_at_byte_offsets_and_comment(
     assert comment["reply"]["root"]["uri"] == main["uri"]
     assert comment["reply"]["parent"] == comment["reply"]["root"]
     assert comment["reply"]["root"]["cid"] == main["cid"]
+
+
+def test_bluesky_video_arrives_as_a_video_embed_with_its_description(bluesky):
+    bluesky_adapter(bluesky.url).publish(outgoing("Latte art, slowly", videos=[CLIP]))
+
+    [main] = bluesky.posts
+    assert main["video"]["alt"] == CLIP.description
+    assert main["video"]["mime_type"] == "video/mp4"
+    assert bluesky.blobs[main["video"]["cid"]]["data"] == CLIP.data
+    assert main["images"] == []
+
+
+def test_bluesky_refuses_a_video_with_images_before_sending(bluesky):
+    with pytest.raises(Permanent, match="one video, without images"):
+        bluesky_adapter(bluesky.url).publish(outgoing("Both", videos=[CLIP], images=[CAT]))
+    assert bluesky.posts == [] and bluesky.blobs == {}
 
 
 @pytest.mark.parametrize("duplicate_status", [500, 409, 400])

@@ -1,5 +1,6 @@
 """The dispatcher and the worker, in process: claims, leases, outcomes and their guards."""
 
+import base64
 import datetime as dt
 import json
 import threading
@@ -115,6 +116,57 @@ def test_the_webhook_is_signed_timestamped_and_carries_the_key(world, kit, recei
     assert payload["images"][0]["alt"] == "Alt for Spring is here #SpringLaunch"
     delivery.refresh_from_db()
     assert delivery.state == State.PUBLISHED and delivery.remote_id == "remote-1"
+
+
+CLIP = b"\x00\x00\x00\x18ftypmp42" + b"clip" * 60
+
+
+def _video_campaign(kit, channels):
+    """A due, approved campaign whose one post carries an image and a video (a document)."""
+    from django.core.files.base import ContentFile
+    from wagtail.blocks import StreamValue
+    from wagtail.documents.models import Document
+
+    from campaigns.models import CampaignPage, Post
+
+    now = timezone.now()
+    page = make_campaign(kit["schema"], posts=[("Watch the pour", channels,
+                                                now + dt.timedelta(hours=1), None)])
+    with schema_context(kit["schema"]):
+        video = Document.objects.create(title="Pour", file=ContentFile(CLIP, name="pour.mp4"))
+        page = CampaignPage.objects.get(pk=page.pk).get_latest_revision_as_object()
+        (post,) = page.posts.all()
+        page.posts = [Post(copy=post.copy, channels=list(post.channels.all()),
+                           publish_at=post.publish_at, media=StreamValue(
+                               Post._meta.get_field("media").stream_block, [
+                                   ("image", {"image": kit["image"], "alt_text": "A cup"}),
+                                   ("video", {"video": video,
+                                              "description": "Milk poured into a flat white"})]))]
+        page.save_revision()
+    deliveries = approve(kit["schema"], page)
+    Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(next_attempt_at=now)
+    return deliveries
+
+
+def test_a_posts_video_goes_out_with_its_description_not_only_its_images(world, kit,
+                                                                         receiver, http):
+    from campaigns.models import SandboxPost
+
+    _video_campaign(kit, [kit["hook"], kit["sandbox"]])
+    assert sorted(_run(dispatcher.claim_due())) == ["published", "published"]
+    (_, body), = receiver.requests
+    payload = json.loads(body)
+    assert [i["alt"] for i in payload["images"]] == ["A cup"]
+    [video] = payload["videos"]
+    assert video["description"] == "Milk poured into a flat white"
+    assert video["mime_type"] == "video/mp4" and video["name"].startswith("pour")
+    assert base64.b64decode(video["data"]) == CLIP
+    with schema_context(kit["schema"]):
+        (item,) = SandboxPost.objects.all()
+    feed = http(world.acme.host, user=world.acme.users["account_manager"]).get(
+        f"/admin/publishing/sandbox/{kit['sandbox'].pk}/").content.decode()
+    assert "Video: pour" in feed and "Milk poured into a flat white" in feed
+    assert [i.get("video", False) for i in item.images] == [False, True]
 
 
 def test_a_429_is_retried_later_with_backoff_and_a_refusal_fails_at_once(

@@ -45,6 +45,14 @@ class Image:
 
 
 @dataclass(frozen=True)
+class Video:
+    data: bytes
+    mime_type: str
+    description: str  # what happens in it, for people who cannot watch it
+    name: str
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """What goes out: the frozen content of one delivery, with its media read from storage."""
 
@@ -53,6 +61,7 @@ class Outgoing:
     link: str = ""
     first_comment: str = ""
     images: list[Image] = field(default_factory=list)
+    videos: list[Video] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     campaign_title: str = ""
     created_at_us: int = 0  # the delivery's creation time in microseconds (Bluesky record keys)

@@ -306,11 +306,20 @@ class BlueskyAdapter(Adapter):
         if len(post.images) > MAX_IMAGES:
             raise Permanent(f"Bluesky takes at most {MAX_IMAGES} images; this post has "
                             f"{len(post.images)}.")
+        if len(post.videos) > 1 or (post.videos and post.images):
+            raise Permanent("Bluesky shows one video, without images, per post: split the media "
+                            "into two posts.")
 
         def send(client: Client) -> Published:
             try:
                 embed = None
-                if post.images:
+                if post.videos:  # one video, without images (the network rules see to it)
+                    video = post.videos[0]
+                    blob = client.com.atproto.repo.upload_blob(
+                        video.data, headers={"Content-Type": video.mime_type})
+                    embed = models.AppBskyEmbedVideo.Main(video=blob.blob,
+                                                          alt=video.description or None)
+                elif post.images:
                     images = []
                     for image in post.images:
                         blob = client.com.atproto.repo.upload_blob(

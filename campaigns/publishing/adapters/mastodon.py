@@ -1,4 +1,4 @@
-"""Mastodon, through Mastodon.py: images with their descriptions, then the status.
+"""Mastodon, through Mastodon.py: images and videos with their descriptions, then the status.
 
 Repeats are safe: the status is posted with the delivery's ``Idempotency-Key``, and Mastodon
 answers a repeat of a key (for an hour) with the status it already made. ``find`` reads the
@@ -57,6 +57,10 @@ USER_AGENT = "agency-platform-publisher/1 (Mastodon.py)"
 PAGE_SIZE = 40  # the most Mastodon gives in one page
 MAX_PAGES = 5
 FIND_SLACK = timedelta(minutes=5)  # server clocks differ; statuses carry the server's time
+# A video is processed by the server after its upload (202, no ``url`` yet); a status cannot
+# carry it until that is done. Asked every PROCESSING_POLL seconds, up to PROCESSING_WAIT.
+PROCESSING_WAIT = 120.0
+PROCESSING_POLL = 2.0
 
 _TAG_RE = re.compile(r"<[^>]*>")
 _BREAK_RE = re.compile(r"<br\s*/?>", re.IGNORECASE)
@@ -213,6 +217,15 @@ class MastodonAdapter(Adapter):
                 except MastodonError as exc:
                     raise self._error(api, exc, sent=False) from exc
                 media_ids.append(media["id"])
+            for video in post.videos:
+                try:
+                    media = api.media_post(video.data, mime_type=video.mime_type,
+                                           description=video.description or None,
+                                           file_name=video.name or None)
+                    self._wait_processed(api, media)
+                except MastodonError as exc:
+                    raise self._error(api, exc, sent=False) from exc
+                media_ids.append(media["id"])
             try:
                 status = api.status_post(post.text, media_ids=media_ids or None,
                                          idempotency_key=post.idempotency_key)
@@ -232,13 +245,27 @@ class MastodonAdapter(Adapter):
             api.session.close()
 
     @staticmethod
+    def _wait_processed(api: Mastodon, media) -> None:
+        """Until the server has processed an upload (videos are processed after the upload is
+        answered); a server still busy after PROCESSING_WAIT makes the attempt transient."""
+        deadline = time.monotonic() + PROCESSING_WAIT
+        while media.get("url") is None:
+            if time.monotonic() > deadline:
+                raise Transient(f"Mastodon was still processing the video after "
+                                f"{PROCESSING_WAIT:.0f} s; it will be sent again later.")
+            time.sleep(PROCESSING_POLL)
+            media = api.media(media["id"])
+
+    @staticmethod
     def _same(post: Outgoing, status, wanted_text: str) -> bool:
-        """The same text (as Mastodon shows it) and the same images, by their descriptions."""
+        """The same text (as Mastodon shows it) and the same images and videos, by their
+        descriptions, in order."""
         if normalise(plain_text(status.get("content") or "")) != wanted_text:
             return False
         descriptions = [(m.get("description") or "").strip()
                         for m in status.get("media_attachments") or []]
-        return descriptions == [(image.alt or "").strip() for image in post.images]
+        return descriptions == [(image.alt or "").strip() for image in post.images] + [
+            (video.description or "").strip() for video in post.videos]
 
     def find(self, post: Outgoing, *, since) -> Published | None:
         api = self._api()

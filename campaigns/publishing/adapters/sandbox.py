@@ -19,7 +19,9 @@ class SandboxAdapter(Adapter):
                 item = SandboxPost.objects.create(
                     channel=self.channel, idempotency_key=post.idempotency_key, text=post.text,
                     first_comment=post.first_comment, campaign_title=post.campaign_title,
-                    images=[{"name": image.name, "alt": image.alt} for image in post.images])
+                    images=[{"name": image.name, "alt": image.alt} for image in post.images]
+                    + [{"name": video.name, "alt": video.description, "video": True}
+                       for video in post.videos])
         except IntegrityError:  # already there: the key makes a repeat a no-op
             item = SandboxPost.objects.get(idempotency_key=post.idempotency_key)
         return self._published(item)

@@ -64,6 +64,9 @@ class WebhookAdapter(Adapter):
             "tags": post.tags,
             "images": [{"name": image.name, "mime_type": image.mime_type, "alt": image.alt,
                         "data": base64.b64encode(image.data).decode()} for image in post.images],
+            "videos": [{"name": video.name, "mime_type": video.mime_type,
+                        "description": video.description,
+                        "data": base64.b64encode(video.data).decode()} for video in post.videos],
         }, ensure_ascii=False).encode()
         timestamp = str(int(time.time()))
         headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp,

@@ -55,10 +55,28 @@ def campaign_status(*, live: bool, changed: bool, workflow_status: str | None) -
 
 
 class MediaItem(serializers.Serializer):
-    image = serializers.IntegerField(min_value=1, max_value=2**31 - 1,
+    """An image with its alt text, or a video with its description: one of the two."""
+
+    image = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False,
                                      help_text="An image id from /api/v1/media/.")
-    alt_text = serializers.CharField(max_length=2000, allow_blank=True, default="",
+    alt_text = serializers.CharField(max_length=2000, allow_blank=True, required=False,
                                      help_text="What the image shows, for screen readers.")
+    video = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False,
+                                     help_text="A video id from /api/v1/videos/.")
+    description = serializers.CharField(
+        max_length=2000, allow_blank=True, required=False,
+        help_text="What happens in the video, for people who cannot watch it (required with "
+                  "video).")
+
+    def validate(self, data):
+        if ("image" in data) == ("video" in data):
+            raise serializers.ValidationError(
+                "Give either image (with alt_text) or video (with description).")
+        if "video" in data and not data.get("description", "").strip():
+            raise serializers.ValidationError(
+                {"description": "Describe what happens in the video, for people who cannot "
+                                "watch it."})
+        return data
 
 
 class PostData(serializers.Serializer):
@@ -172,6 +190,14 @@ class _HasTag(Func):
     output_field = BooleanField()
 
 
+def _media_value(block) -> dict | None:
+    if block.block_type == "image" and block.value.get("image") is not None:
+        return {"image": block.value["image"].pk, "alt_text": block.value["alt_text"]}
+    if block.block_type == "video" and block.value.get("video") is not None:
+        return {"video": block.value["video"].pk, "description": block.value["description"]}
+    return None
+
+
 def post_values(page) -> list[dict]:
     rows = []
     for number, post in enumerate(page.posts.all(), start=1):
@@ -179,9 +205,7 @@ def post_values(page) -> list[dict]:
             "number": number, "copy": post.copy, "link": post.link,
             "first_comment": post.first_comment, "publish_at": post.publish_at,
             "channels": [c.pk for c in post.channels.all()],
-            "media": [{"image": block.value["image"].pk, "alt_text": block.value["alt_text"]}
-                      for block in post.media
-                      if block.block_type == "image" and block.value.get("image") is not None],
+            "media": [_media_value(block) for block in post.media if _media_value(block)],
         })
     return rows
 
@@ -430,6 +454,42 @@ class MediaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
             alt_text=serializer.validated_data.get("description", ""), user=request.user)
         return Response(ImageData(image).data, status=status.HTTP_201_CREATED,
                         headers={"Location": f"/api/v1/media/{image.pk}/"})
+
+
+class VideoData(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(max_length=255, required=False)
+    file = serializers.FileField(write_only=True, help_text="MP4, M4V, MOV or WebM.")
+    file_size = serializers.IntegerField(read_only=True, allow_null=True,
+                                         help_text="In bytes.")
+    created_at = AwareDateTimeField(read_only=True)
+
+
+class VideoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """The brand's videos (documents the editor's video blocks choose from). Upload with
+    multipart form data (``file``, ``title``): MP4, M4V, MOV or WebM whose content matches its
+    name, up to the size limit. A post gives each video's description."""
+
+    serializer_class = VideoData
+    lookup_value_regex = ID
+    parser_classes = [MultiPartParser, FormParser]
+    ordering = "-id"
+
+    def get_queryset(self):
+        from wagtail.documents import get_document_model
+
+        return get_document_model().objects.filter(
+            file__iregex=r"\.(" + "|".join(services.VIDEO_TYPES) + ")$")
+
+    @extend_schema(request={"multipart/form-data": VideoData}, responses={201: VideoData})
+    def create(self, request):
+        serializer = VideoData(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        video = services.video_upload(file=serializer.validated_data["file"],
+                                      title=serializer.validated_data.get("title", ""),
+                                      user=request.user)
+        return Response(VideoData(video).data, status=status.HTTP_201_CREATED,
+                        headers={"Location": f"/api/v1/videos/{video.pk}/"})
 
 
 # --- Calendar -------------------------------------------------------------------------------

@@ -102,18 +102,22 @@ POST_FIELDS = ("copy", "link", "first_comment", "publish_at")
 
 
 def _posts_from(data: list[dict], *, errors: dict) -> list[Post]:
-    """Posts built from API input (``channels``: ids, ``media``: ``[{"image", "alt_text"}]``),
-    checked as the editor checks them: the brand's active channels, its images, each network's
-    rules. Problems go into ``errors`` under ``posts[i].field``."""
+    """Posts built from API input (``channels``: ids, ``media``: ``[{"image", "alt_text"}]`` or
+    ``[{"video", "description"}]``), checked as the editor checks them: the brand's active
+    channels, its images and videos, each network's rules. Problems go into ``errors`` under
+    ``posts[i].field``."""
     from wagtail.blocks import StreamValue
+    from wagtail.documents import get_document_model
     from wagtail.images import get_image_model
 
     from campaigns import networks
     from campaigns.models import Channel
 
     channels = Channel.objects.in_bulk({c for item in data for c in item.get("channels", [])})
-    images = get_image_model().objects.in_bulk(
-        {m["image"] for item in data for m in item.get("media", [])})
+    chosen_media = [m for item in data for m in item.get("media", [])]
+    images = get_image_model().objects.in_bulk({m["image"] for m in chosen_media if "image" in m})
+    videos = get_document_model().objects.in_bulk(
+        {m["video"] for m in chosen_media if "video" in m})
     posts = []
     for index, item in enumerate(data):
         where = f"posts[{index}]"
@@ -128,6 +132,16 @@ def _posts_from(data: list[dict], *, errors: dict) -> list[Post]:
                 chosen.append(channel)
         media = []
         for number, block in enumerate(item.get("media", [])):
+            if "video" in block:
+                video = videos.get(block["video"])
+                if video is None or video.file_extension.lower() not in VIDEO_TYPES:
+                    errors.setdefault(f"{where}.media[{number}].video", []).append(
+                        f"Video {block['video']} is not in this brand's video library; upload "
+                        "it at /api/v1/videos/ first.")
+                    continue
+                media.append(("video", {"video": video,
+                                        "description": block.get("description", "")}))
+                continue
             image = images.get(block["image"])
             if image is None:
                 errors.setdefault(f"{where}.media[{number}].image", []).append(
@@ -287,4 +301,57 @@ def image_upload(*, file, title: str, alt_text: str, user):
     if not form.is_valid():
         raise ValidationError({("alt_text" if name == "description" else name): messages
                                for name, messages in form.errors.items()})
+    return form.save()
+
+
+# Videos a post can carry, by extension, and what their first bytes must be: an ISO base media
+# file ("ftyp" at offset 4: MP4, M4V, QuickTime) or a Matroska/EBML header (WebM).
+VIDEO_TYPES = {"mp4": "iso", "m4v": "iso", "mov": "iso", "webm": "ebml"}
+
+
+def _video_kind(head: bytes) -> str | None:
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        return "iso"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "ebml"
+    return None
+
+
+def video_upload(*, file, title: str, user):
+    """A video added to the brand's document library (Wagtail documents, where the editor's
+    video blocks choose from), into the root collection, if ``user`` may add documents there.
+    Only MP4, M4V, MOV and WebM files whose content is what their name says, up to
+    ``VIDEO_MAX_MB``."""
+    from django.conf import settings
+    from wagtail.documents import get_document_model
+    from wagtail.documents.forms import get_document_form
+    from wagtail.models import Collection
+    from wagtail.permissions import policy_registry
+
+    Document = get_document_model()
+    collections = policy_registry.get_by_type(Document).collections_user_has_permission_for(
+        user, "add")
+    root = Collection.get_first_root_node()
+    if not collections.filter(pk=root.pk).exists():
+        raise PermissionDenied("Your role cannot add videos to this brand's library.")
+    name = file.name or ""
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if extension not in VIDEO_TYPES:
+        raise ValidationError({"file": f"Upload an MP4, M4V, MOV or WebM video; “{name}” is "
+                                       "not one of those."})
+    if file.size > settings.VIDEO_MAX_MB * 1024 * 1024:
+        raise ValidationError({"file": f"The video is {file.size / 1048576:.0f} MB; the limit "
+                                       f"is {settings.VIDEO_MAX_MB} MB. Shorten or compress it."})
+    file.seek(0)
+    head = file.read(12)
+    file.seek(0)
+    if _video_kind(head) != VIDEO_TYPES[extension]:
+        raise ValidationError({"file": f"“{name}” is not a .{extension} video inside: export it "
+                                       "again as MP4 and upload that."})
+    form = get_document_form(Document)(
+        data={"title": title or name.rsplit(".", 1)[0][:255] or "Video",
+              "collection": root.pk, "tags": ""},
+        files={"file": file}, user=user, instance=Document(uploaded_by_user=user))
+    if not form.is_valid():
+        raise ValidationError(dict(form.errors.items()))
     return form.save()

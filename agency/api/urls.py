@@ -8,7 +8,13 @@ from rest_framework.routers import SimpleRouter
 from agency.api import views
 from agency.webhooks.api import WebhookDeliveryViewSet, WebhookEndpointViewSet
 from approvals.api import AuditViewSet, LintViewSet, ReviewLinkViewSet
-from campaigns.api import CalendarViewSet, CampaignViewSet, ChannelViewSet, MediaViewSet
+from campaigns.api import (
+    CalendarViewSet,
+    CampaignViewSet,
+    ChannelViewSet,
+    MediaViewSet,
+    VideoViewSet,
+)
 from campaigns.publishing.api import DeliveryViewSet
 
 router = SimpleRouter()
@@ -17,6 +23,7 @@ router.register(r"campaigns/(?P<campaign_pk>[0-9]{1,9})/audit", AuditViewSet,
                 basename="api-campaign-audit")
 router.register("channels", ChannelViewSet, basename="api-channel")
 router.register("media", MediaViewSet, basename="api-media")
+router.register("videos", VideoViewSet, basename="api-video")
 router.register("calendar", CalendarViewSet, basename="api-calendar")
 router.register("lint", LintViewSet, basename="api-lint")
 router.register("review-links", ReviewLinkViewSet, basename="api-review-link")

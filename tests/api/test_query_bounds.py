@@ -28,6 +28,14 @@ def many(world):
                 "posts": [{"copy": f"Post {n}.{i}", "channels": [channel.pk],
                            "publish_at": start + dt.timedelta(hours=n * 3 + i), "media": []}
                           for i in range(3)]})
+        from django.core.files.base import ContentFile
+        from wagtail.documents.models import Document
+
+        for n in range(24):
+            video = Document(title=f"Clip {n}")
+            video.file.save(f"clip{n}.mp4", ContentFile(b"\x00\x00\x00\x18ftypmp42"),
+                            save=False)
+            video.save()
 
 
 def _queries(client, path) -> int:
@@ -39,7 +47,7 @@ def _queries(client, path) -> int:
 
 @pytest.mark.parametrize("path", [
     "/api/v1/campaigns/?search=Bulk", "/api/v1/channels/", "/api/v1/media/",
-    "/api/v1/deliveries/", "/api/v1/review-links/",
+    "/api/v1/deliveries/", "/api/v1/review-links/", "/api/v1/videos/",
 ])
 def test_a_list_costs_the_same_for_3_or_24_items(world, api, many, path,
                                                  django_assert_max_num_queries):

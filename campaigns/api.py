@@ -33,7 +33,7 @@ from wagtail.models import WorkflowState
 
 from agency.api.conventions import ApiViewSet, AwareDateTimeField, check_if_match, etag_of
 from agency.api.errors import Conflict
-from campaigns import services
+from campaigns import networks, services
 from campaigns.models import CampaignPage, Channel
 from campaigns.selectors import calendar_entries
 
@@ -479,7 +479,7 @@ class VideoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
         from wagtail.documents import get_document_model
 
         return get_document_model().objects.filter(
-            file__iregex=r"\.(" + "|".join(services.VIDEO_TYPES) + ")$")
+            file__iregex=r"\.(" + "|".join(networks.VIDEO_TYPES) + ")$")
 
     @extend_schema(request={"multipart/form-data": VideoData}, responses={201: VideoData})
     def create(self, request):

@@ -16,6 +16,7 @@ from modelcluster.models import ClusterableModel
 from taggit.models import TaggedItemBase
 from wagtail import blocks
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 from wagtail.documents.blocks import DocumentChooserBlock
 from wagtail.fields import RichTextField, StreamField
@@ -120,9 +121,19 @@ class ImageBlock(blocks.StructBlock):
 
 
 class VideoBlock(blocks.StructBlock):
-    video = DocumentChooserBlock(help_text="An MP4 or MOV file from the document library.")
+    video = DocumentChooserBlock(help_text="An MP4, M4V, MOV or WebM file from the document "
+                                           "library.")
     description = blocks.CharBlock(max_length=2000, help_text="What happens in the video, for "
                                                               "people who cannot watch it.")
+
+    def clean(self, value):
+        value = super().clean(value)
+        video = value.get("video")
+        if video is not None and video.file_extension.lower() not in networks.VIDEO_TYPES:
+            raise StructBlockValidationError(block_errors={"video": ValidationError(
+                f"“{video.title}” is a .{video.file_extension or '?'} file, not a video: choose "
+                f"an {', '.join(networks.VIDEO_TYPES).upper()} file.")})
+        return value
 
     class Meta:
         icon = "media"

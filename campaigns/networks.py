@@ -15,6 +15,11 @@ URL_RE = regex.compile(r"https?://[^\s<>\"]+", regex.IGNORECASE)
 MASTODON_MENTION_RE = regex.compile(r"(?<![\w@])@(\w+)@[\w.-]+\w", regex.UNICODE)
 
 
+# Videos a post can carry, by extension, and what their first bytes must be: an ISO base media
+# file ("ftyp" at offset 4: MP4, M4V, QuickTime) or a Matroska/EBML header (WebM).
+VIDEO_TYPES = {"mp4": "iso", "m4v": "iso", "mov": "iso", "webm": "ebml"}
+
+
 @dataclass(frozen=True)
 class PostDraft:
     """What the rules look at: the text that goes out, and the media attached."""
@@ -62,7 +67,7 @@ class Network:
     max_videos: int = 1
     images_with_video: bool = False
     max_alt_length: int = 1500
-    video_formats: tuple[str, ...] = ("mp4", "mov", "m4v", "webm")
+    video_formats: tuple[str, ...] = tuple(VIDEO_TYPES)
     requires_endpoint: bool = False
     credential_label: str = "Access token"
 

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from campaigns.models import CalendarFeed, CampaignPage, Post
+from campaigns.networks import VIDEO_TYPES
 from tenants.models import current_zone
 
 
@@ -302,11 +303,6 @@ def image_upload(*, file, title: str, alt_text: str, user):
         raise ValidationError({("alt_text" if name == "description" else name): messages
                                for name, messages in form.errors.items()})
     return form.save()
-
-
-# Videos a post can carry, by extension, and what their first bytes must be: an ISO base media
-# file ("ftyp" at offset 4: MP4, M4V, QuickTime) or a Matroska/EBML header (WebM).
-VIDEO_TYPES = {"mp4": "iso", "m4v": "iso", "mov": "iso", "webm": "ebml"}
 
 
 def _video_kind(head: bytes) -> str | None:

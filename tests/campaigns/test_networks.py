@@ -57,3 +57,23 @@ def test_a_post_within_every_rule_has_no_problems():
                       images=["A barista pours coffee into a blue cup."])
     for network in ("sandbox", "webhook", "mastodon", "bluesky"):
         assert get(network).problems(draft) == []
+
+
+@pytest.mark.django_db
+def test_the_editor_refuses_a_document_that_is_not_a_video_in_a_video_block(world):
+    from django.core.files.base import ContentFile
+    from django_tenants.utils import schema_context
+    from wagtail.blocks.struct_block import StructBlockValidationError
+    from wagtail.documents.models import Document
+
+    from campaigns.models import VideoBlock
+
+    with schema_context(world.acme.client.schema_name):
+        brief, clip = Document(title="Brief"), Document(title="Clip")
+        brief.file.save("brief.pdf", ContentFile(b"%PDF-1.4"))
+        clip.file.save("clip.MOV", ContentFile(b"\x00\x00\x00\x14ftypqt  "))
+        block = VideoBlock()
+        with pytest.raises(StructBlockValidationError) as refused:
+            block.clean(block.to_python({"video": brief.pk, "description": "Not a video"}))
+        assert "“Brief” is a .pdf file, not a video" in str(refused.value.block_errors["video"])
+        assert block.clean(block.to_python({"video": clip.pk, "description": "A pour"}))

@@ -29,6 +29,7 @@ class PostDraft:
     images: list[str] = field(default_factory=list)  # alt texts, one per image
     videos: int = 0
     video_files: list[str] = field(default_factory=list)  # file names, one per chosen video
+    video_sizes: list[int | None] = field(default_factory=list)  # bytes, one per chosen video
 
     @classmethod
     def from_media(cls, *, copy: str, link: str, media) -> PostDraft:
@@ -38,6 +39,8 @@ class PostDraft:
                    images=[b.value["alt_text"] for b in media if b.block_type == "image"],
                    videos=sum(1 for b in media if b.block_type == "video"),
                    video_files=[b.value["video"].file.name for b in media
+                                if b.block_type == "video" and b.value.get("video")],
+                   video_sizes=[b.value["video"].file_size for b in media
                                 if b.block_type == "video" and b.value.get("video")])
 
     @property
@@ -68,6 +71,7 @@ class Network:
     images_with_video: bool = False
     max_alt_length: int = 1500
     video_formats: tuple[str, ...] = tuple(VIDEO_TYPES)
+    max_video_mb: int | None = None  # the network's own upload limit, if it has one
     requires_endpoint: bool = False
     credential_label: str = "Access token"
 
@@ -104,6 +108,11 @@ class Network:
                 formats = ", ".join(self.video_formats).upper()
                 found.append(f"{self.label} takes {formats} videos; video {number} is {kind}. "
                              "Convert it, or send this post to another channel.")
+        for number, size in enumerate(post.video_sizes, start=1):
+            if self.max_video_mb and size and size > self.max_video_mb * 1024 * 1024:
+                found.append(f"{self.label} takes videos up to {self.max_video_mb} MB; video "
+                             f"{number} is {size / 1048576:.0f} MB. Compress it, or send this "
+                             "post to another channel.")
         for number, alt in enumerate(post.images, start=1):
             if not alt.strip():
                 found.append(f"Image {number} has no alt text: describe it for people who use "
@@ -126,9 +135,9 @@ register(Network("sandbox", "Sandbox", max_length=1000, max_images=4))
 register(Network("webhook", "Webhook", max_length=10000, max_images=10, max_videos=4,
                  images_with_video=True, requires_endpoint=True, credential_label="Signing secret"))
 register(Network("mastodon", "Mastodon", max_length=500, count="mastodon", max_images=4,
-                 max_alt_length=1500, requires_endpoint=True))
+                 max_alt_length=1500, max_video_mb=99, requires_endpoint=True))
 register(Network("bluesky", "Bluesky", max_length=300, max_images=4, max_alt_length=2000,
-                 video_formats=("mp4",), credential_label="App password"))
+                 video_formats=("mp4",), max_video_mb=100, credential_label="App password"))
 
 
 def network_choices() -> list[tuple[str, str]]:

@@ -305,9 +305,14 @@ def image_upload(*, file, title: str, alt_text: str, user):
     return form.save()
 
 
+# ISO files that are not videos: HEIF/AVIF images and M4A/M4B audio share the container.
+NOT_VIDEO_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1",
+                    b"avif", b"avis", b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "}
+
+
 def _video_kind(head: bytes) -> str | None:
     if len(head) >= 12 and head[4:8] == b"ftyp":
-        return "iso"
+        return None if head[8:12] in NOT_VIDEO_BRANDS else "iso"
     if head[:4] == b"\x1a\x45\xdf\xa3":
         return "ebml"
     return None

@@ -6,6 +6,8 @@ removed membership ends every key they made) and only within the key's scopes.""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.cache import cache as default_cache
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 from django_tenants.utils import get_public_schema_name
@@ -125,6 +127,8 @@ def window_count(cache, key: str, ttl: int) -> int:
     Django's cache API would take three (``add``; then ``incr``, which checks ``EXISTS`` first)
     and build a Redis client for each. Other caches (per-process memory in development) go
     through the cache API."""
+    if cache is default_cache:  # DRF's throttles hold the proxy, not the backend behind it
+        cache = caches["default"]
     if isinstance(cache, RedisCache):
         full = cache.make_and_validate_key(key)
         pipe = cache._cache.get_client(full, write=True).pipeline()  # MULTI ... EXEC

@@ -83,6 +83,9 @@ class IdempotentRequest(models.Model):
     # The first response's body as JSON, encrypted (it may carry a secret shown once, such as a
     # webhook endpoint's signing secret).
     response_encrypted = models.TextField(blank=True, editable=False)
+    # No longer written or read. Kept for one release so processes of the previous one, still
+    # running during a rolling deploy, can write it; drop it in the next release's migration.
+    response = models.JSONField(null=True, editable=False)
     headers = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

@@ -45,6 +45,9 @@ class WebhookEndpoint(models.Model):
     # cleared when someone switches it on again.
     switched_off_at = models.DateTimeField(null=True, blank=True, editable=False)
     switched_off_reason = models.TextField(blank=True, editable=False)
+    # When it was last switched on (null: on since it was added): failures before that do not
+    # count towards switching it off again.
+    switched_on_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The global user table lives in the public schema: an id, no cross-schema constraint.
     created_by_id = models.IntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -56,6 +59,11 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.description or self.url
+
+    @property
+    def label(self) -> str:
+        """How to name it where its URL must not go (emails, logs): URLs carry tokens."""
+        return self.description or f"endpoint {self.pk}"
 
     def set_secret(self, secret: str) -> None:
         self.secret_encrypted = crypto.encrypt(secret)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import schedule
@@ -117,9 +117,10 @@ def endpoint_update(*, endpoint: WebhookEndpoint, url: str | None = None,
     if description is not None:
         endpoint.description = description.strip()[:200]
     if active is not None:
-        endpoint.active = active
-        if active:  # switched on again by someone: whatever switched it off is handled
+        if active and not endpoint.active:  # switched on again: earlier failures are handled
+            endpoint.switched_on_at = timezone.now()
             endpoint.switched_off_at, endpoint.switched_off_reason = None, ""
+        endpoint.active = active
     endpoint.save()
     return endpoint
 
@@ -363,9 +364,12 @@ def switch_off_if_failing(*, endpoint_id: int, now: datetime | None = None) -> b
                 .exclude(event=TEST_EVENT).exclude(state=DeliveryState.PENDING))
     last_ok = (finished.filter(state=DeliveryState.DELIVERED).order_by("-created_at")
                .values_list("created_at", flat=True).first())
+    switched_on = (WebhookEndpoint.objects.filter(pk=endpoint_id)
+                   .values_list("switched_on_at", flat=True).first())
     failing = finished.filter(state=DeliveryState.FAILED)
-    if last_ok is not None:
-        failing = failing.filter(created_at__gt=last_ok)
+    for since in (last_ok, switched_on):  # only failures after both count
+        if since is not None:
+            failing = failing.filter(created_at__gt=since)
     first_failure = failing.order_by("created_at").values_list("created_at", flat=True).first()
     if first_failure is None or first_failure > now - timedelta(days=days):
         return False
@@ -396,7 +400,7 @@ def _tell_switched_off(schema: str, endpoint_id: int) -> None:
         recipients = team_emails(client)
         if recipients:
             send_client_email(client=client, to=recipients,
-                              subject=f"Webhook endpoint switched off: {endpoint}",
+                              subject=f"Webhook endpoint switched off: {endpoint.label}",
                               template="webhooks/email/endpoint_switched_off",
                               context={"endpoint": endpoint})
     except Exception:  # noqa: BLE001 - see above
@@ -408,13 +412,23 @@ def log_prune(*, now: datetime | None = None, batch: int = 2000) -> int:
     """Remove the active brand's finished deliveries (and their attempts) older than
     ``WEBHOOKS_LOG_DAYS``, in batches so no transaction holds many rows. Pending deliveries
     stay, whatever their age. Returns how many deliveries were removed."""
-    cutoff = (now or timezone.now()) - timedelta(days=settings.WEBHOOKS_LOG_DAYS)
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.WEBHOOKS_LOG_DAYS)
+    # Rolled secrets whose overlap is over are not kept either.
+    WebhookEndpoint.objects.filter(previous_secret_until__lt=now).update(
+        previous_secret_encrypted="", previous_secret_until=None)
     old = WebhookDelivery.objects.filter(
         state__in=[DeliveryState.DELIVERED, DeliveryState.FAILED], created_at__lt=cutoff)
-    removed = 0
-    while ids := list(old.order_by("pk").values_list("pk", flat=True)[:batch]):
-        with transaction.atomic():
-            WebhookAttempt.objects.filter(delivery_id__in=ids).delete()
-            WebhookDelivery.objects.filter(replay_of_id__in=ids).update(replay_of=None)
-            removed += WebhookDelivery.objects.filter(pk__in=ids)._raw_delete(connection.alias)
+    removed, after = 0, 0
+    while ids := list(old.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)
+                      [:batch]):
+        after = ids[-1]  # a batch that fails is left for the next run, not retried forever
+        try:
+            with transaction.atomic():
+                WebhookAttempt.objects.filter(delivery_id__in=ids).delete()
+                WebhookDelivery.objects.filter(replay_of_id__in=ids).update(replay_of=None)
+                removed += WebhookDelivery.objects.filter(pk__in=ids)._raw_delete(
+                    connection.alias)
+        except IntegrityError:  # a replay of one of them was made meanwhile
+            logger.warning("webhook log pruning skipped deliveries %s-%s", ids[0], ids[-1])
     return removed

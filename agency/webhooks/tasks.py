@@ -20,13 +20,17 @@ def webhook_logs_prune() -> dict[str, int]:
     from agency.webhooks.services import log_prune
     from tenants.models import Client
 
+    logger = logging.getLogger(__name__)
     removed = {}
     for schema in Client.objects.exclude(schema_name="public").values_list("schema_name",
                                                                            flat=True):
-        with schema_context(schema):
-            if count := log_prune():
-                removed[schema] = count
+        try:
+            with schema_context(schema):
+                if count := log_prune():
+                    removed[schema] = count
+        except Exception:  # noqa: BLE001 - one brand's failure must not stop the others
+            logger.exception("webhook log pruning failed in %s", schema)
     if removed:
-        logging.getLogger(__name__).info("webhook logs pruned: %s deliveries in %s brands",
-                                         sum(removed.values()), len(removed))
+        logger.info("webhook logs pruned: %s deliveries in %s brands", sum(removed.values()),
+                    len(removed))
     return removed

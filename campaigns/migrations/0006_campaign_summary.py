@@ -4,14 +4,15 @@ import django.contrib.postgres.fields
 import django.db.models.deletion
 from django.db import migrations, models
 
-# Campaigns saved before summaries existed: each one's summary read from its latest revision.
+# Campaigns saved before summaries existed: each one's summary read from its latest revision
+# (tags in code point order, as Python's sorted() gives them for new revisions).
 BACKFILL = """
 INSERT INTO campaigns_campaignsummary (campaign_id, goal, audience, key_message, story, starts_on,
                                        ends_on, tags, post_count, first_post_at)
 SELECT c.page_ptr_id, coalesce(r.goal, ''), coalesce(r.audience, ''),
        coalesce(r.key_message, ''), coalesce(r.story, ''), nullif(r.starts_on, '')::date,
        nullif(r.ends_on, '')::date,
-       coalesce((SELECT array_agg(t.name ORDER BY t.name) FROM taggit_tag t
+       coalesce((SELECT array_agg(t.name ORDER BY t.name COLLATE "C") FROM taggit_tag t
                  WHERE t.id IN (SELECT (x->>'tag')::int
                                 FROM jsonb_array_elements(coalesce(r.tagged_items, '[]')) x)),
                 '{}'),

@@ -283,3 +283,17 @@ def test_each_request_has_an_id_to_quote_and_one_log_line_without_the_key(world,
     assert lines[0].path == "/api/v1/campaigns/" and lines[0].duration_ms > 0
     assert lines[0].api_key and raw.startswith(f"agk_{lines[0].api_key}")
     assert all(raw not in r.getMessage() and raw not in str(vars(r)) for r in lines)
+
+
+def test_a_key_of_a_deactivated_person_is_refused(world):
+    from django.contrib.auth import get_user_model
+
+    from tests.api.conftest import ApiClient, make_key
+
+    raw = make_key(world.acme, role=Role.EDITOR)
+    client = ApiClient(world.acme.host, raw)
+    assert client.send("GET", "/api/v1/channels/").status_code == 200
+    get_user_model().objects.filter(pk=world.acme.users[Role.EDITOR].pk).update(is_active=False)
+    refused = client.send("GET", "/api/v1/channels/")
+    assert refused.status_code == 401
+    assert "no longer has access" in refused.json()["detail"]

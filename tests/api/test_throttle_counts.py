@@ -40,3 +40,25 @@ def test_each_call_counts_once_per_key_and_the_count_expires(make):
     cache.delete("k:1")
     assert window_count(cache, "k:1", 30) == 1
     cache.delete_many(["k:1", "k:2"])
+
+
+def test_the_api_throttle_takes_the_one_round_trip_path_on_redis(monkeypatch, settings):
+    """DRF's throttles hold ``django.core.cache.cache`` (a proxy): the Redis path must still be
+    taken, not the cache API's add/incr."""
+    from django.core.cache import cache as proxy
+
+    from agency.api.auth import KeyRateThrottle
+
+    _redis_cache()  # skips without Redis
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": REDIS_URL,
+                                   "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the cache API's add/incr was used")
+
+    monkeypatch.setattr(RedisCache, "add", refuse)
+    monkeypatch.setattr(RedisCache, "incr", refuse)
+    assert KeyRateThrottle.cache is proxy
+    assert [window_count(KeyRateThrottle.cache, "k:proxy", 30) for _ in range(2)] == [1, 2]
+    proxy.delete("k:proxy")

@@ -66,6 +66,8 @@ def test_a_video_is_uploaded_attached_to_a_post_and_read_back(world, api):
     ("clip.mp4", png_bytes(), "is not a .mp4 video inside"),
     ("clip.exe", MP4, "Upload an MP4, M4V, MOV or WebM video"),
     ("clip.webm", MP4, "is not a .webm video inside"),
+    ("photo.mp4", b"\x00\x00\x00\x18ftypheic" + b"\x00" * 50, "is not a .mp4 video inside"),
+    ("song.mp4", b"\x00\x00\x00\x18ftypM4A " + b"\x00" * 50, "is not a .mp4 video inside"),
 ])
 def test_a_file_that_is_not_the_video_it_claims_is_refused_and_nothing_kept(
         world, api, name, data, expected):

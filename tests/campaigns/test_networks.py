@@ -39,6 +39,8 @@ def test_the_link_field_counts_as_part_of_the_text():
     (PostDraft(copy="hi", images=["x" * 1501]), "mastodon",
      "Mastodon allows 1500 characters of alt text; image 1 has 1501."),
     (PostDraft(copy=""), "sandbox", "Sandbox needs some text or media"),
+    (PostDraft(copy="hi", videos=1, video_files=["v.mp4"], video_sizes=[150 * 1048576]),
+     "mastodon", "Mastodon takes videos up to 99 MB; video 1 is 150 MB. Compress it"),
     (PostDraft(copy="hi", videos=1, video_files=["documents/pour.mov"]), "bluesky",
      "Bluesky takes MP4 videos; video 1 is .mov. Convert it, or send this post to another "
      "channel."),

@@ -26,10 +26,11 @@ def test_each_revision_rewrites_the_summary_and_the_backfill_agrees(world):
         page.posts = [Post(copy="Late", publish_at=dt.datetime(2027, 3, 9, 8, tzinfo=dt.UTC)),
                       Post(copy="Early", publish_at=dt.datetime(2027, 3, 2, 8, tzinfo=dt.UTC)),
                       Post(copy="Unscheduled")]
-        page.tags.add("tea", "Coffee")
+        page.tags.add("tea", "Coffee", "apple")  # mixed case: the same order both ways
         page.save_revision()
         summary = CampaignSummary.objects.get(campaign=page)
-        assert (summary.goal, summary.post_count, summary.tags) == ("Sell", 3, ["Coffee", "tea"])
+        assert (summary.goal, summary.post_count) == ("Sell", 3)
+        assert summary.tags == ["Coffee", "apple", "tea"]
         assert summary.first_post_at == dt.datetime(2027, 3, 2, 8, tzinfo=dt.UTC)
 
         page.posts = [Post(copy="Only")]

@@ -58,3 +58,20 @@ def test_the_daily_task_trims_every_brands_finished_deliveries(world, settings, 
                                                  - dt.timedelta(days=2))
             assert replay.replay_of_id is None  # its original went; the replay stays
     assert webhook_logs_prune() == {}
+
+
+def test_a_rolled_secret_is_forgotten_once_its_overlap_is_over(world, receiver):
+    from agency.webhooks.models import WebhookEndpoint
+    from agency.webhooks.services import endpoint_roll_secret
+
+    endpoint, _ = make_endpoint(world.acme, receiver.url)
+    with schema_context(world.acme.client.schema_name):
+        endpoint_roll_secret(endpoint=endpoint)
+        webhook_logs_prune()
+        assert WebhookEndpoint.objects.get(pk=endpoint.pk).previous_secret_encrypted  # overlap
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+            previous_secret_until=timezone.now() - dt.timedelta(minutes=1))
+    webhook_logs_prune()
+    with schema_context(world.acme.client.schema_name):
+        stored = WebhookEndpoint.objects.get(pk=endpoint.pk)
+        assert stored.previous_secret_encrypted == "" and stored.previous_secret_until is None

@@ -54,7 +54,7 @@ def test_an_integrator_rolls_the_secret_and_both_sign_until_the_overlap_ends(wor
 
     with schema_context(world.acme.client.schema_name):
         stored = WebhookEndpoint.objects.get(pk=endpoint.pk)
-        assert new not in stored.secret_encrypted and old not in stored.previous_secret_encrypted
+        assert stored.get_secret() == new and stored.signing_secrets(timezone.now()) == [new, old]
         stored.previous_secret_until = timezone.now() - dt.timedelta(seconds=1)  # overlap over
         stored.save()
     client.send("POST", f"{url}test/")

@@ -76,10 +76,18 @@ def test_five_days_of_failures_switch_the_endpoint_off_and_tell_the_team(
         event_emit(event="campaign.approved", payload={"id": 2})
         assert not WebhookDelivery.objects.filter(state="pending").exists()  # nothing queued
 
+    assert receiver.url not in message.body  # endpoint URLs carry tokens: never emailed
+
     on = api.send("PATCH", f"/api/v1/webhooks/{failing.pk}/", {"active": True},
                   **{"If-Match": read["ETag"]})
     assert on.status_code == 200, on.content
     assert on.json()["switched_off_at"] is None and on.json()["switched_off_reason"] == ""
+    # Switched on again, its old failures are behind it: one new failure is just a failure.
+    with django_capture_on_commit_callbacks(execute=True):
+        _fail_one_now(world, receiver)
+    with schema_context(world.acme.client.schema_name):
+        assert WebhookEndpoint.objects.get(pk=failing.pk).active
+    assert len(mail.outbox) == 1
 
 
 def test_a_success_within_the_window_or_a_short_outage_keeps_it_on(world, receiver, failing):

@@ -12,7 +12,7 @@ def encrypt_stored(apps, schema_editor):
     IdempotentRequest = apps.get_model("api", "IdempotentRequest")
     for record in IdempotentRequest.objects.exclude(status_code=None).only("pk", "response"):
         IdempotentRequest.objects.filter(pk=record.pk).update(
-            response_encrypted=crypto.encrypt(json.dumps(record.response)))
+            response_encrypted=crypto.encrypt(json.dumps(record.response)), response=None)
 
 
 class Migration(migrations.Migration):
@@ -28,8 +28,10 @@ class Migration(migrations.Migration):
             field=models.TextField(blank=True, editable=False),
         ),
         migrations.RunPython(encrypt_stored, migrations.RunPython.noop),
-        migrations.RemoveField(
+        # ``response`` stays for one release (rolling deploys); the next release drops it.
+        migrations.AlterField(
             model_name='idempotentrequest',
             name='response',
+            field=models.JSONField(editable=False, null=True),
         ),
     ]

@@ -58,8 +58,11 @@ PAGE_SIZE = 40  # the most Mastodon gives in one page
 MAX_PAGES = 5
 FIND_SLACK = timedelta(minutes=5)  # server clocks differ; statuses carry the server's time
 # A video is processed by the server after its upload (202, no ``url`` yet); a status cannot
-# carry it until that is done. Asked every PROCESSING_POLL seconds, up to PROCESSING_WAIT.
-PROCESSING_WAIT = 120.0
+# carry it until that is done. Asked every PROCESSING_POLL seconds, up to PROCESSING_WAIT: with
+# the upload and the status call (each within the send timeout, 20 s) that stays inside the
+# sending lease (send timeout + 60 s), so no other worker takes the delivery meanwhile. A server
+# still busy makes the attempt transient: it is tried again later.
+PROCESSING_WAIT = 25.0
 PROCESSING_POLL = 2.0
 
 _TAG_RE = re.compile(r"<[^>]*>")

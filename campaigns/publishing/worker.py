@@ -104,7 +104,9 @@ def _update(delivery_id: int, current_claim: str, states, *, event: tuple[str, s
         return True
 
 
-def _read(item: dict, kind: str) -> tuple[bytes, str]:
+def _read(item: dict, kind: str, *, data: bool = True) -> tuple[bytes, str]:
+    if not data:
+        return b"", item["file"].rsplit("/", 1)[-1]
     try:
         with default_storage.open(item["file"], "rb") as handle:
             return handle.read(), item["file"].rsplit("/", 1)[-1]
@@ -113,16 +115,17 @@ def _read(item: dict, kind: str) -> tuple[bytes, str]:
                                  f"{kind.lower()} in the campaign and approve it again.") from exc
 
 
-def outgoing(delivery: Delivery) -> adapters.Outgoing:
+def outgoing(delivery: Delivery, *, media_data: bool = True) -> adapters.Outgoing:
     """The frozen content with its images and videos read from the brand's storage (inside its
-    schema)."""
+    schema). Without ``media_data`` (to look for a post, which goes by text and descriptions)
+    the files are named but not read."""
     images, videos = [], []
     for item in delivery.content.get("images", []):
-        data, name = _read(item, "Image")
+        data, name = _read(item, "Image", data=media_data)
         images.append(adapters.Image(data=data, mime_type=adapters.guess_mime(name),
                                      alt=item.get("alt", ""), name=name))
     for item in delivery.content.get("videos", []):
-        data, name = _read(item, "Video")
+        data, name = _read(item, "Video", data=media_data)
         videos.append(adapters.Video(data=data, mime_type=adapters.guess_mime(name),
                                      description=item.get("description", ""), name=name))
     created = delivery.created_at
@@ -224,7 +227,7 @@ def check(delivery_id: int, claim: str) -> str:
             return _db_retry(_failed, delivery, claim, f"{exc.message} Whether the post went "
                              "out is not known: look on the network.")
         try:
-            found = adapter.find(outgoing(delivery),
+            found = adapter.find(outgoing(delivery, media_data=False),
                                  since=delivery.sending_at or delivery.created_at)
         except Exception as exc:  # noqa: BLE001 - cannot tell: ask again later
             return _db_retry(_still_unknown, delivery, claim, getattr(exc, "message", str(exc)))

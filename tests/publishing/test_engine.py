@@ -191,6 +191,23 @@ def test_a_429_is_retried_later_with_backoff_and_a_refusal_fails_at_once(
     assert "HTTP 422" in alert.body and world.acme.users["agency_admin"].email in alert.to
 
 
+def test_looking_for_a_post_reads_no_media_files(world, kit):
+    """``find`` goes by text and descriptions: building its post must not read (possibly large,
+    possibly gone) files from storage; sending does, and says which one is missing."""
+    from django.core.files.storage import default_storage
+
+    from campaigns.publishing.adapters import Permanent
+
+    (delivery,) = _due(kit, [kit["sandbox"]])
+    with schema_context(kit["schema"]):
+        default_storage.delete(delivery.content["images"][0]["file"])
+        looking = worker.outgoing(delivery, media_data=False)
+        assert [(i.alt, i.data) for i in looking.images] == [
+            ("Alt for Spring is here #SpringLaunch", b"")]
+        with pytest.raises(Permanent, match="could not be read"):
+            worker.outgoing(delivery)
+
+
 def test_transient_failures_stop_after_the_limit(world, kit, receiver, settings):
     settings.PUBLISHING = {**settings.PUBLISHING, "MAX_ATTEMPTS": 2}
     (delivery,) = _due(kit, [kit["hook"]])

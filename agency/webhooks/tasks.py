@@ -22,8 +22,7 @@ def webhook_logs_prune() -> dict[str, int]:
 
     logger = logging.getLogger(__name__)
     removed = {}
-    for schema in Client.objects.exclude(schema_name="public").values_list("schema_name",
-                                                                           flat=True):
+    for schema in Client.objects.brands().values_list("schema_name", flat=True):
         try:
             with schema_context(schema):
                 if count := log_prune():

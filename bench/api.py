@@ -55,13 +55,11 @@ import random
 import re
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -69,7 +67,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.provisioning import django_setup, percentile, throwaway_database  # noqa: E402
-from bench.studio import free_port, log_tail, shape  # noqa: E402
+from bench.studio import free_port, shape, web_server  # noqa: E402
 
 SLUG = "benchapi"
 USERNAME = "manager@benchapi.test"
@@ -202,43 +200,11 @@ def build(n_campaigns: int) -> tuple[object, str, list[int]]:
 # --- The server -----------------------------------------------------------------------------------
 
 
-@contextmanager
-def gunicorn(port: int, host: str, log_path: Path, extra: dict[str, str]):
-    """``gunicorn agency.wsgi -w 2`` on 127.0.0.1:``port``, bench settings; stopped after."""
-    # Logs at production's level: the API's line per request is part of what it costs.
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, "PYTHONUNBUFFERED": "1",
-           "LOG_LEVEL": "INFO", **extra}
-    command = [sys.executable, "-m", "gunicorn", "agency.wsgi", "-w", "2",
-               "-b", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning"]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    print(f"server: {' '.join(command[1:])} (pid {proc.pid}, {SETTINGS}"
-          + (", " + " ".join(f"{k}={v}" for k, v in extra.items()) if extra else "") + ")")
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {proc.returncode}:\n{log_tail(log_path)}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/healthz", headers={"Host": host})
-                conn.getresponse().read()
-                conn.close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"nothing answered on {port}:\n{log_tail(log_path)}") from None
-                time.sleep(0.2)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        print(f"server stopped (pid {proc.pid}, exit {proc.returncode})")
+def gunicorn(port: int, log_path: Path, extra: dict[str, str]):
+    """``gunicorn agency.wsgi -w 2`` with the bench settings, logging at production's level (the
+    API's line per request is part of what it costs)."""
+    return web_server("gunicorn", port, log_path, settings=SETTINGS,
+                      env={"LOG_LEVEL": "INFO", **extra})
 
 
 # --- The HTTP client ------------------------------------------------------------------------------
@@ -582,8 +548,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if min(args.campaigns, args.list, args.creates, args.clients) < 1 or args.warmup < 0:
         parser.error("--campaigns, --list, --creates and --clients must be at least 1")
-    if args.campaigns < PAGE_SIZE:
-        parser.error(f"--campaigns must be at least {PAGE_SIZE} (one full page)")
+    if args.campaigns <= 2 * PAGE_SIZE:
+        parser.error(f"--campaigns must be more than {2 * PAGE_SIZE} (the in-process figures "
+                     "read the third page)")
     extra = dict(item.split("=", 1) for item in args.env if "=" in item)
     try:
         overrides = {name: json.loads(value) for name, value in
@@ -614,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
             port = free_port()
             print(f"load average before: {os.getloadavg()[0]:.2f} (2 workers, "
                   f"{args.clients} clients, {os.cpu_count()} CPUs)")
-            with gunicorn(port, client.host, Path(scratch) / "server.log", extra) as server:
+            with gunicorn(port, Path(scratch) / "server.log", extra) as server:
                 series = measure(port, client.host, key, channel_ids, args, server.pid)
             print(f"load average after: {os.getloadavg()[0]:.2f}")
             figures = in_process_report(client.host, key, channel_ids, rounds=30)

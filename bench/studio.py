@@ -130,11 +130,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def web_server(kind: str, port: int, log_path: Path):
-    """A real server process on 127.0.0.1:``port`` (its env carries DATABASE_URL); stopped after."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "agency.settings.dev",
+def web_server(kind: str, port: int, log_path: Path, *, settings: str = "agency.settings.dev",
+               env: dict[str, str] | None = None):
+    """A real server process on 127.0.0.1:``port`` (its env carries DATABASE_URL, and ``env``
+    over the defaults), with ``settings``; stopped after."""
+    extra = env or {}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings,
            "AGENCY_ADDR": f"127.0.0.1:{port}", "AGENCY_PORT": str(port),
-           "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
+           "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1", **extra}
     if kind == "gunicorn":
         command = [sys.executable, "-m", "gunicorn", "agency.wsgi", "-w", "2",
                    "-b", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning"]
@@ -143,7 +146,8 @@ def web_server(kind: str, port: int, log_path: Path):
                    "--skip-checks"]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    print(f"server: {' '.join(command[1:])} (pid {proc.pid})")
+    print(f"server: {' '.join(command[1:])} (pid {proc.pid}, {settings}"
+          + "".join(f", {name}={value}" for name, value in extra.items()) + ")")
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -4,10 +4,12 @@ staff of every role committed once per session, and clients that speak to a give
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,6 +142,56 @@ def child_env(**extra) -> dict:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "agency.settings.test",
            "DATABASE_URL": database_url(connection.settings_dict), **extra}
     return env
+
+
+@contextmanager
+def manage_processes(*commands: str, env: dict):
+    """``manage.py <command>`` processes (e.g. ``qcluster``, ``dispatcher``), each in its own
+    session, stderr piped; stopped after, and whatever they spawned killed with them."""
+    procs = [subprocess.Popen([sys.executable, "manage.py", command], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              start_new_session=True) for command in commands]
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # whatever the process left behind
+            except ProcessLookupError:
+                pass
+
+
+def stderr_tail(proc, chars: int = 3000) -> str:
+    """Stop ``proc`` and give the end of what it wrote to stderr (for an assertion message)."""
+    proc.terminate()
+    try:
+        return proc.communicate(timeout=10)[1].decode()[-chars:]
+    except subprocess.TimeoutExpired:
+        return "(no output)"
+
+
+def run_production(tmp_path, code: str | None = None, **extra) -> subprocess.CompletedProcess:
+    """``manage.py check --deploy`` (or ``shell -c code``) under ``agency.settings.production``,
+    with what production requires set to stand-ins and ``extra`` on top."""
+    env = {
+        "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "agency.settings.production",
+        "DJANGO_SECRET_KEY": "x" * 20 + "-production-like-secret-key-for-the-deploy-check-0123",
+        "FIELD_ENCRYPTION_KEYS": "9pF0S3xC2q1y7GZ8d0nQbKfVhRr5o3uTgYwZlXeJcAk=",
+        "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+        "AGENCY_BASE_DOMAIN": "agency.example.com",
+        **extra,
+    }
+    command = (["shell", "-c", code] if code else
+               ["check", "--deploy", "--fail-level", "WARNING"])
+    return subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
 
 
 def wait_until(predicate, timeout: float) -> bool:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 
@@ -18,7 +16,7 @@ from django_tenants.utils import schema_context
 from PIL import Image as PILImage
 
 from tenants.models import Role
-from tests.conftest import ROOT, free_port
+from tests.conftest import free_port, run_production
 
 BUCKET = "agency-media-test"
 
@@ -141,22 +139,6 @@ def test_documents_are_offered_as_downloads_from_the_bucket(world, http, s3_medi
         assert body.headers["Content-Disposition"].startswith("attachment;")
 
 
-def _production(tmp_path, code: str | None = None, **extra) -> subprocess.CompletedProcess:
-    env = {
-        "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "agency.settings.production",
-        "DJANGO_SECRET_KEY": "x" * 20 + "-production-like-secret-key-for-the-deploy-check-0123",
-        "FIELD_ENCRYPTION_KEYS": "9pF0S3xC2q1y7GZ8d0nQbKfVhRr5o3uTgYwZlXeJcAk=",
-        "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
-        "AGENCY_BASE_DOMAIN": "agency.example.com",
-        **extra,
-    }
-    command = (["shell", "-c", code] if code else
-               ["check", "--deploy", "--fail-level", "WARNING"])
-    return subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
-
-
 SHOW_MAIL = """
 import json
 from django.conf import settings
@@ -169,14 +151,14 @@ print(json.dumps({"backend": settings.EMAIL_BACKEND, "class": type(backend).__mo
 
 
 def test_anymail_from_the_environment_picks_the_providers_backend(tmp_path):
-    result = _production(tmp_path, SHOW_MAIL, ANYMAIL_PROVIDER="postmark",
+    result = run_production(tmp_path, SHOW_MAIL, ANYMAIL_PROVIDER="postmark",
                          ANYMAIL_POSTMARK_SERVER_TOKEN="pm-token-123")
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout.strip().splitlines()[-1])
     assert shown["backend"] == "anymail.backends.postmark.EmailBackend"
     assert shown["class"] == "anymail.backends.postmark" and shown["token"] == "pm-token-123"
 
-    result = _production(tmp_path, SHOW_MAIL, ANYMAIL_PROVIDER="Mailgun",
+    result = run_production(tmp_path, SHOW_MAIL, ANYMAIL_PROVIDER="Mailgun",
                          ANYMAIL_MAILGUN_API_KEY="mg-key-456")
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout.strip().splitlines()[-1])
@@ -184,20 +166,20 @@ def test_anymail_from_the_environment_picks_the_providers_backend(tmp_path):
 
 
 def test_without_a_provider_production_mails_through_smtp(tmp_path):
-    result = _production(tmp_path, SHOW_MAIL, EMAIL_HOST="smtp.example.com")
+    result = run_production(tmp_path, SHOW_MAIL, EMAIL_HOST="smtp.example.com")
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout.strip().splitlines()[-1])
     assert shown["backend"] == "django.core.mail.backends.smtp.EmailBackend"
 
 
 def test_an_unknown_provider_stops_production_with_a_clear_message(tmp_path):
-    result = _production(tmp_path, SHOW_MAIL, ANYMAIL_PROVIDER="pigeon")
+    result = run_production(tmp_path, SHOW_MAIL, ANYMAIL_PROVIDER="pigeon")
     assert result.returncode != 0
     assert "ANYMAIL_PROVIDER='pigeon' is not a django-anymail backend" in result.stderr
 
 
 def test_deploy_checks_pass_with_s3_media_and_a_mail_provider(tmp_path):
-    result = _production(tmp_path, ANYMAIL_PROVIDER="sendgrid", ANYMAIL_SENDGRID_API_KEY="sg",
+    result = run_production(tmp_path, ANYMAIL_PROVIDER="sendgrid", ANYMAIL_SENDGRID_API_KEY="sg",
                          AWS_STORAGE_BUCKET_NAME="agency-media",
                          AWS_S3_ENDPOINT_URL="https://s3.eu-central-1.example.net")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -209,7 +191,7 @@ def test_production_settings_with_s3_media_use_the_tenant_storage_and_allow_its_
             "print(json.dumps({'storage': type(s._wrapped if s._wrapped else s._setup() or "
             "s._wrapped).__name__, 'csp': settings.CONTENT_SECURITY_POLICY, "
             "'static': settings.STORAGES['staticfiles']['BACKEND']}))")
-    result = _production(tmp_path, code, AWS_STORAGE_BUCKET_NAME="agency-media",
+    result = run_production(tmp_path, code, AWS_STORAGE_BUCKET_NAME="agency-media",
                          AWS_S3_ENDPOINT_URL="https://objects.example.net")
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout.strip().splitlines()[-1])

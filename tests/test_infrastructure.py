@@ -17,7 +17,7 @@ from django.core.files.storage import default_storage
 from django_tenants.utils import schema_context
 
 from tenants.emails import send_client_email
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_production
 
 pytestmark = pytest.mark.django_db
 
@@ -104,17 +104,7 @@ def test_member_invite_email_uses_the_brand_host_and_a_one_time_password_link(wo
 
 
 def test_deploy_checks_pass_with_production_settings(tmp_path):
-    env = {
-        "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "agency.settings.production",
-        "DJANGO_SECRET_KEY": "x" * 20 + "-production-like-secret-key-for-the-deploy-check-0123",
-        "FIELD_ENCRYPTION_KEYS": "9pF0S3xC2q1y7GZ8d0nQbKfVhRr5o3uTgYwZlXeJcAk=",
-        "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
-        "AGENCY_BASE_DOMAIN": "agency.example.com",
-    }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = run_production(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

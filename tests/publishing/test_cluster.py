@@ -8,8 +8,6 @@ import io
 import os
 import re
 import signal
-import subprocess
-import sys
 
 import pytest
 from django.core import mail
@@ -22,7 +20,14 @@ from wagtail.blocks import StreamValue
 from campaigns.publishing.adapters.webhook import verify
 from campaigns.publishing.models import Delivery, State
 from tenants.models import Role
-from tests.conftest import ROOT, HostClient, _user, brand_host, child_env, wait_until
+from tests.conftest import (
+    HostClient,
+    _user,
+    brand_host,
+    child_env,
+    manage_processes,
+    wait_until,
+)
 from tests.images import png_bytes
 from tests.publishing.fake_networks import FakeBluesky, FakeMastodon
 from tests.publishing.test_engine import Receiver
@@ -59,23 +64,9 @@ def relay(world, django_db_blocker):
 def platform(relay, django_db_blocker):
     """The real thing, twice: two `manage.py qcluster` and two `manage.py dispatcher`, as on
     two machines (they must never publish a post twice)."""
-    env = child_env(**TIMINGS)
-    procs = [subprocess.Popen([sys.executable, "manage.py", command], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              start_new_session=True)
-             for command in ("qcluster", "dispatcher", "qcluster", "dispatcher")]
-    yield procs
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # whatever the cluster left behind
-        except ProcessLookupError:
-            pass
+    with manage_processes("qcluster", "dispatcher", "qcluster", "dispatcher",
+                          env=child_env(**TIMINGS)) as procs:
+        yield procs
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 """Background tasks run on a real django-q2 cluster, inside the schema they were enqueued for."""
 
-import subprocess
-import sys
 import uuid
 
 import pytest
@@ -11,23 +9,15 @@ from django_q.models import OrmQ, Task
 from django_tenants.utils import schema_context
 
 from tenants.tasks import enqueue_in_client
-from tests.conftest import ROOT, child_env, wait_until
+from tests.conftest import child_env, manage_processes, stderr_tail, wait_until
 
 pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture
 def cluster(world, django_db_blocker):
-    proc = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT,
-                            env=child_env(Q_WORKERS="2"), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
+    with manage_processes("qcluster", env=child_env(Q_WORKERS="2")) as (proc,):
+        yield proc
 
 
 def test_a_task_runs_on_a_worker_inside_its_own_brand(world, cluster, django_db_blocker):
@@ -43,7 +33,8 @@ def test_a_task_runs_on_a_worker_inside_its_own_brand(world, cluster, django_db_
             with schema_context(world.acme.client.schema_name):
                 return Collection.objects.filter(name=name).exists()
 
-        assert wait_until(done, 30), "the cluster did not run the task: " + _stderr(cluster)
+        assert wait_until(done, 30), ("the cluster did not run the task: "
+                                      + stderr_tail(cluster, 2000))
         with schema_context(world.globex.client.schema_name):
             assert not Collection.objects.filter(name=name).exists()
         # The monitor process records the result a moment after the function has run.
@@ -69,11 +60,3 @@ def test_enqueueing_from_the_public_schema_is_refused(world, django_db_blocker):
     with django_db_blocker.unblock():
         with pytest.raises(ValueError, match="needs a client schema"):
             enqueue_in_client("tests.tenants.jobs.mark_collection", "nowhere")
-
-
-def _stderr(proc) -> str:
-    proc.terminate()
-    try:
-        return proc.communicate(timeout=10)[1].decode()[-2000:]
-    except subprocess.TimeoutExpired:
-        return "(no output)"

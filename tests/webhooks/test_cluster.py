@@ -3,18 +3,20 @@ retried by the schedule committed before the attempt, and the retry is delivered
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-
 import pytest
 from django.db import connection, transaction
 from django_q.models import Schedule
 from django_tenants.utils import schema_context
 
 from tenants.models import Role
-from tests.conftest import ROOT, _user, brand_host, child_env, wait_until
+from tests.conftest import (
+    _user,
+    brand_host,
+    child_env,
+    manage_processes,
+    stderr_tail,
+    wait_until,
+)
 from tests.webhooks.conftest import Receiver
 
 pytestmark = pytest.mark.cluster
@@ -41,30 +43,10 @@ def bakery(world, django_db_blocker):
 @pytest.fixture
 def cluster(bakery):
     # A short backoff: the retry waits for django-q2's scheduler, which looks every ~30 s.
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"], cwd=ROOT,
-        env=child_env(Q_WORKERS="2", WEBHOOKS_BACKOFF_BASE_SECONDS="1",
-                      WEBHOOKS_TIMEOUT_SECONDS="5"),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)  # whatever the cluster left behind
-    except ProcessLookupError:
-        pass
-
-
-
-def _stderr(proc) -> str:
-    proc.terminate()
-    try:
-        return proc.communicate(timeout=10)[1].decode()[-3000:]
-    except subprocess.TimeoutExpired:
-        return "(no output)"
+    with manage_processes("qcluster", env=child_env(
+            Q_WORKERS="2", WEBHOOKS_BACKOFF_BASE_SECONDS="1",
+            WEBHOOKS_TIMEOUT_SECONDS="5")) as (proc,):
+        yield proc
 
 
 def test_a_worker_sends_the_event_and_its_scheduled_retry_delivers_it(
@@ -89,9 +71,9 @@ def test_a_worker_sends_the_event_and_its_scheduled_retry_delivers_it(
                 with schema_context(schema):
                     return WebhookDelivery.objects.get(pk=delivery.pk)
 
-            assert wait_until(lambda: len(receiver.requests) >= 1, 30), _stderr(cluster)
+            assert wait_until(lambda: len(receiver.requests) >= 1, 30), stderr_tail(cluster)
             assert wait_until(lambda: state().state == "delivered", 120), (
-                vars(state()), _stderr(cluster))
+                vars(state()), stderr_tail(cluster))
             sent = state()
             assert sent.attempts == 2
             with schema_context(schema):

@@ -12,7 +12,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from wagtail.models import TaskState
 
-from agency.api.conventions import ApiViewSet, AwareDateTimeField
+from agency.api.conventions import ID, ApiViewSet, AwareDateTimeField, query_id
 from agency.api.errors import Conflict
 from agency.api.models import Scope
 from approvals import links
@@ -20,7 +20,6 @@ from approvals.linting import brand_ruleset, post_findings
 from approvals.models import ApproverContact, ClientApprovalTask, ReviewLink
 from approvals.selectors import audit_actor, audit_details, audit_entries
 from approvals.sensitivity.engine import SEVERITIES
-from campaigns.api import ID, query_id
 from campaigns.models import CampaignPage
 
 # --- Lint -----------------------------------------------------------------------------------

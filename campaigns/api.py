@@ -31,13 +31,21 @@ from rest_framework.response import Response
 from wagtail.images import get_image_model
 from wagtail.models import WorkflowState
 
-from agency.api.conventions import ApiViewSet, AwareDateTimeField, check_if_match, etag_of
+from agency.api.conventions import (
+    ID,
+    ApiViewSet,
+    AwareDateTimeField,
+    check_if_match,
+    etag_of,
+    query_id,
+    query_text,
+    query_time,
+)
 from agency.api.errors import Conflict
 from campaigns import networks, services
 from campaigns.models import CampaignPage, Channel
 from campaigns.selectors import calendar_entries
 
-ID = r"[0-9]{1,9}"  # ids beyond int4 are no id of ours: 404, not a database error
 STATUSES = ["draft", "in_review", "changes_requested", "approved"]
 
 
@@ -205,7 +213,7 @@ def post_values(page) -> list[dict]:
             "number": number, "copy": post.copy, "link": post.link,
             "first_comment": post.first_comment, "publish_at": post.publish_at,
             "channels": [c.pk for c in post.channels.all()],
-            "media": [_media_value(block) for block in post.media if _media_value(block)],
+            "media": [value for value in map(_media_value, post.media) if value],
         })
     return rows
 
@@ -242,35 +250,6 @@ LIST_FILTERS = [
     OpenApiParameter("updated_before", OpenApiTypes.DATETIME,
                      description="Changed before this time (with its offset)."),
 ]
-
-
-def query_time(request, name: str):
-    """A time from the query string, read as the API reads every time (offset required, UTC)."""
-    value = request.query_params.get(name)
-    if not value:
-        return None
-    try:
-        return AwareDateTimeField().run_validation(value)
-    except serializers.ValidationError as exc:
-        raise serializers.ValidationError({name: exc.detail}) from None
-
-
-def query_id(request, name: str, *, hint: str = "") -> int | None:
-    """An object id from the query string (ids beyond int4 are no id of ours)."""
-    value = request.query_params.get(name)
-    if not value:
-        return None
-    if not (value.isdigit() and len(value) <= 9):
-        raise serializers.ValidationError({name: f"Give a {name} id{hint}."})
-    return int(value)
-
-
-def query_text(request, name: str, *, max_length: int = 100) -> str:
-    value = request.query_params.get(name, "")
-    if "\x00" in value or len(value) > max_length:
-        raise serializers.ValidationError({name: f"Use plain text of at most {max_length} "
-                                                 "characters."})
-    return value
 
 
 class CampaignViewSet(mixins.ListModelMixin, ApiViewSet):

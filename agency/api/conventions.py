@@ -74,6 +74,39 @@ class AwareDateTimeField(serializers.DateTimeField):
 serializers.ModelSerializer.serializer_field_mapping[models.DateTimeField] = AwareDateTimeField
 
 
+# Ids in addresses: beyond int4 they are no id of ours, so a 404, not a database error.
+ID = r"[0-9]{1,9}"
+
+
+def query_time(request, name: str):
+    """A time from the query string, read as the API reads every time (offset required, UTC)."""
+    value = request.query_params.get(name)
+    if not value:
+        return None
+    try:
+        return AwareDateTimeField().run_validation(value)
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({name: exc.detail}) from None
+
+
+def query_id(request, name: str, *, hint: str = "") -> int | None:
+    """An object id from the query string (ids beyond int4 are no id of ours)."""
+    value = request.query_params.get(name)
+    if not value:
+        return None
+    if not (value.isdigit() and len(value) <= 9):
+        raise serializers.ValidationError({name: f"Give a {name} id{hint}."})
+    return int(value)
+
+
+def query_text(request, name: str, *, max_length: int = 100) -> str:
+    value = request.query_params.get(name, "")
+    if "\x00" in value or len(value) > max_length:
+        raise serializers.ValidationError({name: f"Use plain text of at most {max_length} "
+                                                 "characters."})
+    return value
+
+
 def etag_of(*parts) -> str:
     return '"' + hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32] + '"'
 

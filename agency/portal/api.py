@@ -16,10 +16,16 @@ from rest_framework.response import Response
 
 from agency.api import errors
 from agency.api.auth import KeyScope, required_scope
-from agency.api.conventions import ApiViewSet, AwareDateTimeField, check_if_match, etag_of
+from agency.api.conventions import (
+    ID,
+    ApiViewSet,
+    AwareDateTimeField,
+    check_if_match,
+    etag_of,
+    query_text,
+)
 from agency.api.models import ApiKey
 from agency.portal.forms import ClientCreateForm, MemberAddForm
-from campaigns.api import query_text
 from tenants import selectors, services
 from tenants.emails import member_invite_send
 from tenants.links import brand_host, client_base_url
@@ -28,7 +34,6 @@ from tenants.models import Client, Membership, Role, validate_time_zone
 User = get_user_model()
 
 SLUG = r"[a-z0-9-]{1,40}"  # anything else is no client's short name: 404 without a query
-ID = r"[0-9]{1,9}"
 KEYS_PAGE = "/api-keys/"
 ROLE_HELP = "One of: " + ", ".join(f"{value} ({label})" for value, label in Role.choices) + "."
 

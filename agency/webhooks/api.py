@@ -14,7 +14,14 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from agency.api.auth import KeyScope
-from agency.api.conventions import ApiViewSet, AwareDateTimeField, check_if_match, etag_of
+from agency.api.conventions import (
+    ID,
+    ApiViewSet,
+    AwareDateTimeField,
+    check_if_match,
+    etag_of,
+    query_text,
+)
 from agency.api.errors import Conflict
 from agency.webhooks import services
 from agency.webhooks.models import (
@@ -24,9 +31,6 @@ from agency.webhooks.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from campaigns.api import query_text
-
-ID = r"[0-9]{1,9}"  # ids beyond int4 are no id of ours: 404, not a database error
 
 
 class WebhookEndpointData(serializers.ModelSerializer):

@@ -408,15 +408,17 @@ def _tell_switched_off(schema: str, endpoint_id: int) -> None:
                          endpoint_id)
 
 
+def secrets_forget_expired(*, now: datetime | None = None) -> int:
+    """Forget the active brand's rolled secrets whose overlap is over."""
+    return WebhookEndpoint.objects.filter(previous_secret_until__lt=now or timezone.now()).update(
+        previous_secret_encrypted="", previous_secret_until=None)
+
+
 def log_prune(*, now: datetime | None = None, batch: int = 2000) -> int:
     """Remove the active brand's finished deliveries (and their attempts) older than
     ``WEBHOOKS_LOG_DAYS``, in batches so no transaction holds many rows. Pending deliveries
     stay, whatever their age. Returns how many deliveries were removed."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.WEBHOOKS_LOG_DAYS)
-    # Rolled secrets whose overlap is over are not kept either.
-    WebhookEndpoint.objects.filter(previous_secret_until__lt=now).update(
-        previous_secret_encrypted="", previous_secret_until=None)
+    cutoff = (now or timezone.now()) - timedelta(days=settings.WEBHOOKS_LOG_DAYS)
     old = WebhookDelivery.objects.filter(
         state__in=[DeliveryState.DELIVERED, DeliveryState.FAILED], created_at__lt=cutoff)
     removed, after = 0, 0

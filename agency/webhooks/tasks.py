@@ -12,12 +12,13 @@ def webhook_send(delivery_id: int) -> str:
 
 
 def webhook_logs_prune() -> dict[str, int]:
-    """Daily (public schema): every brand's webhook log trimmed to ``WEBHOOKS_LOG_DAYS``."""
+    """Daily (public schema): every brand's webhook log trimmed to ``WEBHOOKS_LOG_DAYS``, and
+    its rolled secrets forgotten once their overlap is over."""
     import logging
 
     from django_tenants.utils import schema_context
 
-    from agency.webhooks.services import log_prune
+    from agency.webhooks.services import log_prune, secrets_forget_expired
     from tenants.models import Client
 
     logger = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ def webhook_logs_prune() -> dict[str, int]:
     for schema in Client.objects.brands().values_list("schema_name", flat=True):
         try:
             with schema_context(schema):
+                secrets_forget_expired()
                 if count := log_prune():
                     removed[schema] = count
         except Exception:  # noqa: BLE001 - one brand's failure must not stop the others

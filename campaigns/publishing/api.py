@@ -13,9 +13,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
-from agency.api.conventions import ApiViewSet, AwareDateTimeField
+from agency.api.conventions import ID, ApiViewSet, AwareDateTimeField, query_id, query_time
 from agency.api.errors import Conflict
-from campaigns.api import ID, query_id, query_time
 from campaigns.publishing import outbox
 from campaigns.publishing.models import Delivery, State
 from tenants.models import current_client

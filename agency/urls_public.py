@@ -1,12 +1,16 @@
 """URLs on the agency portal's host (the public schema)."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from agency import health
+from agency.api import views as api_views
 
 urlpatterns = [
     path("", include("agency.portal.urls")),
     path("api/v1/", include("agency.api.portal_urls")),
+    # Whatever else is under /api/ (a short name with capitals, an unknown path): a problem
+    # detail, not an HTML page.
+    re_path(r"^api/", api_views.unmatched),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
 ]

@@ -1,10 +1,11 @@
 """URLs on a brand's own host (<slug>.<base domain>). Everything here requires a membership."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from wagtail.admin import urls as wagtailadmin_urls
 
 from agency import health
+from agency.api import views as api_views
 from approvals import views as approval_views
 from campaigns import views as campaign_views
 from tenants import media
@@ -15,6 +16,9 @@ urlpatterns = [
          name="brand_login"),
     path("admin/", include(wagtailadmin_urls)),
     path("api/v1/", include("agency.api.urls")),
+    # Whatever else is under /api/ (an id that is no number, an unknown path): a problem
+    # detail, not an HTML page.
+    re_path(r"^api/", api_views.unmatched),
     path("documents/<int:document_id>/<str:document_filename>", media.document_serve,
          name="wagtaildocs_serve"),
     path("media/<path:path>", media.media_serve, name="brand_media"),

@@ -5,14 +5,23 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from wagtail.models import TaskState
 
-from agency.api.conventions import ID, ApiViewSet, AwareDateTimeField, query_id
+from agency.api.conventions import (
+    ID,
+    ApiViewSet,
+    AwareDateTimeField,
+    Cursor,
+    Integer,
+    Text,
+    id_parameter,
+    query_id,
+)
 from agency.api.errors import Conflict
 from agency.api.models import Scope
 from approvals import links
@@ -38,9 +47,9 @@ class FindingData(serializers.Serializer):
 
 
 class LintRequest(serializers.Serializer):
-    text = serializers.CharField(max_length=10_000, allow_blank=True, trim_whitespace=False)
+    text = Text(max_length=10_000, allow_blank=True, trim_whitespace=False)
     alt_texts = serializers.ListField(
-        child=serializers.CharField(max_length=2_000, allow_blank=True, trim_whitespace=False),
+        child=Text(max_length=2_000, allow_blank=True, trim_whitespace=False),
         max_length=20, default=list, help_text="Alt texts of the post's images.")
 
 
@@ -103,9 +112,9 @@ def link_row(link, now) -> dict:
 
 
 class IssueLinks(serializers.Serializer):
-    campaign_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    campaign_id = Integer(min_value=1, max_value=2**31 - 1)
     approvers = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**31 - 1), max_length=50,
+        child=Integer(min_value=1, max_value=2**31 - 1), max_length=50,
         required=False,
         help_text="Approver contact ids; default: every active main approver of the brand.")
 
@@ -119,6 +128,11 @@ class ReviewLinkViewSet(mixins.ListModelMixin, ApiViewSet):
     ordering = "-id"
     serializer_class = ReviewLinkData
 
+    @property
+    def pagination_class(self):
+        # Issuing links answers with every link made: a list, not a page of one.
+        return None if getattr(self, "action", None) == "create" else Cursor
+
     def get_queryset(self):
         links_ = (ReviewLink.objects.select_related("approver", "revision")
                   .prefetch_related("comments"))
@@ -127,8 +141,7 @@ class ReviewLinkViewSet(mixins.ListModelMixin, ApiViewSet):
             links_ = links_.filter(revision__object_id=str(campaign))
         return links_
 
-    @extend_schema(parameters=[OpenApiParameter("campaign", int,
-                                                description="Only this campaign's links.")],
+    @extend_schema(parameters=[id_parameter("campaign", "Only this campaign's links.")],
                    responses=ReviewLinkData(many=True))
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

@@ -22,10 +22,9 @@ from django.db.models import (
 from django.db.models.functions import Cast
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.filters import OrderingFilter
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from wagtail.images import get_image_model
@@ -33,13 +32,21 @@ from wagtail.models import WorkflowState
 
 from agency.api.conventions import (
     ID,
+    IF_MATCH,
     ApiViewSet,
     AwareDateTimeField,
+    Integer,
+    StrictOrdering,
+    Text,
+    Url,
     check_if_match,
     etag_of,
+    id_parameter,
+    query_choice,
     query_id,
     query_text,
     query_time,
+    text_parameter,
 )
 from agency.api.errors import Conflict
 from campaigns import networks, services
@@ -65,13 +72,13 @@ def campaign_status(*, live: bool, changed: bool, workflow_status: str | None) -
 class MediaItem(serializers.Serializer):
     """An image with its alt text, or a video with its description: one of the two."""
 
-    image = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False,
-                                     help_text="An image id from /api/v1/media/.")
-    alt_text = serializers.CharField(max_length=2000, allow_blank=True, required=False,
-                                     help_text="What the image shows, for screen readers.")
-    video = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False,
-                                     help_text="A video id from /api/v1/videos/.")
-    description = serializers.CharField(
+    image = Integer(min_value=1, max_value=2**31 - 1, required=False,
+                    help_text="An image id from /api/v1/media/.")
+    alt_text = Text(max_length=2000, allow_blank=True, required=False,
+                    help_text="What the image shows, for screen readers.")
+    video = Integer(min_value=1, max_value=2**31 - 1, required=False,
+                    help_text="A video id from /api/v1/videos/.")
+    description = Text(
         max_length=2000, allow_blank=True, required=False,
         help_text="What happens in the video, for people who cannot watch it (required with "
                   "video).")
@@ -89,32 +96,30 @@ class MediaItem(serializers.Serializer):
 
 class PostData(serializers.Serializer):
     number = serializers.IntegerField(read_only=True, help_text="1-based, in campaign order.")
-    copy = serializers.CharField(max_length=10_000, allow_blank=True, default="",
-                                 trim_whitespace=False)
-    link = serializers.URLField(max_length=200, allow_blank=True, default="")
-    first_comment = serializers.CharField(max_length=5_000, allow_blank=True, default="")
+    copy = Text(max_length=10_000, allow_blank=True, default="", trim_whitespace=False)
+    link = Url(max_length=200, allow_blank=True, default="")
+    first_comment = Text(max_length=5_000, allow_blank=True, default="")
     publish_at = AwareDateTimeField(allow_null=True, default=None)
     channels = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**31 - 1), max_length=50,
+        child=Integer(min_value=1, max_value=2**31 - 1), max_length=50,
         default=list, help_text="Channel ids from /api/v1/channels/.")
     media = MediaItem(many=True, max_length=10, default=list)
 
 
 class CampaignData(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    title = serializers.CharField(max_length=255)
+    title = Text(max_length=255)
     status = serializers.ChoiceField(choices=STATUSES, read_only=True)
-    goal = serializers.CharField(max_length=5_000, allow_blank=True, required=False)
-    audience = serializers.CharField(max_length=5_000, allow_blank=True, required=False)
-    key_message = serializers.CharField(max_length=5_000, allow_blank=True, required=False)
-    story = serializers.CharField(
+    goal = Text(max_length=5_000, allow_blank=True, required=False)
+    audience = Text(max_length=5_000, allow_blank=True, required=False)
+    key_message = Text(max_length=5_000, allow_blank=True, required=False)
+    story = Text(
         max_length=100_000, allow_blank=True, required=False,
         help_text="HTML: paragraphs, h3, bold, italic, links and lists; anything else is "
                   "removed.")
     starts_on = serializers.DateField(allow_null=True, required=False)
     ends_on = serializers.DateField(allow_null=True, required=False)
-    tags = serializers.ListField(child=serializers.CharField(max_length=100), max_length=50,
-                                 required=False)
+    tags = serializers.ListField(child=Text(max_length=100), max_length=50, required=False)
     post_count = serializers.IntegerField(read_only=True)
     first_post_at = AwareDateTimeField(read_only=True, allow_null=True)
     revision_id = serializers.IntegerField(read_only=True, allow_null=True)
@@ -243,8 +248,8 @@ def _campaigns_annotated():
 
 LIST_FILTERS = [
     OpenApiParameter("status", str, enum=STATUSES, description="Only campaigns in this state."),
-    OpenApiParameter("tag", str, description="Only campaigns with this tag."),
-    OpenApiParameter("search", str, description="Words in the title."),
+    text_parameter("tag", "Only campaigns with this tag."),
+    text_parameter("search", "Words in the title."),
     OpenApiParameter("updated_after", OpenApiTypes.DATETIME,
                      description="Changed at or after this time (with its offset)."),
     OpenApiParameter("updated_before", OpenApiTypes.DATETIME,
@@ -257,18 +262,14 @@ class CampaignViewSet(mixins.ListModelMixin, ApiViewSet):
 
     serializer_class = CampaignDetail
     lookup_value_regex = ID
-    filter_backends = [OrderingFilter]
+    filter_backends = [StrictOrdering]
     ordering_fields = ["id", "updated_at"]
     ordering = "-id"
 
     def get_queryset(self):
         pages = campaigns_annotated()
-        params = self.request.query_params
-        state = params.get("status")
+        state = query_choice(self.request, "status", STATUSES)
         if state:
-            if state not in STATUSES:
-                raise serializers.ValidationError(
-                    {"status": f"Choose one of {', '.join(STATUSES)}."})
             live_unchanged = Q(live=True, has_unpublished_changes=False)
             pages = {
                 "in_review": pages.filter(workflow_status=WorkflowState.STATUS_IN_PROGRESS),
@@ -321,15 +322,18 @@ class CampaignViewSet(mixins.ListModelMixin, ApiViewSet):
 
     @extend_schema(
         request=CampaignDetail, responses=CampaignDetail,
-        parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=True,
-                                     description="The ETag from your last read.")])
+        parameters=[IF_MATCH])
     def partial_update(self, request, pk=None):
         page = self._page(pk)
-        check_if_match(request, etag_of(page.pk, page.latest_revision_id))
+        # The request itself first (400), then whether it applies to the current version.
         serializer = CampaignDetail(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        services.campaign_draft_update(campaign=page, data=serializer.validated_data,
-                                       user=request.user)
+        check_if_match(request, etag_of(page.pk, page.latest_revision_id))
+        try:
+            services.campaign_draft_update(campaign=page, data=serializer.validated_data,
+                                           user=request.user)
+        except services.Locked as exc:
+            raise Conflict(" ".join(exc.messages)) from None
         return self._detail(page)
 
     @extend_schema(request=None, responses={202: CampaignDetail})
@@ -370,7 +374,7 @@ class CampaignViewSet(mixins.ListModelMixin, ApiViewSet):
             "steps": steps}).data)
 
     @extend_schema(responses=PostData(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None)
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def posts(self, request, pk=None):
         """The campaign's posts, in order, as its latest revision has them."""
         page = self._page(pk)
@@ -399,13 +403,21 @@ class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
 # --- Media ----------------------------------------------------------------------------------
 
 
+IMAGE_TYPES = "image/jpeg, image/png, image/gif, image/webp"
+VIDEO_MEDIA_TYPES = "video/mp4, video/x-m4v, video/quicktime, video/webm"
+
+
 class ImageData(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    title = serializers.CharField(max_length=255, required=False)
-    alt_text = serializers.CharField(
+    title = Text(max_length=255, required=False)
+    alt_text = Text(
         max_length=255, required=False, allow_blank=True, source="description",
         help_text="What the image shows; used as the alt text when a post does not give one.")
-    file = serializers.ImageField(write_only=True, help_text="JPEG, PNG, GIF or WebP.")
+    # Checked by the library's own upload form (kind by content, size, pixels), which says
+    # why a file is refused; DRF's ImageField would call every refusal "not an image".
+    file = serializers.FileField(
+        write_only=True, help_text="JPEG, PNG, GIF or WebP, named for what it holds (photo.png); "
+                                   "its content is checked, not only its name.")
     width = serializers.IntegerField(read_only=True)
     height = serializers.IntegerField(read_only=True)
     created_at = AwareDateTimeField(read_only=True)
@@ -423,7 +435,8 @@ class MediaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
     def get_queryset(self):
         return get_image_model().objects.all()
 
-    @extend_schema(request={"multipart/form-data": ImageData}, responses={201: ImageData})
+    @extend_schema(request={"multipart/form-data": OpenApiRequest(
+        ImageData, encoding={"file": {"contentType": IMAGE_TYPES}})}, responses={201: ImageData})
     def create(self, request):
         serializer = ImageData(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -437,8 +450,10 @@ class MediaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
 
 class VideoData(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    title = serializers.CharField(max_length=255, required=False)
-    file = serializers.FileField(write_only=True, help_text="MP4, M4V, MOV or WebM.")
+    title = Text(max_length=255, required=False)
+    file = serializers.FileField(
+        write_only=True, help_text="MP4, M4V, MOV or WebM; its content is checked. A file "
+                                   "named without an extension is named for what it holds.")
     file_size = serializers.IntegerField(read_only=True, allow_null=True,
                                          help_text="In bytes.")
     created_at = AwareDateTimeField(read_only=True)
@@ -460,7 +475,9 @@ class VideoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
         return get_document_model().objects.filter(
             file__iregex=r"\.(" + "|".join(networks.VIDEO_TYPES) + ")$")
 
-    @extend_schema(request={"multipart/form-data": VideoData}, responses={201: VideoData})
+    @extend_schema(request={"multipart/form-data": OpenApiRequest(
+        VideoData, encoding={"file": {"contentType": VIDEO_MEDIA_TYPES}})},
+        responses={201: VideoData})
     def create(self, request):
         serializer = VideoData(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -498,9 +515,9 @@ class CalendarViewSet(ApiViewSet):
             OpenApiParameter("start", OpenApiTypes.DATETIME, required=True,
                              description="From this time (with its offset)."),
             OpenApiParameter("end", OpenApiTypes.DATETIME, required=True,
-                             description=f"Up to this time; at most {MAX_CALENDAR_DAYS} days "
-                                         "after start."),
-            OpenApiParameter("channel", int, description="Only posts to this channel."),
+                             description=f"Up to this time: after start, and at most "
+                                         f"{MAX_CALENDAR_DAYS} days after it (else 400)."),
+            id_parameter("channel", "Only posts to this channel."),
         ],
         responses=CalendarEntryData(many=True))
     def list(self, request):

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html
 import secrets
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
+from django.utils.html import strip_tags
 
 from campaigns.models import CalendarFeed, CampaignPage, Post
 from campaigns.networks import VIDEO_TYPES
 from tenants.models import current_zone
+
+
+class Locked(ValidationError):
+    """The campaign is locked (by a person, or by the review step it waits in): the message
+    says by what, in plain text."""
 
 
 def post_move(*, campaign: CampaignPage, index: int, day: dt.date, user) -> CampaignPage:
@@ -240,7 +247,9 @@ def campaign_draft_update(*, campaign: CampaignPage, data: dict, user) -> Campai
         raise PermissionDenied("Your role cannot edit this campaign.")
     lock = campaign.get_lock()
     if lock and lock.for_user(user):
-        raise ValidationError(str(lock.get_message(user)) or "This campaign is locked.")
+        # Wagtail words its lock message for its own pages, in HTML: plain text here.
+        message = html.unescape(strip_tags(str(lock.get_message(user))))
+        raise Locked(message or "This campaign is locked.")
     page = campaign.get_latest_revision_as_object()
     errors: dict = {}
     _apply(page, data, errors)
@@ -337,6 +346,13 @@ def video_upload(*, file, title: str, user):
         raise PermissionDenied("Your role cannot add videos to this brand's library.")
     name = file.name or ""
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if not extension:
+        # Named without an extension: named for what it holds, then checked as any video.
+        file.seek(0)
+        kind = _video_kind(file.read(12))
+        extension = {"iso": "mp4", "ebml": "webm"}.get(kind, "")
+        if extension:
+            name = file.name = f"{name or 'video'}.{extension}"
     if extension not in VIDEO_TYPES:
         raise ValidationError({"file": f"Upload an MP4, M4V, MOV or WebM video; “{name}” is "
                                        "not one of those."})

@@ -18,6 +18,11 @@ class ClientMiddleware(TenantMainMiddleware):
         return domain.tenant
 
     def no_tenant_found(self, request, hostname):
+        if request.path.startswith("/api/"):
+            from agency.api.views import problem
+
+            return problem(request, 404, "not-found", f"No brand has the host “{hostname}”. "
+                           "Send API requests to the brand's own host, as its admin shows it.")
         return render(request, "tenants/unknown_host.html", {"hostname": hostname}, status=404)
 
     def process_request(self, request):
@@ -27,6 +32,11 @@ class ClientMiddleware(TenantMainMiddleware):
         tenant = request.tenant
         if getattr(tenant, "archived_at", None):
             connection.set_schema_to_public()
+            if request.path.startswith("/api/"):
+                from agency.api.views import problem
+
+                return problem(request, 410, "gone", f"{tenant.name} is archived: its API "
+                               "answers again once an agency admin restores the client.")
             return render(request, "tenants/archived.html", {"client": tenant}, status=410)
         # Forms and pages on a brand's host read and show times in the brand's time zone.
         if tenant.schema_name != get_public_schema_name():

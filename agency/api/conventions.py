@@ -10,9 +10,12 @@ from datetime import timedelta
 
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
+from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
+from rest_framework.utils import html
 from rest_framework.viewsets import GenericViewSet
 
 from agency import crypto
@@ -30,6 +33,27 @@ class Cursor(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
     ordering = "-id"
+
+    def get_page_size(self, request):
+        value = _sent(request, self.page_size_query_param)
+        if value is None:
+            return self.page_size
+        if not (value.isascii() and value.isdigit() and 1 <= int(value) <= self.max_page_size):
+            raise serializers.ValidationError({self.page_size_query_param: (
+                f"Give a whole number from 1 to {self.max_page_size} (default "
+                f"{self.page_size}).")})
+        return int(value)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size,
+                                           default=self.page_size)
+            elif parameter["name"] == self.cursor_query_param:
+                parameter["description"] = ("The `next` or `previous` address of the page you "
+                                            "read holds it; an unknown cursor answers 404.")
+        return parameters
 
     def get_ordering(self, request, queryset, view):
         # A view without an ordering filter names its fixed order in ``ordering``.
@@ -74,14 +98,114 @@ class AwareDateTimeField(serializers.DateTimeField):
 serializers.ModelSerializer.serializer_field_mapping[models.DateTimeField] = AwareDateTimeField
 
 
+# --- Input read as the document types it ----------------------------------------------------
+# DRF turns a JSON number into text, "7" into a number and "yes" into true; the document says
+# string, integer and boolean, and generated clients rely on it. These fields take exactly that.
+
+
+class Text(serializers.CharField):
+    """A JSON string (a number or true is refused, not turned into text). In a form, a field
+    sent empty is checked as empty (DRF would take it as left out)."""
+
+    default_error_messages = {"not_text": "Give text (a JSON string), not {kind}."}
+
+    def get_value(self, dictionary):
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_text", kind=_kind(data))
+        return super().to_internal_value(data)
+
+
+class Email(Text, serializers.EmailField):
+    pass
+
+
+class Url(Text, serializers.URLField):
+    pass
+
+
+class Integer(serializers.IntegerField):
+    """A JSON integer ("7", 7.0 and true are refused)."""
+
+    default_error_messages = {"not_integer": "Give a whole number, not {kind}."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("not_integer", kind=_kind(data))
+        return super().to_internal_value(data)
+
+
+class Boolean(serializers.BooleanField):
+    """A JSON true or false ("yes", 1 and "true" are refused)."""
+
+    default_error_messages = {"not_boolean": "Give true or false, not {kind}."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("not_boolean", kind=_kind(data))
+        return data
+
+
+def _kind(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return "an object"
+
+
 # Ids in addresses: beyond int4 they are no id of ours, so a 404, not a database error.
 ID = r"[0-9]{1,9}"
+MAX_ID = 999_999_999
+# What the document says of every id, in an address or a query: a positive number of ours.
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+# Query text: what ``query_text`` takes (NUL is no character of any text we keep).
+NO_NUL = "^[^\\u0000]*$"
+# Text that may not be blank: something besides spaces (the server trims them).
+NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
+
+# The ETag last read, for updates: 428 without it, 412 when the resource changed since.
+IF_MATCH = OpenApiParameter(
+    "If-Match", {"type": "string", "minLength": 1}, OpenApiParameter.HEADER, required=True,
+    description="The ETag from your last read (412 if the resource changed since; 428 without "
+                "it).")
+
+
+def id_parameter(name: str, description: str) -> OpenApiParameter:
+    """A query parameter naming an object by its id, as ``query_id`` reads it."""
+    return OpenApiParameter(name, ID_SCHEMA, description=description)
+
+
+def text_parameter(name: str, description: str, *, max_length: int = 100) -> OpenApiParameter:
+    """A free-text query parameter, as ``query_text`` reads it."""
+    return OpenApiParameter(name, {"type": "string", "maxLength": max_length,
+                                   "pattern": NO_NUL}, description=description)
+
+
+def _sent(request, name: str) -> str | None:
+    """The parameter as sent (None when left out); sent twice, it is refused, not guessed."""
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise serializers.ValidationError({name: f"Send {name} once."})
+    return values[0] if values else None
 
 
 def query_time(request, name: str):
-    """A time from the query string, read as the API reads every time (offset required, UTC)."""
-    value = request.query_params.get(name)
-    if not value:
+    """A time from the query string, read as the API reads every time (offset required, UTC).
+    Sent empty, it is refused: leave it out to mean no bound."""
+    value = _sent(request, name)
+    if value is None:
         return None
     try:
         return AwareDateTimeField().run_validation(value)
@@ -91,20 +215,53 @@ def query_time(request, name: str):
 
 def query_id(request, name: str, *, hint: str = "") -> int | None:
     """An object id from the query string (ids beyond int4 are no id of ours)."""
-    value = request.query_params.get(name)
-    if not value:
+    value = _sent(request, name)
+    if value is None:
         return None
-    if not (value.isdigit() and len(value) <= 9):
-        raise serializers.ValidationError({name: f"Give a {name} id{hint}."})
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_ID):
+        raise serializers.ValidationError({name: f"Give a {name} id{hint} (a whole number "
+                                                 f"from 1 to {MAX_ID})."})
     return int(value)
 
 
 def query_text(request, name: str, *, max_length: int = 100) -> str:
-    value = request.query_params.get(name, "")
+    value = _sent(request, name) or ""
     if "\x00" in value or len(value) > max_length:
         raise serializers.ValidationError({name: f"Use plain text of at most {max_length} "
                                                  "characters."})
     return value
+
+
+def query_choice(request, name: str, choices) -> str | None:
+    """One of ``choices`` from the query string, or None when left out (sent empty, it is
+    refused like any other value that is not a choice)."""
+    value = _sent(request, name)
+    if value is not None and value not in choices:
+        raise serializers.ValidationError({name: f"Choose one of {', '.join(choices)}."})
+    return value
+
+
+class StrictOrdering(OrderingFilter):
+    """``ordering`` as the document lists it: one of the fields, ascending or with ``-``
+    descending. Anything else is refused (DRF would ignore it and use the default)."""
+
+    def get_ordering(self, request, queryset, view):
+        value = _sent(request, self.ordering_param)
+        if value is None:
+            return self.get_default_ordering(view)
+        if value not in self.choices(view):
+            raise serializers.ValidationError({self.ordering_param: (
+                f"Order by one of {', '.join(self.choices(view))}.")})
+        return [value]
+
+    @staticmethod
+    def choices(view) -> list[str]:
+        return [f"{sign}{field}" for field in view.ordering_fields for sign in ("", "-")]
+
+    def get_schema_operation_parameters(self, view):
+        return [{"name": self.ordering_param, "required": False, "in": "query",
+                 "description": "The order of the list (a leading - reverses it).",
+                 "schema": {"type": "string", "enum": self.choices(view)}}]
 
 
 def etag_of(*parts) -> str:

@@ -25,6 +25,7 @@ PROBLEM_TYPES = {
     "method-not-allowed": "This address does not take that method.",
     "not-acceptable": "The API answers in JSON only.",
     "unsupported-media-type": "Send JSON (or multipart form data for uploads).",
+    "gone": "The brand is archived: its host answers nothing until an agency admin restores it.",
     "conflict": "The request clashes with the current state (e.g. the campaign is in review).",
     "precondition-required": "Updates need `If-Match` with the ETag you last read.",
     "precondition-failed": "Someone changed the resource since you read it: read it again.",
@@ -81,12 +82,13 @@ class IdempotencyUnreadable(exceptions.APIException):
 
 _CODES = {
     400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not-found",
-    405: "method-not-allowed", 406: "not-acceptable", 415: "unsupported-media-type",
+    405: "method-not-allowed", 406: "not-acceptable", 410: "gone", 415: "unsupported-media-type",
     429: "throttled",
 }
-_TITLES = {
+TITLES = {
     400: "Your request needs fixing", 401: "Authentication needed", 403: "Not allowed",
     404: "Not found", 405: "Method not allowed", 406: "Not acceptable", 409: "Conflict",
+    410: "Gone",
     412: "Precondition failed", 415: "Unsupported media type", 422: "Unprocessable request",
     428: "Precondition required", 429: "Too many requests", 500: "Server error",
 }
@@ -118,7 +120,7 @@ def field_errors(detail, path: str = "") -> list[dict]:
 def problem(request, status_code: int, detail: str, *, code: str | None = None,
             errors: list[dict] | None = None, headers: dict | None = None) -> Response:
     code = code or _CODES.get(status_code, "server-error" if status_code >= 500 else "invalid")
-    body = {"type": f"/api/v1/problems/{code}", "title": _TITLES.get(status_code, "Error"),
+    body = {"type": f"/api/v1/problems/{code}", "title": TITLES.get(status_code, "Error"),
             "status": status_code, "detail": detail,
             "instance": request.path if request is not None else None}
     if getattr(request, "request_id", None):

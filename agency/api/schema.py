@@ -1,4 +1,7 @@
-"""The OpenAPI document's shared parts: the problem-details shape on every operation."""
+"""The OpenAPI document's shared parts: the problem-details shape on every operation, and the
+rules the server enforces that the serializers alone do not state."""
+
+from agency.api.conventions import ID, ID_SCHEMA, NO_NUL, NOT_BLANK
 
 PROBLEM = {
     "type": "object",
@@ -25,6 +28,8 @@ PROBLEM = {
 ALWAYS = {"400": "The request needs fixing (see errors).", "401": "No valid API key.",
           "403": "The key's scopes or its person's role do not allow this.",
           "404": "Not found for this brand.", "406": "Only JSON is offered.",
+          "410": "The brand is archived: its host answers nothing until an agency admin "
+                 "restores it.",
           "429": "Too many requests: wait Retry-After seconds."}
 ON_WRITE = {"409": "Conflicts with the current state, or the first request with this "
                    "Idempotency-Key is still running.",
@@ -53,3 +58,113 @@ def add_problem_responses(result, generator, request, public):
             for code, description in codes.items():
                 responses.setdefault(code, {"description": description, "content": ref})
     return result
+
+
+def state_the_rules(result, generator, request, public):
+    """Ids in addresses are positive numbers (the server answers 404 for anything else), and
+    no text takes a NUL character (refused with 400). Webhook addresses may be plain http only
+    where private addresses are allowed (development)."""
+    from agency.webhooks.addresses import private_allowed
+
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if (parameter.get("in") == "path"
+                        and parameter.get("schema", {}).get("pattern") == f"^{ID}$"):
+                    parameter["schema"] = dict(ID_SCHEMA)
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            _no_nul(component, http_allowed=private_allowed())
+    return result
+
+
+def _no_nul(schema, *, http_allowed: bool) -> None:
+    if not isinstance(schema, dict):
+        return
+    if schema.get("pattern") == "^https://" and http_allowed:
+        schema["pattern"] = "^https?://"
+    if (schema.get("type") == "string" and not {"format", "enum", "pattern"} & schema.keys()):
+        schema["pattern"] = NOT_BLANK if schema.get("minLength", 0) >= 1 else NO_NUL
+    for child in (*schema.get("properties", {}).values(), schema.get("items"),
+                  *schema.get("allOf", []), *schema.get("oneOf", [])):
+        _no_nul(child, http_allowed=http_allowed)
+
+
+def add_links(result, generator, request, public):
+    """OpenAPI links from each answer that carries a resource to the operations on it (a
+    campaign created, to read, change, submit and follow it; a webhook test, to its delivery),
+    with ``If-Match`` from the answer's ``ETag``. Clients and stateful tests follow them."""
+    paths = result.get("paths", {})
+    components = result.get("components", {}).get("schemas", {})
+
+    def component(operation, code):
+        content = operation.get("responses", {}).get(code, {}).get("content", {})
+        ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+        return ref.rsplit("/", 1)[-1] or None
+
+    # Where each kind of resource lives: its GET address ends in its lookup ("/…/{id}/").
+    homes = {}
+    for path, item in paths.items():
+        get = item.get("get")
+        if get and path.endswith("}/") and (name := component(get, "200")):
+            collection, lookup = path[:path.rindex("{")], path[path.rindex("{") + 1:-2]
+            homes.setdefault(name, (collection, lookup))
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict):
+                continue
+            for code in ("200", "201", "202"):
+                name = _kind(component(operation, code), homes, components)
+                if name is None:
+                    continue
+                collection, lookup = homes[name]
+                if lookup not in components[name].get("properties", {}):
+                    continue
+                links = {}
+                for target_path, target_item in paths.items():
+                    if not target_path.startswith(collection + "{"):
+                        continue
+                    for target_method, target in target_item.items():
+                        if not isinstance(target, dict) or (target_path, target_method) == (
+                                path, method) or "operationId" not in target:
+                            continue
+                        parameters = _link_parameters(path, target_path, collection, lookup,
+                                                      target)
+                        if parameters is not None:
+                            links[target["operationId"]] = {
+                                "operationId": target["operationId"], "parameters": parameters}
+                if links:
+                    operation["responses"][code]["links"] = links
+    return result
+
+
+def _kind(name, homes: dict, components: dict) -> str | None:
+    """The resource kind an answer of component ``name`` is: its own, or the one it extends
+    (an endpoint as created, with its secret, is still an endpoint)."""
+    if name in homes:
+        return name
+    fields = set(components.get(name or "", {}).get("properties", {}))
+    kinds = [home for home in homes
+             if set(components.get(home, {}).get("properties", {})) <= fields
+             and homes[home][1] in fields]
+    return max(kinds, key=lambda home: len(components[home]["properties"]), default=None)
+
+
+def _link_parameters(source_path: str, target_path: str, collection: str, lookup: str,
+                     target: dict) -> dict | None:
+    parameters = {}
+    own = target_path[len(collection) + 1:target_path.index("}", len(collection))]
+    for parameter in target.get("parameters", []):
+        name, where = parameter["name"], parameter["in"]
+        if where == "path":
+            if name == own:
+                parameters[name] = f"$response.body#/{lookup}"
+            elif "{" + name + "}" in source_path:
+                parameters[name] = f"$request.path.{name}"
+            else:
+                return None
+        elif where == "header" and name == "If-Match":
+            parameters["header.If-Match"] = "$response.header.ETag"
+    return parameters

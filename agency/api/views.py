@@ -1,32 +1,57 @@
 """Pages of the API itself: what each problem type means."""
 
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
+from django.urls import Resolver404, resolve
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 
-from agency.api.errors import PROBLEM_TYPES
+from agency.api.errors import PROBLEM_TYPES, TITLES
 
 
 def problem_type(request, code: str):
     """The meaning of a problem ``type`` (``/api/v1/problems/<code>``)."""
     if code not in PROBLEM_TYPES:
-        raise Http404
+        return not_found(request)
     return JsonResponse({"type": f"/api/v1/problems/{code}", "meaning": PROBLEM_TYPES[code]})
 
 
+def problem(request, status: int, code: str, detail: str) -> JsonResponse:
+    """A problem detail from outside DRF (URL resolution, host routing, Django's handlers)."""
+    body = {"type": f"/api/v1/problems/{code}", "title": TITLES.get(status, "Error"),
+            "status": status, "detail": detail, "instance": request.path}
+    if getattr(request, "request_id", None):
+        body["request_id"] = request.request_id
+    return JsonResponse(body, status=status, content_type="application/problem+json")
+
+
 def not_found(request, exception=None):
-    return JsonResponse(
-        {"type": "/api/v1/problems/not-found", "title": "Not found", "status": 404,
-         "detail": "No API endpoint or object at this address. The reference is at "
-                   "/api/v1/docs/.", "instance": request.path},
-        status=404, content_type="application/problem+json")
+    detail = "No API endpoint or object at this address. The reference is at /api/v1/docs/."
+    if not request.path.endswith("/") and _is_endpoint(request.path + "/", request):
+        detail = (f"API addresses end with a slash: send the request to {request.path}/ "
+                  "(requests are not redirected, so no method or body is lost).")
+    return problem(request, 404, "not-found", detail)
+
+
+def _is_endpoint(path: str, request) -> bool:
+    try:
+        match = resolve(path, getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    return match.func is not unmatched
+
+
+@csrf_exempt  # an API address: no cookies, so nothing for CSRF to guard; a 404 all the same
+def unmatched(request):
+    """Any address under ``/api/`` that no endpoint takes (an id that is no number, a short
+    name with capitals, a path that does not exist): a problem detail, as from every
+    endpoint, not Django's HTML page (nor its debug page in development)."""
+    return not_found(request)
 
 
 def server_error(request):
-    return JsonResponse(
-        {"type": "/api/v1/problems/server-error", "title": "Server error", "status": 500,
-         "detail": "Something failed on our side; nothing was changed. Try again, and tell us "
-                   "if it keeps happening.", "instance": request.path},
-        status=500, content_type="application/problem+json")
+    return problem(request, 500, "server-error",
+                    "Something failed on our side; nothing was changed. Try again, and tell us "
+                    "if it keeps happening.")
 
 
 def handler404(request, exception=None):

@@ -7,6 +7,7 @@ input, so the API and the portal follow one set of rules and write the same audi
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.core.validators import RegexValidator
 from django.db import IntegrityError
 from django.db.models import Count, Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -18,23 +19,30 @@ from agency.api import errors
 from agency.api.auth import KeyScope, required_scope
 from agency.api.conventions import (
     ID,
+    IF_MATCH,
     ApiViewSet,
     AwareDateTimeField,
+    Email,
+    Text,
     check_if_match,
     etag_of,
+    query_choice,
     query_text,
+    text_parameter,
 )
 from agency.api.models import ApiKey
-from agency.portal.forms import ClientCreateForm, MemberAddForm
+from agency.portal.forms import COMMON_ZONES, ClientCreateForm, MemberAddForm
 from tenants import selectors, services
 from tenants.emails import member_invite_send
 from tenants.links import brand_host, client_base_url
-from tenants.models import Client, Membership, Role, validate_time_zone
+from tenants.models import RESERVED_SLUGS, SLUG_RE, Client, Membership, Role
 
 User = get_user_model()
 
 SLUG = r"[a-z0-9-]{1,40}"  # anything else is no client's short name: 404 without a query
 KEYS_PAGE = "/api-keys/"
+SLUG_HELP = ("Use 3 to 40 lower-case letters, digits and hyphens, starting with a letter and "
+             "ending with a letter or digit.")
 ROLE_HELP = "One of: " + ", ".join(f"{value} ({label})" for value, label in Role.choices) + "."
 
 
@@ -80,16 +88,18 @@ class PortalViewSet(ApiViewSet):
 
 
 class ClientData(serializers.Serializer):
-    slug = serializers.CharField(
-        max_length=40, help_text="Short name: 3 to 40 lower-case letters, digits and hyphens. "
-                                 "It becomes the client's host and cannot be changed later.")
-    name = serializers.CharField(max_length=100, help_text="The brand's name, e.g. “Acme "
-                                                           "Coffee”.")
-    time_zone = serializers.CharField(
-        max_length=64, default="Europe/London", validators=[validate_time_zone],
+    slug = Text(
+        max_length=40, validators=[RegexValidator(SLUG_RE, SLUG_HELP)],
+        help_text=f"{SLUG_HELP} Not one of {', '.join(sorted(RESERVED_SLUGS))}, nor starting "
+                  "with pg. It becomes the client's host and cannot be changed later; a short "
+                  "name in use answers 409.")
+    name = Text(max_length=100, help_text="The brand's name, e.g. “Acme Coffee”.")
+    time_zone = serializers.ChoiceField(
+        choices=COMMON_ZONES, default="Europe/London",
         help_text="IANA time zone in which post times are shown and entered.")
-    brand_colour = serializers.CharField(max_length=7, default="#2F5D62",
-                                         help_text="#RRGGBB, e.g. #2F5D62.")
+    brand_colour = Text(max_length=7, default="#2F5D62",
+                        validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$", "Give #RRGGBB.")],
+                        help_text="#RRGGBB, e.g. #2F5D62.")
     host = serializers.CharField(read_only=True, help_text="The client's own host name.")
     admin_url = serializers.CharField(read_only=True,
                                       help_text="The client's campaign studio (Wagtail admin).")
@@ -129,7 +139,7 @@ def _client_etag(client: Client) -> str:
 CLIENT_FILTERS = [
     OpenApiParameter("archived", bool, description="true: only archived clients; false: only "
                                                    "open ones. Leave out for both."),
-    OpenApiParameter("search", str, description="Words in the client's name or short name."),
+    text_parameter("search", "Words in the client's name or short name."),
 ]
 
 
@@ -152,11 +162,8 @@ class ClientViewSet(PortalViewSet):
     @extend_schema(parameters=CLIENT_FILTERS, responses=ClientData(many=True))
     def list(self, request):
         clients = self.get_queryset()
-        archived = request.query_params.get("archived")
+        archived = query_choice(request, "archived", ("true", "false"))
         if archived is not None:
-            if archived not in ("true", "false"):
-                raise serializers.ValidationError(
-                    {"archived": "Use archived=true or archived=false (or leave it out)."})
             clients = clients.filter(archived_at__isnull=archived == "false")
         search = query_text(request, "search").strip()
         if search:
@@ -174,6 +181,10 @@ class ClientViewSet(PortalViewSet):
         """Provision a client: its own schema, host, role groups and approval workflow. The key's
         person becomes the client's agency admin. Takes about a second."""
         data = ClientData(data=request.data)
+        slug = request.data.get("slug") if isinstance(request.data, dict) else None
+        if isinstance(slug, str) and Client.objects.filter(slug=slug).exists():
+            raise errors.Conflict(f"A client with the short name “{slug}” already exists. "
+                                  "Choose another short name.")
         data.is_valid(raise_exception=True)
         try:
             client = services.client_provision(actor=request.user, **data.validated_data)
@@ -220,12 +231,12 @@ class MembershipData(serializers.Serializer):
 
 
 class MembershipCreate(serializers.Serializer):
-    email = serializers.EmailField(max_length=254, help_text="Their work email. New people get "
+    email = Email(max_length=254, help_text="Their work email. New people get "
                                                              "an email to set a password.")
     role = serializers.ChoiceField(choices=Role.choices, error_messages=ROLE_ERRORS,
                                    help_text=ROLE_HELP)
-    first_name = serializers.CharField(max_length=150, allow_blank=True, default="")
-    last_name = serializers.CharField(max_length=150, allow_blank=True, default="")
+    first_name = Text(max_length=150, allow_blank=True, default="")
+    last_name = Text(max_length=150, allow_blank=True, default="")
 
     def validate(self, attrs):
         # The portal's add-member form: the same email normalising and limits.
@@ -294,11 +305,8 @@ class MembershipViewSet(PortalViewSet):
                    responses=MembershipData(many=True))
     def list(self, request, slug: str):
         members = self._members(self.client_or_404(slug))
-        role = request.query_params.get("role")
+        role = query_choice(request, "role", Role.values)
         if role:
-            if role not in Role.values:
-                raise serializers.ValidationError({"role": f"“{role}” is not a role. "
-                                                           + ROLE_HELP})
             members = members.filter(role=role)
         page = self.paginate_queryset(members)
         return self.get_paginated_response(
@@ -335,15 +343,15 @@ class MembershipViewSet(PortalViewSet):
 
     @extend_schema(
         request=MembershipUpdate, responses=MembershipData,
-        parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=True,
-                                     description="The ETag from your last read.")])
+        parameters=[IF_MATCH])
     def partial_update(self, request, slug: str, user_id: str):
         """Change a member's role. Needs ``If-Match`` with the ETag you last read."""
         client = self.client_or_404(slug)
         membership = self._membership_or_404(client, user_id)
-        check_if_match(request, _membership_etag(membership))
+        # The request itself first (400), then whether it applies to the current version.
         data = MembershipUpdate(data=request.data)
         data.is_valid(raise_exception=True)
+        check_if_match(request, _membership_etag(membership))
         role = data.validated_data["role"]
         self._check_grantable(client, role, membership)
         if role != membership.role:
@@ -353,9 +361,10 @@ class MembershipViewSet(PortalViewSet):
 
     @extend_schema(
         request=None, responses={204: None},
-        parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER,
+        parameters=[OpenApiParameter("If-Match", {"type": "string", "minLength": 1},
+                                     OpenApiParameter.HEADER,
                                      description="Optional: remove only if unchanged since "
-                                                 "this ETag.")])
+                                                 "this ETag (else 412).")])
     def destroy(self, request, slug: str, user_id: str):
         """End a person's access to the client. Their account and other memberships stay."""
         client = self.client_or_404(slug)
@@ -382,6 +391,7 @@ def describe_portal_api(result, generator, request, public):
         for operation in path.values():
             if isinstance(operation, dict) and "404" in operation.get("responses", {}):
                 operation["responses"]["404"]["description"] = "No such client or member."
+                operation["responses"].pop("410", None)  # the portal is never archived
     return result
 
 
@@ -395,5 +405,7 @@ PORTAL_SCHEMA_SETTINGS = {
         "POSTs take an `Idempotency-Key`. Every time carries its offset."),
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "agency.api.schema.add_problem_responses",
+                             "agency.api.schema.state_the_rules",
+                             "agency.api.schema.add_links",
                              "agency.portal.api.describe_portal_api"],
 }

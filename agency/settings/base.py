@@ -277,7 +277,9 @@ SPECTACULAR_SETTINGS = {
         "ReviewLinkStatusEnum": ["sent", "opened", "decided", "withdrawn", "closed", "expired"],
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "agency.api.schema.add_problem_responses"],
+                             "agency.api.schema.add_problem_responses",
+                             "agency.api.schema.state_the_rules",
+                             "agency.api.schema.add_links"],
 }
 
 # Wagtail 8 hands search-index and reference-index updates to django-tasks. They run at once, in

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
@@ -16,11 +16,16 @@ from rest_framework.response import Response
 from agency.api.auth import KeyScope
 from agency.api.conventions import (
     ID,
+    IF_MATCH,
     ApiViewSet,
     AwareDateTimeField,
+    Boolean,
+    Text,
     check_if_match,
     etag_of,
+    query_choice,
     query_text,
+    text_parameter,
 )
 from agency.api.errors import Conflict
 from agency.webhooks import services
@@ -33,16 +38,24 @@ from agency.webhooks.models import (
 )
 
 
+@extend_schema_field({"type": "string", "format": "uri", "pattern": "^https://",
+                      "maxLength": 500})
+class EndpointUrl(Text):
+    """An endpoint's address (``addresses.check`` says the rest when it is registered)."""
+
+
 class WebhookEndpointData(serializers.ModelSerializer):
-    url = serializers.CharField(
-        max_length=500, help_text="Where events are POSTed: a public https:// address.")
-    description = serializers.CharField(max_length=200, allow_blank=True, required=False,
-                                        help_text="What receives them, e.g. “CRM sync”.")
+    url = EndpointUrl(
+        max_length=500, help_text="Where events are POSTed: a public https:// address whose "
+                                  "name resolves to public internet addresses (checked when "
+                                  "registered, else 400).")
+    description = Text(max_length=200, allow_blank=True, required=False,
+                       help_text="What receives them, e.g. “CRM sync”.")
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=Event.choices), min_length=1,
         max_length=len(Event.values), help_text="The events to receive.")
-    active = serializers.BooleanField(required=False, help_text="Switched off, it receives "
-                                                                "nothing (default: on).")
+    active = Boolean(required=False, help_text="Switched off, it receives nothing (default: "
+                                               "on).")
     secret_hint = serializers.CharField(read_only=True, help_text="The signing secret's last "
                                                                   "characters.")
     previous_secret_until = AwareDateTimeField(
@@ -115,11 +128,7 @@ class ManagesWebhooks(BasePermission):
 
 
 def _deliveries_filtered(request, deliveries):
-    params = request.query_params
-    if state := params.get("state"):
-        if state not in DeliveryState.values:
-            raise serializers.ValidationError(
-                {"state": f"Choose one of {', '.join(DeliveryState.values)}."})
+    if state := query_choice(request, "state", DeliveryState.values):
         deliveries = deliveries.filter(state=state)
     if event := query_text(request, "event", max_length=64):
         deliveries = deliveries.filter(event=event)
@@ -129,10 +138,8 @@ def _deliveries_filtered(request, deliveries):
 DELIVERY_FILTERS = [
     OpenApiParameter("state", str, enum=DeliveryState.values,
                      description="Only deliveries in this state."),
-    OpenApiParameter("event", str, description="Only this event, e.g. campaign.approved."),
+    text_parameter("event", "Only this event, e.g. campaign.approved.", max_length=64),
 ]
-IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=True,
-                            description="The ETag from your last read.")
 
 
 def _deliveries():
@@ -188,9 +195,10 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, ApiViewSet):
         """Change the address, events, description or switch it on or off (the secret
         stays)."""
         endpoint = get_object_or_404(self.get_queryset(), pk=pk)
-        check_if_match(request, etag_of(endpoint.pk, endpoint.updated_at))
+        # The request itself first (400), then whether it applies to the current version.
         serializer = WebhookEndpointData(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        check_if_match(request, etag_of(endpoint.pk, endpoint.updated_at))
         data = serializer.validated_data
         services.endpoint_update(endpoint=endpoint, url=data.get("url"),
                                  events=data.get("events"),

@@ -6,14 +6,22 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
-from agency.api.conventions import ID, ApiViewSet, AwareDateTimeField, query_id, query_time
+from agency.api.conventions import (
+    ID,
+    ApiViewSet,
+    AwareDateTimeField,
+    StrictOrdering,
+    id_parameter,
+    query_choice,
+    query_id,
+    query_time,
+)
 from agency.api.errors import Conflict
 from campaigns.publishing import outbox
 from campaigns.publishing.models import Delivery, State
@@ -27,6 +35,8 @@ class DeliveryData(serializers.ModelSerializer):
     text = serializers.SerializerMethodField()
     publish_at = AwareDateTimeField()
     published_at = AwareDateTimeField(allow_null=True)
+    remote_url = serializers.SerializerMethodField(
+        help_text="The published post's address (null until published).")
 
     class Meta:
         model = Delivery
@@ -41,12 +51,21 @@ class DeliveryData(serializers.ModelSerializer):
     def get_text(self, delivery) -> str:
         return (delivery.content or {}).get("text", "")
 
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_remote_url(self, delivery) -> str | None:
+        url = delivery.remote_url
+        request = self.context.get("request")
+        # Sandbox posts of before were kept as a path on this host: a full address all the same.
+        if url.startswith("/") and request is not None:
+            return request.build_absolute_uri(url)
+        return url or None
+
 
 FILTERS = [
     OpenApiParameter("state", str, enum=State.values, description="Only deliveries in this "
                                                                   "state."),
-    OpenApiParameter("campaign", int, description="Only this campaign's deliveries."),
-    OpenApiParameter("channel", int, description="Only this channel's deliveries."),
+    id_parameter("campaign", "Only this campaign's deliveries."),
+    id_parameter("channel", "Only this channel's deliveries."),
     OpenApiParameter("after", OpenApiTypes.DATETIME, description="Due at or after this time."),
     OpenApiParameter("before", OpenApiTypes.DATETIME, description="Due before this time."),
 ]
@@ -57,19 +76,14 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
 
     serializer_class = DeliveryData
     lookup_value_regex = ID
-    filter_backends = [OrderingFilter]
+    filter_backends = [StrictOrdering]
     ordering_fields = ["publish_at", "id"]
     ordering = "publish_at"
 
     def get_queryset(self):
         deliveries = Delivery.objects.filter(client=current_client()).defer(
             "claim", "lease_until", "schema_name")
-        params = self.request.query_params
-        state = params.get("state")
-        if state:
-            if state not in State.values:
-                raise serializers.ValidationError(
-                    {"state": f"Choose one of {', '.join(State.values)}."})
+        if state := query_choice(self.request, "state", State.values):
             deliveries = deliveries.filter(state=state)
         for name, field in (("campaign", "page_id"), ("channel", "channel_id")):
             value = query_id(self.request, name)
@@ -93,7 +107,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
             delivery = change(int(pk), user=self.request.user)
         except ValidationError as exc:
             raise Conflict(" ".join(exc.messages)) from None
-        return Response(DeliveryData(delivery).data)
+        return Response(DeliveryData(delivery, context={"request": self.request}).data)
 
     @extend_schema(request=None, responses=DeliveryData)
     @action(detail=True, methods=["post"])

@@ -35,5 +35,8 @@ class SandboxAdapter(Adapter):
     def _published(self, item) -> Published:
         from django.urls import reverse
 
-        return Published(remote_id=str(item.pk),
-                         url=reverse("sandbox_feed", args=[item.channel_id]) + f"#post-{item.pk}")
+        from tenants.links import current_base_url
+
+        # A full address, like a network's: integrators and webhook receivers get it as is.
+        path = reverse("sandbox_feed", args=[item.channel_id]) + f"#post-{item.pk}"
+        return Published(remote_id=str(item.pk), url=current_base_url() + path)

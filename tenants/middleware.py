@@ -2,6 +2,7 @@
 
 import zoneinfo
 
+from django.core.exceptions import DisallowedHost
 from django.db import connection
 from django.shortcuts import render
 from django.utils import timezone
@@ -26,6 +27,14 @@ class ClientMiddleware(TenantMainMiddleware):
         return render(request, "tenants/unknown_host.html", {"hostname": hostname}, status=404)
 
     def process_request(self, request):
+        if request.path.startswith("/api/"):
+            try:
+                request.get_host()
+            except DisallowedHost:
+                from agency.api.views import problem
+
+                return problem(request, 400, "invalid", "The Host header names no host of "
+                               "ours: send API requests to the brand's own host.")
         response = super().process_request(request)
         if response is not None:
             return response

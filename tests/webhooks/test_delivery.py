@@ -198,7 +198,7 @@ def test_a_redirect_is_not_followed(world, endpoint, receiver):
 ])
 def test_internal_and_insecure_addresses_are_refused_with_what_to_do(world, settings, url,
                                                                       says):
-    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    settings.OUTBOUND_ALLOW_PRIVATE = False
     with pytest.raises(ValidationError) as refused:
         make_endpoint(world.acme, url)
     (message,) = refused.value.message_dict["url"]
@@ -209,7 +209,7 @@ def test_an_address_that_became_internal_is_refused_at_sending_and_not_retried(
         world, endpoint, receiver, settings):
     port = receiver.server.server_port
     make_endpoint(world.acme, f"https://127.0.0.1:{port}/hooks/agency")
-    settings.WEBHOOKS_ALLOW_PRIVATE = False  # both are on 127.0.0.1, one on plain http
+    settings.OUTBOUND_ALLOW_PRIVATE = False  # both are on 127.0.0.1, one on plain http
     deliveries = _emit(world)
     assert send_due(world.acme.client.schema_name) == ["failed", "failed"]
     assert receiver.requests == []
@@ -249,7 +249,7 @@ def _certificate(tmp_path, name: str) -> tuple[str, str]:
 def test_https_goes_to_the_checked_address_with_the_certificate_checked_for_the_name(
         world, settings, tmp_path):
     cert, key = _certificate(tmp_path, "localhost")
-    settings.WEBHOOKS_CA_BUNDLE = cert
+    settings.OUTBOUND_CA_BUNDLE = cert
     good = Receiver(tls=(cert, key))
     wrong_cert, wrong_key = _certificate(tmp_path, "hooks.other.test")
     impostor = Receiver(tls=(wrong_cert, wrong_key))

@@ -137,6 +137,14 @@ def excerpt(text: str | bytes | None, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
+def reason(exc: BaseException) -> str:
+    """The innermost reason of a connection failure, short (no answer's body is in it)."""
+    while exc.args and isinstance(exc.args[0], BaseException):
+        exc = exc.args[0]
+    exc = getattr(exc, "reason", None) or exc
+    return excerpt(str(exc).split(": ", 1)[-1] if ": " in str(exc) else str(exc), 300)
+
+
 def host_header(host: str, port: int, scheme: str) -> str:
     name = f"[{host}]" if ":" in host else host
     return name if port == (443 if scheme == "https" else 80) else f"{name}:{port}"

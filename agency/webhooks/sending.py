@@ -56,8 +56,8 @@ def post(url: str, body: bytes, headers: dict, *, timeout: float) -> Outcome:
         except outbound.Refused as exc:
             return Outcome(None, exc.message, took(), refused=True)
         except requests.exceptions.SSLError as exc:
-            return Outcome(None, f"TLS failed with {host}: {_reason(exc)}. The endpoint needs a "
-                                 "valid certificate for its name.", took())
+            return Outcome(None, f"TLS failed with {host}: {outbound.reason(exc)}. The endpoint "
+                                 "needs a valid certificate for its name.", took())
         except requests.ConnectTimeout:
             return Outcome(None, f"Could not connect to {host} within {min(timeout, 5.0):g} s.",
                            took())
@@ -65,9 +65,9 @@ def post(url: str, body: bytes, headers: dict, *, timeout: float) -> Outcome:
             return Outcome(None, f"No answer within {timeout:g} s.", took())
         except requests.ConnectionError as exc:
             return Outcome(None, f"Could not connect to {host}, or the connection broke: "
-                                 f"{_reason(exc)}", took())
+                                 f"{outbound.reason(exc)}", took())
         except requests.RequestException as exc:
-            return Outcome(None, f"The request to {host} failed: {_reason(exc)}", took())
+            return Outcome(None, f"The request to {host} failed: {outbound.reason(exc)}", took())
         status = response.status_code
         try:
             text = response.raw.read(READ_BYTES, decode_content=True) or b""
@@ -83,8 +83,3 @@ def post(url: str, body: bytes, headers: dict, *, timeout: float) -> Outcome:
     return Outcome(status, error, took(),
                    retry_after=_retry_after(response.headers.get("Retry-After")))
 
-
-def _reason(exc: Exception) -> str:
-    reason = exc.args[0] if exc.args else exc
-    reason = getattr(reason, "reason", None) or reason
-    return outbound.excerpt(str(reason).split(": ", 1)[-1], 300)

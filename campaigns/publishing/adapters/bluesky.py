@@ -249,6 +249,9 @@ class BlueskyAdapter(Adapter):
                                    "been made.")
                 return Permanent(f"Bluesky ({where}): {refusal.message}")
         status = _status(exc)
+        if status is not None and 300 <= status < 400:
+            return Permanent(f"Bluesky ({where}) answered HTTP {status}, a redirect (redirects "
+                             "are not followed: give the service's final address).")
         if status is not None:
             error, message = _xrpc(exc)
             reason = ": ".join(part for part in (error, message) if part) or str(status)

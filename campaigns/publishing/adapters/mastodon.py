@@ -146,6 +146,10 @@ class MastodonAdapter(Adapter):
 
         def remember(response, *args, **kwargs):
             session.last_response = response
+            if response.is_redirect:  # Mastodon.py would read it as an (empty) success
+                raise outbound.Refused(
+                    f"it answered HTTP {response.status_code}, a redirect (redirects are not "
+                    "followed: give the server's final address).")
 
         session.hooks["response"].append(remember)
         return Mastodon(access_token=token, api_base_url=self.channel.endpoint,

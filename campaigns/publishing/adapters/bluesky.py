@@ -45,7 +45,7 @@ from atproto_client.exceptions import (
 )
 from atproto_client.models.common import XrpcError
 from atproto_client.models.dot_dict import DotDict
-from atproto_client.request import Request, RequestBase
+from atproto_client.request import Request
 from atproto_client.utils.facet_detection import detect_facets
 from atproto_core.exceptions import AtProtocolError
 
@@ -159,8 +159,8 @@ class _GuardedRequest(Request):
     """atproto's ``Request`` with its httpx client made by the outbound guard."""
 
     def __init__(self, **kwargs):
-        RequestBase.__init__(self)
-        self._client_kwargs = kwargs  # as Request keeps them, for its clones
+        super().__init__(**kwargs)
+        self._client.close()  # atproto's own client follows redirects
         self._client = outbound.httpx_client(**kwargs)
 
 

@@ -311,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop("DATABASE_URL", None)
     env = {"AGENCY_DATA_DIR": str(DATA), "DJANGO_SETTINGS_MODULE": "agency.settings.dev",
            "DJANGO_DEBUG": "0", "LOG_LEVEL": "WARNING", "LOG_FORMAT": "plain",
+           # the fake Mastodon servers listen on 127.0.0.1, over plain http
+           "OUTBOUND_ALLOW_PRIVATE": "1",
            "PYTHONUNBUFFERED": "1", "Q_WORKERS": str(args.workers), **TIMINGS}
     if args.broker == "redis":
         base = os.environ.get("REDIS_URL", "").strip() or "redis://127.0.0.1:6379"

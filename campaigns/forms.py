@@ -8,6 +8,7 @@ from django import forms
 from wagtail import blocks
 from wagtail.admin.forms import WagtailAdminModelForm, WagtailAdminPageForm
 
+from agency.webhooks import signing
 from campaigns import networks
 
 
@@ -31,6 +32,14 @@ class ChannelForm(WagtailAdminModelForm):
                 and network != "sandbox":
             self.add_error("secret", f"{networks.get(network).label} needs its "
                                      f"{networks.get(network).credential_label.lower()}.")
+        if network == "webhook" and cleaned.get("secret"):
+            # Posts are signed as Standard Webhooks has it: the receiver's library takes this.
+            problem = signing.secret_problem(cleaned["secret"])
+            if problem:
+                self.add_error("secret", f"{problem} Give a Standard Webhooks secret: whsec_ "
+                                         "followed by 24 to 64 random bytes in base64 (e.g. "
+                                         "from “openssl rand -base64 32”), and the same one to "
+                                         "your receiver.")
         return cleaned
 
     def save(self, commit=True):

@@ -23,7 +23,7 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.images import blocks as image_blocks
 from wagtail.models import Orderable, Page
 
-from agency import crypto
+from agency import crypto, outbound
 from campaigns import networks
 from campaigns.editor import PostsPanel
 from campaigns.forms import CampaignPageForm, ChannelForm
@@ -81,6 +81,15 @@ class Channel(models.Model):
         if self.network in networks.NETWORKS and self.rules.requires_endpoint and not self.endpoint:
             raise ValidationError({"endpoint": f"{self.rules.label} needs the server or webhook "
                                                "address, e.g. https://mastodon.social."})
+        if self.endpoint:
+            # The platform sends there: https on a public address only (in production), as
+            # the outbound guard has it; each send checks the address again.
+            try:
+                outbound.split(self.endpoint)
+                if not outbound.private_allowed():
+                    outbound.check(self.endpoint)
+            except outbound.Refused as exc:
+                raise ValidationError({"endpoint": exc.message}) from None
 
 
 class CampaignTag(TaggedItemBase):

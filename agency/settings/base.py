@@ -389,10 +389,6 @@ WEBHOOKS_MAX_ATTEMPTS = int(os.environ.get("WEBHOOKS_MAX_ATTEMPTS", "8"))
 WEBHOOKS_TIMEOUT_SECONDS = env_float("WEBHOOKS_TIMEOUT_SECONDS", 10.0)
 WEBHOOKS_BACKOFF_BASE_SECONDS = env_float("WEBHOOKS_BACKOFF_BASE_SECONDS", 60.0)
 WEBHOOKS_BACKOFF_MAX_SECONDS = env_float("WEBHOOKS_BACKOFF_MAX_SECONDS", 4 * 3600.0)
-# Endpoints on plain http or on private, loopback or link-local addresses: refused unless
-# allowed. Unset, this follows DEBUG (allowed in development, refused in production).
-WEBHOOKS_ALLOW_PRIVATE = (env_bool("WEBHOOKS_ALLOW_PRIVATE")
-                          if os.environ.get("WEBHOOKS_ALLOW_PRIVATE") else None)
 # Finished deliveries (delivered or failed) and their attempts are kept this many days in each
 # brand's log, then removed by a daily task; pending ones are kept until they finish.
 WEBHOOKS_LOG_DAYS = int(os.environ.get("WEBHOOKS_LOG_DAYS", "30"))
@@ -401,5 +397,15 @@ WEBHOOKS_LOG_DAYS = int(os.environ.get("WEBHOOKS_LOG_DAYS", "30"))
 WEBHOOKS_SWITCH_OFF_AFTER_DAYS = env_float("WEBHOOKS_SWITCH_OFF_AFTER_DAYS", 5.0)
 # After a signing secret is rolled, the old one keeps signing beside the new for this long.
 WEBHOOKS_SECRET_OVERLAP_HOURS = env_float("WEBHOOKS_SECRET_OVERLAP_HOURS", 24.0)
-# CA certificates that endpoints' TLS certificates are checked against (default: certifi's).
-WEBHOOKS_CA_BUNDLE = os.environ.get("WEBHOOKS_CA_BUNDLE") or None
+
+# Every server-side request to an address someone gave (webhooks, channel adapters; see
+# agency/outbound.py) goes to public https addresses only, unless private ones are allowed:
+# plain http and private, loopback or link-local addresses, for development and tests. Unset,
+# this follows DEBUG. WEBHOOKS_ALLOW_PRIVATE is its former name, still read.
+OUTBOUND_ALLOW_PRIVATE = next((env_bool(name) for name in ("OUTBOUND_ALLOW_PRIVATE",
+                                                           "WEBHOOKS_ALLOW_PRIVATE")
+                               if os.environ.get(name)), None)
+# CA certificates that TLS certificates of those addresses are checked against (default:
+# certifi's). WEBHOOKS_CA_BUNDLE is its former name.
+OUTBOUND_CA_BUNDLE = (os.environ.get("OUTBOUND_CA_BUNDLE")
+                      or os.environ.get("WEBHOOKS_CA_BUNDLE") or None)

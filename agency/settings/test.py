@@ -27,5 +27,6 @@ import tempfile  # noqa: E402
 MEDIA_ROOT = os.environ.get("AGENCY_TEST_MEDIA_ROOT") or tempfile.mkdtemp(prefix="agency-media-")
 os.environ["AGENCY_TEST_MEDIA_ROOT"] = MEDIA_ROOT  # the test's server and workers share it
 
-# Tests receive webhooks on local http servers.
-WEBHOOKS_ALLOW_PRIVATE = True
+# Tests call local http servers (webhook receivers, fake networks); the tests of the outbound
+# guard switch this off.
+OUTBOUND_ALLOW_PRIVATE = True

@@ -23,7 +23,8 @@ from django_q.models import Schedule
 from django_q.tasks import schedule
 from django_tenants.utils import get_public_schema_name
 
-from agency.webhooks import addresses, sending, signing
+from agency import outbound
+from agency.webhooks import sending, signing
 from agency.webhooks.models import (
     TEST_EVENT,
     DeliveryState,
@@ -58,8 +59,8 @@ def _clean_url(url: str) -> str:
     if len(url) > 500:
         raise ValidationError({"url": "Keep the address within 500 characters."})
     try:
-        addresses.check(url)
-    except addresses.Refused as exc:
+        outbound.check(url)
+    except outbound.Refused as exc:
         raise ValidationError({"url": exc.message}) from None
     return url
 

@@ -2,6 +2,7 @@
 network rules and the brand's time zone."""
 
 import datetime as dt
+import html
 import io
 import re
 
@@ -120,11 +121,12 @@ def test_a_time_that_does_not_exist_in_the_brands_zone_is_refused(world, http, a
 
 
 def test_channel_secrets_are_encrypted_at_rest_and_never_shown_back(world, http, acme):
+    SECRET = "whsec_dmVyeS1zZWNyZXQtdmFsdWUtb2YtYWNtZS0xMjM0"  # noqa: N806
     manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
     response = manager.post("/admin/snippets/campaigns/channel/add/", {
         "name": "Acme hooks", "network": "webhook", "handle": "acme-hooks",
         "endpoint": "https://hooks.acme.example/in", "active": "on",
-        "secret": "whsec-very-secret-value-1234"})
+        "secret": SECRET})
     assert response.status_code == 302, response.content.decode()[:3000]
     with schema_context(world.acme.client.schema_name):
         channel = Channel.objects.get(name="Acme hooks")
@@ -132,9 +134,10 @@ def test_channel_secrets_are_encrypted_at_rest_and_never_shown_back(world, http,
             cursor.execute("SELECT secret_encrypted FROM campaigns_channel WHERE id = %s",
                            [channel.pk])
             stored = cursor.fetchone()[0]
-    assert "whsec" not in stored and channel.get_secret() == "whsec-very-secret-value-1234"
+    assert "whsec" not in stored
+    assert channel.get_secret() == SECRET
     edit = manager.get(f"/admin/snippets/campaigns/channel/edit/{channel.pk}/").content.decode()
-    assert "whsec-very-secret-value" not in edit and "…1234" in edit
+    assert "dmVyeS1zZWNyZXQtdmFsdWUtb2YtYWNtZS0xMjM0" not in edit and "…MjM0" in edit
 
     manager.post(f"/admin/snippets/campaigns/channel/edit/{channel.pk}/", {
         "name": "Acme hooks v2", "network": "webhook", "handle": "acme-hooks",
@@ -142,7 +145,37 @@ def test_channel_secrets_are_encrypted_at_rest_and_never_shown_back(world, http,
     with schema_context(world.acme.client.schema_name):
         channel.refresh_from_db()
         assert channel.name == "Acme hooks v2"
-        assert channel.get_secret() == "whsec-very-secret-value-1234"  # blank keeps it
+        assert channel.get_secret() == SECRET  # blank keeps it
+
+
+@pytest.mark.parametrize("endpoint, says", [
+    ("https://169.254.169.254/latest/meta-data/", "169.254.169.254, a private, loopback"),
+    ("https://[::ffff:10.0.0.1]/", "a private, loopback"),
+    ("http://mastodon.example/", "Use an https:// address"),
+])
+def test_a_channel_on_an_internal_or_plain_http_address_is_refused_with_what_to_do(
+        world, http, acme, settings, endpoint, says):
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
+    response = manager.post("/admin/snippets/campaigns/channel/add/", {
+        "name": "Metadata", "network": "mastodon", "handle": "@acme@mastodon.example",
+        "endpoint": endpoint, "active": "on", "secret": "a-mastodon-token"})
+    assert response.status_code == 200
+    assert says in html.unescape(response.content.decode())
+    with schema_context(world.acme.client.schema_name):
+        assert not Channel.objects.filter(name="Metadata").exists()
+
+
+def test_a_webhook_channel_takes_only_a_standard_webhooks_secret(world, http, acme):
+    manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
+    response = manager.post("/admin/snippets/campaigns/channel/add/", {
+        "name": "Acme hooks", "network": "webhook", "handle": "acme-hooks",
+        "endpoint": "https://hooks.acme.example/in", "active": "on",
+        "secret": "my-own-password"})
+    assert response.status_code == 200
+    assert "Give a Standard Webhooks secret: whsec_" in html.unescape(response.content.decode())
+    with schema_context(world.acme.client.schema_name):
+        assert not Channel.objects.filter(name="Acme hooks").exists()
 
 
 def test_editors_can_see_channels_but_not_change_them(world, http, acme):

@@ -13,6 +13,9 @@ from wagtail.blocks import StreamValue
 
 from tests.images import png_bytes
 
+# The kit's webhook channel signs with this Standard Webhooks secret (24 bytes after whsec_).
+HOOK_SECRET = "whsec_" + "c2lnbmluZy1rZXktb2YtdGhlLWFjbWUtaG9vaw=="
+
 
 def make_campaign(schema: str, *, title="Spring launch", posts=None, tags=("coffee",)):
     """A campaign with posts ``[(copy, [channels], publish_at, image)]``, saved as a draft."""
@@ -59,7 +62,7 @@ def kit(world):
         sandbox = Channel.objects.create(name="Acme Sandbox", network="sandbox", handle="@acme")
         hook = Channel(name="Acme Hook", network="webhook", handle="acme-hook",
                        endpoint="http://127.0.0.1:9/hook")
-        hook.set_secret("s3cret-signing-key")
+        hook.set_secret(HOOK_SECRET)
         hook.save()
         image = Image.objects.create(title="Cup", file=ImageFile(io.BytesIO(png_bytes()),
                                                                    name="cup.png"))

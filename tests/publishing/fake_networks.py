@@ -46,7 +46,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import regex
 
-__all__ = ["FakeBluesky", "FakeMastodon", "Reply", "closed_port_url", "tid"]
+__all__ = ["FakeBluesky", "FakeMastodon", "Hostile", "Reply", "closed_port_url", "tid"]
 
 
 def closed_port_url() -> str:
@@ -869,3 +869,91 @@ class FakeBluesky(_FakeNetwork):
                                f"Could not locate record: {uri}")
         return Reply(200, {"uri": stored["uri"], "cid": stored["cid"], "value": stored["record"]})
 
+
+# -- a hostile server -------------------------------------------------------------------------
+
+
+class Hostile:
+    """A server that answers every request in one way a guarded client must not go along with:
+
+    - ``Hostile(redirect_to=url)``: 302 to ``url`` (e.g. a cloud metadata address);
+    - ``Hostile(endless=True)``: 200 JSON, chunked, whose body goes on until the client stops
+      reading (or ``limit`` bytes); ``sent`` counts what went out;
+    - ``Hostile(declared=True)``: 200 with ``Content-Length: limit``, of which one MB is sent
+      before it waits (a client reading it all waits for its timeout);
+    - otherwise ``status`` with ``body`` (e.g. a secret a metadata service would give).
+
+    ``requests`` records ``(method, path)`` of every request received."""
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, *, status: int = 200, body: bytes = b"{}", redirect_to: str = "",
+                 endless: bool = False, declared: bool = False, limit: int = 64 * 1024 * 1024):
+        self.status, self.body, self.redirect_to = status, body, redirect_to
+        self.endless, self.declared, self.limit = endless, declared, limit
+        self.requests: list[tuple[str, str]] = []
+        self.sent = 0
+        self._stopping = threading.Event()
+        hostile = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):  # noqa: N802
+                hostile._answer(self)
+
+            def do_POST(self):  # noqa: N802
+                hostile._answer(self)
+
+            def log_message(self, format, *args):  # noqa: A002
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
+
+    def _answer(self, handler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        if length:
+            handler.rfile.read(length)
+        self.requests.append((handler.command, handler.path))
+        try:
+            if self.redirect_to:
+                handler.send_response(302)
+                handler.send_header("Location", self.redirect_to)
+                handler.send_header("Content-Length", "0")
+                handler.end_headers()
+            elif self.endless or self.declared:
+                handler.send_response(200)
+                handler.send_header("Content-Type", "application/json")
+                if self.declared:
+                    handler.send_header("Content-Length", str(self.limit))
+                else:
+                    handler.send_header("Transfer-Encoding", "chunked")
+                handler.end_headers()
+                piece = b" " * self.CHUNK
+                while self.sent < (1024 * 1024 if self.declared else self.limit):
+                    handler.wfile.write(piece if self.declared
+                                        else b"%x\r\n%s\r\n" % (len(piece), piece))
+                    self.sent += len(piece)
+                if self.declared:
+                    self._stopping.wait(30)
+                else:
+                    handler.wfile.write(b"0\r\n\r\n")
+            else:
+                handler.send_response(self.status)
+                handler.send_header("Content-Type", "application/json")
+                handler.send_header("Content-Length", str(len(self.body)))
+                handler.end_headers()
+                handler.wfile.write(self.body)
+            handler.wfile.flush()
+        except OSError:  # the client stopped reading and went away
+            handler.close_connection = True
+
+    def close(self) -> None:
+        self._stopping.set()
+        self.server.shutdown()
+        self.server.server_close()

@@ -10,11 +10,12 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 from django_tenants.utils import schema_context
+from standardwebhooks.webhooks import Webhook
 
+from agency.webhooks import signing
 from campaigns.publishing import dispatcher, worker
-from campaigns.publishing.adapters.webhook import verify
 from campaigns.publishing.models import CrisisHold, Delivery, Pause, State
-from tests.publishing.conftest import approve, make_campaign
+from tests.publishing.conftest import HOOK_SECRET, approve, make_campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -102,20 +103,34 @@ def test_a_due_sandbox_post_is_published_once_into_the_brands_feed(world, kit):
         assert image["name"].startswith("cup") and image["name"].endswith(".png")
 
 
-def test_the_webhook_is_signed_timestamped_and_carries_the_key(world, kit, receiver):
+def test_the_webhook_is_signed_as_standard_webhooks_has_it_and_carries_the_key(
+        world, kit, receiver):
     (delivery,) = _due(kit, [kit["hook"]])
     assert _run(dispatcher.claim_due()) == ["published"]
     (headers, body), = receiver.requests
-    assert verify("s3cret-signing-key", headers["X-Agency-Timestamp"], body,
-                  headers["X-Agency-Signature"])
-    assert not verify("wrong-key", headers["X-Agency-Timestamp"], body,
-                      headers["X-Agency-Signature"])
-    assert headers["Idempotency-Key"] == delivery.idempotency_key
+    # The reference library checks it as a receiver would, and so does our helper; one scheme
+    # with the outbound webhooks, none of its own.
+    assert Webhook(HOOK_SECRET).verify(body, headers)["text"] == "Spring is here #SpringLaunch"
+    assert signing.verify(HOOK_SECRET, headers, body)
+    assert not signing.verify(signing.secret_generate(), headers, body)
+    assert not any(name.lower().startswith("x-agency") for name in headers)
+    assert headers["webhook-id"] == headers["Idempotency-Key"] == delivery.idempotency_key
     payload = json.loads(body)
     assert payload["text"] == "Spring is here #SpringLaunch"
     assert payload["images"][0]["alt"] == "Alt for Spring is here #SpringLaunch"
     delivery.refresh_from_db()
     assert delivery.state == State.PUBLISHED and delivery.remote_id == "remote-1"
+
+
+def test_a_webhook_channel_secret_from_before_signs_with_its_bytes(world, kit, receiver):
+    with schema_context(kit["schema"]):
+        kit["hook"].set_secret("an older secret, typed by staff")
+        kit["hook"].save()
+    _due(kit, [kit["hook"]])
+    assert _run(dispatcher.claim_due()) == ["published"]
+    (headers, body), = receiver.requests
+    assert Webhook(b"an older secret, typed by staff").verify(body, headers)
+    assert signing.verify("an older secret, typed by staff", headers, body)
 
 
 CLIP = b"\x00\x00\x00\x18ftypmp42" + b"clip" * 60

@@ -34,8 +34,9 @@ def independent_verify(secret: str, headers: dict, body: bytes, now: float | Non
 
 
 class Receiver:
-    """An integrator's endpoint on a local port: answers with the queued statuses (200 once
-    they run out), records every request, and checks its signature when given the secret."""
+    """An integrator's endpoint on a local port: answers with the queued ``(status, headers)``
+    or ``(status, headers, body)`` (200 once they run out), records every request, and checks
+    its signature when given the secret."""
 
     def __init__(self, secret: str | None = None, tls: tuple[str, str] | None = None):
         self.secret = secret
@@ -51,8 +52,10 @@ class Receiver:
                 receiver.requests.append((headers, body))
                 if receiver.secret:
                     receiver.verified.append(independent_verify(receiver.secret, headers, body))
-                status, extra = receiver.answers.pop(0) if receiver.answers else (200, {})
-                answer = b"ok" if status < 300 else b"receiver is down for maintenance"
+                status, extra, *body = receiver.answers.pop(0) if receiver.answers \
+                    else (200, {})
+                answer = body[0] if body else (b"ok" if status < 300
+                                               else b"receiver is down for maintenance")
                 self.send_response(status)
                 for name, value in extra.items():
                     self.send_header(name, value)

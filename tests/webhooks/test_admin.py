@@ -39,7 +39,7 @@ def test_an_account_manager_adds_an_endpoint_and_sees_its_secret_once(world, htt
 
 
 def test_a_bad_address_is_refused_in_the_form_with_what_to_do(world, http, settings):
-    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    settings.OUTBOUND_ALLOW_PRIVATE = False
     manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
     page = manager.post("/admin/webhooks/add/", {"url": "http://hooks.example.com/in",
                                                  "events": ["campaign.approved"]})

@@ -55,7 +55,7 @@ def test_an_integrator_registers_reads_changes_and_removes_an_endpoint(world, re
 
 
 def test_bad_input_is_refused_naming_the_field_and_the_fix(world, settings):
-    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    settings.OUTBOUND_ALLOW_PRIVATE = False
     client = _api(world.acme)
     response = client.send("POST", "/api/v1/webhooks/", {
         "url": "https://10.0.0.7/hook", "events": ["campaign.approved"]})

@@ -198,7 +198,7 @@ def test_a_redirect_is_not_followed(world, endpoint, receiver):
 ])
 def test_internal_and_insecure_addresses_are_refused_with_what_to_do(world, settings, url,
                                                                       says):
-    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    settings.OUTBOUND_ALLOW_PRIVATE = False
     with pytest.raises(ValidationError) as refused:
         make_endpoint(world.acme, url)
     (message,) = refused.value.message_dict["url"]
@@ -209,7 +209,7 @@ def test_an_address_that_became_internal_is_refused_at_sending_and_not_retried(
         world, endpoint, receiver, settings):
     port = receiver.server.server_port
     make_endpoint(world.acme, f"https://127.0.0.1:{port}/hooks/agency")
-    settings.WEBHOOKS_ALLOW_PRIVATE = False  # both are on 127.0.0.1, one on plain http
+    settings.OUTBOUND_ALLOW_PRIVATE = False  # both are on 127.0.0.1, one on plain http
     deliveries = _emit(world)
     assert send_due(world.acme.client.schema_name) == ["failed", "failed"]
     assert receiver.requests == []
@@ -219,6 +219,44 @@ def test_an_address_that_became_internal_is_refused_at_sending_and_not_retried(
         assert errors[0].startswith("Use an https:// address")
         assert errors[1].startswith("“127.0.0.1” resolves to 127.0.0.1, a private, loopback")
         assert not Schedule.objects.filter(name__startswith="webhook:").exists()
+
+
+@pytest.mark.parametrize("internal", ["127.0.0.1", "::ffff:127.0.0.1", "169.254.169.254"])
+def test_a_name_re_pointed_at_an_internal_address_after_registration_is_refused_at_send(
+        world, receiver, settings, monkeypatch, internal):
+    import socket
+
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    answers = {"hooks.acme.test": "93.184.215.14"}  # public when registered
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in answers:
+            family = socket.AF_INET6 if ":" in answers[host] else socket.AF_INET
+            return [(family, socket.SOCK_STREAM, 6, "", (answers[host], port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    make_endpoint(world.acme, f"https://hooks.acme.test:{receiver.server.server_port}/in")
+    answers["hooks.acme.test"] = internal  # then re-pointed inside
+    (delivery,) = _emit(world)
+    assert send_due(world.acme.client.schema_name) == ["failed"]
+    assert receiver.requests == []
+    with schema_context(world.acme.client.schema_name):
+        delivery.refresh_from_db()
+        assert delivery.last_error.startswith(
+            f"“hooks.acme.test” resolves to {internal}, a private, loopback")
+
+
+def test_a_receivers_answer_is_logged_as_a_short_single_line_excerpt(world, endpoint, receiver):
+    receiver.answers = [(500, {}, b"Down\n\x1b[31mfor maintenance " + b"blah " * 2000)]
+    (delivery,) = _emit(world)
+    assert send_due(world.acme.client.schema_name) == ["retry"]
+    with schema_context(world.acme.client.schema_name):
+        delivery.refresh_from_db()
+    assert delivery.last_error.startswith("HTTP 500: Down [31mfor maintenance blah")
+    assert len(delivery.last_error) < 300 and "\n" not in delivery.last_error
+    assert "\x1b" not in delivery.last_error
 
 
 def _certificate(tmp_path, name: str) -> tuple[str, str]:
@@ -249,7 +287,7 @@ def _certificate(tmp_path, name: str) -> tuple[str, str]:
 def test_https_goes_to_the_checked_address_with_the_certificate_checked_for_the_name(
         world, settings, tmp_path):
     cert, key = _certificate(tmp_path, "localhost")
-    settings.WEBHOOKS_CA_BUNDLE = cert
+    settings.OUTBOUND_CA_BUNDLE = cert
     good = Receiver(tls=(cert, key))
     wrong_cert, wrong_key = _certificate(tmp_path, "hooks.other.test")
     impostor = Receiver(tls=(wrong_cert, wrong_key))

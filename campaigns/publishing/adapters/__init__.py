@@ -16,6 +16,8 @@ from __future__ import annotations
 import mimetypes
 from dataclasses import dataclass, field
 
+from agency import outbound
+
 
 class AdapterError(Exception):
     def __init__(self, message: str, *, retry_after: float | None = None):
@@ -116,14 +118,17 @@ def guess_mime(name: str) -> str:
 
 def http_error(status: int, reason: str, *, retry_after: str | None = None) -> AdapterError:
     """The error for an HTTP answer that is not a success: 408, 425, 429 and 5xx are worth
-    another try later; any other 4xx is the network refusing the post."""
+    another try later; any other 4xx (or a redirect, never followed) is the network refusing
+    the post. ``reason`` is what the network said, kept to a short, single-line excerpt."""
     seconds = None
     if retry_after:
         try:
             seconds = max(0.0, float(retry_after))
         except ValueError:
             seconds = None
-    text = f"HTTP {status}: {reason}".strip()
+    text = f"HTTP {status}: {outbound.excerpt(reason)}".strip().rstrip(":")
+    if 300 <= status < 400:
+        text += " (redirects are not followed: give the final address)"
     if status in (408, 425, 429) or status >= 500:
         return Transient(text, retry_after=seconds)
     return Permanent(text)

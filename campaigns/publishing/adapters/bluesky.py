@@ -13,7 +13,9 @@ the record is read back: if it is there with our text, the post was published.
 Quirks of atproto 0.0.x handled here:
 
 - ``Request(timeout=...)`` passes its keyword arguments to ``httpx.Client``: that is where the
-  adapter's timeout goes.
+  adapter's timeout goes. Its client follows redirects, whatever it is told; ``_GuardedRequest``
+  makes its client with the outbound guard instead (``agency.outbound``: the address checked at
+  each request, including the PDS a login names, no redirects, answers capped).
 - Transport failures are ``NetworkError`` / ``InvokeTimeoutError`` (a subclass) with
   ``response=None`` and the httpx error as ``__cause__`` (``ConnectError``, ``ConnectTimeout``,
   ``ReadTimeout``...). ``httpx.RemoteProtocolError`` (the server closed the connection without an
@@ -47,6 +49,7 @@ from atproto_client.request import Request
 from atproto_client.utils.facet_detection import detect_facets
 from atproto_core.exceptions import AtProtocolError
 
+from agency import outbound
 from campaigns.publishing.adapters import (
     Adapter,
     AdapterError,
@@ -66,6 +69,9 @@ DEFAULT_SERVICE = "https://bsky.social/xrpc"
 MAX_IMAGES = 4
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 _TOKEN_ERRORS = {"ExpiredToken", "InvalidToken", "AuthMissing", "AuthRequired"}
+
+# What a call through atproto can raise besides our own errors.
+_FAILURES = (AtProtocolError, httpx.HTTPError, outbound.Refused, outbound.AnswerRefused)
 
 _SESSIONS: dict[tuple[str, str, str], str] = {}
 _SESSIONS_LOCK = threading.Lock()
@@ -105,12 +111,14 @@ def _xrpc(exc: BaseException) -> tuple[str, str]:
     response = getattr(exc, "response", None)
     content = response.content if response is not None else None
     if isinstance(content, XrpcError):
-        return content.error or "", content.message or ""
+        return (outbound.excerpt(content.error or "", 80),
+                outbound.excerpt(content.message or ""))
     if isinstance(content, (dict, DotDict)):  # an error body without "message" stays a DotDict
         data = content.to_dict() if isinstance(content, DotDict) else content
-        return str(data.get("error") or ""), str(data.get("message") or "")
+        return (outbound.excerpt(str(data.get("error") or ""), 80),
+                outbound.excerpt(str(data.get("message") or "")))
     if isinstance(content, bytes):
-        return "", content.decode("utf-8", "replace")[:300]
+        return "", outbound.excerpt(content)
     return "", ""
 
 
@@ -147,6 +155,15 @@ def _retry_after(exc: BaseException) -> float | None:
     return None
 
 
+class _GuardedRequest(Request):
+    """atproto's ``Request`` with its httpx client made by the outbound guard."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._client.close()  # atproto's own client follows redirects
+        self._client = outbound.httpx_client(**kwargs)
+
+
 @register
 class BlueskyAdapter(Adapter):
     network = "bluesky"
@@ -168,7 +185,7 @@ class BlueskyAdapter(Adapter):
             raise Permanent("The Bluesky channel needs its handle and an app password.")
         key = self._session_key(password)
         client = Client(base_url=self.channel.endpoint or None,
-                        request=Request(timeout=self.timeout))
+                        request=_GuardedRequest(timeout=self.timeout))
 
         def keep(event, session):
             with _SESSIONS_LOCK:
@@ -184,7 +201,7 @@ class BlueskyAdapter(Adapter):
                 client.login(session_string=kept, fetch_bsky_profile=False)
                 return client, True
             client.login(self._login_name(), password, fetch_bsky_profile=False)
-        except (AtProtocolError, httpx.HTTPError) as exc:
+        except _FAILURES as exc:
             client.request.close()
             raise self._login_error(exc) from exc
         return client, False
@@ -223,7 +240,18 @@ class BlueskyAdapter(Adapter):
     def _error(self, exc: BaseException, *, sent: bool) -> AdapterError:
         """Our error for atproto's or httpx's. ``sent``: the request may have made the post."""
         where = self.channel.endpoint or DEFAULT_SERVICE
+        for refusal in (exc, exc.__cause__):
+            if isinstance(refusal, outbound.Refused):
+                return Permanent(f"The Bluesky service's address is refused: {refusal.message}")
+            if isinstance(refusal, outbound.AnswerRefused):
+                if sent:
+                    return Unknown(f"Bluesky ({where}): {refusal.message} The post may have "
+                                   "been made.")
+                return Permanent(f"Bluesky ({where}): {refusal.message}")
         status = _status(exc)
+        if status is not None and 300 <= status < 400:
+            return Permanent(f"Bluesky ({where}) answered HTTP {status}, a redirect (redirects "
+                             "are not followed: give the service's final address).")
         if status is not None:
             error, message = _xrpc(exc)
             reason = ": ".join(part for part in (error, message) if part) or str(status)
@@ -285,12 +313,12 @@ class BlueskyAdapter(Adapter):
         try:
             created = client.com.atproto.repo.create_record(data)
             return created.uri, created.cid
-        except (AtProtocolError, httpx.HTTPError) as exc:
+        except _FAILURES as exc:
             if not _maybe_exists(exc):
                 raise
             try:
                 existing = self._get(client, rkey)
-            except (AtProtocolError, httpx.HTTPError):
+            except _FAILURES:
                 existing = None
             if existing is None:
                 raise
@@ -331,7 +359,7 @@ class BlueskyAdapter(Adapter):
                 if _token_problem(exc):
                     raise
                 raise self._error(exc, sent=False) from exc
-            except (AtProtocolError, httpx.HTTPError) as exc:
+            except _FAILURES as exc:
                 raise self._error(exc, sent=False) from exc
             try:
                 uri, cid = self._create(client, rkey, post.text, embed=embed)
@@ -339,7 +367,7 @@ class BlueskyAdapter(Adapter):
                 if _token_problem(exc):
                     raise
                 raise self._error(exc, sent=True) from exc
-            except (AtProtocolError, httpx.HTTPError) as exc:
+            except _FAILURES as exc:
                 raise self._error(exc, sent=True) from exc
             if post.first_comment.strip():
                 self._comment(client, post, uri, cid)
@@ -352,7 +380,7 @@ class BlueskyAdapter(Adapter):
         try:
             self._create(client, record_key(post, comment=True), post.first_comment,
                          reply=models.AppBskyFeedPost.ReplyRef(root=parent, parent=parent))
-        except (AtProtocolError, httpx.HTTPError, AdapterError) as exc:
+        except (*_FAILURES, AdapterError) as exc:
             reason = exc.message if isinstance(exc, AdapterError) \
                 else self._error(exc, sent=True).message
             log.warning("Bluesky: the first comment of %s did not go out: %s",
@@ -380,5 +408,5 @@ class BlueskyAdapter(Adapter):
             return call()
         except AdapterError:
             raise
-        except (AtProtocolError, httpx.HTTPError) as exc:
+        except _FAILURES as exc:
             raise self._error(exc, sent=sent) from exc

@@ -38,6 +38,7 @@ from mastodon import (
     MastodonRatelimitError,
 )
 
+from agency import outbound
 from campaigns.publishing.adapters import (
     Adapter,
     AdapterError,
@@ -138,11 +139,17 @@ class MastodonAdapter(Adapter):
         token = self.channel.get_secret()
         if not token:
             raise Permanent("The Mastodon channel has no access token: set one on the channel.")
-        session = requests.Session()
+        # Through the outbound guard: the server's address checked at each request, no
+        # redirects, answers capped.
+        session = outbound.session()
         session.last_response = None  # the latest answer, for headers Mastodon.py does not keep
 
         def remember(response, *args, **kwargs):
             session.last_response = response
+            if response.is_redirect:  # Mastodon.py would read it as an (empty) success
+                raise outbound.Refused(
+                    f"it answered HTTP {response.status_code}, a redirect (redirects are not "
+                    "followed: give the server's final address).")
 
         session.hooks["response"].append(remember)
         return Mastodon(access_token=token, api_base_url=self.channel.endpoint,
@@ -175,6 +182,13 @@ class MastodonAdapter(Adapter):
                              retry_after=self._retry_after(api))
         if isinstance(exc, MastodonNetworkError):
             cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, outbound.Refused):
+                return Permanent(f"The Mastodon server's address is refused: {cause.message}")
+            if isinstance(cause, outbound.AnswerRefused):
+                if sent:
+                    return Unknown(f"Mastodon ({where}): {cause.message} The post may have been "
+                                   "made.")
+                return Permanent(f"Mastodon ({where}): {cause.message}")
             if isinstance(cause, requests.ReadTimeout) and sent:
                 return Unknown(f"No answer from Mastodon ({where}) within {self.timeout:g} s "
                                "after the post was sent.")
@@ -185,7 +199,7 @@ class MastodonAdapter(Adapter):
         if isinstance(exc, MastodonAPIError) and len(exc.args) >= 4 \
                 and isinstance(exc.args[1], int):
             status, reason, message = exc.args[1], exc.args[2], exc.args[3]
-            reason_text = str(message or reason or "no reason given")
+            reason_text = outbound.excerpt(str(message or reason or "no reason given"))
             kind = http_error(status, reason_text,
                               retry_after=self._headers(api).get("Retry-After"))
             if status in (401, 403):
@@ -199,12 +213,15 @@ class MastodonAdapter(Adapter):
             else:
                 text = f"Mastodon refused the post (HTTP {status}): {reason_text}"
             return type(kind)(text, retry_after=kind.retry_after)
+        # Mastodon.py's message repeats an unreadable answer whole: it is not passed on.
         if isinstance(exc, MastodonAPIError) and sent:
             # e.g. a 200 whose body is not JSON: the post may well be there
-            return Unknown(f"Mastodon ({where}) gave an answer that could not be read: {exc}")
+            return Unknown(f"Mastodon ({where}) gave an answer that could not be read (not the "
+                           "JSON expected).")
         if isinstance(exc, MastodonAPIError):
-            return Transient(f"Mastodon ({where}) gave an answer that could not be read: {exc}")
-        return Permanent(f"Mastodon.py refused the request: {exc}")
+            return Transient(f"Mastodon ({where}) gave an answer that could not be read (not "
+                             "the JSON expected).")
+        return Permanent(f"Mastodon.py refused the request: {outbound.excerpt(str(exc))}")
 
     # -- the adapter ----------------------------------------------------------------------------
 

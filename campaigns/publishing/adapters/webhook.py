@@ -1,21 +1,25 @@
-"""Signed webhook: the post as JSON, signed with HMAC-SHA256 over the timestamp and the body.
+"""Signed webhook: the post as JSON, signed as Standard Webhooks has it, like the outbound
+webhooks (``agency/webhooks/signing.py``: ``webhook-id`` is the post's idempotency key,
+``webhook-timestamp``, ``webhook-signature: v1,<base64>``), and ``Idempotency-Key``.
 
-Headers: ``X-Agency-Timestamp`` (Unix seconds), ``X-Agency-Signature: sha256=<hex>`` of
-``<timestamp>.<body>`` with the channel's signing secret, and ``Idempotency-Key``. A receiver
-checks the signature, refuses timestamps older than five minutes, and drops a key it has seen:
-that is what makes a resend after an unknown outcome safe.
+A receiver checks the signature with the channel's secret (any Standard Webhooks library, or
+``agency.webhooks.signing.verify``), refuses timestamps older than five minutes, and drops a key
+it has seen: that is what makes a resend after an unknown outcome safe.
+
+The request goes through the outbound guard (``agency.outbound``): the endpoint's address is
+checked at each send, no redirect is followed, and at most ``ANSWER_BYTES`` of the answer are
+read.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
-import time
 
 import requests
 
+from agency import outbound
+from agency.webhooks import signing
 from campaigns.publishing.adapters import (
     Adapter,
     Outgoing,
@@ -27,23 +31,9 @@ from campaigns.publishing.adapters import (
     register,
 )
 
-SIGNATURE_HEADER = "X-Agency-Signature"
-TIMESTAMP_HEADER = "X-Agency-Timestamp"
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + digest.hexdigest()
-
-
-def verify(secret: str, timestamp: str, body: bytes, signature: str, *, now: float | None = None,
-           tolerance: int = 300) -> bool:
-    """For receivers (and our tests): a valid signature on a fresh timestamp."""
-    try:
-        age = abs((now or time.time()) - int(timestamp))
-    except ValueError:
-        return False
-    return age <= tolerance and hmac.compare_digest(sign(secret, timestamp, body), signature)
+USER_AGENT = "agency-platform-webhook/1"
+# The receiver's answer (``{"id": …, "url": …}``) is small; a longer one is not read.
+ANSWER_BYTES = 64 * 1024
 
 
 @register
@@ -68,29 +58,39 @@ class WebhookAdapter(Adapter):
                         "description": video.description,
                         "data": base64.b64encode(video.data).decode()} for video in post.videos],
         }, ensure_ascii=False).encode()
-        timestamp = str(int(time.time()))
-        headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp,
-                   SIGNATURE_HEADER: sign(secret, timestamp, body),
-                   "Idempotency-Key": post.idempotency_key,
-                   "User-Agent": "agency-platform-webhook/1"}
-        try:
-            response = requests.post(self.channel.endpoint, data=body, headers=headers,
-                                     timeout=self.timeout, allow_redirects=False)
-        except requests.ConnectionError as exc:
-            if isinstance(exc, requests.ConnectTimeout) or "NewConnectionError" in repr(exc):
-                raise Transient(f"Could not reach {self.channel.endpoint}: {exc}") from exc
-            raise Unknown(f"The connection broke after the post was sent: {exc}") from exc
-        except requests.Timeout as exc:
-            raise Unknown(f"No answer within {self.timeout:g} s after the post was sent.") from exc
+        headers = {**signing.headers_for(secret, post.idempotency_key, body),
+                   "Content-Type": "application/json", "Idempotency-Key": post.idempotency_key,
+                   "User-Agent": USER_AGENT}
+        endpoint = self.channel.endpoint
+        with outbound.session() as session:
+            try:
+                response = session.post(endpoint, data=body, headers=headers,
+                                        timeout=self.timeout, stream=True)
+            except outbound.Refused as exc:
+                raise Permanent(f"The webhook address is refused: {exc.message}") from exc
+            except requests.exceptions.SSLError as exc:
+                raise Transient(f"TLS failed with {endpoint}: the endpoint needs a valid "
+                                "certificate for its name.") from exc
+            except requests.ConnectionError as exc:
+                if isinstance(exc, requests.ConnectTimeout) or "NewConnectionError" in repr(exc):
+                    raise Transient(f"Could not reach {endpoint}: {outbound.reason(exc)}") from exc
+                raise Unknown("The connection broke after the post was sent: "
+                              f"{outbound.reason(exc)}") from exc
+            except requests.Timeout as exc:
+                raise Unknown(f"No answer within {self.timeout:g} s after the post was "
+                              "sent.") from exc
+            # Only the start of the answer is read: a receiver cannot make a worker download
+            # more (a longer answer to a success is a success without an id).
+            answer_bytes = outbound.read_at_most(response, ANSWER_BYTES)
         if not 200 <= response.status_code < 300:
-            raise http_error(response.status_code, response.text[:300],
+            raise http_error(response.status_code, outbound.excerpt(answer_bytes or b""),
                              retry_after=response.headers.get("Retry-After"))
         try:
-            answer = response.json()
+            answer = json.loads(answer_bytes) if answer_bytes else {}
         except ValueError:
             answer = {}
         answer = answer if isinstance(answer, dict) else {}
-        return Published(remote_id=str(answer.get("id") or post.idempotency_key),
+        return Published(remote_id=str(answer.get("id") or post.idempotency_key)[:200],
                          url=str(answer.get("url") or "")[:500])
 
     def find(self, post: Outgoing, *, since) -> Published | None:

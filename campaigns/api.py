@@ -525,7 +525,9 @@ class CalendarViewSet(ApiViewSet):
         problems = {name: "Required: an ISO 8601 time with its offset, e.g. "
                           "2026-12-01T00:00:00Z." for name, v in (("start", start), ("end", end))
                     if v is None}
-        if not problems and not (start < end <= start + dt.timedelta(days=MAX_CALENDAR_DAYS)):
+        # The span, not start + 93 days: that overflows for a start late in year 9999.
+        if not problems and not (dt.timedelta(0) < end - start
+                                 <= dt.timedelta(days=MAX_CALENDAR_DAYS)):
             problems["end"] = (f"End must be after start and at most {MAX_CALENDAR_DAYS} days "
                                "later.")
         if problems:

@@ -232,12 +232,13 @@ def query_text(request, name: str, *, max_length: int = 100) -> str:
     return value
 
 
-def query_choice(request, name: str, choices) -> str | None:
+def query_choice(request, name: str, choices, *, message: str = "") -> str | None:
     """One of ``choices`` from the query string, or None when left out (sent empty, it is
-    refused like any other value that is not a choice)."""
+    refused like any other value that is not a choice, with ``message`` if given)."""
     value = _sent(request, name)
     if value is not None and value not in choices:
-        raise serializers.ValidationError({name: f"Choose one of {', '.join(choices)}."})
+        raise serializers.ValidationError(
+            {name: message or f"Choose one of {', '.join(choices)}."})
     return value
 
 

@@ -64,7 +64,7 @@ def state_the_rules(result, generator, request, public):
     """Ids in addresses are positive numbers (the server answers 404 for anything else), and
     no text takes a NUL character (refused with 400). Webhook addresses may be plain http only
     where private addresses are allowed (development)."""
-    from agency.webhooks.addresses import private_allowed
+    from agency.outbound import private_allowed
 
     for path in result.get("paths", {}).values():
         for operation in path.values():
@@ -75,21 +75,31 @@ def state_the_rules(result, generator, request, public):
                         and parameter.get("schema", {}).get("pattern") == f"^{ID}$"):
                     parameter["schema"] = dict(ID_SCHEMA)
     for name, component in result.get("components", {}).get("schemas", {}).items():
+        # Requests and answers alike: an endpoint registered over http comes back as it is.
+        _each_string(component, _http_where_allowed if private_allowed() else None)
         if name.endswith("Request"):
-            _no_nul(component, http_allowed=private_allowed())
+            _each_string(component, _no_nul)
     return result
 
 
-def _no_nul(schema, *, http_allowed: bool) -> None:
-    if not isinstance(schema, dict):
+def _each_string(schema, change) -> None:
+    if not isinstance(schema, dict) or change is None:
         return
-    if schema.get("pattern") == "^https://" and http_allowed:
-        schema["pattern"] = "^https?://"
-    if (schema.get("type") == "string" and not {"format", "enum", "pattern"} & schema.keys()):
-        schema["pattern"] = NOT_BLANK if schema.get("minLength", 0) >= 1 else NO_NUL
+    if schema.get("type") == "string":
+        change(schema)
     for child in (*schema.get("properties", {}).values(), schema.get("items"),
                   *schema.get("allOf", []), *schema.get("oneOf", [])):
-        _no_nul(child, http_allowed=http_allowed)
+        _each_string(child, change)
+
+
+def _http_where_allowed(schema: dict) -> None:
+    if schema.get("pattern") == "^https://":
+        schema["pattern"] = "^https?://"
+
+
+def _no_nul(schema: dict) -> None:
+    if not {"format", "enum", "pattern"} & schema.keys():
+        schema["pattern"] = NOT_BLANK if schema.get("minLength", 0) >= 1 else NO_NUL
 
 
 def add_links(result, generator, request, public):

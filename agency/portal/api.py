@@ -6,6 +6,8 @@ input, so the API and the portal follow one set of rules and write the same audi
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth import get_user_model
 from django.core.validators import RegexValidator
 from django.db import IntegrityError
@@ -31,7 +33,7 @@ from agency.api.conventions import (
     text_parameter,
 )
 from agency.api.models import ApiKey
-from agency.portal.forms import COMMON_ZONES, ClientCreateForm, MemberAddForm
+from agency.portal.forms import COMMON_ZONES, MAX_EMAIL_LENGTH, ClientCreateForm, MemberAddForm
 from tenants import selectors, services
 from tenants.emails import member_invite_send
 from tenants.links import brand_host, client_base_url
@@ -96,6 +98,8 @@ class ClientData(serializers.Serializer):
     name = Text(max_length=100, help_text="The brand's name, e.g. “Acme Coffee”.")
     time_zone = serializers.ChoiceField(
         choices=COMMON_ZONES, default="Europe/London",
+        error_messages={"invalid_choice": "“{input}” is not a time zone we know. Use an IANA "
+                                          "name such as Europe/London."},
         help_text="IANA time zone in which post times are shown and entered.")
     brand_colour = Text(max_length=7, default="#2F5D62",
                         validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$", "Give #RRGGBB.")],
@@ -162,7 +166,9 @@ class ClientViewSet(PortalViewSet):
     @extend_schema(parameters=CLIENT_FILTERS, responses=ClientData(many=True))
     def list(self, request):
         clients = self.get_queryset()
-        archived = query_choice(request, "archived", ("true", "false"))
+        archived = query_choice(
+            request, "archived", ("true", "false"),
+            message="Use archived=true or archived=false (or leave it out).")
         if archived is not None:
             clients = clients.filter(archived_at__isnull=archived == "false")
         search = query_text(request, "search").strip()
@@ -182,7 +188,10 @@ class ClientViewSet(PortalViewSet):
         person becomes the client's agency admin. Takes about a second."""
         data = ClientData(data=request.data)
         slug = request.data.get("slug") if isinstance(request.data, dict) else None
-        if isinstance(slug, str) and Client.objects.filter(slug=slug).exists():
+        # A short name in use is a conflict (409), not a mistake in the request; anything that
+        # is no short name at all is left to the checks below (400).
+        if (isinstance(slug, str) and re.fullmatch(SLUG_RE, slug)
+                and Client.objects.filter(slug=slug).exists()):
             raise errors.Conflict(f"A client with the short name “{slug}” already exists. "
                                   "Choose another short name.")
         data.is_valid(raise_exception=True)
@@ -231,8 +240,12 @@ class MembershipData(serializers.Serializer):
 
 
 class MembershipCreate(serializers.Serializer):
-    email = Email(max_length=254, help_text="Their work email. New people get "
-                                                             "an email to set a password.")
+    email = Email(max_length=MAX_EMAIL_LENGTH,
+                  error_messages={"max_length": f"Use an email address of at most "
+                                                f"{MAX_EMAIL_LENGTH} characters: it is what "
+                                                "the person signs in with."},
+                  help_text="Their work email, which they sign in with. New people get an "
+                            "email to set a password.")
     role = serializers.ChoiceField(choices=Role.choices, error_messages=ROLE_ERRORS,
                                    help_text=ROLE_HELP)
     first_name = Text(max_length=150, allow_blank=True, default="")
@@ -305,7 +318,9 @@ class MembershipViewSet(PortalViewSet):
                    responses=MembershipData(many=True))
     def list(self, request, slug: str):
         members = self._members(self.client_or_404(slug))
-        role = query_choice(request, "role", Role.values)
+        role = query_choice(request, "role", Role.values,
+                            message=f"“{request.query_params.get('role')}” is not a role. "
+                                    + ROLE_HELP)
         if role:
             members = members.filter(role=role)
         page = self.paginate_queryset(members)

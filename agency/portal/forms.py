@@ -48,9 +48,16 @@ class ClientCreateForm(forms.Form):
         return logo
 
 
+# A person signs in with their email, kept as the account's user name: no longer than that.
+MAX_EMAIL_LENGTH = 150
+
+
 class MemberAddForm(forms.Form):
-    email = forms.EmailField(help_text="Their work email. New people get an email to set a "
-                                       "password.")
+    email = forms.EmailField(
+        max_length=MAX_EMAIL_LENGTH,
+        help_text="Their work email. New people get an email to set a password.",
+        error_messages={"max_length": f"Use an email address of at most {MAX_EMAIL_LENGTH} "
+                                      "characters: it is what the person signs in with."})
     first_name = forms.CharField(max_length=150, required=False)
     last_name = forms.CharField(max_length=150, required=False)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.EDITOR)

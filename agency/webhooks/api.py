@@ -41,7 +41,7 @@ from agency.webhooks.models import (
 @extend_schema_field({"type": "string", "format": "uri", "pattern": "^https://",
                       "maxLength": 500})
 class EndpointUrl(Text):
-    """An endpoint's address (``addresses.check`` says the rest when it is registered)."""
+    """An endpoint's address (``outbound.check`` says the rest when it is registered)."""
 
 
 class WebhookEndpointData(serializers.ModelSerializer):

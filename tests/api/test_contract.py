@@ -87,6 +87,19 @@ def test_delivery_filters_are_read_by_their_declared_type_and_bounds(api, query,
     assert _fields(_problem(api().send("GET", f"/api/v1/deliveries/?{query}"), 400)) == {field}
 
 
+@pytest.mark.parametrize("start, end", [
+    ("9999-12-31T00:00:00Z", "9999-12-31T01:00:00Z"),  # a range the server serves
+    ("2026-12-02T00:00:00Z", "2026-12-01T00:00:00Z"),  # end before start
+    ("2026-01-01T00:00:00Z", "2026-06-01T00:00:00Z"),  # more than 93 days
+])
+def test_a_calendar_range_is_checked_without_counting_past_year_9999(api, start, end):
+    response = api().send("GET", f"/api/v1/calendar/?start={start}&end={end}")
+    if start.startswith("9999"):
+        assert response.status_code == 200 and response.json() == []
+    else:
+        assert _fields(_problem(response, 400)) == {"end"}
+
+
 def test_a_valid_page_size_and_ordering_are_taken(api):
     client = api()
     for n in range(3):
@@ -134,6 +147,26 @@ def test_an_agency_membership_name_is_text(world):
     assert _fields(body) == {"last_name"}
 
 
+def test_a_member_email_longer_than_a_sign_in_name_is_refused_not_a_server_error(world):
+    from tests.api.conftest import ApiClient
+
+    client = ApiClient(PORTAL, agency_key(world.agency_admin))
+    email = "a@" + "b" * 63 + "." + "c" * 63 + ".example.com"  # a valid address, 144 + 8
+    email = "x" * (151 - len(email)) + email
+    body = _problem(client.send("POST", f"/api/v1/clients/{world.acme.client.slug}/memberships/",
+                                {"email": email, "role": "editor"}), 400)
+    assert _fields(body) == {"email"} and "at most 150" in body["errors"][0]["detail"]
+
+
+def test_a_client_short_name_with_a_nul_is_refused_not_a_server_error(world):
+    from tests.api.conftest import ApiClient
+
+    client = ApiClient(PORTAL, agency_key(world.agency_admin))
+    body = _problem(client.send("POST", "/api/v1/clients/", {"name": "Nul", "slug": "nu\x00l"}),
+                    400)
+    assert _fields(body) == {"slug"}
+
+
 def test_a_client_short_name_is_taken_as_sent_and_one_in_use_is_a_conflict(world):
     from tests.api.conftest import ApiClient
 
@@ -141,8 +174,9 @@ def test_a_client_short_name_is_taken_as_sent_and_one_in_use_is_a_conflict(world
     body = _problem(client.send("POST", "/api/v1/clients/", {"name": "Loud", "slug": "LOUD"}),
                     400)
     assert _fields(body) == {"slug"}
-    _problem(client.send("POST", "/api/v1/clients/", {"name": "Again",
-                                                      "slug": world.acme.client.slug}), 409)
+    taken = _problem(client.send("POST", "/api/v1/clients/", {
+        "name": "Again", "slug": world.acme.client.slug}), 409)
+    assert "A client with the short name “acme” already exists" in taken["detail"]
 
 
 def _upload(client, **fields):

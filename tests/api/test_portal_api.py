@@ -114,7 +114,6 @@ def test_clients_are_listed_filtered_by_archive_state_and_searched(world, portal
 
 
 @pytest.mark.parametrize("data, field, message", [
-    ({"slug": "acme"}, "slug", "A client with the short name “acme” already exists"),
     ({"slug": "Bad Name!"}, "slug", "Use 3 to 40 lower-case letters"),
     ({"slug": "admin"}, "slug", "is reserved"),
     ({"time_zone": "Mars/Base"}, "time_zone", "Use an IANA name such as Europe/London"),

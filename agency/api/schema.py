@@ -1,6 +1,8 @@
 """The OpenAPI document's shared parts: the problem-details shape on every operation, and the
 rules the server enforces that the serializers alone do not state."""
 
+import re
+
 from agency.api.conventions import ID, ID_SCHEMA, NO_NUL, NOT_BLANK
 
 PROBLEM = {
@@ -178,3 +180,23 @@ def _link_parameters(source_path: str, target_path: str, collection: str, lookup
         elif where == "header" and name == "If-Match":
             parameters["header.If-Match"] = "$response.header.ETag"
     return parameters
+
+
+def name_enum_members(result, generator, request, public):
+    """Names for the members of an enum whose values alone would give clashing names in a
+    generated client ("GMT+0", "GMT-0" and "GMT0" all read GMT0): ``x-enum-varnames``, which
+    client generators take."""
+    for component in result.get("components", {}).get("schemas", {}).values():
+        values = component.get("enum") or []
+        if not values or not all(isinstance(value, str) for value in values):
+            continue
+        plain = [re.sub(r"[^A-Za-z0-9]", "", value).upper() for value in values]
+        if len(set(plain)) < len(plain):
+            component["x-enum-varnames"] = [_member_name(value) for value in values]
+    return result
+
+
+def _member_name(value: str) -> str:
+    value = re.sub(r"\+(?=\d)", "_PLUS_", value)
+    value = re.sub(r"-(?=\d)", "_MINUS_", value)
+    return re.sub(r"[^A-Za-z0-9]+", "_", value).strip("_").upper()

@@ -421,6 +421,7 @@ PORTAL_SCHEMA_SETTINGS = {
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "agency.api.schema.add_problem_responses",
                              "agency.api.schema.state_the_rules",
+                             "agency.api.schema.name_enum_members",
                              "agency.api.schema.add_links",
                              "agency.portal.api.describe_portal_api"],
 }

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -35,7 +33,7 @@ from approvals.sensitivity import CATEGORIES
 from approvals.workflows import approval_due_at
 from campaigns.models import CampaignPage
 from tenants import ratelimit
-from tenants.media import serve_file
+from tenants.media import serve_stored
 from tenants.models import current_client
 
 MAX_ITEMS = 500
@@ -271,8 +269,8 @@ def client_review_image(request, token: str, image_id: int):
     if image is None:
         raise Http404("No such image.")
     rendition = image.get_rendition(REVIEW_IMAGE_SPEC)
-    return _review_headers(serve_file(Path(settings.MEDIA_ROOT) / connection.schema_name,
-                                      rendition.file.name))
+    # Through the storage backend: the bytes from disk, or a signed URL of the bucket.
+    return _review_headers(serve_stored(rendition.file.storage, rendition.file.name))
 
 
 # --- Staff: the client's review links of a campaign, and its approval history ---------------

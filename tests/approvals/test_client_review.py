@@ -114,6 +114,26 @@ def test_images_come_through_the_link_only_for_that_revision(world, at_client):
     assert client.get(f"/review/{'x' * 43}/images/{at_client['image'].pk}/").status_code == 404
 
 
+def test_images_come_from_the_bucket_when_media_is_on_object_storage(world, s3_media, at_client):
+    """With S3 media the review page's images are read through the storage backend: a signed,
+    short-lived URL of the bucket, for the link holder, never the brand's local disk."""
+    import urllib.request
+
+    from tests.conftest import BUCKET
+
+    token = at_client["tokens"]["jo@acme.example"]
+    client = _anonymous(world)
+    assert client.get(f"/review/{token}/").status_code == 200
+    image = client.get(f"/review/{token}/images/{at_client['image'].pk}/")
+    assert image.status_code == 302 and image["Cache-Control"] == "no-store, private"
+    signed = image["Location"]
+    assert f"/{BUCKET}/media/brand_acme/images/" in signed and "X-Amz-Signature=" in signed
+    with urllib.request.urlopen(signed, timeout=10) as body:  # noqa: S310 - local moto server
+        assert body.headers["Content-Type"] == "image/png"
+        assert body.read().startswith(b"\x89PNG")
+    assert client.get(f"/review/{token}/images/{at_client['other'].pk}/").status_code == 404
+
+
 def test_the_task_is_approved_when_every_main_approver_approves(world, at_client):
     jo, sam = (at_client["tokens"][e] for e in ("jo@acme.example", "sam@acme.example"))
     first = _anonymous(world).post(f"/review/{jo}/", {"decision": "approved"})

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -35,6 +37,8 @@ from campaigns.models import CampaignPage
 from tenants import ratelimit
 from tenants.media import serve_stored
 from tenants.models import current_client
+
+logger = logging.getLogger(__name__)
 
 MAX_ITEMS = 500
 MAX_COPY = 10_000
@@ -175,7 +179,6 @@ PROBLEM_PAGES = {
                "The campaign's approval was completed or sent back for changes; nothing more is "
                "needed from this link."),
 }
-REVIEW_FAILURE_LIMIT = 20  # unknown tokens per address per window, then 429
 
 
 def _review_headers(response):
@@ -195,20 +198,34 @@ def _problem_page(request, problem: str):
         "title": title, "message": message}, status=status))
 
 
+def _unknown_link_refused(request):
+    """A token that leads to no link here. Counted per client address (on every brand's host):
+    past REVIEW_FAILURE_LIMIT in the window, returns the 429 answer, else None. Asked only after
+    the lookup, so a valid link always opens, whatever else its address sent: an approver
+    behind the same office address as a stray client is never locked out."""
+    if ratelimit.unknown_links_exceeded(request):
+        response = render(request, "approvals/review_problem.html", {
+            "title": "This review link is not valid",
+            "message": "Many addresses that lead nowhere came from your network. Check that the "
+                       "whole address was copied from the email, and try again in "
+                       f"{ratelimit.minutes_left()} minutes."}, status=429)
+        response["Retry-After"] = str(settings.LOGIN_FAILURE_WINDOW_S)
+        return _review_headers(response)
+    if ratelimit.unknown_link_record(request) == settings.REVIEW_FAILURE_LIMIT:
+        logger.warning("Review links: %s unknown tokens from %s in %s minutes; its unknown "
+                       "tokens now get 429.", settings.REVIEW_FAILURE_LIMIT,
+                       ratelimit.client_ip(request), ratelimit.minutes_left())
+    return None
+
+
 @require_http_methods(["GET", "POST"])
 def client_review_view(request, token: str):
     """The approver's page: the brief and every post as each network will show it; approve or
     request changes (POST, with CSRF like every form here). GET never changes the workflow."""
-    key = f"review-link@{ratelimit.client_ip(request)}"
-    if ratelimit.is_blocked(username=key, request=None):
-        return _review_headers(render(request, "approvals/review_problem.html", {
-            "title": "Too many attempts",
-            "message": f"Wait {ratelimit.minutes_left()} minutes, then open the link from the "
-                       "email again."}, status=429))
     found = links.check(token)
-    client = current_client()
     if found.problem == "unknown":
-        ratelimit.record_failure(username=key, request=None)
+        return _unknown_link_refused(request) or _problem_page(request, "unknown")
+    client = current_client()
     if found.problem == "decided":
         link = found.link
         return _review_headers(render(request, "approvals/review_done.html", {
@@ -263,6 +280,8 @@ def client_review_image(request, token: str, image_id: int):
     """An image of the campaign under review, for the holder of a valid link (the brand's media
     is otherwise for its members only). Only images of that revision's posts are served."""
     found = links.check(token)
+    if found.problem == "unknown" and (refused := _unknown_link_refused(request)):
+        return refused
     if found.problem or image_id not in _revision_image_ids(found.link.revision):
         raise Http404("No such image.")
     image = get_image_model().objects.filter(pk=image_id).first()

@@ -207,11 +207,41 @@ def test_decisions_need_the_csrf_token(world, at_client):
     assert _status(world, at_client["task_state"]) == "in_progress"
 
 
-def test_guessing_tokens_is_rate_limited(world, at_client, settings):
-    client = _anonymous(world)
-    for n in range(settings.LOGIN_FAILURE_LIMIT):
-        assert client.get(f"/review/guess-{n:040d}/").status_code == 404
-    assert client.get(f"/review/{at_client['tokens']['jo@acme.example']}/").status_code == 429
+def test_a_valid_link_opens_whatever_else_its_address_sent(world, at_client, settings):
+    """Strays from a shared office address must not lock the approver out: the limit counts
+    and refuses only tokens that lead nowhere."""
+    settings.REVIEW_FAILURE_LIMIT = 3
+    token = at_client["tokens"]["jo@acme.example"]
+    stray = _anonymous(world)
+    for n in range(settings.REVIEW_FAILURE_LIMIT + 2):
+        stray.get(f"/review/stray-{n:040d}/")
+    assert stray.get(f"/review/stray-{'x' * 40}/").status_code == 429
+    approver = _anonymous(world)  # the same address
+    assert approver.get(f"/review/{token}/").status_code == 200
+    assert approver.get(f"/review/{token}/images/{at_client['image'].pk}/").status_code == 200
+    done = approver.post(f"/review/{token}/", {"decision": "approved"})
+    assert done.status_code == 200 and "You approved" in done.content.decode()
+
+
+def test_unknown_tokens_are_refused_per_address_past_the_limit(world, at_client, settings):
+    settings.REVIEW_FAILURE_LIMIT = 3
+    guesser = _anonymous(world)
+    answers = [guesser.get(f"/review/guess-{n:040d}/").status_code for n in range(3)]
+    assert answers == [404, 404, 404]
+    refused = guesser.get(f"/review/guess-{'9' * 40}/")
+    assert refused.status_code == 429 and refused["Retry-After"]
+    assert "not valid" in refused.content.decode()
+    # counted on every brand's host, and on the image addresses too
+    assert HostClient(world.globex.host).get(f"/review/{'g' * 43}/").status_code == 429
+    assert guesser.get(f"/review/{'i' * 43}/images/1/").status_code == 429
+    # another address is not affected
+    other = HostClient(world.acme.host, REMOTE_ADDR="203.0.113.9")
+    assert other.get(f"/review/guess-{'8' * 40}/").status_code == 404
+    # nor are sign-ins from the guessing address
+    from tenants import ratelimit
+
+    assert not ratelimit.is_blocked(username="someone@acme.test",
+                                    request=guesser.get("/healthz").wsgi_request)
 
 
 def test_review_tokens_never_reach_the_logs(world, at_client, caplog):

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from wagtail.images import get_image_model
@@ -221,7 +222,8 @@ def _unknown_link_refused(request):
 @require_http_methods(["GET", "POST"])
 def client_review_view(request, token: str):
     """The approver's page: the brief and every post as each network will show it; approve or
-    request changes (POST, with CSRF like every form here). GET never changes the workflow."""
+    request changes (POST, with CSRF like every form here). GET never changes the workflow, and
+    records only that the link was fetched; a POST is a person, so it records the opening."""
     found = links.check(token)
     if found.problem == "unknown":
         return _unknown_link_refused(request) or _problem_page(request, "unknown")
@@ -238,6 +240,7 @@ def client_review_view(request, token: str):
     form = ClientDecisionForm(request.POST or None, post_count=len(posts))
     status = 200
     if request.method == "POST":
+        links.mark_opened(link, request)
         if form.is_valid():
             outcome = links.decide(link, decision=form.cleaned_data["decision"],
                                    comment=form.cleaned_data["comment"].strip(),
@@ -250,7 +253,7 @@ def client_review_view(request, token: str):
                 "outcome": outcome}))
         status = 400
     else:
-        links.mark_opened(link, request)
+        links.mark_fetched(link, request)
     cards = campaign.preview_cards()
     by_post = {}
     for card in cards:
@@ -261,10 +264,23 @@ def client_review_view(request, token: str):
     due = approval_due_at(link.revision)
     return _review_headers(render(request, "approvals/review.html", {
         "client": client, "campaign": campaign, "link": link, "form": form,
+        "opened_url": reverse("client_review_opened", args=[token]),
         "decide_by": min(due, link.expires_at) if due else link.expires_at,
         "posts": [(n, post, by_post.get(n, []), form[f"post_{n}"])
                   for n, post in enumerate(posts, start=1)],
     }, status=status))
+
+
+@require_POST
+def client_review_opened(request, token: str):
+    """The review page's beacon (static/approvals/review_opened.js), sent on the first scroll,
+    touch, key or pointer movement: a person has the page open. With CSRF, like every POST."""
+    found = links.check(token)
+    if found.problem == "unknown":
+        return _unknown_link_refused(request) or _problem_page(request, "unknown")
+    if not found.problem:
+        links.mark_opened(found.link, request)
+    return _review_headers(HttpResponse(status=204))
 
 
 REVIEW_IMAGE_SPEC = "fill-600x400"

@@ -101,8 +101,11 @@ def test_the_review_page_shows_the_campaign_and_changes_nothing(world, at_client
     assert _status(world, at_client["task_state"]) == "in_progress"
     with schema_context(world.acme.client.schema_name):
         link = ReviewLink.objects.get(approver__email="jo@acme.example")
-        assert link.first_opened_at is not None and link.decided_at is None
-        assert PageLogEntry.objects.filter(action="approvals.link_opened").count() == 1
+        assert link.decided_at is None
+        # A GET is what mail scanners do too: a fetch, not the approver opening it.
+        assert link.first_fetched_at is not None and link.first_opened_at is None
+        assert PageLogEntry.objects.filter(action="approvals.link_fetched").count() == 1
+        assert not PageLogEntry.objects.filter(action="approvals.link_opened").exists()
 
 
 def test_images_come_through_the_link_only_for_that_revision(world, at_client):
@@ -207,6 +210,53 @@ def test_decisions_need_the_csrf_token(world, at_client):
     assert _status(world, at_client["task_state"]) == "in_progress"
 
 
+def _opened(world, email):
+    with schema_context(world.acme.client.schema_name):
+        link = ReviewLink.objects.get(approver__email=email)
+        logged = set(PageLogEntry.objects.filter(action__in=[
+            "approvals.link_fetched", "approvals.link_opened"]).values_list("action", flat=True))
+    return link, logged
+
+
+def test_a_bare_fetch_is_labelled_as_such_and_a_person_opens_it(world, http, at_client):
+    """Mail scanners fetch every link in a message: a GET is a fetch. The page's beacon (sent
+    on a sign of a person, with CSRF) or a POST records the opening."""
+    jo = at_client["tokens"]["jo@acme.example"]
+    scanner = _anonymous(world)
+    for _ in range(2):
+        assert scanner.get(f"/review/{jo}/", HTTP_USER_AGENT="SafeLinks/1.0").status_code == 200
+    link, logged = _opened(world, "jo@acme.example")
+    assert link.first_fetched_at is not None and link.first_opened_at is None
+    assert logged == {"approvals.link_fetched"}
+    url = f"/admin/approvals/{at_client['page'].pk}/links/"
+    manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
+    html = manager.get(url).content.decode()
+    assert 'data-status="opened"' not in html
+    assert "link fetched" in html and "(maybe a mail scanner)" in html
+
+    page = Client(HTTP_HOST=world.acme.host, enforce_csrf_checks=True)
+    html = page.get(f"/review/{jo}/").content.decode()
+    assert f'data-opened-url="/review/{jo}/opened/"' in html and "review_opened.js" in html
+    assert page.post(f"/review/{jo}/opened/").status_code == 403  # no CSRF token
+    assert _opened(world, "jo@acme.example")[0].first_opened_at is None
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    beacon = page.post(f"/review/{jo}/opened/", HTTP_X_CSRFTOKEN=csrf,
+                       HTTP_USER_AGENT="PhoneBrowser/2.0")
+    assert beacon.status_code == 204
+    link, logged = _opened(world, "jo@acme.example")
+    assert link.first_opened_at is not None
+    assert logged == {"approvals.link_fetched", "approvals.link_opened"}
+    with schema_context(world.acme.client.schema_name):
+        opened = PageLogEntry.objects.get(action="approvals.link_opened")
+        assert opened.data["user_agent"] == "PhoneBrowser/2.0"
+    assert 'data-status="opened"' in manager.get(url).content.decode()
+
+    # Without the script, the decision itself is the sign of a person.
+    sam = at_client["tokens"]["sam@acme.example"]
+    _anonymous(world).post(f"/review/{sam}/", {"decision": "approved"})
+    assert _opened(world, "sam@acme.example")[0].first_opened_at is not None
+
+
 def test_a_valid_link_opens_whatever_else_its_address_sent(world, at_client, settings):
     """Strays from a shared office address must not lock the approver out: the limit counts
     and refuses only tokens that lead nowhere."""
@@ -231,9 +281,10 @@ def test_unknown_tokens_are_refused_per_address_past_the_limit(world, at_client,
     refused = guesser.get(f"/review/guess-{'9' * 40}/")
     assert refused.status_code == 429 and refused["Retry-After"]
     assert "not valid" in refused.content.decode()
-    # counted on every brand's host, and on the image addresses too
+    # counted on every brand's host, and on the image and beacon addresses too
     assert HostClient(world.globex.host).get(f"/review/{'g' * 43}/").status_code == 429
     assert guesser.get(f"/review/{'i' * 43}/images/1/").status_code == 429
+    assert guesser.post(f"/review/{'o' * 43}/opened/").status_code == 429
     # another address is not affected
     other = HostClient(world.acme.host, REMOTE_ADDR="203.0.113.9")
     assert other.get(f"/review/guess-{'8' * 40}/").status_code == 404
@@ -306,7 +357,7 @@ def test_managers_withdraw_a_link_or_send_a_new_one(world, http, at_client):
     jo, sam = (at_client["tokens"][e] for e in ("jo@acme.example", "sam@acme.example"))
     url = f"/admin/approvals/{at_client['page'].pk}/links/"
     manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
-    _anonymous(world).get(f"/review/{jo}/")
+    _anonymous(world).post(f"/review/{jo}/opened/")  # the page's beacon: Jo has it open
     html = manager.get(url).content.decode()
     assert 'data-status="opened"' in html and 'data-status="sent"' in html
     with schema_context(world.acme.client.schema_name):

@@ -366,7 +366,8 @@ LOGGING = {
     "filters": {"tenant": {"()": "agency.logging.TenantFilter"}},
     "formatters": {
         "json": {"()": "agency.logging.JsonFormatter"},
-        "plain": {"format": "%(asctime)s %(levelname)s [%(tenant)s] %(name)s: %(message)s"},
+        "plain": {"()": "agency.logging.PlainFormatter",
+                  "fmt": "%(asctime)s %(levelname)s [%(tenant)s] %(name)s: %(message)s"},
     },
     "handlers": {
         "console": {

@@ -116,13 +116,13 @@ def calendar_move(request, campaign_id: int, index: int):
     return redirect(back)
 
 
+@never_cache
 @require_POST
 def calendar_feed_create(request):
     feed, token = calendar_feed_issue(label=request.POST.get("label", ""), user=request.user)
     url = request.build_absolute_uri(reverse("campaign_calendar_ics", args=[token]))
-    messages.success(request, f"Subscribe to “{feed.label}” at {url} — copy it now: it is "
-                              "shown only once.")
-    return redirect("campaign_calendar")
+    # Rendered, not redirected with a message: messages travel in a cookie sent to every host.
+    return render(request, "campaigns/calendar_feed_created.html", {"feed": feed, "url": url})
 
 
 @require_POST

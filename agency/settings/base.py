@@ -145,6 +145,10 @@ LOGOUT_REDIRECT_URL = "/login/"
 # Failed sign-ins per account and per address within the window before sign-in is refused.
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_FAILURE_WINDOW_S = int(os.environ.get("LOGIN_FAILURE_WINDOW_S", "900"))
+# Review-link addresses that lead nowhere, per client address within the same window, before
+# that address's unknown links are answered 429. A valid link always opens, whatever else its
+# address sent (approvers share office addresses with strays).
+REVIEW_FAILURE_LIMIT = int(os.environ.get("REVIEW_FAILURE_LIMIT", "20"))
 # Behind a proxy, the META key of the header it appends the client's address to (e.g.
 # HTTP_X_FORWARDED_FOR); unset, REMOTE_ADDR is used. Never trust a header no proxy of ours sets.
 TRUSTED_PROXY_IP_HEADER = os.environ.get("DJANGO_TRUSTED_PROXY_HEADER", "")
@@ -362,7 +366,8 @@ LOGGING = {
     "filters": {"tenant": {"()": "agency.logging.TenantFilter"}},
     "formatters": {
         "json": {"()": "agency.logging.JsonFormatter"},
-        "plain": {"format": "%(asctime)s %(levelname)s [%(tenant)s] %(name)s: %(message)s"},
+        "plain": {"()": "agency.logging.PlainFormatter",
+                  "fmt": "%(asctime)s %(levelname)s [%(tenant)s] %(name)s: %(message)s"},
     },
     "handlers": {
         "console": {

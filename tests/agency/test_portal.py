@@ -58,6 +58,35 @@ def test_agency_admin_creates_a_client_with_a_logo(world, http):
         "/clients/umbrella/logo/").status_code == 404
 
 
+def test_a_logo_on_object_storage_is_served_from_the_bucket_and_deleted_with_its_client(
+        world, http, s3_media):
+    import urllib.request
+
+    from tenants.services import client_delete
+    from tests.conftest import BUCKET
+
+    png = png_bytes()
+    admin = http(user=world.agency_admin)
+    admin.post("/clients/new/", {
+        "name": "Umbrella Tea", "slug": "umbrella", "time_zone": "Europe/Berlin",
+        "brand_colour": "#123456",
+        "logo": SimpleUploadedFile("logo.png", png, content_type="image/png")})
+    client = Client.objects.get(slug="umbrella")
+    key = f"media/public/{client.logo.name}"
+    assert s3_media.get_object(Bucket=BUCKET, Key=key)["Body"].read() == png
+    response = admin.get("/clients/umbrella/logo/")
+    assert response.status_code == 302 and "X-Amz-Signature=" in response["Location"]
+    assert f"/{BUCKET}/{key}?" in response["Location"]
+    with urllib.request.urlopen(response["Location"], timeout=10) as body:  # noqa: S310
+        assert body.read() == png and body.headers["Content-Type"] == "image/png"
+    assert http(user=world.acme.users[Role.EDITOR]).get(
+        "/clients/umbrella/logo/").status_code == 404
+
+    client_delete(client=client, confirm_slug="umbrella", actor=world.agency_admin)
+    listed = s3_media.list_objects_v2(Bucket=BUCKET, Prefix="media/public/logos/")
+    assert key not in {item["Key"] for item in listed.get("Contents", [])}
+
+
 @pytest.mark.parametrize("data, field, message", [
     ({"slug": "Bad Name!"}, "slug", "Use 3 to 40 lower-case letters"),
     ({"slug": "acme"}, "slug", "already exists"),

@@ -224,6 +224,14 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# Every periodic job, in one place (agency/schedules.py keeps django-q2's schedules equal to this
+# list on each `manage.py migrate`). Jobs that visit every brand use tenants.tasks.for_each_brand.
+PERIODIC_JOBS = {
+    "approval reminders": {"func": "approvals.tasks.review_reminders", "every": "minutes",
+                           "minutes": 15},
+    "webhook log pruning": {"func": "agency.webhooks.tasks.webhook_logs_prune", "every": "daily"},
+}
+
 # The publishing engine (campaigns/publishing): the dispatcher's and workers' timings.
 PUBLISHING = {
     "LEASE_SECONDS": env_float("PUBLISHING_LEASE_SECONDS", 60.0),  # claim → start of sending

@@ -24,7 +24,7 @@ from agency.portal.forms import (
     MemberAddForm,
     MemberRoleForm,
 )
-from campaigns.selectors import client_status_counts
+from campaigns.selectors import client_card_counts, client_status_counts
 from tenants import selectors, services
 from tenants.emails import member_invite_send
 from tenants.links import client_base_url
@@ -59,7 +59,7 @@ def home(request):
     cards = [
         {
             "client": client,
-            "counts": client_status_counts(client),
+            "counts": client_card_counts(client),
             "admin_url": client_base_url(client) + "/admin/",
             "can_manage": selectors.can_manage_members(request.user, client),
             "is_member": client.pk in mine or request.user.is_superuser,

@@ -284,7 +284,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "PREPROCESSING_HOOKS": ["agency.api.schema.only_api"],
     "ENUM_NAME_OVERRIDES": {
-        "CampaignStatusEnum": ["draft", "in_review", "changes_requested", "approved"],
+        "CampaignStatusEnum": "campaigns.status.CampaignStatus",
         "DeliveryStateEnum": "campaigns.publishing.models.State",
         "ReviewLinkStatusEnum": ["sent", "opened", "decided", "withdrawn", "closed", "expired"],
     },

@@ -34,7 +34,8 @@ def test_home_lists_only_my_clients_with_their_counts(world, http):
 
     html = http(user=editor).get("/").content.decode()
     assert "Acme Coffee" in html and "Globex Outdoors" not in html
-    assert (_count(html, "acme", "drafts"), _count(html, "acme", "in_review")) == (2, 1)
+    assert (_count(html, "acme", "draft"), _count(html, "acme", "in_review")) == (2, 1)
+    assert _count(html, "acme", "changes_requested") == 0
     assert _count(html, "acme", "scheduled") == 0 and _count(html, "acme", "failed") == 0
     assert "http://acme.agency.localhost/admin/" in html
 

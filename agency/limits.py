@@ -33,9 +33,10 @@ def body_limit(path: str) -> BodyLimit:
     if path.startswith(("/api/v1/media/", "/admin/images/")):
         return BodyLimit(image + UPLOAD_OVERHEAD, f"an image of up to {_size(image)}",
                          "Resize or compress the image and try again.")
-    if path.startswith("/api/v1/videos/"):
+    if path.startswith(("/api/v1/videos/", "/admin/documents/")):
+        # Posts' videos are documents: the admin's document library uploads them too.
         return BodyLimit(settings.VIDEO_MAX_MB * MB + UPLOAD_OVERHEAD,
-                         f"a video of up to {settings.VIDEO_MAX_MB} MB",
+                         f"a video or document of up to {settings.VIDEO_MAX_MB} MB",
                          "Shorten or compress the video and try again.")
     if path.startswith("/api/"):
         size = settings.API_BODY_MAX_KB * 1024

@@ -331,8 +331,8 @@ WAGTAILDOCS_SERVE_METHOD = "serve_view"
 # The largest video a post can carry, uploaded through the API (/api/v1/videos/).
 VIDEO_MAX_MB = int(os.environ.get("VIDEO_MAX_MB", "200"))
 # Request bodies over their route's cap are refused (413) before they are read (agency.limits):
-# images and videos their size above plus 1 MB, API JSON API_BODY_MAX_KB, anything else
-# (forms, documents) REQUEST_BODY_MAX_MB.
+# images and videos (admin documents too) their size above plus 1 MB, API JSON API_BODY_MAX_KB,
+# anything else (forms) REQUEST_BODY_MAX_MB.
 API_BODY_MAX_KB = int(os.environ.get("API_BODY_MAX_KB", "1024"))
 REQUEST_BODY_MAX_MB = int(os.environ.get("REQUEST_BODY_MAX_MB", "10"))
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}

@@ -150,10 +150,10 @@ def test_deploy_checks_pass_with_s3_media_and_a_mail_provider(tmp_path):
 
 
 def test_production_settings_with_s3_media_use_the_tenant_storage_and_allow_its_images(tmp_path):
-    code = ("import json; from django.conf import settings; "
+    code = ("import json; from django.conf import settings; from csp.utils import build_policy; "
             "from django.core.files.storage import default_storage as s; "
             "print(json.dumps({'storage': type(s._wrapped if s._wrapped else s._setup() or "
-            "s._wrapped).__name__, 'csp': settings.CONTENT_SECURITY_POLICY, "
+            "s._wrapped).__name__, 'csp': build_policy(), "
             "'static': settings.STORAGES['staticfiles']['BACKEND']}))")
     result = run_production(tmp_path, code, AWS_STORAGE_BUCKET_NAME="agency-media",
                          AWS_S3_ENDPOINT_URL="https://objects.example.net")

@@ -41,6 +41,7 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",  # django-csp: its checks catch a policy in an outdated format
     "django_q",
     # Wagtail's admin code is imported on the portal too (users, forms), its tables are per brand.
     "wagtail.users",
@@ -109,7 +110,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "agency.middleware.ContentSecurityPolicyMiddleware",
+    "agency.middleware.ContentSecurityPolicyMiddleware",  # django-csp's, per path
+    # Before any view or process_view reads a body (CSRF reads POST), after the middleware that
+    # only set headers, so that a refusal carries them too.
+    "agency.limits.RequestBodyLimitMiddleware",
     "tenants.middleware.BrandRedirectMiddleware",
 ]
 
@@ -338,6 +342,11 @@ WAGTAILIMAGES_EXTENSIONS = ["gif", "jpg", "jpeg", "png", "webp"]
 WAGTAILDOCS_SERVE_METHOD = "serve_view"
 # The largest video a post can carry, uploaded through the API (/api/v1/videos/).
 VIDEO_MAX_MB = int(os.environ.get("VIDEO_MAX_MB", "200"))
+# Request bodies over their route's cap are refused (413) before they are read (agency.limits):
+# images and videos (admin documents too) their size above plus 1 MB, API JSON API_BODY_MAX_KB,
+# anything else (forms) REQUEST_BODY_MAX_MB.
+API_BODY_MAX_KB = int(os.environ.get("API_BODY_MAX_KB", "1024"))
+REQUEST_BODY_MAX_MB = int(os.environ.get("REQUEST_BODY_MAX_MB", "10"))
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True
 WAGTAIL_MODERATION_ENABLED = True
@@ -345,28 +354,37 @@ WAGTAIL_MODERATION_ENABLED = True
 WAGTAIL_FINISH_WORKFLOW_ACTION = "approvals.workflows.publish_approved_revision"
 WAGTAIL_USER_EDIT_FORM = None
 
-CONTENT_SECURITY_POLICY = os.environ.get(
-    "CONTENT_SECURITY_POLICY",
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'",
-)
-if AWS_STORAGE_BUCKET_NAME and "CONTENT_SECURITY_POLICY" not in os.environ:
+# One Content-Security-Policy for every page (django-csp; agency.middleware adds what Wagtail's
+# admin and the API reference need on their own paths, and lets previews be framed by the admin).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "media-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+if AWS_STORAGE_BUCKET_NAME:
     # Members' images and videos are redirects to the bucket: our pages may load them from there.
     from urllib.parse import urlsplit
 
     if os.environ.get("MEDIA_ORIGIN"):
-        _media_origin = os.environ["MEDIA_ORIGIN"]
+        _media_origins = os.environ["MEDIA_ORIGIN"].split()
     elif AWS_S3_ENDPOINT_URL:
         _endpoint = urlsplit(AWS_S3_ENDPOINT_URL)
-        _media_origin = (f"{_endpoint.scheme}://{_endpoint.netloc} "  # path style
-                         f"{_endpoint.scheme}://{AWS_STORAGE_BUCKET_NAME}.{_endpoint.netloc}")
+        _media_origins = [f"{_endpoint.scheme}://{_endpoint.netloc}",  # path style
+                          f"{_endpoint.scheme}://{AWS_STORAGE_BUCKET_NAME}.{_endpoint.netloc}"]
     else:
-        _media_origin = f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com" + (
-            f" https://{AWS_STORAGE_BUCKET_NAME}.s3.{AWS_S3_REGION_NAME}.amazonaws.com"
-            if AWS_S3_REGION_NAME else "")
-    CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
-        "img-src 'self' data:", f"img-src 'self' data: {_media_origin}"
-    ) + f"; media-src 'self' {_media_origin}"
+        _media_origins = [f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com"] + (
+            [f"https://{AWS_STORAGE_BUCKET_NAME}.s3.{AWS_S3_REGION_NAME}.amazonaws.com"]
+            if AWS_S3_REGION_NAME else [])
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] += _media_origins
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["media-src"] += _media_origins
 
 LOGGING = {
     "version": 1,

@@ -26,6 +26,8 @@ urlpatterns = [
     # Calendar apps cannot sign in: the secret token in the address is the credential.
     path("calendar/<str:token>.ics", campaign_views.calendar_ics, name="campaign_calendar_ics"),
     path("review/<str:token>/", approval_views.client_review_view, name="client_review"),
+    path("review/<str:token>/opened/", approval_views.client_review_opened,
+         name="client_review_opened"),
     path("review/<str:token>/images/<int:image_id>/", approval_views.client_review_image,
          name="client_review_image"),
 ]

@@ -4,7 +4,8 @@ A link is a 256-bit random token, shown once (in the email) and stored only as i
 is bound to this brand (it lives in the brand's schema and is looked up on the brand's host),
 to one campaign revision and one approver; it expires, can be revoked, and is closed when the
 task is decided or superseded by a newer revision. Opening it never changes the workflow;
-decisions are POSTs with CSRF.
+decisions are POSTs with CSRF. A GET only records that the link was fetched (mail scanners
+fetch links too); "opened" needs a sign of a person (``mark_opened``).
 """
 
 from __future__ import annotations
@@ -132,18 +133,35 @@ def _superseded(link) -> bool:
     return latest is not None and latest != link.revision_id
 
 
-def mark_opened(link, request) -> None:
+def _client_details(link, request) -> dict:
+    return {"approver": link.approver.email, "ip": client_ip(request),
+            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300]}
+
+
+def mark_fetched(link, request) -> None:
+    """The page was fetched (a GET). Mail scanners fetch every link in a message, so this is
+    recorded once as a fetch, never as the approver opening it."""
     from approvals.models import ReviewLink
 
-    if link.first_opened_at is None:
-        ReviewLink.objects.filter(pk=link.pk, first_opened_at__isnull=True).update(
-            first_opened_at=timezone.now())
+    if link.first_fetched_at is None and ReviewLink.objects.filter(
+            pk=link.pk, first_fetched_at__isnull=True).update(first_fetched_at=timezone.now()):
         from wagtail.models import TaskState
 
-        task_state = TaskState.objects.get(pk=link.task_state_id)
-        _log(task_state, "approvals.link_opened", {
-            "approver": link.approver.email, "ip": client_ip(request),
-            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300]})
+        _log(TaskState.objects.get(pk=link.task_state_id), "approvals.link_fetched",
+             _client_details(link, request))
+
+
+def mark_opened(link, request) -> None:
+    """A person has the page open: its script saw a scroll, touch, key or pointer, or the page
+    sent a POST. Recorded once, with the address and browser."""
+    from approvals.models import ReviewLink
+
+    if link.first_opened_at is None and ReviewLink.objects.filter(
+            pk=link.pk, first_opened_at__isnull=True).update(first_opened_at=timezone.now()):
+        from wagtail.models import TaskState
+
+        _log(TaskState.objects.get(pk=link.task_state_id), "approvals.link_opened",
+             _client_details(link, request))
 
 
 def decide(link, *, decision: str, comment: str, post_comments, request) -> str:

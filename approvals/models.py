@@ -281,7 +281,10 @@ class ReviewLink(models.Model):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)  # the task finished without it
+    # Opened by a person (the page's beacon after a scroll, touch or key, or a POST); a bare GET,
+    # which mail scanners make too, only sets first_fetched_at.
     first_opened_at = models.DateTimeField(null=True, blank=True)
+    first_fetched_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decision = models.CharField(max_length=20, blank=True,
                                 choices=[("approved", "Approved"),

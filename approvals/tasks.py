@@ -3,9 +3,9 @@ approval is due, backup approvers asked when the main ones have not answered, an
 when a campaign misses its approval deadline (its posts stay held). Timings are each brand's
 "Approval deadlines" settings.
 
-Scheduled with django-q2 (``manage.py approval_schedule`` creates the schedule; the platform
-command does it on start). Each run visits every active brand's schema; the per-brand work is
-two indexed queries, so a run over hundreds of brands stays in seconds.
+Declared in ``settings.PERIODIC_JOBS`` (every 15 minutes). Each run visits every active brand's
+schema (``tenants.tasks.for_each_brand``: a brand that fails does not stop the others); the
+per-brand work is two indexed queries, so a run over hundreds of brands stays in seconds.
 """
 
 from __future__ import annotations
@@ -14,19 +14,17 @@ import logging
 from datetime import timedelta
 
 from django.utils import timezone
-from django_tenants.utils import schema_context
 
 logger = logging.getLogger(__name__)
 
 
 
 def review_reminders() -> dict[str, int]:
-    from tenants.models import Client
+    """Periodic (every 15 minutes): ``brand_review_reminders`` in every active brand."""
+    from tenants.tasks import for_each_brand
 
     totals = {"reminded": 0, "backups_asked": 0, "deadlines_missed": 0}
-    for client in Client.objects.exclude(schema_name="public").filter(archived_at__isnull=True):
-        with schema_context(client.schema_name):
-            done = brand_review_reminders(client)
+    for done in for_each_brand("review reminders", brand_review_reminders).values():
         for key, value in done.items():
             totals[key] += value
     if any(totals.values()):

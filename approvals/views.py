@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
+import logging
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from wagtail.images import get_image_model
@@ -35,8 +36,10 @@ from approvals.sensitivity import CATEGORIES
 from approvals.workflows import approval_due_at
 from campaigns.models import CampaignPage
 from tenants import ratelimit
-from tenants.media import serve_file
+from tenants.media import serve_stored
 from tenants.models import current_client
+
+logger = logging.getLogger(__name__)
 
 MAX_ITEMS = 500
 MAX_COPY = 10_000
@@ -177,7 +180,6 @@ PROBLEM_PAGES = {
                "The campaign's approval was completed or sent back for changes; nothing more is "
                "needed from this link."),
 }
-REVIEW_FAILURE_LIMIT = 20  # unknown tokens per address per window, then 429
 
 
 def _review_headers(response):
@@ -197,20 +199,35 @@ def _problem_page(request, problem: str):
         "title": title, "message": message}, status=status))
 
 
+def _unknown_link_refused(request):
+    """A token that leads to no link here. Counted per client address (on every brand's host):
+    past REVIEW_FAILURE_LIMIT in the window, returns the 429 answer, else None. Asked only after
+    the lookup, so a valid link always opens, whatever else its address sent: an approver
+    behind the same office address as a stray client is never locked out."""
+    if ratelimit.unknown_links_exceeded(request):
+        response = render(request, "approvals/review_problem.html", {
+            "title": "This review link is not valid",
+            "message": "Many addresses that lead nowhere came from your network. Check that the "
+                       "whole address was copied from the email, and try again in "
+                       f"{ratelimit.minutes_left()} minutes."}, status=429)
+        response["Retry-After"] = str(settings.LOGIN_FAILURE_WINDOW_S)
+        return _review_headers(response)
+    if ratelimit.unknown_link_record(request) == settings.REVIEW_FAILURE_LIMIT:
+        logger.warning("Review links: %s unknown tokens from %s in %s minutes; its unknown "
+                       "tokens now get 429.", settings.REVIEW_FAILURE_LIMIT,
+                       ratelimit.client_ip(request), ratelimit.minutes_left())
+    return None
+
+
 @require_http_methods(["GET", "POST"])
 def client_review_view(request, token: str):
     """The approver's page: the brief and every post as each network will show it; approve or
-    request changes (POST, with CSRF like every form here). GET never changes the workflow."""
-    key = f"review-link@{ratelimit.client_ip(request)}"
-    if ratelimit.is_blocked(username=key, request=None):
-        return _review_headers(render(request, "approvals/review_problem.html", {
-            "title": "Too many attempts",
-            "message": f"Wait {ratelimit.minutes_left()} minutes, then open the link from the "
-                       "email again."}, status=429))
+    request changes (POST, with CSRF like every form here). GET never changes the workflow, and
+    records only that the link was fetched; a POST is a person, so it records the opening."""
     found = links.check(token)
-    client = current_client()
     if found.problem == "unknown":
-        ratelimit.record_failure(username=key, request=None)
+        return _unknown_link_refused(request) or _problem_page(request, "unknown")
+    client = current_client()
     if found.problem == "decided":
         link = found.link
         return _review_headers(render(request, "approvals/review_done.html", {
@@ -223,6 +240,7 @@ def client_review_view(request, token: str):
     form = ClientDecisionForm(request.POST or None, post_count=len(posts))
     status = 200
     if request.method == "POST":
+        links.mark_opened(link, request)
         if form.is_valid():
             outcome = links.decide(link, decision=form.cleaned_data["decision"],
                                    comment=form.cleaned_data["comment"].strip(),
@@ -235,7 +253,7 @@ def client_review_view(request, token: str):
                 "outcome": outcome}))
         status = 400
     else:
-        links.mark_opened(link, request)
+        links.mark_fetched(link, request)
     cards = campaign.preview_cards()
     by_post = {}
     for card in cards:
@@ -246,10 +264,23 @@ def client_review_view(request, token: str):
     due = approval_due_at(link.revision)
     return _review_headers(render(request, "approvals/review.html", {
         "client": client, "campaign": campaign, "link": link, "form": form,
+        "opened_url": reverse("client_review_opened", args=[token]),
         "decide_by": min(due, link.expires_at) if due else link.expires_at,
         "posts": [(n, post, by_post.get(n, []), form[f"post_{n}"])
                   for n, post in enumerate(posts, start=1)],
     }, status=status))
+
+
+@require_POST
+def client_review_opened(request, token: str):
+    """The review page's beacon (static/approvals/review_opened.js), sent on the first scroll,
+    touch, key or pointer movement: a person has the page open. With CSRF, like every POST."""
+    found = links.check(token)
+    if found.problem == "unknown":
+        return _unknown_link_refused(request) or _problem_page(request, "unknown")
+    if not found.problem:
+        links.mark_opened(found.link, request)
+    return _review_headers(HttpResponse(status=204))
 
 
 REVIEW_IMAGE_SPEC = "fill-600x400"
@@ -265,14 +296,16 @@ def client_review_image(request, token: str, image_id: int):
     """An image of the campaign under review, for the holder of a valid link (the brand's media
     is otherwise for its members only). Only images of that revision's posts are served."""
     found = links.check(token)
+    if found.problem == "unknown" and (refused := _unknown_link_refused(request)):
+        return refused
     if found.problem or image_id not in _revision_image_ids(found.link.revision):
         raise Http404("No such image.")
     image = get_image_model().objects.filter(pk=image_id).first()
     if image is None:
         raise Http404("No such image.")
     rendition = image.get_rendition(REVIEW_IMAGE_SPEC)
-    return _review_headers(serve_file(Path(settings.MEDIA_ROOT) / connection.schema_name,
-                                      rendition.file.name))
+    # Through the storage backend: the bytes from disk, or a signed URL of the bucket.
+    return _review_headers(serve_stored(rendition.file.storage, rendition.file.name))
 
 
 # --- Staff: the client's review links of a campaign, and its approval history ---------------

@@ -56,6 +56,8 @@ def approvals_log_actions(actions):
     for action, label, message in [
         ("approvals.finding_waived", "Waive sensitivity finding", "Sensitivity finding waived"),
         ("approvals.links_issued", "Issue review links", "Review links sent to the client"),
+        ("approvals.link_fetched", "Fetch review link",
+         "A review link was fetched (by the client or a mail scanner)"),
         ("approvals.link_opened", "Open review link", "The client opened a review link"),
         ("approvals.link_revoked", "Withdraw review link", "A review link was withdrawn"),
         ("approvals.deadline_missed", "Approval deadline missed",

@@ -11,15 +11,10 @@ import functools
 
 from django.db.models import (
     BooleanField,
-    CharField,
     F,
     Func,
-    OuterRef,
-    Q,
-    Subquery,
     Value,
 )
-from django.db.models.functions import Cast
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, extend_schema
@@ -51,19 +46,10 @@ from agency.api.conventions import (
 from agency.api.errors import Conflict
 from campaigns import networks, services
 from campaigns.models import CampaignPage, Channel
-from campaigns.selectors import calendar_entries
+from campaigns.selectors import CalendarState, calendar_entries
+from campaigns.status import CampaignStatus, has_status, with_status
 
-STATUSES = ["draft", "in_review", "changes_requested", "approved"]
-
-
-def campaign_status(*, live: bool, changed: bool, workflow_status: str | None) -> str:
-    if workflow_status == WorkflowState.STATUS_IN_PROGRESS:
-        return "in_review"
-    if workflow_status == WorkflowState.STATUS_NEEDS_CHANGES:
-        return "changes_requested"
-    if live and not changed:
-        return "approved"
-    return "draft"
+STATUSES = CampaignStatus.values
 
 
 # --- Serializers ----------------------------------------------------------------------------
@@ -109,7 +95,7 @@ class PostData(serializers.Serializer):
 class CampaignData(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     title = Text(max_length=255)
-    status = serializers.ChoiceField(choices=STATUSES, read_only=True)
+    status = serializers.ChoiceField(choices=CampaignStatus.choices, read_only=True)
     goal = Text(max_length=5_000, allow_blank=True, required=False)
     audience = Text(max_length=5_000, allow_blank=True, required=False)
     key_message = Text(max_length=5_000, allow_blank=True, required=False)
@@ -146,7 +132,7 @@ class StepData(serializers.Serializer):
 
 class CampaignProgress(serializers.Serializer):
     id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=STATUSES)
+    status = serializers.ChoiceField(choices=CampaignStatus.choices)
     revision_id = serializers.IntegerField(allow_null=True)
     approved_at = AwareDateTimeField(allow_null=True)
     workflow_status = serializers.ChoiceField(
@@ -162,7 +148,7 @@ def campaign_values(pages):
     """``pages`` (from ``campaigns_annotated``) as rows of plain columns: the draft's title and
     its summary (``CampaignSummary``, written with each revision). One query, whatever the number
     of campaigns or posts. Finish each row with ``_row``."""
-    return pages.values("id", "draft_title", "live", "has_unpublished_changes", "workflow_status",
+    return pages.values("id", "draft_title", "status",
                         "updated_at", "latest_revision_id", "last_published_at",
                         *[f"summary__{name}" for name in SUMMARY_FIELDS])
 
@@ -179,8 +165,7 @@ def _row(row: dict) -> dict:
     """A row of ``campaign_values`` in its API form (``CampaignData``'s fields, in order). A page
     saved without a revision has no summary: its texts are empty and it has no posts."""
     out = {"id": row["id"], "title": row["draft_title"],
-           "status": campaign_status(live=row["live"], changed=row["has_unpublished_changes"],
-                                     workflow_status=row["workflow_status"])}
+           "status": row["status"]}
     for name in SUMMARY_TEXTS:
         out[name] = row[f"summary__{name}"] or ""
     out["starts_on"] = row["summary__starts_on"]
@@ -227,7 +212,7 @@ def post_values(page) -> list[dict]:
 
 
 def campaigns_annotated():
-    """Campaign pages with ``workflow_status`` and ``updated_at``: a fresh queryset each call."""
+    """Campaign pages with ``status`` and ``updated_at``: a fresh queryset each call."""
     return _campaigns_annotated().all()
 
 
@@ -235,15 +220,7 @@ def campaigns_annotated():
 def _campaigns_annotated():
     # Built once per process (building it took a third of a millisecond per request) and never
     # evaluated itself: ``campaigns_annotated`` hands out copies.
-    # The content type by its natural key inside the subquery, not by id: django-tenants clears
-    # ContentType's cache whenever a request sets the tenant, so ``get_for_model`` would cost a
-    # query (and a round trip) on every request.
-    workflow = WorkflowState.objects.active().filter(
-        content_type__app_label=CampaignPage._meta.app_label,
-        content_type__model=CampaignPage._meta.model_name,
-        object_id=Cast(OuterRef("pk"), CharField())).values("status")[:1]
-    return CampaignPage.objects.annotate(workflow_status=Subquery(workflow),
-                                         updated_at=F("latest_revision_created_at"))
+    return with_status(CampaignPage.objects).annotate(updated_at=F("latest_revision_created_at"))
 
 
 LIST_FILTERS = [
@@ -270,14 +247,7 @@ class CampaignViewSet(mixins.ListModelMixin, ApiViewSet):
         pages = campaigns_annotated()
         state = query_choice(self.request, "status", STATUSES)
         if state:
-            live_unchanged = Q(live=True, has_unpublished_changes=False)
-            pages = {
-                "in_review": pages.filter(workflow_status=WorkflowState.STATUS_IN_PROGRESS),
-                "changes_requested": pages.filter(
-                    workflow_status=WorkflowState.STATUS_NEEDS_CHANGES),
-                "approved": pages.filter(live_unchanged, workflow_status__isnull=True),
-                "draft": pages.filter(workflow_status__isnull=True).exclude(live_unchanged),
-            }[state]
+            pages = pages.filter(has_status(state))
         if tag := query_text(self.request, "tag"):  # the draft's tags, as the rows show them
             pages = pages.filter(_HasTag(F("summary__tags"), Value(tag)))
         if search := query_text(self.request, "search"):
@@ -498,8 +468,7 @@ class CalendarEntryData(serializers.Serializer):
     copy = serializers.CharField()
     publish_at = AwareDateTimeField()
     channels = serializers.ListField(child=serializers.IntegerField())
-    state = serializers.ChoiceField(choices=["draft", "in_review", "approved", "scheduled",
-                                             "published", "failed"])
+    state = serializers.ChoiceField(choices=CalendarState.choices)
 
 
 MAX_CALENDAR_DAYS = 93

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.contenttypes.models import ContentType
 from wagtail.admin.ui.components import Component
-from wagtail.models import TaskState, WorkflowState
+from wagtail.models import TaskState
 
 from campaigns.models import CampaignPage
 from campaigns.selectors import calendar_entries
+from campaigns.status import CampaignStatus, approval_runs
 
 
 class SentBackPanel(Component):
@@ -21,9 +21,7 @@ class SentBackPanel(Component):
         self.user = user
 
     def get_context_data(self, parent_context=None):
-        page_type = ContentType.objects.get_for_model(CampaignPage)
-        states = (WorkflowState.objects.filter(status=WorkflowState.STATUS_NEEDS_CHANGES,
-                                               content_type=page_type, requested_by=self.user)
+        states = (approval_runs(CampaignStatus.CHANGES_REQUESTED).filter(requested_by=self.user)
                   .order_by("-created_at")[:20])
         ids = [int(s.object_id) for s in states]
         titles = dict(CampaignPage.objects.filter(pk__in=ids).values_list("pk", "title"))

@@ -5,32 +5,49 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, TextChoices
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_tenants.utils import schema_context
-from wagtail.models import Revision, WorkflowState
+from wagtail.models import Revision
 
 from campaigns.models import CampaignPage, Channel
+from campaigns.status import OPEN_FOR_EDITS, CampaignStatus, with_status
+
+
+class CalendarState(TextChoices):
+    """A post on the calendar: its campaign's status until the campaign is approved, then where
+    the post is (approved but its time passed without being sent, scheduled, published or
+    failed: the outbox's word wins over the campaign's)."""
+
+    DRAFT = CampaignStatus.DRAFT.value, CampaignStatus.DRAFT.label
+    IN_REVIEW = CampaignStatus.IN_REVIEW.value, CampaignStatus.IN_REVIEW.label
+    CHANGES_REQUESTED = (CampaignStatus.CHANGES_REQUESTED.value,
+                         CampaignStatus.CHANGES_REQUESTED.label)
+    APPROVED = CampaignStatus.APPROVED.value, CampaignStatus.APPROVED.label
+    SCHEDULED = "scheduled", "Scheduled"
+    PUBLISHED = "published", "Published"
+    FAILED = "failed", "Failed"
+
+
+# The portal's card of a client: campaigns by status, then campaigns with posts waiting to go
+# out and posts that did not go out.
+CARD_COUNTS = (CalendarState.DRAFT, CalendarState.IN_REVIEW, CalendarState.CHANGES_REQUESTED,
+               CalendarState.SCHEDULED, CalendarState.FAILED)
 
 
 def campaign_status_counts() -> dict[str, int]:
-    """Counts for the portal card of the active client: drafts, in review, scheduled, failed."""
+    """Counts for the portal card of the active client: campaigns in each status (one grouped
+    query), "scheduled" and "failed" (see ``CARD_COUNTS``)."""
     now = timezone.now()
-    page_type = ContentType.objects.get_for_model(CampaignPage)
-    in_review_ids = set(
-        WorkflowState.objects.active()
-        .filter(content_type=page_type)
-        .values_list("object_id", flat=True)
-    )
+    by_status = dict(with_status(CampaignPage.objects.all()).order_by().values_list("status")
+                     .annotate(n=Count("pk")))
     from campaigns.publishing.models import Delivery, State
     from tenants.models import current_client
 
     deliveries = Delivery.objects.filter(client=current_client())
     return {
-        "drafts": CampaignPage.objects.filter(live=False)
-        .exclude(pk__in=[int(pk) for pk in in_review_ids]).count(),
-        "in_review": len(in_review_ids),
+        **{status.value: by_status.get(status.value, 0) for status in CampaignStatus},
         # campaigns with posts waiting to go out
         "scheduled": deliveries.filter(state=State.SCHEDULED, publish_at__gt=now)
         .values("page_id").distinct().count(),
@@ -44,11 +61,13 @@ def client_status_counts(client) -> dict[str, int]:
         return campaign_status_counts()
 
 
+def client_card_counts(client) -> list[tuple[str, str, int]]:
+    """``CARD_COUNTS`` of ``client`` as (key, label, count)."""
+    counts = client_status_counts(client)
+    return [(state.value, state.label, counts[state.value]) for state in CARD_COUNTS]
+
+
 # --- The content calendar -------------------------------------------------------------------
-
-STATES = [("draft", "Draft"), ("in_review", "In review"), ("approved", "Approved"),
-          ("scheduled", "Scheduled"), ("published", "Published"), ("failed", "Failed")]
-
 
 @dataclass(frozen=True)
 class CalendarEntry:
@@ -63,21 +82,22 @@ class CalendarEntry:
 
     @property
     def movable(self) -> bool:
-        return self.state == "draft"
+        return self.state in OPEN_FOR_EDITS
+
+    @property
+    def state_label(self) -> str:
+        return CalendarState(self.state).label
 
 
 def calendar_entries(*, start: datetime, end: datetime, channel_id: int | None = None,
                      campaign_id: int | None = None) -> list[CalendarEntry]:
     """Every post due in [start, end) across the brand's campaigns, as its latest revision has
     it (drafts included). A fixed number of queries, however many campaigns and posts."""
-    pages = CampaignPage.objects.values("id", "title", "live", "latest_revision_id",
-                                        "has_unpublished_changes")
+    pages = with_status(CampaignPage.objects.all()).values("id", "title", "latest_revision_id",
+                                                           "status")
     if campaign_id:
         pages = pages.filter(id=campaign_id)
     pages = {p["latest_revision_id"]: p for p in pages if p["latest_revision_id"]}
-    page_type = ContentType.objects.get_for_model(CampaignPage)
-    in_review = {int(pk) for pk in WorkflowState.objects.active().filter(
-        content_type=page_type).values_list("object_id", flat=True)}
     now = timezone.now()
     names = dict(Channel.objects.values_list("id", "name"))
     delivered = _delivery_states([p["id"] for p in pages.values()])
@@ -85,6 +105,7 @@ def calendar_entries(*, start: datetime, end: datetime, channel_id: int | None =
     for revision_id, content in Revision.objects.filter(id__in=list(pages)).values_list(
             "id", "content"):
         page = pages[revision_id]
+        status = CampaignStatus(page["status"])
         for index, post in enumerate(content.get("posts", [])):
             when = parse_datetime(post.get("publish_at") or "")
             if when is None or not (start <= when < end):
@@ -93,14 +114,12 @@ def calendar_entries(*, start: datetime, end: datetime, channel_id: int | None =
             if channel_id and channel_id not in channels:
                 continue
             outbox = delivered.get(post.get("pk"))
-            if outbox in ("published", "failed"):
-                state = outbox
-            elif page["id"] in in_review:
-                state = "in_review"
-            elif page["live"] and not page["has_unpublished_changes"]:
-                state = "scheduled" if when > now else "approved"
+            if outbox in (CalendarState.PUBLISHED, CalendarState.FAILED):
+                state = CalendarState(outbox)
+            elif status == CampaignStatus.APPROVED and when > now:
+                state = CalendarState.SCHEDULED
             else:
-                state = "draft"
+                state = CalendarState(status.value)
             entries.append(CalendarEntry(
                 campaign_id=page["id"], campaign_title=page["title"], index=index,
                 copy=post.get("copy") or "", publish_at=when, channel_ids=channels,

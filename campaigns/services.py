@@ -13,6 +13,7 @@ from django.utils.html import strip_tags
 
 from campaigns.models import CalendarFeed, CampaignPage, Post
 from campaigns.networks import VIDEO_TYPES
+from campaigns.status import CampaignStatus, status_of
 from tenants.models import current_zone
 
 
@@ -23,14 +24,16 @@ class Locked(ValidationError):
 
 def post_move(*, campaign: CampaignPage, index: int, day: dt.date, user) -> CampaignPage:
     """Move post ``index`` of ``campaign`` to ``day``, keeping its time of day in the brand's
-    zone, as a new revision. Only while the campaign is a draft: once it is in review or
-    approved, moving it would change what reviewers and the client agreed to."""
+    zone, as a new revision. Only while the campaign is open for edits (a draft, or sent back
+    for changes): in review or approved, moving it would change what reviewers and the client
+    are looking at or agreed to."""
     if not campaign.permissions_for_user(user).can_edit():
         raise PermissionDenied("You cannot edit this campaign.")
-    if campaign.workflow_in_progress:
+    status = status_of(campaign)
+    if status == CampaignStatus.IN_REVIEW:
         raise ValidationError("This campaign is in review: moving a post would change what the "
                               "reviewers see. Withdraw it from review first.")
-    if campaign.live and not campaign.has_unpublished_changes:
+    if status == CampaignStatus.APPROVED:
         raise ValidationError("This campaign is approved: its posts keep the times the client "
                               "approved. Edit the campaign to start a new approval.")
     draft = campaign.get_latest_revision_as_object()
@@ -266,20 +269,18 @@ def campaign_draft_update(*, campaign: CampaignPage, data: dict, user) -> Campai
 def campaign_submit(*, campaign: CampaignPage, user) -> None:
     """Submit the latest revision for review, as the editor's "Submit for review" does: a
     campaign sent back for changes resumes its workflow, any other starts it."""
-    from wagtail.models import WorkflowState
-
     perms = campaign.permissions_for_user(user)
-    state = campaign.current_workflow_state
-    if state is not None and state.status == WorkflowState.STATUS_NEEDS_CHANGES:
+    status = status_of(campaign)
+    if status == CampaignStatus.CHANGES_REQUESTED:
         if not perms.can_edit():
             raise PermissionDenied("Your role cannot resubmit this campaign.")
-        state.resume(user)
+        campaign.current_workflow_state.resume(user)
         return
     if not perms.can_edit():
         raise PermissionDenied("Your role cannot submit this campaign.")
-    if campaign.workflow_in_progress:
+    if status == CampaignStatus.IN_REVIEW:
         raise ValidationError("This campaign is already in review.")
-    if campaign.live and not campaign.has_unpublished_changes:
+    if status == CampaignStatus.APPROVED:
         raise ValidationError("This campaign is approved and unchanged since: there is nothing "
                               "new to review.")
     if not perms.can_submit_for_moderation():

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from campaigns.editor import posts_panel
 from campaigns.forms import SUMMARY_UNREADABLE
 from campaigns.models import CalendarFeed, CampaignPage, Channel, Post
-from campaigns.selectors import STATES, calendar_entries
+from campaigns.selectors import CalendarState, calendar_entries
 from campaigns.services import (
     calendar_feed_find,
     calendar_feed_issue,
@@ -88,7 +88,7 @@ def calendar_view(request):
         "view": view, "heading": heading, "weeks": weeks, "zone": zone.key, "today": today,
         "channels": channels, "campaigns": CampaignPage.objects.order_by("title").only(
             "id", "title"),
-        "channel_id": channel_id, "campaign_id": campaign_id, "states": STATES,
+        "channel_id": channel_id, "campaign_id": campaign_id, "states": CalendarState.choices,
         "prev_url": f"?{prev_param}&{keep}", "next_url": f"?{next_param}&{keep}",
         "month_param": f"{grid_start + dt.timedelta(days=7):%Y-%m}", "week_param": grid_start,
         "feeds": CalendarFeed.objects.filter(revoked_at__isnull=True),
@@ -116,13 +116,13 @@ def calendar_move(request, campaign_id: int, index: int):
     return redirect(back)
 
 
+@never_cache
 @require_POST
 def calendar_feed_create(request):
     feed, token = calendar_feed_issue(label=request.POST.get("label", ""), user=request.user)
     url = request.build_absolute_uri(reverse("campaign_calendar_ics", args=[token]))
-    messages.success(request, f"Subscribe to “{feed.label}” at {url} — copy it now: it is "
-                              "shown only once.")
-    return redirect("campaign_calendar")
+    # Rendered, not redirected with a message: messages travel in a cookie sent to every host.
+    return render(request, "campaigns/calendar_feed_created.html", {"feed": feed, "url": url})
 
 
 @require_POST
@@ -156,7 +156,7 @@ def calendar_ics(request, token: str):
         event.add("dtend", entry.publish_at + dt.timedelta(minutes=15))
         event.add("dtstamp", now)
         event.add("description", f"{entry.copy}\n\nChannels: {', '.join(entry.channel_names)}\n"
-                                 f"State: {entry.state.replace('_', ' ')}")
+                                 f"State: {entry.state_label}")
         ical.add_component(event)
     response = HttpResponse(ical.to_ical(), content_type="text/calendar; charset=utf-8")
     response["Referrer-Policy"] = "no-referrer"

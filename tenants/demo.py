@@ -34,7 +34,7 @@ STAFF = [
      {"acme": Role.SENSITIVITY_REVIEWER, "globex": Role.SENSITIVITY_REVIEWER}, False),
 ]
 
-CAMPAIGNS = {
+CAMPAIGNS = {  # title, status (campaigns.status.CampaignStatus)
     "acme": [("Autumn roast launch", "draft"), ("Fair trade week", "in_review"),
              ("Barista stories", "approved")],
     "globex": [("Trail clean-up day", "draft"), ("Accessible hikes guide", "in_review")],

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import mimetypes
 from functools import wraps
-from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import SuspiciousOperation
 from django.core.files.storage import default_storage
@@ -43,17 +41,23 @@ def _is_inline(content_type: str) -> bool:
     return content_type != "image/svg+xml" and content_type.startswith(("image/", "video/"))
 
 
-def serve_file(root: Path, relative: str) -> FileResponse:
-    root = root.resolve()
-    target = (root / relative).resolve()
-    if not target.is_relative_to(root) or not target.is_file():
-        raise Http404("No such file.")
-    content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-    response = FileResponse(target.open("rb"), content_type=content_type)
+def serve_stored(storage, name: str):
+    """A stored file, through its storage backend: on object storage a redirect to a
+    short-lived signed URL, otherwise the bytes the backend opens. A name that climbs out of
+    the storage's folder, or names nothing, is a 404."""
+    if hasattr(storage, "signed_url"):
+        return redirect_to_signed_url(storage, name)
+    try:
+        handle = storage.open(name, "rb")
+    except (OSError, SuspiciousOperation):  # missing, a folder, or outside the storage
+        raise Http404("No such file.") from None
+    filename = name.rsplit("/", 1)[-1]
+    content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    response = FileResponse(handle, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=3600"
     if not _is_inline(content_type):
-        response["Content-Disposition"] = f'attachment; filename="{target.name}"'
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
@@ -79,9 +83,7 @@ def media_serve(request, path: str):
     schema, _, rest = path.partition("/")
     if schema != connection.schema_name or not rest:
         raise Http404("No such file.")
-    if hasattr(default_storage, "signed_url"):
-        return redirect_to_signed_url(default_storage, rest)
-    return serve_file(Path(settings.MEDIA_ROOT) / schema, rest)
+    return serve_stored(default_storage, rest)
 
 
 document_serve = members_only(wagtail_document_serve)

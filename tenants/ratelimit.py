@@ -1,4 +1,5 @@
-"""Failed sign-in limit, counted in the public schema so every host shares one count."""
+"""Failed sign-ins, and review-link addresses that lead nowhere, counted in the public schema
+so every host shares one count."""
 
 from __future__ import annotations
 
@@ -61,3 +62,21 @@ def clear(*, username: str) -> None:
     from tenants.models import LoginFailure
 
     LoginFailure.objects.filter(username=_normal(username)).delete()
+
+
+def _unknown_link_key(request) -> str:
+    # Kept apart from sign-in failures (no ip_address): a stray review address must not pause
+    # sign-ins from a shared office network.
+    return f"review-link@{client_ip(request)}"
+
+
+def unknown_links_exceeded(request) -> bool:
+    """True once this address sent REVIEW_FAILURE_LIMIT unknown review-link tokens within the
+    window (on any brand's host)."""
+    return _recent(_unknown_link_key(request), None).count() >= settings.REVIEW_FAILURE_LIMIT
+
+
+def unknown_link_record(request) -> int:
+    """Count an unknown review-link token from this address; returns its count in the window."""
+    record_failure(username=_unknown_link_key(request), request=None)
+    return _recent(_unknown_link_key(request), None).count()

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
@@ -140,8 +141,9 @@ def client_delete(*, client: Client, actor, confirm_slug: str) -> None:
         from agency.storage import schema_media_delete
 
         schema_media_delete(schema)
-    if logo_name:
-        (Path(settings.MEDIA_ROOT) / get_public_schema_name() / logo_name).unlink(missing_ok=True)
+    if logo_name:  # through the storage backend: the public folder, or the bucket's prefix
+        with schema_context(get_public_schema_name()):
+            default_storage.delete(logo_name)
 
 
 def _sync_groups(membership: Membership | None, *, user, client: Client) -> None:

@@ -48,3 +48,24 @@ def run_in_client(schema_name: str, dotted: str, args: list, kwargs: dict):
         return None
     with schema_context(schema_name):
         return import_string(dotted)(*args, **kwargs)
+
+
+def for_each_brand(job: str, func, *args, include_archived: bool = False,
+                   **kwargs) -> dict[str, object]:
+    """Run ``func(client, *args, **kwargs)`` inside every active brand's schema (archived ones
+    too with ``include_archived``), in turn.
+
+    The one way periodic jobs visit brands: a brand whose run raises is logged (with ``job``
+    and the brand) and skipped, and the others still run. Returns each brand's result by schema
+    name (brands that failed are left out)."""
+    from tenants.models import Client
+
+    results = {}
+    clients = Client.objects.brands() if include_archived else Client.objects.active()
+    for client in clients.order_by("schema_name"):
+        try:
+            with schema_context(client.schema_name):
+                results[client.schema_name] = func(client, *args, **kwargs)
+        except Exception:  # noqa: BLE001 - one brand's failure must not stop the others
+            logger.exception("%s failed in %s; the other brands go on", job, client.schema_name)
+    return results

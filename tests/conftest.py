@@ -17,6 +17,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client as HttpClient
+from django.test import override_settings
 
 from agency.database import database_url
 
@@ -202,6 +203,45 @@ def wait_until(predicate, timeout: float) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+# --- media on S3-compatible object storage -------------------------------------------------
+
+BUCKET = "agency-media-test"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    """A local S3-compatible server (moto's server mode) with one empty, private bucket."""
+    moto_server = pytest.importorskip("moto.server")
+    boto3 = pytest.importorskip("boto3")
+    port = free_port()
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+    client.create_bucket(Bucket=BUCKET)
+    try:
+        yield endpoint, client
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_media(s3_endpoint, monkeypatch):
+    """Media on the bucket (agency.storage.TenantS3Storage) for one test; yields boto3's client."""
+    endpoint, client = s3_endpoint
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    with override_settings(
+        STORAGES={"default": {"BACKEND": "agency.storage.TenantS3Storage"},
+                  "staticfiles": {"BACKEND":
+                                  "django.contrib.staticfiles.storage.StaticFilesStorage"}},
+        AWS_STORAGE_BUCKET_NAME=BUCKET, AWS_S3_ENDPOINT_URL=endpoint,
+        AWS_S3_REGION_NAME="us-east-1", AWS_LOCATION="media", AWS_QUERYSTRING_EXPIRE=120,
+    ):
+        yield client
 
 
 def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:

@@ -11,53 +11,17 @@ import urllib.request
 import pytest
 from django.core.files.images import ImageFile
 from django.core.files.storage import default_storage
-from django.test import override_settings
 from django_tenants.utils import schema_context
 from PIL import Image as PILImage
 
 from tenants.models import Role
-from tests.conftest import free_port, run_production
-
-BUCKET = "agency-media-test"
+from tests.conftest import BUCKET, run_production
 
 
 def _png() -> bytes:
     buffer = io.BytesIO()
     PILImage.new("RGB", (40, 30), (200, 80, 40)).save(buffer, "PNG")
     return buffer.getvalue()
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    """A local S3-compatible server (moto's server mode) with one empty, private bucket."""
-    moto_server = pytest.importorskip("moto.server")
-    boto3 = pytest.importorskip("boto3")
-    port = free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="test", aws_secret_access_key="test")
-    client.create_bucket(Bucket=BUCKET)
-    try:
-        yield endpoint, client
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def s3_media(s3_endpoint, monkeypatch):
-    endpoint, client = s3_endpoint
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    with override_settings(
-        STORAGES={"default": {"BACKEND": "agency.storage.TenantS3Storage"},
-                  "staticfiles": {"BACKEND":
-                                  "django.contrib.staticfiles.storage.StaticFilesStorage"}},
-        AWS_STORAGE_BUCKET_NAME=BUCKET, AWS_S3_ENDPOINT_URL=endpoint,
-        AWS_S3_REGION_NAME="us-east-1", AWS_LOCATION="media", AWS_QUERYSTRING_EXPIRE=120,
-    ):
-        yield client
 
 
 def _keys(client) -> set[str]:
@@ -186,10 +150,10 @@ def test_deploy_checks_pass_with_s3_media_and_a_mail_provider(tmp_path):
 
 
 def test_production_settings_with_s3_media_use_the_tenant_storage_and_allow_its_images(tmp_path):
-    code = ("import json; from django.conf import settings; "
+    code = ("import json; from django.conf import settings; from csp.utils import build_policy; "
             "from django.core.files.storage import default_storage as s; "
             "print(json.dumps({'storage': type(s._wrapped if s._wrapped else s._setup() or "
-            "s._wrapped).__name__, 'csp': settings.CONTENT_SECURITY_POLICY, "
+            "s._wrapped).__name__, 'csp': build_policy(), "
             "'static': settings.STORAGES['staticfiles']['BACKEND']}))")
     result = run_production(tmp_path, code, AWS_STORAGE_BUCKET_NAME="agency-media",
                          AWS_S3_ENDPOINT_URL="https://objects.example.net")

@@ -33,6 +33,8 @@ PROBLEM_TYPES = {
     "idempotency-in-progress": "The first request with this Idempotency-Key is still running.",
     "idempotency-unreadable": "The first response to this Idempotency-Key can no longer be read.",
     "throttled": "Too many requests for this key: wait for `Retry-After` seconds.",
+    "payload-too-large": "The body is larger than this address takes (`detail` says how large).",
+    "length-required": "Send the body with a Content-Length header, not in chunks.",
     "server-error": "Something failed on our side; nothing was changed. Try again.",
 }
 

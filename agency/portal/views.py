@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
@@ -16,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
-from django_tenants.utils import get_public_schema_name
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from agency.api.models import ApiKey
 from agency.portal import services as portal_services
@@ -27,11 +24,11 @@ from agency.portal.forms import (
     MemberAddForm,
     MemberRoleForm,
 )
-from campaigns.selectors import client_status_counts
+from campaigns.selectors import client_card_counts, client_status_counts
 from tenants import selectors, services
 from tenants.emails import member_invite_send
 from tenants.links import client_base_url
-from tenants.media import serve_file
+from tenants.media import serve_stored
 from tenants.models import Client, Role
 
 User = get_user_model()
@@ -62,7 +59,7 @@ def home(request):
     cards = [
         {
             "client": client,
-            "counts": client_status_counts(client),
+            "counts": client_card_counts(client),
             "admin_url": client_base_url(client) + "/admin/",
             "can_manage": selectors.can_manage_members(request.user, client),
             "is_member": client.pk in mine or request.user.is_superuser,
@@ -127,7 +124,9 @@ def client_logo(request, slug):
     client = _client_or_404(request, slug)
     if not client.logo:
         raise Http404("This client has no logo.")
-    return serve_file(Path(settings.MEDIA_ROOT) / get_public_schema_name(), client.logo.name)
+    # Logos are stored under the public schema's folder or bucket prefix.
+    with schema_context(get_public_schema_name()):
+        return serve_stored(client.logo.storage, client.logo.name)
 
 
 def _manageable_client(request, slug) -> Client:

@@ -41,6 +41,7 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",  # django-csp: its checks catch a policy in an outdated format
     "django_q",
     # Wagtail's admin code is imported on the portal too (users, forms), its tables are per brand.
     "wagtail.users",
@@ -109,7 +110,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "agency.middleware.ContentSecurityPolicyMiddleware",
+    "agency.middleware.ContentSecurityPolicyMiddleware",  # django-csp's, per path
+    # Before any view or process_view reads a body (CSRF reads POST), after the middleware that
+    # only set headers, so that a refusal carries them too.
+    "agency.limits.RequestBodyLimitMiddleware",
     "tenants.middleware.BrandRedirectMiddleware",
 ]
 
@@ -145,6 +149,10 @@ LOGOUT_REDIRECT_URL = "/login/"
 # Failed sign-ins per account and per address within the window before sign-in is refused.
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_FAILURE_WINDOW_S = int(os.environ.get("LOGIN_FAILURE_WINDOW_S", "900"))
+# Review-link addresses that lead nowhere, per client address within the same window, before
+# that address's unknown links are answered 429. A valid link always opens, whatever else its
+# address sent (approvers share office addresses with strays).
+REVIEW_FAILURE_LIMIT = int(os.environ.get("REVIEW_FAILURE_LIMIT", "20"))
 # Behind a proxy, the META key of the header it appends the client's address to (e.g.
 # HTTP_X_FORWARDED_FOR); unset, REMOTE_ADDR is used. Never trust a header no proxy of ours sets.
 TRUSTED_PROXY_IP_HEADER = os.environ.get("DJANGO_TRUSTED_PROXY_HEADER", "")
@@ -220,6 +228,14 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# Every periodic job, in one place (agency/schedules.py keeps django-q2's schedules equal to this
+# list on each `manage.py migrate`). Jobs that visit every brand use tenants.tasks.for_each_brand.
+PERIODIC_JOBS = {
+    "approval reminders": {"func": "approvals.tasks.review_reminders", "every": "minutes",
+                           "minutes": 15},
+    "webhook log pruning": {"func": "agency.webhooks.tasks.webhook_logs_prune", "every": "daily"},
+}
+
 # The publishing engine (campaigns/publishing): the dispatcher's and workers' timings.
 PUBLISHING = {
     "LEASE_SECONDS": env_float("PUBLISHING_LEASE_SECONDS", 60.0),  # claim → start of sending
@@ -272,7 +288,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "PREPROCESSING_HOOKS": ["agency.api.schema.only_api"],
     "ENUM_NAME_OVERRIDES": {
-        "CampaignStatusEnum": ["draft", "in_review", "changes_requested", "approved"],
+        "CampaignStatusEnum": "campaigns.status.CampaignStatus",
         "DeliveryStateEnum": "campaigns.publishing.models.State",
         "ReviewLinkStatusEnum": ["sent", "opened", "decided", "withdrawn", "closed", "expired"],
     },
@@ -329,6 +345,11 @@ WAGTAILIMAGES_EXTENSIONS = ["gif", "jpg", "jpeg", "png", "webp"]
 WAGTAILDOCS_SERVE_METHOD = "serve_view"
 # The largest video a post can carry, uploaded through the API (/api/v1/videos/).
 VIDEO_MAX_MB = int(os.environ.get("VIDEO_MAX_MB", "200"))
+# Request bodies over their route's cap are refused (413) before they are read (agency.limits):
+# images and videos (admin documents too) their size above plus 1 MB, API JSON API_BODY_MAX_KB,
+# anything else (forms) REQUEST_BODY_MAX_MB.
+API_BODY_MAX_KB = int(os.environ.get("API_BODY_MAX_KB", "1024"))
+REQUEST_BODY_MAX_MB = int(os.environ.get("REQUEST_BODY_MAX_MB", "10"))
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True
 WAGTAIL_MODERATION_ENABLED = True
@@ -336,28 +357,37 @@ WAGTAIL_MODERATION_ENABLED = True
 WAGTAIL_FINISH_WORKFLOW_ACTION = "approvals.workflows.publish_approved_revision"
 WAGTAIL_USER_EDIT_FORM = None
 
-CONTENT_SECURITY_POLICY = os.environ.get(
-    "CONTENT_SECURITY_POLICY",
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'",
-)
-if AWS_STORAGE_BUCKET_NAME and "CONTENT_SECURITY_POLICY" not in os.environ:
+# One Content-Security-Policy for every page (django-csp; agency.middleware adds what Wagtail's
+# admin and the API reference need on their own paths, and lets previews be framed by the admin).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "media-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+if AWS_STORAGE_BUCKET_NAME:
     # Members' images and videos are redirects to the bucket: our pages may load them from there.
     from urllib.parse import urlsplit
 
     if os.environ.get("MEDIA_ORIGIN"):
-        _media_origin = os.environ["MEDIA_ORIGIN"]
+        _media_origins = os.environ["MEDIA_ORIGIN"].split()
     elif AWS_S3_ENDPOINT_URL:
         _endpoint = urlsplit(AWS_S3_ENDPOINT_URL)
-        _media_origin = (f"{_endpoint.scheme}://{_endpoint.netloc} "  # path style
-                         f"{_endpoint.scheme}://{AWS_STORAGE_BUCKET_NAME}.{_endpoint.netloc}")
+        _media_origins = [f"{_endpoint.scheme}://{_endpoint.netloc}",  # path style
+                          f"{_endpoint.scheme}://{AWS_STORAGE_BUCKET_NAME}.{_endpoint.netloc}"]
     else:
-        _media_origin = f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com" + (
-            f" https://{AWS_STORAGE_BUCKET_NAME}.s3.{AWS_S3_REGION_NAME}.amazonaws.com"
-            if AWS_S3_REGION_NAME else "")
-    CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
-        "img-src 'self' data:", f"img-src 'self' data: {_media_origin}"
-    ) + f"; media-src 'self' {_media_origin}"
+        _media_origins = [f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com"] + (
+            [f"https://{AWS_STORAGE_BUCKET_NAME}.s3.{AWS_S3_REGION_NAME}.amazonaws.com"]
+            if AWS_S3_REGION_NAME else [])
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] += _media_origins
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["media-src"] += _media_origins
 
 LOGGING = {
     "version": 1,
@@ -365,7 +395,8 @@ LOGGING = {
     "filters": {"tenant": {"()": "agency.logging.TenantFilter"}},
     "formatters": {
         "json": {"()": "agency.logging.JsonFormatter"},
-        "plain": {"format": "%(asctime)s %(levelname)s [%(tenant)s] %(name)s: %(message)s"},
+        "plain": {"()": "agency.logging.PlainFormatter",
+                  "fmt": "%(asctime)s %(levelname)s [%(tenant)s] %(name)s: %(message)s"},
     },
     "handlers": {
         "console": {

@@ -49,8 +49,8 @@ def campaign_data(workflow_state, revision) -> dict | None:
     anything that is not a campaign)."""
     from django.contrib.contenttypes.models import ContentType
 
-    from campaigns.api import campaign_status
     from campaigns.models import CampaignPage
+    from campaigns.status import campaign_status
 
     if workflow_state.content_type_id != ContentType.objects.get_for_model(CampaignPage).pk:
         return None  # another page type or a snippet under moderation
@@ -61,8 +61,9 @@ def campaign_data(workflow_state, revision) -> dict | None:
     content = (revision.content or {}) if revision is not None else {}
     return {"id": page.pk, "title": content.get("title") or page.draft_title,
             "revision_id": revision.pk if revision is not None else None,
-            "status": campaign_status(live=page.live, changed=page.has_unpublished_changes,
-                                      workflow_status=workflow_state.status)}
+            "status": campaign_status(live=page.live,
+                                      has_unpublished_changes=page.has_unpublished_changes,
+                                      workflow_status=workflow_state.status).value}
 
 
 def _task_revision(workflow_state):

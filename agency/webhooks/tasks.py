@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import logging
+
+logger = logging.getLogger(__name__)
+
 
 def webhook_send(delivery_id: int) -> str:
     """One attempt of a delivery, if one is due (a repeated run does nothing)."""
@@ -12,25 +16,18 @@ def webhook_send(delivery_id: int) -> str:
 
 
 def webhook_logs_prune() -> dict[str, int]:
-    """Daily (public schema): every brand's webhook log trimmed to ``WEBHOOKS_LOG_DAYS``, and
-    its rolled secrets forgotten once their overlap is over."""
-    import logging
-
-    from django_tenants.utils import schema_context
-
+    """Daily: every brand's webhook log trimmed to ``WEBHOOKS_LOG_DAYS``, and its rolled
+    secrets forgotten once their overlap is over."""
     from agency.webhooks.services import log_prune, secrets_forget_expired
-    from tenants.models import Client
+    from tenants.tasks import for_each_brand
 
-    logger = logging.getLogger(__name__)
-    removed = {}
-    for schema in Client.objects.brands().values_list("schema_name", flat=True):
-        try:
-            with schema_context(schema):
-                secrets_forget_expired()
-                if count := log_prune():
-                    removed[schema] = count
-        except Exception:  # noqa: BLE001 - one brand's failure must not stop the others
-            logger.exception("webhook log pruning failed in %s", schema)
+    def prune(client) -> int:
+        secrets_forget_expired()
+        return log_prune()
+
+    removed = {schema: count for schema, count in
+               for_each_brand("webhook log pruning", prune,
+                                                   include_archived=True).items() if count}
     if removed:
         logger.info("webhook logs pruned: %s deliveries in %s brands", sum(removed.values()),
                     len(removed))

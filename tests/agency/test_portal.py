@@ -34,7 +34,8 @@ def test_home_lists_only_my_clients_with_their_counts(world, http):
 
     html = http(user=editor).get("/").content.decode()
     assert "Acme Coffee" in html and "Globex Outdoors" not in html
-    assert (_count(html, "acme", "drafts"), _count(html, "acme", "in_review")) == (2, 1)
+    assert (_count(html, "acme", "draft"), _count(html, "acme", "in_review")) == (2, 1)
+    assert _count(html, "acme", "changes_requested") == 0
     assert _count(html, "acme", "scheduled") == 0 and _count(html, "acme", "failed") == 0
     assert "http://acme.agency.localhost/admin/" in html
 
@@ -56,6 +57,35 @@ def test_agency_admin_creates_a_client_with_a_logo(world, http):
     assert admin.get("/clients/umbrella/logo/").status_code == 200
     assert http(user=world.acme.users[Role.EDITOR]).get(
         "/clients/umbrella/logo/").status_code == 404
+
+
+def test_a_logo_on_object_storage_is_served_from_the_bucket_and_deleted_with_its_client(
+        world, http, s3_media):
+    import urllib.request
+
+    from tenants.services import client_delete
+    from tests.conftest import BUCKET
+
+    png = png_bytes()
+    admin = http(user=world.agency_admin)
+    admin.post("/clients/new/", {
+        "name": "Umbrella Tea", "slug": "umbrella", "time_zone": "Europe/Berlin",
+        "brand_colour": "#123456",
+        "logo": SimpleUploadedFile("logo.png", png, content_type="image/png")})
+    client = Client.objects.get(slug="umbrella")
+    key = f"media/public/{client.logo.name}"
+    assert s3_media.get_object(Bucket=BUCKET, Key=key)["Body"].read() == png
+    response = admin.get("/clients/umbrella/logo/")
+    assert response.status_code == 302 and "X-Amz-Signature=" in response["Location"]
+    assert f"/{BUCKET}/{key}?" in response["Location"]
+    with urllib.request.urlopen(response["Location"], timeout=10) as body:  # noqa: S310
+        assert body.read() == png and body.headers["Content-Type"] == "image/png"
+    assert http(user=world.acme.users[Role.EDITOR]).get(
+        "/clients/umbrella/logo/").status_code == 404
+
+    client_delete(client=client, confirm_slug="umbrella", actor=world.agency_admin)
+    listed = s3_media.list_objects_v2(Bucket=BUCKET, Prefix="media/public/logos/")
+    assert key not in {item["Key"] for item in listed.get("Contents", [])}
 
 
 @pytest.mark.parametrize("data, field, message", [

@@ -24,7 +24,8 @@ from tests.conftest import PASSWORD
 pytest_plugins = ["tests.agency.browser"]
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
-COUNT_LABELS = {"Drafts": "drafts", "In review": "in_review", "Scheduled": "scheduled",
+COUNT_LABELS = {"Draft": "draft", "In review": "in_review",
+                "Changes requested": "changes_requested", "Scheduled": "scheduled",
                 "Failed": "failed"}
 WRONG_LOGIN = "That email and password do not match. Check both and try again."
 

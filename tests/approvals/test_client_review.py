@@ -4,7 +4,6 @@ never changing anything on GET."""
 
 import datetime as dt
 import io
-import logging
 import re
 
 import pytest
@@ -101,8 +100,11 @@ def test_the_review_page_shows_the_campaign_and_changes_nothing(world, at_client
     assert _status(world, at_client["task_state"]) == "in_progress"
     with schema_context(world.acme.client.schema_name):
         link = ReviewLink.objects.get(approver__email="jo@acme.example")
-        assert link.first_opened_at is not None and link.decided_at is None
-        assert PageLogEntry.objects.filter(action="approvals.link_opened").count() == 1
+        assert link.decided_at is None
+        # A GET is what mail scanners do too: a fetch, not the approver opening it.
+        assert link.first_fetched_at is not None and link.first_opened_at is None
+        assert PageLogEntry.objects.filter(action="approvals.link_fetched").count() == 1
+        assert not PageLogEntry.objects.filter(action="approvals.link_opened").exists()
 
 
 def test_images_come_through_the_link_only_for_that_revision(world, at_client):
@@ -112,6 +114,26 @@ def test_images_come_through_the_link_only_for_that_revision(world, at_client):
     assert image.status_code == 200 and image["Content-Type"] == "image/png"
     assert client.get(f"/review/{token}/images/{at_client['other'].pk}/").status_code == 404
     assert client.get(f"/review/{'x' * 43}/images/{at_client['image'].pk}/").status_code == 404
+
+
+def test_images_come_from_the_bucket_when_media_is_on_object_storage(world, s3_media, at_client):
+    """With S3 media the review page's images are read through the storage backend: a signed,
+    short-lived URL of the bucket, for the link holder, never the brand's local disk."""
+    import urllib.request
+
+    from tests.conftest import BUCKET
+
+    token = at_client["tokens"]["jo@acme.example"]
+    client = _anonymous(world)
+    assert client.get(f"/review/{token}/").status_code == 200
+    image = client.get(f"/review/{token}/images/{at_client['image'].pk}/")
+    assert image.status_code == 302 and image["Cache-Control"] == "no-store, private"
+    signed = image["Location"]
+    assert f"/{BUCKET}/media/brand_acme/images/" in signed and "X-Amz-Signature=" in signed
+    with urllib.request.urlopen(signed, timeout=10) as body:  # noqa: S310 - local moto server
+        assert body.headers["Content-Type"] == "image/png"
+        assert body.read().startswith(b"\x89PNG")
+    assert client.get(f"/review/{token}/images/{at_client['other'].pk}/").status_code == 404
 
 
 def test_the_task_is_approved_when_every_main_approver_approves(world, at_client):
@@ -187,20 +209,89 @@ def test_decisions_need_the_csrf_token(world, at_client):
     assert _status(world, at_client["task_state"]) == "in_progress"
 
 
-def test_guessing_tokens_is_rate_limited(world, at_client, settings):
-    client = _anonymous(world)
-    for n in range(settings.LOGIN_FAILURE_LIMIT):
-        assert client.get(f"/review/guess-{n:040d}/").status_code == 404
-    assert client.get(f"/review/{at_client['tokens']['jo@acme.example']}/").status_code == 429
+def _opened(world, email):
+    with schema_context(world.acme.client.schema_name):
+        link = ReviewLink.objects.get(approver__email=email)
+        logged = set(PageLogEntry.objects.filter(action__in=[
+            "approvals.link_fetched", "approvals.link_opened"]).values_list("action", flat=True))
+    return link, logged
 
 
-def test_review_tokens_never_reach_the_logs(world, at_client, caplog):
+def test_a_bare_fetch_is_labelled_as_such_and_a_person_opens_it(world, http, at_client):
+    """Mail scanners fetch every link in a message: a GET is a fetch. The page's beacon (sent
+    on a sign of a person, with CSRF) or a POST records the opening."""
+    jo = at_client["tokens"]["jo@acme.example"]
+    scanner = _anonymous(world)
+    for _ in range(2):
+        assert scanner.get(f"/review/{jo}/", HTTP_USER_AGENT="SafeLinks/1.0").status_code == 200
+    link, logged = _opened(world, "jo@acme.example")
+    assert link.first_fetched_at is not None and link.first_opened_at is None
+    assert logged == {"approvals.link_fetched"}
+    url = f"/admin/approvals/{at_client['page'].pk}/links/"
+    manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
+    html = manager.get(url).content.decode()
+    assert 'data-status="opened"' not in html
+    assert "link fetched" in html and "(maybe a mail scanner)" in html
+
+    page = Client(HTTP_HOST=world.acme.host, enforce_csrf_checks=True)
+    html = page.get(f"/review/{jo}/").content.decode()
+    assert f'data-opened-url="/review/{jo}/opened/"' in html and "review_opened.js" in html
+    assert page.post(f"/review/{jo}/opened/").status_code == 403  # no CSRF token
+    assert _opened(world, "jo@acme.example")[0].first_opened_at is None
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    beacon = page.post(f"/review/{jo}/opened/", HTTP_X_CSRFTOKEN=csrf,
+                       HTTP_USER_AGENT="PhoneBrowser/2.0")
+    assert beacon.status_code == 204
+    link, logged = _opened(world, "jo@acme.example")
+    assert link.first_opened_at is not None
+    assert logged == {"approvals.link_fetched", "approvals.link_opened"}
+    with schema_context(world.acme.client.schema_name):
+        opened = PageLogEntry.objects.get(action="approvals.link_opened")
+        assert opened.data["user_agent"] == "PhoneBrowser/2.0"
+    assert 'data-status="opened"' in manager.get(url).content.decode()
+
+    # Without the script, the decision itself is the sign of a person.
+    sam = at_client["tokens"]["sam@acme.example"]
+    _anonymous(world).post(f"/review/{sam}/", {"decision": "approved"})
+    assert _opened(world, "sam@acme.example")[0].first_opened_at is not None
+
+
+def test_a_valid_link_opens_whatever_else_its_address_sent(world, at_client, settings):
+    """Strays from a shared office address must not lock the approver out: the limit counts
+    and refuses only tokens that lead nowhere."""
+    settings.REVIEW_FAILURE_LIMIT = 3
     token = at_client["tokens"]["jo@acme.example"]
-    from agency.logging import TenantFilter
+    stray = _anonymous(world)
+    for n in range(settings.REVIEW_FAILURE_LIMIT + 2):
+        stray.get(f"/review/stray-{n:040d}/")
+    assert stray.get(f"/review/stray-{'x' * 40}/").status_code == 429
+    approver = _anonymous(world)  # the same address
+    assert approver.get(f"/review/{token}/").status_code == 200
+    assert approver.get(f"/review/{token}/images/{at_client['image'].pk}/").status_code == 200
+    done = approver.post(f"/review/{token}/", {"decision": "approved"})
+    assert done.status_code == 200 and "You approved" in done.content.decode()
 
-    record = logging.makeLogRecord({"msg": f"GET /review/{token}/ 200", "args": ()})
-    TenantFilter().filter(record)
-    assert token not in record.getMessage() and "/review/[redacted]/" in record.getMessage()
+
+def test_unknown_tokens_are_refused_per_address_past_the_limit(world, at_client, settings):
+    settings.REVIEW_FAILURE_LIMIT = 3
+    guesser = _anonymous(world)
+    answers = [guesser.get(f"/review/guess-{n:040d}/").status_code for n in range(3)]
+    assert answers == [404, 404, 404]
+    refused = guesser.get(f"/review/guess-{'9' * 40}/")
+    assert refused.status_code == 429 and refused["Retry-After"]
+    assert "not valid" in refused.content.decode()
+    # counted on every brand's host, and on the image and beacon addresses too
+    assert HostClient(world.globex.host).get(f"/review/{'g' * 43}/").status_code == 429
+    assert guesser.get(f"/review/{'i' * 43}/images/1/").status_code == 429
+    assert guesser.post(f"/review/{'o' * 43}/opened/").status_code == 429
+    # another address is not affected
+    other = HostClient(world.acme.host, REMOTE_ADDR="203.0.113.9")
+    assert other.get(f"/review/guess-{'8' * 40}/").status_code == 404
+    # nor are sign-ins from the guessing address
+    from tenants import ratelimit
+
+    assert not ratelimit.is_blocked(username="someone@acme.test",
+                                    request=guesser.get("/healthz").wsgi_request)
 
 
 def test_staff_can_record_a_decision_the_client_gave_by_phone(world, at_client):
@@ -256,7 +347,7 @@ def test_managers_withdraw_a_link_or_send_a_new_one(world, http, at_client):
     jo, sam = (at_client["tokens"][e] for e in ("jo@acme.example", "sam@acme.example"))
     url = f"/admin/approvals/{at_client['page'].pk}/links/"
     manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
-    _anonymous(world).get(f"/review/{jo}/")
+    _anonymous(world).post(f"/review/{jo}/opened/")  # the page's beacon: Jo has it open
     html = manager.get(url).content.decode()
     assert 'data-status="opened"' in html and 'data-status="sent"' in html
     with schema_context(world.acme.client.schema_name):

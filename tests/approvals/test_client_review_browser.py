@@ -83,3 +83,34 @@ def test_the_client_reviews_on_a_phone_and_requests_a_change(
         state = WorkflowState.objects.filter(object_id=str(review_link["page"].pk)).latest("pk")
         assert state.status == "needs_changes"
     connection.set_schema_to_public()
+
+
+def _link(world, review_link, django_db_blocker):
+    with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
+        link = ReviewLink.objects.get(revision__object_id=str(review_link["page"].pk))
+    connection.set_schema_to_public()
+    return link
+
+
+def test_the_page_records_opened_only_once_a_person_reads_it(
+        browser, world, live_server_url, review_link, django_db_blocker):
+    """A mail scanner that renders the page (and runs its script) leaves it "fetched"; the
+    first scroll or pointer movement sends the beacon, under the page's CSP, with CSRF."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB",
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(brand_url("acme", live_server_url, f"/review/{review_link['token']}/"))
+        expect(page.get_by_role("heading", name=re.compile("Review “Spring menu"))).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(1000)
+        link = _link(world, review_link, django_db_blocker)
+        assert link.first_fetched_at is not None and link.first_opened_at is None
+
+        with page.expect_response(lambda r: r.url.endswith("/opened/")) as beacon:
+            page.mouse.move(120, 300)
+            page.mouse.wheel(0, 400)
+        assert beacon.value.status == 204
+        assert _link(world, review_link, django_db_blocker).first_opened_at is not None
+    finally:
+        context.close()

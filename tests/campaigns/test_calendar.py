@@ -143,3 +143,33 @@ def test_a_calendar_feed_serves_ical_until_revoked(world, http, month):
     assert http(world.globex.host).get(url).status_code == 404  # another brand's host
     editor.post(f"/admin/calendar/feeds/{feed.pk}/revoke/")
     assert calendar_app.get(url).status_code == 404
+
+
+def _cookie_texts(response) -> list[str]:
+    """Every cookie a response sets, as sent and, for Django's messages cookie, decoded (it is
+    signed, not encrypted, and may be compressed)."""
+    from django.contrib.messages.storage.cookie import CookieStorage
+
+    texts = []
+    for morsel in response.cookies.values():
+        texts.append(morsel.OutputString())
+        if morsel.key == "messages" and morsel.value:
+            decoded = CookieStorage(response.wsgi_request)._decode(morsel.value) or []
+            texts.extend(str(message) for message in decoded)
+    return texts
+
+
+def test_a_new_feed_address_is_shown_once_on_its_page_and_never_in_a_cookie(world, http):
+    """Messages travel in a signed, unencrypted cookie sent to the portal and every brand's
+    host: the secret address is rendered on the page that creates it instead."""
+    editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
+    created = editor.post("/admin/calendar/feeds/", {"label": "Amy's phone"})
+    assert created.status_code == 200  # rendered, not a redirect carrying a message
+    token = re.search(r"/calendar/([\w-]+)\.ics", created.content.decode()).group(1)
+    assert "no-store" in created["Cache-Control"] or "max-age=0" in created["Cache-Control"]
+    later = [editor.get("/admin/calendar/"), editor.get("/admin/")]
+    for response in [created, *later]:
+        assert not [text for text in _cookie_texts(response) if token in text]
+    for response in later:  # shown once
+        assert token not in response.content.decode()
+    assert http(world.acme.host).get(f"/calendar/{token}.ics").status_code == 200

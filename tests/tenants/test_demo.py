@@ -17,7 +17,13 @@ def test_seed_demo_is_complete_and_can_run_twice(world, http):
                 .values_list("role", flat=True))
     assert roles == set(Role.values)
     from campaigns.models import CampaignPage
+    from campaigns.status import status_of
+    from tenants.demo import CAMPAIGNS
 
+    for client in clients:
+        with schema_context(client.schema_name):
+            assert {title: status_of(CampaignPage.objects.get(title=title))
+                    for title, _ in CAMPAIGNS[client.slug]} == dict(CAMPAIGNS[client.slug])
     with schema_context(clients[0].schema_name):
         demo = CampaignPage.objects.get(title="Autumn roast launch")
         assert len(demo.get_latest_revision_as_object().posts.all()) == 3

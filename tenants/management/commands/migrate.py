@@ -11,6 +11,7 @@ picks up the clients still behind.
 from django.core.management.base import CommandError
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 
+from agency import schedules
 from tenants.progress import ProgressBar
 from tenants.provisioning import role_permissions_sync, template_migrate, template_schema
 from tenants.public import public_tenant_ensure
@@ -30,6 +31,10 @@ class Command(MigrateSchemasCommand):
         verbosity = options.get("verbosity", 1)
         super().handle(*args, **{**options, "shared": True, "tenant": False})
         public_tenant_ensure()
+        changed = schedules.sync()
+        if verbosity and any(changed.values()):
+            self.stdout.write("Periodic jobs: " + "; ".join(
+                f"{what} {', '.join(names)}" for what, names in changed.items() if names))
         if verbosity:
             self.stdout.write("Migrating the client template schema")
         template_migrate(verbosity=verbosity)

@@ -35,7 +35,9 @@ ALWAYS = {"400": "The request needs fixing (see errors).", "401": "No valid API 
           "429": "Too many requests: wait Retry-After seconds."}
 ON_WRITE = {"409": "Conflicts with the current state, or the first request with this "
                    "Idempotency-Key is still running.",
+            "411": "The body was sent in chunks: send it with a Content-Length.",
             "412": "The resource changed since it was read (If-Match).",
+            "413": "The body is larger than this address takes (detail says how large).",
             "415": "Send JSON (or multipart form data for uploads).",
             "422": "The Idempotency-Key was used with a different request.",
             "428": "If-Match is required for updates."}

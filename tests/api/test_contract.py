@@ -241,7 +241,7 @@ def test_the_document_states_the_rules_the_server_enforces(api):
     assert set(listing["ordering"]["enum"]) == {"id", "-id", "updated_at", "-updated_at"}
     assert "410" in campaign["get"]["responses"]
     patch = campaign["patch"]
-    assert {"409", "412", "428"} <= patch["responses"].keys()
+    assert {"409", "411", "412", "413", "428"} <= patch["responses"].keys()
     assert "campaigns_partial_update" in doc["paths"]["/api/v1/campaigns/"]["post"][
         "responses"]["201"]["links"]
     request = doc["components"]["schemas"]["CampaignDetailRequest"]["properties"]

@@ -7,8 +7,9 @@ same generator that serves ``/api/v1/schema/``; the first tests check that the s
 these very documents. ``schemathesis.toml`` (at the root) holds the run's settings: every check,
 both kinds of data, and the few rules the document can only state in words.
 
-Operations on one object get real ids for data that fits the document (an endpoint, a
-delivery, a campaign), so their logic runs instead of answering 404 every time."""
+Operations on one object get real ids for data that fits the document (every kind of object of
+the brand API, a failed delivery to retry, a client and its members on the agency API), so their
+logic runs instead of answering 404 every time (see ``_made_real``)."""
 
 from __future__ import annotations
 

@@ -3,11 +3,19 @@
 from django.urls import include, path
 from django.views.generic import RedirectView
 from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.utils.urlpatterns import decorate_urlpatterns
 
 from agency import health
 from approvals import views as approval_views
 from campaigns import views as campaign_views
 from tenants import media
+from tenants.scoping import PORTAL_ONLY_ADMIN, managed_in_portal
+
+# Wagtail's screens for accounts and groups answer 404 (their menu items are hidden): people are
+# managed in the portal (tenants.scoping.PORTAL_ONLY_ADMIN says why).
+decorate_urlpatterns([pattern for pattern in wagtailadmin_urls.urlpatterns
+                      if getattr(pattern, "namespace", None) in PORTAL_ONLY_ADMIN],
+                     managed_in_portal)
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False), name="brand_home"),

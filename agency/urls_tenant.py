@@ -3,18 +3,30 @@
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.utils.urlpatterns import decorate_urlpatterns
 
 from agency import health
 from agency.api import views as api_views
 from approvals import views as approval_views
 from campaigns import views as campaign_views
 from tenants import media
+from tenants.scoping import PORTAL_ONLY_ADMIN, managed_in_portal
+
+# Wagtail's admin without its "failwhale" page, which raises on purpose: a 500 (and in development
+# a full debug page) on demand for any signed-in member. Its address now finds nothing (404).
+wagtailadmin_patterns = [pattern for pattern in wagtailadmin_urls.urlpatterns
+                         if getattr(pattern, "name", None) != "wagtailadmin_error_test"]
+# Its screens for accounts and groups answer 404 too (their menu items are hidden): people are
+# managed in the portal (tenants.scoping.managed_in_portal says why).
+decorate_urlpatterns([pattern for pattern in wagtailadmin_patterns
+                      if getattr(pattern, "namespace", None) in PORTAL_ONLY_ADMIN],
+                     managed_in_portal)
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False), name="brand_home"),
     path("login/", RedirectView.as_view(url="/admin/login/", query_string=True),
          name="brand_login"),
-    path("admin/", include(wagtailadmin_urls)),
+    path("admin/", include(wagtailadmin_patterns)),
     path("api/v1/", include("agency.api.urls")),
     # Whatever else is under /api/ (an id that is no number, an unknown path): a problem
     # detail, not an HTML page.

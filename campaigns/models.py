@@ -38,6 +38,9 @@ class CampaignIndexPage(Page):
     subpage_types = ["campaigns.CampaignPage"]
     parent_page_types = ["wagtailcore.Page"]
     max_count = 1
+    # Nothing shows the index on the web (brand hosts serve no pages), so it has no template and
+    # nothing to preview: "view draft" is refused instead of failing to render (500).
+    preview_modes = []
 
     class Meta:
         verbose_name = "campaigns index"

@@ -11,12 +11,15 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.db import connection, transaction
-from django_tenants.utils import schema_context, schema_exists
+from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from tenants.models import Client, Role, RoleGroup
 from tenants.roles import COLLECTION_PERMISSIONS, MODEL_PERMISSIONS, PAGE_PERMISSIONS
 
 WORKFLOW_NAME = "Campaign approval"
+# Wagtail's migrations create these global groups, with grants in whichever schema they run in.
+# Nothing here uses them: brands have their own role groups.
+WAGTAIL_GROUPS = ("Moderators", "Editors")
 
 
 def template_schema() -> str:
@@ -34,6 +37,35 @@ def template_migrate(*, verbosity: int = 1) -> None:
     with schema_context(name):
         template_prepare()
     connection.set_schema_to_public()
+    wagtail_groups_remove()
+
+
+@transaction.atomic
+def wagtail_groups_remove() -> int:
+    """Delete Wagtail's global "Moderators" and "Editors" groups, which its migrations create
+    wherever they run (a fresh install, the template), and every row of any schema that points at
+    them: grants, task assignments, members. Idempotent; one query when they are gone. Returns
+    the number of groups removed."""
+    groups = Group.objects.filter(name__in=WAGTAIL_GROUPS, role_scope__isnull=True)
+    ids = list(groups.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        # Brands' tables point at the shared group table too: find every such column.
+        cursor.execute("""
+            SELECT n.nspname, c.relname, a.attname
+              FROM pg_constraint k
+              JOIN pg_class c ON c.oid = k.conrelid
+              JOIN pg_namespace n ON n.oid = c.relnamespace
+              JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+             WHERE k.contype = 'f' AND k.confrelid = %s::regclass""",
+                       [f"{quote(get_public_schema_name())}.{quote(Group._meta.db_table)}"])
+        for schema, table, column in cursor.fetchall():
+            cursor.execute(f"DELETE FROM {quote(schema)}.{quote(table)} "  # noqa: S608
+                           f"WHERE {quote(column)} = ANY(%s)", [ids])
+    Group.objects.filter(pk__in=ids).delete()
+    return len(ids)
 
 
 @transaction.atomic
@@ -51,8 +83,9 @@ def template_prepare() -> None:
 
     from campaigns.models import CampaignIndexPage
 
-    # Wagtail's migrations grant its global "Editors" and "Moderators" groups rights here; with a
-    # shared auth app those groups would reach every brand. Brands get their own groups instead.
+    # Wagtail's migrations grant its global "Editors" and "Moderators" groups rights here (and
+    # start a workflow for them); with a shared auth app those groups would reach every brand.
+    # Brands get their own groups instead, and template_migrate removes Wagtail's.
     GroupPagePermission.objects.all().delete()
     GroupCollectionPermission.objects.all().delete()
     WorkflowPage.objects.all().delete()

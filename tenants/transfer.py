@@ -60,7 +60,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, schema_
 from tenants.clone import _quote, plain_indexes, schema_oid, unsupported_objects
 from tenants.links import brand_host
 from tenants.models import Client, Domain, Membership, Role, RoleGroup
-from tenants.provisioning import role_groups_create, template_schema
+from tenants.provisioning import role_groups_create, template_schema, wagtail_groups_remove
 from tenants.services import (
     audit,
     membership_set,
@@ -483,6 +483,7 @@ def client_import(*, path, slug: str | None = None, actor=None) -> Client:
                     call_command("migrate_schemas", schema_name=client.schema_name,
                                  interactive=False, verbosity=0)
                     connection.set_schema_to_public()
+                wagtail_groups_remove()  # an older archive may grant Wagtail's global groups
                 for member in public.get("memberships", []):
                     if member.get("role") not in Role.values:
                         continue

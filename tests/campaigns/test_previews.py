@@ -68,3 +68,24 @@ def test_view_draft_in_the_admin_serves_the_preview(world, http, campaign):
     editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
     html = editor.get(f"/admin/pages/{campaign.pk}/view_draft/").content.decode()
     assert html.count('class="card card--') == 3 and "Fresh roast" in html
+
+
+def test_the_campaigns_index_has_no_preview_and_says_so_instead_of_failing(world, http):
+    """The index has no template (brand hosts serve no pages): its previews are refused or not
+    found, never a 500 any editor could cause on demand."""
+    from tests.forms import form_fields
+
+    editor_user = world.acme.users[Role.EDITOR]
+    with schema_context(world.acme.client.schema_name):
+        index = CampaignIndexPage.objects.get()
+        revision = index.save_revision(user=editor_user)
+    editor = http(world.acme.host, user=editor_user, raise_request_exception=False)
+    edit = editor.get(f"/admin/pages/{index.pk}/edit/").content.decode()
+    editor.post(f"/admin/pages/{index.pk}/edit/preview/", form_fields(edit, "page-edit-form"))
+    for path in [f"/admin/pages/{index.pk}/view_draft/", f"/admin/pages/{index.pk}/edit/preview/",
+                 f"/admin/pages/{index.pk}/revisions/{revision.pk}/view/"]:
+        for query in ["", "?mode=x"]:
+            response = editor.get(path + query)
+            assert response.status_code in {302, 404}, (path + query, response.status_code)
+            if response.status_code == 302:
+                assert response["Location"] == "/admin/"  # Wagtail's refusal

@@ -1,14 +1,20 @@
 """Provisioning a client: one call gives a schema, a host, roles, a site and a workflow."""
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.db.models import Q
 from django_tenants.utils import schema_context, schema_exists
 
 from tenants.models import AuditEvent, Client, Domain, Role, RoleGroup
-from tenants.provisioning import WORKFLOW_NAME, template_schema
+from tenants.provisioning import (
+    WAGTAIL_GROUPS,
+    WORKFLOW_NAME,
+    template_schema,
+    wagtail_groups_remove,
+)
 from tenants.services import client_archive, client_delete, client_provision, client_restore
 
 pytestmark = pytest.mark.django_db
@@ -39,18 +45,54 @@ def test_provisioned_client_has_schema_host_roles_site_and_workflow(world):
     assert AuditEvent.objects.filter(client_slug="initech", action="client.provisioned").exists()
 
 
-def test_no_brand_keeps_wagtails_global_editor_and_moderator_grants(world):
+def test_wagtails_global_editor_and_moderator_groups_are_gone(world):
+    """Wagtail's migrations create them; a fresh install (this database was made by
+    ``manage.py migrate``) and every brand since end without them, or any grant to a group
+    that is not the brand's."""
     from wagtail.models import GroupCollectionPermission, GroupPagePermission
 
-    wagtail_groups = Group.objects.filter(name__in=["Editors", "Moderators"])
-    for schema in [template_schema(), world.acme.client.schema_name,
-                   world.globex.client.schema_name]:
+    client_provision(name="Initech", slug="initech")
+    assert not Group.objects.filter(name__in=WAGTAIL_GROUPS).exists()
+    for client in [world.acme.client, world.globex.client, Client.objects.get(slug="initech")]:
+        with schema_context(client.schema_name):
+            own = Q(group__role_scope__client=client)
+            assert not GroupPagePermission.objects.exclude(own).exists()
+            assert not GroupCollectionPermission.objects.exclude(own).exists()
+
+
+def test_removing_them_clears_what_points_at_them_in_every_schema(world):
+    """An installation from before: the groups exist, with grants, a task assignment and a
+    member in the public schema and in a brand's. Only what belongs to them goes."""
+    from wagtail.models import GroupPagePermission, Page
+
+    from approvals.models import SensitivityReviewTask
+
+    moderators = Group.objects.create(name="Moderators")
+    Group.objects.create(name="Editors")
+    world.outsider.groups.add(moderators)
+    change_page = Permission.objects.get(content_type__app_label="wagtailcore",
+                                         codename="change_page")
+    moderators.permissions.add(change_page)
+    for schema in ["public", world.acme.client.schema_name]:
         with schema_context(schema):
-            assert not GroupPagePermission.objects.filter(group__in=wagtail_groups).exists()
-            assert not GroupCollectionPermission.objects.filter(group__in=wagtail_groups).exists()
+            GroupPagePermission.objects.create(group=moderators, page=Page.get_first_root_node(),
+                                               permission=change_page)
     with schema_context(world.acme.client.schema_name):
-        foreign = GroupPagePermission.objects.exclude(group__role_scope__client=world.acme.client)
-        assert not foreign.exists()
+        review = SensitivityReviewTask.objects.get()
+        review.groups.add(moderators)
+        grants_before = GroupPagePermission.objects.exclude(group=moderators).count()
+
+    assert wagtail_groups_remove() == 2
+    assert not Group.objects.filter(name__in=WAGTAIL_GROUPS).exists()
+    assert not world.outsider.groups.exists()
+    with schema_context(world.acme.client.schema_name):
+        assert GroupPagePermission.objects.count() == grants_before > 0
+        assert [g.name for g in SensitivityReviewTask.objects.get().groups.all()] == [
+            "acme: Sensitivity reviewer"]
+    with schema_context("public"):
+        assert not GroupPagePermission.objects.filter(permission=change_page,
+                                                      page__depth=1).exists()
+    assert wagtail_groups_remove() == 0
 
 
 def test_clients_are_cloned_from_an_up_to_date_template(world):

@@ -13,7 +13,12 @@ from django_tenants.management.commands.migrate_schemas import MigrateSchemasCom
 
 from agency import schedules
 from tenants.progress import ProgressBar
-from tenants.provisioning import role_permissions_sync, template_migrate, template_schema
+from tenants.provisioning import (
+    role_permissions_sync,
+    template_migrate,
+    template_schema,
+    wagtail_groups_remove,
+)
 from tenants.public import public_tenant_ensure
 from tenants.rollout import default_parallel, rollout
 
@@ -40,6 +45,7 @@ class Command(MigrateSchemasCommand):
         template_migrate(verbosity=verbosity)
         self.clients_migrate(options.get("parallel") or default_parallel(), verbosity)
         role_permissions_sync()
+        wagtail_groups_remove()  # in case a brand's migrations made them again
 
     def clients_migrate(self, parallel: int, verbosity: int) -> None:
         bar = None

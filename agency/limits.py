@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.http import JsonResponse
 from django.shortcuts import render
+
+from agency.problems import problem_response
 
 MB = 1024 * 1024
 # Room around an uploaded file: the multipart envelope, title, alt text, tags, CSRF token.
@@ -76,11 +77,7 @@ class RequestBodyLimitMiddleware:
 
 def _refuse(request, status: int, code: str, title: str, detail: str):
     if request.path.startswith("/api/"):
-        body = {"type": f"/api/v1/problems/{code}", "title": title, "status": status,
-                "detail": detail, "instance": request.path}
-        if getattr(request, "request_id", None):
-            body["request_id"] = request.request_id
-        response = JsonResponse(body, status=status, content_type="application/problem+json")
+        response = problem_response(request, status, code, detail, title=title)
     else:
         response = render(request, "body_refused.html", {"title": title, "detail": detail},
                           status=status)

@@ -7,7 +7,7 @@ from agency.api import views as api_views
 
 urlpatterns = [
     path("", include("agency.portal.urls")),
-    path("api/v1/", include("agency.api.portal_urls")),
+    path("api/v1/", include("agency.urls_portal_api")),
     # Whatever else is under /api/ (a short name with capitals, an unknown path): a problem
     # detail, not an HTML page.
     re_path(r"^api/", api_views.unmatched),

@@ -27,7 +27,7 @@ urlpatterns = [
     path("login/", RedirectView.as_view(url="/admin/login/", query_string=True),
          name="brand_login"),
     path("admin/", include(wagtailadmin_patterns)),
-    path("api/v1/", include("agency.api.urls")),
+    path("api/v1/", include("agency.urls_api")),
     # Whatever else is under /api/ (an id that is no number, an unknown path): a problem
     # detail, not an HTML page.
     re_path(r"^api/", api_views.unmatched),

@@ -9,6 +9,7 @@ from wagtail.snippets.views.snippets import SnippetViewSet
 
 from approvals import views
 from approvals.models import ApproverContact, BrandTerm
+from approvals.review import sent_back_notes
 
 
 class BrandTermViewSet(SnippetViewSet):
@@ -37,6 +38,10 @@ class ApproverViewSet(SnippetViewSet):
 
 
 register_snippet(ApproverViewSet)
+
+
+# The campaign editor shows why a campaign was sent back (campaigns.editor.SENT_BACK_HOOK).
+hooks.register("campaign_sent_back_notes", sent_back_notes)
 
 
 @hooks.register("register_admin_urls")

@@ -1,11 +1,33 @@
-"""What happens when a campaign's approval workflow finishes (WAGTAIL_FINISH_WORKFLOW_ACTION)."""
+"""The brand's approval workflow: how it is set up, and what approving a campaign does."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 
+from django.contrib.auth.models import Group
 from django.db import transaction
+from wagtail.models import TaskState, Workflow, WorkflowPage, WorkflowTask
+
+from approvals.models import ApprovalRecord, ClientApprovalTask, SensitivityReviewTask
+from campaigns.models import CampaignIndexPage
+from campaigns.signals import campaign_approved
+from tenants.models import Client, Role
+
+WORKFLOW_NAME = "Campaign approval"
+
+
+def approval_workflow_create(client: Client, groups: dict[str, Group]) -> None:
+    """In a new brand (a step of ``tenants.provisioning``): the default approval workflow, a
+    sensitivity review by the brand's reviewers, then the client's approval through review
+    links, on every campaign under the index."""
+    review = SensitivityReviewTask.objects.create(name="Sensitivity review")
+    review.groups.set([groups[Role.SENSITIVITY_REVIEWER]])
+    client_approval = ClientApprovalTask.objects.create(name="Client approval")
+    workflow = Workflow.objects.create(name=WORKFLOW_NAME, active=True)
+    WorkflowTask.objects.create(workflow=workflow, task=review, sort_order=0)
+    WorkflowTask.objects.create(workflow=workflow, task=client_approval, sort_order=1)
+    WorkflowPage.objects.create(workflow=workflow, page=CampaignIndexPage.objects.get())
 
 
 def content_hash(content: dict) -> str:
@@ -16,24 +38,16 @@ def content_hash(content: dict) -> str:
 
 
 @transaction.atomic
-def publish_approved_revision(workflow_state, user=None):
-    """Publish the revision the last task approved (not whatever is latest), and record it.
+def approve_revision(revision, *, user=None, workflow_state=None) -> None:
+    """Record ``revision`` as approved, publish exactly it, and tell who builds on approval.
 
-    Wagtail's default publishes the latest revision with the approver's own page permissions;
-    here the approvers (a sensitivity reviewer, a client with a review link) do not publish pages,
-    the workflow does, and it publishes exactly what they saw."""
-    from approvals.models import ApprovalRecord
-
-    revision = workflow_state.current_task_state.revision
+    The one way a campaign becomes approved: the workflow's finish action below, the demo data
+    and tests all come through here."""
     ApprovalRecord.objects.create(revision=revision, content_hash=content_hash(revision.content),
-                                  workflow_state_id=workflow_state.pk)
+                                  workflow_state_id=getattr(workflow_state, "pk", None))
     revision.publish(user=user, skip_permission_checks=True)
-    # The outbox is built from the page as just published from this revision.
-    from campaigns.publishing.outbox import schedule_approved
-
     page = type(revision.content_object).objects.get(pk=revision.object_id).specific
-    if hasattr(page, "posts"):
-        schedule_approved(page, revision, user=user)
+    campaign_approved.send(sender=type(page), page=page, revision=revision, user=user)
 
 
 def earlier_steps_current(workflow_state, task, revision) -> bool:
@@ -41,8 +55,6 @@ def earlier_steps_current(workflow_state, task, revision) -> bool:
 
     Wagtail's "Resubmit" resumes at the step that sent the campaign back; after an edit, the
     steps before it (the sensitivity review) approved older content, so they must run again."""
-    from wagtail.models import TaskState, WorkflowTask
-
     order = dict(WorkflowTask.objects.filter(workflow=workflow_state.workflow)
                  .values_list("task_id", "sort_order"))
     before = [task_id for task_id, position in order.items()

@@ -21,10 +21,24 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from wagtail import hooks
 from wagtail.admin.panels import InlinePanel, Panel
 from wagtail.images.shortcuts import get_rendition_or_not_found
 
 from campaigns.forms import SUMMARY_FIELDS, PostForm, post_summary
+
+# Why a campaign was sent back ({"step", "by", "at", "comment", "posts": {number: [comments]}}),
+# asked of whichever app runs the review (approvals registers it): the editor lives below it.
+SENT_BACK_HOOK = "campaign_sent_back_notes"
+
+
+def sent_back_notes(page) -> dict | None:
+    """The first answer of the ``campaign_sent_back_notes`` hooks, or None."""
+    for hook in hooks.get_hooks(SENT_BACK_HOOK):
+        notes = hook(page)
+        if notes:
+            return notes
+    return None
 
 EXCERPT_CHARS = 160
 
@@ -66,8 +80,6 @@ class PostsPanel(InlinePanel):
             if self.formset.can_order and self.formset.is_valid():
                 self.children.sort(
                     key=lambda child: child.form.cleaned_data[ORDERING_FIELD_NAME] or 1)
-            from approvals.review import sent_back_notes
-
             self.sent_back = sent_back_notes(self.instance)
             if closed:
                 ClosedPost.prepare(closed, panel=self,

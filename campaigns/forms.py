@@ -8,7 +8,7 @@ from django import forms
 from wagtail import blocks
 from wagtail.admin.forms import WagtailAdminModelForm, WagtailAdminPageForm
 
-from agency.webhooks import signing
+from agency import signing
 from campaigns import networks
 
 

@@ -10,6 +10,8 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name
 from wagtail.contrib.redirects.middleware import RedirectMiddleware
 
+from agency.problems import problem_response
+
 
 class ClientMiddleware(TenantMainMiddleware):
     """django-tenants' host routing, plus clear pages for unknown hosts and archived clients."""
@@ -20,10 +22,9 @@ class ClientMiddleware(TenantMainMiddleware):
 
     def no_tenant_found(self, request, hostname):
         if request.path.startswith("/api/"):
-            from agency.api.views import problem
-
-            return problem(request, 404, "not-found", f"No brand has the host “{hostname}”. "
-                           "Send API requests to the brand's own host, as its admin shows it.")
+            return problem_response(
+                request, 404, "not-found", f"No brand has the host “{hostname}”. "
+                "Send API requests to the brand's own host, as its admin shows it.")
         return render(request, "tenants/unknown_host.html", {"hostname": hostname}, status=404)
 
     def process_request(self, request):
@@ -31,10 +32,8 @@ class ClientMiddleware(TenantMainMiddleware):
             try:
                 request.get_host()
             except DisallowedHost:
-                from agency.api.views import problem
-
-                return problem(request, 400, "invalid", "The Host header names no host of "
-                               "ours: send API requests to the brand's own host.")
+                return problem_response(request, 400, "invalid", "The Host header names no "
+                                        "host of ours: send API requests to the brand's own host.")
         response = super().process_request(request)
         if response is not None:
             return response
@@ -42,10 +41,9 @@ class ClientMiddleware(TenantMainMiddleware):
         if getattr(tenant, "archived_at", None):
             connection.set_schema_to_public()
             if request.path.startswith("/api/"):
-                from agency.api.views import problem
-
-                return problem(request, 410, "gone", f"{tenant.name} is archived: its API "
-                               "answers again once an agency admin restores the client.")
+                return problem_response(request, 410, "gone", f"{tenant.name} is archived: "
+                                        "its API answers again once an agency admin restores "
+                                        "the client.")
             return render(request, "tenants/archived.html", {"client": tenant}, status=410)
         # Forms and pages on a brand's host read and show times in the brand's time zone.
         if tenant.schema_name != get_public_schema_name():

@@ -3,23 +3,70 @@
 New clients are cloned from ``settings.TENANT_BASE_SCHEMA`` (0.6 s) instead of running every
 migration (7 s). ``manage.py migrate`` keeps the template migrated before it migrates any client,
 and ``template_prepare`` strips what Wagtail's migrations leave there that no brand should inherit.
+
+The apps built on tenants add their own part through two registries, so this base imports none
+of them: ``register_template_step`` (run inside the template schema, once per migrate: campaigns
+puts its campaigns index there) and ``register_brand_step`` (run inside a new brand's schema:
+campaigns names the index and grants the roles on it, approvals starts the approval workflow).
+Steps run in ``order``, lowest first.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.db import connection, transaction
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
+from wagtail.models import (
+    Collection,
+    GroupCollectionPermission,
+    GroupPagePermission,
+    Site,
+    Task,
+    Workflow,
+    WorkflowPage,
+)
 
 from tenants.models import Client, Role, RoleGroup
-from tenants.roles import COLLECTION_PERMISSIONS, MODEL_PERMISSIONS, PAGE_PERMISSIONS
+from tenants.roles import COLLECTION_PERMISSIONS, MODEL_PERMISSIONS
 
-WORKFLOW_NAME = "Campaign approval"
 # Wagtail's migrations create these global groups, with grants in whichever schema they run in.
 # Nothing here uses them: brands have their own role groups.
 WAGTAIL_GROUPS = ("Moderators", "Editors")
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    name: str
+    func: Callable
+    order: int
+
+
+_TEMPLATE_STEPS: dict[str, SetupStep] = {}
+_BRAND_STEPS: dict[str, SetupStep] = {}
+
+
+def register_template_step(func: Callable[[], None], *, order: int = 100) -> Callable:
+    """Run ``func()`` inside the template schema each time it is prepared (idempotent steps)."""
+    _TEMPLATE_STEPS[f"{func.__module__}.{func.__qualname__}"] = SetupStep(
+        func.__qualname__, func, order)
+    return func
+
+
+def register_brand_step(func: Callable[[Client, dict[str, Group]], None], *,
+                        order: int = 100) -> Callable:
+    """Run ``func(client, groups)`` inside each new brand's schema (``groups``: role → group)."""
+    _BRAND_STEPS[f"{func.__module__}.{func.__qualname__}"] = SetupStep(
+        func.__qualname__, func, order)
+    return func
+
+
+def _ordered(steps: dict[str, SetupStep]) -> list[SetupStep]:
+    return sorted(steps.values(), key=lambda step: (step.order, step.name))
 
 
 def template_schema() -> str:
@@ -71,18 +118,6 @@ def wagtail_groups_remove() -> int:
 @transaction.atomic
 def template_prepare() -> None:
     """Make the active (template) schema the starting point of every brand. Idempotent."""
-    from wagtail.models import (
-        GroupCollectionPermission,
-        GroupPagePermission,
-        Page,
-        Site,
-        Task,
-        Workflow,
-        WorkflowPage,
-    )
-
-    from campaigns.models import CampaignIndexPage
-
     # Wagtail's migrations grant its global "Editors" and "Moderators" groups rights here (and
     # start a workflow for them); with a shared auth app those groups would reach every brand.
     # Brands get their own groups instead, and template_migrate removes Wagtail's.
@@ -91,19 +126,8 @@ def template_prepare() -> None:
     WorkflowPage.objects.all().delete()
     Workflow.objects.all().delete()
     Task.objects.all().delete()
-
-    root = Page.get_first_root_node()
-    index = CampaignIndexPage.objects.first()
-    if index is None:
-        index = root.add_child(instance=CampaignIndexPage(title="Campaigns", slug="campaigns"))
-    for page in root.get_children().exclude(pk=index.pk):
-        page.delete()
-    site = Site.objects.filter(is_default_site=True).first() or Site(is_default_site=True)
-    site.root_page = index
-    site.hostname = "localhost"
-    site.port = 80
-    site.site_name = "Template"
-    site.save()
+    for step in _ordered(_TEMPLATE_STEPS):
+        step.func()
 
 
 def _permissions(names: list[str]) -> list[Permission]:
@@ -151,23 +175,8 @@ def agency_group(role: str = Role.AGENCY_ADMIN) -> Group:
 
 
 def brand_schema_setup(client: Client, groups: dict[str, Group]) -> None:
-    """Inside ``client``'s schema: the Site on the brand's host, grants and the workflow."""
-    from wagtail.models import (
-        Collection,
-        GroupCollectionPermission,
-        GroupPagePermission,
-        Site,
-        Workflow,
-        WorkflowPage,
-        WorkflowTask,
-    )
-
-    from approvals.models import ClientApprovalTask, SensitivityReviewTask
-    from campaigns.models import CampaignIndexPage
-
-    index = CampaignIndexPage.objects.get()
-    index.title = index.draft_title = f"{client.name} campaigns"
-    index.save(update_fields=["title", "draft_title"])
+    """Inside ``client``'s schema: the Site on the brand's host, media grants, then each
+    registered step (the campaigns index and its grants, the approval workflow, ...)."""
     site = Site.objects.get(is_default_site=True)
     site.hostname = client.host
     site.port = int(settings.AGENCY_PORT or (443 if settings.AGENCY_SCHEME == "https" else 80))
@@ -178,26 +187,12 @@ def brand_schema_setup(client: Client, groups: dict[str, Group]) -> None:
     GroupPagePermission.objects.exclude(group_id__in=own).delete()
     GroupCollectionPermission.objects.exclude(group_id__in=own).delete()
     root_collection = Collection.get_first_root_node()
-    page_perms = {p.codename: p for p in Permission.objects.filter(
-        content_type__app_label="wagtailcore", codename__endswith="_page")}
     media_perms = {p.codename: p for p in Permission.objects.filter(
         content_type__app_label__in=["wagtailimages", "wagtaildocs"])}
-    GroupPagePermission.objects.bulk_create([
-        GroupPagePermission(group=groups[role], page=index, permission=page_perms[f"{ptype}_page"])
-        for role, types in PAGE_PERMISSIONS.items() for ptype in types
-    ])
     GroupCollectionPermission.objects.bulk_create([
         GroupCollectionPermission(group=groups[role], collection=root_collection,
                                   permission=media_perms[codename])
         for role, codenames in COLLECTION_PERMISSIONS.items() for codename in codenames
     ])
-
-    # The default approval workflow: a sensitivity review by the brand's reviewers, then the
-    # client's approval through review links.
-    review = SensitivityReviewTask.objects.create(name="Sensitivity review")
-    review.groups.set([groups[Role.SENSITIVITY_REVIEWER]])
-    client_approval = ClientApprovalTask.objects.create(name="Client approval")
-    workflow = Workflow.objects.create(name=WORKFLOW_NAME, active=True)
-    WorkflowTask.objects.create(workflow=workflow, task=review, sort_order=0)
-    WorkflowTask.objects.create(workflow=workflow, task=client_approval, sort_order=1)
-    WorkflowPage.objects.create(workflow=workflow, page=index)
+    for step in _ordered(_BRAND_STEPS):
+        step.func(client, groups)

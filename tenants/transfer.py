@@ -42,6 +42,7 @@ import re
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
@@ -224,6 +225,16 @@ def _public_keys(referred: dict[str, set[int]]) -> dict[str, dict]:
     return keys
 
 
+# Public rows of a brand that apps built on tenants keep in the archive as a record (not
+# imported): name -> reader(client) -> JSON-serialisable rows. Publishing adds "deliveries".
+_RECORDS: dict[str, Callable[[Client], list[dict]]] = {}
+
+
+def register_record(name: str, reader: Callable[[Client], list[dict]]) -> None:
+    """Keep ``reader(client)``'s rows under ``name`` in every export's ``public.json``."""
+    _RECORDS[name] = reader
+
+
 def _migrations(schema: str) -> list[list[str]]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT app, name FROM {_quote(schema)}.django_migrations "  # noqa: S608
@@ -240,8 +251,6 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 def client_export(*, client: Client, path, actor=None) -> Path:
     """Write ``client``'s schema, public rows and media to the .tar.gz at ``path``."""
-    from campaigns.publishing.models import Delivery
-
     path = Path(path)
     schema = client.schema_name
     connection.set_schema_to_public()
@@ -256,11 +265,8 @@ def client_export(*, client: Client, path, actor=None) -> Path:
                 for m in Membership.objects.filter(client=client).select_related("user")],
             "domains": [{"domain": d.domain, "is_primary": d.is_primary}
                         for d in Domain.objects.filter(tenant=client)],
-            "deliveries": list(Delivery.objects.filter(client=client).values(
-                "page_id", "revision_id", "post_id", "channel_id", "network", "campaign_title",
-                "publish_at", "state", "idempotency_key", "remote_id", "remote_url",
-                "published_at")),
         }
+        public.update({name: reader(client) for name, reader in _RECORDS.items()})
         manifest = {
             "format_version": FORMAT_VERSION,
             "exported_at": timezone.now().isoformat(),

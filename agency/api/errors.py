@@ -15,28 +15,10 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from agency.problems import PROBLEM_TYPES, problem_body
+
 logger = logging.getLogger(__name__)
 
-PROBLEM_TYPES = {
-    "invalid": "Your request has fields that need fixing: each entry of `errors` names one.",
-    "unauthenticated": "No valid API key came with the request.",
-    "forbidden": "The key (or the person it acts for) may not do this.",
-    "not-found": "Nothing with that address exists for this brand.",
-    "method-not-allowed": "This address does not take that method.",
-    "not-acceptable": "The API answers in JSON only.",
-    "unsupported-media-type": "Send JSON (or multipart form data for uploads).",
-    "gone": "The brand is archived: its host answers nothing until an agency admin restores it.",
-    "conflict": "The request clashes with the current state (e.g. the campaign is in review).",
-    "precondition-required": "Updates need `If-Match` with the ETag you last read.",
-    "precondition-failed": "Someone changed the resource since you read it: read it again.",
-    "idempotency-key-reused": "The Idempotency-Key was used before with a different request.",
-    "idempotency-in-progress": "The first request with this Idempotency-Key is still running.",
-    "idempotency-unreadable": "The first response to this Idempotency-Key can no longer be read.",
-    "throttled": "Too many requests for this key: wait for `Retry-After` seconds.",
-    "payload-too-large": "The body is larger than this address takes (`detail` says how large).",
-    "length-required": "Send the body with a Content-Length header, not in chunks.",
-    "server-error": "Something failed on our side; nothing was changed. Try again.",
-}
 
 
 class Conflict(exceptions.APIException):
@@ -87,13 +69,6 @@ _CODES = {
     405: "method-not-allowed", 406: "not-acceptable", 410: "gone", 415: "unsupported-media-type",
     429: "throttled",
 }
-TITLES = {
-    400: "Your request needs fixing", 401: "Authentication needed", 403: "Not allowed",
-    404: "Not found", 405: "Method not allowed", 406: "Not acceptable", 409: "Conflict",
-    410: "Gone",
-    412: "Precondition failed", 415: "Unsupported media type", 422: "Unprocessable request",
-    428: "Precondition required", 429: "Too many requests", 500: "Server error",
-}
 
 
 def field_errors(detail, path: str = "") -> list[dict]:
@@ -122,11 +97,7 @@ def field_errors(detail, path: str = "") -> list[dict]:
 def problem(request, status_code: int, detail: str, *, code: str | None = None,
             errors: list[dict] | None = None, headers: dict | None = None) -> Response:
     code = code or _CODES.get(status_code, "server-error" if status_code >= 500 else "invalid")
-    body = {"type": f"/api/v1/problems/{code}", "title": TITLES.get(status_code, "Error"),
-            "status": status_code, "detail": detail,
-            "instance": request.path if request is not None else None}
-    if getattr(request, "request_id", None):
-        body["request_id"] = request.request_id
+    body = problem_body(request, status_code, code, detail)
     if errors is not None:
         body["errors"] = errors
     return Response(body, status=status_code, headers=headers,

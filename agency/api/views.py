@@ -5,7 +5,8 @@ from django.urls import Resolver404, resolve
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
-from agency.api.errors import PROBLEM_TYPES, TITLES
+from agency.problems import PROBLEM_TYPES
+from agency.problems import problem_response as problem
 
 
 def problem_type(request, code: str):
@@ -13,15 +14,6 @@ def problem_type(request, code: str):
     if code not in PROBLEM_TYPES:
         return not_found(request)
     return JsonResponse({"type": f"/api/v1/problems/{code}", "meaning": PROBLEM_TYPES[code]})
-
-
-def problem(request, status: int, code: str, detail: str) -> JsonResponse:
-    """A problem detail from outside DRF (URL resolution, host routing, Django's handlers)."""
-    body = {"type": f"/api/v1/problems/{code}", "title": TITLES.get(status, "Error"),
-            "status": status, "detail": detail, "instance": request.path}
-    if getattr(request, "request_id", None):
-        body["request_id"] = request.request_id
-    return JsonResponse(body, status=status, content_type="application/problem+json")
 
 
 def not_found(request, exception=None):

@@ -59,6 +59,7 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     # API keys: the agency's in public (portal API), each brand's in its schema.
     "agency.api",
+    "agency.demo",  # manage.py seed_demo
 ]
 
 TENANT_APPS = [
@@ -354,7 +355,7 @@ WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.databa
 WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True
 WAGTAIL_MODERATION_ENABLED = True
 # When a campaign's workflow finishes, publish the revision that was approved (and record it).
-WAGTAIL_FINISH_WORKFLOW_ACTION = "approvals.workflows.publish_approved_revision"
+WAGTAIL_FINISH_WORKFLOW_ACTION = "approvals.finish.publish_approved_revision"
 WAGTAIL_USER_EDIT_FORM = None
 
 # One Content-Security-Policy for every page (django-csp; agency.middleware adds what Wagtail's

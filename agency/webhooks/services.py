@@ -23,8 +23,8 @@ from django_q.models import Schedule
 from django_q.tasks import schedule
 from django_tenants.utils import get_public_schema_name
 
-from agency import outbound
-from agency.webhooks import sending, signing
+from agency import outbound, signing
+from agency.webhooks import sending
 from agency.webhooks.models import (
     TEST_EVENT,
     DeliveryState,

@@ -12,5 +12,8 @@ class PublishingConfig(AppConfig):
 
     def ready(self):
         from campaigns.publishing import signals
+        from campaigns.publishing.records import deliveries_record
+        from tenants.transfer import register_record
 
         signals.connect()
+        register_record("deliveries", deliveries_record)

@@ -1,4 +1,5 @@
-"""Unpublishing or deleting a campaign cancels what has not gone out."""
+"""Approval builds a campaign's outbox; unpublishing or deleting it cancels what has not gone
+out."""
 
 from django.db.models.signals import pre_delete
 from wagtail.signals import page_unpublished
@@ -8,6 +9,14 @@ def _cancel(page_id: int, reason: str, user=None) -> None:
     from campaigns.publishing.outbox import cancel_page
 
     cancel_page(page_id, reason, user)
+
+
+def on_approved(sender, page, revision, user=None, **kwargs):
+    """The campaign's revision was approved and published: its posts join the outbox."""
+    from campaigns.publishing.outbox import schedule_approved
+
+    if hasattr(page, "posts"):
+        schedule_approved(page, revision, user=user)
 
 
 def on_unpublished(sender, instance, **kwargs):
@@ -20,7 +29,9 @@ def on_deleted(sender, instance, **kwargs):
 
 def connect() -> None:
     from campaigns.models import CampaignPage
+    from campaigns.signals import campaign_approved
 
+    campaign_approved.connect(on_approved, dispatch_uid="publishing_schedule_approved")
     page_unpublished.connect(on_unpublished, sender=CampaignPage,
                              dispatch_uid="publishing_cancel_unpublished")
     pre_delete.connect(on_deleted, sender=CampaignPage, dispatch_uid="publishing_cancel_deleted")

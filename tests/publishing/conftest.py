@@ -39,7 +39,7 @@ def make_campaign(schema: str, *, title="Spring launch", posts=None, tags=("coff
 
 def approve(schema: str, page, *, user=None):
     """Publish the campaign's latest revision and build its outbox, as the workflow's finish
-    action does (approvals.workflows.publish_approved_revision)."""
+    action does (approvals.finish.publish_approved_revision)."""
     from campaigns.models import CampaignPage
     from campaigns.publishing.outbox import schedule_approved
 

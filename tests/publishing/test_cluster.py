@@ -17,7 +17,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from wagtail.blocks import StreamValue
 
-from agency.webhooks.signing import verify
+from agency.signing import verify
 from campaigns.publishing.models import Delivery, State
 from tenants.models import Role
 from tests.conftest import (

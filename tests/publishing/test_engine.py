@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from standardwebhooks.webhooks import Webhook
 
-from agency.webhooks import signing
+from agency import signing
 from campaigns.publishing import dispatcher, worker
 from campaigns.publishing.models import CrisisHold, Delivery, Pause, State
 from tests.publishing.conftest import HOOK_SECRET, approve, make_campaign

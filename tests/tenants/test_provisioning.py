@@ -8,13 +8,9 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Q
 from django_tenants.utils import schema_context, schema_exists
 
+from approvals.workflows import WORKFLOW_NAME
 from tenants.models import AuditEvent, Client, Domain, Role, RoleGroup
-from tenants.provisioning import (
-    WAGTAIL_GROUPS,
-    WORKFLOW_NAME,
-    template_schema,
-    wagtail_groups_remove,
-)
+from tenants.provisioning import WAGTAIL_GROUPS, template_schema, wagtail_groups_remove
 from tenants.services import client_archive, client_delete, client_provision, client_restore
 
 pytestmark = pytest.mark.django_db

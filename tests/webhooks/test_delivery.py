@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 from django_tenants.utils import schema_context
 
-from agency.webhooks import signing
+from agency import signing
 from agency.webhooks.models import WebhookDelivery
 from agency.webhooks.services import event_emit
 from tests.webhooks.conftest import Receiver, independent_verify, make_endpoint, send_due

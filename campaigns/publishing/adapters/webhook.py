@@ -1,9 +1,9 @@
 """Signed webhook: the post as JSON, signed as Standard Webhooks has it, like the outbound
-webhooks (``agency/webhooks/signing.py``: ``webhook-id`` is the post's idempotency key,
+webhooks (``agency/signing.py``: ``webhook-id`` is the post's idempotency key,
 ``webhook-timestamp``, ``webhook-signature: v1,<base64>``), and ``Idempotency-Key``.
 
 A receiver checks the signature with the channel's secret (any Standard Webhooks library, or
-``agency.webhooks.signing.verify``), refuses timestamps older than five minutes, and drops a key
+``agency.signing.verify``), refuses timestamps older than five minutes, and drops a key
 it has seen: that is what makes a resend after an unknown outcome safe.
 
 The request goes through the outbound guard (``agency.outbound``): the endpoint's address is
@@ -18,8 +18,7 @@ import json
 
 import requests
 
-from agency import outbound
-from agency.webhooks import signing
+from agency import outbound, signing
 from campaigns.publishing.adapters import (
     Adapter,
     Outgoing,

@@ -1,5 +1,5 @@
 """``/api/v1/`` on the agency portal's host: the agency's API (clients and their members), its
-OpenAPI document and reference page. The brand API has its own at ``agency.api.urls``."""
+OpenAPI document and reference page. The brand API has its own at ``agency.urls_api``."""
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView

@@ -3,7 +3,7 @@
 import pytest
 from django_tenants.utils import schema_context
 
-from tenants.demo import DEMO_PASSWORD, STAFF, seed_demo
+from agency.demo.data import DEMO_PASSWORD, STAFF, seed_demo
 from tenants.models import Membership, Role
 
 pytestmark = pytest.mark.django_db
@@ -16,9 +16,9 @@ def test_seed_demo_is_complete_and_can_run_twice(world, http):
     roles = set(Membership.objects.filter(user__email__endswith="@agency.test")
                 .values_list("role", flat=True))
     assert roles == set(Role.values)
+    from agency.demo.data import CAMPAIGNS
     from campaigns.models import CampaignPage
     from campaigns.status import status_of
-    from tenants.demo import CAMPAIGNS
 
     for client in clients:
         with schema_context(client.schema_name):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from tenants.demo import DEMO_PASSWORD, STAFF, seed_demo
+from agency.demo.data import DEMO_PASSWORD, STAFF, seed_demo
 from tenants.links import client_base_url, portal_base_url
 
 

@@ -8,7 +8,11 @@ import zoneinfo
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_tenants.utils import schema_context
+from wagtail.models import Workflow
 
+from approvals.models import ApproverContact
+from approvals.workflows import approve_revision
+from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
 from tenants.models import Client, Role
 from tenants.provisioning import agency_group
 from tenants.services import client_provision, membership_set
@@ -43,8 +47,6 @@ CAMPAIGNS = {  # title, status (campaigns.status.CampaignStatus)
 
 def _channels_create(client: Client) -> list:
     """A sandbox channel (publishes into a feed staff can open) for each brand."""
-    from campaigns.models import Channel
-
     channel, _ = Channel.objects.get_or_create(
         name=f"{client.name} sandbox", defaults={"network": "sandbox",
                                                  "handle": f"@{client.slug}"})
@@ -53,18 +55,12 @@ def _channels_create(client: Client) -> list:
 
 def _approvers_create(client: Client) -> None:
     """The client's approver (review links are emailed to them; in dev the console shows it)."""
-    from approvals.models import ApproverContact
-
     ApproverContact.objects.get_or_create(
         email=f"approver@{client.slug}.example",
         defaults={"name": f"{client.name.split()[0]} approver"})
 
 
 def _campaigns_create(client: Client, author) -> None:
-    from wagtail.models import Workflow
-
-    from campaigns.models import CampaignIndexPage, CampaignPage, Post
-
     zone = zoneinfo.ZoneInfo(client.time_zone)
     start = (timezone.now().astimezone(zone) + dt.timedelta(days=2)).replace(
         hour=9, minute=0, second=0, microsecond=0)
@@ -92,19 +88,7 @@ def _campaigns_create(client: Client, author) -> None:
             if state == "in_review":
                 Workflow.objects.get(active=True).start(page, author)
             elif state == "approved":
-                _approved(page, revision, author)
-
-
-def _approved(page, revision, author) -> None:
-    """As the approval workflow finishes: publish the revision, record it, build the outbox."""
-    from approvals.models import ApprovalRecord
-    from approvals.workflows import content_hash
-    from campaigns.models import CampaignPage
-    from campaigns.publishing.outbox import schedule_approved
-
-    ApprovalRecord.objects.create(revision=revision, content_hash=content_hash(revision.content))
-    revision.publish(user=author, skip_permission_checks=True)
-    schedule_approved(CampaignPage.objects.get(pk=page.pk), revision, user=author)
+                approve_revision(revision, user=author)
 
 
 def seed_demo(*, stdout=None) -> list[Client]:

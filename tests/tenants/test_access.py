@@ -97,7 +97,8 @@ def test_wagtails_user_and_group_screens_are_closed_inside_a_brand(world, http):
 def test_one_sign_in_covers_the_portal_and_every_brand_host(world, http, settings):
     """The session cookie is set for the parent domain, so every brand host receives it."""
     portal = http()
-    editor = world.acme.users[Role.EDITOR]
+    # A fresh copy: the shared user object keeps its password hash for later tests' force_login.
+    editor = type(world.acme.users[Role.EDITOR]).objects.get(pk=world.acme.users[Role.EDITOR].pk)
     editor.set_password("correct-horse-battery")
     editor.save()
     response = portal.post("/login/", {"username": editor.username,

@@ -7,6 +7,15 @@ from tenants.models import LoginFailure, Role
 pytestmark = pytest.mark.django_db
 
 
+def _with_password(user, password: str):
+    """A fresh copy of a shared test user with ``password`` set (rolled back after the test).
+    The shared object keeps its own password hash, so later tests' force_login still holds."""
+    user = type(user).objects.get(pk=user.pk)
+    user.set_password(password)
+    user.save()
+    return user
+
+
 def _fail(client, path, username, times):
     for _ in range(times):
         client.post(path, {"username": username, "password": "wrong-password"})
@@ -20,9 +29,7 @@ def test_wrong_password_says_what_to_check(world, http):
 
 def test_after_five_failures_even_the_right_password_is_refused_with_a_reason(world, http,
                                                                            settings):
-    user = world.acme.users[Role.EDITOR]
-    user.set_password("right-password-123")
-    user.save()
+    user = _with_password(world.acme.users[Role.EDITOR], "right-password-123")
     portal = http()
     _fail(portal, "/login/", user.username, settings.LOGIN_FAILURE_LIMIT)
     response = portal.post("/login/", {"username": user.username,
@@ -33,9 +40,7 @@ def test_after_five_failures_even_the_right_password_is_refused_with_a_reason(wo
 
 
 def test_the_limit_is_shared_by_the_brand_hosts_admin_sign_in(world, http, settings):
-    user = world.acme.users[Role.ACCOUNT_MANAGER]
-    user.set_password("right-password-123")
-    user.save()
+    user = _with_password(world.acme.users[Role.ACCOUNT_MANAGER], "right-password-123")
     _fail(http(), "/login/", user.username, settings.LOGIN_FAILURE_LIMIT)
     brand = http(world.acme.host)
     response = brand.post("/admin/login/", {"username": user.username,
@@ -45,9 +50,7 @@ def test_the_limit_is_shared_by_the_brand_hosts_admin_sign_in(world, http, setti
 
 
 def test_a_success_clears_the_count_and_old_failures_expire(world, http, settings):
-    user = world.acme.users[Role.SENSITIVITY_REVIEWER]
-    user.set_password("right-password-123")
-    user.save()
+    user = _with_password(world.acme.users[Role.SENSITIVITY_REVIEWER], "right-password-123")
     portal = http()
     _fail(portal, "/login/", user.username, settings.LOGIN_FAILURE_LIMIT - 1)
     response = portal.post("/login/", {"username": user.username,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django import forms
 
+from approvals.models import CHECKLIST
+
 WAIVER_MIN_CHARS = 15
 
 
 def _checklist_fields():
-    from approvals.models import CHECKLIST
-
     return {name: forms.BooleanField(label=label, required=True, error_messages={
         "required": "Tick this to confirm you checked it."}) for name, label in CHECKLIST.items()}
 

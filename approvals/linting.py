@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import functools
 
+from approvals.models import BrandTerm
 from approvals.sensitivity import RuleSet, brand_rules, default_rules, lint
 
 
 def brand_ruleset() -> RuleSet:
     """Default rules with the active brand's banned and preferred words (one query)."""
-    from approvals.models import BrandTerm
-
     terms = tuple(BrandTerm.objects.values_list("term", "replacement", "note"))
     return _with_brand_terms(terms) if terms else default_rules()
 

@@ -8,8 +8,10 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from approvals import views
-from approvals.models import ApproverContact, BrandTerm
+from approvals.models import ApproverContact, BrandTerm, ClientApprovalTask, SensitivityReviewTask
 from approvals.review import sent_back_notes
+from approvals.workflows import earlier_steps_current
+from campaigns.models import CampaignPage
 
 
 class BrandTermViewSet(SnippetViewSet):
@@ -78,9 +80,6 @@ def approvals_log_actions(actions):
 def sensitivity_review_button(page, user, view_name, next_url=None):
     """On a campaign in sensitivity review, its reviewers get a button to the review page; its
     editors and managers get the client's review links and the approval history."""
-    from approvals.models import SensitivityReviewTask
-    from campaigns.models import CampaignPage
-
     if page.specific_class is CampaignPage:
         perms = page.permissions_for_user(user)
         if perms.can_edit() or perms.can_publish():
@@ -111,9 +110,6 @@ def restart_approval_after_edit(request, page):
     latest = page.get_latest_revision()
     if task_state is None or latest is None:
         return
-    from approvals.models import ClientApprovalTask
-    from approvals.workflows import earlier_steps_current
-
     task = task_state.task.specific
     stale_review = isinstance(task, ClientApprovalTask) and not earlier_steps_current(
         state, task, latest)

@@ -120,9 +120,9 @@ class ClosedPost:
     @classmethod
     def prepare(cls, closed: list[ClosedPost], panel, feedback=None) -> None:
         """Render every row, with one query for the channels and one frame for them all."""
-        from campaigns.models import Channel
-
-        channels = {str(c.pk): c.name for c in Channel.objects.all()}
+        # The posts' channel model, reached through the formset (models import this module).
+        channel_model = panel.formset.model._meta.get_field("channels").related_model
+        channels = {str(c.pk): c.name for c in channel_model.objects.all()}
         stamp = SimpleNamespace(
             form=SimpleNamespace(prefix=cls.STAMP, non_field_errors=[],
                                  DELETE=SimpleNamespace(id_for_label=f"id_{cls.STAMP}-DELETE")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 
 from django import forms
 from wagtail import blocks
@@ -10,6 +11,23 @@ from wagtail.admin.forms import WagtailAdminModelForm, WagtailAdminPageForm
 
 from agency import signing
 from campaigns import networks
+
+
+def media_values(raw_lists, stream_block) -> list[blocks.StreamValue]:
+    """Posts' media from their stored form (lists of ``{"type", "value", "id"}``), with the
+    blocks of each type converted together: one image query for all the posts, not one each.
+    ``stream_block``: the posts' media field's block (``Post._meta.get_field("media")``)."""
+    raw_lists = [[item for item in raw if item.get("type") in stream_block.child_blocks]
+                 for raw in raw_lists]
+    pending = defaultdict(list)
+    for raw in raw_lists:
+        for item in raw:
+            pending[item["type"]].append(item.get("value"))
+    converted = {name: iter(stream_block.child_blocks[name].bulk_to_python(values))
+                 for name, values in pending.items()}
+    return [blocks.StreamValue(stream_block, [(item["type"], next(converted[item["type"]]),
+                                               item.get("id")) for item in raw], is_lazy=False)
+            for raw in raw_lists]
 
 
 class ChannelForm(WagtailAdminModelForm):
@@ -141,9 +159,8 @@ class PostForm(WagtailAdminModelForm):
         if name == "media":
             media = self.summary.get("media") or []
             if not isinstance(media, blocks.StreamValue):
-                from campaigns.models import media_values
-
-                media = self.summary["media"] = media_values([media])[0]
+                media = self.summary["media"] = media_values(
+                    [media], self._meta.model._meta.get_field("media").stream_block)[0]
             return media
         return self.summary.get(name, [] if name == "channels" else "")
 
@@ -163,10 +180,9 @@ class CampaignPageForm(WagtailAdminPageForm):
             closed = [form.summary for form in posts.forms
                       if getattr(form, "summary", None) is not None]
             if closed:
-                from campaigns.models import media_values
-
                 for summary, media in zip(
-                        closed, media_values([s.get("media") or [] for s in closed]),
+                        closed, media_values([s.get("media") or [] for s in closed],
+                                             posts.model._meta.get_field("media").stream_block),
                         strict=True):
                     summary["media"] = media
         # Every post offers the same channels: read them once, not once per post form.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections import defaultdict
 
 from django import forms
 from django.contrib.postgres.fields import ArrayField
@@ -26,7 +25,7 @@ from wagtail.models import Orderable, Page
 from agency import crypto, outbound
 from campaigns import networks
 from campaigns.editor import PostsPanel
-from campaigns.forms import CampaignPageForm, ChannelForm
+from campaigns.forms import CampaignPageForm, ChannelForm, media_values
 
 
 class CampaignIndexPage(Page):
@@ -202,7 +201,8 @@ class CampaignPage(Page):
             post = Post.from_serializable_data(item, check_fks=False)
             post.channels = [found[pk] for pk in ids if pk in found]
             posts.append(post)
-        for post, media in zip(posts, media_values([post.media.raw_data for post in posts]),
+        for post, media in zip(posts, media_values([post.media.raw_data for post in posts],
+                                                     Post._meta.get_field("media").stream_block),
                                strict=True):
             post.media = media
         page.posts = posts
@@ -325,23 +325,6 @@ class CampaignSummary(models.Model):
         cls.objects.bulk_create([summary], update_conflicts=True, unique_fields=["campaign"],
                                 update_fields=[f.name for f in cls._meta.concrete_fields
                                                if not f.primary_key])  # one INSERT ... ON CONFLICT
-
-
-def media_values(raw_lists) -> list[blocks.StreamValue]:
-    """Posts' media from their stored form (lists of ``{"type", "value", "id"}``), with the
-    blocks of each type converted together: one image query for all the posts, not one each."""
-    stream_block = Post._meta.get_field("media").stream_block
-    raw_lists = [[item for item in raw if item.get("type") in stream_block.child_blocks]
-                 for raw in raw_lists]
-    pending = defaultdict(list)
-    for raw in raw_lists:
-        for item in raw:
-            pending[item["type"]].append(item.get("value"))
-    converted = {name: iter(stream_block.child_blocks[name].bulk_to_python(values))
-                 for name, values in pending.items()}
-    return [blocks.StreamValue(stream_block, [(item["type"], next(converted[item["type"]]),
-                                               item.get("id")) for item in raw], is_lazy=False)
-            for raw in raw_lists]
 
 
 class CalendarFeed(models.Model):

@@ -11,7 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from campaigns.models import CalendarFeed, CampaignPage, Post
+from campaigns import networks
+from campaigns.models import CalendarFeed, CampaignIndexPage, CampaignPage, Channel, Post
 from campaigns.networks import VIDEO_TYPES
 from campaigns.status import CampaignStatus, status_of
 from tenants.models import current_zone
@@ -121,9 +122,6 @@ def _posts_from(data: list[dict], *, errors: dict) -> list[Post]:
     from wagtail.documents import get_document_model
     from wagtail.images import get_image_model
 
-    from campaigns import networks
-    from campaigns.models import Channel
-
     channels = Channel.objects.in_bulk({c for item in data for c in item.get("channels", [])})
     chosen_media = [m for item in data for m in item.get("media", [])]
     images = get_image_model().objects.in_bulk({m["image"] for m in chosen_media if "image" in m})
@@ -211,8 +209,6 @@ def campaign_draft_create(*, data: dict, user) -> CampaignPage:
     anything is wrong."""
     from django.db import transaction
     from wagtail.log_actions import log
-
-    from campaigns.models import CampaignIndexPage
 
     index = CampaignIndexPage.objects.get()
     if not index.permissions_for_user(user).can_add_subpage():

@@ -31,6 +31,8 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce
 from wagtail.models import WorkflowState
 
+from campaigns.models import CampaignPage
+
 
 class CampaignStatus(TextChoices):
     DRAFT = "draft", "Draft"
@@ -76,8 +78,6 @@ def _campaign_runs() -> QuerySet:
     """Approval runs (``WorkflowState``) of campaigns. The content type goes by its natural key,
     not by id: django-tenants clears ContentType's cache whenever a request sets the tenant, so
     ``get_for_model`` would cost a query on every request."""
-    from campaigns.models import CampaignPage
-
     return WorkflowState.objects.filter(content_type__app_label=CampaignPage._meta.app_label,
                                         content_type__model=CampaignPage._meta.model_name)
 

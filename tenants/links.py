@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from tenants.models import current_client
+
 
 def _origin(host: str) -> str:
     port = settings.AGENCY_PORT
@@ -25,7 +27,5 @@ def client_base_url(client) -> str:
 
 def current_base_url() -> str:
     """The origin of the brand whose schema is active, or the portal's on the public schema."""
-    from tenants.models import current_client
-
     client = current_client()
     return client_base_url(client) if client is not None else portal_base_url()

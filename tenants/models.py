@@ -14,6 +14,8 @@ from django.utils import timezone
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_public_schema_name
 
+from tenants.clone import schema_clone
+
 SLUG_RE = r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$"
 RESERVED_SLUGS = {"www", "api", "admin", "static", "media", "public", "agency", "mail", "portal"}
 
@@ -105,8 +107,6 @@ class Client(TenantMixin):
         """
         from django.db import connection, transaction
         from django_tenants.utils import schema_exists
-
-        from tenants.clone import schema_clone
 
         base = self.get_base_schema()
         if not (sync_schema and base and schema_exists(base)):

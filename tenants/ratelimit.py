@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from tenants.models import LoginFailure
+
 
 def _normal(username: str) -> str:
     return username.strip().lower()
@@ -26,8 +28,6 @@ def client_ip(request) -> str | None:
 
 
 def _recent(username: str, ip: str | None):
-    from tenants.models import LoginFailure
-
     since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_S)
     match = Q(username=_normal(username))
     if ip:
@@ -50,8 +50,6 @@ def minutes_left() -> int:
 
 
 def record_failure(*, username: str, request) -> None:
-    from tenants.models import LoginFailure
-
     LoginFailure.objects.create(username=_normal(username)[:254], ip_address=client_ip(request))
     # Rows past the window count for nothing: keep the table as small as the window.
     LoginFailure.objects.filter(
@@ -59,8 +57,6 @@ def record_failure(*, username: str, request) -> None:
 
 
 def clear(*, username: str) -> None:
-    from tenants.models import LoginFailure
-
     LoginFailure.objects.filter(username=_normal(username)).delete()
 
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from django.db import connection, connections, transaction
 from psycopg import sql
 
+from tenants.models import Client
+
 Key = tuple[str, str]  # (app label, migration name)
 
 
@@ -49,8 +51,6 @@ def default_parallel() -> int:
 def client_schemas() -> list[str]:
     """Every client's schema name (the public tenant excluded), in a stable order."""
     from django_tenants.utils import get_public_schema_name
-
-    from tenants.models import Client
 
     return list(Client.objects.exclude(schema_name=get_public_schema_name())
                 .order_by("schema_name").values_list("schema_name", flat=True))

@@ -17,6 +17,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django_tenants.utils import get_public_schema_name
 
+from tenants.models import Membership
+
 
 def brand_groups_q() -> Q:
     """Groups of the brand whose schema is active: its role groups, nothing agency-wide."""
@@ -25,8 +27,6 @@ def brand_groups_q() -> Q:
 
 def brand_members_q() -> Exists:
     """Accounts with a membership of the brand whose schema is active."""
-    from tenants.models import Membership
-
     return Exists(Membership.objects.filter(user=OuterRef("pk"),
                                             client__schema_name=connection.schema_name))
 

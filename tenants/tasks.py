@@ -16,6 +16,8 @@ from django.utils.module_loading import import_string
 from django_q.tasks import async_task
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from tenants.models import Client
+
 logger = logging.getLogger(__name__)
 
 
@@ -41,8 +43,6 @@ def enqueue_in_client(func, *args, schema_name: str | None = None, task_name: st
 
 def run_in_client(schema_name: str, dotted: str, args: list, kwargs: dict):
     """Worker side: enter the client's schema, run the function, always leave the schema."""
-    from tenants.models import Client
-
     if not Client.objects.filter(schema_name=schema_name, archived_at__isnull=True).exists():
         logger.warning("skipped %s: client schema %s is gone or archived", dotted, schema_name)
         return None
@@ -58,8 +58,6 @@ def for_each_brand(job: str, func, *args, include_archived: bool = False,
     The one way periodic jobs visit brands: a brand whose run raises is logged (with ``job``
     and the brand) and skipped, and the others still run. Returns each brand's result by schema
     name (brands that failed are left out)."""
-    from tenants.models import Client
-
     results = {}
     clients = Client.objects.brands() if include_archived else Client.objects.active()
     for client in clients.order_by("schema_name"):

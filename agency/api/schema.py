@@ -4,6 +4,7 @@ rules the server enforces that the serializers alone do not state."""
 import re
 
 from agency.api.conventions import ID, ID_SCHEMA, NO_NUL, NOT_BLANK
+from agency.outbound import private_allowed
 
 PROBLEM = {
     "type": "object",
@@ -68,8 +69,6 @@ def state_the_rules(result, generator, request, public):
     """Ids in addresses are positive numbers (the server answers 404 for anything else), and
     no text takes a NUL character (refused with 400). Webhook addresses may be plain http only
     where private addresses are allowed (development)."""
-    from agency.outbound import private_allowed
-
     for path in result.get("paths", {}).values():
         for operation in path.values():
             if not isinstance(operation, dict):

@@ -11,6 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from agency.api.models import ApiKey, Scope, key_generate, key_hash
+from tenants.models import Membership
 
 # How stale ``last_used_at`` may get before a request writes it again (one write a minute at
 # most, not one per request).
@@ -73,8 +74,6 @@ def _find_fields():
 
 @functools.cache
 def _find_sql() -> str:
-    from tenants.models import Membership
-
     q = connection.ops.quote_name
     key_fields, user_fields = _find_fields()
     member = Membership._meta

@@ -24,6 +24,7 @@ from django_q.tasks import schedule
 from django_tenants.utils import get_public_schema_name
 
 from agency import outbound, signing
+from agency.api.conventions import AwareDateTimeField
 from agency.webhooks import sending
 from agency.webhooks.models import (
     TEST_EVENT,
@@ -33,6 +34,9 @@ from agency.webhooks.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from campaigns.publishing.alerts import team_emails
+from tenants.emails import send_client_email
+from tenants.models import current_client
 from tenants.tasks import enqueue_in_client
 
 logger = logging.getLogger(__name__)
@@ -157,14 +161,10 @@ def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
 
 def iso(moment: datetime) -> str:
     """A time as the API writes it (ISO 8601 with its offset, UTC as Z)."""
-    from agency.api.conventions import AwareDateTimeField
-
     return AwareDateTimeField().to_representation(moment)
 
 
 def _envelope(event: str, payload: dict, occurred_at: datetime | None) -> dict:
-    from tenants.models import current_client
-
     client = current_client()
     return json.loads(json.dumps({
         "event": event, "id": str(uuid.uuid4()), "occurred_at": iso(occurred_at or timezone.now()),
@@ -389,10 +389,6 @@ def _tell_switched_off(schema: str, endpoint_id: int) -> None:
     """Email the brand's account managers and agency admins. Never raises: the switch-off is
     recorded and shows in the admin whatever the mail server does."""
     from django_tenants.utils import schema_context
-
-    from campaigns.publishing.alerts import team_emails
-    from tenants.emails import send_client_email
-    from tenants.models import current_client
 
     try:
         with schema_context(schema):

@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import logging
 
+from agency.webhooks.services import delivery_attempt, log_prune, secrets_forget_expired
+from tenants.tasks import for_each_brand
+
 logger = logging.getLogger(__name__)
 
 
 def webhook_send(delivery_id: int) -> str:
     """One attempt of a delivery, if one is due (a repeated run does nothing)."""
-    from agency.webhooks.services import delivery_attempt
-
     return delivery_attempt(delivery_id=delivery_id)
 
 
 def webhook_logs_prune() -> dict[str, int]:
     """Daily: every brand's webhook log trimmed to ``WEBHOOKS_LOG_DAYS``, and its rolled
     secrets forgotten once their overlap is over."""
-    from agency.webhooks.services import log_prune, secrets_forget_expired
-    from tenants.tasks import for_each_brand
-
     def prune(client) -> int:
         secrets_forget_expired()
         return log_prune()

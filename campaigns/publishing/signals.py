@@ -4,17 +4,17 @@ out."""
 from django.db.models.signals import pre_delete
 from wagtail.signals import page_unpublished
 
+from campaigns.models import CampaignPage
+from campaigns.publishing.outbox import cancel_page, schedule_approved
+from campaigns.signals import campaign_approved
+
 
 def _cancel(page_id: int, reason: str, user=None) -> None:
-    from campaigns.publishing.outbox import cancel_page
-
     cancel_page(page_id, reason, user)
 
 
 def on_approved(sender, page, revision, user=None, **kwargs):
     """The campaign's revision was approved and published: its posts join the outbox."""
-    from campaigns.publishing.outbox import schedule_approved
-
     if hasattr(page, "posts"):
         schedule_approved(page, revision, user=user)
 
@@ -28,9 +28,6 @@ def on_deleted(sender, instance, **kwargs):
 
 
 def connect() -> None:
-    from campaigns.models import CampaignPage
-    from campaigns.signals import campaign_approved
-
     campaign_approved.connect(on_approved, dispatch_uid="publishing_schedule_approved")
     page_unpublished.connect(on_unpublished, sender=CampaignPage,
                              dispatch_uid="publishing_cancel_unpublished")

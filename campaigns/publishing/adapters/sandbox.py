@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
+from campaigns.models import SandboxPost
 from campaigns.publishing.adapters import Adapter, Outgoing, Published, register
+from tenants.links import current_base_url
 
 
 @register
@@ -12,8 +14,6 @@ class SandboxAdapter(Adapter):
     network = "sandbox"
 
     def publish(self, post: Outgoing) -> Published:
-        from campaigns.models import SandboxPost
-
         try:
             with transaction.atomic():
                 item = SandboxPost.objects.create(
@@ -27,15 +27,11 @@ class SandboxAdapter(Adapter):
         return self._published(item)
 
     def find(self, post: Outgoing, *, since) -> Published | None:
-        from campaigns.models import SandboxPost
-
         item = SandboxPost.objects.filter(idempotency_key=post.idempotency_key).first()
         return self._published(item) if item else None
 
     def _published(self, item) -> Published:
         from django.urls import reverse
-
-        from tenants.links import current_base_url
 
         # A full address, like a network's: integrators and webhook receivers get it as is.
         path = reverse("sandbox_feed", args=[item.channel_id]) + f"#post-{item.pk}"

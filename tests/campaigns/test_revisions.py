@@ -4,6 +4,8 @@ takes revision JSON apart by hand."""
 
 import datetime as dt
 import json
+import re
+from pathlib import Path
 
 import pytest
 from django_tenants.utils import schema_context
@@ -12,6 +14,8 @@ from wagtail.test.utils.form_data import inline_formset, nested_form_data, rich_
 from campaigns.models import CampaignIndexPage, CampaignPage
 from campaigns.revisions import RevisionImage, read_content, read_revision
 from tenants.models import Role
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _form(title, posts):
@@ -86,3 +90,45 @@ def test_older_stored_shapes_still_read():
     assert read_content(None).posts == read_content({}).posts == ()
     assert read_content({"posts": [{"media": media}]}).image_ids == {7}
 
+
+# Hand-parsing of a revision's stored JSON: its content indexed or read by key, the posts or
+# their media decoded, or a post's / block's keys read from the raw dicts.
+HAND_PARSING = [
+    re.compile(r"revision\.content\s*(\[|\.get\b|or\b)"),
+    re.compile(r"\(\s*\w*revision\w*\.content\s+or\b"),
+    re.compile(r"""\bcontent\s*(\.get\(\s*|\[\s*)["'](posts|title)["']"""),
+    re.compile(r"""\b(post|p)\.get\(\s*["'](copy|link|first_comment|publish_at|channels|media|pk)["']"""),
+    re.compile(r"""\bblock\.get\(\s*["'](type|value)["']"""),
+    re.compile(r"json\.loads\(\s*(media|posts?|content)\b"),
+]
+SOURCES = ("agency", "tenants", "campaigns", "approvals")
+
+
+def _project_sources():
+    for part in SOURCES:
+        for path in sorted((ROOT / part).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            if "/migrations/" in relative or relative == "campaigns/revisions.py":
+                continue
+            yield relative, path.read_text()
+
+
+def test_no_code_but_the_reader_takes_revision_content_apart():
+    found = [f"{relative}:{number}: {line.strip()}"
+             for relative, text in _project_sources()
+             for number, line in enumerate(text.splitlines(), start=1)
+             if any(pattern.search(line) for pattern in HAND_PARSING)]
+    assert not found, ("read revisions with campaigns.revisions.read_revision / read_content:\n"
+                       + "\n".join(found))
+
+
+@pytest.mark.parametrize("line", [
+    'for post in (revision.content or {}).get("posts", []):',
+    'title = link.revision.content["title"]',
+    'for post in content.get("posts", []):',
+    'when = parse_datetime(post.get("publish_at") or "")',
+    'alt = (block.get("value") or {}).get("alt_text")',
+    'media = json.loads(media or "[]")',
+])
+def test_the_guard_recognises_the_hand_parsing_it_replaced(line):
+    assert any(pattern.search(line) for pattern in HAND_PARSING)

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from approvals.linting import brand_ruleset
 from approvals.sensitivity import Finding, lint
-
-
-def post_media(post: dict) -> list[dict]:
-    """The media blocks of one post in a revision's stored content ({"type", "value", "id"})."""
-    media = post.get("media") or []
-    if isinstance(media, str):  # a StreamField may be stored as JSON text
-        media = json.loads(media or "[]")
-    return [block for block in media if isinstance(block, dict)]
+from campaigns.revisions import read_revision
 
 
 @dataclass
@@ -38,12 +30,10 @@ def revision_findings(revision, rules=None) -> list[RevisionFinding]:
     """Every finding in the posts of a campaign revision (copy and image alt texts)."""
     rules = rules or brand_ruleset()
     found = []
-    for index, post in enumerate((revision.content or {}).get("posts", [])):
-        texts = [("copy", "copy", post.get("copy") or "")]
-        images = [b for b in post_media(post) if b.get("type") == "image"]
-        for number, block in enumerate(images, start=1):
-            texts.append(("alt_text", f"alt text of image {number}",
-                          (block.get("value") or {}).get("alt_text") or ""))
+    for index, post in enumerate(read_revision(revision).posts):
+        texts = [("copy", "copy", post.copy)]
+        for number, image in enumerate(post.images, start=1):
+            texts.append(("alt_text", f"alt text of image {number}", image.alt_text))
         for field, where, text in texts:
             for finding in lint(text, field=field, rules=rules):
                 key = f"{index}:{where}:{finding.rule}:{finding.start}"

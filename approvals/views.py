@@ -30,11 +30,12 @@ from approvals.models import (
     SensitivityReviewTask,
     review_blockers,
 )
-from approvals.review import post_media, revision_findings, unresolved_errors, with_waivers
+from approvals.review import revision_findings, unresolved_errors, with_waivers
 from approvals.selectors import audit_actor, audit_details, audit_entries
 from approvals.sensitivity import CATEGORIES
 from approvals.workflows import approval_due_at
 from campaigns.models import CampaignPage
+from campaigns.revisions import read_revision
 from tenants import ratelimit
 from tenants.media import serve_stored
 from tenants.models import current_client
@@ -286,19 +287,13 @@ def client_review_opened(request, token: str):
 REVIEW_IMAGE_SPEC = "fill-600x400"
 
 
-def _revision_image_ids(revision) -> set[int]:
-    return {(block.get("value") or {}).get("image")
-            for post in (revision.content or {}).get("posts", [])
-            for block in post_media(post) if block.get("type") == "image"}
-
-
 def client_review_image(request, token: str, image_id: int):
     """An image of the campaign under review, for the holder of a valid link (the brand's media
     is otherwise for its members only). Only images of that revision's posts are served."""
     found = links.check(token)
     if found.problem == "unknown" and (refused := _unknown_link_refused(request)):
         return refused
-    if found.problem or image_id not in _revision_image_ids(found.link.revision):
+    if found.problem or image_id not in read_revision(found.link.revision).image_ids:
         raise Http404("No such image.")
     image = get_image_model().objects.filter(pk=image_id).first()
     if image is None:

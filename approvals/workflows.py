@@ -29,6 +29,8 @@ def approval_workflow_create(client: Client, groups: dict[str, Group]) -> None:
     WorkflowTask.objects.create(workflow=workflow, task=client_approval, sort_order=1)
     WorkflowPage.objects.create(workflow=workflow, page=CampaignIndexPage.objects.get())
 
+from campaigns.revisions import read_revision
+
 
 def content_hash(content: dict) -> str:
     """SHA-256 of a revision's content in canonical JSON (sorted keys, no spaces)."""
@@ -65,23 +67,13 @@ def earlier_steps_current(workflow_state, task, revision) -> bool:
     return approved == set(before)
 
 
-def first_post_at(revision):
-    """The earliest post time in a campaign revision (None when no post has a time)."""
-    from django.utils.dateparse import parse_datetime
-
-    times = [parse_datetime(p.get("publish_at") or "")
-             for p in (revision.content or {}).get("posts", [])]
-    times = [t for t in times if t is not None]
-    return min(times) if times else None
-
-
 def approval_due_at(revision, settings=None):
     """When the campaign's approval is due: the brand's lead time before its first post."""
     from datetime import timedelta
 
     from approvals.models import ApprovalSettings
 
-    first = first_post_at(revision)
+    first = read_revision(revision).first_post_at
     if first is None:
         return None
     settings = settings or ApprovalSettings.load()

@@ -7,11 +7,11 @@ from datetime import datetime
 
 from django.db.models import Count, TextChoices
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django_tenants.utils import schema_context
 from wagtail.models import Revision
 
 from campaigns.models import CampaignPage, Channel
+from campaigns.revisions import read_content
 from campaigns.status import OPEN_FOR_EDITS, CampaignStatus, with_status
 
 
@@ -106,14 +106,14 @@ def calendar_entries(*, start: datetime, end: datetime, channel_id: int | None =
             "id", "content"):
         page = pages[revision_id]
         status = CampaignStatus(page["status"])
-        for index, post in enumerate(content.get("posts", [])):
-            when = parse_datetime(post.get("publish_at") or "")
+        for index, post in enumerate(read_content(content).posts):
+            when = post.publish_at
             if when is None or not (start <= when < end):
                 continue
-            channels = tuple(post.get("channels") or ())
+            channels = post.channel_ids
             if channel_id and channel_id not in channels:
                 continue
-            outbox = delivered.get(post.get("pk"))
+            outbox = delivered.get(post.pk)
             if outbox in (CalendarState.PUBLISHED, CalendarState.FAILED):
                 state = CalendarState(outbox)
             elif status == CampaignStatus.APPROVED and when > now:
@@ -122,7 +122,7 @@ def calendar_entries(*, start: datetime, end: datetime, channel_id: int | None =
                 state = CalendarState(status.value)
             entries.append(CalendarEntry(
                 campaign_id=page["id"], campaign_title=page["title"], index=index,
-                copy=post.get("copy") or "", publish_at=when, channel_ids=channels,
+                copy=post.copy, publish_at=when, channel_ids=channels,
                 channel_names=tuple(names.get(c, "(removed channel)") for c in channels),
                 state=state))
     return sorted(entries, key=lambda e: (e.publish_at, e.campaign_title, e.index))

@@ -22,6 +22,7 @@ from django.db import transaction
 from django_tenants.utils import schema_context
 
 from agency.webhooks.models import Event
+from campaigns.revisions import read_revision
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +59,8 @@ def campaign_data(workflow_state, revision) -> dict | None:
         "id", "draft_title", "live", "has_unpublished_changes").first()
     if page is None:
         return None
-    content = (revision.content or {}) if revision is not None else {}
-    return {"id": page.pk, "title": content.get("title") or page.draft_title,
+    title = read_revision(revision).title if revision is not None else ""
+    return {"id": page.pk, "title": title or page.draft_title,
             "revision_id": revision.pk if revision is not None else None,
             "status": campaign_status(live=page.live,
                                       has_unpublished_changes=page.has_unpublished_changes,

@@ -11,6 +11,7 @@ from wagtail.models import TaskState, Workflow, WorkflowPage, WorkflowTask
 
 from approvals.models import ApprovalRecord, ClientApprovalTask, SensitivityReviewTask
 from campaigns.models import CampaignIndexPage
+from campaigns.revisions import read_revision
 from campaigns.signals import campaign_approved
 from tenants.models import Client, Role
 
@@ -28,8 +29,6 @@ def approval_workflow_create(client: Client, groups: dict[str, Group]) -> None:
     WorkflowTask.objects.create(workflow=workflow, task=review, sort_order=0)
     WorkflowTask.objects.create(workflow=workflow, task=client_approval, sort_order=1)
     WorkflowPage.objects.create(workflow=workflow, page=CampaignIndexPage.objects.get())
-
-from campaigns.revisions import read_revision
 
 
 def content_hash(content: dict) -> str:

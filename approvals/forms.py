@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from django import forms
 
-from approvals.models import CHECKLIST
-
 WAIVER_MIN_CHARS = 15
 
 
 def _checklist_fields():
     return {name: forms.BooleanField(label=label, required=True, error_messages={
         "required": "Tick this to confirm you checked it."}) for name, label in CHECKLIST.items()}
+
+
+# What a sensitivity reviewer confirms before approving (form field name -> label).
+CHECKLIST = {
+    "language": "Language: no slurs, stereotypes or exclusionary words remain (or each is waived "
+                "with a reason).",
+    "imagery": "Imagery and representation: images and video show people respectfully, and "
+               "every image has accurate alt text.",
+    "context": "Social-issue context and timing: nothing trades on a tragedy, a cause or "
+               "today's news.",
+    "accessibility": "Accessibility: hashtags in CamelCase, no walls of emoji or capitals, "
+                     "links described.",
+}
 
 
 class ChecklistForm(forms.Form):

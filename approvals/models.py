@@ -6,7 +6,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
-from wagtail.models import AbstractGroupApprovalTask, Task, TaskState
+from wagtail.models import AbstractGroupApprovalTask, Task, TaskState, WorkflowTask
+
+from approvals.forms import CHECKLIST, ChecklistForm, RecordedDecisionForm
 
 
 class BrandTerm(models.Model):
@@ -62,8 +64,6 @@ class SensitivityReviewTask(AbstractGroupApprovalTask):
 
     def get_form_for_action(self, action):
         if action == "approve":
-            from approvals.forms import ChecklistForm
-
             return ChecklistForm
         return super().get_form_for_action(action)
 
@@ -96,19 +96,6 @@ class SensitivityReviewTask(AbstractGroupApprovalTask):
     class Meta:
         verbose_name = "sensitivity review task"
         verbose_name_plural = "sensitivity review tasks"
-
-
-# What a sensitivity reviewer confirms before approving (form field name -> label).
-CHECKLIST = {
-    "language": "Language: no slurs, stereotypes or exclusionary words remain (or each is waived "
-                "with a reason).",
-    "imagery": "Imagery and representation: images and video show people respectfully, and "
-               "every image has accurate alt text.",
-    "context": "Social-issue context and timing: nothing trades on a tragedy, a cause or "
-               "today's news.",
-    "accessibility": "Accessibility: hashtags in CamelCase, no walls of emoji or capitals, "
-                     "links described.",
-}
 
 
 class FindingWaiver(models.Model):
@@ -196,6 +183,21 @@ class ApproverContact(models.Model):
         self.email = self.email.strip().lower()
 
 
+def earlier_steps_current(workflow_state, task, revision) -> bool:
+    """Were all the workflow's steps before ``task`` approved on ``revision`` in this run?
+
+    Wagtail's "Resubmit" resumes at the step that sent the campaign back; after an edit, the
+    steps before it (the sensitivity review) approved older content, so they must run again."""
+    order = dict(WorkflowTask.objects.filter(workflow=workflow_state.workflow)
+                 .values_list("task_id", "sort_order"))
+    before = [task_id for task_id, position in order.items()
+              if position < order.get(task.pk, 0)]
+    approved = set(TaskState.objects.filter(
+        workflow_state=workflow_state, revision=revision, status=TaskState.STATUS_APPROVED,
+        task_id__in=before).values_list("task_id", flat=True))
+    return approved == set(before)
+
+
 class ClientApprovalTask(Task):
     """The client approves the campaign revision through review links, one per approver.
 
@@ -214,7 +216,6 @@ class ClientApprovalTask(Task):
     def start(self, workflow_state, user=None):
         task_state = super().start(workflow_state, user=user)
         from approvals.links import issue_links
-        from approvals.workflows import earlier_steps_current
 
         # Resumed after an edit, the earlier steps approved older content: no links for this
         # revision until it has been reviewed again (the editor's save restarts the workflow).
@@ -232,8 +233,6 @@ class ClientApprovalTask(Task):
                 ("reject", "Record the client's change request", True)]
 
     def get_form_for_action(self, action):
-        from approvals.forms import RecordedDecisionForm
-
         return RecordedDecisionForm
 
     def on_action(self, task_state, user, action_name, **kwargs):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from approvals.linting import brand_ruleset
+from approvals.models import ReviewLink
 from approvals.sensitivity import Finding, lint
 from campaigns.revisions import read_revision
 
@@ -59,8 +60,6 @@ def sent_back_notes(page) -> dict | None:
     """Why the campaign was sent back, while it waits for the editors' changes: who, when, the
     comment, and (from the client) comments per post number. None when it is not sent back."""
     from wagtail.models import TaskState, WorkflowState
-
-    from approvals.models import ReviewLink
 
     if page is None or not page.pk:
         return None

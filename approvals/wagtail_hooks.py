@@ -8,9 +8,14 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from approvals import views
-from approvals.models import ApproverContact, BrandTerm, ClientApprovalTask, SensitivityReviewTask
+from approvals.models import (
+    ApproverContact,
+    BrandTerm,
+    ClientApprovalTask,
+    SensitivityReviewTask,
+    earlier_steps_current,
+)
 from approvals.review import sent_back_notes
-from approvals.workflows import earlier_steps_current
 from campaigns.models import CampaignPage
 
 

@@ -7,9 +7,14 @@ import json
 
 from django.contrib.auth.models import Group
 from django.db import transaction
-from wagtail.models import TaskState, Workflow, WorkflowPage, WorkflowTask
+from wagtail.models import Workflow, WorkflowPage, WorkflowTask
 
-from approvals.models import ApprovalRecord, ClientApprovalTask, SensitivityReviewTask
+from approvals.models import (
+    ApprovalRecord,
+    ApprovalSettings,
+    ClientApprovalTask,
+    SensitivityReviewTask,
+)
 from campaigns.models import CampaignIndexPage
 from campaigns.revisions import read_revision
 from campaigns.signals import campaign_approved
@@ -51,26 +56,9 @@ def approve_revision(revision, *, user=None, workflow_state=None) -> None:
     campaign_approved.send(sender=type(page), page=page, revision=revision, user=user)
 
 
-def earlier_steps_current(workflow_state, task, revision) -> bool:
-    """Were all the workflow's steps before ``task`` approved on ``revision`` in this run?
-
-    Wagtail's "Resubmit" resumes at the step that sent the campaign back; after an edit, the
-    steps before it (the sensitivity review) approved older content, so they must run again."""
-    order = dict(WorkflowTask.objects.filter(workflow=workflow_state.workflow)
-                 .values_list("task_id", "sort_order"))
-    before = [task_id for task_id, position in order.items()
-              if position < order.get(task.pk, 0)]
-    approved = set(TaskState.objects.filter(
-        workflow_state=workflow_state, revision=revision, status=TaskState.STATUS_APPROVED,
-        task_id__in=before).values_list("task_id", flat=True))
-    return approved == set(before)
-
-
 def approval_due_at(revision, settings=None):
     """When the campaign's approval is due: the brand's lead time before its first post."""
     from datetime import timedelta
-
-    from approvals.models import ApprovalSettings
 
     first = read_revision(revision).first_post_at
     if first is None:

@@ -11,8 +11,10 @@ from django_tenants.utils import schema_context
 from wagtail.models import Revision
 
 from campaigns.models import CampaignPage, Channel
+from campaigns.publishing.models import Delivery, State
 from campaigns.revisions import read_content
 from campaigns.status import OPEN_FOR_EDITS, CampaignStatus, with_status
+from tenants.models import current_client
 
 
 class CalendarState(TextChoices):
@@ -42,9 +44,6 @@ def campaign_status_counts() -> dict[str, int]:
     now = timezone.now()
     by_status = dict(with_status(CampaignPage.objects.all()).order_by().values_list("status")
                      .annotate(n=Count("pk")))
-    from campaigns.publishing.models import Delivery, State
-    from tenants.models import current_client
-
     deliveries = Delivery.objects.filter(client=current_client())
     return {
         **{status.value: by_status.get(status.value, 0) for status in CampaignStatus},
@@ -131,9 +130,6 @@ def calendar_entries(*, start: datetime, end: datetime, channel_id: int | None =
 def _delivery_states(page_ids: list[int]) -> dict[int, str]:
     """Per post id, what the outbox says: "failed" if any of its channels failed (or is not
     confirmed), "published" once every channel has it, "scheduled" while waiting. One query."""
-    from campaigns.publishing.models import Delivery, State
-    from tenants.models import current_client
-
     by_post: dict[int, set] = {}
     for post_id, state in (Delivery.objects.filter(client=current_client(), page_id__in=page_ids)
                            .exclude(state=State.CANCELLED).values_list("post_id", "state")):

@@ -55,7 +55,15 @@ def test_no_module_is_in_two_layers():
     assert clashes == []
 
 
+def _studio() -> list[str]:
+    """The campaign screens and endpoints: in the campaigns package, a layer above publishing."""
+    (layer,) = [layer for layer in _layers() if "campaigns.views" in layer]
+    return layer
+
+
 def _part(module: str) -> str | None:
+    if any(module == name or module.startswith(name + ".") for name in _studio()):
+        return "campaigns (studio)"
     for part in PARTS:  # most specific first
         if module == part or module.startswith(part + "."):
             return part
@@ -63,7 +71,7 @@ def _part(module: str) -> str | None:
 
 
 def test_parts_have_no_import_cycle():
-    graph = grimp.build_graph(*PACKAGES)
+    graph = grimp.build_graph(*PACKAGES)  # imports inside functions count too
     edges: dict[str, set[str]] = {}
     for module in graph.modules:
         if ".migrations" in module:
@@ -80,7 +88,8 @@ def test_parts_have_no_import_cycle():
                 return True
         return False
 
-    cycles = sorted(part for part in PARTS if reaches(part, part, {part}))
+    cycles = sorted(part for part in [*PARTS, "campaigns (studio)"]
+                    if reaches(part, part, {part}))
     assert cycles == [], f"These parts reach themselves through others' imports: {cycles}"
     assert not edges.get("tenants", set()) - {"agency"}, "the base imports nothing above it"
 

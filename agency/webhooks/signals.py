@@ -22,7 +22,12 @@ from django.db import transaction
 from django_tenants.utils import schema_context
 
 from agency.webhooks.models import Event
+from agency.webhooks.services import event_emit, iso
+from campaigns.models import CampaignPage
+from campaigns.publishing.alerts import delivery_failed_signal, delivery_published_signal
+from campaigns.publishing.api import DeliveryData
 from campaigns.revisions import read_revision
+from campaigns.status import campaign_status
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +36,6 @@ DELIVERY_FIELDS = ["id", "campaign_id", "post_number", "channel_id", "network", 
 
 
 def _emit(event: str, payload_of, *args) -> None:
-    from agency.webhooks.services import event_emit
-
     try:
         with transaction.atomic():
             payload = payload_of(*args)
@@ -49,9 +52,6 @@ def campaign_data(workflow_state, revision) -> dict | None:
     """A campaign as the API shows it, at the revision the workflow acted on (None for
     anything that is not a campaign)."""
     from django.contrib.contenttypes.models import ContentType
-
-    from campaigns.models import CampaignPage
-    from campaigns.status import campaign_status
 
     if workflow_state.content_type_id != ContentType.objects.get_for_model(CampaignPage).pk:
         return None  # another page type or a snippet under moderation
@@ -103,9 +103,6 @@ def on_workflow_rejected(sender, instance, user=None, **kwargs):
 
 def delivery_data(delivery) -> dict:
     """A delivery as ``/api/v1/deliveries/`` shows it (the fields an integrator acts on)."""
-    from agency.webhooks.services import iso
-    from campaigns.publishing.api import DeliveryData
-
     data = DeliveryData(delivery).data
     payload = {name: data[name] for name in DELIVERY_FIELDS}
     payload["publish_at"] = iso(delivery.publish_at)
@@ -130,8 +127,6 @@ def connect() -> None:
         workflow_rejected,
         workflow_submitted,
     )
-
-    from campaigns.publishing.alerts import delivery_failed_signal, delivery_published_signal
 
     workflow_submitted.connect(on_workflow_submitted, dispatch_uid="webhooks_submitted")
     task_submitted.connect(on_task_submitted, dispatch_uid="webhooks_resubmitted")

@@ -5,6 +5,8 @@ import os
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from agency.database import embedded_server
+
 
 class Command(BaseCommand):
     help = "Show or stop the embedded PostgreSQL server under the data folder."
@@ -16,7 +18,6 @@ class Command(BaseCommand):
         if os.environ.get("DATABASE_URL"):
             raise CommandError("DATABASE_URL is set: this installation does not use the "
                                "embedded server.")
-        from agency.database import embedded_server
 
         pgdata = settings.DATA_DIR / "pgdata"
         server = embedded_server(pgdata)

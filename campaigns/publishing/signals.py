@@ -5,7 +5,7 @@ from wagtail.signals import page_unpublished
 
 
 def _cancel(page_id: int, reason: str, user=None) -> None:
-    from campaigns.publishing.outbox import cancel_page
+    from campaigns.publishing.transitions import cancel_page
 
     cancel_page(page_id, reason, user)
 

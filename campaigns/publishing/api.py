@@ -1,5 +1,5 @@
 """The brand's deliveries (one per approved post and channel) through the API: list by state
-and time, cancel, retry. The same services as the admin's publishing queue (``outbox``)."""
+and time, cancel, retry. The same transitions as the admin's publishing queue (``transitions``)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from agency.api.conventions import (
     query_time,
 )
 from agency.api.errors import Conflict
-from campaigns.publishing import outbox
+from campaigns.publishing import transitions
 from campaigns.publishing.models import Delivery, State
 from tenants.models import current_client
 
@@ -113,11 +113,11 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancel a scheduled or failed delivery: it will not go out."""
-        return self._change(pk, outbox.cancel)
+        return self._change(pk, transitions.cancel)
 
     @extend_schema(request=None, responses=DeliveryData)
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         """Send a failed delivery again now (same idempotency key), or ask the network again
         about one whose outcome is unknown."""
-        return self._change(pk, outbox.retry)
+        return self._change(pk, transitions.retry)

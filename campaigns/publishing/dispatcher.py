@@ -12,7 +12,8 @@ django-q2's scheduler. When many are due at once, they go in batches (one queue 
 one database connection for several posts). It also sweeps
 expired leases: a delivery whose network call never began goes back to scheduled; one whose call
 began (the worker may have died after the network accepted it) becomes unconfirmed and is
-checked with the network, never sent again blindly.
+checked with the network, never sent again blindly. The claims and the sweep are state changes:
+their SQL lives in ``transitions``, with every other change of a delivery's state.
 """
 
 from __future__ import annotations
@@ -22,73 +23,14 @@ import signal
 import time
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection
 from django_q.tasks import async_task
 
-from campaigns.publishing import config
+from campaigns.publishing import config, transitions
 
 logger = logging.getLogger(__name__)
 
 T = "public.publishing_delivery"
-PAUSED = """EXISTS (SELECT 1 FROM public.publishing_pause p
-             WHERE p.client_id IS NULL OR (p.client_id = d.client_id
-                   AND (p.channel_id IS NULL OR p.channel_id = d.channel_id)))"""
-
-CLAIM_DUE = f"""
-WITH due AS (
-    SELECT d.id FROM {T} d
-    WHERE d.state = 'scheduled' AND d.hold_id IS NULL
-      AND d.next_attempt_at <= statement_timestamp() + make_interval(secs => %s)
-      AND NOT {PAUSED}
-    ORDER BY d.next_attempt_at
-    LIMIT %s
-    FOR UPDATE SKIP LOCKED)
-UPDATE {T} d
-   SET state = 'claimed', claim = gen_random_uuid(), sending_at = NULL,
-       lease_until = statement_timestamp() + make_interval(secs => %s), attempts = d.attempts + 1,
-       updated_at = statement_timestamp()
-  FROM due WHERE d.id = due.id
-RETURNING d.id, d.claim
-"""  # noqa: S608 - table names only
-
-CLAIM_CHECKS = f"""
-WITH due AS (
-    SELECT d.id FROM {T} d
-    WHERE d.state = 'unconfirmed' AND d.next_attempt_at <= statement_timestamp()
-      AND (d.lease_until IS NULL OR d.lease_until < statement_timestamp())
-    ORDER BY d.next_attempt_at
-    LIMIT %s
-    FOR UPDATE SKIP LOCKED)
-UPDATE {T} d
-   SET claim = gen_random_uuid(), lease_until = statement_timestamp() + make_interval(secs => %s),
-       checks = d.checks + 1, updated_at = statement_timestamp()
-  FROM due WHERE d.id = due.id
-RETURNING d.id, d.claim
-"""  # noqa: S608
-
-SWEEP = f"""
-WITH gone AS (
-    SELECT d.id FROM {T} d
-    WHERE d.state = 'claimed' AND d.lease_until < statement_timestamp()
-    FOR UPDATE SKIP LOCKED),
-moved AS (
-    UPDATE {T} d
-       SET state = CASE WHEN d.sending_at IS NULL THEN 'scheduled' ELSE 'unconfirmed' END,
-           next_attempt_at = CASE WHEN d.sending_at IS NULL THEN statement_timestamp()
-                                  ELSE statement_timestamp() + make_interval(secs => %s) END,
-           lease_until = NULL, updated_at = statement_timestamp(),
-           error = CASE WHEN d.sending_at IS NULL THEN d.error
-                        ELSE 'The worker stopped while sending; checking with the network.' END
-      FROM gone WHERE d.id = gone.id
-    RETURNING d.id, d.state)
-INSERT INTO public.publishing_deliveryevent (delivery_id, at, kind, detail)
-SELECT id, statement_timestamp(),
-       CASE WHEN state = 'scheduled' THEN 'lease_expired' ELSE 'unconfirmed' END,
-       CASE WHEN state = 'scheduled' THEN 'The claim ran out before sending began; taken again.'
-            ELSE 'The worker stopped while sending; the network will be asked.' END
-  FROM moved
-RETURNING delivery_id
-"""  # noqa: S608
 
 WAITING = f"""
 SELECT count(*) FROM {T} d WHERE d.state = 'claimed' AND d.sending_at IS NULL
@@ -98,27 +40,6 @@ SELECT count(*) FROM {T} d WHERE d.state = 'claimed' AND d.sending_at IS NULL
 NEXT_DUE = f"""
 SELECT min(d.next_attempt_at) FROM {T} d WHERE d.state = 'scheduled' AND d.hold_id IS NULL
 """  # noqa: S608
-
-
-def _claim(sql: str, params: list) -> list[tuple[int, str]]:
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [*params, config("LEASE_SECONDS")])
-        return [(pk, str(claim)) for pk, claim in cursor.fetchall()]
-
-
-def claim_due(batch: int | None = None, prefetch: float = 0.0) -> list[tuple[int, str]]:
-    """Claim what is due now, or within ``prefetch`` seconds (the worker waits for its time)."""
-    return _claim(CLAIM_DUE, [prefetch, batch or config("BATCH")])
-
-
-def claim_checks(batch: int | None = None) -> list[tuple[int, str]]:
-    return _claim(CLAIM_CHECKS, [batch or config("BATCH")])
-
-
-def sweep() -> int:
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(SWEEP, [config("CHECK_AFTER_SECONDS")])
-        return len(cursor.fetchall())
 
 
 def seconds_to_next_due() -> float | None:
@@ -182,7 +103,8 @@ def dispatch_once() -> int:
     room -= waiting_for_workers()
     if room <= 0:
         return 0
-    claims = claim_due(batch=min(room, config("BATCH")), prefetch=config("PREFETCH_SECONDS"))
+    claims = transitions.claim_due(batch=min(room, config("BATCH")),
+                                   prefetch=config("PREFETCH_SECONDS"))
     for chunk in chunks(claims, workers, config("DELIVERIES_PER_TASK")):
         async_task("campaigns.publishing.worker.deliver_batch", chunk, save=False,
                    task_name=f"deliveries-{chunk[0][0]}", broker=_queue())
@@ -190,7 +112,7 @@ def dispatch_once() -> int:
 
 
 def check_once() -> int:
-    claims = claim_checks()
+    claims = transitions.claim_checks()
     hand_over(claims, "campaigns.publishing.worker.check")
     return len(claims)
 
@@ -217,7 +139,7 @@ class Dispatcher:
                 self.handed += handed
                 now = time.monotonic()
                 if now - last_sweep >= 1.0:
-                    sweep()
+                    transitions.sweep()
                     self.handed += check_once()
                     last_sweep = now
                 if handed >= config("BATCH"):

@@ -15,6 +15,8 @@ from django.utils import timezone
 
 
 class State(models.TextChoices):
+    """Where a delivery is. Only ``transitions`` changes it."""
+
     SCHEDULED = "scheduled", "Scheduled"
     CLAIMED = "claimed", "Sending"
     PUBLISHED = "published", "Published"
@@ -148,12 +150,34 @@ class Delivery(models.Model):
         return self.content.get("text", "")
 
 
+class EventKind(models.TextChoices):
+    """What a ``DeliveryEvent`` records: each is written by one transition (``transitions``)."""
+
+    CREATED = "created", "Created from an approved revision"
+    HELD = "held", "Held by a crisis hold"
+    RELEASED = "released", "Released from a crisis hold"
+    LEASE_EXPIRED = "lease_expired", "Claim ran out before sending"
+    RETRY_SCHEDULED = "retry_scheduled", "Will be tried again"
+    PUBLISHED = "published", "Published"
+    FAILED = "failed", "Failed"
+    UNCONFIRMED = "unconfirmed", "Outcome unknown"
+    CHECK_FAILED = "check_failed", "The network could not tell"
+    NOT_FOUND = "not_found", "Not on the network: sent again"
+    CANCELLED = "cancelled", "Cancelled"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    NOT_RESENT = "not_resent", "Changed after it went out: not sent again"
+    RETRY = "retry", "Sent again"
+    CHECK = "check", "Asked the network again"
+    NOT_SENT = "not_sent", "Marked as not sent by staff"
+    RESCHEDULED = "rescheduled", "Moved"
+
+
 class DeliveryEvent(models.Model):
     """What happened to a delivery, in order: the history staff and the API read."""
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now)
-    kind = models.CharField(max_length=32)
+    kind = models.CharField(max_length=32, choices=EventKind.choices)
     detail = models.TextField(blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                               on_delete=models.SET_NULL, related_name="+")

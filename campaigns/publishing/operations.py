@@ -1,7 +1,7 @@
 """Operations across brands (public schema): crisis holds, pauses, drain, replay, queue counts.
 
-Each action is audited (``tenants.AuditEvent``) and writes the delivery events that say what
-happened to each post."""
+Each action is audited (``tenants.AuditEvent``); what it does to deliveries is done by
+``transitions``, which writes the delivery events that say what happened to each post."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from django.db import transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from campaigns.publishing.models import CrisisHold, Delivery, DeliveryEvent, Pause, State
+from campaigns.publishing import transitions
+from campaigns.publishing.models import CrisisHold, Delivery, Pause, State
 from tenants.services import audit
 
 
@@ -53,10 +54,7 @@ def hold_create(*, reason: str, tag: str = "", word: str = "", everything: bool 
                                      client=client, created_by=user)
     ids = list(matching(tag=tag, word=word, client=client).select_for_update()
                .values_list("id", flat=True))
-    Delivery.objects.filter(id__in=ids).update(hold=hold, updated_at=timezone.now())
-    DeliveryEvent.objects.bulk_create([
-        DeliveryEvent(delivery_id=pk, kind="held", detail=f"Crisis hold: {reason}", actor=user)
-        for pk in ids])
+    transitions.hold(ids, hold, user)
     audit(actor=user, client_slug=_scope_slug(client), action="publishing.hold",
           hold=hold.pk, reason=reason, tag=tag, word=word, held=len(ids))
     return hold, len(ids)
@@ -70,10 +68,7 @@ def hold_release(hold: CrisisHold, *, user=None, delivery_ids=None) -> int:
     if delivery_ids is not None:
         held = held.filter(id__in=list(delivery_ids))
     ids = list(held.values_list("id", flat=True))
-    Delivery.objects.filter(id__in=ids).update(hold=None, updated_at=timezone.now())
-    DeliveryEvent.objects.bulk_create([
-        DeliveryEvent(delivery_id=pk, kind="released", detail=f"Released from: {hold.reason}",
-                      actor=user) for pk in ids])
+    transitions.release(ids, hold, user)
     if delivery_ids is None and hold.released_at is None:
         hold.released_at, hold.released_by = timezone.now(), user
         hold.save(update_fields=["released_at", "released_by"])
@@ -113,28 +108,12 @@ def drain(*, timeout: float = 120.0, user=None) -> int:
 
 @transaction.atomic
 def replay(*, client=None, state: str = State.FAILED, since=None, user=None) -> int:
-    """Send failed posts again (or ask the network again about unconfirmed ones)."""
-    if state not in (State.FAILED, State.UNCONFIRMED):
-        raise ValidationError("Only failed or unconfirmed posts can be replayed.")
-    deliveries = Delivery.objects.select_for_update().filter(state=state)
-    if client is not None:
-        deliveries = deliveries.filter(client=client)
-    if since is not None:
-        deliveries = deliveries.filter(publish_at__gte=since)
-    ids = list(deliveries.values_list("id", flat=True))
-    now = timezone.now()
-    changes = {"next_attempt_at": now, "updated_at": now}
-    if state == State.FAILED:
-        changes.update(state=State.SCHEDULED, attempts=0)
-    else:
-        changes.update(lease_until=None)
-    Delivery.objects.filter(id__in=ids).update(**changes)
-    DeliveryEvent.objects.bulk_create([
-        DeliveryEvent(delivery_id=pk, kind="retry" if state == State.FAILED else "check",
-                      detail="Replayed by an operator.", actor=user) for pk in ids])
+    """Send failed posts again (or ask the network again about unconfirmed ones): the same
+    transition as a staff member's "Retry", for many at once."""
+    count = transitions.replay(client=client, state=state, since=since, user=user)
     audit(actor=user, client_slug=_scope_slug(client), action="publishing.replay",
-          state=state, count=len(ids))
-    return len(ids)
+          state=state, count=count)
+    return count
 
 
 def queue_summary(client=None) -> list[dict]:

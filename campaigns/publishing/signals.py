@@ -5,7 +5,8 @@ from django.db.models.signals import pre_delete
 from wagtail.signals import page_unpublished
 
 from campaigns.models import CampaignPage
-from campaigns.publishing.outbox import cancel_page, schedule_approved
+from campaigns.publishing.outbox import schedule_approved
+from campaigns.publishing.transitions import cancel_page
 from campaigns.signals import campaign_approved
 
 

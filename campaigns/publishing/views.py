@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from campaigns.models import Channel, SandboxPost
-from campaigns.publishing import outbox
+from campaigns.publishing import transitions
 from campaigns.publishing.models import Delivery, Pause, State
 from tenants.models import current_client, current_zone
 
@@ -62,7 +62,7 @@ def delivery_view(request, delivery_id: int):
         "delivery": delivery, "events": delivery.events.select_related("actor"),
         "zone": current_zone(),
         "can_change": request.user.has_perm("publishing.change_delivery"),
-        "may_move": outbox.staff_may_move_approved_posts(),
+        "may_move": transitions.staff_may_move_approved_posts(),
     })
 
 
@@ -73,20 +73,22 @@ def delivery_action_view(request, delivery_id: int, action: str):
     get_object_or_404(Delivery, client=current_client(), pk=delivery_id)
     try:
         if action == "retry":
-            outbox.retry(delivery_id, request.user)
+            transitions.retry(delivery_id, request.user)
             messages.success(request, "It will be sent (or checked with the network) now.")
         elif action == "cancel":
-            outbox.cancel(delivery_id, request.user)
+            transitions.cancel(delivery_id, request.user)
             messages.success(request, "Cancelled: this post will not go out.")
         elif action == "confirm":
-            outbox.confirm(delivery_id, request.POST.get("url", "").strip(), request.user)
+            transitions.confirm(delivery_id, request.POST.get("url", "").strip(),
+                                request.user)
             messages.success(request, "Recorded as published.")
         elif action == "not-sent":
-            outbox.mark_not_sent(delivery_id, request.user)
+            transitions.mark_not_sent(delivery_id, request.user)
             messages.success(request, "Marked as not sent. “Retry now” sends it.")
         elif action == "reschedule":
-            outbox.reschedule(delivery_id, _parse_local(request.POST.get("publish_at", "")),
-                              request.user)
+            transitions.reschedule(delivery_id,
+                                   _parse_local(request.POST.get("publish_at", "")),
+                                   request.user)
             messages.success(request, "Moved.")
         else:
             raise ValidationError("Unknown action.")

@@ -5,25 +5,25 @@ so every step is guarded by the delivery's claim: a task whose claim is no longe
 nothing. The start of the network call is committed (``sending_at``) before the call is made;
 a delivery whose worker vanished after that point is checked with the network, never resent
 blindly. Outcomes are recorded with a few retries so a database restart mid-way loses nothing
-(and if it still cannot be recorded, the lease runs out and the network is asked).
+(and if it still cannot be recorded, the lease runs out and the network is asked). Every change
+of a delivery's state is made by ``transitions``; what each step came to is an ``Outcome``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import random
 import socket
 import time
-from datetime import timedelta
 
 from django.core.files.storage import default_storage
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from campaigns.publishing import adapters, config
-from campaigns.publishing.models import Delivery, DeliveryEvent, State
+from campaigns.publishing import adapters, config, transitions
+from campaigns.publishing.models import Delivery, State
+from campaigns.publishing.transitions import Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -46,62 +46,19 @@ def _db_retry(func, *args, attempts: int = 20, **kwargs):
     return None
 
 
-START_SENDING = """
-UPDATE public.publishing_delivery
-   SET sending_at = statement_timestamp(), sent_by = %s, updated_at = statement_timestamp(),
-       lease_until = statement_timestamp() + make_interval(secs => %s)
- WHERE id = %s AND claim = %s AND state = 'claimed' AND sending_at IS NULL
-   AND lease_until > statement_timestamp() AND NOT withdrawn
-RETURNING sending_at
-"""
-
-
-def _start(delivery: Delivery, claim: str, holds) -> str | Delivery:
-    """Mark the start of the network call (one statement), if this claim still holds the
-    delivery and nobody started it yet. The last gate before the network: a post withdrawn
-    meanwhile is cancelled, and one that an active crisis hold matches is held, whatever path
-    brought it here. Returns the delivery, or what happened instead."""
+def _start(delivery: Delivery, claim: str, holds) -> Outcome | Delivery:
+    """Mark the start of the network call, if this claim still holds the delivery and nobody
+    started it yet. The last gate before the network: a post withdrawn meanwhile is cancelled,
+    and one that an active crisis hold matches is held, whatever path brought it here. Returns
+    the delivery, or what happened instead."""
     from campaigns.publishing.outbox import hold_matches
 
-    hold = next((h for h in holds if hold_matches(h, delivery)), None)
-    if hold is not None:
-        done = _update(delivery.pk, claim, [State.CLAIMED],
-                       event=("held", f"Crisis hold: {hold.reason}"), state=State.SCHEDULED,
-                       hold=hold, lease_until=None, claim=None)
-        return "held" if done else "stale"
-    with connection.cursor() as cursor:
-        cursor.execute(START_SENDING, [worker_id(), config("SEND_TIMEOUT_SECONDS")
-                                       + config("LEASE_SECONDS"), delivery.pk, claim])
-        row = cursor.fetchone()
-    if row is not None:
-        delivery.sending_at = row[0]
+    crisis = next((h for h in holds if hold_matches(h, delivery)), None)
+    if crisis is not None:
+        return transitions.hold_claimed(delivery, claim, crisis)
+    if transitions.start(delivery, claim, worker_id()):
         return delivery
-    if Delivery.objects.filter(pk=delivery.pk, claim=claim, withdrawn=True,
-                               state=State.CLAIMED).exists():
-        done = _update(delivery.pk, claim, [State.CLAIMED],
-                       event=("cancelled", "The campaign or post was withdrawn before sending."),
-                       state=State.CANCELLED, lease_until=None, claim=None)
-        return "cancelled" if done else "stale"
-    return "stale"
-
-
-def _update(delivery_id: int, current_claim: str, states, *, event: tuple[str, str],
-            alert: bool = False, **fields) -> bool | None:
-    """Record an outcome and its event in one transaction, if the claim still holds; the
-    team's alert goes once it is committed."""
-    with transaction.atomic():
-        changed = (Delivery.objects.filter(pk=delivery_id, claim=current_claim, state__in=states)
-                   .update(**fields, updated_at=timezone.now()))
-        if not changed:
-            return None
-        DeliveryEvent.objects.create(delivery_id=delivery_id, kind=event[0],
-                                     detail=event[1][:2000])
-        if alert:
-            from campaigns.publishing import alerts
-
-            transaction.on_commit(
-                lambda: alerts.delivery_failed(Delivery.objects.get(pk=delivery_id)))
-        return True
+    return transitions.cancel_withdrawn(delivery, claim)
 
 
 def _read(item: dict, kind: str, *, data: bool = True) -> tuple[bytes, str]:
@@ -155,19 +112,11 @@ def _adapter(delivery: Delivery, cache: dict | None = None) -> adapters.Adapter:
     return adapters.for_channel(channel, timeout=config("SEND_TIMEOUT_SECONDS"))
 
 
-def backoff(attempt: int, retry_after: float | None = None) -> float:
-    """Exponential backoff with jitter (between half and all of the step), at least what the
-    network asked for."""
-    step = min(config("BACKOFF_MAX_SECONDS"), config("BACKOFF_BASE_SECONDS") * 2 ** (attempt - 1))
-    delay = step * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not a secret
-    return max(delay, retry_after or 0.0)
-
-
-def deliver(delivery_id: int, claim: str) -> str:
+def deliver(delivery_id: int, claim: str) -> Outcome:
     return deliver_batch([(delivery_id, claim)])[0]
 
 
-def deliver_batch(items: list) -> list[str]:
+def deliver_batch(items: list) -> list[Outcome]:
     """Publish a batch of claimed deliveries (of any brands), each at its time.
 
     The dispatcher hands deliveries over up to ``PREFETCH_SECONDS`` early, so the queue's own
@@ -180,7 +129,7 @@ def deliver_batch(items: list) -> list[str]:
     rows = sorted((d for d in rows if str(d.claim) == claims[d.pk]),
                   key=lambda d: d.next_attempt_at)
     holds = _db_retry(lambda: list(CrisisHold.objects.filter(released_at__isnull=True)))
-    outcomes = dict.fromkeys(claims, "stale")
+    outcomes = dict.fromkeys(claims, Outcome.STALE)
     channels: dict = {}
     for delivery in rows:
         wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
@@ -190,120 +139,54 @@ def deliver_batch(items: list) -> list[str]:
     return [outcomes[int(pk)] for pk, _ in items]
 
 
-def _deliver_one(delivery: Delivery, claim: str, holds, channels: dict) -> str:
+def _deliver_one(delivery: Delivery, claim: str, holds, channels: dict) -> Outcome:
     with schema_context(delivery.schema_name):
         try:  # everything that can fail before the network call, while nothing is sent
             adapter = _db_retry(_adapter, delivery, channels)
             post = outgoing(delivery)
         except adapters.Permanent as exc:
-            return _db_retry(_failed, delivery, claim, exc.message)
+            return _db_retry(transitions.fail, delivery, claim, exc.message)
         started = _db_retry(_start, delivery, claim, holds)
         if not isinstance(started, Delivery):
             return started
         try:
             result = adapter.publish(post)
         except adapters.Transient as exc:
-            return _db_retry(_transient, delivery, claim, exc)
+            return _db_retry(transitions.fail_transient, delivery, claim, exc.message,
+                             exc.retry_after)
         except adapters.Permanent as exc:
-            return _db_retry(_failed, delivery, claim, exc.message)
+            return _db_retry(transitions.fail, delivery, claim, exc.message)
         except adapters.Unknown as exc:
-            return _db_retry(_unconfirmed, delivery, claim, exc.message)
+            return _db_retry(transitions.mark_unconfirmed, delivery, claim, exc.message)
         except Exception as exc:  # noqa: BLE001 - the post may be out: never guess
             logger.exception("delivery %s: unexpected error while publishing", delivery.pk)
-            return _db_retry(_unconfirmed, delivery, claim, f"Unexpected error: {exc}")
-        return _db_retry(_published, delivery, claim, result)
+            return _db_retry(transitions.mark_unconfirmed, delivery, claim,
+                             f"Unexpected error: {exc}")
+        return _db_retry(transitions.succeed, delivery, claim, result.remote_id, result.url)
 
 
-def check(delivery_id: int, claim: str) -> str:
+def check(delivery_id: int, claim: str) -> Outcome:
     """Ask the network whether an unconfirmed delivery's post is there."""
     delivery = _db_retry(lambda: Delivery.objects.filter(
         pk=delivery_id, claim=claim, state=State.UNCONFIRMED).first())
     if delivery is None:
-        return "stale"
+        return Outcome.STALE
     with schema_context(delivery.schema_name):
         try:
             adapter = _db_retry(_adapter, delivery)
         except adapters.Permanent as exc:
-            return _db_retry(_failed, delivery, claim, f"{exc.message} Whether the post went "
-                             "out is not known: look on the network.")
+            return _db_retry(transitions.fail, delivery, claim, f"{exc.message} Whether the "
+                             "post went out is not known: look on the network.")
         try:
             found = adapter.find(outgoing(delivery, media_data=False),
                                  since=delivery.sending_at or delivery.created_at)
         except Exception as exc:  # noqa: BLE001 - cannot tell: ask again later
-            return _db_retry(_still_unknown, delivery, claim, getattr(exc, "message", str(exc)))
+            return _db_retry(transitions.still_unknown, delivery, claim,
+                             getattr(exc, "message", str(exc)))
         if found is not None:
-            return _db_retry(_published, delivery, claim, found, checked=True)
+            return _db_retry(transitions.succeed, delivery, claim, found.remote_id, found.url,
+                             checked=True)
         if adapter.resend_is_safe:
-            return _db_retry(_resend, delivery, claim)
-        return _db_retry(_still_unknown, delivery, claim, "The network cannot be asked; "
-                         "check the channel and mark the post as published or not sent.")
-
-
-def _published(delivery, claim, result: adapters.Published, checked: bool = False) -> str:
-    detail = (("Found on the network after an unknown outcome: " if checked else "")
-              + (result.url or result.remote_id))
-    done = _update(delivery.pk, claim, [State.CLAIMED, State.UNCONFIRMED],
-                   event=("published", detail), state=State.PUBLISHED,
-                   remote_id=result.remote_id[:255], remote_url=result.url[:500],
-                   published_at=timezone.now(), lease_until=None, error="")
-    if done is None:
-        return "stale"
-    from campaigns.publishing import alerts
-
-    transaction.on_commit(lambda: alerts.delivery_published(delivery.pk))  # webhooks
-    return "published"
-
-
-def _transient(delivery, claim, exc: adapters.AdapterError) -> str:
-    if delivery.attempts >= config("MAX_ATTEMPTS"):
-        return _failed(delivery, claim, f"Gave up after {delivery.attempts} tries: {exc.message}")
-    wait = backoff(delivery.attempts, exc.retry_after)
-    done = _update(delivery.pk, claim, [State.CLAIMED],
-                   event=("retry_scheduled", f"{exc.message} Trying again in {wait:.0f} s."),
-                   state=State.SCHEDULED,
-                   next_attempt_at=timezone.now() + timedelta(seconds=wait), sending_at=None,
-                   lease_until=None, error=exc.message)
-    return "stale" if done is None else "retry"
-
-
-def _failed(delivery, claim, message: str) -> str:
-    done = _update(delivery.pk, claim, [State.CLAIMED, State.UNCONFIRMED],
-                   event=("failed", message), alert=True, state=State.FAILED, lease_until=None,
-                   error=message)
-    return "stale" if done is None else "failed"
-
-
-def _unconfirmed(delivery, claim, message: str) -> str:
-    done = _update(delivery.pk, claim, [State.CLAIMED],
-                   event=("unconfirmed", f"{message} The network will be asked before anything "
-                                         "is sent again."),
-                   state=State.UNCONFIRMED, lease_until=None, error=message,
-                   next_attempt_at=timezone.now() + timedelta(
-                       seconds=config("CHECK_AFTER_SECONDS")))
-    return "stale" if done is None else "unconfirmed"
-
-
-def _still_unknown(delivery, claim, message: str) -> str:
-    wait = backoff(delivery.checks) + config("CHECK_AFTER_SECONDS")
-    done = _update(delivery.pk, claim, [State.UNCONFIRMED], event=("check_failed", message),
-                   alert=delivery.checks == config("ALERT_AFTER_CHECKS"), lease_until=None,
-                   error=message, next_attempt_at=timezone.now() + timedelta(seconds=wait))
-    return "stale" if done is None else "unknown"
-
-
-def _resend(delivery, claim) -> str:
-    if delivery.withdrawn:
-        done = _update(delivery.pk, claim, [State.UNCONFIRMED],
-                       event=("cancelled", "Not on the network, and the campaign or post was "
-                                           "withdrawn meanwhile: not sent again."),
-                       state=State.CANCELLED, lease_until=None, claim=None)
-        return "stale" if done is None else "cancelled"
-    if delivery.attempts >= config("MAX_ATTEMPTS"):
-        return _failed(delivery, claim, f"Sent {delivery.attempts} times without the network "
-                       "confirming it. Look at the channel before retrying.")
-    done = _update(delivery.pk, claim, [State.UNCONFIRMED],
-                   event=("not_found", "The network does not have the post; sending it again "
-                                       "with the same idempotency key."),
-                   state=State.SCHEDULED, next_attempt_at=timezone.now(), sending_at=None,
-                   lease_until=None, error="")
-    return "stale" if done is None else "resend"
+            return _db_retry(transitions.not_found, delivery, claim)
+        return _db_retry(transitions.still_unknown, delivery, claim, "The network cannot be "
+                         "asked; check the channel and mark the post as published or not sent.")

@@ -13,8 +13,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from approvals.models import CHECKLIST, ApproverContact
-from campaigns.publishing import dispatcher, worker
+from campaigns.publishing import transitions, worker
 from campaigns.publishing.models import Delivery
+from campaigns.publishing.transitions import Outcome
 from tenants.models import Role
 from tests.conftest import HostClient
 from tests.images import png_bytes
@@ -126,8 +127,8 @@ def test_draft_submit_review_approve_and_deliver(world, api, setup, receiver,
     Delivery.objects.filter(pk=rows[0]["id"]).update(next_attempt_at=timezone.now(),
                                                      publish_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
-        outcomes = [worker.deliver(pk, claim) for pk, claim in dispatcher.claim_due()]
-    assert outcomes == ["published"]
+        outcomes = [worker.deliver(pk, claim) for pk, claim in transitions.claim_due()]
+    assert outcomes == [Outcome.PUBLISHED]
     send_due(world.acme.client.schema_name)
     assert receiver.verified and all(receiver.verified)
     events = [(p["event"], p["data"]["id"]) for p in receiver.payloads]

@@ -13,8 +13,9 @@ from django_tenants.utils import schema_context
 from standardwebhooks.webhooks import Webhook
 
 from agency import signing
-from campaigns.publishing import dispatcher, worker
-from campaigns.publishing.models import CrisisHold, Delivery, Pause, State
+from campaigns.publishing import dispatcher, transitions, worker
+from campaigns.publishing.models import CrisisHold, Delivery, EventKind, Pause, State
+from campaigns.publishing.transitions import Outcome
 from tests.publishing.conftest import HOOK_SECRET, approve, make_campaign
 
 pytestmark = pytest.mark.django_db
@@ -87,11 +88,11 @@ def test_a_due_sandbox_post_is_published_once_into_the_brands_feed(world, kit):
     from campaigns.models import SandboxPost
 
     (delivery,) = _due(kit, [kit["sandbox"]])
-    claims = dispatcher.claim_due()
+    claims = transitions.claim_due()
     assert [pk for pk, _ in claims] == [delivery.pk]
-    assert dispatcher.claim_due() == []  # claimed: nobody else takes it
-    assert _run(claims) == ["published"]
-    assert _run(claims) == ["stale"]  # django-q2 delivering the task twice changes nothing
+    assert transitions.claim_due() == []  # claimed: nobody else takes it
+    assert _run(claims) == [Outcome.PUBLISHED]
+    assert _run(claims) == [Outcome.STALE]  # django-q2 delivering the task twice changes nothing
     delivery.refresh_from_db()
     assert delivery.state == State.PUBLISHED and delivery.remote_url.endswith(
         f"#post-{delivery.remote_id}")
@@ -106,7 +107,7 @@ def test_a_due_sandbox_post_is_published_once_into_the_brands_feed(world, kit):
 def test_the_webhook_is_signed_as_standard_webhooks_has_it_and_carries_the_key(
         world, kit, receiver):
     (delivery,) = _due(kit, [kit["hook"]])
-    assert _run(dispatcher.claim_due()) == ["published"]
+    assert _run(transitions.claim_due()) == [Outcome.PUBLISHED]
     (headers, body), = receiver.requests
     # The reference library checks it as a receiver would, and so does our helper; one scheme
     # with the outbound webhooks, none of its own.
@@ -127,7 +128,7 @@ def test_a_webhook_channel_secret_from_before_signs_with_its_bytes(world, kit, r
         kit["hook"].set_secret("an older secret, typed by staff")
         kit["hook"].save()
     _due(kit, [kit["hook"]])
-    assert _run(dispatcher.claim_due()) == ["published"]
+    assert _run(transitions.claim_due()) == [Outcome.PUBLISHED]
     (headers, body), = receiver.requests
     assert Webhook(b"an older secret, typed by staff").verify(body, headers)
     assert signing.verify("an older secret, typed by staff", headers, body)
@@ -168,7 +169,7 @@ def test_a_posts_video_goes_out_with_its_description_not_only_its_images(world, 
     from campaigns.models import SandboxPost
 
     _video_campaign(kit, [kit["hook"], kit["sandbox"]])
-    assert sorted(_run(dispatcher.claim_due())) == ["published", "published"]
+    assert sorted(_run(transitions.claim_due())) == [Outcome.PUBLISHED, Outcome.PUBLISHED]
     (_, body), = receiver.requests
     payload = json.loads(body)
     assert [i["alt"] for i in payload["images"]] == ["A cup"]
@@ -189,15 +190,15 @@ def test_a_429_is_retried_later_with_backoff_and_a_refusal_fails_at_once(
     (delivery,) = _due(kit, [kit["hook"]])
     receiver.answers = [(429, {"Retry-After": "120"})]
     before = timezone.now()
-    assert _run(dispatcher.claim_due()) == ["retry"]
+    assert _run(transitions.claim_due()) == [Outcome.RETRY]
     delivery.refresh_from_db()
     assert delivery.state == State.SCHEDULED and "HTTP 429" in delivery.error
     assert delivery.next_attempt_at >= before + dt.timedelta(seconds=120)
-    assert dispatcher.claim_due() == []  # not before its time
+    assert transitions.claim_due() == []  # not before its time
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
     receiver.answers = [(422, {})]
     with django_capture_on_commit_callbacks(execute=True):
-        assert _run(dispatcher.claim_due()) == ["failed"]
+        assert _run(transitions.claim_due()) == [Outcome.FAILED]
     delivery.refresh_from_db()
     assert delivery.state == State.FAILED and "HTTP 422" in delivery.error
     assert delivery.attempts == 2
@@ -227,9 +228,9 @@ def test_transient_failures_stop_after_the_limit(world, kit, receiver, settings)
     settings.PUBLISHING = {**settings.PUBLISHING, "MAX_ATTEMPTS": 2}
     (delivery,) = _due(kit, [kit["hook"]])
     receiver.answers = [(503, {}), (503, {})]
-    assert _run(dispatcher.claim_due()) == ["retry"]
+    assert _run(transitions.claim_due()) == [Outcome.RETRY]
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-    assert _run(dispatcher.claim_due()) == ["failed"]
+    assert _run(transitions.claim_due()) == [Outcome.FAILED]
     delivery.refresh_from_db()
     assert delivery.error.startswith("Gave up after 2 tries: HTTP 503")
 
@@ -238,21 +239,21 @@ def test_a_timeout_after_sending_is_checked_never_blindly_resent(world, kit, rec
     settings.PUBLISHING = {**settings.PUBLISHING, "SEND_TIMEOUT_SECONDS": 0.3}
     (delivery,) = _due(kit, [kit["hook"]])
     receiver.hang = 1.0
-    assert _run(dispatcher.claim_due()) == ["unconfirmed"]
+    assert _run(transitions.claim_due()) == [Outcome.UNCONFIRMED]
     receiver.hang = 0
     delivery.refresh_from_db()
     assert delivery.state == State.UNCONFIRMED and delivery.sending_at is not None
-    assert dispatcher.claim_due() == [] and dispatcher.claim_checks() == []  # waits to ask
+    assert transitions.claim_due() == [] and transitions.claim_checks() == []  # waits to ask
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-    assert _run(dispatcher.claim_checks(), worker.check) == ["resend"]
-    assert _run(dispatcher.claim_due()) == ["published"]
+    assert _run(transitions.claim_checks(), worker.check) == [Outcome.RESEND]
+    assert _run(transitions.claim_due()) == [Outcome.PUBLISHED]
     # the receiver saw the key twice and kept one post
     assert len(receiver.requests) == 2 and len(receiver.accepted) == 1
 
 
 def test_an_unknown_sandbox_outcome_is_found_on_the_network(world, kit):
     (delivery,) = _due(kit, [kit["sandbox"]])
-    (claim,) = dispatcher.claim_due()
+    (claim,) = transitions.claim_due()
     # the worker published, then died before recording it
     worker._start(Delivery.objects.get(pk=claim[0]), claim[1], holds=[])
     with schema_context(kit["schema"]):
@@ -260,12 +261,12 @@ def test_an_unknown_sandbox_outcome_is_found_on_the_network(world, kit):
 
         SandboxAdapter(kit["sandbox"], timeout=1).publish(worker.outgoing(delivery))
     Delivery.objects.filter(pk=delivery.pk).update(lease_until=timezone.now())
-    assert dispatcher.sweep() == 1
+    assert transitions.sweep() == 1
     delivery.refresh_from_db()
     assert delivery.state == State.UNCONFIRMED
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-    assert _run(dispatcher.claim_checks(), worker.check) == ["published"]
-    assert _run([claim]) == ["stale"]  # the old task, delivered again, does nothing
+    assert _run(transitions.claim_checks(), worker.check) == [Outcome.PUBLISHED]
+    assert _run([claim]) == [Outcome.STALE]  # the old task, delivered again, does nothing
     with schema_context(kit["schema"]):
         from campaigns.models import SandboxPost
 
@@ -274,24 +275,24 @@ def test_an_unknown_sandbox_outcome_is_found_on_the_network(world, kit):
 
 def test_a_claim_whose_lease_ran_out_before_sending_is_taken_again(world, kit):
     (delivery,) = _due(kit, [kit["sandbox"]])
-    (old,) = dispatcher.claim_due()
+    (old,) = transitions.claim_due()
     Delivery.objects.filter(pk=delivery.pk).update(lease_until=timezone.now())
-    assert dispatcher.sweep() == 1
-    (new,) = dispatcher.claim_due()
-    assert _run([old]) == ["stale"] and _run([new]) == ["published"]
+    assert transitions.sweep() == 1
+    (new,) = transitions.claim_due()
+    assert _run([old]) == [Outcome.STALE] and _run([new]) == [Outcome.PUBLISHED]
 
 
 def test_held_and_paused_posts_are_not_taken(world, kit):
     hook = {d.network: d for d in _due(kit, [kit["sandbox"], kit["hook"]])}["webhook"]
     brand = Pause.objects.create(client=world.acme.client)
-    assert dispatcher.claim_due() == []
+    assert transitions.claim_due() == []
     brand.delete()
     Pause.objects.create(client=world.acme.client, channel_id=kit["sandbox"].pk)
     Delivery.objects.filter(pk=hook.pk).update(
         hold=CrisisHold.objects.create(reason="News", word="spring"))
-    assert dispatcher.claim_due() == []  # one channel paused, the other post held
+    assert transitions.claim_due() == []  # one channel paused, the other post held
     Delivery.objects.filter(pk=hook.pk).update(hold=None)
-    assert [pk for pk, _ in dispatcher.claim_due()] == [hook.pk]
+    assert [pk for pk, _ in transitions.claim_due()] == [hook.pk]
 
 
 def test_a_switched_off_channel_fails_with_a_clear_reason(world, kit):
@@ -299,7 +300,7 @@ def test_a_switched_off_channel_fails_with_a_clear_reason(world, kit):
     with schema_context(kit["schema"]):
         kit["sandbox"].active = False
         kit["sandbox"].save()
-    assert _run(dispatcher.claim_due()) == ["failed"]
+    assert _run(transitions.claim_due()) == [Outcome.FAILED]
     delivery.refresh_from_db()
     assert "switched off" in delivery.error
 
@@ -308,28 +309,26 @@ def test_a_crisis_hold_stops_a_post_at_the_last_step_whatever_brought_it_there(w
     from campaigns.publishing import operations
 
     (delivery,) = _due(kit, [kit["sandbox"]])
-    claims = dispatcher.claim_due()  # claimed before the hold: the hold cannot take it yet
+    claims = transitions.claim_due()  # claimed before the hold: the hold cannot take it yet
     hold, count = operations.hold_create(reason="Breaking news", word="spring")
     assert count == 0
-    assert _run(claims) == ["held"]
+    assert _run(claims) == [Outcome.HELD]
     delivery.refresh_from_db()
     assert delivery.state == State.SCHEDULED and delivery.hold == hold
-    assert delivery.events.last().kind == "held"
+    assert delivery.events.last().kind == EventKind.HELD
 
 
 def test_a_post_withdrawn_while_unconfirmed_is_not_sent_again(world, kit, receiver, settings):
-    from campaigns.publishing import outbox
-
     settings.PUBLISHING = {**settings.PUBLISHING, "SEND_TIMEOUT_SECONDS": 0.3}
     (delivery,) = _due(kit, [kit["hook"]])
     receiver.hang = 1.0
     receiver.answers = [(500, {})]  # what the receiver says once it answers: it kept nothing
-    assert _run(dispatcher.claim_due()) == ["unconfirmed"]
+    assert _run(transitions.claim_due()) == [Outcome.UNCONFIRMED]
     receiver.hang = 0
     with schema_context(kit["schema"]):
-        assert outbox.cancel_page(delivery.page_id, "The campaign was unpublished.") == 1
+        assert transitions.cancel_page(delivery.page_id, "The campaign was unpublished.") == 1
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-    assert _run(dispatcher.claim_checks(), worker.check) == ["cancelled"]
+    assert _run(transitions.claim_checks(), worker.check) == [Outcome.CANCELLED]
     assert len(receiver.requests) == 1
 
 
@@ -341,11 +340,11 @@ def test_resending_unconfirmed_posts_stops_at_the_limit(world, kit, receiver, se
     receiver.hang = 1.0
     for _ in range(2):
         Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-        assert _run(dispatcher.claim_due()) == ["unconfirmed"]
+        assert _run(transitions.claim_due()) == [Outcome.UNCONFIRMED]
         Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
         with django_capture_on_commit_callbacks(execute=True):
-            result = _run(dispatcher.claim_checks(), worker.check)
-    assert result == ["failed"]
+            result = _run(transitions.claim_checks(), worker.check)
+    assert result == [Outcome.FAILED]
     delivery.refresh_from_db()
     assert delivery.state == State.FAILED and "Sent 2 times without the network confirming" \
         in delivery.error
@@ -356,7 +355,7 @@ def test_a_missing_image_fails_before_sending_with_what_to_do(world, kit):
     (delivery,) = _due(kit, [kit["sandbox"]])
     content = {**delivery.content, "images": [{"id": 1, "alt": "x", "file": "gone/none.png"}]}
     Delivery.objects.filter(pk=delivery.pk).update(content=content)
-    assert _run(dispatcher.claim_due()) == ["failed"]
+    assert _run(transitions.claim_due()) == [Outcome.FAILED]
     delivery.refresh_from_db()
     assert delivery.sending_at is None  # nothing was sent: no unknown outcome
     assert "could not be read" in delivery.error and "approve it again" in delivery.error
@@ -365,15 +364,13 @@ def test_a_missing_image_fails_before_sending_with_what_to_do(world, kit):
 def test_staff_resolve_an_unconfirmed_post_by_hand(world, kit):
     from django.core.exceptions import ValidationError
 
-    from campaigns.publishing import outbox
-
     first, second = _due(kit, [kit["sandbox"], kit["hook"]])
     Delivery.objects.filter(pk__in=[first.pk, second.pk]).update(state=State.UNCONFIRMED)
     with schema_context(kit["schema"]):
         with pytest.raises(ValidationError, match="https://"):
-            outbox.confirm(first.pk, "javascript:alert(1)")
-        outbox.confirm(first.pk, "https://example.social/@acme/1")
-        outbox.mark_not_sent(second.pk)
+            transitions.confirm(first.pk, "javascript:alert(1)")
+        transitions.confirm(first.pk, "https://example.social/@acme/1")
+        transitions.mark_not_sent(second.pk)
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.state == State.PUBLISHED and first.remote_url.endswith("/1")
@@ -386,11 +383,11 @@ def test_posts_handed_over_early_go_out_at_their_time_not_before(world, kit):
     deliveries = _due(kit, [kit["sandbox"], kit["hook"]])
     soon = timezone.now() + dt.timedelta(seconds=0.6)
     Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(next_attempt_at=soon)
-    assert dispatcher.claim_due() == []  # not due yet
-    claims = dispatcher.claim_due(prefetch=1.0)
+    assert transitions.claim_due() == []  # not due yet
+    claims = transitions.claim_due(prefetch=1.0)
     sandbox = next(c for c in claims if c[0] == next(d.pk for d in deliveries
                                                      if d.network == "sandbox"))
-    assert worker.deliver_batch([sandbox]) == ["published"]
+    assert worker.deliver_batch([sandbox]) == [Outcome.PUBLISHED]
     with schema_context(kit["schema"]):
         assert SandboxPost.objects.get().published_at >= soon
 

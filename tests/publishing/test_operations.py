@@ -8,8 +8,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from campaigns.publishing import dispatcher, operations, worker
+from campaigns.publishing import operations, transitions, worker
 from campaigns.publishing.models import CrisisHold, Delivery, Pause, State
+from campaigns.publishing.transitions import Outcome
 from tenants.models import AuditEvent, Role
 from tests.conftest import PORTAL
 from tests.publishing.conftest import approve, make_campaign
@@ -60,7 +61,7 @@ def test_a_crisis_hold_in_the_portal_holds_matching_posts_across_brands(
     assert Delivery.objects.get(pk=calm.pk).hold is None
     # held posts are never claimed, even when due
     Delivery.objects.update(next_attempt_at=timezone.now())
-    assert {pk for pk, _ in dispatcher.claim_due()} == {calm.pk}
+    assert {pk for pk, _ in transitions.claim_due()} == {calm.pk}
     # a newly approved post that matches an active hold is held at once
     later = _campaign(kit, "After the storm", ("coffee",))
     assert Delivery.objects.get(pk=later.pk).hold is not None
@@ -118,23 +119,23 @@ def test_pause_resume_drain_and_replay_from_the_command_line(world, kit):
     delivery = _campaign(kit, "Paused post", ("coffee",))
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
     call_command("publishing", "pause", "--brand", "acme", stdout=io.StringIO())
-    assert dispatcher.claim_due() == []
+    assert transitions.claim_due() == []
     call_command("publishing", "resume", "--brand", "acme", stdout=io.StringIO())
     call_command("publishing", "pause", "--brand", "acme", "--channel", str(kit["sandbox"].pk),
                  stdout=io.StringIO())
-    assert dispatcher.claim_due() == []
+    assert transitions.claim_due() == []
     call_command("publishing", "resume", "--brand", "acme", "--channel",
                  str(kit["sandbox"].pk), stdout=io.StringIO())
     out = io.StringIO()
     call_command("publishing", "drain", "--timeout", "1", stdout=out)
-    assert "Drained" in out.getvalue() and dispatcher.claim_due() == []
+    assert "Drained" in out.getvalue() and transitions.claim_due() == []
     call_command("publishing", "resume", stdout=io.StringIO())
     assert not Pause.objects.exists()
     Delivery.objects.filter(pk=delivery.pk).update(state=State.FAILED, error="HTTP 500")
     call_command("publishing", "replay", "--brand", "acme", stdout=io.StringIO())
     assert Delivery.objects.get(pk=delivery.pk).state == State.SCHEDULED
-    (claim,) = dispatcher.claim_due()
-    assert worker.deliver(*claim) == "published"
+    (claim,) = transitions.claim_due()
+    assert worker.deliver(*claim) == Outcome.PUBLISHED
     out = io.StringIO()
     call_command("publishing", "queue", stdout=out)
     line = next(row for row in out.getvalue().splitlines() if row.startswith("acme"))
@@ -182,7 +183,7 @@ def test_another_brands_deliveries_and_feeds_are_not_found_here(world, kit, http
 def test_the_sandbox_feed_shows_what_went_out_and_the_calendar_says_published(world, kit, http):
     delivery = _campaign(kit, "Out in the sandbox", ("coffee",))
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-    (claim,) = dispatcher.claim_due()
+    (claim,) = transitions.claim_due()
     worker.deliver(*claim)
     editor = http(world.acme.host, world.acme.users[Role.EDITOR])
     feed = editor.get(f"/admin/publishing/sandbox/{kit['sandbox'].pk}/").content.decode()

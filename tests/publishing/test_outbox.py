@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from campaigns.publishing import outbox
+from campaigns.publishing import transitions
 from campaigns.publishing.models import Delivery, State
 from tests.publishing.conftest import approve, make_campaign
 
@@ -87,7 +87,7 @@ def test_a_post_approved_after_its_time_waits_as_failed_instead_of_going_out_lat
     (delivery,) = approve(kit["schema"], page)
     assert delivery.state == State.FAILED and "Approved after its time" in delivery.error
     with schema_context(kit["schema"]):
-        outbox.retry(delivery.pk)
+        transitions.retry(delivery.pk)
     assert Delivery.objects.get(pk=delivery.pk).state == State.SCHEDULED
 
 
@@ -99,18 +99,18 @@ def test_moving_an_approved_post_needs_the_brands_permission(world, kit):
     later = kit["soon"] + dt.timedelta(days=1)
     with schema_context(kit["schema"]):
         with pytest.raises(ValidationError, match="needs the client's approval"):
-            outbox.reschedule(delivery.pk, later)
+            transitions.reschedule(delivery.pk, later)
         settings = PublishingSettings.load()
         settings.staff_may_move_approved_posts = True
         settings.save()
         with pytest.raises(ValidationError, match="future"):
-            outbox.reschedule(delivery.pk, timezone.now() - dt.timedelta(minutes=1))
-        moved = outbox.reschedule(delivery.pk, later, user=world.acme.users["account_manager"])
+            transitions.reschedule(delivery.pk, timezone.now() - dt.timedelta(minutes=1))
+        moved = transitions.reschedule(delivery.pk, later, user=world.acme.users["account_manager"])
     assert moved.publish_at == later and moved.next_attempt_at == later
     assert moved.events.last().actor == world.acme.users["account_manager"]
     Delivery.objects.filter(pk=delivery.pk).update(state=State.PUBLISHED)
     with schema_context(kit["schema"]), pytest.raises(ValidationError, match="published"):
-        outbox.reschedule(delivery.pk, later)
+        transitions.reschedule(delivery.pk, later)
 
 
 def test_another_brands_delivery_cannot_be_touched_from_this_brand(world, kit):
@@ -118,7 +118,7 @@ def test_another_brands_delivery_cannot_be_touched_from_this_brand(world, kit):
     delivery = approve(kit["schema"], page)[0]
     with schema_context(world.globex.client.schema_name):
         with pytest.raises(Delivery.DoesNotExist):
-            outbox.cancel(delivery.pk)
+            transitions.cancel(delivery.pk)
     assert Delivery.objects.get(pk=delivery.pk).state == State.SCHEDULED
 
 
@@ -152,7 +152,7 @@ def test_re_approval_keeps_a_time_staff_moved(world, kit):
         settings = PublishingSettings.load()
         settings.staff_may_move_approved_posts = True
         settings.save()
-        outbox.reschedule(second.pk, later)
+        transitions.reschedule(second.pk, later)
         page = CampaignPage.objects.get(pk=page.pk)
         posts = list(page.posts.order_by("sort_order"))
         posts[0].copy = "First post, edited"

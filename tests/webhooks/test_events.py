@@ -14,8 +14,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from agency.webhooks.models import WebhookDelivery
-from campaigns.publishing import dispatcher, worker
+from campaigns.publishing import transitions, worker
 from campaigns.publishing.models import Delivery
+from campaigns.publishing.transitions import Outcome
 from tenants.models import Role
 from tests.conftest import HostClient
 from tests.publishing.conftest import approve, make_campaign
@@ -128,8 +129,8 @@ def test_a_published_post_sends_delivery_published(
         world, kit, endpoint, receiver, api_client, django_capture_on_commit_callbacks):
     (delivery,) = _due(kit, [kit["sandbox"]])
     with django_capture_on_commit_callbacks(execute=True):
-        outcomes = [worker.deliver(pk, claim) for pk, claim in dispatcher.claim_due()]
-    assert outcomes == ["published"]
+        outcomes = [worker.deliver(pk, claim) for pk, claim in transitions.claim_due()]
+    assert outcomes == [Outcome.PUBLISHED]
     connection.set_schema_to_public()  # the engine works from the public schema
     (event, payload), = [e for e in _events(world) if e[0].startswith("delivery.")]
     assert event == "delivery.published"
@@ -150,8 +151,8 @@ def test_a_failed_post_sends_delivery_failed(world, kit, endpoint, api_client,
         Channel.objects.filter(pk=kit["sandbox"].pk).update(active=False)
     (delivery,) = _due(kit, [kit["sandbox"]])
     with django_capture_on_commit_callbacks(execute=True):
-        outcomes = [worker.deliver(pk, claim) for pk, claim in dispatcher.claim_due()]
-    assert outcomes == ["failed"]
+        outcomes = [worker.deliver(pk, claim) for pk, claim in transitions.claim_due()]
+    assert outcomes == [Outcome.FAILED]
     (event, payload), = [e for e in _events(world) if e[0].startswith("delivery.")]
     assert event == "delivery.failed"
     data = payload["data"]
@@ -171,13 +172,12 @@ def test_another_brands_events_do_not_reach_acmes_endpoints(world, endpoint,
 
 def test_staff_confirming_an_unknown_outcome_sends_delivery_published(
         world, kit, endpoint, django_capture_on_commit_callbacks):
-    from campaigns.publishing import outbox
     from campaigns.publishing.models import State
 
     (delivery,) = _due(kit, [kit["sandbox"]])
     Delivery.objects.filter(pk=delivery.pk).update(state=State.UNCONFIRMED)
     with schema_context(kit["schema"]), django_capture_on_commit_callbacks(execute=True):
-        outbox.confirm(delivery.pk, "https://example.social/@acme/1",
+        transitions.confirm(delivery.pk, "https://example.social/@acme/1",
                        user=world.acme.users[Role.ACCOUNT_MANAGER])
     (event, payload), = [e for e in _events(world) if e[0].startswith("delivery.")]
     assert event == "delivery.published"

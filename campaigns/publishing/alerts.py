@@ -7,6 +7,10 @@ import logging
 
 from django.dispatch import Signal
 
+from campaigns.publishing.models import Delivery
+from tenants.emails import send_client_email
+from tenants.models import Membership, Role
+
 logger = logging.getLogger(__name__)
 
 # Sent with ``delivery`` (a Delivery) when a post fails or its outcome stays unknown.
@@ -16,8 +20,6 @@ delivery_published_signal = Signal()
 
 
 def team_emails(client) -> list[str]:
-    from tenants.models import Membership, Role
-
     return sorted({email for email in Membership.objects.filter(
         client=client, role__in=[Role.AGENCY_ADMIN, Role.ACCOUNT_MANAGER])
         .values_list("user__email", flat=True) if email})
@@ -25,8 +27,6 @@ def team_emails(client) -> list[str]:
 
 def delivery_failed(delivery) -> None:
     """Runs on the worker, inside the brand's schema. Never raises: the outcome is recorded."""
-    from tenants.emails import send_client_email
-
     try:
         client = delivery.client
         recipients = team_emails(client)
@@ -49,8 +49,6 @@ def delivery_failed(delivery) -> None:
 
 def delivery_published(delivery_id: int) -> None:
     """Runs on the worker once the outcome is committed. Never raises."""
-    from campaigns.publishing.models import Delivery
-
     try:
         delivery = Delivery.objects.get(pk=delivery_id)
         delivery_published_signal.send(sender=Delivery, delivery=delivery)

@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from campaigns.models import PublishingSettings
 from campaigns.publishing import alerts, config
 from campaigns.publishing.models import (
     NOT_SENT,
@@ -42,6 +43,7 @@ from campaigns.publishing.models import (
     EventKind,
     State,
 )
+from tenants.models import current_client
 
 # Sent once a transition is committed, with ``delivery_id``, ``kind`` (the EventKind recorded)
 # and ``actor`` (a user, or None for the engine). The dispatcher's claims send nothing.
@@ -340,8 +342,6 @@ def not_found(delivery: Delivery, claim: str) -> Outcome:
 
 def brand_client():
     """The brand whose schema is active: the outbox is written inside a brand's schema."""
-    from tenants.models import current_client
-
     client = current_client()
     if client is None:
         raise RuntimeError("The outbox is written inside a brand's schema.")
@@ -507,8 +507,6 @@ def mark_not_sent(delivery_id: int, user=None) -> Delivery:
 
 
 def staff_may_move_approved_posts() -> bool:
-    from campaigns.models import PublishingSettings
-
     return PublishingSettings.load().staff_may_move_approved_posts
 
 

@@ -21,8 +21,10 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from campaigns.models import Channel
 from campaigns.publishing import adapters, config, transitions
-from campaigns.publishing.models import Delivery, State
+from campaigns.publishing.models import CrisisHold, Delivery, State
+from campaigns.publishing.outbox import hold_matches
 from campaigns.publishing.transitions import Outcome
 
 logger = logging.getLogger(__name__)
@@ -51,8 +53,6 @@ def _start(delivery: Delivery, claim: str, holds) -> Outcome | Delivery:
     started it yet. The last gate before the network: a post withdrawn meanwhile is cancelled,
     and one that an active crisis hold matches is held, whatever path brought it here. Returns
     the delivery, or what happened instead."""
-    from campaigns.publishing.outbox import hold_matches
-
     crisis = next((h for h in holds if hold_matches(h, delivery)), None)
     if crisis is not None:
         return transitions.hold_claimed(delivery, claim, crisis)
@@ -95,8 +95,6 @@ def outgoing(delivery: Delivery, *, media_data: bool = True) -> adapters.Outgoin
 
 
 def _adapter(delivery: Delivery, cache: dict | None = None) -> adapters.Adapter:
-    from campaigns.models import Channel
-
     key = (delivery.schema_name, delivery.channel_id)
     if cache is not None and key in cache:
         channel = cache[key]
@@ -121,8 +119,6 @@ def deliver_batch(items: list) -> list[Outcome]:
 
     The dispatcher hands deliveries over up to ``PREFETCH_SECONDS`` early, so the queue's own
     latency is spent before the post's time; here each waits for its time, then goes out."""
-    from campaigns.publishing.models import CrisisHold
-
     claims = {int(pk): str(claim) for pk, claim in items}
     rows = _db_retry(lambda: list(Delivery.objects.filter(
         pk__in=list(claims), state=State.CLAIMED, sending_at__isnull=True)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -20,13 +20,20 @@ from agency.api.conventions import (
     Integer,
     Text,
     id_parameter,
+    query_choice,
     query_id,
 )
 from agency.api.errors import Conflict
 from agency.api.models import Scope
 from approvals import links
 from approvals.linting import brand_ruleset, post_findings
-from approvals.models import ApproverContact, ClientApprovalTask, ReviewLink
+from approvals.models import (
+    ApproverContact,
+    ClientApprovalTask,
+    LinkStatus,
+    ReviewLink,
+    status_of,
+)
 from approvals.selectors import audit_actor, audit_details, audit_entries
 from approvals.sensitivity.engine import SEVERITIES
 from campaigns.models import CampaignPage
@@ -85,8 +92,7 @@ class ReviewLinkData(serializers.Serializer):
     revision_id = serializers.IntegerField()
     approver = serializers.DictField(child=serializers.CharField(),
                                      help_text="The approver's id, name and email.")
-    status = serializers.ChoiceField(
-        choices=["sent", "opened", "decided", "withdrawn", "closed", "expired"])
+    status = serializers.ChoiceField(choices=LinkStatus.values)
     decision = serializers.CharField(allow_blank=True)
     comment = serializers.CharField(allow_blank=True)
     post_comments = serializers.DictField(child=serializers.CharField(),
@@ -103,7 +109,7 @@ def link_row(link, now) -> dict:
         "revision_id": link.revision_id,
         "approver": {"id": str(link.approver_id), "name": link.approver.name,
                      "email": link.approver.email},
-        "status": links.link_status(link, now), "decision": link.decision,
+        "status": status_of(link, now), "decision": link.decision,
         "comment": link.comment,
         "post_comments": {str(c.post_number): c.body for c in link.comments.all()},
         "created_at": link.created_at, "expires_at": link.expires_at,
@@ -133,19 +139,25 @@ class ReviewLinkViewSet(mixins.ListModelMixin, ApiViewSet):
         # Issuing links answers with every link made: a list, not a page of one.
         return None if getattr(self, "action", None) == "create" else Cursor
 
-    def get_queryset(self):
-        links_ = (ReviewLink.objects.select_related("approver", "revision")
+    def get_queryset(self, now=None):
+        links_ = (ReviewLink.objects.with_status(now).select_related("approver", "revision")
                   .prefetch_related("comments"))
         campaign = query_id(self.request, "campaign")
         if campaign is not None:
             links_ = links_.filter(revision__object_id=str(campaign))
         return links_
 
-    @extend_schema(parameters=[id_parameter("campaign", "Only this campaign's links.")],
-                   responses=ReviewLinkData(many=True))
+    @extend_schema(parameters=[
+        id_parameter("campaign", "Only this campaign's links."),
+        OpenApiParameter("status", str, enum=LinkStatus.values,
+                         description="Only links in this state.")],
+        responses=ReviewLinkData(many=True))
     def list(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         now = timezone.now()
+        links_ = self.get_queryset(now)
+        if wanted := query_choice(request, "status", LinkStatus.values):
+            links_ = links_.filter(status=wanted)
+        page = self.paginate_queryset(self.filter_queryset(links_))
         return self.get_paginated_response(ReviewLinkData([link_row(x, now) for x in page],
                                                           many=True).data)
 
@@ -178,7 +190,7 @@ class ReviewLinkViewSet(mixins.ListModelMixin, ApiViewSet):
         issued = links.issue_links(TaskState.objects.get(pk=current.pk),
                                    current.task.specific, approvers=approvers)
         now = timezone.now()
-        rows = [link_row(ReviewLink.objects.select_related("approver", "revision")
+        rows = [link_row(ReviewLink.objects.with_status(now).select_related("approver", "revision")
                          .get(pk=link.pk), now) for link, _ in issued]
         return Response(ReviewLinkData(rows, many=True).data, status=status.HTTP_201_CREATED)
 

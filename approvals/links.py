@@ -2,10 +2,12 @@
 
 A link is a 256-bit random token, shown once (in the email) and stored only as its SHA-256. It
 is bound to this brand (it lives in the brand's schema and is looked up on the brand's host),
-to one campaign revision and one approver; it expires, can be revoked, and is closed when the
-task is decided or superseded by a newer revision. Opening it never changes the workflow;
-decisions are POSTs with CSRF. A GET only records that the link was fetched (mail scanners
-fetch links too); "opened" needs a sign of a person (``mark_opened``).
+to one campaign revision and one approver; it expires, can be withdrawn, and is closed when the
+task is decided or superseded by a newer revision; how it stands is
+``approvals.models.status_of`` (one ``LinkStatus``) on every screen, in the API and the tasks.
+Opening it never changes the workflow; decisions are POSTs with CSRF. A GET only records that
+the link was fetched (mail scanners fetch links too); "opened" needs a sign of a person
+(``mark_opened``).
 """
 
 from __future__ import annotations
@@ -91,46 +93,27 @@ def _log(task_state, action: str, data: dict, user=None) -> None:
 
 @dataclass
 class LinkCheck:
-    link: object | None
-    problem: str = ""  # "", "unknown", "revoked", "expired", "superseded", "closed", "decided"
+    link: object | None  # None: no link of this brand has the token
+    status: str = ""  # the link's ``LinkStatus`` (``status_of``); "" when there is no link
+
+    @property
+    def usable(self) -> bool:
+        from approvals.models import LinkStatus
+
+        return self.status in LinkStatus.usable()
 
 
 def check(token: str) -> LinkCheck:
-    """What a token leads to, in the active brand's schema."""
-    from wagtail.models import TaskState
-
-    from approvals.models import ReviewLink
+    """What a token leads to, in the active brand's schema, and how that link stands."""
+    from approvals.models import ReviewLink, status_of
 
     if not token or len(token) > 100:
-        return LinkCheck(None, "unknown")
-    link = (ReviewLink.objects.select_related("approver", "revision")
+        return LinkCheck(None)
+    link = (ReviewLink.objects.with_status().select_related("approver", "revision")
             .filter(token_hash=token_hash(token)).first())
     if link is None:
-        return LinkCheck(None, "unknown")
-    if link.decided_at:
-        return LinkCheck(link, "decided")
-    if link.revoked_at:
-        return LinkCheck(link, "revoked")
-    task_state = TaskState.objects.filter(pk=link.task_state_id).first()
-    if link.closed_at or task_state is None or task_state.status != TaskState.STATUS_IN_PROGRESS:
-        newer = task_state is not None and task_state.status == TaskState.STATUS_CANCELLED
-        return LinkCheck(link, "superseded" if newer else "closed")
-    if _superseded(link):
-        return LinkCheck(link, "superseded")
-    if link.expires_at <= timezone.now():
-        return LinkCheck(link, "expired")
-    return LinkCheck(link)
-
-
-def _superseded(link) -> bool:
-    """The campaign was edited after the link was sent: its latest revision is not the one this
-    link shows, so approving through it would approve stale content."""
-    from wagtail.models import Revision
-
-    latest = (Revision.objects.filter(base_content_type_id=link.revision.base_content_type_id,
-                                      object_id=link.revision.object_id)
-              .order_by("-created_at", "-id").values_list("id", flat=True).first())
-    return latest is not None and latest != link.revision_id
+        return LinkCheck(None)
+    return LinkCheck(link, status_of(link))
 
 
 def _client_details(link, request) -> dict:
@@ -168,22 +151,18 @@ def decide(link, *, decision: str, comment: str, post_comments, request) -> str:
     """Record an approver's decision and move the task on when it settles it.
 
     Returns what happened: "recorded", "approved" (the quorum was met), "changes_requested",
-    or a problem from ``check`` when the link stopped being valid meanwhile."""
+    or the link's ``LinkStatus`` when it stopped taking decisions meanwhile."""
     from wagtail.models import TaskState
 
-    from approvals.models import ReviewComment, ReviewLink
+    from approvals.models import LinkStatus, ReviewComment, ReviewLink, status_of
 
     with transaction.atomic():
         task_state = TaskState.objects.select_for_update().get(pk=link.task_state_id)
-        link = ReviewLink.objects.select_for_update().select_related("approver").get(pk=link.pk)
-        if task_state.status != TaskState.STATUS_IN_PROGRESS or link.closed_at:
-            return "closed"
-        if link.decided_at or link.revoked_at:
-            return "decided" if link.decided_at else "revoked"
-        if _superseded(link):
-            return "superseded"
-        if link.expires_at <= timezone.now():
-            return "expired"
+        link = ReviewLink.objects.select_for_update().select_related("approver", "revision") \
+            .get(pk=link.pk)
+        status = status_of(link)  # reads the step locked above
+        if status not in LinkStatus.usable():
+            return status
         link.decided_at, link.decision, link.comment = timezone.now(), decision, comment
         link.save(update_fields=["decided_at", "decision", "comment"])
         ReviewComment.objects.bulk_create(ReviewComment(link=link, post_number=n, body=body)
@@ -253,10 +232,3 @@ def revoke(link, *, user=None, resend: bool = False):
                              current.task.specific, approvers=[link.approver])
         return issued[0][0]
 
-
-def link_status(link, now=None) -> str:
-    """How a link stands, in staff's words: sent, opened, decided, withdrawn, closed, expired."""
-    now = now or timezone.now()
-    return ("decided" if link.decided_at else "withdrawn" if link.revoked_at
-            else "closed" if link.closed_at else "expired" if link.expires_at <= now
-            else "opened" if link.first_opened_at else "sent")

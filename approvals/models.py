@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
-from wagtail.models import AbstractGroupApprovalTask, Task, TaskState, WorkflowTask
+from wagtail.models import AbstractGroupApprovalTask, Revision, Task, TaskState, WorkflowTask
 
 from approvals.forms import CHECKLIST, ChecklistForm, RecordedDecisionForm
 
@@ -267,8 +267,98 @@ class ClientApprovalTask(Task):
         verbose_name_plural = "client approval tasks"
 
 
+class LinkStatus(models.TextChoices):
+    """How a review link stands: one word for each state, the same for the approver's page, the
+    staff's list, the API, reminders and decisions. Worked out by ``status_of`` (one link) and
+    ``ReviewLinkQuerySet.with_status`` (in SQL, for filters); the first that applies wins, in
+    this order."""
+
+    DECIDED = "decided", "Decided"  # the approver approved or asked for changes
+    WITHDRAWN = "withdrawn", "Withdrawn"  # staff withdrew it
+    SUPERSEDED = "superseded", "Superseded"  # the step was restarted, or the campaign changed
+    CLOSED = "closed", "Closed"  # the step finished without this approver
+    EXPIRED = "expired", "Expired"
+    OPENED = "opened", "Opened"  # usable, and a person has opened it
+    SENT = "sent", "Sent"  # usable, not opened by a person yet
+
+    @classmethod
+    def usable(cls) -> tuple[LinkStatus, ...]:
+        """The states in which the link still takes a decision."""
+        return (cls.OPENED, cls.SENT)
+
+
+def status_of(link, now=None) -> LinkStatus:
+    """The one definition of a link's status (``ReviewLinkQuerySet.with_status`` is its SQL).
+
+    Reads the link's step (its task state) and the campaign's latest revision from the
+    annotations ``with_status`` adds when present, else from the database."""
+    now = now or timezone.now()
+    if link.decided_at:
+        return LinkStatus.DECIDED
+    if link.revoked_at:
+        return LinkStatus.WITHDRAWN
+    if hasattr(link, "task_status"):
+        task_status = link.task_status
+    else:
+        task_status = TaskState.objects.filter(pk=link.task_state_id) \
+            .values_list("status", flat=True).first()
+    if task_status == TaskState.STATUS_CANCELLED:
+        return LinkStatus.SUPERSEDED  # the step was restarted for a newer revision
+    if link.closed_at or task_status != TaskState.STATUS_IN_PROGRESS:
+        return LinkStatus.CLOSED
+    if hasattr(link, "latest_revision_id"):
+        latest = link.latest_revision_id
+    else:
+        latest = _latest_revision(link.revision.base_content_type_id, link.revision.object_id) \
+            .values_list("id", flat=True).first()
+    if latest is not None and latest != link.revision_id:
+        return LinkStatus.SUPERSEDED  # edited since: approving it would approve stale content
+    if link.expires_at <= now:
+        return LinkStatus.EXPIRED
+    return LinkStatus.OPENED if link.first_opened_at else LinkStatus.SENT
+
+
+def _latest_revision(content_type_id, object_id):
+    return (Revision.objects.filter(base_content_type_id=content_type_id, object_id=object_id)
+            .order_by("-created_at", "-id"))
+
+
+class ReviewLinkQuerySet(models.QuerySet):
+    def with_status(self, now=None) -> ReviewLinkQuerySet:
+        """Each link with ``status`` (a ``LinkStatus``), as ``status_of`` works it out, and the
+        two facts it reads (``task_status``, ``latest_revision_id``)."""
+        now = now or timezone.now()
+        task_status = TaskState.objects.filter(pk=models.OuterRef("task_state_id")) \
+            .values("status")[:1]
+        latest = _latest_revision(models.OuterRef("revision__base_content_type_id"),
+                                  models.OuterRef("revision__object_id")).values("id")[:1]
+        When = models.When  # noqa: N806
+        return self.annotate(
+            task_status=models.Subquery(task_status),
+            latest_revision_id=models.Subquery(latest),
+        ).annotate(status=models.Case(
+            When(decided_at__isnull=False, then=models.Value(LinkStatus.DECIDED)),
+            When(revoked_at__isnull=False, then=models.Value(LinkStatus.WITHDRAWN)),
+            When(task_status=TaskState.STATUS_CANCELLED, then=models.Value(LinkStatus.SUPERSEDED)),
+            When(models.Q(closed_at__isnull=False) | models.Q(task_status__isnull=True),
+                 then=models.Value(LinkStatus.CLOSED)),
+            When(~models.Q(task_status=TaskState.STATUS_IN_PROGRESS),
+                 then=models.Value(LinkStatus.CLOSED)),
+            When(models.Q(latest_revision_id__isnull=False)
+                 & ~models.Q(latest_revision_id=models.F("revision_id")),
+                 then=models.Value(LinkStatus.SUPERSEDED)),
+            When(expires_at__lte=now, then=models.Value(LinkStatus.EXPIRED)),
+            When(first_opened_at__isnull=False, then=models.Value(LinkStatus.OPENED)),
+            default=models.Value(LinkStatus.SENT), output_field=models.CharField()))
+
+    def in_status(self, *statuses: LinkStatus, now=None) -> ReviewLinkQuerySet:
+        """Only links whose ``status_of`` is one of ``statuses``."""
+        return self.with_status(now).filter(status__in=statuses)
+
+
 class ReviewLink(models.Model):
-    """One approver's link to one campaign revision. Only the SHA-256 of its token is kept."""
+    """One approver's link to one campaign revision. Only the SHA-256 of its token is kept.
+    How it stands is ``status_of(link)``: one of ``LinkStatus``."""
 
     token_hash = models.CharField(max_length=64, unique=True)
     task_state_id = models.IntegerField(db_index=True)
@@ -290,6 +380,8 @@ class ReviewLink(models.Model):
                                          ("changes_requested", "Changes requested")])
     comment = models.TextField(blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReviewLinkQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -41,7 +41,13 @@ def brand_review_reminders(client, now=None) -> dict[str, int]:
     from wagtail.models import TaskState
 
     from approvals.links import issue_links, send_reminder
-    from approvals.models import ApprovalSettings, ApproverContact, ClientApprovalTask, ReviewLink
+    from approvals.models import (
+        ApprovalSettings,
+        ApproverContact,
+        ClientApprovalTask,
+        LinkStatus,
+        ReviewLink,
+    )
     from approvals.workflows import approval_due_at
 
     now = now or timezone.now()
@@ -54,8 +60,8 @@ def brand_review_reminders(client, now=None) -> dict[str, int]:
             dues[revision.pk] = approval_due_at(revision, settings)
         return dues[revision.pk]
 
-    open_links = ReviewLink.objects.filter(decided_at__isnull=True, revoked_at__isnull=True,
-                                           closed_at__isnull=True, expires_at__gt=now)
+    # Links that still take a decision (not superseded by an edit, nor of a finished step).
+    open_links = ReviewLink.objects.in_status(*LinkStatus.usable(), now=now)
     reminded = 0
     for link in open_links.filter(reminded_at__isnull=True, approver__active=True) \
             .select_related("approver", "revision"):
@@ -81,7 +87,7 @@ def brand_review_reminders(client, now=None) -> dict[str, int]:
             continue
         links = ReviewLink.objects.filter(task_state_id=task_state.pk)
         if links.filter(approver__backup=True).exists() or \
-                links.filter(decided_at__isnull=False).exists():
+                links.in_status(LinkStatus.DECIDED, now=now).exists():
             continue
         with transaction.atomic():
             issue_links(task_state, task, approvers=backups)

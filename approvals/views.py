@@ -26,9 +26,11 @@ from approvals.linting import brand_ruleset, post_findings
 from approvals.models import (
     ClientApprovalTask,
     FindingWaiver,
+    LinkStatus,
     ReviewLink,
     SensitivityReviewTask,
     review_blockers,
+    status_of,
 )
 from approvals.review import revision_findings, unresolved_errors, with_waivers
 from approvals.selectors import audit_actor, audit_details, audit_entries
@@ -166,20 +168,23 @@ def sensitivity_review_view(request, task_state_id: int):
 
 # --- The client's review page (no account: the link is the key) ------------------------------
 
+UNKNOWN = "unknown"  # no link of this brand has the token
+# What the approver reads for each status of a link that no longer takes a decision (a decided
+# link shows the decision instead).
 PROBLEM_PAGES = {
-    "unknown": (404, "This review link is not valid",
-                "Check that the whole address was copied from the email. If it still does not "
-                "work, ask your contact at the agency for a new link."),
-    "revoked": (410, "This review link was withdrawn",
-                "The agency withdrew this link. Ask your contact there for a new one."),
-    "expired": (410, "This review link has expired",
-                "Ask your contact at the agency to send a new link."),
-    "superseded": (410, "There is a newer version of this campaign",
-                   "The campaign changed after this link was sent. Once the new version has "
-                   "been checked, you will get a new link by email."),
-    "closed": (410, "This review is closed",
-               "The campaign's approval was completed or sent back for changes; nothing more is "
-               "needed from this link."),
+    UNKNOWN: (404, "This review link is not valid",
+              "Check that the whole address was copied from the email. If it still does not "
+              "work, ask your contact at the agency for a new link."),
+    LinkStatus.WITHDRAWN: (410, "This review link was withdrawn",
+                           "The agency withdrew this link. Ask your contact there for a new one."),
+    LinkStatus.EXPIRED: (410, "This review link has expired",
+                         "Ask your contact at the agency to send a new link."),
+    LinkStatus.SUPERSEDED: (410, "There is a newer version of this campaign",
+                            "The campaign changed after this link was sent. Once the new "
+                            "version has been checked, you will get a new link by email."),
+    LinkStatus.CLOSED: (410, "This review is closed",
+                        "The campaign's approval was completed or sent back for changes; "
+                        "nothing more is needed from this link."),
 }
 
 
@@ -226,15 +231,15 @@ def client_review_view(request, token: str):
     request changes (POST, with CSRF like every form here). GET never changes the workflow, and
     records only that the link was fetched; a POST is a person, so it records the opening."""
     found = links.check(token)
-    if found.problem == "unknown":
-        return _unknown_link_refused(request) or _problem_page(request, "unknown")
+    if found.link is None:
+        return _unknown_link_refused(request) or _problem_page(request, UNKNOWN)
     client = current_client()
-    if found.problem == "decided":
+    if found.status == LinkStatus.DECIDED:
         link = found.link
         return _review_headers(render(request, "approvals/review_done.html", {
             "link": link, "client": client, "title": link.revision.object_str}))
-    if found.problem:
-        return _problem_page(request, found.problem)
+    if not found.usable:
+        return _problem_page(request, found.status)
     link = found.link
     campaign = link.revision.as_object()
     posts = list(campaign.posts.all())
@@ -277,9 +282,9 @@ def client_review_opened(request, token: str):
     """The review page's beacon (static/approvals/review_opened.js), sent on the first scroll,
     touch, key or pointer movement: a person has the page open. With CSRF, like every POST."""
     found = links.check(token)
-    if found.problem == "unknown":
-        return _unknown_link_refused(request) or _problem_page(request, "unknown")
-    if not found.problem:
+    if found.link is None:
+        return _unknown_link_refused(request) or _problem_page(request, UNKNOWN)
+    if found.usable:
         links.mark_opened(found.link, request)
     return _review_headers(HttpResponse(status=204))
 
@@ -291,9 +296,9 @@ def client_review_image(request, token: str, image_id: int):
     """An image of the campaign under review, for the holder of a valid link (the brand's media
     is otherwise for its members only). Only images of that revision's posts are served."""
     found = links.check(token)
-    if found.problem == "unknown" and (refused := _unknown_link_refused(request)):
+    if found.link is None and (refused := _unknown_link_refused(request)):
         return refused
-    if found.problem or image_id not in read_revision(found.link.revision).image_ids:
+    if not found.usable or image_id not in read_revision(found.link.revision).image_ids:
         raise Http404("No such image.")
     image = get_image_model().objects.filter(pk=image_id).first()
     if image is None:
@@ -307,8 +312,6 @@ def client_review_image(request, token: str, image_id: int):
 
 
 def _campaign_for_staff(request, page_id: int):
-
-
     page = get_object_or_404(CampaignPage, pk=page_id)
     perms = page.permissions_for_user(request.user)
     if not (perms.can_edit() or perms.can_publish()):
@@ -321,7 +324,8 @@ def review_links_view(request, page_id: int):
     fresh one (account managers and agency admins: those who may publish)."""
     page = _campaign_for_staff(request, page_id)
     can_manage = page.permissions_for_user(request.user).can_publish()
-    rows = list(ReviewLink.objects.filter(revision__object_id=str(page.pk))
+    now = timezone.now()
+    rows = list(ReviewLink.objects.with_status(now).filter(revision__object_id=str(page.pk))
                 .select_related("approver", "revision").prefetch_related("comments"))
     current = page.current_workflow_task_state
     client_step = (current if current is not None
@@ -345,10 +349,9 @@ def review_links_view(request, page_id: int):
         else:
             messages.success(request, f"{link.approver.name}'s link no longer works.")
         return redirect(request.path)
-    now = timezone.now()
     for row in rows:
-        row.status = links.link_status(row, now)
-        row.changeable = can_manage and row.status in ("sent", "opened", "expired")
+        row.status = status_of(row, now)
+        row.changeable = can_manage and row.status in (*LinkStatus.usable(), LinkStatus.EXPIRED)
 
     latest = page.get_latest_revision()
     due = approval_due_at(latest) if latest else None

@@ -168,14 +168,14 @@ def build(n_campaigns: int) -> tuple[object, str, list[int]]:
     from campaigns.models import CampaignPage, Channel
     from campaigns.services import campaign_draft_create, campaign_submit
     from tenants.models import Role
-    from tenants.services import client_provision, membership_set
+    from tenants.services import SYSTEM, client_provision, membership_set
 
     start = time.perf_counter()
     call_command("migrate", verbosity=0)
     print(f"migrated in {time.perf_counter() - start:.1f}s")
     client = client_provision(name="Bench API", slug=SLUG)
     manager = get_user_model().objects.create_user(username=USERNAME, email=USERNAME)
-    membership_set(client=client, user=manager, role=Role.ACCOUNT_MANAGER)
+    membership_set(client=client, user=manager, role=Role.ACCOUNT_MANAGER, actor=SYSTEM)
     rng = random.Random(2026)
     with tenant_context(client):
         channel_ids = [Channel.objects.create(name=f"Bench channel {n}", network="sandbox",

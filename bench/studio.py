@@ -83,7 +83,7 @@ def build() -> tuple[object, dict[int, tuple[int, str]]]:
 
     from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
     from tenants.models import Role
-    from tenants.services import client_provision, membership_set
+    from tenants.services import SYSTEM, client_provision, membership_set
 
     start = time.perf_counter()
     call_command("migrate", verbosity=0)
@@ -91,7 +91,7 @@ def build() -> tuple[object, dict[int, tuple[int, str]]]:
     client = client_provision(name="Bench Studio", slug=SLUG)
     editor = get_user_model().objects.create_user(username=USERNAME, email=USERNAME,
                                                   password=PASSWORD)
-    membership_set(client=client, user=editor, role=Role.EDITOR)
+    membership_set(client=client, user=editor, role=Role.EDITOR, actor=SYSTEM)
     campaigns = {}
     with schema_context(client.schema_name):
         channels = [Channel.objects.create(name=f"Bench channel {n}", network="sandbox",

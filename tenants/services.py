@@ -7,12 +7,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
+from tenants import selectors
 from tenants.links import brand_host
 from tenants.models import AuditEvent, Client, Domain, Membership, Role, RoleGroup
 from tenants.provisioning import (
@@ -23,6 +24,26 @@ from tenants.provisioning import (
 )
 
 User = get_user_model()
+
+
+class NotAllowed(PermissionDenied):
+    """The acting person may not make this change; the message says why, for people to read.
+    The portal shows it on its 403 page, the API as a 403 problem."""
+
+
+class _System:
+    """The platform itself acting, not a person: management commands, the brand import, demo
+    data, tests' set-up. Pass ``SYSTEM`` explicitly, only from code no person's request reaches:
+    no rule of who may grant what applies to it, and the audit records no person."""
+
+    pk = None
+    is_authenticated = False
+
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
+
+SYSTEM = _System()
 
 
 def schema_name_for(slug: str) -> str:
@@ -65,7 +86,7 @@ def client_provision(
         groups = role_groups_create(client)
         with schema_context(client.schema_name):
             brand_schema_setup(client, groups)
-        if getattr(actor, "pk", None):  # whoever creates a client can open it straight away
+        if getattr(actor, "pk", None):  # whoever creates a client (an agency admin) opens it
             membership_set(client=client, user=actor, role=Role.AGENCY_ADMIN, actor=actor)
         if logo:  # kept in the public schema's folder: the portal shows it to members
             client.logo.save(f"{client.slug}{Path(logo.name).suffix.lower()}", logo, save=True)
@@ -171,12 +192,41 @@ def brand_time_zone_apply(*, client: Client, user=None) -> None:
                 profile.save(update_fields=["current_time_zone"])
 
 
-def membership_set(*, client: Client, user, role: str, actor=None) -> Membership:
-    """Give ``user`` the ``role`` at ``client`` (replacing any role they had there)."""
+def check_grantable(actor, client: Client, role: str | None,
+                    membership: Membership | None = None) -> None:
+    """Raise ``NotAllowed`` unless ``actor`` may give ``role`` at ``client`` to the holder of
+    ``membership`` (their membership there now; None for someone new), or, with ``role``
+    None, remove them. The one statement of these rules:
+
+    - agency admins, and the client's own agency admins and account managers, manage members;
+    - only agency admins (of the agency, or of this client) give the agency admin role, or
+      change or remove someone who has it;
+    - only an agency admin removes themselves (others ask another manager).
+    ``SYSTEM`` (commands, import, demo data) is not held to them."""
+    if actor is SYSTEM:
+        return
+    if actor is None or not actor.is_authenticated \
+            or not selectors.can_manage_members(actor, client):
+        raise NotAllowed("Only the client's agency admins and account managers manage its "
+                         "members.")
+    grantable = {value for value, _ in selectors.roles_user_may_grant(actor, client)}
+    if (role is not None and role not in grantable) \
+            or (membership is not None and membership.role not in grantable):
+        raise NotAllowed("Only agency admins can give, change or remove the agency admin role.")
+    if role is None and membership is not None and membership.user_id == actor.pk \
+            and not selectors.is_agency_admin(actor):
+        raise NotAllowed("You cannot remove yourself. Ask another manager to do it.")
+
+
+def membership_set(*, client: Client, user, role: str, actor) -> Membership:
+    """Give ``user`` the ``role`` at ``client`` (replacing any role they had there), if
+    ``actor`` may (``check_grantable``; ``SYSTEM`` for commands and imports)."""
     if role not in Role.values:
         raise ValidationError({"role": f"“{role}” is not a role. Choose one of: "
                                        + ", ".join(Role.labels) + "."})
     with transaction.atomic():
+        current = Membership.objects.select_for_update().filter(user=user, client=client).first()
+        check_grantable(actor, client, role, current)
         membership, created = Membership.objects.update_or_create(
             user=user, client=client, defaults={"role": role})
         _sync_groups(membership, user=user, client=client)
@@ -187,8 +237,11 @@ def membership_set(*, client: Client, user, role: str, actor=None) -> Membership
     return membership
 
 
-def membership_remove(*, client: Client, user, actor=None) -> None:
+def membership_remove(*, client: Client, user, actor) -> None:
+    """End ``user``'s access to ``client``, if ``actor`` may (``check_grantable``)."""
     with transaction.atomic():
+        current = Membership.objects.select_for_update().filter(user=user, client=client).first()
+        check_grantable(actor, client, None, current)
         Membership.objects.filter(user=user, client=client).delete()
         _sync_groups(None, user=user, client=client)
         audit(actor=actor, client_slug=client.slug, action="member.removed",

@@ -424,9 +424,11 @@ def _safe_members(tar: tarfile.TarFile, prefix: str):
         yield member, PurePosixPath(*name.parts[1:])
 
 
-def client_import(*, path, slug: str | None = None, actor=None) -> Client:
+def client_import(*, path, slug: str | None = None, actor) -> Client:
     """Create a brand from an archive written by ``client_export``, under ``slug`` (default:
-    the archive's). All of it or nothing."""
+    the archive's). All of it or nothing. ``actor`` restores the archive's memberships, so must
+    be allowed to grant their roles (``services.check_grantable``); the command passes
+    ``services.SYSTEM``."""
     path = Path(path)
     if not path.is_file():
         raise TransferError(f"There is no file {path}.")

@@ -79,7 +79,7 @@ def world(django_db_setup, django_db_blocker) -> World:
     agency admin and an account with no membership at all."""
     from tenants.models import Client, Role
     from tenants.provisioning import agency_group
-    from tenants.services import client_provision, membership_set
+    from tenants.services import SYSTEM, client_provision, membership_set
 
     with django_db_blocker.unblock():
         brands = {}
@@ -89,7 +89,7 @@ def world(django_db_setup, django_db_blocker) -> World:
             brand = Brand(client=client, host=brand_host(slug))
             for role in Role:
                 user = _user(f"{role.value}@{slug}.test", first_name=role.label, last_name=slug)
-                membership_set(client=client, user=user, role=role)
+                membership_set(client=client, user=user, role=role, actor=SYSTEM)
                 brand.users[role] = user
             brands[slug] = brand
         admin = _user("boss@agency.test", first_name="Agency", last_name="Boss")

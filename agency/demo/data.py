@@ -15,7 +15,7 @@ from approvals.workflows import approve_revision
 from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
 from tenants.models import Client, Role
 from tenants.provisioning import agency_group
-from tenants.services import client_provision, membership_set
+from tenants.services import SYSTEM, client_provision, membership_set
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed for the demo on purpose
 
@@ -111,7 +111,7 @@ def seed_demo(*, stdout=None) -> list[Client]:
         if agency_admin:
             user.groups.add(agency_group())
         for slug, role in roles.items():
-            membership_set(client=by_slug[slug], user=user, role=role)
+            membership_set(client=by_slug[slug], user=user, role=role, actor=SYSTEM)
     editor = User.objects.get(username="eddie@agency.test")
     for client in clients:
         _campaigns_create(client, editor)

@@ -7,10 +7,11 @@ input, so the API and the portal follow one set of rules and write the same audi
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model
 from django.core.validators import RegexValidator
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -273,6 +274,18 @@ def _membership_row(membership: Membership) -> dict:
             "password_set": user.has_usable_password(), "created_at": membership.created_at}
 
 
+@contextmanager
+def _refusal_as_403():
+    """Who may grant which role is ``services.check_grantable``'s rule (agency keys act for
+    agency admins, who may grant every role; held to it all the same): its refusal is a 403
+    problem with its reason, and nothing of the request stays."""
+    try:
+        with transaction.atomic():
+            yield
+    except services.NotAllowed as refusal:
+        raise exceptions.PermissionDenied(str(refusal)) from None
+
+
 def _membership_etag(membership: Membership) -> str:
     return etag_of("membership", membership.pk, membership.role)
 
@@ -299,14 +312,6 @@ class MembershipViewSet(PortalViewSet):
                 f"User {user_id} is not a member of {client.name}. List the members with GET "
                 f"/api/v1/clients/{client.slug}/memberships/.")
         return membership
-
-    def _check_grantable(self, client: Client, role: str, membership=None) -> None:
-        # Agency keys act for agency admins, who may grant every role; checked all the same so
-        # the portal's rule holds here whatever the key's person may do one day.
-        grantable = dict(selectors.roles_user_may_grant(self.request.user, client))
-        if role not in grantable or (membership is not None and membership.role not in grantable):
-            raise exceptions.PermissionDenied("Only agency admins can give, change or remove the "
-                                              "agency admin role.")
 
     def _respond(self, membership: Membership, code: int = status.HTTP_200_OK,
                  **headers) -> Response:
@@ -345,12 +350,12 @@ class MembershipViewSet(PortalViewSet):
                 f"{existing.user.email} is already {Role(existing.role).label} at {client.name}. "
                 f"Change their role with PATCH /api/v1/clients/{client.slug}/memberships/"
                 f"{existing.user_id}/.")
-        self._check_grantable(client, values["role"])
-        user = services.staff_user_get_or_create(
-            email=values["email"], first_name=values["first_name"],
-            last_name=values["last_name"])
-        membership = services.membership_set(client=client, user=user, role=values["role"],
-                                             actor=request.user)
+        with _refusal_as_403():
+            user = services.staff_user_get_or_create(
+                email=values["email"], first_name=values["first_name"],
+                last_name=values["last_name"])
+            membership = services.membership_set(client=client, user=user, role=values["role"],
+                                                 actor=request.user)
         member_invite_send(client=client, user=user, role_label=Role(values["role"]).label,
                            invited_by=request.user)
         return self._respond(membership, status.HTTP_201_CREATED,
@@ -368,10 +373,12 @@ class MembershipViewSet(PortalViewSet):
         data.is_valid(raise_exception=True)
         check_if_match(request, _membership_etag(membership))
         role = data.validated_data["role"]
-        self._check_grantable(client, role, membership)
-        if role != membership.role:
-            membership = services.membership_set(client=client, user=membership.user, role=role,
-                                                 actor=request.user)
+        with _refusal_as_403():
+            if role != membership.role:
+                membership = services.membership_set(client=client, user=membership.user,
+                                                     role=role, actor=request.user)
+            else:  # nothing to change, but refused all the same to whom it would be
+                services.check_grantable(request.user, client, role, membership)
         return self._respond(membership)
 
     @extend_schema(
@@ -386,8 +393,8 @@ class MembershipViewSet(PortalViewSet):
         membership = self._membership_or_404(client, user_id)
         if "If-Match" in request.headers:
             check_if_match(request, _membership_etag(membership))
-        self._check_grantable(client, Role.EDITOR, membership)
-        services.membership_remove(client=client, user=membership.user, actor=request.user)
+        with _refusal_as_403():
+            services.membership_remove(client=client, user=membership.user, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -8,6 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
@@ -137,14 +138,6 @@ def _manageable_client(request, slug) -> Client:
     return client
 
 
-def _check_grantable(request, client, role, member=None) -> None:
-    grantable = dict(selectors.roles_user_may_grant(request.user, client))
-    current = selectors.client_role(member, client) if member is not None else None
-    if role not in grantable or (current is not None and current not in grantable):
-        raise PermissionDenied("Only agency admins can give, change or remove the agency admin "
-                               "role.")
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def member_add(request, slug):
@@ -153,12 +146,12 @@ def member_add(request, slug):
     form = MemberAddForm(request.POST or None, role_choices=choices)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        existing = User.objects.filter(username__iexact=data["email"]).first()
-        if existing is not None:
-            _check_grantable(request, client, data["role"], existing)
-        user = services.staff_user_get_or_create(email=data["email"], first_name=data["first_name"],
-                                                 last_name=data["last_name"])
-        services.membership_set(client=client, user=user, role=data["role"], actor=request.user)
+        # A refusal (services.NotAllowed) is the 403 page with its reason; nobody is created.
+        with transaction.atomic():
+            user = services.staff_user_get_or_create(
+                email=data["email"], first_name=data["first_name"], last_name=data["last_name"])
+            services.membership_set(client=client, user=user, role=data["role"],
+                                    actor=request.user)
         member_invite_send(client=client, user=user, role_label=Role(data["role"]).label,
                            invited_by=request.user)
         messages.success(request, f"{user.email} is now {Role(data['role']).label} at "
@@ -172,12 +165,10 @@ def member_add(request, slug):
 def member_role(request, slug, user_id):
     client = _manageable_client(request, slug)
     member = get_object_or_404(User, pk=user_id, memberships__client=client)
-    form = MemberRoleForm(request.POST, role_choices=selectors.roles_user_may_grant(
-        request.user, client))
+    form = MemberRoleForm(request.POST)  # any role: whether it may be given is the service's
     if not form.is_valid():
         messages.error(request, "Choose one of the roles in the list.")
     else:
-        _check_grantable(request, client, form.cleaned_data["role"], member)
         services.membership_set(client=client, user=member, role=form.cleaned_data["role"],
                                 actor=request.user)
         messages.success(request, f"{member.email} is now "
@@ -190,11 +181,13 @@ def member_role(request, slug, user_id):
 def member_remove(request, slug, user_id):
     client = _manageable_client(request, slug)
     member = get_object_or_404(User, pk=user_id, memberships__client=client)
-    _check_grantable(request, client, Role.EDITOR, member)
-    if member == request.user and not selectors.is_agency_admin(request.user):
-        messages.error(request, "You cannot remove yourself. Ask another manager to do it.")
+    try:
+        services.membership_remove(client=client, user=member, actor=request.user)
+    except services.NotAllowed as refusal:
+        if member != request.user:
+            raise  # the 403 page, with the reason
+        messages.error(request, str(refusal))  # one's own removal: said on the client's page
         return redirect("portal:client_detail", slug=client.slug)
-    services.membership_remove(client=client, user=member, actor=request.user)
     messages.success(request, f"{member.email} no longer has access to {client.name}.")
     return redirect("portal:client_detail", slug=client.slug)
 

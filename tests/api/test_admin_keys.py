@@ -46,18 +46,18 @@ def test_editors_cannot_manage_keys(world, http):
 def test_a_key_stops_working_when_its_creator_leaves_the_brand(world, http):
     from django.contrib.auth import get_user_model
 
-    from tenants.services import membership_remove, membership_set
+    from tenants.services import SYSTEM, membership_remove, membership_set
     from tests.api.conftest import make_key
 
     user = get_user_model().objects.create_user(username="leaver@acme.test",
                                                 email="leaver@acme.test", password="x" * 20)
-    membership_set(client=world.acme.client, user=user, role=Role.ACCOUNT_MANAGER)
+    membership_set(client=world.acme.client, user=user, role=Role.ACCOUNT_MANAGER, actor=SYSTEM)
     world.acme.users["leaver"] = user
     try:
         raw = make_key(world.acme, role="leaver")
         client = ApiClient(world.acme.host, raw)
         assert client.send("GET", "/api/v1/channels/").status_code == 200
-        membership_remove(client=world.acme.client, user=user)
+        membership_remove(client=world.acme.client, user=user, actor=SYSTEM)
         response = client.send("GET", "/api/v1/channels/")
         assert response.status_code == 401
         assert "no longer has access" in response.json()["detail"]

@@ -294,14 +294,14 @@ class AgencyIds(RealIds):
 
     def member(self) -> int:
         from tenants.models import Membership
-        from tenants.services import membership_set
+        from tenants.services import SYSTEM, membership_set
 
         client = self.world.acme.client
         membership = (Membership.objects.filter(client=client)
                       .exclude(user=self.world.agency_admin).order_by("id").first())
         if membership is None:
             membership = membership_set(client=client, user=self.world.acme.users[Role.EDITOR],
-                                        role=Role.EDITOR)
+                                        role=Role.EDITOR, actor=SYSTEM)
         return membership.user_id
 
 

@@ -3,6 +3,7 @@ and safe to hold: hashed, bound to one brand, revision and approver, expiring, r
 never changing anything on GET."""
 
 import datetime as dt
+import html
 import io
 import re
 
@@ -495,3 +496,121 @@ def test_managers_set_the_brands_approval_deadlines(world, http):
                       "backup_after_hours": "1"})
     with schema_context(world.acme.client.schema_name):
         assert ApprovalSettings.load().due_hours_before_first_post == 72
+
+
+# --- A link's status: one word for the approver, the staff's list, the API and the tasks ------
+
+
+def test_a_withdrawn_link_says_withdrawn_to_the_approver_and_to_staff(world, http, at_client):
+    jo = at_client["tokens"]["jo@acme.example"]
+    url = f"/admin/approvals/{at_client['page'].pk}/links/"
+    manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
+    with schema_context(world.acme.client.schema_name):
+        link = ReviewLink.objects.get(approver__email="jo@acme.example")
+    manager.post(url, {"link": link.pk, "action": "revoke"})
+    for response in (_anonymous(world).get(f"/review/{jo}/"),
+                     _anonymous(world).post(f"/review/{jo}/", {"decision": "approved"})):
+        page = response.content.decode()
+        assert response.status_code == 410 and "This review link was withdrawn" in page
+        assert "revoked" not in page.lower()
+    listed = manager.get(url).content.decode()
+    row = next(r for r in listed.split("<tr")[1:] if "jo@acme.example" in r)
+    assert 'data-status="withdrawn"' in row and "Withdrawn" in row
+    assert "revoked" not in listed.lower()
+
+
+def _links_in_every_status(world, at_client) -> dict:
+    """Besides Jo's (opened) and Sam's (sent) links, Bea has a link in each other status (one
+    for each way to reach it). Returns their tokens and the status each should have."""
+    from approvals.links import token_hash
+    from approvals.models import LinkStatus
+
+    with schema_context(world.acme.client.schema_name):
+        task_state = TaskState.objects.get(pk=at_client["task_state"].pk)
+        old = task_state.revision
+        page = CampaignPage.objects.get(pk=at_client["page"].pk)
+        newer = page.save_revision(user=world.acme.users[Role.EDITOR])
+        # Jo's and Sam's links show the newest revision; the "superseded" one the older.
+        ReviewLink.objects.update(revision=newer)
+        ReviewLink.objects.filter(approver__email="jo@acme.example").update(
+            first_opened_at=timezone.now())
+        bea = ApproverContact.objects.get(email="bea@acme.example")
+        restarted = TaskState.objects.exclude(pk=task_state.pk).get(
+            workflow_state=task_state.workflow_state)  # the sensitivity review's step
+        restarted.status = TaskState.STATUS_CANCELLED
+        restarted.save(update_fields=["status"])
+        later = timezone.now() + dt.timedelta(days=3)
+        tokens = {}
+        for status, values in [
+                (LinkStatus.DECIDED, {"decided_at": timezone.now(), "decision": "approved"}),
+                (LinkStatus.WITHDRAWN, {"revoked_at": timezone.now()}),
+                (LinkStatus.CLOSED, {"closed_at": timezone.now()}),
+                (LinkStatus.CLOSED, {"task_state_id": 2_000_000_000}),  # a step that is gone
+                (LinkStatus.SUPERSEDED, {"task_state_id": restarted.pk}),
+                (LinkStatus.SUPERSEDED, {"revision": old}),
+                (LinkStatus.EXPIRED, {"expires_at": timezone.now() - dt.timedelta(minutes=1)})]:
+            token = f"status-{len(tokens)}-{status}"
+            tokens[token] = status
+            ReviewLink.objects.create(**{
+                "token_hash": token_hash(token), "task_state_id": task_state.pk,
+                "revision": newer, "approver": bea, "expires_at": later, **values})
+    return tokens
+
+
+def test_the_api_filters_links_by_the_status_each_link_shows(world, at_client):
+    from approvals.models import LinkStatus, status_of
+    from tests.api.conftest import ApiClient, make_key
+
+    _links_in_every_status(world, at_client)
+    with schema_context(world.acme.client.schema_name):
+        now = timezone.now()
+        expected = {status: set() for status in LinkStatus}
+        for link in ReviewLink.objects.all():
+            expected[status_of(link, now)].add(link.pk)
+    assert all(expected.values()), expected  # every status is there to be filtered
+    api = ApiClient(world.acme.host, make_key(world.acme))
+    for status, ids in expected.items():
+        response = api.send("GET", f"/api/v1/review-links/?status={status}")
+        assert response.status_code == 200, response.content
+        rows = response.json()["results"]
+        assert {row["id"] for row in rows} == ids, status
+        assert {row["status"] for row in rows} == {status}
+    assert api.send("GET", "/api/v1/review-links/?status=revoked").status_code == 400
+
+
+def test_the_approvers_page_says_what_the_staff_list_says(world, http, at_client):
+    """Each link that no longer takes a decision shows the approver the page of its status and
+    refuses a decision; staff see the same status in their list."""
+    from approvals.models import LinkStatus
+    from approvals.views import PROBLEM_PAGES
+
+    tokens = _links_in_every_status(world, at_client)
+    manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
+    listed = manager.get(f"/admin/approvals/{at_client['page'].pk}/links/").content.decode()
+    shown = re.findall(r'<tr data-status="(\w+)">', listed)
+    assert sorted(shown) == sorted([LinkStatus.OPENED, LinkStatus.SENT, *tokens.values()])
+    for token, status in tokens.items():
+        for response in (_anonymous(world).get(f"/review/{token}/"),
+                         _anonymous(world).post(f"/review/{token}/", {"decision": "approved"})):
+            page = response.content.decode()
+            if status == LinkStatus.DECIDED:
+                assert response.status_code == 200 and "You approved" in page
+            else:
+                code, title, _ = PROBLEM_PAGES[status]
+                assert (response.status_code, title) == (code, html.unescape(
+                    re.search(r"<h1>(.*?)</h1>", page).group(1)))
+    assert _status(world, at_client["task_state"]) == "in_progress"
+
+
+def test_reminders_skip_links_that_no_longer_take_a_decision(world, at_client,
+                                                           django_capture_on_commit_callbacks):
+    from approvals.tasks import brand_review_reminders
+
+    with schema_context(world.acme.client.schema_name):
+        ReviewLink.objects.update(expires_at=timezone.now() + dt.timedelta(hours=12))
+        draft = CampaignPage.objects.get(pk=at_client["page"].pk)
+        draft.save_revision(user=world.acme.users[Role.EDITOR])  # both links now superseded
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert brand_review_reminders(world.acme.client)["reminded"] == 0
+    assert not mail.outbox

@@ -44,14 +44,14 @@ TIMINGS = {"PUBLISHING_SEND_TIMEOUT_SECONDS": "6", "PUBLISHING_LEASE_SECONDS": "
 def relay(world, django_db_blocker):
     """A brand of its own (deleted after), with staff and an approver, for committed data."""
     from approvals.models import ApproverContact
-    from tenants.services import client_delete, client_provision, membership_set
+    from tenants.services import SYSTEM, client_delete, client_provision, membership_set
 
     with django_db_blocker.unblock():
         client = client_provision(name="Relay Tea", slug="relay", time_zone="Europe/London")
         users = {}
         for role in Role:
             users[role] = _user(f"{role.value}@relay.test")
-            membership_set(client=client, user=users[role], role=role)
+            membership_set(client=client, user=users[role], role=role, actor=SYSTEM)
         with schema_context(client.schema_name):
             ApproverContact.objects.create(name="Rae Client", email="rae@relay.example")
         connection.set_schema_to_public()

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Permission
 from django_tenants.utils import schema_context
 
 from tenants.models import Role
-from tenants.services import membership_remove, membership_set
+from tenants.services import SYSTEM, membership_remove, membership_set
 
 pytestmark = pytest.mark.django_db
 
@@ -59,12 +59,12 @@ def test_a_member_of_acme_sees_no_page_of_globex_in_its_explorer(world, http):
 def test_changing_and_removing_a_role_takes_effect_at_once(world, http):
     person = _fresh(world.outsider)
     client = world.acme.client
-    membership_set(client=client, user=person, role=Role.SENSITIVITY_REVIEWER)
+    membership_set(client=client, user=person, role=Role.SENSITIVITY_REVIEWER, actor=SYSTEM)
     with schema_context(client.schema_name):
         assert _fresh(person).has_perm("wagtailadmin.access_admin")
-    membership_set(client=client, user=person, role=Role.EDITOR)
+    membership_set(client=client, user=person, role=Role.EDITOR, actor=SYSTEM)
     assert [g.name for g in _fresh(person).groups.all()] == ["acme: Editor"]
-    membership_remove(client=client, user=person)
+    membership_remove(client=client, user=person, actor=SYSTEM)
     assert _fresh(person).groups.count() == 0
     assert http(world.acme.host, user=person).get("/admin/").status_code == 302
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
 from tenants.models import AuditEvent, Client, Domain, Membership, Role
-from tenants.services import client_delete, client_provision, membership_set
+from tenants.services import SYSTEM, client_delete, client_provision, membership_set
 from tenants.transfer import TransferError, client_export, client_import
 from tests.images import png_bytes
 from tests.publishing.conftest import make_campaign
@@ -44,8 +44,9 @@ def brand(world):
     editor = get_user_model().objects.create_user(
         username=f"ed-{client.slug}@example.test", email=f"ed-{client.slug}@example.test",
         first_name="Edna", last_name="Editor")
-    membership_set(client=client, user=editor, role=Role.EDITOR)
-    membership_set(client=client, user=world.agency_admin, role=Role.AGENCY_ADMIN)
+    membership_set(client=client, user=editor, role=Role.EDITOR, actor=SYSTEM)
+    membership_set(client=client, user=world.agency_admin, role=Role.AGENCY_ADMIN,
+                   actor=SYSTEM)
     from campaigns.models import Channel
 
     with schema_context(client.schema_name):
@@ -153,7 +154,7 @@ def test_import_creates_missing_users_without_a_password(brand, tmp_path):
     get_user_model().objects.filter(pk=brand["editor"].pk).update(
         username=f"gone-{email}", email=f"gone-{email}")
     new_slug = _slug("imp")
-    copy = client_import(path=archive, slug=new_slug)
+    copy = client_import(path=archive, slug=new_slug, actor=SYSTEM)
     try:
         user = get_user_model().objects.get(username=email)
         assert user.pk != brand["editor"].pk and not user.has_usable_password()
@@ -170,7 +171,7 @@ def test_import_refuses_an_existing_slug_and_leaves_nothing(brand, tmp_path):
     archive = client_export(client=brand["client"], path=tmp_path / "b.tar.gz")
     before = Client.objects.count()
     with pytest.raises(ValidationError, match="exists already"):
-        client_import(path=archive)  # the archive's own slug: the source still has it
+        client_import(path=archive, actor=SYSTEM)  # the archive's own slug: the source still has it
     assert Client.objects.count() == before
     with pytest.raises(CommandError, match="exists already"):
         call_command("import_client", str(archive), slug=brand["client"].slug)
@@ -200,7 +201,7 @@ def test_import_refuses_a_newer_or_tampered_archive(brand, tmp_path, change, mes
     bad = _rewrite(archive, tmp_path / "bad.tar.gz", change)
     new_slug = _slug("bad")
     with pytest.raises(TransferError, match=message):
-        client_import(path=bad, slug=new_slug)
+        client_import(path=bad, slug=new_slug, actor=SYSTEM)
     assert _leftovers(new_slug) == []
 
 
@@ -215,7 +216,7 @@ def test_failed_import_leaves_no_schema_rows_or_files(brand, tmp_path, monkeypat
 
     monkeypatch.setattr(transfer, "audit", explode)  # the last step, after files are written
     with pytest.raises(RuntimeError):
-        client_import(path=archive, slug=new_slug)
+        client_import(path=archive, slug=new_slug, actor=SYSTEM)
     assert _leftovers(new_slug) == []
 
 

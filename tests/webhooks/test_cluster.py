@@ -25,13 +25,13 @@ pytestmark = pytest.mark.cluster
 @pytest.fixture
 def bakery(world, django_db_blocker):
     """A brand of its own (deleted after), for committed data the cluster can see."""
-    from tenants.services import client_delete, client_provision, membership_set
+    from tenants.services import SYSTEM, client_delete, client_provision, membership_set
 
     with django_db_blocker.unblock():
         client = client_provision(name="Hook Bakery", slug="hookbakery",
                                   time_zone="Europe/London")
         manager = _user("account_manager@hookbakery.test")
-        membership_set(client=client, user=manager, role=Role.ACCOUNT_MANAGER)
+        membership_set(client=client, user=manager, role=Role.ACCOUNT_MANAGER, actor=SYSTEM)
         connection.set_schema_to_public()
     yield {"client": client, "manager": manager, "host": brand_host("hookbakery")}
     with django_db_blocker.unblock():

@@ -7,7 +7,8 @@ class ApprovalsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from approvals.workflows import approval_workflow_create
-        from tenants.provisioning import register_brand_step
+        # Deferred: an app's modules that use models load once Django calls ready().
+        from approvals import links, workflows
 
-        register_brand_step(approval_workflow_create, order=50)
+        links.connect()  # review links follow the workflow's task signals
+        workflows.register()  # each new brand's approval workflow (tenants.provisioning)

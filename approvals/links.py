@@ -19,7 +19,15 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from wagtail.log_actions import log
+from wagtail.models import TaskState
+from wagtail.signals import task_approved, task_rejected, task_submitted
 
+from approvals.records import ApproverContact, LinkStatus, ReviewComment, ReviewLink, status_of
+from approvals.task_types import ClientApprovalTask, earlier_steps_current
+from tenants.emails import send_client_email
+from tenants.links import client_base_url
+from tenants.models import current_client
 from tenants.ratelimit import client_ip
 
 TOKEN_BYTES = 32  # 256 bits
@@ -30,17 +38,12 @@ def token_hash(token: str) -> str:
 
 
 def _review_url(client, token: str) -> str:
-    from tenants.links import client_base_url
-
     return f"{client_base_url(client)}/review/{token}/"
 
 
 def issue_links(task_state, task, approvers=None) -> list[tuple[object, str]]:
     """Create a link per active main approver (or per given approver) and email each its
     address after commit. Returns [(link, token)]; the token is not stored anywhere."""
-    from approvals.models import ApproverContact, ReviewLink
-    from tenants.models import current_client
-
     approvers = list(approvers if approvers is not None
                      else ApproverContact.objects.filter(active=True, backup=False))
     issued = []
@@ -62,8 +65,6 @@ def issue_links(task_state, task, approvers=None) -> list[tuple[object, str]]:
 
 
 def _send(client, link, token: str, page_title: str) -> None:
-    from tenants.emails import send_client_email
-
     send_client_email(client=client, to=[link.approver.email],
                       subject=f"Please review “{page_title}” for {client.name}",
                       template="approvals/email/review_link", context={
@@ -74,8 +75,6 @@ def _send(client, link, token: str, page_title: str) -> None:
 def send_reminder(client, link) -> None:
     """The approver has not decided and the link expires soon: say so (the address itself is
     not stored, so the reminder points to the first email and offers a fresh link)."""
-    from tenants.emails import send_client_email
-
     send_client_email(client=client, to=[link.approver.email],
                       subject=f"Reminder: “{link.revision.object_str}” is waiting for you",
                       template="approvals/email/review_reminder", context={
@@ -84,8 +83,6 @@ def send_reminder(client, link) -> None:
 
 
 def _log(task_state, action: str, data: dict, user=None) -> None:
-    from wagtail.log_actions import log
-
     revision = task_state.revision
     log(instance=revision.content_object, action=action, user=user, revision=revision,
         data=data)
@@ -98,15 +95,11 @@ class LinkCheck:
 
     @property
     def usable(self) -> bool:
-        from approvals.models import LinkStatus
-
         return self.status in LinkStatus.usable()
 
 
 def check(token: str) -> LinkCheck:
     """What a token leads to, in the active brand's schema, and how that link stands."""
-    from approvals.models import ReviewLink, status_of
-
     if not token or len(token) > 100:
         return LinkCheck(None)
     link = (ReviewLink.objects.with_status().select_related("approver", "revision")
@@ -124,12 +117,8 @@ def _client_details(link, request) -> dict:
 def mark_fetched(link, request) -> None:
     """The page was fetched (a GET). Mail scanners fetch every link in a message, so this is
     recorded once as a fetch, never as the approver opening it."""
-    from approvals.models import ReviewLink
-
     if link.first_fetched_at is None and ReviewLink.objects.filter(
             pk=link.pk, first_fetched_at__isnull=True).update(first_fetched_at=timezone.now()):
-        from wagtail.models import TaskState
-
         _log(TaskState.objects.get(pk=link.task_state_id), "approvals.link_fetched",
              _client_details(link, request))
 
@@ -137,12 +126,8 @@ def mark_fetched(link, request) -> None:
 def mark_opened(link, request) -> None:
     """A person has the page open: its script saw a scroll, touch, key or pointer, or the page
     sent a POST. Recorded once, with the address and browser."""
-    from approvals.models import ReviewLink
-
     if link.first_opened_at is None and ReviewLink.objects.filter(
             pk=link.pk, first_opened_at__isnull=True).update(first_opened_at=timezone.now()):
-        from wagtail.models import TaskState
-
         _log(TaskState.objects.get(pk=link.task_state_id), "approvals.link_opened",
              _client_details(link, request))
 
@@ -152,10 +137,6 @@ def decide(link, *, decision: str, comment: str, post_comments, request) -> str:
 
     Returns what happened: "recorded", "approved" (the quorum was met), "changes_requested",
     or the link's ``LinkStatus`` when it stopped taking decisions meanwhile."""
-    from wagtail.models import TaskState
-
-    from approvals.models import LinkStatus, ReviewComment, ReviewLink, status_of
-
     with transaction.atomic():
         task_state = TaskState.objects.select_for_update().get(pk=link.task_state_id)
         link = ReviewLink.objects.select_for_update().select_related("approver", "revision") \
@@ -176,8 +157,8 @@ def decide(link, *, decision: str, comment: str, post_comments, request) -> str:
             lines = [f"{link.approver.name} requested changes."]
             lines += [comment] if comment else []
             lines += [f"Post {n}: {body}" for n, body in post_comments]
+            # Sending it back closes the other links (on_task_decided, below).
             task_state.reject(user=None, comment="\n".join(lines))
-            close_links(task_state)
             return "changes_requested"
         approvals = ReviewLink.objects.filter(task_state_id=task_state.pk,
                                               decision="approved").count()
@@ -190,15 +171,12 @@ def decide(link, *, decision: str, comment: str, post_comments, request) -> str:
                 task_state_id=task_state.pk, decision="approved")
                 .values_list("approver__name", flat=True))
             task_state.approve(user=None, comment=f"Approved by {names}.")
-            close_links(task_state)
             return "approved"
         return "recorded"
 
 
 def close_links(task_state) -> int:
     """The task is decided: every undecided link to it stops working."""
-    from approvals.models import ReviewLink
-
     return ReviewLink.objects.filter(task_state_id=task_state.pk, decided_at__isnull=True,
                                      closed_at__isnull=True).update(closed_at=timezone.now())
 
@@ -207,11 +185,6 @@ def revoke(link, *, user=None, resend: bool = False):
     """Withdraw an undecided link (logged); with ``resend``, email the approver a fresh one
     for the same step if it is still the campaign's current step. Returns the new link, if any.
     Raises ValueError when the link can no longer change."""
-    from wagtail.log_actions import log
-    from wagtail.models import TaskState
-
-    from approvals.models import ClientApprovalTask, ReviewLink
-
     with transaction.atomic():
         changed = ReviewLink.objects.filter(pk=link.pk, decided_at__isnull=True,
                                             revoked_at__isnull=True, closed_at__isnull=True) \
@@ -232,3 +205,28 @@ def revoke(link, *, user=None, resend: bool = False):
                              current.task.specific, approvers=[link.approver])
         return issued[0][0]
 
+
+# --- Following the workflow: Wagtail's task signals issue and close the links -----------------
+
+
+def on_task_started(sender, instance, user=None, **kwargs):
+    """The client's approval step started: a link for each main approver. Resumed after an
+    edit, the earlier steps approved older content: no links for this revision until it has
+    been reviewed again (the editor's save restarts the workflow)."""
+    task = instance.task.specific
+    if isinstance(task, ClientApprovalTask) and earlier_steps_current(
+            instance.workflow_state, task, instance.revision):
+        issue_links(instance, task)
+
+
+def on_task_decided(sender, instance, user=None, **kwargs):
+    """A step was approved or sent back (by the links' quorum, a change request, or a decision
+    staff recorded): its undecided links stop working."""
+    close_links(instance)
+
+
+def connect() -> None:
+    """Called once from ``ApprovalsConfig.ready``."""
+    task_submitted.connect(on_task_started, dispatch_uid="approvals_links_issue")
+    task_approved.connect(on_task_decided, dispatch_uid="approvals_links_close_approved")
+    task_rejected.connect(on_task_decided, dispatch_uid="approvals_links_close_rejected")

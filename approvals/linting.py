@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from approvals.models import BrandTerm
+from approvals.records import BrandTerm
 from approvals.sensitivity import RuleSet, brand_rules, default_rules, lint
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from approvals.linting import brand_ruleset
-from approvals.models import ReviewLink
+from approvals.records import ReviewLink
 from approvals.sensitivity import Finding, lint
 from campaigns.revisions import read_revision
 
@@ -86,3 +86,19 @@ def sent_back_notes(page) -> dict | None:
         comment = rejected.comment
     return {"step": rejected.task.name, "by": who, "at": rejected.finished_at,
             "comment": comment, "posts": posts}
+
+
+def review_blockers(task_state, user, findings=None) -> list[str]:
+    """Why ``user`` cannot approve ``task_state`` now (empty when they can). ``findings``: the
+    revision's findings with their waivers, when the caller has them (linting is the cost)."""
+    blockers = []
+    revision = task_state.revision
+    if user.pk in (getattr(revision, "user_id", None),
+                   task_state.workflow_state.requested_by_id):
+        blockers.append("You wrote or submitted this revision; another reviewer must approve it.")
+    unresolved = unresolved_errors(revision, findings)
+    if unresolved:
+        blockers.append(f"{len(unresolved)} error-level finding"
+                        f"{'s' if len(unresolved) != 1 else ''} must be fixed or waived with a "
+                        "reason first.")
+    return blockers

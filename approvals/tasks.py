@@ -15,14 +15,26 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from approvals.links import issue_links, send_reminder
+from approvals.models import (
+    ApprovalSettings,
+    ApproverContact,
+    ClientApprovalTask,
+    DeadlineMiss,
+    LinkStatus,
+    ReviewLink,
+)
+from approvals.workflows import approval_due_at
+from tenants.emails import send_client_email
+from tenants.models import Membership, Role
+from tenants.tasks import for_each_brand
+
 logger = logging.getLogger(__name__)
 
 
 
 def review_reminders() -> dict[str, int]:
     """Periodic (every 15 minutes): ``brand_review_reminders`` in every active brand."""
-    from tenants.tasks import for_each_brand
-
     totals = {"reminded": 0, "backups_asked": 0, "deadlines_missed": 0}
     for done in for_each_brand("review reminders", brand_review_reminders).values():
         for key, value in done.items():
@@ -39,16 +51,6 @@ def brand_review_reminders(client, now=None) -> dict[str, int]:
     answered; and tell the team about campaigns not approved by their deadline."""
     from django.db import transaction
     from wagtail.models import TaskState
-
-    from approvals.links import issue_links, send_reminder
-    from approvals.models import (
-        ApprovalSettings,
-        ApproverContact,
-        ClientApprovalTask,
-        LinkStatus,
-        ReviewLink,
-    )
-    from approvals.workflows import approval_due_at
 
     now = now or timezone.now()
     settings = ApprovalSettings.load()
@@ -104,9 +106,6 @@ def deadlines_missed(client, now, settings) -> int:
     from wagtail.log_actions import log
     from wagtail.models import WorkflowState
 
-    from approvals.models import DeadlineMiss
-    from approvals.workflows import approval_due_at
-
     missed = 0
     states = (WorkflowState.objects.filter(status=WorkflowState.STATUS_IN_PROGRESS)
               .exclude(pk__in=DeadlineMiss.objects.values("workflow_state_id"))
@@ -136,8 +135,6 @@ def deadlines_missed(client, now, settings) -> int:
 
 
 def _team_emails(client, requester) -> list[str]:
-    from tenants.models import Membership, Role
-
     emails = set(Membership.objects.filter(
         client=client, role__in=[Role.AGENCY_ADMIN, Role.ACCOUNT_MANAGER])
         .values_list("user__email", flat=True))
@@ -147,8 +144,6 @@ def _team_emails(client, requester) -> list[str]:
 
 
 def _send_missed(client, page, due, step, to) -> None:
-    from tenants.emails import send_client_email
-
     if to:
         send_client_email(client=client, to=to,
                           subject=f"Not approved in time: “{page.title}” is held",

@@ -29,10 +29,14 @@ from approvals.models import (
     LinkStatus,
     ReviewLink,
     SensitivityReviewTask,
-    review_blockers,
     status_of,
 )
-from approvals.review import revision_findings, unresolved_errors, with_waivers
+from approvals.review import (
+    review_blockers,
+    revision_findings,
+    unresolved_errors,
+    with_waivers,
+)
 from approvals.selectors import audit_actor, audit_details, audit_entries
 from approvals.sensitivity import CATEGORIES
 from approvals.workflows import approval_due_at

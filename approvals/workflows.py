@@ -19,6 +19,7 @@ from campaigns.models import CampaignIndexPage
 from campaigns.revisions import read_revision
 from campaigns.signals import campaign_approved
 from tenants.models import Client, Role
+from tenants.provisioning import register_brand_step
 
 WORKFLOW_NAME = "Campaign approval"
 
@@ -34,6 +35,11 @@ def approval_workflow_create(client: Client, groups: dict[str, Group]) -> None:
     WorkflowTask.objects.create(workflow=workflow, task=review, sort_order=0)
     WorkflowTask.objects.create(workflow=workflow, task=client_approval, sort_order=1)
     WorkflowPage.objects.create(workflow=workflow, page=CampaignIndexPage.objects.get())
+
+
+def register() -> None:
+    """Called once from ``ApprovalsConfig.ready``."""
+    register_brand_step(approval_workflow_create, order=50)
 
 
 def content_hash(content: dict) -> str:

@@ -7,8 +7,7 @@ class CampaignsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from campaigns.setup import campaigns_index_name, campaigns_index_prepare
-        from tenants.provisioning import register_brand_step, register_template_step
+        # Deferred: an app's modules that use models load once Django calls ready().
+        from campaigns import setup
 
-        register_template_step(campaigns_index_prepare, order=10)
-        register_brand_step(campaigns_index_name, order=10)
+        setup.register()  # the campaigns index in the template and each new brand

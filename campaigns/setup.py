@@ -9,6 +9,7 @@ from wagtail.models import GroupPagePermission, Page, Site
 
 from campaigns.models import CampaignIndexPage
 from tenants.models import Client
+from tenants.provisioning import register_brand_step, register_template_step
 from tenants.roles import PAGE_PERMISSIONS
 
 
@@ -39,3 +40,9 @@ def campaigns_index_name(client: Client, groups: dict[str, Group]) -> None:
         GroupPagePermission(group=groups[role], page=index, permission=page_perms[f"{ptype}_page"])
         for role, types in PAGE_PERMISSIONS.items() for ptype in types
     ])
+
+
+def register() -> None:
+    """Called once from ``CampaignsConfig.ready``."""
+    register_template_step(campaigns_index_prepare, order=10)
+    register_brand_step(campaigns_index_name, order=10)

@@ -7,7 +7,7 @@ class TenantsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import signals  # noqa: F401
-        from .scoping import choice_fields_scope
+        # Deferred: an app's modules that use models load once Django calls ready().
+        from tenants import scoping, signals  # noqa: F401 - signals connect on import
 
-        choice_fields_scope()
+        scoping.choice_fields_scope()

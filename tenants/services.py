@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
+from agency.storage import schema_media_delete
 from tenants import selectors
 from tenants.links import brand_host
 from tenants.models import AuditEvent, Client, Domain, Membership, Role, RoleGroup
@@ -159,7 +160,6 @@ def client_delete(*, client: Client, actor, confirm_slug: str) -> None:
     if media.is_dir():
         shutil.rmtree(media)
     if settings.AWS_STORAGE_BUCKET_NAME:  # media in object storage: the brand's whole prefix
-        from agency.storage import schema_media_delete
 
         schema_media_delete(schema)
     if logo_name:  # through the storage backend: the public folder, or the bucket's prefix

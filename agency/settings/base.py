@@ -323,6 +323,7 @@ WAGTAIL_SITE_NAME = AGENCY_NAME
 
 
 def _brand_admin_base_url() -> str:
+    # Deferred: settings load before any app; this runs when a link is built.
     from tenants.links import current_base_url
 
     return current_base_url()

@@ -8,6 +8,7 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        # Deferred: an app's modules that use models load once Django calls ready().
         from agency.webhooks import signals
 
         signals.connect()

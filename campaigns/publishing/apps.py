@@ -11,9 +11,8 @@ class PublishingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from campaigns.publishing import signals
-        from campaigns.publishing.records import deliveries_record
-        from tenants.transfer import register_record
+        # Deferred: an app's modules that use models load once Django calls ready().
+        from campaigns.publishing import records, signals
 
-        signals.connect()
-        register_record("deliveries", deliveries_record)
+        signals.connect()  # approval builds the outbox; unpublishing cancels it
+        records.register()  # a brand's export keeps its deliveries (tenants.transfer)

@@ -12,7 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from approvals.models import CHECKLIST, ApproverContact
+from approvals.forms import CHECKLIST
+from approvals.models import ApproverContact
 from campaigns.publishing import transitions, worker
 from campaigns.publishing.models import Delivery
 from campaigns.publishing.transitions import Outcome

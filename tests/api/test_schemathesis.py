@@ -199,7 +199,8 @@ class BrandIds(RealIds):
 
     def awaiting_client(self):
         """A campaign waiting for the client's approval: its sensitivity review passed."""
-        from approvals.models import CHECKLIST, ClientApprovalTask
+        from approvals.forms import CHECKLIST
+        from approvals.models import ClientApprovalTask
         from campaigns.models import CampaignPage
 
         for page in CampaignPage.objects.filter(title="Fuzzed review"):

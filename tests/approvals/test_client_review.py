@@ -17,7 +17,8 @@ from django_tenants.utils import schema_context
 from wagtail.blocks import StreamValue
 from wagtail.models import PageLogEntry, TaskState
 
-from approvals.models import CHECKLIST, ApprovalRecord, ApproverContact, ReviewLink
+from approvals.forms import CHECKLIST
+from approvals.models import ApprovalRecord, ApproverContact, ReviewLink
 from approvals.workflows import content_hash
 from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
 from tenants.models import Role

@@ -13,7 +13,8 @@ from django.db import connection
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
-from approvals.models import CHECKLIST, ApproverContact, ReviewLink
+from approvals.forms import CHECKLIST
+from approvals.models import ApproverContact, ReviewLink
 from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
 from tenants.models import Role
 from tests.agency.browser import axe_violations, brand_url, describe_violations

@@ -10,7 +10,7 @@ from django.db import connection, connections
 from django_tenants.utils import schema_context
 from wagtail.models import PageLogEntry, TaskState
 
-from approvals.models import CHECKLIST
+from approvals.forms import CHECKLIST
 from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
 from tenants.models import Role
 from tenants.services import SYSTEM, membership_remove, membership_set

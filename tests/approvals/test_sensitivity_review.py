@@ -9,7 +9,8 @@ from django.db import connection
 from django_tenants.utils import schema_context
 from wagtail.models import GroupApprovalTask, PageLogEntry, Task, TaskState, WorkflowTask
 
-from approvals.models import CHECKLIST, ApprovalRecord, FindingWaiver, SensitivityReviewTask
+from approvals.forms import CHECKLIST
+from approvals.models import ApprovalRecord, FindingWaiver, SensitivityReviewTask
 from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
 from tenants.models import Role
 
@@ -113,7 +114,7 @@ def test_the_author_or_submitter_cannot_approve_their_own_work(world, http, in_r
         task.groups.add(*editor.groups.all())  # this editor reviews too
         FindingWaiver.objects.all().delete()
         page = CampaignPage.objects.get(pk=in_review["page"].pk)
-        from approvals.models import review_blockers
+        from approvals.review import review_blockers
 
         task_state = page.current_workflow_task_state
         assert "You wrote or submitted this revision; another reviewer must approve it." in \

@@ -108,7 +108,7 @@ def test_an_approved_campaign_goes_out_once_to_all_four_kinds_of_channel(
         relay, platform, networks, django_db_blocker):
     from wagtail.images.models import Image
 
-    from approvals.models import CHECKLIST
+    from approvals.forms import CHECKLIST
     from campaigns.models import CampaignIndexPage, CampaignPage, Post
 
     users = relay["users"]

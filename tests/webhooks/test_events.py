@@ -34,7 +34,8 @@ def _events(world) -> list[tuple[str, dict]]:
 def in_review(world, endpoint, django_capture_on_commit_callbacks):
     """A campaign submitted by its editor and passed by the sensitivity reviewer: the client
     has review links."""
-    from approvals.models import CHECKLIST, ApproverContact
+    from approvals.forms import CHECKLIST
+    from approvals.models import ApproverContact
     from campaigns.models import CampaignIndexPage, CampaignPage, Post
 
     with schema_context(world.acme.client.schema_name):

@@ -170,9 +170,9 @@ class BrandIds(RealIds):
             if path.startswith(("/api/v1/campaigns/{id}", "/api/v1/campaigns/{campaign_pk}")):
                 return self.campaign()
             if path.startswith("/api/v1/channels/{id}"):
-                return self.kit["sandbox"].pk
+                return self.kit.sandbox.pk
             if path.startswith("/api/v1/media/{id}"):
-                return self.kit["image"].pk
+                return self.kit.image.pk
             if path.startswith("/api/v1/videos/{id}"):
                 return self.video()
             if path.startswith("/api/v1/review-links/{id}"):
@@ -263,7 +263,7 @@ class BrandIds(RealIds):
                                            state=state).order_by("id").first()
         if delivery is None:
             page = make_campaign(self.schema, title="Fuzzed deliveries", posts=[
-                ("Out soon", [self.kit["sandbox"]],
+                ("Out soon", [self.kit.sandbox],
                  timezone.now() + dt.timedelta(days=2), None)])
             (delivery,) = approve(self.schema, page)
             Delivery.objects.filter(pk=delivery.pk).update(state=state)

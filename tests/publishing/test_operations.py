@@ -18,9 +18,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _campaign(kit, copy, tags, *, schema=None, channel=None, when=None):
-    page = make_campaign(schema or kit["schema"], title=copy[:20], tags=tags,
-                         posts=[(copy, [channel or kit["sandbox"]], when or kit["soon"], None)])
-    return approve(schema or kit["schema"], page)[0]
+    page = make_campaign(schema or kit.schema, title=copy[:20], tags=tags,
+                         posts=[(copy, [channel or kit.sandbox], when or kit.soon, None)])
+    return approve(schema or kit.schema, page)[0]
 
 
 @pytest.fixture
@@ -120,11 +120,11 @@ def test_pause_resume_drain_and_replay_from_the_command_line(world, kit):
     call_command("publishing", "pause", "--brand", "acme", stdout=io.StringIO())
     assert dispatcher.claim_due() == []
     call_command("publishing", "resume", "--brand", "acme", stdout=io.StringIO())
-    call_command("publishing", "pause", "--brand", "acme", "--channel", str(kit["sandbox"].pk),
+    call_command("publishing", "pause", "--brand", "acme", "--channel", str(kit.sandbox.pk),
                  stdout=io.StringIO())
     assert dispatcher.claim_due() == []
     call_command("publishing", "resume", "--brand", "acme", "--channel",
-                 str(kit["sandbox"].pk), stdout=io.StringIO())
+                 str(kit.sandbox.pk), stdout=io.StringIO())
     out = io.StringIO()
     call_command("publishing", "drain", "--timeout", "1", stdout=out)
     assert "Drained" in out.getvalue() and dispatcher.claim_due() == []
@@ -185,9 +185,9 @@ def test_the_sandbox_feed_shows_what_went_out_and_the_calendar_says_published(wo
     (claim,) = dispatcher.claim_due()
     worker.deliver(*claim)
     editor = http(world.acme.host, world.acme.users[Role.EDITOR])
-    feed = editor.get(f"/admin/publishing/sandbox/{kit['sandbox'].pk}/").content.decode()
+    feed = editor.get(f"/admin/publishing/sandbox/{kit.sandbox.pk}/").content.decode()
     assert "Out in the sandbox" in feed
-    month = kit["soon"].strftime("%Y-%m")
+    month = kit.soon.strftime("%Y-%m")
     calendar = editor.get(f"/admin/calendar/?month={month}").content.decode()
     assert "state-published" in calendar
 
@@ -198,7 +198,7 @@ def test_the_dashboard_and_the_portal_card_show_failed_posts(world, kit, http):
     editor = http(world.acme.host, world.acme.users[Role.EDITOR])
     dashboard = editor.get("/admin/").content.decode()
     assert "Posts that did not go out" in dashboard and "HTTP 422: nope" in dashboard
-    month = kit["soon"].strftime("%Y-%m")
+    month = kit.soon.strftime("%Y-%m")
     assert "state-failed" in editor.get(f"/admin/calendar/?month={month}").content.decode()
     portal = http(PORTAL, world.acme.users[Role.EDITOR]).get("/").content.decode()
     assert 'data-count="failed">1<' in portal

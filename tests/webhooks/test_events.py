@@ -111,9 +111,9 @@ def api_client(world):
 
 
 def _due(kit, channels):
-    page = make_campaign(kit["schema"], posts=[("Spring is here", channels,
+    page = make_campaign(kit.schema, posts=[("Spring is here", channels,
                                                 timezone.now() + dt.timedelta(hours=1), None)])
-    deliveries = approve(kit["schema"], page)
+    deliveries = approve(kit.schema, page)
     Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
         next_attempt_at=timezone.now())
     return deliveries
@@ -126,7 +126,7 @@ def _delivery_fields(api_client, delivery_id: int, names) -> dict:
 
 def test_a_published_post_sends_delivery_published(
         world, kit, endpoint, receiver, api_client, django_capture_on_commit_callbacks):
-    (delivery,) = _due(kit, [kit["sandbox"]])
+    (delivery,) = _due(kit, [kit.sandbox])
     with django_capture_on_commit_callbacks(execute=True):
         outcomes = [worker.deliver(pk, claim) for pk, claim in dispatcher.claim_due()]
     assert outcomes == ["published"]
@@ -146,9 +146,9 @@ def test_a_failed_post_sends_delivery_failed(world, kit, endpoint, api_client,
                                              django_capture_on_commit_callbacks):
     from campaigns.models import Channel
 
-    with schema_context(kit["schema"]):
-        Channel.objects.filter(pk=kit["sandbox"].pk).update(active=False)
-    (delivery,) = _due(kit, [kit["sandbox"]])
+    with schema_context(kit.schema):
+        Channel.objects.filter(pk=kit.sandbox.pk).update(active=False)
+    (delivery,) = _due(kit, [kit.sandbox])
     with django_capture_on_commit_callbacks(execute=True):
         outcomes = [worker.deliver(pk, claim) for pk, claim in dispatcher.claim_due()]
     assert outcomes == ["failed"]
@@ -174,9 +174,9 @@ def test_staff_confirming_an_unknown_outcome_sends_delivery_published(
     from campaigns.publishing import outbox
     from campaigns.publishing.models import State
 
-    (delivery,) = _due(kit, [kit["sandbox"]])
+    (delivery,) = _due(kit, [kit.sandbox])
     Delivery.objects.filter(pk=delivery.pk).update(state=State.UNCONFIRMED)
-    with schema_context(kit["schema"]), django_capture_on_commit_callbacks(execute=True):
+    with schema_context(kit.schema), django_capture_on_commit_callbacks(execute=True):
         outbox.confirm(delivery.pk, "https://example.social/@acme/1",
                        user=world.acme.users[Role.ACCOUNT_MANAGER])
     (event, payload), = [e for e in _events(world) if e[0].startswith("delivery.")]

@@ -240,3 +240,22 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
             PostFactory(copy=copy, channels=[channel], publish_at=publish_at, image=image)])
         (delivery,) = approve(page, brand=brand, **kwargs)
         return delivery
+
+
+# --- the approval workflow, as its people move a campaign along ----------------------------
+
+
+def submit(page, user):
+    """``user`` submits the campaign's latest revision to the brand's approval workflow."""
+    return page.get_workflow().start(page, user)
+
+
+def pass_sensitivity_review(page, reviewer, action="approve", **options):
+    """``reviewer`` acts on the campaign's sensitivity review task; ``approve`` ticks every
+    item of the checklist."""
+    from approvals.models import CHECKLIST
+
+    if action == "approve":
+        options = {**dict.fromkeys(CHECKLIST, True), **options}
+    state = page.current_workflow_task_state
+    return state.task.specific.on_action(state, reviewer, action, **options)

@@ -6,29 +6,25 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-from django_tenants.utils import schema_context
 
 from campaigns.publishing import dispatcher, operations, worker
 from campaigns.publishing.models import CrisisHold, Delivery, Pause, State
 from tenants.models import AuditEvent, Role
 from tests.conftest import PORTAL
-from tests.publishing.conftest import approve, make_campaign
+from tests.factories import ChannelFactory, DeliveryFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def _campaign(kit, copy, tags, *, schema=None, channel=None, when=None):
-    page = make_campaign(schema or kit.schema, title=copy[:20], tags=tags,
-                         posts=[(copy, [channel or kit.sandbox], when or kit.soon, None)])
-    return approve(schema or kit.schema, page)[0]
+    """The delivery of a campaign with one post, ``copy`` on ``channel`` (the kit's sandbox)."""
+    return DeliveryFactory(brand=schema or kit.schema, copy=copy, tags=tags,
+                           channel=channel or kit.sandbox, publish_at=when or kit.soon)
 
 
 @pytest.fixture
 def globex_sandbox(world):
-    from campaigns.models import Channel
-
-    with schema_context(world.globex.client.schema_name):
-        return Channel.objects.create(name="Globex Sandbox", network="sandbox", handle="@gx")
+    return ChannelFactory(brand=world.globex, name="Globex Sandbox", handle="@gx")
 
 
 def test_a_crisis_hold_in_the_portal_holds_matching_posts_across_brands(

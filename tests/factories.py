@@ -130,17 +130,18 @@ class ChannelFactory(factory.django.DjangoModelFactory):
 
 
 class ImageFactory(factory.django.DjangoModelFactory):
-    """A small real PNG in the brand's image library."""
+    """A real PNG of ``size`` pixels in the brand's image library, uploaded as ``filename``."""
 
     class Meta:
         model = "wagtailimages.Image"
 
     title = "Cup"
-    file = factory.LazyAttribute(
-        lambda o: ImageFile(io.BytesIO(png_bytes()), name=f"{o.title.lower()}.png"))
+    size = (64, 48)
+    filename = factory.LazyAttribute(lambda o: f"{o.title.lower()}.png")
 
     @classmethod
-    def _create(cls, model_class, *args, brand=None, **kwargs):
+    def _create(cls, model_class, *args, brand=None, size, filename, **kwargs):
+        kwargs.setdefault("file", ImageFile(io.BytesIO(png_bytes(size)), name=filename))
         with in_brand(brand):
             return super()._create(model_class, *args, **kwargs)
 

@@ -110,7 +110,8 @@ class MemberFactory(factory.django.DjangoModelFactory):
 
 
 class ChannelFactory(factory.django.DjangoModelFactory):
-    """A channel of the brand; ``secret=`` is stored encrypted, as the channel form does."""
+    """A channel of the brand; ``secret=`` is stored encrypted, as the channel form does.
+    ``ChannelFactory.build(...)`` gives one unsaved (for an adapter on its own)."""
 
     class Meta:
         model = "campaigns.Channel"
@@ -120,11 +121,16 @@ class ChannelFactory(factory.django.DjangoModelFactory):
     handle = "@acme"
 
     @classmethod
-    def _create(cls, model_class, *args, brand=None, secret=None, **kwargs):
+    def _build(cls, model_class, *args, brand=None, secret=None, **kwargs):
+        channel = model_class(*args, **kwargs)
+        if secret is not None:
+            channel.set_secret(secret)
+        return channel
+
+    @classmethod
+    def _create(cls, model_class, *args, brand=None, **kwargs):
         with in_brand(brand):
-            channel = model_class(*args, **kwargs)
-            if secret is not None:
-                channel.set_secret(secret)
+            channel = cls._build(model_class, *args, **kwargs)
             channel.save()
             return channel
 

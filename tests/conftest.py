@@ -20,7 +20,7 @@ from django.test import Client as HttpClient
 from django.test import override_settings
 
 from agency.database import database_url
-from tests.factories import PASSWORD, ClientFactory, MemberFactory, UserFactory  # noqa: F401
+from tests.factories import PASSWORD, ClientFactory, MemberFactory, UserFactory  # noqa: F401 - PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTAL = settings.AGENCY_BASE_DOMAIN

@@ -66,8 +66,17 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.provisioning import django_setup, percentile, throwaway_database  # noqa: E402
-from bench.studio import free_port, shape, web_server  # noqa: E402
+from bench.common import (  # noqa: E402
+    brand_with_member,
+    django_setup,
+    free_port,
+    migrate,
+    percentile,
+    sandbox_channels,
+    shape,
+    throwaway_database,
+    web_server,
+)
 
 SLUG = "benchapi"
 USERNAME = "manager@benchapi.test"
@@ -158,28 +167,21 @@ def build(n_campaigns: int) -> tuple[object, str, list[int]]:
     """Migrate, then the brand, its account manager, channels, campaigns and API key.
 
     Returns the client, the key's secret and the channel ids."""
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import connection
     from django_tenants.utils import tenant_context
 
     from agency.api.services import api_key_create
     from campaigns.api import CampaignDetail
-    from campaigns.models import CampaignPage, Channel
+    from campaigns.models import CampaignPage
     from campaigns.services import campaign_draft_create, campaign_submit
     from tenants.models import Role
-    from tenants.services import SYSTEM, client_provision, membership_set
 
-    start = time.perf_counter()
-    call_command("migrate", verbosity=0)
-    print(f"migrated in {time.perf_counter() - start:.1f}s")
-    client = client_provision(name="Bench API", slug=SLUG)
-    manager = get_user_model().objects.create_user(username=USERNAME, email=USERNAME)
-    membership_set(client=client, user=manager, role=Role.ACCOUNT_MANAGER, actor=SYSTEM)
+    migrate()
+    client, manager = brand_with_member(name="Bench API", slug=SLUG, username=USERNAME,
+                                        role=Role.ACCOUNT_MANAGER)
+    channel_ids = [channel.pk for channel in sandbox_channels(client)]
     rng = random.Random(2026)
     with tenant_context(client):
-        channel_ids = [Channel.objects.create(name=f"Bench channel {n}", network="sandbox",
-                                              handle=f"@bench{n}").pk for n in range(3)]
         start = time.perf_counter()
         submitted = 0
         for n in range(n_campaigns):

@@ -55,15 +55,17 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import (  # noqa: E402
+    django_setup,
+    ensure_brands,
+    ensure_channel,
+    migrate_if_needed,
+)
 from bench.publishing_common import (  # noqa: E402
     Child,
     clean_outbox,
-    django_setup,
     engine_version,
-    ensure_brands,
-    ensure_channel,
     make_deliveries,
-    migrate_if_needed,
     redacted,
     wait_for_log,
     wait_warm,

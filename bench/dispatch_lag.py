@@ -54,17 +54,19 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.publishing_common import (  # noqa: E402
-    Child,
-    clean_outbox,
+from bench.common import (  # noqa: E402
     django_setup,
-    engine_version,
     ensure_brands,
     ensure_channel,
     ensure_database,
-    make_deliveries,
     migrate_if_needed,
     percentile,
+)
+from bench.publishing_common import (  # noqa: E402
+    Child,
+    clean_outbox,
+    engine_version,
+    make_deliveries,
     redacted,
     spread,
     wait_for_log,

@@ -20,73 +20,11 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-
-# --- The throwaway database (before Django is set up) ---------------------------------------------
-
-
-def server_settings() -> dict:
-    """Connection settings for the configured server, without creating any database on it."""
-    from agency.database import data_dir, database_settings, embedded_settings
-
-    if os.environ.get("DATABASE_URL", "").strip():
-        return database_settings(ROOT)
-    # The embedded server's own "postgres" database always exists: nothing is created.
-    return embedded_settings(data_dir(ROOT) / "pgdata", name="postgres")
-
-
-def admin_connect(config: dict):
-    import psycopg
-
-    kwargs = {"dbname": config["NAME"], "user": config.get("USER") or None,
-              "password": config.get("PASSWORD") or None, "host": config.get("HOST") or None,
-              "port": str(config["PORT"]) if config.get("PORT") else None}
-    options = config.get("OPTIONS") or {}
-    kwargs.update({k: v for k, v in options.items() if isinstance(v, str | int)})
-    return psycopg.connect(**{k: v for k, v in kwargs.items() if v is not None}, autocommit=True)
-
-
-def bench_url(config: dict, name: str) -> str:
-    """A DATABASE_URL for database ``name`` on the server ``config`` describes."""
-    from agency.database import database_url
-
-    url = os.environ.get("DATABASE_URL", "").strip()
-    if url:  # keep credentials, host and query options (sslmode, ...); swap the database only
-        return urlunsplit(urlsplit(url)._replace(path="/" + name))
-    return database_url({**config, "NAME": name})
-
-
-@contextmanager
-def throwaway_database(prefix: str = "bench_provisioning"):
-    """Create ``<prefix>_<pid>``, point DATABASE_URL at it, drop it on the way out."""
-    from psycopg import sql
-
-    config = server_settings()
-    name = f"{prefix}_{os.getpid()}"
-    with admin_connect(config) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    os.environ["DATABASE_URL"] = bench_url(config, name)
-    try:
-        yield name
-    finally:
-        if "django" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        with admin_connect(config) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                          .format(sql.Identifier(name)))
-        print(f"dropped database {name}")
-
-
-def django_setup() -> None:
-    import django
-
-    django.setup()
-
+from bench.common import django_setup, migrate, percentile, throwaway_database  # noqa: E402
 
 # --- The two ways of provisioning -----------------------------------------------------------------
 
@@ -224,15 +162,6 @@ def check_same_as_template(client, template: str, method: str) -> None:
 # --- Figures --------------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], p: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    lo = int(k)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
 def summary(method: str, values: list[float]) -> str:
     return (f"{method:8s} n={len(values)} p50={statistics.median(values):.3f}s "
             f"p95={percentile(values, 95):.3f}s min={min(values):.3f}s max={max(values):.3f}s")
@@ -243,12 +172,9 @@ def summary(method: str, values: list[float]) -> str:
 
 def run(n: int, warmup: int) -> dict[str, list[float]]:
     from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection
 
-    start = time.perf_counter()
-    call_command("migrate", verbosity=0)
-    print(f"migrated public + {settings.TENANT_BASE_SCHEMA} in {time.perf_counter() - start:.1f}s")
+    migrate()
 
     timings: dict[str, list[float]] = {"clone": [], "dt-clone": [], "migrate": []}
     checked: set[str] = set()
@@ -275,7 +201,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.n < 1 or args.warmup < 0:
         parser.error("--n must be at least 1 and --warmup at least 0")
 
-    sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agency.settings.dev")
     os.environ["LOG_LEVEL"] = "WARNING"

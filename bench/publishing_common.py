@@ -1,9 +1,8 @@
-"""Shared set-up for the publishing benchmarks (``dispatch_lag.py``, ``chaos_publish.py``).
-
-A database kept between runs (brands take a while to provision, so they are reused), brands
-with one channel each, outbox rows made in bulk, the real processes (``manage.py qcluster``,
-``manage.py dispatcher``) run as children, and the baseline task (one django-q2 schedule per
-post) that ``dispatch_lag`` compares the engine with. Nothing here changes the engine: the
+"""What the publishing benchmarks (``dispatch_lag.py``, ``chaos_publish.py``) share beyond
+``bench.common`` (their database, kept between runs, and their brands with one channel each):
+outbox rows made in bulk, the real processes (``manage.py qcluster``, ``manage.py dispatcher``)
+run as children, and the baseline task (one django-q2 schedule per post) that ``dispatch_lag``
+compares the engine with. Nothing here changes the engine: the
 benchmarks only write rows and start the commands as an operator would.
 
 The functions ``warm`` and ``baseline_publish`` run on django-q2 workers: the workers are started
@@ -26,24 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import percentile  # noqa: E402
 
-# --- The database (before Django is set up) -------------------------------------------------------
-
-
-def ensure_database(name: str) -> bool:
-    """Create database ``name`` on the configured server (``DATABASE_URL`` if set, else the embedded
-    PostgreSQL) unless it exists, and point ``DATABASE_URL`` at it. Returns whether it was made."""
-    from psycopg import sql
-
-    from bench.provisioning import admin_connect, bench_url, server_settings
-
-    config = server_settings()
-    with admin_connect(config) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    os.environ["DATABASE_URL"] = bench_url(config, name)
-    return not exists
+# --- What the run measures ------------------------------------------------------------------------
 
 
 def redacted(url: str) -> str:
@@ -67,82 +51,6 @@ def engine_version() -> str:
     changed = git("status", "--porcelain", "--", "campaigns/publishing", "agency/settings")
     return f"{head}" + (" + uncommitted changes in " + ", ".join(
         sorted({line[3:] for line in changed.splitlines()})) if changed else " (clean)")
-
-
-def django_setup() -> None:
-    import django
-
-    django.setup()
-
-
-# --- Schema, brands, channels ---------------------------------------------------------------------
-
-
-def migrate_if_needed() -> bool:
-    """``manage.py migrate`` (public, template, every brand) when the public schema lacks a
-    migration or the template is missing; skipped otherwise (it visits every brand: slow at 200)."""
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-    from django_tenants.utils import schema_exists
-
-    connection.set_schema_to_public()
-    executor = MigrationExecutor(connection)
-    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    if not plan and schema_exists(settings.TENANT_BASE_SCHEMA):
-        return False
-    start = time.perf_counter()
-    print(f"migrating ({len(plan)} migrations pending in public) ...", flush=True)
-    call_command("migrate", verbosity=0)
-    connection.set_schema_to_public()
-    print(f"migrated public, {settings.TENANT_BASE_SCHEMA} and the brands in "
-          f"{time.perf_counter() - start:.1f}s", flush=True)
-    return True
-
-
-def ensure_brands(prefix: str, count: int) -> list:
-    """Brands ``<prefix>001`` .. ``<prefix><count>``: those missing are provisioned (cloned from
-    the template, ~0.6 s each), the others reused."""
-    from django.db import connection
-
-    from tenants.models import Client
-    from tenants.services import client_provision
-
-    slugs = [f"{prefix}{n:03d}" for n in range(1, count + 1)]
-    found = {client.slug: client for client in Client.objects.filter(slug__in=slugs)}
-    missing = [slug for slug in slugs if slug not in found]
-    if missing:
-        print(f"provisioning {len(missing)} brands ({len(found)} reused; ~0.6 s each) ...",
-              flush=True)
-    start = last = time.perf_counter()
-    for done, slug in enumerate(missing, start=1):
-        found[slug] = client_provision(name=f"Bench {slug}", slug=slug)
-        connection.set_schema_to_public()
-        now = time.perf_counter()
-        if now - last >= 10 or done == len(missing):
-            last = now
-            print(f"  provisioned {done}/{len(missing)} in {now - start:.0f}s", flush=True)
-    if not missing:
-        print(f"{len(slugs)} brands reused ({prefix}001..{slugs[-1]})", flush=True)
-    return [found[slug] for slug in slugs]
-
-
-def ensure_channel(client, *, network: str, name: str, handle: str, endpoint: str = "",
-                   secret: str = ""):
-    """The brand's bench channel (made or updated in place), active."""
-    from django_tenants.utils import schema_context
-
-    from campaigns.models import Channel
-
-    with schema_context(client.schema_name):
-        channel = Channel.objects.filter(name=name).first() or Channel(name=name)
-        channel.network, channel.handle, channel.endpoint = network, handle, endpoint
-        channel.active = True
-        if secret:
-            channel.set_secret(secret)
-        channel.save()
-        return channel
 
 
 # --- The outbox -----------------------------------------------------------------------------------
@@ -314,12 +222,6 @@ def wait_for_log(child: Child, text: str, timeout: float = 60.0) -> None:
 
 
 # --- Figures --------------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], p: float) -> float:
-    from bench.provisioning import percentile as interpolated
-
-    return interpolated(values, p) if values else float("nan")
 
 
 def spread(values: list[float]) -> str:

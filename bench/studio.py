@@ -32,9 +32,7 @@ import http.client
 import io
 import os
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,14 +40,23 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
-from contextlib import contextmanager
 from http.cookiejar import CookieJar
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.provisioning import django_setup, percentile, throwaway_database  # noqa: E402
+from bench.common import (  # noqa: E402
+    brand_with_member,
+    django_setup,
+    free_port,
+    migrate,
+    percentile,
+    sandbox_channels,
+    shape,
+    throwaway_database,
+    web_server,
+)
 
 SLUG = "benchstudio"
 SIZES = (10, 200)
@@ -73,29 +80,21 @@ def build() -> tuple[object, dict[int, tuple[int, str]]]:
     """Migrate, then a brand with an editor, three channels and one campaign per size.
 
     Returns the client and {size: (page id, title)}."""
-    from django.contrib.auth import get_user_model
     from django.core.files.images import ImageFile
-    from django.core.management import call_command
     from django.db import connection
     from django_tenants.utils import schema_context
     from wagtail.blocks import StreamValue
     from wagtail.images.models import Image
 
-    from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
+    from campaigns.models import CampaignIndexPage, CampaignPage, Post
     from tenants.models import Role
-    from tenants.services import SYSTEM, client_provision, membership_set
 
-    start = time.perf_counter()
-    call_command("migrate", verbosity=0)
-    print(f"migrated in {time.perf_counter() - start:.1f}s")
-    client = client_provision(name="Bench Studio", slug=SLUG)
-    editor = get_user_model().objects.create_user(username=USERNAME, email=USERNAME,
-                                                  password=PASSWORD)
-    membership_set(client=client, user=editor, role=Role.EDITOR, actor=SYSTEM)
+    migrate()
+    client, editor = brand_with_member(name="Bench Studio", slug=SLUG, username=USERNAME,
+                                       role=Role.EDITOR, password=PASSWORD)
+    channels = sandbox_channels(client)
     campaigns = {}
     with schema_context(client.schema_name):
-        channels = [Channel.objects.create(name=f"Bench channel {n}", network="sandbox",
-                                           handle=f"@bench{n}") for n in range(3)]
         images = [Image.objects.create(title=f"Bench image {n}", file=ImageFile(
             io.BytesIO(_png(n)), name=f"bench{n}.png")) for n in range(4)]
         index = CampaignIndexPage.objects.get()
@@ -118,65 +117,6 @@ def build() -> tuple[object, dict[int, tuple[int, str]]]:
             print(f"campaign {page.pk} “{title}”: {size} posts in the latest revision")
     connection.set_schema_to_public()
     return client, campaigns
-
-
-# --- The server -----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def web_server(kind: str, port: int, log_path: Path, *, settings: str = "agency.settings.dev",
-               env: dict[str, str] | None = None):
-    """A real server process on 127.0.0.1:``port`` (its env carries DATABASE_URL, and ``env``
-    over the defaults), with ``settings``; stopped after."""
-    extra = env or {}
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings,
-           "AGENCY_ADDR": f"127.0.0.1:{port}", "AGENCY_PORT": str(port),
-           "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1", **extra}
-    if kind == "gunicorn":
-        command = [sys.executable, "-m", "gunicorn", "agency.wsgi", "-w", "2",
-                   "-b", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning"]
-    else:
-        command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload",
-                   "--skip-checks"]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    print(f"server: {' '.join(command[1:])} (pid {proc.pid}, {settings}"
-          + "".join(f", {name}={value}" for name, value in extra.items()) + ")")
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"the server exited with {proc.returncode}:\n{log_tail(log_path)}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"nothing listened on {port}:\n{log_tail(log_path)}") from None
-                time.sleep(0.2)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        print(f"server stopped (pid {proc.pid}, exit {proc.returncode})")
-
-
-def log_tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no server log)"
 
 
 # --- The HTTP client ------------------------------------------------------------------------------
@@ -281,13 +221,6 @@ def measure(browser: Browser, paths: dict, campaigns: dict, rounds: int, warmup:
 
 
 # --- Query counts (in this process, untimed) ------------------------------------------------------
-
-
-def shape(sql: str) -> str:
-    """The statement with its literals blanked, so repeats of one query count together."""
-    sql = re.sub(r"'(?:[^']|'')*'", "?", sql)
-    sql = re.sub(r"\b\d+\b", "N", sql)
-    return re.sub(r"IN \((?:[?N], )*[?N]\)", "IN (...)", sql)
 
 
 def query_counts(host: str, paths: dict) -> dict[tuple[str, int], list[str]]:

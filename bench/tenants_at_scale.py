@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.scale_settings"
     os.environ["LOG_LEVEL"] = "WARNING"
 
-    from bench.provisioning import django_setup, throwaway_database
+    from bench.common import django_setup, throwaway_database
     from tenants.rollout import default_parallel
 
     parallel = args.parallel or default_parallel()

@@ -20,9 +20,9 @@ from django.test import Client as HttpClient
 from django.test import override_settings
 
 from agency.database import database_url
+from tests.factories import PASSWORD, ClientFactory, MemberFactory, UserFactory  # noqa: F401 - PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "correct-horse-battery"
 PORTAL = settings.AGENCY_BASE_DOMAIN
 
 
@@ -46,14 +46,7 @@ class World:
 
 
 def _user(username: str, **extra):
-    from django.contrib.auth import get_user_model
-
-    User = get_user_model()
-    user = User.objects.filter(username=username).first()
-    if user is None:
-        user = User.objects.create_user(username=username, email=username, password=PASSWORD,
-                                        **extra)
-    return user
+    return UserFactory(username=username, **extra)
 
 
 @pytest.fixture(scope="session")
@@ -79,18 +72,17 @@ def world(django_db_setup, django_db_blocker) -> World:
     agency admin and an account with no membership at all."""
     from tenants.models import Client, Role
     from tenants.provisioning import agency_group
-    from tenants.services import SYSTEM, client_provision, membership_set
 
     with django_db_blocker.unblock():
         brands = {}
         for slug, name in [("acme", "Acme Coffee"), ("globex", "Globex Outdoors")]:
-            client = Client.objects.filter(slug=slug).first() or client_provision(
+            client = Client.objects.filter(slug=slug).first() or ClientFactory(
                 name=name, slug=slug, time_zone="Europe/London")
             brand = Brand(client=client, host=brand_host(slug))
             for role in Role:
-                user = _user(f"{role.value}@{slug}.test", first_name=role.label, last_name=slug)
-                membership_set(client=client, user=user, role=role, actor=SYSTEM)
-                brand.users[role] = user
+                brand.users[role] = MemberFactory(
+                    client=client, role=role, user__username=f"{role.value}@{slug}.test",
+                    user__first_name=role.label, user__last_name=slug).user
             brands[slug] = brand
         admin = _user("boss@agency.test", first_name="Agency", last_name="Boss")
         admin.groups.add(agency_group())

@@ -14,7 +14,6 @@ images, documents, collections, workflows, tasks, settings, media files), as eac
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from itertools import product, zip_longest
@@ -22,13 +21,13 @@ from itertools import product, zip_longest
 import pytest
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.files.base import ContentFile
-from django.core.files.images import ImageFile
 from django.db import connection
 from django.urls import URLResolver, get_resolver
 from django.urls.exceptions import Resolver404
 from django_tenants.utils import schema_context
 
 from tenants.models import Client, Role
+from tests.factories import CampaignFactory, ImageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -192,19 +191,16 @@ def brand_objects(brand, label: str) -> dict:
     from django.apps import apps
     from wagtail.contrib.settings.models import BaseGenericSetting
     from wagtail.documents.models import Document
-    from wagtail.images.models import Image
     from wagtail.models import Collection, Task, Workflow
 
-    from campaigns.models import CampaignIndexPage, CampaignPage
-    from tests.images import png_bytes
+    from campaigns.models import CampaignIndexPage
 
     models = _sample_models()
     with schema_context(brand.client.schema_name):
         index = CampaignIndexPage.objects.get()
-        campaign = index.add_child(instance=CampaignPage(title=f"{label} secret launch",
-                                                         goal="Confidential"))
-        image = Image.objects.create(title=f"{label} secret image",
-                                     file=ImageFile(io.BytesIO(png_bytes()), name="secret.png"))
+        campaign = CampaignFactory(title=f"{label} secret launch", goal="Confidential",
+                                   live=True, revision=False)
+        image = ImageFactory(title=f"{label} secret image", filename="secret.png")
         document = Document(title=f"{label} secret brief")
         document.file.save("secret.txt", ContentFile(f"{label.lower()} confidential".encode()),
                            save=False)

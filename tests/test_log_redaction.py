@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -22,6 +23,7 @@ from django_tenants.utils import schema_context
 from agency.logging import JsonFormatter, PlainFormatter, redact_secret_paths
 from tenants.models import LoginFailure, Role
 from tests.conftest import ROOT, HostClient, child_env, free_port, wait_for_port
+from tests.factories import CampaignFactory
 
 HOST = "acme.agency.localhost"
 
@@ -76,28 +78,34 @@ def test_a_decoded_newline_cannot_forge_a_line():
     assert "\n" not in text and "t" * 43 not in text
 
 
+@dataclass
+class SecretsInPaths:
+    review: str  # a review link's token
+    feed: str  # a calendar feed's token
+    unknown: str  # a review token that matches no link
+
+
 @pytest.fixture
 def secrets_in_paths(world, django_db_blocker):
     """A committed review link (closed: its task is gone) and calendar feed on acme; yields
     their tokens and an unknown review token."""
     from approvals.links import token_hash
     from approvals.models import ApproverContact, ReviewLink
-    from campaigns.models import CalendarFeed, CampaignIndexPage, CampaignPage
+    from campaigns.models import CalendarFeed, CampaignPage
     from campaigns.services import calendar_feed_issue
 
     tag = uuid.uuid4().hex[:6]
     review = secrets.token_urlsafe(32)
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
-        page = CampaignIndexPage.objects.get().add_child(instance=CampaignPage(
-            title=f"Log check {tag}", live=False))
-        revision = page.save_revision(user=world.acme.users[Role.EDITOR])
+        page = CampaignFactory(title=f"Log check {tag}", author=world.acme.users[Role.EDITOR])
+        revision = page.latest_revision
         approver = ApproverContact.objects.create(name="Log Check", email=f"log-{tag}@a.example")
         ReviewLink.objects.create(token_hash=token_hash(review), task_state_id=0,
                                   revision=revision, approver=approver,
                                   expires_at=timezone.now() + timedelta(days=1))
         feed, token = calendar_feed_issue(label=f"Log check {tag}", user=None)
     started = timezone.now()
-    yield {"review": review, "feed": token, "unknown": secrets.token_urlsafe(32)}
+    yield SecretsInPaths(review=review, feed=token, unknown=secrets.token_urlsafe(32))
     with django_db_blocker.unblock():
         # the servers' unknown tokens were counted (committed) against 127.0.0.1: later tests
         # from the same address must start from zero
@@ -109,8 +117,8 @@ def secrets_in_paths(world, django_db_blocker):
         CampaignPage.objects.get(pk=page.pk).delete()
 
 
-def _tokens(found: dict) -> list[str]:
-    return [found["review"], found["feed"], found["unknown"]]
+def _tokens(found: SecretsInPaths) -> list[str]:
+    return [found.review, found.feed, found.unknown]
 
 
 @contextmanager
@@ -136,16 +144,16 @@ def test_django_request_lines_carry_no_token(world, secrets_in_paths, formatter)
 
     client = HostClient(HOST, enforce_csrf_checks=True, raise_request_exception=False)
     with _console_output(formatter) as stream:
-        for review in (secrets_in_paths["review"], secrets_in_paths["unknown"]):
-            for method, target, headers in _forms(review, secrets_in_paths["feed"]):
+        for review in (secrets_in_paths.review, secrets_in_paths.unknown):
+            for method, target, headers in _forms(review, secrets_in_paths.feed):
                 path, _, query = target.partition("?")
                 # the test client sends paths decoded, as a WSGI server hands them to Django
                 getattr(client, method.lower())(unquote(path), QUERY_STRING=query,
                                                 headers=headers)
         logging.getLogger("django.request").warning(
-            "Oops: %s", f"/review/{secrets_in_paths['review']}", extra={
-                "path": f"/calendar/{secrets_in_paths['feed']}.ics",
-                "request": client.get(f"/review/{secrets_in_paths['review']}/").wsgi_request})
+            "Oops: %s", f"/review/{secrets_in_paths.review}", extra={
+                "path": f"/calendar/{secrets_in_paths.feed}.ics",
+                "request": client.get(f"/review/{secrets_in_paths.review}/").wsgi_request})
     written = stream.getvalue()
     for token in _tokens(secrets_in_paths):
         assert token not in written, written
@@ -154,13 +162,13 @@ def test_django_request_lines_carry_no_token(world, secrets_in_paths, formatter)
     assert "Forbidden (CSRF cookie not set.): /review/[redacted]/opened/" in written
 
 
-def _server_log(command: list[str], port: int, found: dict, **env) -> str:
+def _server_log(command: list[str], port: int, found: SecretsInPaths, **env) -> str:
     proc = subprocess.Popen(command, cwd=ROOT, env=child_env(**env), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for_port(port, proc)
-        for review in (found["review"], found["unknown"]):
-            for method, target, headers in _forms(review, found["feed"]):
+        for review in (found.review, found.unknown):
+            for method, target, headers in _forms(review, found.feed):
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
                 connection.request(method, target, headers={"Host": HOST, **headers})
                 connection.getresponse().read()

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context, schema_exists
 
 from tenants.models import AuditEvent, Client, Membership, Role
+from tests.factories import CampaignFactory, ClientFactory, submit
 from tests.images import png_bytes
 
 pytestmark = pytest.mark.django_db
@@ -20,17 +21,11 @@ def _count(html: str, slug: str, name: str) -> int:
 
 
 def test_home_lists_only_my_clients_with_their_counts(world, http):
-    from wagtail.models import Workflow
-
-    from campaigns.models import CampaignIndexPage, CampaignPage
-
     editor = world.acme.users[Role.EDITOR]
     with schema_context(world.acme.client.schema_name):
-        index = CampaignIndexPage.objects.get()
         for title in ["One", "Two", "Three"]:
-            page = index.add_child(instance=CampaignPage(title=title, live=False))
-            page.save_revision(user=editor)
-        Workflow.objects.get().start(page, editor)
+            page = CampaignFactory(title=title, author=editor)
+        submit(page, editor)
 
     html = http(user=editor).get("/").content.decode()
     assert "Acme Coffee" in html and "Globex Outdoors" not in html
@@ -164,9 +159,7 @@ def test_editors_see_members_but_cannot_change_them(world, http):
 
 
 def test_archive_asks_first_then_closes_the_host(world, http):
-    from tenants.services import client_provision
-
-    client_provision(name="Closing Co", slug="closing")
+    ClientFactory(name="Closing Co", slug="closing")
     admin = http(user=world.agency_admin)
     confirm = admin.get("/clients/closing/archive/")
     assert b"Archive Closing Co?" in confirm.content
@@ -177,9 +170,7 @@ def test_archive_asks_first_then_closes_the_host(world, http):
 
 
 def test_delete_needs_the_short_name_typed(world, http):
-    from tenants.services import client_provision
-
-    client_provision(name="Gone Co", slug="goneco")
+    ClientFactory(name="Gone Co", slug="goneco")
     admin = http(user=world.agency_admin)
     response = admin.post("/clients/goneco/delete/", {"confirm_slug": "gone"})
     assert "Type the client's short name" in html.unescape(response.content.decode())

@@ -44,14 +44,13 @@ def test_editors_cannot_manage_keys(world, http):
 
 
 def test_a_key_stops_working_when_its_creator_leaves_the_brand(world, http):
-    from django.contrib.auth import get_user_model
 
-    from tenants.services import SYSTEM, membership_remove, membership_set
+    from tenants.services import SYSTEM, membership_remove
     from tests.api.conftest import make_key
+    from tests.factories import MemberFactory
 
-    user = get_user_model().objects.create_user(username="leaver@acme.test",
-                                                email="leaver@acme.test", password="x" * 20)
-    membership_set(client=world.acme.client, user=user, role=Role.ACCOUNT_MANAGER, actor=SYSTEM)
+    user = MemberFactory(client=world.acme.client, role=Role.ACCOUNT_MANAGER,
+                         user__username="leaver@acme.test", user__password="x" * 20).user
     world.acme.users["leaver"] = user
     try:
         raw = make_key(world.acme, role="leaver")

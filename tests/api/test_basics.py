@@ -50,11 +50,10 @@ def test_errors_are_problem_details_naming_the_field_and_the_fix(world, api):
 
 
 def test_network_rules_refuse_a_post_too_long_for_its_channel(world, api):
-    from campaigns.models import Channel
+    from tests.factories import ChannelFactory
 
-    with schema_context(world.acme.client.schema_name):
-        channel = Channel.objects.create(name="Acme Masto", network="mastodon", handle="@a@b.c",
-                                         endpoint="https://b.c")
+    channel = ChannelFactory(brand=world.acme, name="Acme Masto", network="mastodon",
+                             handle="@a@b.c", endpoint="https://b.c")
     response = api().send("POST", "/api/v1/campaigns/", {
         "title": "Too long", "posts": [{"copy": "x" * 600, "channels": [channel.pk]}]})
     assert response.status_code == 400

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 import pytest
 from django.core import mail
@@ -12,39 +13,39 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from approvals.forms import CHECKLIST
 from approvals.models import ApproverContact
 from campaigns.publishing import transitions, worker
 from campaigns.publishing.models import Delivery
 from campaigns.publishing.transitions import Outcome
 from tenants.models import Role
 from tests.conftest import HostClient
+from tests.factories import ChannelFactory, pass_sensitivity_review
 from tests.images import png_bytes
 from tests.webhooks.conftest import send_due
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def setup(world):
-    from campaigns.models import Channel
+@dataclass
+class Setup:
+    channel: object  # Acme's sandbox, where the journey's posts go
 
+
+@pytest.fixture
+def setup(world) -> Setup:
+    """Acme with two client approvers and a sandbox channel."""
     with schema_context(world.acme.client.schema_name):
         for name, email in [("Jo Client", "jo@acme.example"), ("Sam Client", "sam@acme.example")]:
             ApproverContact.objects.create(name=name, email=email)
-        channel = Channel.objects.create(name="Acme Feed", network="sandbox", handle="@acme")
-    return {"channel": channel}
+    return Setup(channel=ChannelFactory(brand=world.acme, name="Acme Feed", handle="@acme"))
 
 
 def _reviewer_approves(world, campaign_id, capture):
     from campaigns.models import CampaignPage
 
     reviewer = world.acme.users[Role.SENSITIVITY_REVIEWER]
-    with schema_context(world.acme.client.schema_name):
-        state = CampaignPage.objects.get(pk=campaign_id).current_workflow_task_state
-        with capture(execute=True):
-            state.task.specific.on_action(state, reviewer, "approve",
-                                          **dict.fromkeys(CHECKLIST, True))
+    with schema_context(world.acme.client.schema_name), capture(execute=True):
+        pass_sensitivity_review(CampaignPage.objects.get(pk=campaign_id), reviewer)
 
 
 def test_draft_submit_review_approve_and_deliver(world, api, setup, receiver,
@@ -65,10 +66,10 @@ def test_draft_submit_review_approve_and_deliver(world, api, setup, receiver,
     when = (timezone.now() + dt.timedelta(days=10)).replace(microsecond=0)
     created = client.send("POST", "/api/v1/campaigns/", {
         "title": "Spring roast", "goal": "Launch",
-        "posts": [{"copy": "Spring roast is here", "channels": [setup["channel"].pk],
+        "posts": [{"copy": "Spring roast is here", "channels": [setup.channel.pk],
                    "publish_at": when.isoformat(),
                    "media": [{"image": image["id"], "alt_text": "A steaming cup"}]},
-                  {"copy": "Second post", "channels": [setup["channel"].pk],
+                  {"copy": "Second post", "channels": [setup.channel.pk],
                    "publish_at": (when + dt.timedelta(hours=2)).isoformat()}]})
     assert created.status_code == 201, created.content
     campaign = created.json()
@@ -177,7 +178,7 @@ def test_changes_requested_then_fixed_and_resubmitted(world, api, setup,
     client = api()
     created = client.send("POST", "/api/v1/campaigns/", {
         "title": "Autumn blend", "posts": [{"copy": "Autumn blend is here",
-                                            "channels": [setup["channel"].pk]}]})
+                                            "channels": [setup.channel.pk]}]})
     url = created["Location"]
     client.send("POST", f"{url}submit/")
     _reviewer_approves(world, created.json()["id"], django_capture_on_commit_callbacks)
@@ -193,7 +194,7 @@ def test_changes_requested_then_fixed_and_resubmitted(world, api, setup,
 
     current = client.send("GET", url)
     fixed = client.send("PATCH", url, {"posts": [{"copy": "Autumn blend, now £4",
-                                                  "channels": [setup["channel"].pk]}]},
+                                                  "channels": [setup.channel.pk]}]},
                         **{"If-Match": current["ETag"]})
     assert fixed.status_code == 200, fixed.content
     resubmitted = client.send("POST", f"{url}submit/")

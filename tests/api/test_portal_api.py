@@ -74,9 +74,9 @@ def test_a_client_provisioned_through_the_api_is_ready_at_its_own_host(world, po
 
 
 def test_clients_are_listed_filtered_by_archive_state_and_searched(world, portal_api, http):
-    from tenants.services import client_provision
+    from tests.factories import ClientFactory
 
-    client_provision(name="Pied Piper Snacks", slug="hp-piper")
+    ClientFactory(name="Pied Piper Snacks", slug="hp-piper")
     api = portal_api()
 
     archived = api.send("POST", "/api/v1/clients/hp-piper/archive/")

@@ -14,13 +14,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def many(world):
-    from campaigns.models import Channel
     from campaigns.services import campaign_draft_create
     from tenants.models import Role
+    from tests.factories import ChannelFactory
 
     editor = world.acme.users[Role.EDITOR]
     with schema_context(world.acme.client.schema_name):
-        channel = Channel.objects.create(name="Feed", network="sandbox", handle="@f")
+        channel = ChannelFactory(name="Feed", handle="@f")
         start = dt.datetime(2027, 2, 1, 9, tzinfo=dt.UTC)
         for n in range(24):
             campaign_draft_create(user=editor, data={

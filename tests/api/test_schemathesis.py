@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,6 +39,7 @@ from tenants.models import Role
 from tests.api.conftest import make_key
 from tests.api.test_portal_api import agency_key
 from tests.conftest import PORTAL
+from tests.factories import MemberFactory, pass_sensitivity_review, submit
 from tests.publishing.conftest import approve, kit, make_campaign  # noqa: F401 - fixture
 
 CONFIG = schemathesis.Config.from_path(Path(__file__).resolve().parents[2] / "schemathesis.toml")
@@ -170,9 +172,9 @@ class BrandIds(RealIds):
             if path.startswith(("/api/v1/campaigns/{id}", "/api/v1/campaigns/{campaign_pk}")):
                 return self.campaign()
             if path.startswith("/api/v1/channels/{id}"):
-                return self.kit["sandbox"].pk
+                return self.kit.sandbox.pk
             if path.startswith("/api/v1/media/{id}"):
-                return self.kit["image"].pk
+                return self.kit.image.pk
             if path.startswith("/api/v1/videos/{id}"):
                 return self.video()
             if path.startswith("/api/v1/review-links/{id}"):
@@ -199,7 +201,6 @@ class BrandIds(RealIds):
 
     def awaiting_client(self):
         """A campaign waiting for the client's approval: its sensitivity review passed."""
-        from approvals.forms import CHECKLIST
         from approvals.models import ClientApprovalTask
         from campaigns.models import CampaignPage
 
@@ -209,10 +210,8 @@ class BrandIds(RealIds):
                 return page
         self.approver()
         page = make_campaign(self.schema, title="Fuzzed review")
-        page.get_workflow().start(page, self.world.acme.users[Role.EDITOR])
-        state = page.current_workflow_task_state
-        state.task.specific.on_action(state, self.world.acme.users[Role.SENSITIVITY_REVIEWER],
-                                      "approve", **dict.fromkeys(CHECKLIST, True))
+        submit(page, self.world.acme.users[Role.EDITOR])
+        pass_sensitivity_review(page, self.world.acme.users[Role.SENSITIVITY_REVIEWER])
         return page
 
     def review_link(self) -> int:
@@ -264,7 +263,7 @@ class BrandIds(RealIds):
                                            state=state).order_by("id").first()
         if delivery is None:
             page = make_campaign(self.schema, title="Fuzzed deliveries", posts=[
-                ("Out soon", [self.kit["sandbox"]],
+                ("Out soon", [self.kit.sandbox],
                  timezone.now() + dt.timedelta(days=2), None)])
             (delivery,) = approve(self.schema, page)
             Delivery.objects.filter(pk=delivery.pk).update(state=state)
@@ -295,28 +294,35 @@ class AgencyIds(RealIds):
 
     def member(self) -> int:
         from tenants.models import Membership
-        from tenants.services import SYSTEM, membership_set
 
         client = self.world.acme.client
         membership = (Membership.objects.filter(client=client)
                       .exclude(user=self.world.agency_admin).order_by("id").first())
         if membership is None:
-            membership = membership_set(client=client, user=self.world.acme.users[Role.EDITOR],
-                                        role=Role.EDITOR, actor=SYSTEM)
+            membership = MemberFactory(client=client, user=self.world.acme.users[Role.EDITOR],
+                                       role=Role.EDITOR)
         return membership.user_id
+
+
+@dataclass
+class Target:
+    """An API under fuzzing: where it is served and what fills its paths."""
+
+    base_url: str
+    ids: RealIds
 
 
 @pytest.fixture
 def brand(world, kit, in_process):  # noqa: F811 - the fixture
     Key.raw = make_key(world.acme)
-    yield {"base_url": f"http://{world.acme.host}", "ids": BrandIds(world, kit)}
+    yield Target(base_url=f"http://{world.acme.host}", ids=BrandIds(world, kit))
     Key.raw = None
 
 
 @pytest.fixture
 def agency(world, in_process):
     Key.raw = agency_key(world.agency_admin)
-    yield {"base_url": f"http://{PORTAL}", "ids": AgencyIds(world)}
+    yield Target(base_url=f"http://{PORTAL}", ids=AgencyIds(world))
     Key.raw = None
 
 
@@ -357,19 +363,19 @@ def test_the_served_documents_are_the_ones_fuzzed(world, api):
 @SETTINGS
 @pytest.mark.django_db
 def test_every_brand_operation_keeps_its_documented_contract(case, brand):
-    _made_real(case, brand["ids"])
-    case.call_and_validate(base_url=brand["base_url"])
+    _made_real(case, brand.ids)
+    case.call_and_validate(base_url=brand.base_url)
 
 
 @agency_api.parametrize()
 @settings(SETTINGS, max_examples=6)  # provisioning a client takes about a second
 @pytest.mark.django_db
 def test_every_agency_operation_keeps_its_documented_contract(case, agency):
-    _made_real(case, agency["ids"])
-    case.call_and_validate(base_url=agency["base_url"])
+    _made_real(case, agency.ids)
+    case.call_and_validate(base_url=agency.base_url)
 
 
-def _run_statefully(schema, target: dict, run_settings: settings) -> None:
+def _run_statefully(schema, target: Target, run_settings: settings) -> None:
     class Sequences(schema.as_state_machine()):
         # Each sequence starts from the same data, so Hypothesis can replay one to shrink it
         # (the answers, and so the links it may follow, would differ otherwise).
@@ -383,13 +389,13 @@ def _run_statefully(schema, target: dict, run_settings: settings) -> None:
             # A step that follows a link has its ids from the answer before; a first step
             # gets real ones.
             if input.transition is None:
-                _made_real(input.case, target["ids"])
+                _made_real(input.case, target.ids)
             else:
                 _with_real_key(input.case)
             return super().step(input)
 
         def get_call_kwargs(self, case):
-            return {"base_url": target["base_url"]}
+            return {"base_url": target.base_url}
 
     Sequences.run(settings=run_settings)
 

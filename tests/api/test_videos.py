@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
 
 from tenants.models import Role
+from tests.factories import ChannelFactory
 from tests.images import png_bytes
 
 pytestmark = pytest.mark.django_db
@@ -23,13 +24,8 @@ def _upload(client, name: str, data: bytes, content_type="video/mp4", **extra):
 
 
 def _channel(world, network: str):
-    from campaigns.models import Channel
-
-    with schema_context(world.acme.client.schema_name):
-        channel = Channel(name=f"Acme {network}", network=network, handle="@acme",
-                          endpoint="https://example.com/x")
-        channel.save()
-    return channel
+    return ChannelFactory(brand=world.acme, name=f"Acme {network}", network=network,
+                          handle="@acme", endpoint="https://example.com/x")
 
 
 def test_a_video_is_uploaded_attached_to_a_post_and_read_back(world, api):

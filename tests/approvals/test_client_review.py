@@ -4,35 +4,46 @@ never changing anything on GET."""
 
 import datetime as dt
 import html
-import io
 import re
+from dataclasses import dataclass
 
 import pytest
 from django.core import mail
-from django.core.files.images import ImageFile
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
-from wagtail.blocks import StreamValue
 from wagtail.models import PageLogEntry, TaskState
 
-from approvals.forms import CHECKLIST
 from approvals.models import ApprovalRecord, ApproverContact, ReviewLink
 from approvals.workflows import content_hash
-from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
+from campaigns.models import CampaignPage
 from tenants.models import Role
 from tests.conftest import HostClient
-from tests.images import png_bytes
+from tests.factories import (
+    CampaignFactory,
+    ChannelFactory,
+    ImageFactory,
+    PostFactory,
+    pass_sensitivity_review,
+    submit,
+)
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def at_client(world, django_capture_on_commit_callbacks):
-    """A campaign past its sensitivity review: the client approval task has issued links."""
-    from wagtail.images.models import Image
+@dataclass
+class AtClient:
+    page: object
+    task_state: object  # the client approval task's
+    tokens: dict  # approver's email -> the token of their review link
+    image: object  # in the campaign's first post
+    other: object  # an image of the brand in no post
 
+
+@pytest.fixture
+def at_client(world, django_capture_on_commit_callbacks) -> AtClient:
+    """A campaign past its sensitivity review: the client approval task has issued links."""
     editor = world.acme.users[Role.EDITOR]
     reviewer = world.acme.users[Role.SENSITIVITY_REVIEWER]
     with schema_context(world.acme.client.schema_name):
@@ -40,31 +51,24 @@ def at_client(world, django_capture_on_commit_callbacks):
                                     ("Sam Client", "sam@acme.example", False),
                                     ("Bea Backup", "bea@acme.example", True)]:
             ApproverContact.objects.create(name=name, email=email, backup=backup)
-        channel = Channel.objects.create(name="Acme Sky", network="bluesky", handle="@acme")
-        image = Image.objects.create(title="Cup", file=ImageFile(io.BytesIO(png_bytes()),
-                                                                   name="cup.png"))
-        other = Image.objects.create(title="Other", file=ImageFile(io.BytesIO(png_bytes()),
-                                                                     name="other.png"))
-        page = CampaignIndexPage.objects.get().add_child(instance=CampaignPage(
-            title="Winter roast", goal="Sell the winter roast", live=False))
-        post = Post(copy="Winter roast is here", channels=[channel],
-                    publish_at=timezone.now() + dt.timedelta(days=30))  # due in 28 days
-        post.media = StreamValue(post.media.stream_block, [
-            ("image", {"image": image, "alt_text": "A cup of winter roast"})])
-        page.posts = [post, Post(copy="Second post", channels=[channel])]
-        page.save_revision(user=editor)
-        page.get_workflow().start(page, editor)
-        review_state = page.current_workflow_task_state
+        channel = ChannelFactory(name="Acme Sky", network="bluesky", handle="@acme")
+        image = ImageFactory(title="Cup")
+        other = ImageFactory(title="Other")
+        due = timezone.now() + dt.timedelta(days=30)  # due in 28 days
+        page = CampaignFactory(title="Winter roast", goal="Sell the winter roast", author=editor,
+                               posts=[PostFactory(copy="Winter roast is here", channels=[channel],
+                                                  publish_at=due, image=image,
+                                                  alt_text="A cup of winter roast"),
+                                      PostFactory(copy="Second post", channels=[channel])])
+        submit(page, editor)
         with django_capture_on_commit_callbacks(execute=True):
-            review_state.task.specific.on_action(review_state, reviewer, "approve",
-                                                 **dict.fromkeys(CHECKLIST, True))
+            pass_sensitivity_review(page, reviewer)
         page = CampaignPage.objects.get(pk=page.pk)
         task_state = page.current_workflow_task_state
     connection.set_schema_to_public()
     tokens = {m.to[0]: re.search(r"/review/([\w-]+)/", m.body).group(1) for m in mail.outbox
               if m.subject.startswith("Please review")}
-    return {"page": page, "task_state": task_state, "tokens": tokens, "image": image,
-            "other": other}
+    return AtClient(page=page, task_state=task_state, tokens=tokens, image=image, other=other)
 
 
 def _status(world, task_state):
@@ -77,19 +81,19 @@ def _anonymous(world):
 
 
 def test_passing_the_sensitivity_review_emails_each_main_approver_a_link(world, at_client):
-    assert set(at_client["tokens"]) == {"jo@acme.example", "sam@acme.example"}  # no backup
+    assert set(at_client.tokens) == {"jo@acme.example", "sam@acme.example"}  # no backup
     message = next(m for m in mail.outbox if m.to == ["jo@acme.example"])
     assert f"http://{world.acme.host}" in message.body and "Winter roast" in message.subject
     with schema_context(world.acme.client.schema_name):
         stored = list(ReviewLink.objects.values_list("token_hash", flat=True))
         assert len(stored) == 2
-        for token in at_client["tokens"].values():
+        for token in at_client.tokens.values():
             assert len(token) >= 43 and token not in str(list(ReviewLink.objects.values()))
-        assert at_client["task_state"].task.specific.__class__.__name__ == "ClientApprovalTask"
+        assert at_client.task_state.task.specific.__class__.__name__ == "ClientApprovalTask"
 
 
 def test_the_review_page_shows_the_campaign_and_changes_nothing(world, at_client):
-    token = at_client["tokens"]["jo@acme.example"]
+    token = at_client.tokens["jo@acme.example"]
     response = _anonymous(world).get(f"/review/{token}/")
     html = response.content.decode()
     assert response.status_code == 200
@@ -97,9 +101,9 @@ def test_the_review_page_shows_the_campaign_and_changes_nothing(world, at_client
     assert "no-store" in response["Cache-Control"]
     assert "Sell the winter roast" in html and "Winter roast is here" in html
     assert "Please decide by" in html
-    assert f'src="/review/{token}/images/{at_client["image"].pk}/"' in html
+    assert f'src="/review/{token}/images/{at_client.image.pk}/"' in html
     assert 'alt="A cup of winter roast"' in html
-    assert _status(world, at_client["task_state"]) == "in_progress"
+    assert _status(world, at_client.task_state) == "in_progress"
     with schema_context(world.acme.client.schema_name):
         link = ReviewLink.objects.get(approver__email="jo@acme.example")
         assert link.decided_at is None
@@ -110,12 +114,12 @@ def test_the_review_page_shows_the_campaign_and_changes_nothing(world, at_client
 
 
 def test_images_come_through_the_link_only_for_that_revision(world, at_client):
-    token = at_client["tokens"]["jo@acme.example"]
+    token = at_client.tokens["jo@acme.example"]
     client = _anonymous(world)
-    image = client.get(f"/review/{token}/images/{at_client['image'].pk}/")
+    image = client.get(f"/review/{token}/images/{at_client.image.pk}/")
     assert image.status_code == 200 and image["Content-Type"] == "image/png"
-    assert client.get(f"/review/{token}/images/{at_client['other'].pk}/").status_code == 404
-    assert client.get(f"/review/{'x' * 43}/images/{at_client['image'].pk}/").status_code == 404
+    assert client.get(f"/review/{token}/images/{at_client.other.pk}/").status_code == 404
+    assert client.get(f"/review/{'x' * 43}/images/{at_client.image.pk}/").status_code == 404
 
 
 def test_images_come_from_the_bucket_when_media_is_on_object_storage(world, s3_media, at_client):
@@ -125,30 +129,30 @@ def test_images_come_from_the_bucket_when_media_is_on_object_storage(world, s3_m
 
     from tests.conftest import BUCKET
 
-    token = at_client["tokens"]["jo@acme.example"]
+    token = at_client.tokens["jo@acme.example"]
     client = _anonymous(world)
     assert client.get(f"/review/{token}/").status_code == 200
-    image = client.get(f"/review/{token}/images/{at_client['image'].pk}/")
+    image = client.get(f"/review/{token}/images/{at_client.image.pk}/")
     assert image.status_code == 302 and image["Cache-Control"] == "no-store, private"
     signed = image["Location"]
     assert f"/{BUCKET}/media/brand_acme/images/" in signed and "X-Amz-Signature=" in signed
     with urllib.request.urlopen(signed, timeout=10) as body:  # noqa: S310 - local moto server
         assert body.headers["Content-Type"] == "image/png"
         assert body.read().startswith(b"\x89PNG")
-    assert client.get(f"/review/{token}/images/{at_client['other'].pk}/").status_code == 404
+    assert client.get(f"/review/{token}/images/{at_client.other.pk}/").status_code == 404
 
 
 def test_the_task_is_approved_when_every_main_approver_approves(world, at_client):
-    jo, sam = (at_client["tokens"][e] for e in ("jo@acme.example", "sam@acme.example"))
+    jo, sam = (at_client.tokens[e] for e in ("jo@acme.example", "sam@acme.example"))
     first = _anonymous(world).post(f"/review/{jo}/", {"decision": "approved"})
     assert first.status_code == 200 and "once the other approvers" in first.content.decode()
-    assert _status(world, at_client["task_state"]) == "in_progress"
+    assert _status(world, at_client.task_state) == "in_progress"
     second = _anonymous(world).post(f"/review/{sam}/", {"decision": "approved",
                                                         "comment": "Lovely."})
     assert second.status_code == 200 and "You approved" in second.content.decode()
-    assert _status(world, at_client["task_state"]) == "approved"
+    assert _status(world, at_client.task_state) == "approved"
     with schema_context(world.acme.client.schema_name):
-        page = CampaignPage.objects.get(pk=at_client["page"].pk)
+        page = CampaignPage.objects.get(pk=at_client.page.pk)
         record = ApprovalRecord.objects.get()
         assert page.live and record.revision_id == page.live_revision_id
         assert record.content_hash == content_hash(page.live_revision.content)
@@ -158,16 +162,16 @@ def test_the_task_is_approved_when_every_main_approver_approves(world, at_client
 
 def test_a_change_request_sends_it_back_with_the_comments_and_closes_other_links(
         world, at_client):
-    jo, sam = (at_client["tokens"][e] for e in ("jo@acme.example", "sam@acme.example"))
+    jo, sam = (at_client.tokens[e] for e in ("jo@acme.example", "sam@acme.example"))
     empty = _anonymous(world).post(f"/review/{jo}/", {"decision": "changes_requested"})
     assert empty.status_code == 400 and "Say what should change" in empty.content.decode()
-    assert _status(world, at_client["task_state"]) == "in_progress"
+    assert _status(world, at_client.task_state) == "in_progress"
     done = _anonymous(world).post(f"/review/{jo}/", {"decision": "changes_requested",
                                                      "post_2": "Add the price, please."})
     assert done.status_code == 200 and "You asked for changes" in done.content.decode()
-    assert _status(world, at_client["task_state"]) == "rejected"
+    assert _status(world, at_client.task_state) == "rejected"
     with schema_context(world.acme.client.schema_name):
-        comment = TaskState.objects.get(pk=at_client["task_state"].pk).comment
+        comment = TaskState.objects.get(pk=at_client.task_state.pk).comment
         assert "Jo Client requested changes." in comment and "Post 2: Add the price" in comment
     closed = _anonymous(world).get(f"/review/{sam}/")
     assert closed.status_code == 410 and "This review is closed" in closed.content.decode()
@@ -175,7 +179,7 @@ def test_a_change_request_sends_it_back_with_the_comments_and_closes_other_links
     editor = HostClient(world.acme.host)
     editor.force_login(world.acme.users[Role.EDITOR])
     assert "Add the price, please." in editor.get("/admin/").content.decode()
-    html = editor.get(f"/admin/pages/{at_client['page'].pk}/edit/").content.decode()
+    html = editor.get(f"/admin/pages/{at_client.page.pk}/edit/").content.decode()
     assert "Sent back by Jo Client (client)" in html
     rows = html.split("data-post-closed")
     assert "Asked to change:</strong> Add the price, please." in rows[2]  # post 2's row
@@ -188,27 +192,27 @@ def test_a_change_request_sends_it_back_with_the_comments_and_closes_other_links
 ])
 def test_expired_and_revoked_links_get_a_clear_page_and_change_nothing(world, at_client, change,
                                                                        status, text):
-    token = at_client["tokens"]["jo@acme.example"]
+    token = at_client.tokens["jo@acme.example"]
     with schema_context(world.acme.client.schema_name):
         ReviewLink.objects.filter(approver__email="jo@acme.example").update(**change)
     for response in (_anonymous(world).get(f"/review/{token}/"),
                      _anonymous(world).post(f"/review/{token}/", {"decision": "approved"})):
         assert response.status_code == status and text in response.content.decode()
-    assert _status(world, at_client["task_state"]) == "in_progress"
+    assert _status(world, at_client.task_state) == "in_progress"
 
 
 def test_unknown_and_other_brands_tokens_are_not_valid_here(world, at_client):
-    token = at_client["tokens"]["jo@acme.example"]
+    token = at_client.tokens["jo@acme.example"]
     response = HostClient(world.globex.host).get(f"/review/{token}/")
     assert response.status_code == 404 and "not valid" in response.content.decode()
     assert _anonymous(world).get("/review/not-a-token/").status_code == 404
 
 
 def test_decisions_need_the_csrf_token(world, at_client):
-    token = at_client["tokens"]["jo@acme.example"]
+    token = at_client.tokens["jo@acme.example"]
     strict = Client(HTTP_HOST=world.acme.host, enforce_csrf_checks=True)
     assert strict.post(f"/review/{token}/", {"decision": "approved"}).status_code == 403
-    assert _status(world, at_client["task_state"]) == "in_progress"
+    assert _status(world, at_client.task_state) == "in_progress"
 
 
 def _opened(world, email):
@@ -222,14 +226,14 @@ def _opened(world, email):
 def test_a_bare_fetch_is_labelled_as_such_and_a_person_opens_it(world, http, at_client):
     """Mail scanners fetch every link in a message: a GET is a fetch. The page's beacon (sent
     on a sign of a person, with CSRF) or a POST records the opening."""
-    jo = at_client["tokens"]["jo@acme.example"]
+    jo = at_client.tokens["jo@acme.example"]
     scanner = _anonymous(world)
     for _ in range(2):
         assert scanner.get(f"/review/{jo}/", HTTP_USER_AGENT="SafeLinks/1.0").status_code == 200
     link, logged = _opened(world, "jo@acme.example")
     assert link.first_fetched_at is not None and link.first_opened_at is None
     assert logged == {"approvals.link_fetched"}
-    url = f"/admin/approvals/{at_client['page'].pk}/links/"
+    url = f"/admin/approvals/{at_client.page.pk}/links/"
     manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
     html = manager.get(url).content.decode()
     assert 'data-status="opened"' not in html
@@ -253,7 +257,7 @@ def test_a_bare_fetch_is_labelled_as_such_and_a_person_opens_it(world, http, at_
     assert 'data-status="opened"' in manager.get(url).content.decode()
 
     # Without the script, the decision itself is the sign of a person.
-    sam = at_client["tokens"]["sam@acme.example"]
+    sam = at_client.tokens["sam@acme.example"]
     _anonymous(world).post(f"/review/{sam}/", {"decision": "approved"})
     assert _opened(world, "sam@acme.example")[0].first_opened_at is not None
 
@@ -262,14 +266,14 @@ def test_a_valid_link_opens_whatever_else_its_address_sent(world, at_client, set
     """Strays from a shared office address must not lock the approver out: the limit counts
     and refuses only tokens that lead nowhere."""
     settings.REVIEW_FAILURE_LIMIT = 3
-    token = at_client["tokens"]["jo@acme.example"]
+    token = at_client.tokens["jo@acme.example"]
     stray = _anonymous(world)
     for n in range(settings.REVIEW_FAILURE_LIMIT + 2):
         stray.get(f"/review/stray-{n:040d}/")
     assert stray.get(f"/review/stray-{'x' * 40}/").status_code == 429
     approver = _anonymous(world)  # the same address
     assert approver.get(f"/review/{token}/").status_code == 200
-    assert approver.get(f"/review/{token}/images/{at_client['image'].pk}/").status_code == 200
+    assert approver.get(f"/review/{token}/images/{at_client.image.pk}/").status_code == 200
     done = approver.post(f"/review/{token}/", {"decision": "approved"})
     assert done.status_code == 200 and "You approved" in done.content.decode()
 
@@ -299,9 +303,9 @@ def test_unknown_tokens_are_refused_per_address_past_the_limit(world, at_client,
 def test_staff_can_record_a_decision_the_client_gave_by_phone(world, at_client):
     manager = world.acme.users[Role.ACCOUNT_MANAGER]
     with schema_context(world.acme.client.schema_name):
-        task_state = TaskState.objects.get(pk=at_client["task_state"].pk)
+        task_state = TaskState.objects.get(pk=at_client.task_state.pk)
         task = task_state.task.specific
-        page = CampaignPage.objects.get(pk=at_client["page"].pk)
+        page = CampaignPage.objects.get(pk=at_client.page.pk)
         assert [a for a, _, _ in task.get_actions(page, manager)] == ["approve", "reject"]
         assert task.get_actions(page, world.acme.users[Role.EDITOR]) == []
         task.on_action(task_state, manager, "approve", comment="Jo, by phone, 3 pm")
@@ -312,17 +316,17 @@ def test_staff_can_record_a_decision_the_client_gave_by_phone(world, at_client):
 def test_editing_during_the_clients_review_supersedes_the_links(world, http, at_client):
     """The campaign changed after the link went out: the link says a newer version is coming
     rather than approving stale content."""
-    token = at_client["tokens"]["jo@acme.example"]
+    token = at_client.tokens["jo@acme.example"]
     assert _anonymous(world).get(f"/review/{token}/").status_code == 200
     with schema_context(world.acme.client.schema_name):
-        draft = CampaignPage.objects.get(pk=at_client["page"].pk).get_latest_revision_as_object()
+        draft = CampaignPage.objects.get(pk=at_client.page.pk).get_latest_revision_as_object()
         draft.title = "Winter roast (new prices)"
         draft.save_revision(user=world.acme.users[Role.EDITOR])
     for response in (_anonymous(world).get(f"/review/{token}/"),
                      _anonymous(world).post(f"/review/{token}/", {"decision": "approved"})):
         assert response.status_code == 410
         assert "There is a newer version of this campaign" in response.content.decode()
-    assert _status(world, at_client["task_state"]) == "in_progress"
+    assert _status(world, at_client.task_state) == "in_progress"
 
 
 def test_editing_in_the_editor_during_approval_starts_it_again(world, http, at_client):
@@ -330,24 +334,24 @@ def test_editing_in_the_editor_during_approval_starts_it_again(world, http, at_c
 
     from tests.forms import form_fields
 
-    token = at_client["tokens"]["jo@acme.example"]
+    token = at_client.tokens["jo@acme.example"]
     editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
-    edit = f"/admin/pages/{at_client['page'].pk}/edit/"
+    edit = f"/admin/pages/{at_client.page.pk}/edit/"
     fields = form_fields(editor.get(edit).content.decode(), "page-edit-form")
     fields["goal"] = ["Sell the winter roast, now cheaper"]
     response = editor.post(edit, fields, follow=True)
     assert "its approval starts again with the sensitivity review" in response.content.decode()
     with schema_context(world.acme.client.schema_name):
-        states = WorkflowState.objects.filter(object_id=str(at_client["page"].pk)).order_by("pk")
+        states = WorkflowState.objects.filter(object_id=str(at_client.page.pk)).order_by("pk")
         assert [s.status for s in states] == ["cancelled", "in_progress"]
-        page = CampaignPage.objects.get(pk=at_client["page"].pk)
+        page = CampaignPage.objects.get(pk=at_client.page.pk)
         assert page.current_workflow_task.name == "Sensitivity review"
     assert _anonymous(world).get(f"/review/{token}/").status_code == 410
 
 
 def test_managers_withdraw_a_link_or_send_a_new_one(world, http, at_client):
-    jo, sam = (at_client["tokens"][e] for e in ("jo@acme.example", "sam@acme.example"))
-    url = f"/admin/approvals/{at_client['page'].pk}/links/"
+    jo, sam = (at_client.tokens[e] for e in ("jo@acme.example", "sam@acme.example"))
+    url = f"/admin/approvals/{at_client.page.pk}/links/"
     manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
     _anonymous(world).post(f"/review/{jo}/opened/")  # the page's beacon: Jo has it open
     html = manager.get(url).content.decode()
@@ -371,12 +375,12 @@ def test_managers_withdraw_a_link_or_send_a_new_one(world, http, at_client):
 
 
 def test_the_approval_history_downloads_as_csv_without_formulas(world, http, at_client):
-    jo = at_client["tokens"]["jo@acme.example"]
+    jo = at_client.tokens["jo@acme.example"]
     _anonymous(world).get(f"/review/{jo}/", HTTP_USER_AGENT="PhoneBrowser/1.0")
     _anonymous(world).post(f"/review/{jo}/", {"decision": "changes_requested",
                                               "comment": "=HYPERLINK(\"http://evil\")"})
     manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
-    response = manager.get(f"/admin/approvals/{at_client['page'].pk}/history.csv")
+    response = manager.get(f"/admin/approvals/{at_client.page.pk}/history.csv")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     text = response.content.decode()
     assert "Review links sent to the client" in text and "jo@acme.example" in text
@@ -388,7 +392,7 @@ def test_the_approval_history_downloads_as_csv_without_formulas(world, http, at_
     assert not [c for c in cells if c[:1] in ("=", "+", "@")], "a cell a spreadsheet would run"
     assert any("HYPERLINK" in c for c in cells)
     outsider = http(world.acme.host, user=world.globex.users[Role.ACCOUNT_MANAGER])
-    assert outsider.get(f"/admin/approvals/{at_client['page'].pk}/history.csv").status_code \
+    assert outsider.get(f"/admin/approvals/{at_client.page.pk}/history.csv").status_code \
         in (302, 403)
 
 
@@ -414,7 +418,7 @@ def test_backup_approvers_are_asked_when_nobody_answers(world, at_client,
 
     with schema_context(world.acme.client.schema_name):
         assert brand_review_reminders(world.acme.client)["backups_asked"] == 0  # too early
-        TaskState.objects.filter(pk=at_client["task_state"].pk).update(
+        TaskState.objects.filter(pk=at_client.task_state.pk).update(
             started_at=timezone.now() - dt.timedelta(days=3))
         mail.outbox.clear()
         with django_capture_on_commit_callbacks(execute=True):
@@ -467,9 +471,9 @@ def test_a_missed_deadline_holds_the_posts_and_tells_the_team_once(
             assert brand_review_reminders(world.acme.client)["deadlines_missed"] == 1
             assert brand_review_reminders(world.acme.client)["deadlines_missed"] == 0
         miss = DeadlineMiss.objects.get()
-        assert miss.page_id == at_client["page"].pk
+        assert miss.page_id == at_client.page.pk
         assert PageLogEntry.objects.filter(action="approvals.deadline_missed").count() == 1
-        assert not CampaignPage.objects.get(pk=at_client["page"].pk).live  # nothing goes out
+        assert not CampaignPage.objects.get(pk=at_client.page.pk).live  # nothing goes out
     [notice] = [m for m in mail.outbox if "Not approved in time" in m.subject]
     assert {world.acme.users[Role.ACCOUNT_MANAGER].email, world.acme.users[Role.EDITOR].email,
             world.acme.users[Role.AGENCY_ADMIN].email} <= set(notice.to)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from dataclasses import dataclass
 
 import pytest
 from django.core import mail
@@ -13,14 +14,26 @@ from django.db import connection
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
-from approvals.forms import CHECKLIST
 from approvals.models import ApproverContact, ReviewLink
-from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
+from campaigns.models import CampaignPage
 from tenants.models import Role
 from tests.agency.browser import axe_violations, brand_url, describe_violations
+from tests.factories import (
+    CampaignFactory,
+    ChannelFactory,
+    PostFactory,
+    pass_sensitivity_review,
+    submit,
+)
 
 pytest_plugins = ["tests.agency.browser"]
 pytestmark = [pytest.mark.browser]
+
+
+@dataclass
+class ReviewLinkFixture:
+    page: object  # the campaign waiting for the client
+    token: str  # the approver's review link
 
 
 @pytest.fixture
@@ -30,22 +43,19 @@ def review_link(world, django_db_blocker):
     editor = world.acme.users[Role.EDITOR]
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
         approver = ApproverContact.objects.create(name="Jo Client", email=f"jo-{tag}@acme.example")
-        channel = Channel.objects.create(name=f"Sky {tag}", network="bluesky", handle="@acme")
-        page = CampaignIndexPage.objects.get().add_child(instance=CampaignPage(
-            title=f"Spring menu {tag}", goal="Launch the spring menu", live=False))
-        page.posts = [Post(copy="Spring menu is here 🌱", channels=[channel],
-                           publish_at=dt.datetime(2027, 3, 1, 9, tzinfo=dt.UTC)),
-                      Post(copy="Try the rhubarb latte", channels=[channel])]
-        page.save_revision(user=editor)
-        page.get_workflow().start(page, editor)
-        state = page.current_workflow_task_state
+        channel = ChannelFactory(name=f"Sky {tag}", network="bluesky", handle="@acme")
+        page = CampaignFactory(title=f"Spring menu {tag}", goal="Launch the spring menu",
+                               author=editor, posts=[
+            PostFactory(copy="Spring menu is here 🌱", channels=[channel],
+                        publish_at=dt.datetime(2027, 3, 1, 9, tzinfo=dt.UTC)),
+            PostFactory(copy="Try the rhubarb latte", channels=[channel])])
+        submit(page, editor)
         mail.outbox = []
-        state.task.specific.on_action(state, world.acme.users[Role.SENSITIVITY_REVIEWER],
-                                      "approve", **dict.fromkeys(CHECKLIST, True))
+        pass_sensitivity_review(page, world.acme.users[Role.SENSITIVITY_REVIEWER])
     connection.set_schema_to_public()
     message = next(m for m in mail.outbox if m.to == [approver.email])
     token = re.search(r"/review/([\w-]+)/", message.body).group(1)
-    yield {"page": page, "token": token}
+    yield ReviewLinkFixture(page=page, token=token)
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
         ReviewLink.objects.filter(approver=approver).delete()
         CampaignPage.objects.get(pk=page.pk).delete()
@@ -60,7 +70,7 @@ def test_the_client_reviews_on_a_phone_and_requests_a_change(
                                   is_mobile=True, has_touch=True)
     page = context.new_page()
     try:
-        page.goto(brand_url("acme", live_server_url, f"/review/{review_link['token']}/"))
+        page.goto(brand_url("acme", live_server_url, f"/review/{review_link.token}/"))
         expect(page.get_by_role("heading", name=re.compile("Review “Spring menu"))).to_be_visible()
         expect(page.get_by_text("Launch the spring menu")).to_be_visible()
         expect(page.get_by_role("article").first).to_contain_text("Spring menu is here")
@@ -81,14 +91,14 @@ def test_the_client_reviews_on_a_phone_and_requests_a_change(
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
         from wagtail.models import WorkflowState
 
-        state = WorkflowState.objects.filter(object_id=str(review_link["page"].pk)).latest("pk")
+        state = WorkflowState.objects.filter(object_id=str(review_link.page.pk)).latest("pk")
         assert state.status == "needs_changes"
     connection.set_schema_to_public()
 
 
 def _link(world, review_link, django_db_blocker):
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
-        link = ReviewLink.objects.get(revision__object_id=str(review_link["page"].pk))
+        link = ReviewLink.objects.get(revision__object_id=str(review_link.page.pk))
     connection.set_schema_to_public()
     return link
 
@@ -101,7 +111,7 @@ def test_the_page_records_opened_only_once_a_person_reads_it(
                                   is_mobile=True, has_touch=True)
     page = context.new_page()
     try:
-        page.goto(brand_url("acme", live_server_url, f"/review/{review_link['token']}/"))
+        page.goto(brand_url("acme", live_server_url, f"/review/{review_link.token}/"))
         expect(page.get_by_role("heading", name=re.compile("Review “Spring menu"))).to_be_visible()
         page.wait_for_load_state("networkidle")
         page.wait_for_timeout(1000)

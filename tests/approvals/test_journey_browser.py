@@ -8,6 +8,7 @@ import datetime as dt
 import email
 import re
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,13 +17,21 @@ from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
 from approvals.models import ApprovalRecord, ApproverContact, ReviewLink
-from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
+from campaigns.models import CampaignPage
 from tenants.models import Role
 from tests.agency.browser import FAILURE_DIR, TIMEOUT_MS, brand_url, sign_in
 from tests.conftest import PASSWORD
+from tests.factories import CampaignFactory, ChannelFactory, PostFactory
 
 pytest_plugins = ["tests.agency.browser"]
 pytestmark = [pytest.mark.browser]
+
+
+@dataclass
+class Journey:
+    page: object  # the campaign, written by Acme's editor
+    approver: object  # Acme's one approver contact
+    tag: str  # in the names of the journey's campaign, channel and approver
 
 
 @pytest.fixture
@@ -31,15 +40,14 @@ def journey(world, django_db_blocker):
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
         approver = ApproverContact.objects.create(name="Jo Client",
                                                   email=f"jo-{tag}@acme.example")
-        channel = Channel.objects.create(name=f"Box {tag}", network="sandbox", handle="@acme")
-        page = CampaignIndexPage.objects.get().add_child(instance=CampaignPage(
-            title=f"Summer blend {tag}", goal="Launch the summer blend", live=False))
-        page.posts = [Post(copy="Our summer blend is no bullshit, just coffee",
-                           channels=[channel],
-                           publish_at=dt.datetime(2027, 6, 1, 8, tzinfo=dt.UTC))]
-        page.save_revision(user=world.acme.users[Role.EDITOR])
+        channel = ChannelFactory(name=f"Box {tag}", handle="@acme")
+        page = CampaignFactory(title=f"Summer blend {tag}", goal="Launch the summer blend",
+                               author=world.acme.users[Role.EDITOR], posts=[PostFactory(
+                                   copy="Our summer blend is no bullshit, just coffee",
+                                   channels=[channel],
+                                   publish_at=dt.datetime(2027, 6, 1, 8, tzinfo=dt.UTC))])
     connection.set_schema_to_public()
-    yield {"page": page, "approver": approver, "tag": tag}
+    yield Journey(page=page, approver=approver, tag=tag)
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
         ReviewLink.objects.filter(approver=approver).delete()
         ApprovalRecord.objects.filter(revision__object_id=str(page.pk)).delete()
@@ -95,7 +103,7 @@ def _submit(page, label: str) -> None:
 
 def test_the_whole_approval_journey(browser, world, live_server_url, live_server_mail_dir,
                                     journey, django_db_blocker):
-    port, campaign = live_server_url, journey["page"]
+    port, campaign = live_server_url, journey.page
     edit = brand_url("acme", port, f"/admin/pages/{campaign.pk}/edit/")
     seen: set[str] = set()
     editor_ctx, editor = _person(browser, port, world.acme.users[Role.EDITOR])
@@ -123,7 +131,7 @@ def test_the_whole_approval_journey(browser, world, live_server_url, live_server
 
         # 3. The client, on a phone, asks for a change on post 1.
         client.goto(brand_url("acme", port, _review_link(live_server_mail_dir,
-                                                         journey["approver"].email, seen)))
+                                                         journey.approver.email, seen)))
         expect(client.get_by_text("no bullshit, just coffee")).to_be_visible()
         client.get_by_role("radio", name="Request changes").check()
         client.get_by_label("Comment on post 1 (optional)").fill("Please, no swearing.")
@@ -151,7 +159,7 @@ def test_the_whole_approval_journey(browser, world, live_server_url, live_server
 
         # 6. The client approves the new revision through a new link.
         client.goto(brand_url("acme", port, _review_link(live_server_mail_dir,
-                                                         journey["approver"].email, seen)))
+                                                         journey.approver.email, seen)))
         expect(client.get_by_text("bright, smooth coffee")).to_be_visible()
         client.get_by_role("radio", name="Approve the campaign").check()
         client.get_by_role("button", name="Send my decision").click()

@@ -11,27 +11,31 @@ from django_tenants.utils import schema_context
 from wagtail.models import PageLogEntry, TaskState
 
 from approvals.forms import CHECKLIST
-from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
+from campaigns.models import CampaignPage
 from tenants.models import Role
-from tenants.services import SYSTEM, membership_remove, membership_set
+from tenants.services import SYSTEM, membership_remove
 from tests.conftest import HostClient
+from tests.factories import (
+    CampaignFactory,
+    ChannelFactory,
+    MemberFactory,
+    PostFactory,
+    pass_sensitivity_review,
+    submit,
+)
 
 
 def test_two_reviewers_approving_at_once_make_one_transition(world, django_db_blocker):
     acme = world.acme
     with django_db_blocker.unblock():
-        second = get_user_model().objects.create_user(
-            username="second-reviewer@acme.test", email="second-reviewer@acme.test")
-        membership_set(client=acme.client, user=second, role=Role.SENSITIVITY_REVIEWER,
-                       actor=SYSTEM)
+        second = MemberFactory(client=acme.client, role=Role.SENSITIVITY_REVIEWER,
+                               user__username="second-reviewer@acme.test").user
         with schema_context(acme.client.schema_name):
-            channel = Channel.objects.create(name="Race box", network="sandbox", handle="@race")
-            page = CampaignIndexPage.objects.get().add_child(
-                instance=CampaignPage(title="Race", live=False))
-            page.posts = [Post(copy="A calm post", channels=[channel],
-                               publish_at=dt.datetime(2026, 12, 5, 9, tzinfo=dt.UTC))]
-            page.save_revision(user=acme.users[Role.EDITOR])
-            page.get_workflow().start(page, acme.users[Role.EDITOR])
+            channel = ChannelFactory(name="Race box", handle="@race")
+            page = CampaignFactory(title="Race", author=acme.users[Role.EDITOR], posts=[
+                PostFactory(copy="A calm post", channels=[channel],
+                            publish_at=dt.datetime(2026, 12, 5, 9, tzinfo=dt.UTC))])
+            submit(page, acme.users[Role.EDITOR])
             task_state = page.current_workflow_task_state
         connection.set_schema_to_public()
     url = f"/admin/sensitivity/review/{task_state.pk}/"
@@ -93,17 +97,13 @@ def test_two_approvers_completing_the_quorum_at_once_make_one_transition(world,
             approvers = [ApproverContact.objects.create(name=f"Racer {n}",
                                                         email=f"racer{n}@acme.example")
                          for n in (1, 2)]
-            channel = Channel.objects.create(name="Race box 2", network="sandbox", handle="@r2")
-            page = CampaignIndexPage.objects.get().add_child(
-                instance=CampaignPage(title="Race to approve", live=False))
-            page.posts = [Post(copy="A calm post", channels=[channel],
-                               publish_at=dt.datetime(2027, 1, 5, 9, tzinfo=dt.UTC))]
-            page.save_revision(user=acme.users[Role.EDITOR])
-            page.get_workflow().start(page, acme.users[Role.EDITOR])
-            review = page.current_workflow_task_state
+            channel = ChannelFactory(name="Race box 2", handle="@r2")
+            page = CampaignFactory(title="Race to approve", author=acme.users[Role.EDITOR], posts=[
+                PostFactory(copy="A calm post", channels=[channel],
+                            publish_at=dt.datetime(2027, 1, 5, 9, tzinfo=dt.UTC))])
+            submit(page, acme.users[Role.EDITOR])
             mail.outbox = []
-            review.task.specific.on_action(review, acme.users[Role.SENSITIVITY_REVIEWER],
-                                           "approve", **dict.fromkeys(CHECKLIST, True))
+            pass_sensitivity_review(page, acme.users[Role.SENSITIVITY_REVIEWER])
         connection.set_schema_to_public()
     import re
 

@@ -1,25 +1,25 @@
 """Fixtures shared by the studio tests."""
 
-import io
+from dataclasses import dataclass
 
 import pytest
-from django.core.files.images import ImageFile
-from django_tenants.utils import schema_context
 
-from tests.images import png_bytes
+from tests.factories import ChannelFactory, ImageFactory
+
+
+@dataclass
+class StudioKit:
+    masto: object
+    sky: object
+    image: object
 
 
 @pytest.fixture
-def acme_kit(world):
+def acme_kit(world) -> StudioKit:
     """In Acme's schema: a Mastodon and a Bluesky channel and one image (rolled back after)."""
-    from wagtail.images.models import Image
-
-    from campaigns.models import Channel
-
-    with schema_context(world.acme.client.schema_name):
-        masto = Channel.objects.create(name="Acme Masto", network="mastodon", handle="@acme@m.ex",
-                                       endpoint="https://m.example")
-        sky = Channel.objects.create(name="Acme Sky", network="bluesky", handle="@acme.bsky")
-        image = Image.objects.create(title="Cup", file=ImageFile(io.BytesIO(png_bytes()),
-                                                                   name="cup.png"))
-    return {"masto": masto, "sky": sky, "image": image}
+    acme = world.acme
+    return StudioKit(
+        masto=ChannelFactory(brand=acme, name="Acme Masto", network="mastodon",
+                             handle="@acme@m.ex", endpoint="https://m.example"),
+        sky=ChannelFactory(brand=acme, name="Acme Sky", network="bluesky", handle="@acme.bsky"),
+        image=ImageFactory(brand=acme, title="Cup"))

@@ -5,18 +5,18 @@ and the browser reports no violation of the policy on any of them."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import uuid
+from dataclasses import dataclass
 
 import pytest
-from django.core.files.images import ImageFile
 from django.db import connection
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
-from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
+from campaigns.models import CampaignPage
 from tenants.models import Role
 from tests.agency.browser import brand_url
+from tests.factories import CampaignFactory, ChannelFactory, ImageFactory, PostFactory
 from tests.images import png_bytes
 
 pytest_plugins = ["tests.agency.browser"]
@@ -33,6 +33,12 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
+@dataclass
+class PolicyCampaign:
+    page: object
+    tag: str  # in the names of its channel and images (and of the images the test uploads)
+
+
 @pytest.fixture
 def campaign(world, django_db_blocker):
     """A draft campaign with one post (an image with alt text, a Bluesky channel) and a second
@@ -41,18 +47,17 @@ def campaign(world, django_db_blocker):
 
     tag = uuid.uuid4().hex[:6]
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
-        channel = Channel.objects.create(name=f"Sky {tag}", network="bluesky", handle="@acme.bsky")
-        images = [Image.objects.create(title=f"{name} {tag}", file=ImageFile(
-            io.BytesIO(png_bytes((320, 240))), name=f"{name.lower()}-{tag}.png"))
-            for name in ("Latte", "Beans")]
-        page = CampaignIndexPage.objects.get().add_child(
-            instance=CampaignPage(title=f"Policy check {tag}", live=False))
-        page.posts = [Post(copy=f"Oat latte season {tag} ☕", channels=[channel],
-                           publish_at=dt.datetime(2026, 10, 14, 8, tzinfo=dt.UTC),
-                           media=[("image", {"image": images[0], "alt_text": "A latte"})])]
-        page.save_revision(user=world.acme.users[Role.EDITOR])
+        channel = ChannelFactory(name=f"Sky {tag}", network="bluesky", handle="@acme.bsky")
+        images = [ImageFactory(title=f"{name} {tag}", size=(320, 240),
+                               filename=f"{name.lower()}-{tag}.png")
+                  for name in ("Latte", "Beans")]
+        page = CampaignFactory(title=f"Policy check {tag}", author=world.acme.users[Role.EDITOR],
+                               posts=[PostFactory(
+                                   copy=f"Oat latte season {tag} ☕", channels=[channel],
+                                   publish_at=dt.datetime(2026, 10, 14, 8, tzinfo=dt.UTC),
+                                   image=images[0], alt_text="A latte")])
     connection.set_schema_to_public()
-    yield {"page": page, "tag": tag, "channel": channel, "images": images}
+    yield PolicyCampaign(page=page, tag=tag)
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
         CampaignPage.objects.filter(pk=page.pk).delete()
         channel.delete()
@@ -69,10 +74,10 @@ def test_the_editor_previews_choosers_and_calendar_work_under_the_policy(
     page.on("console", lambda message: refusals.append(message.text)
             if "Content Security Policy" in message.text else None)
     signed_in(world.acme.users[Role.EDITOR])
-    tag = campaign["tag"]
+    tag = campaign.tag
 
     response = page.goto(brand_url("acme", live_server_url,
-                                   f"/admin/pages/{campaign['page'].pk}/edit/"))
+                                   f"/admin/pages/{campaign.page.pk}/edit/"))
     policy = response.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert "object-src 'none'" in policy and "unsafe-eval" not in policy

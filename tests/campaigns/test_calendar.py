@@ -2,45 +2,52 @@
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 import pytest
 from django_tenants.utils import schema_context
 
-from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
+from campaigns.models import CampaignPage
 from tenants.models import Role
+from tests.factories import CampaignFactory, ChannelFactory, PostFactory, submit
 
 pytestmark = pytest.mark.django_db
 LONDON = dt.timezone(dt.timedelta(hours=1))  # BST in October 2026
 
 
-def _campaign(title, author, posts, index):
-    page = index.add_child(instance=CampaignPage(title=title, live=False))
-    page.posts = [Post(copy=copy, publish_at=when, channels=channels)
-                  for copy, when, channels in posts]
-    page.save_revision(user=author)
-    return page
+def _campaign(title, author, posts):
+    return CampaignFactory(title=title, author=author, posts=[
+        PostFactory(copy=copy, publish_at=when, channels=channels)
+        for copy, when, channels in posts])
+
+
+@dataclass
+class Month:
+    """October 2026 in Acme's calendar: a draft and a campaign in review on two channels."""
+
+    draft: object
+    review: object
+    masto: object
+    sandbox: object
 
 
 @pytest.fixture
-def month(world):
+def month(world) -> Month:
     editor = world.acme.users[Role.EDITOR]
     with schema_context(world.acme.client.schema_name):
-        index = CampaignIndexPage.objects.get()
-        masto = Channel.objects.create(name="Cal Mastodon", network="sandbox", handle="@m")
-        sandbox = Channel.objects.create(name="Cal Sandbox", network="sandbox", handle="@s")
+        masto = ChannelFactory(name="Cal Mastodon", handle="@m")
+        sandbox = ChannelFactory(name="Cal Sandbox", handle="@s")
         draft = _campaign("Cal draft", editor, [
             ("Draft post one", dt.datetime(2026, 10, 5, 9, 0, tzinfo=LONDON), [masto]),
             ("Draft post two", dt.datetime(2026, 10, 20, 18, 30, tzinfo=LONDON), [sandbox]),
-        ], index)
+        ])
         review = _campaign("Cal review", editor, [
             ("Review post", dt.datetime(2026, 10, 7, 12, 0, tzinfo=LONDON), [masto]),
-        ], index)
-        from wagtail.models import Workflow
-
-        Workflow.objects.get().start(review, editor)
+        ])
+        submit(review, editor)
         _campaign("Cal november", editor, [
-            ("Next month", dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC), [masto])], index)
-    return {"draft": draft, "review": review, "masto": masto, "sandbox": sandbox}
+            ("Next month", dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC), [masto])])
+    return Month(draft=draft, review=review, masto=masto, sandbox=sandbox)
 
 
 def _entries(html):
@@ -60,9 +67,9 @@ def test_month_view_shows_every_post_of_the_month_with_its_state(world, http, mo
 
 def test_filters_by_channel_and_by_campaign(world, http, month):
     editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
-    html = editor.get(f"/admin/calendar/?month=2026-10&channel={month['sandbox'].pk}").content
+    html = editor.get(f"/admin/calendar/?month=2026-10&channel={month.sandbox.pk}").content
     assert b"Draft post two" in html and b"Draft post one" not in html
-    html = editor.get(f"/admin/calendar/?month=2026-10&campaign={month['review'].pk}").content
+    html = editor.get(f"/admin/calendar/?month=2026-10&campaign={month.review.pk}").content
     assert b"Review post" in html and b"Draft post one" not in html
 
 
@@ -75,31 +82,31 @@ def test_week_view_shows_that_week_only(world, http, month):
 
 def test_a_draft_post_moves_to_another_day_keeping_its_time(world, http, month):
     editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
-    response = editor.post(f"/admin/calendar/move/{month['draft'].pk}/0/",
+    response = editor.post(f"/admin/calendar/move/{month.draft.pk}/0/",
                            {"day": "2026-10-09", "next": "/admin/calendar/?month=2026-10"})
     assert response.status_code == 302 and response["Location"] == "/admin/calendar/?month=2026-10"
     with schema_context(world.acme.client.schema_name):
-        page = CampaignPage.objects.get(pk=month["draft"].pk).get_latest_revision_as_object()
+        page = CampaignPage.objects.get(pk=month.draft.pk).get_latest_revision_as_object()
         moved = page.posts.all()[0]
     assert moved.publish_at == dt.datetime(2026, 10, 9, 9, 0, tzinfo=LONDON)
 
 
 def test_a_post_in_review_cannot_be_moved(world, http, month):
     editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
-    response = editor.post(f"/admin/calendar/move/{month['review'].pk}/0/",
+    response = editor.post(f"/admin/calendar/move/{month.review.pk}/0/",
                            {"day": "2026-10-09"}, follow=True)
     assert "in review" in response.content.decode()
     with schema_context(world.acme.client.schema_name):
-        page = CampaignPage.objects.get(pk=month["review"].pk).get_latest_revision_as_object()
+        page = CampaignPage.objects.get(pk=month.review.pk).get_latest_revision_as_object()
         assert page.posts.all()[0].publish_at.date() == dt.date(2026, 10, 7)
     html = editor.get("/admin/calendar/?month=2026-10").content.decode()
-    review_entry = html.split(f'data-campaign="{month["review"].pk}"')[1].split("</div>")[0]
+    review_entry = html.split(f'data-campaign="{month.review.pk}"')[1].split("</div>")[0]
     assert "Move" not in review_entry
 
 
 def test_the_move_form_refuses_an_outside_redirect(world, http, month):
     editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
-    response = editor.post(f"/admin/calendar/move/{month['draft'].pk}/1/",
+    response = editor.post(f"/admin/calendar/move/{month.draft.pk}/1/",
                            {"day": "2026-10-21", "next": "https://evil.example/"})
     assert response["Location"] == "/admin/calendar/"
 
@@ -108,10 +115,9 @@ def test_calendar_runs_a_bounded_number_of_queries(world, http, month,
                                                    django_assert_max_num_queries):
     editor = world.acme.users[Role.EDITOR]
     with schema_context(world.acme.client.schema_name):
-        index = CampaignIndexPage.objects.get()
         _campaign("Cal many", editor, [
             (f"Post {n}", dt.datetime(2026, 10, 1 + n % 28, 10, 0, tzinfo=LONDON),
-             [month["masto"]]) for n in range(50)], index)
+             [month.masto]) for n in range(50)])
     client = http(world.acme.host, user=editor)
     client.get("/admin/calendar/?month=2026-10")  # warm caches (site, content types)
     with django_assert_max_num_queries(40):

@@ -5,25 +5,22 @@ import datetime as dt
 import pytest
 from django_tenants.utils import schema_context
 
-from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
+from campaigns.models import CampaignPage
 from tenants.models import Role
+from tests.factories import CampaignFactory, ChannelFactory, PostFactory, submit
 
 pytestmark = pytest.mark.django_db
 
 
 def test_duplicate_makes_an_unscheduled_draft_with_the_same_posts(world, http):
-    from wagtail.models import Workflow
-
     editor_user = world.acme.users[Role.EDITOR]
     with schema_context(world.acme.client.schema_name):
-        index = CampaignIndexPage.objects.get()
-        channel = Channel.objects.create(name="Dup sandbox", network="sandbox", handle="@d")
-        page = index.add_child(instance=CampaignPage(title="Original", goal="Sell", live=False))
-        page.posts = [Post(copy="One", publish_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
-                           channels=[channel]), Post(copy="Two")]
-        page.tags.add("coffee")
-        page.save_revision(user=editor_user)
-        Workflow.objects.get().start(page, editor_user)
+        channel = ChannelFactory(name="Dup sandbox", handle="@d")
+        page = CampaignFactory(title="Original", goal="Sell", tags=["coffee"], author=editor_user,
+                               posts=[PostFactory(copy="One", channels=[channel], publish_at=(
+                                   dt.datetime(2026, 10, 1, tzinfo=dt.UTC))),
+                                      PostFactory(copy="Two")])
+        submit(page, editor_user)
     editor = http(world.acme.host, user=editor_user)
     assert b"Duplicate" in editor.get(f"/admin/campaigns/{page.pk}/duplicate/").content
     response = editor.post(f"/admin/campaigns/{page.pk}/duplicate/")
@@ -41,9 +38,7 @@ def test_duplicate_makes_an_unscheduled_draft_with_the_same_posts(world, http):
 
 
 def test_a_reviewer_without_authoring_rights_cannot_duplicate(world, http):
-    with schema_context(world.acme.client.schema_name):
-        index = CampaignIndexPage.objects.get()
-        page = index.add_child(instance=CampaignPage(title="Guarded", live=False))
+    page = CampaignFactory(brand=world.acme, title="Guarded", revision=False)
     reviewer = http(world.acme.host, user=world.acme.users[Role.SENSITIVITY_REVIEWER])
     response = reviewer.post(f"/admin/campaigns/{page.pk}/duplicate/")
     assert response.status_code in {302, 403} and response.get("Location") != "/admin/pages/"

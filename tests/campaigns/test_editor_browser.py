@@ -4,11 +4,10 @@ its alt text for three channels, its errors, its previews, the calendar; then re
 from __future__ import annotations
 
 import datetime as dt
-import io
 import uuid
+from dataclasses import dataclass
 
 import pytest
-from django.core.files.images import ImageFile
 from django.db import connection
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
@@ -16,10 +15,18 @@ from playwright.sync_api import expect
 from campaigns.models import CampaignIndexPage, CampaignPage, Channel
 from tenants.models import Role
 from tests.agency.browser import brand_url
-from tests.images import png_bytes
+from tests.factories import CampaignFactory, ChannelFactory, ImageFactory, PostFactory
 
 pytest_plugins = ["tests.agency.browser"]
 pytestmark = [pytest.mark.browser]
+
+
+@dataclass
+class Studio:
+    tag: str  # in the names of everything the test makes
+    channels: list  # Mastodon, Bluesky and sandbox
+    image: object
+    index: object  # the campaigns index
 
 
 @pytest.fixture
@@ -29,18 +36,16 @@ def studio(world, django_db_blocker):
 
     tag = uuid.uuid4().hex[:6]
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
-        channels = []
-        for network, name in [("mastodon", "Masto"), ("bluesky", "Sky"), ("sandbox", "Box")]:
-            channel = Channel(name=f"{name} {tag}", network=network, handle="@acme",
-                              endpoint="https://mastodon.example" if network == "mastodon" else "")
-            channel.set_secret("token")
-            channel.save()
-            channels.append(channel)
-        image = Image.objects.create(title=f"Barista {tag}", file=ImageFile(
-            io.BytesIO(png_bytes((640, 480))), name=f"barista-{tag}.png"))
+        channels = [ChannelFactory(name=f"{name} {tag}", network=network, handle="@acme",
+                                   endpoint="https://mastodon.example" if network == "mastodon"
+                                   else "", secret="token")
+                    for network, name in [("mastodon", "Masto"), ("bluesky", "Sky"),
+                                          ("sandbox", "Box")]]
+        image = ImageFactory(title=f"Barista {tag}", size=(640, 480),
+                             filename=f"barista-{tag}.png")
         index = CampaignIndexPage.objects.get()
     connection.set_schema_to_public()
-    yield {"tag": tag, "channels": channels, "image": image, "index": index}
+    yield Studio(tag=tag, channels=channels, image=image, index=index)
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
         for page in CampaignPage.objects.filter(title__endswith=tag):
             page.delete()
@@ -90,22 +95,22 @@ def _add_image(page, post_prefix: str, image_title: str, alt_text: str) -> None:
 def test_a_staff_member_drafts_a_campaign_for_three_channels_in_the_browser(
         page, signed_in, world, live_server_url, studio, acme_db):
     signed_in(world.acme.users[Role.EDITOR])
-    title = f"Autumn roast {studio['tag']}"
+    title = f"Autumn roast {studio.tag}"
     page.goto(brand_url("acme", live_server_url,
-                        f"/admin/pages/add/campaigns/campaignpage/{studio['index'].pk}/"))
+                        f"/admin/pages/add/campaigns/campaignpage/{studio.index.pk}/"))
     page.locator("#id_title").fill(title)
     page.locator("#id_goal").fill("Launch the autumn roast")
     page.locator("#id_audience").fill("Coffee lovers in the UK")
     page.get_by_role("button", name="Add post").click()
     page.locator("#id_posts-0-copy").fill("x" * 520 + " ☕")
-    _add_image(page, "posts-0", studio["image"].title, "A barista pours a flat white")
-    for channel in studio["channels"]:
+    _add_image(page, "posts-0", studio.image.title, "A barista pours a flat white")
+    for channel in studio.channels:
         page.get_by_label(str(channel.name)).first.check()
     page.locator("#id_posts-0-publish_at").fill("2026-10-14 09:30")
 
     # Saving with copy Mastodon cannot take: the error names the post, the channel and the fix
     page.get_by_role("button", name="Save draft").click()
-    masto = studio["channels"][0].name
+    masto = studio.channels[0].name
     expect(page.get_by_text(f"Post 1 on {masto}: Mastodon allows 500 characters; this post "
                             "has 522. Shorten it by 22.")).to_be_visible()
     with acme_db():
@@ -120,14 +125,14 @@ def test_a_staff_member_drafts_a_campaign_for_three_channels_in_the_browser(
 
     saved, [post] = _latest(acme_db, title)
     assert post.copy == "Autumn roast is here ☕ Taste it in every shop."
-    assert {c.pk for c in post.channel_list} == {c.pk for c in studio["channels"]}
+    assert {c.pk for c in post.channel_list} == {c.pk for c in studio.channels}
     assert post.media_list == [
-        (studio["image"].pk, "A barista pours a flat white")]
+        (studio.image.pk, "A barista pours a flat white")]
     assert post.publish_at == dt.datetime(2026, 10, 14, 8, 30, tzinfo=dt.UTC)  # BST
 
     # Previews: one card per channel, as each network shows it
     page.goto(brand_url("acme", live_server_url, f"/admin/pages/{saved.pk}/view_draft/"))
-    for channel in studio["channels"]:
+    for channel in studio.channels:
         card = page.get_by_role("article", name=f"Post 1 on {channel.name}")
         expect(card).to_contain_text("Autumn roast is here ☕")
         expect(card.get_by_role("img", name="A barista pours a flat white")).to_be_visible()
@@ -142,18 +147,13 @@ def test_a_staff_member_drafts_a_campaign_for_three_channels_in_the_browser(
 def test_a_closed_post_opens_in_place_and_saves_with_the_others_untouched(
         page, signed_in, world, live_server_url, studio, acme_db):
     signed_in(world.acme.users[Role.EDITOR])
-    title = f"Winter menu {studio['tag']}"
-    masto, sky, box = studio["channels"]
+    title = f"Winter menu {studio.tag}"
+    masto, sky, box = studio.channels
     with acme_db():
-        from campaigns.models import Post
-
-        campaign = CampaignIndexPage.objects.get().add_child(
-            instance=CampaignPage(title=title, live=False))
-        campaign.posts = [Post(copy=f"Winter post {n}" + (" is crazy good" if n == 3 else ""),
-                               channels=[sky, box],
-                               publish_at=dt.datetime(2026, 12, n, 9, tzinfo=dt.UTC))
-                          for n in range(1, 4)]
-        campaign.save_revision(user=world.acme.users[Role.EDITOR])
+        campaign = CampaignFactory(title=title, author=world.acme.users[Role.EDITOR], posts=[
+            PostFactory(copy=f"Winter post {n}" + (" is crazy good" if n == 3 else ""),
+                        channels=[sky, box], publish_at=dt.datetime(2026, 12, n, 9, tzinfo=dt.UTC))
+            for n in range(1, 4)])
 
     page.goto(brand_url("acme", live_server_url, f"/admin/pages/{campaign.pk}/edit/"))
     closed = page.locator("[data-post-closed]")
@@ -174,7 +174,7 @@ def test_a_closed_post_opens_in_place_and_saves_with_the_others_untouched(
     copy.fill("Winter post 2, now with mulled spice")
     expect(lint).to_be_empty()
     page.get_by_label(masto.name).first.check()
-    _add_image(page, "posts-1", studio["image"].title, "Mulled spice in a glass cup")
+    _add_image(page, "posts-1", studio.image.title, "Mulled spice in a glass cup")
     expect(page.locator("[data-post-closed]")).to_have_count(2)
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_text(f"Page '{title}' has been updated.")).to_be_visible()
@@ -184,6 +184,6 @@ def test_a_closed_post_opens_in_place_and_saves_with_the_others_untouched(
                                        "Winter post 3 is crazy good"]
     assert {c.name for c in posts[1].channel_list} == {masto.name, sky.name, box.name}
     assert {c.name for c in posts[0].channel_list} == {sky.name, box.name}
-    assert posts[1].media_list == [(studio["image"].pk, "Mulled spice in a glass cup")]
+    assert posts[1].media_list == [(studio.image.pk, "Mulled spice in a glass cup")]
     assert [p.publish_at for p in posts] == [dt.datetime(2026, 12, d, 9, tzinfo=dt.UTC)
                                              for d in (1, 2, 3)]

@@ -6,29 +6,24 @@ import re
 import pytest
 from django.test import RequestFactory
 from django_tenants.utils import schema_context
-from wagtail.blocks import StreamValue
 
-from campaigns.models import CampaignIndexPage, CampaignPage, Post
+from campaigns.models import CampaignIndexPage, CampaignPage
 from tenants.models import Role
+from tests.factories import CampaignFactory, PostFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def campaign(world, acme_kit):
-    editor = world.acme.users[Role.EDITOR]
-    masto, sky, image = acme_kit["masto"], acme_kit["sky"], acme_kit["image"]
-    with schema_context(world.acme.client.schema_name):
-        index = CampaignIndexPage.objects.get()
-        page = index.add_child(instance=CampaignPage(title="Preview me", live=False))
-        first = Post(copy="Fresh roast ☕", link="https://acme.example/roast",
-                     publish_at=dt.datetime(2026, 10, 1, 8, tzinfo=dt.UTC), channels=[masto, sky])
-        first.media = StreamValue(first.media.stream_block, [
-            ("image", {"image": image, "alt_text": "A blue cup of coffee on a wooden table"})])
-        second = Post(copy="x" * 320, channels=[sky])
-        page.posts = [first, second, Post(copy="Nowhere")]
-        page.save_revision(user=editor)
-        return page
+    masto, sky, image = acme_kit.masto, acme_kit.sky, acme_kit.image
+    return CampaignFactory(brand=world.acme, title="Preview me",
+                           author=world.acme.users[Role.EDITOR], posts=[
+        PostFactory(copy="Fresh roast ☕", link="https://acme.example/roast",
+                    publish_at=dt.datetime(2026, 10, 1, 8, tzinfo=dt.UTC), channels=[masto, sky],
+                    image=image, alt_text="A blue cup of coffee on a wooden table"),
+        PostFactory(copy="x" * 320, channels=[sky]),
+        PostFactory(copy="Nowhere")])
 
 
 def _preview(http, world, page, mode):

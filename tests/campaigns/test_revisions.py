@@ -32,7 +32,7 @@ def _form(title, posts):
 
 @pytest.mark.django_db
 def test_a_campaign_saved_in_the_editor_reads_back_as_typed(world, http, acme_kit):
-    masto, sky, image = acme_kit["masto"], acme_kit["sky"], acme_kit["image"]
+    masto, sky, image = acme_kit.masto, acme_kit.sky, acme_kit.image
     with schema_context(world.acme.client.schema_name):
         index = CampaignIndexPage.objects.get()
     editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])

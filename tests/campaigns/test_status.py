@@ -5,15 +5,17 @@ iCalendar feed) and the webhook payload must all say the same."""
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 import icalendar
 import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
+from campaigns.models import CampaignPage
 from tenants.models import Role
 from tests.api.conftest import ApiClient, make_key
+from tests.factories import CampaignFactory, ChannelFactory, PostFactory, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +29,14 @@ EXPECTED = {
 }
 
 
+@dataclass
+class StatusCampaigns:
+    when: dt.datetime  # every campaign's one post
+    ids: dict  # name in EXPECTED -> the campaign's id
+
+
 @pytest.fixture
-def campaigns(world, http):
+def campaigns(world, http) -> StatusCampaigns:
     """One campaign per entry of EXPECTED, each with one post ten days ago (so an approved one
     is "Approved" on the calendar, not "Scheduled"). The sent back one is rejected by the
     sensitivity reviewer through the review page."""
@@ -36,17 +44,12 @@ def campaigns(world, http):
     when = (timezone.now() - dt.timedelta(days=10)).replace(hour=9, minute=0, second=0,
                                                              microsecond=0)
     with schema_context(world.acme.client.schema_name):
-        channel = Channel.objects.create(name="Status box", network="sandbox", handle="@st")
-        index = CampaignIndexPage.objects.get()
-        pages = {}
-        for name in EXPECTED:
-            page = index.add_child(instance=CampaignPage(title=f"Status {name}", live=False))
-            page.posts = [Post(copy=f"Status post of {name}", publish_at=when,
-                               channels=[channel])]
-            page.save_revision(user=editor)
-            pages[name] = page
+        channel = ChannelFactory(name="Status box", handle="@st")
+        pages = {name: CampaignFactory(title=f"Status {name}", author=editor, posts=[
+            PostFactory(copy=f"Status post of {name}", publish_at=when, channels=[channel])])
+            for name in EXPECTED}
         for name in ("in review", "sent back"):
-            pages[name].get_workflow().start(pages[name], editor)
+            submit(pages[name], editor)
         review = pages["sent back"].current_workflow_task_state
         for name in ("approved", "edited after approval"):
             pages[name].get_latest_revision().publish(user=editor, skip_permission_checks=True)
@@ -57,7 +60,7 @@ def campaigns(world, http):
     sent_back = reviewer.post(f"/admin/sensitivity/review/{review.pk}/",
                               {"action": "reject", "comment": "Say it more kindly."})
     assert sent_back.status_code == 302
-    return {"when": when, "ids": {name: page.pk for name, page in pages.items()}}
+    return StatusCampaigns(when=when, ids={name: page.pk for name, page in pages.items()})
 
 
 def _portal_counts(html: str) -> dict[str, tuple[str, int]]:
@@ -73,7 +76,7 @@ def _calendar_entry(html: str, campaign_id: int) -> str:
 
 def test_a_campaign_sent_back_for_changes_says_so_on_the_portal_and_the_calendar(
         world, http, campaigns):
-    sent_back = campaigns["ids"]["sent back"]
+    sent_back = campaigns.ids["sent back"]
     client = ApiClient(world.acme.host, make_key(world.acme))
     assert client.send("GET", f"/api/v1/campaigns/{sent_back}/").json()["status"] == \
         "changes_requested"
@@ -87,7 +90,7 @@ def test_a_campaign_sent_back_for_changes_says_so_on_the_portal_and_the_calendar
     assert counts["in_review"] == ("In review", api_count("in_review"))  # not counted twice
 
     editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
-    week = campaigns["when"].date()
+    week = campaigns.when.date()
     html = editor.get(f"/admin/calendar/?view=week&week={week}").content.decode()
     entry = _calendar_entry(html, sent_back)
     assert 'data-state="changes_requested"' in entry and "Changes requested" in entry
@@ -111,7 +114,7 @@ def test_every_screen_and_the_api_give_each_campaign_the_same_status(world, http
         with_status,
     )
 
-    ids = campaigns["ids"]
+    ids = campaigns.ids
     expected = {ids[name]: value for name, (value, _) in EXPECTED.items()}
     assert {s.value: s.label for s in CampaignStatus} == dict(EXPECTED.values())
 
@@ -140,7 +143,7 @@ def test_every_screen_and_the_api_give_each_campaign_the_same_status(world, http
     for pk, value in expected.items():
         assert client.send("GET", f"/api/v1/campaigns/{pk}/").json()["status"] == value
         assert client.send("GET", f"/api/v1/campaigns/{pk}/status/").json()["status"] == value
-    when = campaigns["when"]
+    when = campaigns.when
     span = f"start={(when - dt.timedelta(hours=1)):%Y-%m-%dT%H:%M:%SZ}" \
            f"&end={(when + dt.timedelta(hours=1)):%Y-%m-%dT%H:%M:%SZ}"
     on_calendar = client.send("GET", f"/api/v1/calendar/?{span}").json()

@@ -3,41 +3,41 @@ network rules and the brand's time zone."""
 
 import datetime as dt
 import html
-import io
 import re
+from dataclasses import dataclass
 
 import pytest
-from django.core.files.images import ImageFile
 from django.db import connection
 from django_tenants.utils import schema_context
 from wagtail.test.utils.form_data import inline_formset, nested_form_data, rich_text, streamfield
 
 from campaigns.models import CampaignIndexPage, CampaignPage, Channel
 from tenants.models import Role
-from tests.images import png_bytes
+from tests.factories import ChannelFactory, ImageFactory
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def acme(world):
-    """Acme's channels and an image, inside Acme's schema."""
-    from wagtail.images.models import Image
+@dataclass
+class Studio:
+    channels: dict  # network -> Acme's channel on it (Mastodon, Bluesky, sandbox)
+    image: object
+    index: object  # the campaigns index
 
+
+@pytest.fixture
+def acme(world) -> Studio:
+    """Acme's channels and an image, inside Acme's schema."""
     with schema_context(world.acme.client.schema_name):
-        channels = {}
-        for network, name in [("mastodon", "Acme on Mastodon"), ("bluesky", "Acme on Bluesky"),
-                              ("sandbox", "Acme sandbox")]:
-            channel = Channel(name=name, network=network, handle="@acme",
-                              endpoint="https://mastodon.example" if network == "mastodon" else "")
-            channel.set_secret("token-" + network)
-            channel.save()
-            channels[network] = channel
-        image = Image.objects.create(title="Barista",
-                                     file=ImageFile(io.BytesIO(png_bytes()), name="barista.png"))
+        channels = {network: ChannelFactory(
+            name=name, network=network, handle="@acme", secret="token-" + network,
+            endpoint="https://mastodon.example" if network == "mastodon" else "")
+            for network, name in [("mastodon", "Acme on Mastodon"),
+                                  ("bluesky", "Acme on Bluesky"), ("sandbox", "Acme sandbox")]}
+        image = ImageFactory(title="Barista")
         index = CampaignIndexPage.objects.get()
     connection.set_schema_to_public()
-    return {"channels": channels, "image": image, "index": index}
+    return Studio(channels=channels, image=image, index=index)
 
 
 def _post(copy, channels, images=(), publish_at="", link=""):
@@ -64,11 +64,11 @@ def _campaign_form(title, posts):
 
 def test_editor_drafts_a_campaign_with_posts_images_and_three_channels(world, http, acme):
     editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
-    channels = list(acme["channels"].values())
-    response = editor.post(f"/admin/pages/add/campaigns/campaignpage/{acme['index'].pk}/",
+    channels = list(acme.channels.values())
+    response = editor.post(f"/admin/pages/add/campaigns/campaignpage/{acme.index.pk}/",
                            _campaign_form("Autumn roast", [
                                _post("Autumn roast is here ☕ https://acme.example/autumn",
-                                     channels, images=[(acme["image"], "A barista pours coffee")],
+                                     channels, images=[(acme.image, "A barista pours coffee")],
                                      publish_at="2026-10-01 09:00"),
                                _post("Second post", channels[:1], publish_at="2026-10-02 12:30"),
                            ]))
@@ -88,8 +88,8 @@ def test_editor_drafts_a_campaign_with_posts_images_and_three_channels(world, ht
 def test_a_post_that_breaks_a_network_rule_is_refused_with_the_post_network_and_fix(
         world, http, acme):
     editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
-    mastodon = acme["channels"]["mastodon"]
-    response = editor.post(f"/admin/pages/add/campaigns/campaignpage/{acme['index'].pk}/",
+    mastodon = acme.channels["mastodon"]
+    response = editor.post(f"/admin/pages/add/campaigns/campaignpage/{acme.index.pk}/",
                            _campaign_form("Too long", [_post("x" * 612, [mastodon])]))
     assert response.status_code == 200
     assert ("Post 1 on Acme on Mastodon: Mastodon allows 500 characters; this post has 612. "
@@ -100,9 +100,9 @@ def test_a_post_that_breaks_a_network_rule_is_refused_with_the_post_network_and_
 
 def test_an_image_without_alt_text_is_refused(world, http, acme):
     editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
-    response = editor.post(f"/admin/pages/add/campaigns/campaignpage/{acme['index'].pk}/",
-                           _campaign_form("No alt", [_post("Hello", [acme["channels"]["sandbox"]],
-                                                           images=[(acme["image"], "")])]))
+    response = editor.post(f"/admin/pages/add/campaigns/campaignpage/{acme.index.pk}/",
+                           _campaign_form("No alt", [_post("Hello", [acme.channels["sandbox"]],
+                                                           images=[(acme.image, "")])]))
     assert response.status_code == 200
     with schema_context(world.acme.client.schema_name):
         assert not CampaignPage.objects.filter(title="No alt").exists()
@@ -111,8 +111,8 @@ def test_an_image_without_alt_text_is_refused(world, http, acme):
 def test_a_time_that_does_not_exist_in_the_brands_zone_is_refused(world, http, acme):
     """Clocks in London jump from 01:00 to 02:00 on 29 March 2026: 01:30 never happens."""
     editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
-    response = editor.post(f"/admin/pages/add/campaigns/campaignpage/{acme['index'].pk}/",
-                           _campaign_form("Spring", [_post("Hello", [acme["channels"]["sandbox"]],
+    response = editor.post(f"/admin/pages/add/campaigns/campaignpage/{acme.index.pk}/",
+                           _campaign_form("Spring", [_post("Hello", [acme.channels["sandbox"]],
                                                            publish_at="2026-03-29 01:30")]))
     assert response.status_code == 200
     assert "Europe/London" in response.content.decode()

@@ -10,9 +10,10 @@ from django.db import connection
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
-from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
+from campaigns.models import CampaignPage
 from tenants.models import Role
 from tests.agency.browser import axe_violations, brand_url, describe_violations
+from tests.factories import CampaignFactory, ChannelFactory, PostFactory
 
 pytest_plugins = ["tests.agency.browser"]
 pytestmark = [pytest.mark.browser]
@@ -23,14 +24,12 @@ def committed_campaign(world, django_db_blocker):
     """A campaign the test server can see (committed), removed afterwards."""
     title = f"Browser launch {uuid.uuid4().hex[:6]}"
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
-        index = CampaignIndexPage.objects.get()
-        channel = Channel.objects.create(name=f"Sky {title[-6:]}", network="bluesky",
-                                         handle="@acme.bsky")
-        page = index.add_child(instance=CampaignPage(title=title, live=False))
-        page.posts = [Post(copy="Autumn is here 🍂 #AutumnRoast",
-                           publish_at=dt.datetime(2026, 10, 14, 8, tzinfo=dt.UTC),
-                           channels=[channel])]
-        page.save_revision(user=world.acme.users[Role.EDITOR])
+        channel = ChannelFactory(name=f"Sky {title[-6:]}", network="bluesky",
+                                 handle="@acme.bsky")
+        page = CampaignFactory(title=title, author=world.acme.users[Role.EDITOR], posts=[
+            PostFactory(copy="Autumn is here 🍂 #AutumnRoast",
+                        publish_at=dt.datetime(2026, 10, 14, 8, tzinfo=dt.UTC),
+                        channels=[channel])])
     connection.set_schema_to_public()
     yield page
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):

@@ -8,7 +8,8 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from campaigns.models import CampaignIndexPage, CampaignPage, CampaignSummary, Post
+from campaigns.models import CampaignSummary
+from tests.factories import CampaignFactory, PostFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,13 +20,13 @@ FIELDS = ["campaign_id", "goal", "audience", "key_message", "story", "starts_on"
 
 def test_each_revision_rewrites_the_summary_and_the_backfill_agrees(world):
     with schema_context(world.acme.client.schema_name):
-        index = CampaignIndexPage.objects.get()
-        page = index.add_child(instance=CampaignPage(title="Summarised", live=False))
+        page = CampaignFactory(title="Summarised", revision=False)
         assert not CampaignSummary.objects.filter(campaign=page).exists()  # no revision yet
         page.goal, page.story, page.starts_on = "Sell", "<p>Story</p>", dt.date(2027, 3, 1)
-        page.posts = [Post(copy="Late", publish_at=dt.datetime(2027, 3, 9, 8, tzinfo=dt.UTC)),
-                      Post(copy="Early", publish_at=dt.datetime(2027, 3, 2, 8, tzinfo=dt.UTC)),
-                      Post(copy="Unscheduled")]
+        page.posts = [
+            PostFactory(copy="Late", publish_at=dt.datetime(2027, 3, 9, 8, tzinfo=dt.UTC)),
+            PostFactory(copy="Early", publish_at=dt.datetime(2027, 3, 2, 8, tzinfo=dt.UTC)),
+            PostFactory(copy="Unscheduled")]
         page.tags.add("tea", "Coffee", "apple")  # mixed case: the same order both ways
         page.save_revision()
         summary = CampaignSummary.objects.get(campaign=page)
@@ -33,15 +34,14 @@ def test_each_revision_rewrites_the_summary_and_the_backfill_agrees(world):
         assert summary.tags == ["Coffee", "apple", "tea"]
         assert summary.first_post_at == dt.datetime(2027, 3, 2, 8, tzinfo=dt.UTC)
 
-        page.posts = [Post(copy="Only")]
+        page.posts = [PostFactory(copy="Only")]
         page.goal = "Sell more"
         page.save_revision()
         summary.refresh_from_db()
         assert (summary.goal, summary.post_count, summary.first_post_at) == ("Sell more", 1, None)
 
-        other = index.add_child(instance=CampaignPage(title="Also summarised", live=False))
-        other.posts = [Post(copy="x", publish_at=dt.datetime(2027, 4, 1, tzinfo=dt.UTC))]
-        other.save_revision()
+        CampaignFactory(title="Also summarised", posts=[
+            PostFactory(copy="x", publish_at=dt.datetime(2027, 4, 1, tzinfo=dt.UTC))])
         written = list(CampaignSummary.objects.order_by("pk").values_list(*FIELDS))
         CampaignSummary.objects.all().delete()
         with connection.cursor() as cursor:

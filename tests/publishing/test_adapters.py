@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from campaigns.models import Channel
 from campaigns.publishing.adapters import (
     Image,
     Outgoing,
@@ -22,6 +21,7 @@ from campaigns.publishing.adapters import (
 )
 from campaigns.publishing.adapters.bluesky import BlueskyAdapter, forget_sessions, tid
 from campaigns.publishing.adapters.mastodon import MastodonAdapter
+from tests.factories import ChannelFactory
 from tests.publishing.fake_networks import TID_ALPHABET, FakeBluesky, FakeMastodon, closed_port_url
 
 # atproto's upload_blob hands httpx the image as data=bytes
@@ -62,16 +62,14 @@ def bluesky():
 
 
 def mastodon_adapter(endpoint: str, token: str = TOKEN, timeout: float = TIMEOUT):
-    channel = Channel(name="Acme on Mastodon", network="mastodon", handle="@acme@127.0.0.1",
-                      endpoint=endpoint)
-    channel.set_secret(token)
+    channel = ChannelFactory.build(name="Acme on Mastodon", network="mastodon",
+                                   handle="@acme@127.0.0.1", endpoint=endpoint, secret=token)
     return MastodonAdapter(channel, timeout=timeout)
 
 
 def bluesky_adapter(endpoint: str, password: str = PASSWORD, timeout: float = TIMEOUT):
-    channel = Channel(name="Acme on Bluesky", network="bluesky", handle="@acme.test",
-                      endpoint=endpoint)
-    channel.set_secret(password)
+    channel = ChannelFactory.build(name="Acme on Bluesky", network="bluesky",
+                                   handle="@acme.test", endpoint=endpoint, secret=password)
     return BlueskyAdapter(channel, timeout=timeout)
 
 

@@ -4,31 +4,38 @@ to all four channel kinds once, and a worker killed mid-publish loses and duplic
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 import re
 import signal
 
 import pytest
 from django.core import mail
-from django.core.files.images import ImageFile
 from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
-from wagtail.blocks import StreamValue
 
 from agency.signing import verify
 from campaigns.publishing.models import Delivery, State
 from tenants.models import Role
 from tests.conftest import (
+    Brand,
     HostClient,
-    _user,
     brand_host,
     child_env,
     manage_processes,
     wait_until,
 )
-from tests.images import png_bytes
+from tests.factories import (
+    CampaignFactory,
+    ChannelFactory,
+    ClientFactory,
+    DeliveryFactory,
+    ImageFactory,
+    MemberFactory,
+    PostFactory,
+    pass_sensitivity_review,
+    submit,
+)
 from tests.publishing.conftest import HOOK_SECRET
 from tests.publishing.fake_networks import FakeBluesky, FakeMastodon
 from tests.publishing.test_engine import Receiver
@@ -44,18 +51,17 @@ TIMINGS = {"PUBLISHING_SEND_TIMEOUT_SECONDS": "6", "PUBLISHING_LEASE_SECONDS": "
 def relay(world, django_db_blocker):
     """A brand of its own (deleted after), with staff and an approver, for committed data."""
     from approvals.models import ApproverContact
-    from tenants.services import SYSTEM, client_delete, client_provision, membership_set
+    from tenants.services import client_delete
 
     with django_db_blocker.unblock():
-        client = client_provision(name="Relay Tea", slug="relay", time_zone="Europe/London")
-        users = {}
-        for role in Role:
-            users[role] = _user(f"{role.value}@relay.test")
-            membership_set(client=client, user=users[role], role=role, actor=SYSTEM)
+        client = ClientFactory(name="Relay Tea", slug="relay", time_zone="Europe/London")
+        users = {role: MemberFactory(client=client, role=role,
+                                     user__username=f"{role.value}@relay.test").user
+                 for role in Role}
         with schema_context(client.schema_name):
             ApproverContact.objects.create(name="Rae Client", email="rae@relay.example")
         connection.set_schema_to_public()
-    yield {"client": client, "users": users, "host": brand_host("relay")}
+    yield Brand(client=client, host=brand_host("relay"), users=users)
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
         client_delete(client=client, actor=None, confirm_slug="relay")
@@ -82,19 +88,13 @@ def networks():
 
 
 def _channels(networks):
-    from campaigns.models import Channel
-
-    made = {"sandbox": Channel.objects.create(name="Relay Sandbox", network="sandbox",
-                                              handle="@relay")}
+    made = {"sandbox": ChannelFactory(name="Relay Sandbox", handle="@relay")}
     for network, endpoint, secret, handle in [
             ("mastodon", networks["mastodon"].url, "masto-token", "@relay@masto.test"),
             ("bluesky", networks["bluesky"].url, "app-pass", "relay.test"),
             ("webhook", networks["webhook"].url, HOOK_SECRET, "relay-hook")]:
-        channel = Channel(name=f"Relay {network}", network=network, handle=handle,
-                          endpoint=endpoint)
-        channel.set_secret(secret)
-        channel.save()
-        made[network] = channel
+        made[network] = ChannelFactory(name=f"Relay {network}", network=network, handle=handle,
+                                       endpoint=endpoint, secret=secret)
     return made
 
 
@@ -106,37 +106,27 @@ def _stderr(procs) -> str:
 
 def test_an_approved_campaign_goes_out_once_to_all_four_kinds_of_channel(
         relay, platform, networks, django_db_blocker):
-    from wagtail.images.models import Image
-
-    from approvals.forms import CHECKLIST
-    from campaigns.models import CampaignIndexPage, CampaignPage, Post
-
-    users = relay["users"]
+    users = relay.users
     with django_db_blocker.unblock():
-        with schema_context(relay["client"].schema_name):
+        with schema_context(relay.client.schema_name):
             channels = _channels(networks)
-            image = Image.objects.create(title="Tea", file=ImageFile(io.BytesIO(png_bytes()),
-                                                                       name="tea.png"))
-            page = CampaignIndexPage.objects.get().add_child(instance=CampaignPage(
-                title="First flush", goal="Launch the first flush", live=False))
+            image = ImageFactory(title="Tea")
             due = timezone.now().replace(microsecond=0) + dt.timedelta(seconds=25)
-            post = Post(copy="First flush is in 🍃 #FirstFlush https://relay.example/flush",
-                        channels=list(channels.values()), publish_at=due)
-            post.media = StreamValue(post.media.stream_block, [
-                ("image", {"image": image, "alt_text": "A glass teapot of pale green tea"})])
-            page.posts = [post]
-            page.save_revision(user=users[Role.EDITOR])
-            page.get_workflow().start(page, users[Role.EDITOR])
-            review = page.current_workflow_task_state
-            review.task.specific.on_action(review, users[Role.SENSITIVITY_REVIEWER], "approve",
-                                           **dict.fromkeys(CHECKLIST, True))
+            page = CampaignFactory(title="First flush", goal="Launch the first flush",
+                                   author=users[Role.EDITOR], posts=[PostFactory(
+                                       copy="First flush is in 🍃 #FirstFlush "
+                                            "https://relay.example/flush",
+                                       channels=list(channels.values()), publish_at=due,
+                                       image=image, alt_text="A glass teapot of pale green tea")])
+            submit(page, users[Role.EDITOR])
+            pass_sensitivity_review(page, users[Role.SENSITIVITY_REVIEWER])
         connection.set_schema_to_public()
         link = next(m for m in mail.outbox if m.to == ["rae@relay.example"])
         token = re.search(r"/review/([\w-]+)/", link.body).group(1)
-        answer = HostClient(relay["host"]).post(f"/review/{token}/", {"decision": "approved"})
+        answer = HostClient(relay.host).post(f"/review/{token}/", {"decision": "approved"})
         assert answer.status_code == 200 and "You approved" in answer.content.decode()
 
-        deliveries = Delivery.objects.filter(client=relay["client"])
+        deliveries = Delivery.objects.filter(client=relay.client)
         assert deliveries.count() == 4
         assert set(deliveries.values_list("state", flat=True)) == {State.SCHEDULED}
         assert wait_until(lambda: deliveries.filter(state=State.PUBLISHED).count() == 4, 60), (
@@ -153,7 +143,7 @@ def test_an_approved_campaign_goes_out_once_to_all_four_kinds_of_channel(
         assert kinds == ["app.bsky.richtext.facet#link", "app.bsky.richtext.facet#tag"]
         (headers, body), = networks["webhook"].requests
         assert verify(HOOK_SECRET, headers, body)
-        with schema_context(relay["client"].schema_name):
+        with schema_context(relay.client.schema_name):
             from campaigns.models import SandboxPost
 
             assert SandboxPost.objects.get().text.startswith("First flush is in")
@@ -162,26 +152,16 @@ def test_an_approved_campaign_goes_out_once_to_all_four_kinds_of_channel(
 
 def test_a_worker_killed_mid_publish_loses_nothing_and_duplicates_nothing(
         relay, platform, networks, django_db_blocker):
-    from campaigns.publishing.outbox import schedule_approved
-    from tests.publishing.conftest import make_campaign
-
     fake = networks["mastodon"]
     fake.hang_seconds = 5
     fake.accept_then_hang(1)  # the status is stored, the answer does not come
     with django_db_blocker.unblock():
-        schema = relay["client"].schema_name
-        with schema_context(schema):
+        with schema_context(relay.client.schema_name):
             channels = _channels(networks)
-        page = make_campaign(schema, title="Killed mid-publish", posts=[
-            ("Second flush, coming soon", [channels["mastodon"]],
-             timezone.now().replace(microsecond=0) + dt.timedelta(seconds=3), None)])
-        with schema_context(schema):
-            from campaigns.models import CampaignPage
-
-            page = CampaignPage.objects.get(pk=page.pk)
-            revision = page.latest_revision
-            revision.publish(skip_permission_checks=True)
-            (delivery,) = schedule_approved(CampaignPage.objects.get(pk=page.pk), revision)
+        delivery = DeliveryFactory(
+            brand=relay, title="Killed mid-publish", copy="Second flush, coming soon",
+            channel=channels["mastodon"],
+            publish_at=timezone.now().replace(microsecond=0) + dt.timedelta(seconds=3))
         connection.set_schema_to_public()
         assert wait_until(lambda: len(fake.posts) == 1, 30), _stderr(platform)
         sending = Delivery.objects.get(pk=delivery.pk)

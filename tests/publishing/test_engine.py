@@ -64,18 +64,18 @@ class Receiver:
 @pytest.fixture
 def receiver(kit):
     receiver = Receiver()
-    with schema_context(kit["schema"]):
-        kit["hook"].endpoint = receiver.url
-        kit["hook"].save()
+    with schema_context(kit.schema):
+        kit.hook.endpoint = receiver.url
+        kit.hook.save()
     yield receiver
     receiver.close()
 
 
 def _due(kit, channels, copy="Spring is here #SpringLaunch", tags=("coffee",)):
     now = timezone.now()
-    page = make_campaign(kit["schema"], posts=[(copy, channels, now + dt.timedelta(hours=1),
-                                                kit["image"])], tags=tags)
-    deliveries = approve(kit["schema"], page)
+    page = make_campaign(kit.schema, posts=[(copy, channels, now + dt.timedelta(hours=1),
+                                                kit.image)], tags=tags)
+    deliveries = approve(kit.schema, page)
     Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(next_attempt_at=now)
     return deliveries
 
@@ -87,7 +87,7 @@ def _run(claims, func=worker.deliver):
 def test_a_due_sandbox_post_is_published_once_into_the_brands_feed(world, kit):
     from campaigns.models import SandboxPost
 
-    (delivery,) = _due(kit, [kit["sandbox"]])
+    (delivery,) = _due(kit, [kit.sandbox])
     claims = transitions.claim_due()
     assert [pk for pk, _ in claims] == [delivery.pk]
     assert transitions.claim_due() == []  # claimed: nobody else takes it
@@ -96,7 +96,7 @@ def test_a_due_sandbox_post_is_published_once_into_the_brands_feed(world, kit):
     delivery.refresh_from_db()
     assert delivery.state == State.PUBLISHED and delivery.remote_url.endswith(
         f"#post-{delivery.remote_id}")
-    with schema_context(kit["schema"]):
+    with schema_context(kit.schema):
         (post,) = SandboxPost.objects.all()
         assert post.text == "Spring is here #SpringLaunch"
         (image,) = post.images
@@ -106,7 +106,7 @@ def test_a_due_sandbox_post_is_published_once_into_the_brands_feed(world, kit):
 
 def test_the_webhook_is_signed_as_standard_webhooks_has_it_and_carries_the_key(
         world, kit, receiver):
-    (delivery,) = _due(kit, [kit["hook"]])
+    (delivery,) = _due(kit, [kit.hook])
     assert _run(transitions.claim_due()) == [Outcome.PUBLISHED]
     (headers, body), = receiver.requests
     # The reference library checks it as a receiver would, and so does our helper; one scheme
@@ -124,10 +124,10 @@ def test_the_webhook_is_signed_as_standard_webhooks_has_it_and_carries_the_key(
 
 
 def test_a_webhook_channel_secret_from_before_signs_with_its_bytes(world, kit, receiver):
-    with schema_context(kit["schema"]):
-        kit["hook"].set_secret("an older secret, typed by staff")
-        kit["hook"].save()
-    _due(kit, [kit["hook"]])
+    with schema_context(kit.schema):
+        kit.hook.set_secret("an older secret, typed by staff")
+        kit.hook.save()
+    _due(kit, [kit.hook])
     assert _run(transitions.claim_due()) == [Outcome.PUBLISHED]
     (headers, body), = receiver.requests
     assert Webhook(b"an older secret, typed by staff").verify(body, headers)
@@ -146,20 +146,20 @@ def _video_campaign(kit, channels):
     from campaigns.models import CampaignPage, Post
 
     now = timezone.now()
-    page = make_campaign(kit["schema"], posts=[("Watch the pour", channels,
+    page = make_campaign(kit.schema, posts=[("Watch the pour", channels,
                                                 now + dt.timedelta(hours=1), None)])
-    with schema_context(kit["schema"]):
+    with schema_context(kit.schema):
         video = Document.objects.create(title="Pour", file=ContentFile(CLIP, name="pour.mp4"))
         page = CampaignPage.objects.get(pk=page.pk).get_latest_revision_as_object()
         (post,) = page.posts.all()
         page.posts = [Post(copy=post.copy, channels=list(post.channels.all()),
                            publish_at=post.publish_at, media=StreamValue(
                                Post._meta.get_field("media").stream_block, [
-                                   ("image", {"image": kit["image"], "alt_text": "A cup"}),
+                                   ("image", {"image": kit.image, "alt_text": "A cup"}),
                                    ("video", {"video": video,
                                               "description": "Milk poured into a flat white"})]))]
         page.save_revision()
-    deliveries = approve(kit["schema"], page)
+    deliveries = approve(kit.schema, page)
     Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(next_attempt_at=now)
     return deliveries
 
@@ -168,7 +168,7 @@ def test_a_posts_video_goes_out_with_its_description_not_only_its_images(world, 
                                                                          receiver, http):
     from campaigns.models import SandboxPost
 
-    _video_campaign(kit, [kit["hook"], kit["sandbox"]])
+    _video_campaign(kit, [kit.hook, kit.sandbox])
     assert sorted(_run(transitions.claim_due())) == [Outcome.PUBLISHED, Outcome.PUBLISHED]
     (_, body), = receiver.requests
     payload = json.loads(body)
@@ -177,17 +177,17 @@ def test_a_posts_video_goes_out_with_its_description_not_only_its_images(world, 
     assert video["description"] == "Milk poured into a flat white"
     assert video["mime_type"] == "video/mp4" and video["name"].startswith("pour")
     assert base64.b64decode(video["data"]) == CLIP
-    with schema_context(kit["schema"]):
+    with schema_context(kit.schema):
         (item,) = SandboxPost.objects.all()
     feed = http(world.acme.host, user=world.acme.users["account_manager"]).get(
-        f"/admin/publishing/sandbox/{kit['sandbox'].pk}/").content.decode()
+        f"/admin/publishing/sandbox/{kit.sandbox.pk}/").content.decode()
     assert "Video: pour" in feed and "Milk poured into a flat white" in feed
     assert [i.get("video", False) for i in item.images] == [False, True]
 
 
 def test_a_429_is_retried_later_with_backoff_and_a_refusal_fails_at_once(
         world, kit, receiver, django_capture_on_commit_callbacks):
-    (delivery,) = _due(kit, [kit["hook"]])
+    (delivery,) = _due(kit, [kit.hook])
     receiver.answers = [(429, {"Retry-After": "120"})]
     before = timezone.now()
     assert _run(transitions.claim_due()) == [Outcome.RETRY]
@@ -214,8 +214,8 @@ def test_looking_for_a_post_reads_no_media_files(world, kit):
 
     from campaigns.publishing.adapters import Permanent
 
-    (delivery,) = _due(kit, [kit["sandbox"]])
-    with schema_context(kit["schema"]):
+    (delivery,) = _due(kit, [kit.sandbox])
+    with schema_context(kit.schema):
         default_storage.delete(delivery.content["images"][0]["file"])
         looking = worker.outgoing(delivery, media_data=False)
         assert [(i.alt, i.data) for i in looking.images] == [
@@ -226,7 +226,7 @@ def test_looking_for_a_post_reads_no_media_files(world, kit):
 
 def test_transient_failures_stop_after_the_limit(world, kit, receiver, settings):
     settings.PUBLISHING = {**settings.PUBLISHING, "MAX_ATTEMPTS": 2}
-    (delivery,) = _due(kit, [kit["hook"]])
+    (delivery,) = _due(kit, [kit.hook])
     receiver.answers = [(503, {}), (503, {})]
     assert _run(transitions.claim_due()) == [Outcome.RETRY]
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
@@ -237,7 +237,7 @@ def test_transient_failures_stop_after_the_limit(world, kit, receiver, settings)
 
 def test_a_timeout_after_sending_is_checked_never_blindly_resent(world, kit, receiver, settings):
     settings.PUBLISHING = {**settings.PUBLISHING, "SEND_TIMEOUT_SECONDS": 0.3}
-    (delivery,) = _due(kit, [kit["hook"]])
+    (delivery,) = _due(kit, [kit.hook])
     receiver.hang = 1.0
     assert _run(transitions.claim_due()) == [Outcome.UNCONFIRMED]
     receiver.hang = 0
@@ -252,14 +252,14 @@ def test_a_timeout_after_sending_is_checked_never_blindly_resent(world, kit, rec
 
 
 def test_an_unknown_sandbox_outcome_is_found_on_the_network(world, kit):
-    (delivery,) = _due(kit, [kit["sandbox"]])
+    (delivery,) = _due(kit, [kit.sandbox])
     (claim,) = transitions.claim_due()
     # the worker published, then died before recording it
     worker._start(Delivery.objects.get(pk=claim[0]), claim[1], holds=[])
-    with schema_context(kit["schema"]):
+    with schema_context(kit.schema):
         from campaigns.publishing.adapters.sandbox import SandboxAdapter
 
-        SandboxAdapter(kit["sandbox"], timeout=1).publish(worker.outgoing(delivery))
+        SandboxAdapter(kit.sandbox, timeout=1).publish(worker.outgoing(delivery))
     Delivery.objects.filter(pk=delivery.pk).update(lease_until=timezone.now())
     assert transitions.sweep() == 1
     delivery.refresh_from_db()
@@ -267,14 +267,14 @@ def test_an_unknown_sandbox_outcome_is_found_on_the_network(world, kit):
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
     assert _run(transitions.claim_checks(), worker.check) == [Outcome.PUBLISHED]
     assert _run([claim]) == [Outcome.STALE]  # the old task, delivered again, does nothing
-    with schema_context(kit["schema"]):
+    with schema_context(kit.schema):
         from campaigns.models import SandboxPost
 
         assert SandboxPost.objects.count() == 1
 
 
 def test_a_claim_whose_lease_ran_out_before_sending_is_taken_again(world, kit):
-    (delivery,) = _due(kit, [kit["sandbox"]])
+    (delivery,) = _due(kit, [kit.sandbox])
     (old,) = transitions.claim_due()
     Delivery.objects.filter(pk=delivery.pk).update(lease_until=timezone.now())
     assert transitions.sweep() == 1
@@ -283,11 +283,11 @@ def test_a_claim_whose_lease_ran_out_before_sending_is_taken_again(world, kit):
 
 
 def test_held_and_paused_posts_are_not_taken(world, kit):
-    hook = {d.network: d for d in _due(kit, [kit["sandbox"], kit["hook"]])}["webhook"]
+    hook = {d.network: d for d in _due(kit, [kit.sandbox, kit.hook])}["webhook"]
     brand = Pause.objects.create(client=world.acme.client)
     assert transitions.claim_due() == []
     brand.delete()
-    Pause.objects.create(client=world.acme.client, channel_id=kit["sandbox"].pk)
+    Pause.objects.create(client=world.acme.client, channel_id=kit.sandbox.pk)
     Delivery.objects.filter(pk=hook.pk).update(
         hold=CrisisHold.objects.create(reason="News", word="spring"))
     assert transitions.claim_due() == []  # one channel paused, the other post held
@@ -296,10 +296,10 @@ def test_held_and_paused_posts_are_not_taken(world, kit):
 
 
 def test_a_switched_off_channel_fails_with_a_clear_reason(world, kit):
-    (delivery,) = _due(kit, [kit["sandbox"]])
-    with schema_context(kit["schema"]):
-        kit["sandbox"].active = False
-        kit["sandbox"].save()
+    (delivery,) = _due(kit, [kit.sandbox])
+    with schema_context(kit.schema):
+        kit.sandbox.active = False
+        kit.sandbox.save()
     assert _run(transitions.claim_due()) == [Outcome.FAILED]
     delivery.refresh_from_db()
     assert "switched off" in delivery.error
@@ -308,7 +308,7 @@ def test_a_switched_off_channel_fails_with_a_clear_reason(world, kit):
 def test_a_crisis_hold_stops_a_post_at_the_last_step_whatever_brought_it_there(world, kit):
     from campaigns.publishing import operations
 
-    (delivery,) = _due(kit, [kit["sandbox"]])
+    (delivery,) = _due(kit, [kit.sandbox])
     claims = transitions.claim_due()  # claimed before the hold: the hold cannot take it yet
     hold, count = operations.hold_create(reason="Breaking news", word="spring")
     assert count == 0
@@ -320,12 +320,12 @@ def test_a_crisis_hold_stops_a_post_at_the_last_step_whatever_brought_it_there(w
 
 def test_a_post_withdrawn_while_unconfirmed_is_not_sent_again(world, kit, receiver, settings):
     settings.PUBLISHING = {**settings.PUBLISHING, "SEND_TIMEOUT_SECONDS": 0.3}
-    (delivery,) = _due(kit, [kit["hook"]])
+    (delivery,) = _due(kit, [kit.hook])
     receiver.hang = 1.0
     receiver.answers = [(500, {})]  # what the receiver says once it answers: it kept nothing
     assert _run(transitions.claim_due()) == [Outcome.UNCONFIRMED]
     receiver.hang = 0
-    with schema_context(kit["schema"]):
+    with schema_context(kit.schema):
         assert transitions.cancel_page(delivery.page_id, "The campaign was unpublished.") == 1
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
     assert _run(transitions.claim_checks(), worker.check) == [Outcome.CANCELLED]
@@ -336,7 +336,7 @@ def test_resending_unconfirmed_posts_stops_at_the_limit(world, kit, receiver, se
                                                         django_capture_on_commit_callbacks):
     settings.PUBLISHING = {**settings.PUBLISHING, "SEND_TIMEOUT_SECONDS": 0.3,
                            "MAX_ATTEMPTS": 2}
-    (delivery,) = _due(kit, [kit["hook"]])
+    (delivery,) = _due(kit, [kit.hook])
     receiver.hang = 1.0
     for _ in range(2):
         Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
@@ -352,7 +352,7 @@ def test_resending_unconfirmed_posts_stops_at_the_limit(world, kit, receiver, se
 
 
 def test_a_missing_image_fails_before_sending_with_what_to_do(world, kit):
-    (delivery,) = _due(kit, [kit["sandbox"]])
+    (delivery,) = _due(kit, [kit.sandbox])
     content = {**delivery.content, "images": [{"id": 1, "alt": "x", "file": "gone/none.png"}]}
     Delivery.objects.filter(pk=delivery.pk).update(content=content)
     assert _run(transitions.claim_due()) == [Outcome.FAILED]
@@ -364,9 +364,9 @@ def test_a_missing_image_fails_before_sending_with_what_to_do(world, kit):
 def test_staff_resolve_an_unconfirmed_post_by_hand(world, kit):
     from django.core.exceptions import ValidationError
 
-    first, second = _due(kit, [kit["sandbox"], kit["hook"]])
+    first, second = _due(kit, [kit.sandbox, kit.hook])
     Delivery.objects.filter(pk__in=[first.pk, second.pk]).update(state=State.UNCONFIRMED)
-    with schema_context(kit["schema"]):
+    with schema_context(kit.schema):
         with pytest.raises(ValidationError, match="https://"):
             transitions.confirm(first.pk, "javascript:alert(1)")
         transitions.confirm(first.pk, "https://example.social/@acme/1")
@@ -380,7 +380,7 @@ def test_staff_resolve_an_unconfirmed_post_by_hand(world, kit):
 def test_posts_handed_over_early_go_out_at_their_time_not_before(world, kit):
     from campaigns.models import SandboxPost
 
-    deliveries = _due(kit, [kit["sandbox"], kit["hook"]])
+    deliveries = _due(kit, [kit.sandbox, kit.hook])
     soon = timezone.now() + dt.timedelta(seconds=0.6)
     Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(next_attempt_at=soon)
     assert transitions.claim_due() == []  # not due yet
@@ -388,7 +388,7 @@ def test_posts_handed_over_early_go_out_at_their_time_not_before(world, kit):
     sandbox = next(c for c in claims if c[0] == next(d.pk for d in deliveries
                                                      if d.network == "sandbox"))
     assert worker.deliver_batch([sandbox]) == [Outcome.PUBLISHED]
-    with schema_context(kit["schema"]):
+    with schema_context(kit.schema):
         assert SandboxPost.objects.get().published_at >= soon
 
 
@@ -402,7 +402,7 @@ def test_a_busy_tick_is_split_over_the_workers_in_batches():
 
 def test_the_dispatcher_claims_no_more_than_the_workers_can_start_soon(world, kit, settings):
     settings.PUBLISHING = {**settings.PUBLISHING, "MAX_WAITING": 1}
-    first, second = _due(kit, [kit["sandbox"], kit["hook"]])
+    first, second = _due(kit, [kit.sandbox, kit.hook])
     from unittest import mock
 
     with mock.patch("campaigns.publishing.dispatcher.async_task") as enqueue:

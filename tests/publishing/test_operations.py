@@ -6,30 +6,26 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-from django_tenants.utils import schema_context
 
 from campaigns.publishing import operations, transitions, worker
 from campaigns.publishing.models import CrisisHold, Delivery, Pause, State
 from campaigns.publishing.transitions import Outcome
 from tenants.models import AuditEvent, Role
 from tests.conftest import PORTAL
-from tests.publishing.conftest import approve, make_campaign
+from tests.factories import ChannelFactory, DeliveryFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def _campaign(kit, copy, tags, *, schema=None, channel=None, when=None):
-    page = make_campaign(schema or kit["schema"], title=copy[:20], tags=tags,
-                         posts=[(copy, [channel or kit["sandbox"]], when or kit["soon"], None)])
-    return approve(schema or kit["schema"], page)[0]
+    """The delivery of a campaign with one post, ``copy`` on ``channel`` (the kit's sandbox)."""
+    return DeliveryFactory(brand=schema or kit.schema, copy=copy, tags=tags,
+                           channel=channel or kit.sandbox, publish_at=when or kit.soon)
 
 
 @pytest.fixture
 def globex_sandbox(world):
-    from campaigns.models import Channel
-
-    with schema_context(world.globex.client.schema_name):
-        return Channel.objects.create(name="Globex Sandbox", network="sandbox", handle="@gx")
+    return ChannelFactory(brand=world.globex, name="Globex Sandbox", handle="@gx")
 
 
 def test_a_crisis_hold_in_the_portal_holds_matching_posts_across_brands(
@@ -121,11 +117,11 @@ def test_pause_resume_drain_and_replay_from_the_command_line(world, kit):
     call_command("publishing", "pause", "--brand", "acme", stdout=io.StringIO())
     assert transitions.claim_due() == []
     call_command("publishing", "resume", "--brand", "acme", stdout=io.StringIO())
-    call_command("publishing", "pause", "--brand", "acme", "--channel", str(kit["sandbox"].pk),
+    call_command("publishing", "pause", "--brand", "acme", "--channel", str(kit.sandbox.pk),
                  stdout=io.StringIO())
     assert transitions.claim_due() == []
     call_command("publishing", "resume", "--brand", "acme", "--channel",
-                 str(kit["sandbox"].pk), stdout=io.StringIO())
+                 str(kit.sandbox.pk), stdout=io.StringIO())
     out = io.StringIO()
     call_command("publishing", "drain", "--timeout", "1", stdout=out)
     assert "Drained" in out.getvalue() and transitions.claim_due() == []
@@ -186,9 +182,9 @@ def test_the_sandbox_feed_shows_what_went_out_and_the_calendar_says_published(wo
     (claim,) = transitions.claim_due()
     worker.deliver(*claim)
     editor = http(world.acme.host, world.acme.users[Role.EDITOR])
-    feed = editor.get(f"/admin/publishing/sandbox/{kit['sandbox'].pk}/").content.decode()
+    feed = editor.get(f"/admin/publishing/sandbox/{kit.sandbox.pk}/").content.decode()
     assert "Out in the sandbox" in feed
-    month = kit["soon"].strftime("%Y-%m")
+    month = kit.soon.strftime("%Y-%m")
     calendar = editor.get(f"/admin/calendar/?month={month}").content.decode()
     assert "state-published" in calendar
 
@@ -199,7 +195,7 @@ def test_the_dashboard_and_the_portal_card_show_failed_posts(world, kit, http):
     editor = http(world.acme.host, world.acme.users[Role.EDITOR])
     dashboard = editor.get("/admin/").content.decode()
     assert "Posts that did not go out" in dashboard and "HTTP 422: nope" in dashboard
-    month = kit["soon"].strftime("%Y-%m")
+    month = kit.soon.strftime("%Y-%m")
     assert "state-failed" in editor.get(f"/admin/calendar/?month={month}").content.decode()
     portal = http(PORTAL, world.acme.users[Role.EDITOR]).get("/").content.decode()
     assert 'data-count="failed">1<' in portal

@@ -11,11 +11,11 @@ import time
 import pytest
 
 from agency import outbound
-from campaigns.models import Channel
 from campaigns.publishing.adapters import Permanent, Published, Unknown
 from campaigns.publishing.adapters.bluesky import BlueskyAdapter, forget_sessions
 from campaigns.publishing.adapters.mastodon import MastodonAdapter
 from campaigns.publishing.adapters.webhook import WebhookAdapter
+from tests.factories import ChannelFactory
 from tests.publishing.conftest import HOOK_SECRET
 from tests.publishing.fake_networks import FakeBluesky, FakeMastodon, Hostile
 from tests.publishing.test_adapters import PASSWORD, TOKEN, outgoing
@@ -29,10 +29,9 @@ ADAPTERS = {"webhook": (WebhookAdapter, HOOK_SECRET), "mastodon": (MastodonAdapt
 
 def adapter(network: str, endpoint: str, timeout: float = 2.0):
     cls, secret = ADAPTERS[network]
-    channel = Channel(name=f"Acme on {network}", network=network, handle="acme.test",
-                      endpoint=endpoint)
-    channel.set_secret(secret)
-    return cls(channel, timeout=timeout)
+    return cls(ChannelFactory.build(name=f"Acme on {network}", network=network,
+                                    handle="acme.test", endpoint=endpoint, secret=secret),
+               timeout=timeout)
 
 
 @pytest.fixture(autouse=True)

@@ -24,9 +24,9 @@ HOME = ROOT / "campaigns" / "publishing" / "transitions.py"
 
 
 def _delivery(kit) -> Delivery:
-    page = make_campaign(kit["schema"], posts=[("Spring is here", [kit["sandbox"]], kit["soon"],
+    page = make_campaign(kit.schema, posts=[("Spring is here", [kit.sandbox], kit.soon,
                                                 None)])
-    (delivery,) = approve(kit["schema"], page)
+    (delivery,) = approve(kit.schema, page)
     return delivery
 
 
@@ -48,7 +48,7 @@ def test_staff_cannot_retry_cancel_move_or_resolve_a_published_post(world, kit):
     assert delivery.state == State.PUBLISHED
     events = delivery.events.count()
     later = timezone.now() + dt.timedelta(days=2)
-    with schema_context(kit["schema"]):
+    with schema_context(kit.schema):
         with pytest.raises(ValidationError, match="only a failed or unconfirmed post can be "
                                                   "retried"):
             transitions.retry(delivery.pk)
@@ -74,7 +74,7 @@ def test_a_worker_step_under_a_claim_that_no_longer_holds_changes_nothing(world,
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
     ((_, claim),) = transitions.claim_due()
     delivery.refresh_from_db()
-    with schema_context(kit["schema"]):
+    with schema_context(kit.schema):
         transitions.cancel_page(delivery.page_id, "The campaign was unpublished.")
     delivery.refresh_from_db()
     # claimed before the campaign was unpublished: withdrawn, still claimed
@@ -98,7 +98,7 @@ def test_staff_retry_and_an_operators_replay_are_the_same_transition(world, kit)
     first, second = _delivery(kit), _delivery(kit)
     Delivery.objects.filter(pk__in=[first.pk, second.pk]).update(
         state=State.FAILED, attempts=3, error="HTTP 500")
-    with schema_context(kit["schema"]):
+    with schema_context(kit.schema):
         transitions.retry(first.pk, user=world.acme.users["account_manager"])
     assert transitions.replay(client=world.acme.client) == 1  # only the one still failed
     for delivery in (first, second):
@@ -106,7 +106,7 @@ def test_staff_retry_and_an_operators_replay_are_the_same_transition(world, kit)
         assert delivery.state == State.SCHEDULED and delivery.attempts == 0
         assert delivery.next_attempt_at <= timezone.now()
         assert delivery.events.last().kind == EventKind.RETRY
-    with schema_context(kit["schema"]):
+    with schema_context(kit.schema):
         with pytest.raises(ValidationError, match="is scheduled; only a failed"):
             transitions.retry(first.pk)
 
@@ -123,7 +123,7 @@ def test_each_change_is_announced_once_committed_and_a_refusal_is_not(
     try:
         delivery = _delivery(kit)
         manager = world.acme.users["account_manager"]
-        with schema_context(kit["schema"]), django_capture_on_commit_callbacks(execute=True):
+        with schema_context(kit.schema), django_capture_on_commit_callbacks(execute=True):
             transitions.cancel(delivery.pk, user=manager)
             with pytest.raises(ValidationError):
                 transitions.cancel(delivery.pk, user=manager)

@@ -92,11 +92,12 @@ def scale_app_installed():
 def scale(django_db_setup, django_db_blocker):
     """Three fresh clients, then scale_app installed (0001 in the template only)."""
     from tenants.models import Client
-    from tenants.services import client_delete, client_provision
+    from tenants.services import client_delete
+    from tests.factories import ClientFactory
 
     tag = uuid.uuid4().hex[:6]
     with django_db_blocker.unblock():
-        clients = [client_provision(name=f"Rollout {tag} {i}", slug=f"rollout-{tag}-{i}")
+        clients = [ClientFactory(name=f"Rollout {tag} {i}", slug=f"rollout-{tag}-{i}")
                    for i in range(3)]
         connection.set_schema_to_public()
         try:

@@ -8,6 +8,7 @@ import io
 import json
 import tarfile
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,15 +16,21 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.core.files.images import ImageFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
 from tenants.models import AuditEvent, Client, Domain, Membership, Role
-from tenants.services import SYSTEM, client_delete, client_provision, membership_set
+from tenants.services import SYSTEM, client_delete
 from tenants.transfer import TransferError, client_export, client_import
+from tests.factories import (
+    ChannelFactory,
+    ClientFactory,
+    DeliveryFactory,
+    ImageFactory,
+    MemberFactory,
+)
 from tests.images import png_bytes
 from tests.publishing.conftest import make_campaign
 
@@ -34,32 +41,33 @@ def _slug(stem: str) -> str:
     return f"{stem}-{uuid.uuid4().hex[:6]}"
 
 
+@dataclass
+class ExportBrand:
+    client: Client
+    page: object  # its campaign "Autumn story"
+    channel: object  # its sandbox, the campaign's one channel
+    image: object  # in the campaign's one post
+    editor: object  # its editor, who wrote the campaign (an account with no password)
+
+
 @pytest.fixture
-def brand(world):
+def brand(world) -> ExportBrand:
     """A brand with a campaign (one post with an image), an image file and two members."""
-    from wagtail.images.models import Image
-
-    client = client_provision(name="Export Me", slug=_slug("exp"), time_zone="Asia/Tokyo",
-                              brand_colour="#112233")
-    editor = get_user_model().objects.create_user(
-        username=f"ed-{client.slug}@example.test", email=f"ed-{client.slug}@example.test",
-        first_name="Edna", last_name="Editor")
-    membership_set(client=client, user=editor, role=Role.EDITOR, actor=SYSTEM)
-    membership_set(client=client, user=world.agency_admin, role=Role.AGENCY_ADMIN,
-                   actor=SYSTEM)
-    from campaigns.models import Channel
-
-    with schema_context(client.schema_name):
-        channel = Channel.objects.create(name="Sandbox", network="sandbox", handle="@exp")
-        image = Image.objects.create(title="Cup", file=ImageFile(io.BytesIO(png_bytes()),
-                                                                 name="cup.png"))
+    client = ClientFactory(name="Export Me", slug=_slug("exp"), time_zone="Asia/Tokyo",
+                           brand_colour="#112233")
+    editor = MemberFactory(client=client, role=Role.EDITOR, user__password=None,
+                           user__username=f"ed-{client.slug}@example.test",
+                           user__first_name="Edna", user__last_name="Editor").user
+    MemberFactory(client=client, user=world.agency_admin, role=Role.AGENCY_ADMIN)
+    channel = ChannelFactory(brand=client, name="Sandbox", handle="@exp")
+    image = ImageFactory(brand=client, title="Cup")
     when = timezone.now().replace(microsecond=0) + dt.timedelta(days=2)
     page = make_campaign(client.schema_name, title="Autumn story",
                          posts=[("Warm cups for everyone", [channel], when, image)])
     with schema_context(client.schema_name):
         from wagtail.models import Revision
         Revision.objects.filter(object_id=str(page.pk)).update(user=editor)
-    yield {"client": client, "page": page, "image": image, "editor": editor}
+    yield ExportBrand(client=client, page=page, channel=channel, image=image, editor=editor)
     for slug in [client.slug]:
         left = Client.objects.filter(slug=slug).first()
         if left is not None:
@@ -89,7 +97,7 @@ def test_export_then_import_under_a_new_slug(brand, world, tmp_path):
 
     from campaigns.models import CampaignPage
 
-    source = brand["client"]
+    source = brand.client
     archive = client_export(client=source, path=tmp_path / "brand.tar.gz",
                             actor=world.agency_admin)
     with tarfile.open(archive) as tar:
@@ -110,13 +118,13 @@ def test_export_then_import_under_a_new_slug(brand, world, tmp_path):
         assert copy.brand_colour == "#112233"
         assert Domain.objects.get(tenant=copy).domain == f"{new_slug}.agency.localhost"
         assert dict(Membership.objects.filter(client=copy).values_list("user__email", "role")) == {
-            brand["editor"].email: Role.EDITOR, world.agency_admin.email: Role.AGENCY_ADMIN}
+            brand.editor.email: Role.EDITOR, world.agency_admin.email: Role.AGENCY_ADMIN}
         # Members of the copy get the copy's role groups, not the source's.
-        assert brand["editor"].groups.filter(name=f"{new_slug}: Editor").exists()
+        assert brand.editor.groups.filter(name=f"{new_slug}: Editor").exists()
         with schema_context(copy.schema_name):
             page = CampaignPage.objects.get(title="Autumn story")
             revision = Revision.objects.get(object_id=str(page.pk))
-            assert revision.user_id == brand["editor"].pk
+            assert revision.user_id == brand.editor.pk
             assert page.latest_revision_id == revision.pk
             post = revision.as_object().posts.get()  # the post lives in the revision (draft)
             assert post.copy == "Warm cups for everyone"
@@ -129,8 +137,7 @@ def test_export_then_import_under_a_new_slug(brand, world, tmp_path):
             assert granted and all(name.startswith(f"{new_slug}: ") for name in granted)
             assert Site.objects.get(is_default_site=True).hostname == f"{new_slug}.agency.localhost"
             # Identity sequences continue after the imported rows.
-            later = Image.objects.create(title="Later", file=ImageFile(
-                io.BytesIO(png_bytes()), name="later.png"))
+            later = ImageFactory(title="Later")
             assert later.pk > image.pk
         assert AuditEvent.objects.filter(client_slug=new_slug, action="client.imported").exists()
 
@@ -147,17 +154,17 @@ def test_export_then_import_under_a_new_slug(brand, world, tmp_path):
 
 
 def test_import_creates_missing_users_without_a_password(brand, tmp_path):
-    archive = client_export(client=brand["client"], path=tmp_path / "b.tar.gz")
-    email = brand["editor"].email
+    archive = client_export(client=brand.client, path=tmp_path / "b.tar.gz")
+    email = brand.editor.email
     # As if this installation had never seen the editor (a user row cannot simply be deleted
     # here: brand schemas refer to it).
-    get_user_model().objects.filter(pk=brand["editor"].pk).update(
+    get_user_model().objects.filter(pk=brand.editor.pk).update(
         username=f"gone-{email}", email=f"gone-{email}")
     new_slug = _slug("imp")
     copy = client_import(path=archive, slug=new_slug, actor=SYSTEM)
     try:
         user = get_user_model().objects.get(username=email)
-        assert user.pk != brand["editor"].pk and not user.has_usable_password()
+        assert user.pk != brand.editor.pk and not user.has_usable_password()
         with schema_context(copy.schema_name):
             from wagtail.models import Revision
 
@@ -168,13 +175,13 @@ def test_import_creates_missing_users_without_a_password(brand, tmp_path):
 
 
 def test_import_refuses_an_existing_slug_and_leaves_nothing(brand, tmp_path):
-    archive = client_export(client=brand["client"], path=tmp_path / "b.tar.gz")
+    archive = client_export(client=brand.client, path=tmp_path / "b.tar.gz")
     before = Client.objects.count()
     with pytest.raises(ValidationError, match="exists already"):
         client_import(path=archive, actor=SYSTEM)  # the archive's own slug: the source still has it
     assert Client.objects.count() == before
     with pytest.raises(CommandError, match="exists already"):
-        call_command("import_client", str(archive), slug=brand["client"].slug)
+        call_command("import_client", str(archive), slug=brand.client.slug)
 
 
 def _rewrite(archive: Path, target: Path, change) -> Path:
@@ -197,7 +204,7 @@ def _rewrite(archive: Path, target: Path, change) -> Path:
     (lambda m: m.update(schema_sql_sha256="0" * 64), "was changed or damaged"),
 ])
 def test_import_refuses_a_newer_or_tampered_archive(brand, tmp_path, change, message):
-    archive = client_export(client=brand["client"], path=tmp_path / "b.tar.gz")
+    archive = client_export(client=brand.client, path=tmp_path / "b.tar.gz")
     bad = _rewrite(archive, tmp_path / "bad.tar.gz", change)
     new_slug = _slug("bad")
     with pytest.raises(TransferError, match=message):
@@ -208,7 +215,7 @@ def test_import_refuses_a_newer_or_tampered_archive(brand, tmp_path, change, mes
 def test_failed_import_leaves_no_schema_rows_or_files(brand, tmp_path, monkeypatch):
     from tenants import transfer
 
-    archive = client_export(client=brand["client"], path=tmp_path / "b.tar.gz")
+    archive = client_export(client=brand.client, path=tmp_path / "b.tar.gz")
     new_slug = _slug("half")
 
     def explode(**kwargs):
@@ -223,10 +230,10 @@ def test_failed_import_leaves_no_schema_rows_or_files(brand, tmp_path, monkeypat
 def test_commands_export_and_import(brand, tmp_path):
     path = tmp_path / "cmd.tar.gz"
     out = io.StringIO()
-    call_command("export_client", brand["client"].slug, str(path), stdout=out)
+    call_command("export_client", brand.client.slug, str(path), stdout=out)
     assert "was exported" in out.getvalue()
     with pytest.raises(CommandError, match="exists already"):
-        call_command("export_client", brand["client"].slug, str(path))
+        call_command("export_client", brand.client.slug, str(path))
     with pytest.raises(CommandError, match="No client"):
         call_command("export_client", "no-such-brand", str(tmp_path / "x.tar.gz"))
     with pytest.raises(CommandError, match="There is no file"):
@@ -244,7 +251,7 @@ def test_delete_removes_schema_media_memberships_queued_work_and_outbox(brand, w
 
     from campaigns.publishing.models import CrisisHold, Delivery, Pause
 
-    client = brand["client"]
+    client = brand.client
     schema, slug = client.schema_name, client.slug
     other = world.acme.client.schema_name
     async_task("tenants.tasks.run_in_client", schema, "x.y", [], {}, group=schema)
@@ -260,11 +267,7 @@ def test_delete_removes_schema_media_memberships_queued_work_and_outbox(brand, w
                         started=now, stopped=now, success=True)
     Pause.objects.create(client=client, reason="test")
     CrisisHold.objects.create(client=client, reason="test")
-    Delivery.objects.create(
-        client=client, schema_name=schema, page_id=brand["page"].pk, revision_id=1, post_id=1,
-        post_number=1, channel_id=1, network="sandbox", channel_name="S", campaign_title="A",
-        content={}, content_hash="x", idempotency_key=uuid.uuid4().hex, publish_at=now,
-        next_attempt_at=now)
+    DeliveryFactory(brand=client, channel=brand.channel)
     media = Path(settings.MEDIA_ROOT) / schema
     assert media.is_dir()
     queued_before = [q.pk for q in OrmQ.objects.all() if q.task.get("group") == schema]

@@ -10,13 +10,14 @@ from django_tenants.utils import schema_context
 
 from tenants.models import Role
 from tests.conftest import (
-    _user,
+    Brand,
     brand_host,
     child_env,
     manage_processes,
     stderr_tail,
     wait_until,
 )
+from tests.factories import ClientFactory, MemberFactory
 from tests.webhooks.conftest import Receiver
 
 pytestmark = pytest.mark.cluster
@@ -25,15 +26,15 @@ pytestmark = pytest.mark.cluster
 @pytest.fixture
 def bakery(world, django_db_blocker):
     """A brand of its own (deleted after), for committed data the cluster can see."""
-    from tenants.services import SYSTEM, client_delete, client_provision, membership_set
+    from tenants.services import client_delete
 
     with django_db_blocker.unblock():
-        client = client_provision(name="Hook Bakery", slug="hookbakery",
-                                  time_zone="Europe/London")
-        manager = _user("account_manager@hookbakery.test")
-        membership_set(client=client, user=manager, role=Role.ACCOUNT_MANAGER, actor=SYSTEM)
+        client = ClientFactory(name="Hook Bakery", slug="hookbakery", time_zone="Europe/London")
+        manager = MemberFactory(client=client, role=Role.ACCOUNT_MANAGER,
+                                user__username="account_manager@hookbakery.test").user
         connection.set_schema_to_public()
-    yield {"client": client, "manager": manager, "host": brand_host("hookbakery")}
+    yield Brand(client=client, host=brand_host("hookbakery"),
+                users={Role.ACCOUNT_MANAGER: manager})
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
         Schedule.objects.filter(name__startswith="webhook:brand_hookbakery:").delete()
@@ -56,13 +57,13 @@ def test_a_worker_sends_the_event_and_its_scheduled_retry_delivers_it(
 
     receiver = Receiver()
     receiver.answers = [(500, {})]
-    schema = bakery["client"].schema_name
+    schema = bakery.client.schema_name
     try:
         with django_db_blocker.unblock():
             with schema_context(schema):
                 _, receiver.secret = endpoint_create(url=receiver.url,
                                                      events=["campaign.approved"],
-                                                     user=bakery["manager"])
+                                                     user=bakery.users[Role.ACCOUNT_MANAGER])
                 with transaction.atomic():
                     (delivery,) = event_emit(event="campaign.approved",
                                              payload={"id": 1, "title": "Bread"})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 import pytest
 from django.core import mail
@@ -19,7 +20,7 @@ from campaigns.publishing.models import Delivery
 from campaigns.publishing.transitions import Outcome
 from tenants.models import Role
 from tests.conftest import HostClient
-from tests.publishing.conftest import approve, make_campaign
+from tests.factories import CampaignFactory, PostFactory, approve, pass_sensitivity_review, submit
 from tests.webhooks.conftest import send_due
 
 pytestmark = pytest.mark.django_db
@@ -30,35 +31,37 @@ def _events(world) -> list[tuple[str, dict]]:
         return [(d.event, d.payload) for d in WebhookDelivery.objects.order_by("id")]
 
 
+@dataclass
+class InReview:
+    page: object
+    revision: object
+    token: str  # the client's review link
+
+
 @pytest.fixture
-def in_review(world, endpoint, django_capture_on_commit_callbacks):
+def in_review(world, endpoint, django_capture_on_commit_callbacks) -> InReview:
     """A campaign submitted by its editor and passed by the sensitivity reviewer: the client
     has review links."""
-    from approvals.forms import CHECKLIST
     from approvals.models import ApproverContact
-    from campaigns.models import CampaignIndexPage, CampaignPage, Post
 
+    editor = world.acme.users[Role.EDITOR]
     with schema_context(world.acme.client.schema_name):
         ApproverContact.objects.create(name="Jo Client", email="jo@acme.example")
-        page = CampaignIndexPage.objects.get().add_child(instance=CampaignPage(
-            title="Winter roast", goal="Sell the winter roast", live=False))
-        page.posts = [Post(copy="Winter roast is here",
-                           publish_at=timezone.now() + dt.timedelta(days=30))]
-        revision = page.save_revision(user=world.acme.users[Role.EDITOR])
+        page = CampaignFactory(title="Winter roast", goal="Sell the winter roast", author=editor,
+                               posts=[PostFactory(copy="Winter roast is here", publish_at=(
+                                   timezone.now() + dt.timedelta(days=30)))])
         with django_capture_on_commit_callbacks(execute=True):
-            page.get_workflow().start(page, world.acme.users[Role.EDITOR])
-        review = page.current_workflow_task_state
+            submit(page, editor)
         with django_capture_on_commit_callbacks(execute=True):
-            review.task.specific.on_action(review, world.acme.users[Role.SENSITIVITY_REVIEWER],
-                                           "approve", **dict.fromkeys(CHECKLIST, True))
+            pass_sensitivity_review(page, world.acme.users[Role.SENSITIVITY_REVIEWER])
     connection.set_schema_to_public()
     token = re.search(r"/review/([\w-]+)/", next(
         m for m in mail.outbox if m.to == ["jo@acme.example"]).body).group(1)
-    return {"page": page, "revision": revision, "token": token}
+    return InReview(page=page, revision=page.latest_revision, token=token)
 
 
 def test_submitting_a_campaign_sends_campaign_submitted(world, in_review, receiver):
-    page, revision = in_review["page"], in_review["revision"]
+    page, revision = in_review.page, in_review.revision
     (event, payload), = _events(world)  # the reviewer's approval is no event of its own
     assert event == "campaign.submitted"
     assert payload["data"] == {"id": page.pk, "title": "Winter roast",
@@ -68,14 +71,14 @@ def test_submitting_a_campaign_sends_campaign_submitted(world, in_review, receiv
 
 
 def test_the_clients_approval_sends_campaign_approved(world, in_review, api_client):
-    done = HostClient(world.acme.host).post(f"/review/{in_review['token']}/",
+    done = HostClient(world.acme.host).post(f"/review/{in_review.token}/",
                                             {"decision": "approved"})
     assert done.status_code == 200
     events = _events(world)
     assert [e for e, _ in events] == ["campaign.submitted", "campaign.approved"]
     data = events[1][1]["data"]
-    assert data == {"id": in_review["page"].pk, "title": "Winter roast",
-                    "revision_id": in_review["revision"].pk, "status": "approved"}
+    assert data == {"id": in_review.page.pk, "title": "Winter roast",
+                    "revision_id": in_review.revision.pk, "status": "approved"}
     # The same fields, with the same values, as the API's campaign
     shown = api_client.send("GET", f"/api/v1/campaigns/{data['id']}/").json()
     assert {name: shown[name] for name in data} == data
@@ -86,11 +89,11 @@ def test_a_change_request_sends_changes_requested_and_a_resubmission_submitted(
     from campaigns.models import CampaignPage
     from campaigns.services import campaign_submit
 
-    done = HostClient(world.acme.host).post(f"/review/{in_review['token']}/", {
+    done = HostClient(world.acme.host).post(f"/review/{in_review.token}/", {
         "decision": "changes_requested", "comment": "Add the price, please."})
     assert done.status_code == 200
     with schema_context(world.acme.client.schema_name):
-        page = CampaignPage.objects.get(pk=in_review["page"].pk)
+        page = CampaignPage.objects.get(pk=in_review.page.pk)
         page.title = "Winter roast, £4"
         edited = page.save_revision(user=world.acme.users[Role.EDITOR])
         campaign_submit(campaign=page, user=world.acme.users[Role.EDITOR])
@@ -98,7 +101,7 @@ def test_a_change_request_sends_changes_requested_and_a_resubmission_submitted(
     assert [e for e, _ in events] == ["campaign.submitted", "campaign.changes_requested",
                                       "campaign.submitted"]
     assert events[1][1]["data"] == {"id": page.pk, "title": "Winter roast",
-                                    "revision_id": in_review["revision"].pk,
+                                    "revision_id": in_review.revision.pk,
                                     "status": "changes_requested"}
     assert events[2][1]["data"] == {"id": page.pk, "title": "Winter roast, £4",
                                     "revision_id": edited.pk, "status": "in_review"}
@@ -113,9 +116,11 @@ def api_client(world):
 
 
 def _due(kit, channels):
-    page = make_campaign(kit["schema"], posts=[("Spring is here", channels,
-                                                timezone.now() + dt.timedelta(hours=1), None)])
-    deliveries = approve(kit["schema"], page)
+    page = CampaignFactory(brand=kit.schema, title="Spring launch", goal="Launch spring",
+                           tags=("coffee",), posts=[PostFactory(
+                               copy="Spring is here", channels=channels,
+                               publish_at=timezone.now() + dt.timedelta(hours=1))])
+    deliveries = approve(page, brand=kit.schema)
     Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
         next_attempt_at=timezone.now())
     return deliveries
@@ -128,7 +133,7 @@ def _delivery_fields(api_client, delivery_id: int, names) -> dict:
 
 def test_a_published_post_sends_delivery_published(
         world, kit, endpoint, receiver, api_client, django_capture_on_commit_callbacks):
-    (delivery,) = _due(kit, [kit["sandbox"]])
+    (delivery,) = _due(kit, [kit.sandbox])
     with django_capture_on_commit_callbacks(execute=True):
         outcomes = [worker.deliver(pk, claim) for pk, claim in transitions.claim_due()]
     assert outcomes == [Outcome.PUBLISHED]
@@ -148,9 +153,9 @@ def test_a_failed_post_sends_delivery_failed(world, kit, endpoint, api_client,
                                              django_capture_on_commit_callbacks):
     from campaigns.models import Channel
 
-    with schema_context(kit["schema"]):
-        Channel.objects.filter(pk=kit["sandbox"].pk).update(active=False)
-    (delivery,) = _due(kit, [kit["sandbox"]])
+    with schema_context(kit.schema):
+        Channel.objects.filter(pk=kit.sandbox.pk).update(active=False)
+    (delivery,) = _due(kit, [kit.sandbox])
     with django_capture_on_commit_callbacks(execute=True):
         outcomes = [worker.deliver(pk, claim) for pk, claim in transitions.claim_due()]
     assert outcomes == [Outcome.FAILED]
@@ -175,9 +180,9 @@ def test_staff_confirming_an_unknown_outcome_sends_delivery_published(
         world, kit, endpoint, django_capture_on_commit_callbacks):
     from campaigns.publishing.models import State
 
-    (delivery,) = _due(kit, [kit["sandbox"]])
+    (delivery,) = _due(kit, [kit.sandbox])
     Delivery.objects.filter(pk=delivery.pk).update(state=State.UNCONFIRMED)
-    with schema_context(kit["schema"]), django_capture_on_commit_callbacks(execute=True):
+    with schema_context(kit.schema), django_capture_on_commit_callbacks(execute=True):
         transitions.confirm(delivery.pk, "https://example.social/@acme/1",
                        user=world.acme.users[Role.ACCOUNT_MANAGER])
     (event, payload), = [e for e in _events(world) if e[0].startswith("delivery.")]

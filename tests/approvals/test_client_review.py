@@ -507,8 +507,8 @@ def test_managers_set_the_brands_approval_deadlines(world, http):
 
 
 def test_a_withdrawn_link_says_withdrawn_to_the_approver_and_to_staff(world, http, at_client):
-    jo = at_client["tokens"]["jo@acme.example"]
-    url = f"/admin/approvals/{at_client['page'].pk}/links/"
+    jo = at_client.tokens["jo@acme.example"]
+    url = f"/admin/approvals/{at_client.page.pk}/links/"
     manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
     with schema_context(world.acme.client.schema_name):
         link = ReviewLink.objects.get(approver__email="jo@acme.example")
@@ -531,9 +531,9 @@ def _links_in_every_status(world, at_client) -> dict:
     from approvals.models import LinkStatus
 
     with schema_context(world.acme.client.schema_name):
-        task_state = TaskState.objects.get(pk=at_client["task_state"].pk)
+        task_state = TaskState.objects.get(pk=at_client.task_state.pk)
         old = task_state.revision
-        page = CampaignPage.objects.get(pk=at_client["page"].pk)
+        page = CampaignPage.objects.get(pk=at_client.page.pk)
         newer = page.save_revision(user=world.acme.users[Role.EDITOR])
         # Jo's and Sam's links show the newest revision; the "superseded" one the older.
         ReviewLink.objects.update(revision=newer)
@@ -591,7 +591,7 @@ def test_the_approvers_page_says_what_the_staff_list_says(world, http, at_client
 
     tokens = _links_in_every_status(world, at_client)
     manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
-    listed = manager.get(f"/admin/approvals/{at_client['page'].pk}/links/").content.decode()
+    listed = manager.get(f"/admin/approvals/{at_client.page.pk}/links/").content.decode()
     shown = re.findall(r'<tr data-status="(\w+)">', listed)
     assert sorted(shown) == sorted([LinkStatus.OPENED, LinkStatus.SENT, *tokens.values()])
     for token, status in tokens.items():
@@ -604,7 +604,7 @@ def test_the_approvers_page_says_what_the_staff_list_says(world, http, at_client
                 code, title, _ = PROBLEM_PAGES[status]
                 assert (response.status_code, title) == (code, html.unescape(
                     re.search(r"<h1>(.*?)</h1>", page).group(1)))
-    assert _status(world, at_client["task_state"]) == "in_progress"
+    assert _status(world, at_client.task_state) == "in_progress"
 
 
 def test_reminders_skip_links_that_no_longer_take_a_decision(world, at_client,
@@ -613,7 +613,7 @@ def test_reminders_skip_links_that_no_longer_take_a_decision(world, at_client,
 
     with schema_context(world.acme.client.schema_name):
         ReviewLink.objects.update(expires_at=timezone.now() + dt.timedelta(hours=12))
-        draft = CampaignPage.objects.get(pk=at_client["page"].pk)
+        draft = CampaignPage.objects.get(pk=at_client.page.pk)
         draft.save_revision(user=world.acme.users[Role.EDITOR])  # both links now superseded
         mail.outbox.clear()
         with django_capture_on_commit_callbacks(execute=True):

@@ -1,15 +1,91 @@
-"""Dashboard panels on a brand's admin home: what needs me, what goes out soon."""
+"""Dashboard panels on a brand's admin home: what is left to set up, what needs me, what goes
+out soon."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
+from django.contrib.contenttypes.models import ContentType
+from django.urls import reverse
 from wagtail.admin.ui.components import Component
-from wagtail.models import TaskState
+from wagtail.models import ModelLogEntry, TaskState
 
-from campaigns.models import CampaignPage
+from approvals.models import ApprovalSettings, ApproverContact
+from campaigns.models import CampaignPage, Channel
 from campaigns.selectors import calendar_entries
 from campaigns.status import CampaignStatus, approval_runs
+from tenants.links import portal_base_url
+from tenants.models import Client, Membership, Role
+from tenants.selectors import can_manage_members
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    label: str
+    hint: str
+    url: str
+    done: bool
+
+
+def approval_deadlines_set() -> bool:
+    """Someone saved the approval deadlines (Settings → Approval deadlines), or they differ from
+    the defaults. Reading the setting creates its row, so a row alone says nothing."""
+    saved = ModelLogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(ApprovalSettings),
+        action__in=["wagtail.edit", "wagtail.create"]).exists()
+    if saved:
+        return True
+    defaults = {field.attname: field.get_default() for field in ApprovalSettings._meta.fields
+                if field.name not in {"id"}}
+    return ApprovalSettings.objects.exclude(**defaults).exists()
+
+
+def setup_steps(client: Client) -> list[SetupStep]:
+    """What a new brand needs before its first campaign, each done or not as the data says."""
+    return [
+        SetupStep("Connect a channel", "Where posts go out: Mastodon, Bluesky, a webhook or the "
+                  "sandbox.", reverse("wagtailsnippets_campaigns_channel:add"),
+                  Channel.objects.filter(active=True).exists()),
+        SetupStep("Add client approvers", "The people at the client who approve each campaign "
+                  "through an emailed link.",
+                  reverse("wagtailsnippets_approvals_approvercontact:add"),
+                  ApproverContact.objects.filter(active=True, backup=False).exists()),
+        SetupStep("Set approval deadlines", "How long before the first post the client must "
+                  "approve, and when approvers are reminded.",
+                  reverse("wagtailsettings:edit", args=["approvals", "approvalsettings"]),
+                  approval_deadlines_set()),
+        SetupStep("Invite the team", "Editors, sensitivity reviewers and an account manager, "
+                  "in the agency portal.",
+                  portal_base_url() + reverse("portal:member_add", urlconf="agency.urls_public",
+                                              args=[client.slug]),
+                  Membership.objects.filter(client=client).exclude(
+                      role=Role.AGENCY_ADMIN).exists()),
+    ]
+
+
+class SetupChecklistPanel(Component):
+    """A new brand's checklist, at the top of its admin home for those who set brands up
+    (account managers, agency admins); gone once every step is done."""
+
+    name = "setup_checklist"
+    order = 10
+    template_name = "campaigns/panels/setup_checklist.html"
+
+    def __init__(self, request):
+        self.client = getattr(request, "tenant", None)
+        self.shown = isinstance(self.client, Client) and can_manage_members(request.user,
+                                                                              self.client)
+        self.steps = setup_steps(self.client) if self.shown else []
+
+    def render_html(self, parent_context=None):
+        if not self.steps or all(step.done for step in self.steps):
+            return ""
+        return super().render_html(parent_context)
+
+    def get_context_data(self, parent_context=None):
+        return {"steps": self.steps, "client": self.client,
+                "done": sum(step.done for step in self.steps)}
 
 
 class SentBackPanel(Component):

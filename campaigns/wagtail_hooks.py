@@ -10,7 +10,7 @@ from wagtail.snippets.views.snippets import SnippetViewSet
 
 from campaigns import views
 from campaigns.models import CampaignPage, Channel
-from campaigns.panels import NextPostsPanel, SentBackPanel
+from campaigns.panels import NextPostsPanel, SentBackPanel, SetupChecklistPanel
 
 
 class ChannelViewSet(SnippetViewSet):
@@ -64,5 +64,6 @@ def duplicate_button(page, user, view_name, next_url=None):
 
 @hooks.register("construct_homepage_panels")
 def studio_panels(request, panels):
+    panels.append(SetupChecklistPanel(request))
     panels.append(SentBackPanel(request.user))
     panels.append(NextPostsPanel())

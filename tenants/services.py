@@ -23,6 +23,7 @@ from tenants.provisioning import (
     template_migrate,
     template_schema,
 )
+from tenants.zones import validate_zone_choice
 
 User = get_user_model()
 
@@ -69,7 +70,7 @@ def client_provision(
     Wagtail site and default approval workflow. All of it or nothing."""
     client = Client(name=name.strip(), slug=slug.strip().lower(), time_zone=time_zone,
                     brand_colour=brand_colour, schema_name=schema_name_for(slug.strip().lower()))
-    client.full_clean()
+    _full_clean_with_offered_zone(client)
     host = brand_host(client.slug)
     if Domain.objects.filter(domain=host).exists():
         raise ValidationError({"slug": f"The address {host} is already in use. Choose another "
@@ -96,6 +97,23 @@ def client_provision(
     return client
 
 
+def _full_clean_with_offered_zone(client: Client) -> None:
+    """The model's checks, and for a new brand a zone from the offered list: a region and city,
+    not an old alias (brands that have one keep it)."""
+    errors: dict[str, list[str]] = {}
+    try:
+        validate_zone_choice(client.time_zone)
+    except ValidationError as error:
+        errors["time_zone"] = error.messages
+    try:
+        client.full_clean()
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            errors.setdefault(field, messages)
+    if errors:
+        raise ValidationError(errors)
+
+
 def client_archive(*, client: Client, actor) -> Client:
     """Close a client's host and hide it from lists; its data stays and can be restored."""
     if client.is_archived:
@@ -104,6 +122,32 @@ def client_archive(*, client: Client, actor) -> Client:
     client.save(update_fields=["archived_at"])
     audit(actor=actor, client_slug=client.slug, action="client.archived")
     return client
+
+
+def client_update(*, client: Client, actor, name: str, time_zone: str, brand_colour: str,
+                  logo=None) -> Client:
+    """Change a client's name, time zone, colour or logo (a new logo replaces the old file).
+    A new zone applies to every member's clock in the studio at once."""
+    old_zone, old_logo = client.time_zone, client.logo.name
+    client.name, client.time_zone, client.brand_colour = name.strip(), time_zone, brand_colour
+    client.full_clean(exclude=["slug", "schema_name"])
+    with transaction.atomic(), schema_context(get_public_schema_name()):
+        client.save(update_fields=["name", "time_zone", "brand_colour"])
+        if logo:  # in the public schema's folder, as at provisioning
+            client.logo.save(f"{client.slug}{Path(logo.name).suffix.lower()}", logo, save=True)
+            if old_logo and old_logo != client.logo.name:
+                transaction.on_commit(lambda: _public_file_delete(old_logo))
+        if client.time_zone != old_zone:
+            brand_time_zone_apply(client=client)
+        audit(actor=actor, client_slug=client.slug, action="client.updated", name=client.name,
+              time_zone=client.time_zone, brand_colour=client.brand_colour,
+              logo_replaced=bool(logo))
+    return client
+
+
+def _public_file_delete(name: str) -> None:
+    with schema_context(get_public_schema_name()):  # the public folder, or the bucket's prefix
+        default_storage.delete(name)
 
 
 def client_restore(*, client: Client, actor) -> Client:

@@ -99,9 +99,11 @@ class ClientData(serializers.Serializer):
     name = Text(max_length=100, help_text="The brand's name, e.g. “Acme Coffee”.")
     time_zone = serializers.ChoiceField(
         choices=COMMON_ZONES, default="Europe/London",
-        error_messages={"invalid_choice": "“{input}” is not a time zone we know. Use an IANA "
-                                          "name such as Europe/London."},
-        help_text="IANA time zone in which post times are shown and entered.")
+        error_messages={"invalid_choice": "“{input}” is not a time zone we offer. Use a "
+                                          "region and city name such as Europe/London (old "
+                                          "names such as GB or US/Eastern are not taken)."},
+        help_text="IANA time zone (region/city, no old aliases) in which post times are shown "
+                  "and entered.")
     brand_colour = Text(max_length=7, default="#2F5D62",
                         validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$", "Give #RRGGBB.")],
                         help_text="#RRGGBB, e.g. #2F5D62.")

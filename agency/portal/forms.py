@@ -2,38 +2,37 @@
 
 from __future__ import annotations
 
-import zoneinfo
-
 from django import forms
 from django.core.validators import validate_email
 
 from agency.api.models import Scope
 from tenants.models import Client, Role
+from tenants.zones import TimeZoneField, zone_names
 
-COMMON_ZONES = sorted(zoneinfo.available_timezones() - {"Factory", "localtime"})
+# The zones a new brand may have (canonical names: no "GB" or "US/Eastern"), for the API's list.
+COMMON_ZONES = sorted(zone_names())
 MAX_LOGO_BYTES = 2 * 1024 * 1024
 
 
-class ClientCreateForm(forms.Form):
+class _BrandDetails(forms.Form):
+    """What a client looks like and when its posts go out: shared by creating and editing."""
+
     name = forms.CharField(max_length=100, label="Client name",
                            help_text="The brand's name as your team says it, e.g. “Acme Coffee”.")
-    slug = forms.CharField(max_length=40, label="Short name",
-                           help_text="Lower-case letters, digits and hyphens. It becomes the "
-                                     "client's web address and cannot be changed later.")
-    time_zone = forms.ChoiceField(choices=[(z, z) for z in COMMON_ZONES], initial="Europe/London",
-                                  help_text="Post times are shown and entered in this zone.")
-    brand_colour = forms.CharField(max_length=7, initial="#2F5D62", label="Brand colour",
-                                   widget=forms.TextInput(attrs={"type": "color"}))
-    logo = forms.ImageField(required=False, help_text="PNG, JPEG or WebP, at most 2 MB.")
+    time_zone = TimeZoneField(help_text="Post times are shown and entered in this zone. Choose "
+                                        "the region, then the city.")
+    brand_colour = forms.CharField(
+        max_length=7, initial="#2F5D62", label="Brand colour",
+        widget=forms.TextInput(attrs={"type": "color"}),
+        help_text="Shown in the campaign studio's header.")
+    logo = forms.ImageField(required=False, help_text="PNG, JPEG or WebP, at most 2 MB. Shown "
+                                                      "in the campaign studio's header.")
 
-    def clean_slug(self):
-        slug = self.cleaned_data["slug"].strip().lower()
-        for validator in Client._meta.get_field("slug").validators:
-            validator(slug)
-        if Client.objects.filter(slug=slug).exists():
-            raise forms.ValidationError(f"A client with the short name “{slug}” already exists. "
-                                        "Choose another.")
-        return slug
+    def clean_brand_colour(self):
+        colour = self.cleaned_data["brand_colour"].strip()
+        for validator in Client._meta.get_field("brand_colour").validators:
+            validator(colour)
+        return colour
 
     def clean_logo(self):
         logo = self.cleaned_data.get("logo")
@@ -46,6 +45,35 @@ class ClientCreateForm(forms.Form):
         if fmt.upper() not in {"PNG", "JPEG", "WEBP"}:
             raise forms.ValidationError("Upload the logo as PNG, JPEG or WebP.")
         return logo
+
+
+class ClientCreateForm(_BrandDetails):
+    slug = forms.CharField(max_length=40, label="Short name",
+                           help_text="Lower-case letters, digits and hyphens. It becomes the "
+                                     "client's web address and cannot be changed later.")
+    field_order = ["name", "slug", "time_zone", "brand_colour", "logo"]
+
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"].strip().lower()
+        for validator in Client._meta.get_field("slug").validators:
+            validator(slug)
+        if Client.objects.filter(slug=slug).exists():
+            raise forms.ValidationError(f"A client with the short name “{slug}” already exists. "
+                                        "Choose another.")
+        return slug
+
+
+class ClientEditForm(_BrandDetails):
+    """A client's name, zone, colour and logo. Its zone stays valid even if it is an older name
+    than the list offers today."""
+
+    def __init__(self, *args, client: Client, **kwargs):
+        kwargs.setdefault("initial", {"name": client.name, "time_zone": client.time_zone,
+                                      "brand_colour": client.brand_colour})
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].set_current(client.time_zone)
+        self.fields["logo"].help_text = ("PNG, JPEG or WebP, at most 2 MB. Leave empty to keep "
+                                         "the current logo.")
 
 
 # A person signs in with their email, kept as the account's user name: no longer than that.

@@ -23,6 +23,7 @@ urlpatterns = [
     path("clients/new/", views.client_create, name="client_create"),
     path("clients/brand-colours.css", views.brand_colours_css, name="brand_colours_css"),
     path("clients/<slug:slug>/", views.client_detail, name="client_detail"),
+    path("clients/<slug:slug>/edit/", views.client_edit, name="client_edit"),
     path("clients/<slug:slug>/logo/", views.client_logo, name="client_logo"),
     path("clients/<slug:slug>/members/add/", views.member_add, name="member_add"),
     path("clients/<slug:slug>/members/<int:user_id>/role/", views.member_role,

@@ -21,6 +21,7 @@ from agency.portal import services as portal_services
 from agency.portal.forms import (
     ApiKeyCreateForm,
     ClientCreateForm,
+    ClientEditForm,
     ConfirmDeleteForm,
     MemberAddForm,
     MemberRoleForm,
@@ -118,6 +119,25 @@ def client_detail(request, slug):
         "admin_url": client_base_url(client) + "/admin/",
         "counts": client_status_counts(client) if not client.is_archived else None,
     })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def client_edit(request, slug):
+    client = _manageable_client(request, slug)
+    form = ClientEditForm(request.POST or None, request.FILES or None, client=client)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.client_update(client=client, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            client.refresh_from_db()
+            for field, errors in error.message_dict.items():
+                for message in errors:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            messages.success(request, f"{client.name}'s details are saved.")
+            return redirect("portal:client_detail", slug=client.slug)
+    return render(request, "portal/client_edit.html", {"client": client, "form": form})
 
 
 @login_required

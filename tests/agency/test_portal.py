@@ -87,7 +87,8 @@ def test_a_logo_on_object_storage_is_served_from_the_bucket_and_deleted_with_its
     ({"slug": "Bad Name!"}, "slug", "Use 3 to 40 lower-case letters"),
     ({"slug": "acme"}, "slug", "already exists"),
     ({"brand_colour": "red"}, "brand_colour", "#RRGGBB"),
-    ({"time_zone": "Mars/Base"}, "time_zone", "Select a valid choice"),
+    ({"time_zone": "Mars/Base"}, "time_zone", "is not a time zone we know"),
+    ({"time_zone": "GB"}, "time_zone", "is an old name for Europe/London"),
     ({"name": ""}, "name", "This field is required"),
 ])
 def test_create_client_form_explains_each_mistake_and_creates_nothing(world, http, data, field,

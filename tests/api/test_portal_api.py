@@ -116,7 +116,8 @@ def test_clients_are_listed_filtered_by_archive_state_and_searched(world, portal
 @pytest.mark.parametrize("data, field, message", [
     ({"slug": "Bad Name!"}, "slug", "Use 3 to 40 lower-case letters"),
     ({"slug": "admin"}, "slug", "is reserved"),
-    ({"time_zone": "Mars/Base"}, "time_zone", "Use an IANA name such as Europe/London"),
+    ({"time_zone": "Mars/Base"}, "time_zone", "Use a region and city name such as Europe/London"),
+    ({"time_zone": "US/Eastern"}, "time_zone", "old names such as GB or US/Eastern are not taken"),
     ({"brand_colour": "red"}, "brand_colour", "#RRGGBB"),
     ({"name": ""}, "name", "may not be blank"),
 ])

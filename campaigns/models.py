@@ -14,7 +14,14 @@ from modelcluster.fields import ParentalKey, ParentalManyToManyField
 from modelcluster.models import ClusterableModel
 from taggit.models import TaggedItemBase
 from wagtail import blocks
-from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.admin.panels import (
+    CommentPanel,
+    FieldPanel,
+    FieldRowPanel,
+    MultiFieldPanel,
+    ObjectList,
+    TitleFieldPanel,
+)
 from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 from wagtail.documents.blocks import DocumentChooserBlock
@@ -164,7 +171,9 @@ class CampaignPage(Page):
     tags = ClusterTaggableManager(through=CampaignTag, blank=True,
                                   help_text="Topics, including social issues the campaign touches.")
 
-    content_panels = Page.content_panels + [
+    content_panels = [
+        TitleFieldPanel("title", heading="Title", placeholder="Campaign title*",
+                        help_text="The campaign’s name, as your team and the client see it."),
         MultiFieldPanel([FieldPanel("goal"), FieldPanel("audience"), FieldPanel("key_message")],
                         heading="Brief"),
         FieldPanel("story"),
@@ -172,6 +181,12 @@ class CampaignPage(Page):
         FieldPanel("tags"),
         PostsPanel("posts", heading="Posts", label="Post"),
     ]
+    # One form, in the agency's words: no Promote tab (slug, SEO title, search description; the
+    # slug is made from the title, unique among campaigns, when the campaign is first saved) and
+    # no Settings tab (go-live dates: each post has its own time). Comments on fields stay.
+    promote_panels: list = []
+    settings_panels: list = []
+    edit_handler = ObjectList([*content_panels, CommentPanel()], base_form_class=CampaignPageForm)
     parent_page_types = ["campaigns.CampaignIndexPage"]
     subpage_types: list[str] = []
     base_form_class = CampaignPageForm

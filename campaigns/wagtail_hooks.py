@@ -8,7 +8,7 @@ from wagtail.admin.widgets import Button
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
-from campaigns import views
+from campaigns import views, words
 from campaigns.models import CampaignPage, Channel
 from campaigns.panels import NextPostsPanel, SentBackPanel, SetupChecklistPanel
 
@@ -60,6 +60,10 @@ def duplicate_button(page, user, view_name, next_url=None):
     if isinstance(page.specific_deferred, CampaignPage) or page.specific_class is CampaignPage:
         yield Button("Duplicate as draft", reverse("campaign_duplicate", args=[page.pk]),
                      icon_name="copy", priority=35)
+
+
+# The footer's main button is the person's next action on a campaign, in campaign words.
+hooks.register("construct_page_action_menu", words.next_action_first)
 
 
 @hooks.register("construct_homepage_panels")

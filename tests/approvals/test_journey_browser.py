@@ -97,8 +97,8 @@ def _approve_with_checklist(page) -> None:
 
 
 def _submit(page, label: str) -> None:
-    page.get_by_role("button", name="More actions").click()
-    page.get_by_role("button", name=label).click()
+    """The footer's main button: the editor's next action."""
+    page.locator("footer").get_by_role("button", name=label, exact=True).click()
 
 
 def test_the_whole_approval_journey(browser, world, live_server_url, live_server_mail_dir,
@@ -116,7 +116,7 @@ def test_the_whole_approval_journey(browser, world, live_server_url, live_server
         editor.goto(edit)
         expect(editor.locator("[data-post-closed] [data-post-lint]")).to_contain_text(
             "Must fix · Profanity")
-        _submit(editor, "Submit to Campaign approval")
+        _submit(editor, "Submit for review")
         expect(editor.get_by_text(re.compile("has been submitted for moderation"))).to_be_visible()
 
         # 2. The reviewer waives the finding with a reason, ticks the checklist, approves.
@@ -147,7 +147,7 @@ def test_the_whole_approval_journey(browser, world, live_server_url, live_server
         editor.get_by_role("button", name="Edit post").click()
         editor.locator("#id_posts-0-copy").fill("Our summer blend: bright, smooth coffee")
         expect(editor.locator("#inline_child_posts-0 [data-post-lint]")).to_be_empty()
-        _submit(editor, "Resubmit to Client approval")
+        _submit(editor, "Resubmit for review")
         # the text changed since the sensitivity review, so the approval starts from there
         expect(editor.get_by_text(re.compile("approval starts again with the sensitivity "
                                              "review"))).to_be_visible()

@@ -176,6 +176,8 @@ def test_a_closed_post_opens_in_place_and_saves_with_the_others_untouched(
     page.get_by_label(masto.name).first.check()
     _add_image(page, "posts-1", studio.image.title, "Mulled spice in a glass cup")
     expect(page.locator("[data-post-closed]")).to_have_count(2)
+    # a draft's main button submits it for review; saving is in the footer's menu
+    page.get_by_role("button", name="More actions").click()
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_text(f"Page '{title}' has been updated.")).to_be_visible()
 

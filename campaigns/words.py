@@ -1,0 +1,148 @@
+"""The studio in the agency's words, not the CMS's: campaign statuses where Wagtail shows a
+page's ("live", "in moderation"), and the editor's footer led by the next thing the person
+can do (submit for review, approve, request changes, record the client's decision).
+
+Hooked into Wagtail by ``campaigns.wagtail_hooks`` (``construct_page_action_menu``) and the
+``campaign_words`` template tags (status tags, history)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext
+from wagtail.admin.action_menu import (
+    ActionMenuItem,
+    PageLockedMenuItem,
+    SubmitForModerationMenuItem,
+)
+from wagtail.models import WorkflowState
+
+from approvals.models import SensitivityReviewTask
+from campaigns.models import CampaignIndexPage, CampaignPage
+from campaigns.status import OPEN_FOR_EDITS, CampaignStatus, status_of
+
+SUBMIT = "Submit for review"
+RESUBMIT = "Resubmit for review"
+WITHDRAW = "Withdraw from review"
+RESTART = "Restart the review"
+APPROVED_VERSION = "Approved version"
+
+# Wagtail's actions renamed for campaigns (by the menu item's ``name``).
+LABELS = {
+    "action-cancel-workflow": WITHDRAW,
+    "action-restart-workflow": RESTART,
+}
+# The next action, in order of preference: a decision the person can take on the campaign's
+# current review step (approve first), then submitting it for review.
+NEXT_ACTIONS = ("approve", "reject", "action-submit")
+
+
+def is_campaign(page) -> bool:
+    """Is ``page`` (any Page instance, specific or not) a campaign? No query."""
+    return page is not None and page.specific_class is CampaignPage
+
+
+def is_campaigns_index(page) -> bool:
+    """Is ``page`` the brand's campaigns index (never shown anywhere, so never "live")?"""
+    return page is not None and page.specific_class is CampaignIndexPage
+
+
+def status_label(page) -> str:
+    """What a page's status tag says: a campaign's status (``CampaignStatus``), or Wagtail's
+    word for any other page. One query at most (none when Wagtail prefetched the page's
+    approval runs, as its listings do)."""
+    if is_campaign(page):
+        return str(status_of(page).label)
+    return page.status_string
+
+
+def history_status(status: str | None, page) -> str | None:
+    """A revision's tag in a campaign's history: the version out is the approved one."""
+    if status and is_campaign(page) and status == gettext("Live version"):
+        return APPROVED_VERSION
+    return status
+
+
+class SubmitForReviewMenuItem(SubmitForModerationMenuItem):
+    """Wagtail's "Submit to <workflow>" / "Resubmit to <step>", in the agency's words."""
+
+    def get_context_data(self, parent_context):
+        context = super().get_context_data(parent_context)
+        page = context.get("page")
+        state = page.current_workflow_state if page is not None and page.pk else None
+        sent_back = state is not None and state.status == WorkflowState.STATUS_NEEDS_CHANGES
+        context["label"] = RESUBMIT if sent_back else SUBMIT
+        return context
+
+
+class ReviewAndApproveMenuItem(ActionMenuItem):
+    """A sensitivity reviewer's "Approve": to the review page, where the findings are waived
+    and the checklist ticked. (Wagtail's own approve button saves the editor's form first, as a
+    new revision, which would start the review over.)"""
+
+    name = "approve"
+    label = "Approve"
+    icon_name = "success"
+
+    def __init__(self, task_state, order=None):
+        super().__init__(order=order)
+        self.task_state = task_state
+
+    def is_shown(self, context):
+        return True
+
+    def get_url(self, parent_context):
+        return reverse("sensitivity_review", args=[self.task_state.pk])
+
+
+class LockedMenuItem(PageLockedMenuItem):
+    """The footer of a campaign someone cannot change now: why, not "Page locked"."""
+
+    template_name = "campaigns/action_menu/locked.html"
+
+    def get_context_data(self, parent_context):
+        context = super().get_context_data(parent_context)
+        page = context.get("page")
+        in_review = page is not None and page.workflow_in_progress
+        context["label"] = (CampaignStatus.IN_REVIEW.label + ": locked" if in_review
+                            else "Locked")
+        return context
+
+
+def next_action_first(menu_items: list, request, context: dict) -> None:
+    """``construct_page_action_menu``: on a campaign, Wagtail's actions in campaign words, and
+    the person's next action as the footer's main button (Wagtail makes the first item the
+    main one). A new campaign keeps "Save draft" first: there is nothing to submit yet."""
+    page = context.get("page")
+    if context.get("view") == "create":
+        if not isinstance(context.get("parent_page").specific_deferred, CampaignIndexPage):
+            return
+    elif not is_campaign(page):
+        return
+    for position, item in enumerate(menu_items):
+        if item.name == "action-submit":
+            menu_items[position] = SubmitForReviewMenuItem(order=item.order)
+        elif item.name == "action-page-locked":
+            menu_items[position] = LockedMenuItem(order=item.order)
+        elif item.name in LABELS:
+            item.label = LABELS[item.name]
+    if context.get("view") != "edit":
+        return
+    # A sensitivity reviewer approves on the review page (findings still to waive included).
+    task_state = page.current_workflow_task_state
+    if task_state is not None and isinstance(task_state.task.specific, SensitivityReviewTask) \
+            and any(item.name == "reject" for item in menu_items):
+        menu_items[:] = [item for item in menu_items if item.name != "approve"]
+        menu_items.append(ReviewAndApproveMenuItem(task_state))
+    by_name = {item.name: item for item in menu_items}
+    if status_of(page) not in OPEN_FOR_EDITS:
+        by_name.pop("action-submit", None)  # approved: changing it starts with a draft
+    for name in NEXT_ACTIONS:
+        if name in by_name:
+            menu_items.remove(by_name[name])
+            menu_items.insert(0, by_name[name])
+            return
+    # Nothing to do but wait (the campaign is in someone else's review): say so first.
+    locked = by_name.get("action-page-locked")
+    if locked is not None:
+        menu_items.remove(locked)
+        menu_items.insert(0, locked)

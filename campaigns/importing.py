@@ -278,8 +278,10 @@ def check_rows(rows: list[tuple[int, dict[str, str]]]) -> tuple[list[dict], list
                     continue
                 tip = (f" Try: {', '.join(finding.suggestions[:3])}."
                        if finding.suggestions else "")
-                found.append((column, f"“{finding.match or text[finding.start:finding.end]}”: "
-                                      f"{finding.message}{tip}"))
+                word = finding.match or text[finding.start:finding.end]
+                said = finding.message if word in finding.message else \
+                    f"“{word}”: {finding.message}"
+                found.append((column, f"Sensitivity check: {said}{tip}"))
         problems += [RowProblem(number, column, message) for column, message in found]
         posts.append({
             "copy": copy, "link": link, "first_comment": row.get("first_comment", "").strip(),

@@ -136,7 +136,7 @@ def read_rows(data: bytes, name: str = "") -> list[tuple[int, dict[str, str]]]:
         for number, cells in enumerate(reader, start=2):
             if not any(cell.strip() for cell in cells):
                 continue
-            if len(cells) > len(columns):
+            if any(cell.strip() for cell in cells[len(columns):]):
                 rows.append((number, {"__extra__": "1"}))
                 continue
             rows.append((number, {c: (cells[i] if i < len(cells) else "")

@@ -212,3 +212,14 @@ def test_only_people_who_may_create_campaigns_import(world, http, brand):
     editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
     page = editor.get("/admin/campaigns/import/")
     assert page.status_code == 200 and "Download the template" in page.content.decode()
+
+
+def test_a_comma_outside_quotes_names_the_row_and_empty_trailing_cells_do_not(world, http,
+                                                                              brand):
+    editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
+    day = timezone.now().astimezone(LONDON).date() + dt.timedelta(days=5)
+    data = (f"date,time,channels,copy\n{day},09:00,Acme Sandbox,Fine,,\n"
+            f"{day},10:00,Acme Sandbox,Hello, world\n").encode()
+    assert problems(upload(editor, data)) == [
+        ("3", "(whole row)", "This row has more cells than there are columns: a comma inside "
+                             "a text needs the text in double quotes.")]

@@ -46,7 +46,7 @@ from agency.api.conventions import (
 from agency.api.errors import Conflict
 from campaigns import networks, services
 from campaigns.models import CampaignPage, Channel
-from campaigns.selectors import CalendarState, calendar_entries
+from campaigns.selectors import CalendarState, calendar_entries, next_free_slot
 from campaigns.status import CampaignStatus, has_status, with_status
 
 STATUSES = CampaignStatus.values
@@ -358,7 +358,20 @@ class CampaignViewSet(mixins.ListModelMixin, ApiViewSet):
 class ChannelData(serializers.ModelSerializer):
     class Meta:
         model = Channel
-        fields = ["id", "name", "network", "handle", "endpoint", "active", "created_at"]
+        fields = ["id", "name", "network", "handle", "endpoint", "active", "posting_slots",
+                  "created_at"]
+
+
+class NextSlotData(serializers.Serializer):
+    channel = serializers.IntegerField()
+    publish_at = AwareDateTimeField(
+        allow_null=True, help_text="The first posting slot after the given time that no other "
+                                   "post takes on this channel; null when there is none.")
+    detail = serializers.CharField(allow_blank=True,
+                                   help_text="Why there is no slot, and what to do.")
+
+
+MAX_SLOT_AHEAD_DAYS = 3660
 
 
 class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
@@ -368,6 +381,27 @@ class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
     queryset = Channel.objects.all()
     lookup_value_regex = ID
     ordering = "id"
+
+    @extend_schema(
+        parameters=[OpenApiParameter(
+            "after", OpenApiTypes.DATETIME,
+            description=f"From this time (with its offset); now if left out, and at most "
+                        f"{MAX_SLOT_AHEAD_DAYS} days ahead (else 400).")],
+        responses=NextSlotData)
+    @action(detail=True, methods=["get"], url_path="next-slot", pagination_class=None,
+            filter_backends=[])
+    def next_slot(self, request, pk=None):
+        """The channel's next free posting slot (its ``posting_slots``, in the brand's time
+        zone): the first after ``after`` that no post of any campaign takes on this channel."""
+        channel = self.get_object()
+        now = dt.datetime.now(dt.UTC)
+        after = query_time(request, "after")
+        if after is not None and after > now + dt.timedelta(days=MAX_SLOT_AHEAD_DAYS):
+            raise serializers.ValidationError(
+                {"after": f"Give a time at most {MAX_SLOT_AHEAD_DAYS} days from now."})
+        found = next_free_slot([channel], after=max(after or now, now))
+        return Response(NextSlotData({"channel": channel.pk, "publish_at": found.publish_at,
+                                      "detail": found.problem}).data)
 
 
 # --- Media ----------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from wagtail.images import blocks as image_blocks
 from wagtail.models import Orderable, Page
 
 from agency import crypto, outbound
-from campaigns import networks
+from campaigns import networks, slots, utm
 from campaigns.editor import PostsPanel
 from campaigns.forms import CampaignPageForm, ChannelForm, media_values
 
@@ -65,6 +65,11 @@ class Channel(models.Model):
     secret_encrypted = models.TextField(blank=True, editable=False)
     secret_hint = models.CharField(max_length=8, blank=True, editable=False)
     active = models.BooleanField(default=True)
+    posting_slots = models.TextField(
+        blank=True, help_text="When this channel usually posts, in the brand's time zone: one "
+                              "rule a line, e.g. “Mon-Fri 09:00, 17:30” or “Sat 11:00”. The "
+                              "editor's “Next free slot” picks the first one no other post "
+                              "takes.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     base_form_class = ChannelForm
@@ -86,7 +91,18 @@ class Channel(models.Model):
     def get_secret(self) -> str:
         return crypto.decrypt(self.secret_encrypted) if self.secret_encrypted else ""
 
+    @property
+    def parsed_slots(self) -> list[slots.Slot]:
+        try:
+            return slots.parse(self.posting_slots)
+        except ValidationError:
+            return []  # saved before a check existed: treated as none
+
     def clean(self):
+        try:
+            slots.parse(self.posting_slots)
+        except ValidationError as exc:
+            raise ValidationError({"posting_slots": exc.messages}) from None
         if self.network in networks.NETWORKS and self.rules.requires_endpoint and not self.endpoint:
             raise ValidationError({"endpoint": f"{self.rules.label} needs the server or webhook "
                                                "address, e.g. https://mastodon.social."})
@@ -386,6 +402,19 @@ class PublishingSettings(BaseGenericSetting):
         default=False,
         help_text="Let staff move an approved post that has not gone out to another time without "
                   "asking the client again. Off: a new time needs the client's approval.")
+    utm_parameters = models.TextField(
+        blank=True, help_text="Added to every link of a post when it is scheduled for "
+                              "publishing (the draft is not changed; parameters a link already "
+                              "has are kept). One a line, e.g. “utm_source={network}”, "
+                              "“utm_medium=social”, “utm_campaign={campaign}”. {network}: the "
+                              "network (mastodon), {channel}: the channel's name, {campaign}: "
+                              "the campaign's short name (slug).")
+
+    def clean(self):
+        try:
+            utm.parse(self.utm_parameters)
+        except ValidationError as exc:
+            raise ValidationError({"utm_parameters": exc.messages}) from None
 
     class Meta:
         verbose_name = "publishing"

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Count, TextChoices
+from django.db.models import Count, F, TextChoices
 from django.utils import timezone
 from django_tenants.utils import schema_context
 from wagtail.models import Revision
 
+from campaigns import slots
 from campaigns.models import CampaignPage, Channel
 from campaigns.publishing.models import Delivery, State
 from campaigns.revisions import read_content
 from campaigns.status import OPEN_FOR_EDITS, CampaignStatus, with_status
-from tenants.models import current_client
+from tenants.models import current_client, current_zone
 
 
 class CalendarState(TextChoices):
@@ -143,3 +144,98 @@ def _delivery_states(page_ids: list[int]) -> dict[int, str]:
         else:
             result[post_id] = "scheduled"
     return result
+
+
+# --- Scheduling: posting slots and copy already scheduled -----------------------------------
+
+def scheduled_posts(*, start: datetime, end: datetime, exclude_campaign: int | None = None
+                    ) -> list[tuple[datetime, frozenset[int], str, str]]:
+    """(time, channel ids, copy, campaign title) of every post due in [start, end): each
+    campaign's latest revision (drafts included, as the calendar shows them) and the outbox's
+    scheduled deliveries (a time staff moved after approval), except ``exclude_campaign``'s."""
+    found = [(e.publish_at, frozenset(e.channel_ids), e.copy, e.campaign_title)
+             for e in calendar_entries(start=start, end=end) if e.campaign_id != exclude_campaign]
+    moved = (Delivery.objects.filter(client=current_client(), state=State.SCHEDULED,
+                                     publish_at__gte=start, publish_at__lt=end)
+             .exclude(publish_at=F("approved_time")))
+    if exclude_campaign:
+        moved = moved.exclude(page_id=exclude_campaign)
+    for when, channel_id, text, title in moved.values_list("publish_at", "channel_id",
+                                                          "content__text", "campaign_title"):
+        found.append((when, frozenset({channel_id}), text or "", title))
+    return found
+
+
+@dataclass(frozen=True)
+class FreeSlot:
+    publish_at: datetime | None
+    problem: str = ""  # why there is none, and what to do
+
+
+def next_free_slot(channels: list[Channel], *, after: datetime | None = None,
+                   exclude_campaign: int | None = None,
+                   also_taken: list[tuple[datetime, set[int]]] = ()) -> FreeSlot:
+    """The first posting slot after ``after`` (now) shared by ``channels`` (those with slots)
+    that no other post takes on any of them: other campaigns' posts, moved deliveries, and
+    ``also_taken`` (time, channel ids: e.g. the other posts of the campaign being edited, whose
+    saved revision ``exclude_campaign`` leaves out)."""
+    if not channels:
+        return FreeSlot(None, "Choose the post's channels first: the slot comes from them.")
+    with_slots = [c for c in channels if c.parsed_slots]
+    if not with_slots:
+        names = ", ".join(c.name for c in channels)
+        return FreeSlot(None, f"{names} {'has' if len(channels) == 1 else 'have'} no posting "
+                              "slots yet: set them on the channel (menu: Channels).")
+    after = after or timezone.now()
+    zone = current_zone()
+    end = after + timedelta(days=slots.HORIZON_DAYS + 1)
+    ids = {c.pk for c in channels}
+    taken = {slots.minute(when) for when, on, _copy, _title in
+             scheduled_posts(start=after, end=end, exclude_campaign=exclude_campaign)
+             if on & ids}
+    taken |= {slots.minute(when) for when, on in also_taken if set(on) & ids}
+    moment = slots.next_free([c.parsed_slots for c in with_slots], after=after, zone=zone,
+                             taken=taken)
+    if moment is None:
+        names = " and ".join(c.name for c in with_slots)
+        return FreeSlot(None, f"No free slot shared by {names} in the next "
+                              f"{slots.HORIZON_DAYS} days: add slots to the channel, or pick a "
+                              "time yourself.")
+    return FreeSlot(moment)
+
+
+def _same_copy(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def copy_already_scheduled(posts, *, campaign_id: int | None = None) -> list[str]:
+    """Warnings for posts (of one campaign, in order) whose copy is already scheduled on one of
+    their channels: by another campaign, or by an earlier post of the same one. Advice, not an
+    error: a repeat may be intended."""
+    now = timezone.now()
+    mine = [(n, p) for n, p in enumerate(posts, start=1)
+            if p.publish_at and p.publish_at > now and p.copy.strip()]
+    if not mine:
+        return []
+    others: dict[tuple[int, str], tuple[str, datetime]] = {}
+    for when, on, text, title in scheduled_posts(start=now, end=now + timedelta(days=800),
+                                                 exclude_campaign=campaign_id):
+        for channel_id in on:
+            others.setdefault((channel_id, _same_copy(text)), (f"“{title}”", when))
+    names = dict(Channel.objects.values_list("id", "name"))
+    zone = current_zone()
+    warnings = []
+    for number, post in mine:
+        key = _same_copy(post.copy)
+        for channel in post.channels.all():
+            found = others.get((channel.pk, key))
+            if found is not None:
+                where, when = found
+                warnings.append(
+                    f"Post {number}: the same copy is already scheduled on "
+                    f"{names.get(channel.pk, channel.name)} by {where} for "
+                    f"{when.astimezone(zone):%a %-d %b %Y, %H:%M}. Change the copy if it should "
+                    "not go out twice.")
+            else:
+                others[(channel.pk, key)] = (f"post {number} of this campaign", post.publish_at)
+    return warnings

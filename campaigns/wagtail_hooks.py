@@ -1,6 +1,8 @@
 """The brand's channels as Wagtail snippets."""
 
+from django.templatetags.static import static
 from django.urls import path, reverse
+from django.utils.html import format_html
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel
@@ -8,7 +10,7 @@ from wagtail.admin.widgets import Button
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
-from campaigns import views, words
+from campaigns import scheduling, views, words
 from campaigns.models import CampaignPage, Channel
 from campaigns.panels import NextPostsPanel, SentBackPanel, SetupChecklistPanel
 
@@ -29,6 +31,7 @@ class ChannelViewSet(SnippetViewSet):
         FieldPanel("endpoint"),
         FieldPanel("secret"),  # write-only, from ChannelForm
         FieldPanel("active"),
+        FieldPanel("posting_slots"),
     ]
 
 
@@ -71,3 +74,40 @@ def studio_panels(request, panels):
     panels.append(SetupChecklistPanel(request))
     panels.append(SentBackPanel(request.user))
     panels.append(NextPostsPanel())
+
+
+# --- Scheduling: posting slots, CSV import, copy already scheduled ---------------------------
+
+@hooks.register("register_admin_urls")
+def scheduling_urls():
+    return [
+        path("campaigns/next-slot/", scheduling.next_slot_view, name="campaign_next_slot"),
+        path("campaigns/import/", scheduling.import_view, name="campaign_import"),
+        path("campaigns/import/template.csv", scheduling.import_template_view,
+             name="campaign_import_template"),
+    ]
+
+
+class ImportMenuItem(MenuItem):
+    def is_shown(self, request):
+        return scheduling.may_import(request.user)
+
+
+@hooks.register("register_admin_menu_item")
+def import_menu_item():
+    return ImportMenuItem("Import posts", reverse("campaign_import"), icon_name="upload",
+                          order=160)
+
+
+@hooks.register("insert_editor_js")
+def next_slot_js():
+    return format_html('<script src="{}" data-next-slot-url="{}" defer></script>'
+                       '<link rel="stylesheet" href="{}">',
+                       static("campaigns/slots.js"), reverse("campaign_next_slot"),
+                       static("campaigns/scheduling.css"))
+
+
+@hooks.register("after_create_page")
+@hooks.register("after_edit_page")
+def copy_already_scheduled_warning(request, page):
+    scheduling.warn_copy_already_scheduled(request, page)

@@ -12,10 +12,13 @@ import hashlib
 import json
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from campaigns import utm
+from campaigns.models import PublishingSettings
 from campaigns.publishing import config, transitions
 from campaigns.publishing.models import OUT_OR_GOING, CrisisHold, Delivery, State
 
@@ -41,6 +44,31 @@ def frozen_content(post) -> dict:
                            "file": video.file.name})
     return {"text": draft.text, "link": post.link, "first_comment": post.first_comment,
             "images": images, "videos": videos}
+
+
+def utm_preset() -> list[tuple[str, str]]:
+    """The brand's UTM parameters (Settings → Publishing), or none."""
+    try:
+        return utm.parse(PublishingSettings.load().utm_parameters)
+    except ValidationError:  # saved before it was checked: nothing added rather than a guess
+        return []
+
+
+def with_utm(content: dict, preset: list[tuple[str, str]], *, channel, page) -> dict:
+    """``content`` (from ``frozen_content``) with the brand's UTM parameters added to every link
+    of the text, the link and the first comment, filled in for ``channel`` and ``page``. A text
+    the parameters would make too long for the network goes out untagged, as approved."""
+    if not preset:
+        return content
+    params = utm.expand(preset, network=channel.network, channel=channel.name,
+                        campaign=page.slug)
+    tagged = dict(content, text=utm.tag_text(content["text"], params),
+                  link=utm.tag_url(content["link"], params),
+                  first_comment=utm.tag_text(content["first_comment"], params))
+    rules = channel.rules
+    if rules.length(tagged["text"]) > rules.max_length >= rules.length(content["text"]):
+        return content
+    return tagged
 
 
 def content_digest(content: dict) -> str:
@@ -72,12 +100,14 @@ def schedule_approved(page, revision, *, user=None) -> list[Delivery]:
     holds = list(CrisisHold.objects.filter(released_at__isnull=True)
                  .filter(Q(client__isnull=True) | Q(client=client)))
     posts = list(page.posts.order_by("sort_order", "pk").prefetch_related("channels"))
+    preset = utm_preset()
     for number, post in enumerate(posts, start=1):
         if post.publish_at is None:
             continue
-        content = frozen_content(post)
-        digest = content_digest(content)
+        untagged = frozen_content(post)
         for channel in post.channels.all():
+            content = with_utm(untagged, preset, channel=channel, page=page)
+            digest = content_digest(content)
             wanted.add((post.pk, channel.pk))
             previous = existing.get((post.pk, channel.pk))
             if previous is not None and previous.state in OUT_OR_GOING:

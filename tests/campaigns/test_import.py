@@ -193,7 +193,7 @@ def test_alt_text_without_image_and_image_without_alt_text_are_refused(world, ht
 
 def test_two_images_with_one_title_ask_for_the_number(world, http, brand):
     with schema_context(world.acme.client.schema_name):
-        second = Image.objects.create(title="Cup", file=brand["image"].file.name)
+        second = Image.objects.create(title="Cup", file=brand.image.file.name)
     editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
     rows = good_rows(1)
     rows[0].update(image="Cup", alt_text="A cup")

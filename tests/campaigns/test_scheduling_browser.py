@@ -92,6 +92,8 @@ def test_next_free_slot_fills_in_the_first_slot_no_post_takes(
     third_post.get_by_role("button", name="Next free slot").click()
     expect(page.locator("#id_posts-2-publish_at")).to_have_value(f"{third:%Y-%m-%d %H:%M}")
 
+    # a draft's main button submits it for review; saving is in the footer's menu
+    page.get_by_role("button", name="More actions").click()
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_text(f"Page 'Slots {tag}' has been updated.")).to_be_visible()
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):

@@ -46,7 +46,7 @@ from agency.api.conventions import (
 from agency.api.errors import Conflict
 from campaigns import networks, services
 from campaigns.models import CampaignPage, Channel
-from campaigns.selectors import CalendarState, calendar_entries, next_free_slot
+from campaigns.selectors import CalendarState, ChannelState, calendar_entries, next_free_slot
 from campaigns.status import CampaignStatus, has_status, with_status
 
 STATUSES = CampaignStatus.values
@@ -495,14 +495,41 @@ class VideoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
 # --- Calendar -------------------------------------------------------------------------------
 
 
+class CalendarChannelStateData(serializers.Serializer):
+    channel = serializers.IntegerField(help_text="The channel's id (/api/v1/channels/).")
+    channel_name = serializers.CharField()
+    state = serializers.ChoiceField(
+        choices=ChannelState.choices,
+        help_text="Where the post is on this channel. Until the outbox has it, the campaign's "
+                  "status (draft, in_review, changes_requested, approved); then the state of its "
+                  "delivery, as /api/v1/deliveries/ and the publishing queue give it (scheduled, "
+                  "claimed: being sent, published, failed, unconfirmed, cancelled), or held: "
+                  "scheduled but held by a crisis hold.")
+    state_label = serializers.CharField(
+        help_text="The state in the words the studio's calendar and publishing queue show.")
+    delivery = serializers.IntegerField(
+        allow_null=True, help_text="The post's delivery on this channel "
+                                   "(/api/v1/deliveries/{id}/); null until the campaign is "
+                                   "approved.")
+
+
 class CalendarEntryData(serializers.Serializer):
     campaign_id = serializers.IntegerField()
     campaign_title = serializers.CharField()
     post_number = serializers.IntegerField()
     copy = serializers.CharField()
-    publish_at = AwareDateTimeField()
-    channels = serializers.ListField(child=serializers.IntegerField())
-    state = serializers.ChoiceField(choices=CalendarState.choices)
+    publish_at = AwareDateTimeField(
+        help_text="When the post is due on the channels listed: the outbox's time once "
+                  "approved (a post staff moved on some channels only is listed once per time).")
+    channels = serializers.ListField(child=serializers.IntegerField(),
+                                     help_text="The ids of the channels due at this time.")
+    state = serializers.ChoiceField(
+        choices=CalendarState.choices,
+        help_text="The post as a whole: failed if any channel failed or is unconfirmed, "
+                  "published once every channel has it, scheduled while an approved post waits; "
+                  "otherwise the campaign's status. channel_states gives each channel.")
+    channel_states = CalendarChannelStateData(
+        many=True, help_text="Each channel's state, in the order of channels.")
 
 
 MAX_CALENDAR_DAYS = 93
@@ -540,6 +567,10 @@ class CalendarViewSet(ApiViewSet):
         return Response(CalendarEntryData([{
             "campaign_id": e.campaign_id, "campaign_title": e.campaign_title,
             "post_number": e.index + 1, "copy": e.copy, "publish_at": e.publish_at,
-            "channels": list(e.channel_ids), "state": e.state} for e in entries],
+            "channels": list(e.channel_ids), "state": e.state,
+            "channel_states": [{"channel": c.channel_id, "channel_name": c.name,
+                                "state": c.state, "state_label": c.state_label,
+                                "delivery": c.delivery_id} for c in e.channels]}
+            for e in entries],
             many=True).data)
 

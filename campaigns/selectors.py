@@ -12,16 +12,16 @@ from wagtail.models import Revision
 
 from campaigns import slots
 from campaigns.models import CampaignPage, Channel
-from campaigns.publishing.models import Delivery, State
+from campaigns.publishing.models import OUT_OR_GOING, Delivery, State
 from campaigns.revisions import read_content
-from campaigns.status import OPEN_FOR_EDITS, CampaignStatus, with_status
+from campaigns.status import CampaignStatus, with_status
 from tenants.models import current_client, current_zone
 
 
 class CalendarState(TextChoices):
-    """A post on the calendar: its campaign's status until the campaign is approved, then where
-    the post is (approved but its time passed without being sent, scheduled, published or
-    failed: the outbox's word wins over the campaign's)."""
+    """A post as a whole (the API's ``state``, the portal's counts): its campaign's status until
+    the outbox has it, then scheduled, published or failed (``_summary``). Each channel's own
+    state is a ``ChannelState``."""
 
     DRAFT = CampaignStatus.DRAFT.value, CampaignStatus.DRAFT.label
     IN_REVIEW = CampaignStatus.IN_REVIEW.value, CampaignStatus.IN_REVIEW.label
@@ -69,20 +69,67 @@ def client_card_counts(client) -> list[tuple[str, str, int]]:
 
 # --- The content calendar -------------------------------------------------------------------
 
+
+class ChannelState(TextChoices):
+    """A post on one of its channels, as the calendar, the dashboard and the API show it: the
+    campaign's status until the outbox has the post for that channel, then the outbox's state in
+    the publishing queue's words (a scheduled delivery under a crisis hold is "Held", as there)."""
+
+    DRAFT = CampaignStatus.DRAFT.value, CampaignStatus.DRAFT.label
+    IN_REVIEW = CampaignStatus.IN_REVIEW.value, CampaignStatus.IN_REVIEW.label
+    CHANGES_REQUESTED = (CampaignStatus.CHANGES_REQUESTED.value,
+                         CampaignStatus.CHANGES_REQUESTED.label)
+    APPROVED = CampaignStatus.APPROVED.value, CampaignStatus.APPROVED.label
+    SCHEDULED = State.SCHEDULED.value, State.SCHEDULED.label
+    HELD = "held", "Held"
+    SENDING = State.CLAIMED.value, State.CLAIMED.label
+    PUBLISHED = State.PUBLISHED.value, State.PUBLISHED.label
+    FAILED = State.FAILED.value, State.FAILED.label
+    UNCONFIRMED = State.UNCONFIRMED.value, State.UNCONFIRMED.label
+    CANCELLED = State.CANCELLED.value, State.CANCELLED.label
+
+
+# What staff may still move or cancel: a delivery that has not gone out (held ones included).
+NOT_SENT_STATES = frozenset({ChannelState.SCHEDULED, ChannelState.HELD, ChannelState.FAILED})
+
+
+@dataclass(frozen=True)
+class PostChannel:
+    """One channel of a post on the calendar."""
+
+    channel_id: int
+    name: str
+    state: str  # a ChannelState
+    delivery_id: int | None  # the post's delivery on this channel (the publishing queue's row)
+
+    @property
+    def state_label(self) -> str:
+        return ChannelState(self.state).label
+
+    @property
+    def not_sent(self) -> bool:
+        """In the outbox and not gone out: its time may still be moved."""
+        return self.delivery_id is not None and self.state in NOT_SENT_STATES
+
+
 @dataclass(frozen=True)
 class CalendarEntry:
     campaign_id: int
     campaign_title: str
+    campaign_status: str  # a CampaignStatus
     index: int  # position of the post in the campaign's latest revision
     copy: str
     publish_at: datetime
-    channel_ids: tuple[int, ...]
-    channel_names: tuple[str, ...]
-    state: str
+    channels: tuple[PostChannel, ...]  # its channels due at this time, each with its state
+    state: str  # the post as a whole (a CalendarState), from its channels' states
 
     @property
-    def movable(self) -> bool:
-        return self.state in OPEN_FOR_EDITS
+    def channel_ids(self) -> tuple[int, ...]:
+        return tuple(channel.channel_id for channel in self.channels)
+
+    @property
+    def channel_names(self) -> tuple[str, ...]:
+        return tuple(channel.name for channel in self.channels)
 
     @property
     def state_label(self) -> str:
@@ -92,58 +139,117 @@ class CalendarEntry:
 def calendar_entries(*, start: datetime, end: datetime, channel_id: int | None = None,
                      campaign_id: int | None = None) -> list[CalendarEntry]:
     """Every post due in [start, end) across the brand's campaigns, as its latest revision has
-    it (drafts included). A fixed number of queries, however many campaigns and posts."""
+    it (drafts included), with each channel's state from the outbox. A post whose time was moved
+    in the outbox on some channels (staff moving an approved post) is shown at each of its times
+    with the channels due then. A fixed number of queries, however many campaigns and posts."""
+    entries = _entries(campaign_id=campaign_id)
+    return sorted((e for e in entries if start <= e.publish_at < end
+                   and (not channel_id or channel_id in e.channel_ids)),
+                  key=lambda e: (e.publish_at, e.campaign_title, e.index))
+
+
+def post_entries(*, campaign_id: int, index: int) -> list[CalendarEntry]:
+    """Post ``index`` of a campaign's latest revision as the calendar shows it, at each of its
+    times (none when there is no such post or it has no time)."""
+    return [e for e in _entries(campaign_id=campaign_id) if e.index == index]
+
+
+def _entries(*, campaign_id: int | None) -> list[CalendarEntry]:
     pages = with_status(CampaignPage.objects.all()).values("id", "title", "latest_revision_id",
                                                            "status")
     if campaign_id:
         pages = pages.filter(id=campaign_id)
     pages = {p["latest_revision_id"]: p for p in pages if p["latest_revision_id"]}
-    now = timezone.now()
     names = dict(Channel.objects.values_list("id", "name"))
-    delivered = _delivery_states([p["id"] for p in pages.values()])
+    outbox = _Outbox([p["id"] for p in pages.values()])
     entries = []
     for revision_id, content in Revision.objects.filter(id__in=list(pages)).values_list(
             "id", "content"):
         page = pages[revision_id]
         status = CampaignStatus(page["status"])
         for index, post in enumerate(read_content(content).posts):
-            when = post.publish_at
-            if when is None or not (start <= when < end):
+            if post.publish_at is None:
                 continue
-            channels = post.channel_ids
-            if channel_id and channel_id not in channels:
-                continue
-            outbox = delivered.get(post.pk)
-            if outbox in (CalendarState.PUBLISHED, CalendarState.FAILED):
-                state = CalendarState(outbox)
-            elif status == CampaignStatus.APPROVED and when > now:
-                state = CalendarState.SCHEDULED
-            else:
-                state = CalendarState(status.value)
-            entries.append(CalendarEntry(
-                campaign_id=page["id"], campaign_title=page["title"], index=index,
-                copy=post.copy, publish_at=when, channel_ids=channels,
-                channel_names=tuple(names.get(c, "(removed channel)") for c in channels),
-                state=state))
-    return sorted(entries, key=lambda e: (e.publish_at, e.campaign_title, e.index))
+            # its channels by the time they are due: the outbox's time once it has the post
+            by_time: dict[datetime, list[PostChannel]] = {}
+            if not post.channel_ids:
+                by_time[post.publish_at] = []
+            for channel in post.channel_ids:
+                delivery = outbox.find(page["id"], revision_id, index, post, channel)
+                by_time.setdefault(delivery.publish_at if delivery else post.publish_at, []
+                                   ).append(PostChannel(
+                    channel_id=channel, name=names.get(channel, "(removed channel)"),
+                    state=delivery.shown_state if delivery else status.value,
+                    delivery_id=delivery.id if delivery else None))
+            for when, channels in by_time.items():
+                entries.append(CalendarEntry(
+                    campaign_id=page["id"], campaign_title=page["title"],
+                    campaign_status=status.value, index=index, copy=post.copy, publish_at=when,
+                    channels=tuple(channels), state=_summary(status, channels)))
+    return entries
 
 
-def _delivery_states(page_ids: list[int]) -> dict[int, str]:
-    """Per post id, what the outbox says: "failed" if any of its channels failed (or is not
-    confirmed), "published" once every channel has it, "scheduled" while waiting. One query."""
-    by_post: dict[int, set] = {}
-    for post_id, state in (Delivery.objects.filter(client=current_client(), page_id__in=page_ids)
-                           .exclude(state=State.CANCELLED).values_list("post_id", "state")):
-        by_post.setdefault(post_id, set()).add(state)
-    result = {}
-    for post_id, states in by_post.items():
-        if states & {State.FAILED, State.UNCONFIRMED}:
-            result[post_id] = "failed"
-        elif states == {State.PUBLISHED}:
-            result[post_id] = "published"
-        else:
-            result[post_id] = "scheduled"
-    return result
+def _summary(status: CampaignStatus, channels: list[PostChannel]) -> str:
+    """The post as a whole, from its channels: failed if any channel failed (or is not
+    confirmed), published once every channel in the outbox has it, scheduled while an approved
+    post waits; otherwise its campaign's status."""
+    out = {c.state for c in channels if c.delivery_id is not None} - {ChannelState.CANCELLED}
+    if out & {ChannelState.FAILED, ChannelState.UNCONFIRMED}:
+        return CalendarState.FAILED
+    if out == {ChannelState.PUBLISHED}:
+        return CalendarState.PUBLISHED
+    if out and status == CampaignStatus.APPROVED:
+        return CalendarState.SCHEDULED
+    return CalendarState(status.value)
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    id: int
+    state: str
+    hold_id: int | None
+    publish_at: datetime
+
+    @property
+    def shown_state(self) -> str:
+        """As the publishing queue shows it."""
+        if self.state == State.SCHEDULED and self.hold_id is not None:
+            return ChannelState.HELD
+        return self.state
+
+
+class _Outbox:
+    """The deliveries of some campaigns (one query), found for a post of a revision and one of
+    its channels: by the post's id; else, for the revision that was approved, by the post's
+    number in it (a revision saved before its first publish stores its posts without ids); else
+    one that went out for the campaign on that channel at the post's approved time (a post
+    Wagtail recreated with a new id since, which the outbox did not send again). A delivery
+    that was not cancelled wins over one that was; then the newest."""
+
+    def __init__(self, page_ids: list[int]):
+        self.by_post, self.by_number, self.by_time = {}, {}, {}
+        rows = (Delivery.objects.filter(client=current_client(), page_id__in=page_ids)
+                .order_by("id").values_list("id", "page_id", "revision_id", "post_id",
+                                            "post_number", "channel_id", "state", "hold_id",
+                                            "publish_at", "approved_time"))
+        for pk, page_id, revision_id, post_id, number, channel, state, hold_id, when, approved \
+                in rows:
+            delivery = _Delivery(pk, state, hold_id, when)
+            self._keep(self.by_post, (post_id, channel), delivery)
+            self._keep(self.by_number, (revision_id, number, channel), delivery)
+            if state in OUT_OR_GOING:
+                self._keep(self.by_time, (page_id, channel, approved), delivery)
+
+    @staticmethod
+    def _keep(found: dict, key, delivery: _Delivery) -> None:
+        if delivery.state != State.CANCELLED or found.get(key, delivery).state == State.CANCELLED:
+            found[key] = delivery
+
+    def find(self, page_id: int, revision_id: int, index: int, post, channel: int
+             ) -> _Delivery | None:
+        return ((post.pk is not None and self.by_post.get((post.pk, channel)))
+                or self.by_number.get((revision_id, index + 1, channel))
+                or self.by_time.get((page_id, channel, post.publish_at)))
 
 
 # --- Scheduling: posting slots and copy already scheduled -----------------------------------

@@ -23,6 +23,10 @@ class Locked(ValidationError):
     says by what, in plain text."""
 
 
+MOVE_IN_REVIEW = ("This campaign is in review: moving a post would change what the reviewers "
+                  "see. Withdraw it from review first.")
+
+
 def post_move(*, campaign: CampaignPage, index: int, day: dt.date, user) -> CampaignPage:
     """Move post ``index`` of ``campaign`` to ``day``, keeping its time of day in the brand's
     zone, as a new revision. Only while the campaign is open for edits (a draft, or sent back
@@ -32,8 +36,7 @@ def post_move(*, campaign: CampaignPage, index: int, day: dt.date, user) -> Camp
         raise PermissionDenied("You cannot edit this campaign.")
     status = status_of(campaign)
     if status == CampaignStatus.IN_REVIEW:
-        raise ValidationError("This campaign is in review: moving a post would change what the "
-                              "reviewers see. Withdraw it from review first.")
+        raise ValidationError(MOVE_IN_REVIEW)
     if status == CampaignStatus.APPROVED:
         raise ValidationError("This campaign is approved: its posts keep the times the client "
                               "approved. Edit the campaign to start a new approval.")

@@ -8,7 +8,7 @@ import re
 
 import icalendar
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,13 +19,13 @@ from django.views.decorators.http import require_GET, require_POST
 from campaigns.editor import posts_panel
 from campaigns.forms import SUMMARY_UNREADABLE
 from campaigns.models import CalendarFeed, CampaignPage, Channel, Post
+from campaigns.moves import MoveRule, post_move, refusal
 from campaigns.selectors import CalendarState, calendar_entries
 from campaigns.services import (
     calendar_feed_find,
     calendar_feed_issue,
     calendar_feed_revoke,
     campaign_duplicate,
-    post_move,
 )
 from tenants.models import current_client, current_zone
 
@@ -74,9 +74,11 @@ def calendar_view(request):
     end = dt.datetime.combine(grid_end, dt.time(), tzinfo=zone)
     entries = calendar_entries(start=start, end=end, channel_id=channel_id,
                                campaign_id=campaign_id)
+    rule = MoveRule.of(request.user)
     by_day: dict[dt.date, list] = {}
-    for entry in entries:
-        by_day.setdefault(entry.publish_at.astimezone(zone).date(), []).append(entry)
+    for entry in entries:  # each with why it cannot be moved ("" if it can)
+        by_day.setdefault(entry.publish_at.astimezone(zone).date(), []).append(
+            (entry, refusal(entry.campaign_status, entry.channels, rule)))
     days = [grid_start + dt.timedelta(days=n) for n in range((grid_end - grid_start).days)]
     weeks = [[{"date": d, "entries": by_day.get(d, []),
                "in_month": view == "week" or d.month == first.month} for d in days[i:i + 7]]
@@ -104,12 +106,13 @@ def calendar_move(request, campaign_id: int, index: int):
         messages.error(request, "Choose the new day as a date, e.g. 2026-10-14.")
     else:
         try:
-            post_move(campaign=campaign, index=index, day=day, user=request.user)
+            done = post_move(campaign=campaign, index=index, day=day, user=request.user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
+        except PermissionDenied as error:
+            messages.error(request, str(error) or "You cannot move posts of this campaign.")
         else:
-            messages.success(request, f"Moved post {index + 1} of “{campaign.title}” to "
-                                      f"{day:%-d %B}.")
+            messages.success(request, done)
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("campaign_calendar")
@@ -148,14 +151,20 @@ def calendar_ics(request, token: str):
     ical.add("prodid", "-//Agency platform//Content calendar//EN")
     ical.add("version", "2.0")
     ical.add("x-wr-calname", f"{client.name if client else ''} posts")
+    seen = set()
     for entry in entries:
         event = icalendar.Event()
-        event.add("uid", f"campaign-{entry.campaign_id}-post-{entry.index}@{request.get_host()}")
+        uid = f"campaign-{entry.campaign_id}-post-{entry.index}"
+        if uid in seen:  # a post moved on some channels only: one event per time
+            uid += "-channels-" + "-".join(map(str, entry.channel_ids))
+        seen.add(uid)
+        event.add("uid", f"{uid}@{request.get_host()}")
         event.add("summary", f"{entry.campaign_title}: {entry.copy[:60]}")
         event.add("dtstart", entry.publish_at)
         event.add("dtend", entry.publish_at + dt.timedelta(minutes=15))
         event.add("dtstamp", now)
-        event.add("description", f"{entry.copy}\n\nChannels: {', '.join(entry.channel_names)}\n"
+        channels = "\n".join(f"{c.name}: {c.state_label}" for c in entry.channels)
+        event.add("description", f"{entry.copy}\n\n{channels or 'No channel'}\n"
                                  f"State: {entry.state_label}")
         ical.add_component(event)
     response = HttpResponse(ical.to_ical(), content_type="text/calendar; charset=utf-8")

@@ -290,6 +290,7 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["agency.api.schema.only_api"],
     "ENUM_NAME_OVERRIDES": {
         "CampaignStatusEnum": "campaigns.status.CampaignStatus",
+        "CalendarChannelStateEnum": "campaigns.selectors.ChannelState",
         "DeliveryStateEnum": "campaigns.publishing.models.State",
         "ReviewLinkStatusEnum": ["sent", "opened", "decided", "withdrawn", "closed", "expired"],
     },

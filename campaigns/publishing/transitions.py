@@ -506,6 +506,12 @@ def mark_not_sent(delivery_id: int, user=None) -> Delivery:
     return delivery
 
 
+# Why an approved post may not be moved where the brand does not let staff move them.
+MOVE_NEEDS_CLIENT = ("Moving an approved post needs the client's approval: change its time in the "
+                     "campaign and submit it again, or ask an agency admin to let staff move "
+                     "approved posts (Settings → Publishing).")
+
+
 def staff_may_move_approved_posts() -> bool:
     return PublishingSettings.load().staff_may_move_approved_posts
 
@@ -518,9 +524,7 @@ def reschedule(delivery_id: int, when: datetime, user=None) -> Delivery:
     delivery = _locked(delivery_id)
     _refuse_unless(delivery, NOT_SENT, "a scheduled or failed post can be moved")
     if not staff_may_move_approved_posts():
-        raise ValidationError("Moving an approved post needs the client's approval: change its "
-                              "time in the campaign and submit it again, or ask an agency admin "
-                              "to let staff move approved posts (Settings → Publishing).")
+        raise ValidationError(MOVE_NEEDS_CLIENT)
     if when <= timezone.now():
         raise ValidationError("Pick a time in the future.")
     before = delivery.publish_at

@@ -116,4 +116,4 @@ def test_a_generated_agency_client_lists_the_clients(world, live_server_url, gen
     page = listing.sync(client=client, search="acme")
     assert isinstance(page, models.PaginatedClientDataList), page
     (acme,) = page.results
-    assert acme.slug == "acme" and acme.time_zone == models.TimeZoneEnum.EUROPE_LONDON
+    assert acme.slug == "acme" and acme.time_zone == models.TimeZoneEnum("Europe/London")

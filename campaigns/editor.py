@@ -67,8 +67,8 @@ def deadline_warning(when: dt.datetime | None, lead: dt.timedelta | None,
     if when - lead >= now:
         return ""
     hours = round(lead.total_seconds() / 3600)
-    return (f"Inside the client's approval lead time: approval is due {hours} hours before a "
-            f"post, so this one needed it by {_format(when - lead)}. Move it after "
+    return (f"Inside the client's approval lead time: approval is due {hours} hours before the "
+            f"first post, so this one needed it by {_format(when - lead)}. Move it after "
             f"{_format(now + lead)}, or agree a quicker approval with the client.")
 
 
@@ -207,9 +207,8 @@ class ClosedPost:
                                  dateformat.format(timezone.localtime(when), "D j M Y, H:i"))
                      if when else mark_safe('<span class="post-closed__unset">No time yet</span>'))
         warning = deadline_warning(when, lead, now or timezone.now())
-        if warning:
-            when_html = format_html('{} <span class="post-deadline" data-post-deadline>{}</span>',
-                                    when_html, warning)
+        deadline_html = format_html('<p class="post-deadline" data-post-deadline>{}</p>',
+                                    warning) if warning else ""
         channels_html = (format_html('<span class="post-closed__channels">{}</span>',
                                      ", ".join(channel_names)) if channel_names else
                          mark_safe('<span class="post-closed__unset">No channel yet</span>'))
@@ -220,7 +219,7 @@ class ClosedPost:
         return format_html(
             '<div class="post-closed{}" data-post-closed>'
             '<input type="hidden" name="{}" value="{}" data-post-summary>'
-            '<p class="post-closed__meta">{} · {}</p>'
+            '<p class="post-closed__meta">{} · {}</p>{}'
             '<p class="post-closed__copy">{}</p>{}{}{}'
             '<button type="button" class="button button-small button-secondary" '
             'data-post-open="{}">Edit post</button>'
@@ -228,7 +227,7 @@ class ClosedPost:
             '<div class="post-lint" data-post-lint aria-live="polite"></div>'
             "</div>",
             " post-closed--errors" if errors else "", self.form.add_prefix("summary"),
-            self.summary_json, when_html, channels_html,
+            self.summary_json, when_html, channels_html, deadline_html,
             excerpt or "(no text)",
             format_html_join("", '<p class="post-closed__feedback"><strong>Asked to change:'
                                  '</strong> {}</p>', ((f,) for f in self.feedback)),

@@ -252,7 +252,7 @@
     if (when <= now) return "This time has passed: choose a later one.";
     if (when - lead >= now) return "";
     return "Inside the client's approval lead time: approval is due " +
-      Math.round(settings.lead_hours) + " hours before a post, so this one needed it by " +
+      Math.round(settings.lead_hours) + " hours before the first post, so this one needed it by " +
       format(when - lead) + ". Move it after " + format(now + lead) +
       ", or agree a quicker approval with the client.";
   }

@@ -87,18 +87,21 @@ def acme_db(world, django_db_blocker):
     return inside
 
 
-def _new_campaign_with_a_post(page, live_server_url, studio, title):
-    page.goto(brand_url("acme", live_server_url,
-                        f"/admin/pages/add/campaigns/campaignpage/{studio['index'].pk}/"))
-    page.locator("#id_title").fill(title)
+def _new_campaign_with_a_post(page, live_server_url, acme_db, title):
+    """A draft campaign without posts, opened in the editor, with a new post added."""
+    with acme_db():
+        campaign = CampaignIndexPage.objects.get().add_child(
+            instance=CampaignPage(title=title, live=False))
+        campaign.save_revision()
+    page.goto(brand_url("acme", live_server_url, f"/admin/pages/{campaign.pk}/edit/"))
     page.get_by_role("button", name="Add post").click()
     return page.locator("#inline_child_posts-0")
 
 
 def test_typing_the_copy_counts_and_previews_it_per_selected_network(
-        page, signed_in, world, live_server_url, studio):
+        page, signed_in, world, live_server_url, studio, acme_db):
     signed_in(world.acme.users[Role.EDITOR])
-    post = _new_campaign_with_a_post(page, live_server_url, studio, f"Composer {studio['tag']}")
+    post = _new_campaign_with_a_post(page, live_server_url, acme_db, f"Composer {studio['tag']}")
     masto, sky, box = (studio["channels"][n] for n in ("mastodon", "bluesky", "sandbox"))
     counts = post.locator("[data-composer-counts]")
     expect(counts).to_contain_text("Choose a channel")
@@ -163,9 +166,9 @@ def test_typing_the_copy_counts_and_previews_it_per_selected_network(
 
 
 def test_the_browser_counts_every_sample_as_the_server_does(
-        page, signed_in, world, live_server_url, studio):
+        page, signed_in, world, live_server_url, studio, acme_db):
     signed_in(world.acme.users[Role.EDITOR])
-    _new_campaign_with_a_post(page, live_server_url, studio, f"Counting {studio['tag']}")
+    _new_campaign_with_a_post(page, live_server_url, acme_db, f"Counting {studio['tag']}")
     got = page.evaluate(
         """([samples, names]) => samples.map(text => names.map(
                name => window.campaignComposer.length(name, text)))""",
@@ -211,7 +214,7 @@ def test_an_image_dropped_or_uploaded_asks_its_alt_text_once_and_is_saved_with_i
         page, signed_in, world, live_server_url, studio, acme_db):
     signed_in(world.acme.users[Role.EDITOR])
     title = f"Images {studio['tag']}"
-    post = _new_campaign_with_a_post(page, live_server_url, studio, title)
+    post = _new_campaign_with_a_post(page, live_server_url, acme_db, title)
     post.get_by_role("checkbox", name=studio["channels"]["bluesky"].name).check()
     post.locator("#id_posts-0-copy").fill("A flat white, poured slowly.")
     page.locator("#id_posts-0-publish_at").fill("2027-03-01 09:00")
@@ -252,7 +255,7 @@ def test_an_image_dropped_or_uploaded_asks_its_alt_text_once_and_is_saved_with_i
     expect(card.get_by_role("img")).to_have_count(2)
 
     page.get_by_role("button", name="Save draft").click()
-    expect(page.get_by_text(f"Page '{title}' created.")).to_be_visible()
+    expect(page.get_by_text(f"Page '{title}' has been updated.")).to_be_visible()
     with acme_db():
         library = {image.title: image
                    for image in Image.objects.filter(title__endswith=studio["tag"])}
@@ -281,7 +284,9 @@ def test_a_post_inside_the_clients_lead_time_is_flagged_beside_its_time(
     sky = studio["channels"]["bluesky"]
     soon, later = _when(30), _when(24 * 9)
     with acme_db():
-        ApprovalSettings.objects.update(due_hours_before_first_post=72)  # the brand's own setting
+        approval = ApprovalSettings.load()
+        approval.due_hours_before_first_post = 72  # the brand's own setting
+        approval.save()
         campaign = CampaignIndexPage.objects.get().add_child(
             instance=CampaignPage(title=title, live=False))
         campaign.posts = [Post(copy="Soon", channels=[sky], publish_at=soon),
@@ -293,11 +298,11 @@ def test_a_post_inside_the_clients_lead_time_is_flagged_beside_its_time(
     expect(closed).to_have_count(2)
     warning = closed.nth(0).locator("[data-post-deadline]")
     expect(warning).to_contain_text(
-        "Inside the client's approval lead time: approval is due 72 hours before a post, so this "
-        f"one needed it by {_shown(soon - dt.timedelta(hours=72))}.")
-    # next to the post's time
+        "Inside the client's approval lead time: approval is due 72 hours before the first post, "
+        f"so this one needed it by {_shown(soon - dt.timedelta(hours=72))}.")
+    # right under the post's time
     expect(closed.nth(0).locator(".post-closed__meta")).to_contain_text(_shown(soon))
-    expect(closed.nth(0).locator(".post-closed__meta [data-post-deadline]")).to_be_visible()
+    expect(closed.nth(0).locator(".post-closed__meta + [data-post-deadline]")).to_be_visible()
     expect(closed.nth(1).locator("[data-post-deadline]")).to_have_count(0)
 
     # Opened, the later post is fine; typed inside the lead time, it is flagged at once
@@ -311,7 +316,7 @@ def test_a_post_inside_the_clients_lead_time_is_flagged_beside_its_time(
     time_box.fill(f"{typed:%Y-%m-%d %H:%M}")
     due = typed - dt.timedelta(hours=72)  # wall clock, as the editor shows it
     expect(wrapper).to_contain_text(
-        f"approval is due 72 hours before a post, so this one needed it by "
+        f"approval is due 72 hours before the first post, so this one needed it by "
         f"{due:%a} {due.day} {due:%b %Y, %H:%M}.")
     expect(wrapper).to_contain_text("or agree a quicker approval with the client.")
     # beside the time box, not somewhere else on the page

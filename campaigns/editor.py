@@ -57,13 +57,14 @@ def approval_lead_time() -> dt.timedelta | None:
 
 
 def deadline_warning(when: dt.datetime | None, lead: dt.timedelta | None,
-                     now: dt.datetime) -> str:
+                     now: dt.datetime, *, past: bool = True) -> str:
     """What to tell the editor about a post at ``when`` if it leaves the client too little time
-    to approve (static/campaigns/composer.js says the same while the time is typed)."""
+    to approve (static/campaigns/composer.js says the same while the time is typed). ``past``:
+    whether a time gone by is flagged too (not in a published campaign: those posts went out)."""
     if when is None or lead is None:
         return ""
     if when <= now:
-        return "This time has passed: choose a later one."
+        return "This time has passed: choose a later one." if past else ""
     if when - lead >= now:
         return ""
     hours = round(lead.total_seconds() / 3600)
@@ -76,7 +77,7 @@ def _format(moment: dt.datetime) -> str:
     return dateformat.format(timezone.localtime(moment), "D j M Y, H:i")
 
 
-def composer_data(channels, lead: dt.timedelta | None) -> dict:
+def composer_data(channels, lead: dt.timedelta | None, *, past: bool = True) -> dict:
     """What static/campaigns/composer.js needs to preview and count a post as each network
     does, once per editor: the channels, the networks' rules, the lead time, the upload URL."""
     return {
@@ -85,6 +86,7 @@ def composer_data(channels, lead: dt.timedelta | None) -> dict:
         "networks": networks.client_rules(),
         "zone": timezone.get_current_timezone_name(),
         "lead_hours": lead.total_seconds() / 3600 if lead is not None else None,
+        "flag_past": past,
         "upload_url": reverse("campaign_post_image_upload"),
     }
 
@@ -134,11 +136,12 @@ class PostsPanel(InlinePanel):
             channel_model = self.formset.model._meta.get_field("channels").related_model
             channels = list(channel_model.objects.all())
             lead = approval_lead_time()
-            self.composer = composer_data(channels, lead)
+            past = not getattr(self.instance, "live", False)  # published posts went out
+            self.composer = composer_data(channels, lead, past=past)
             if closed:
                 ClosedPost.prepare(closed, panel=self,
                                    feedback=(self.sent_back or {}).get("posts", {}),
-                                   channels=channels, lead=lead)
+                                   channels=channels, lead=lead, past=past)
 
             empty_form = self.formset.empty_form
             empty_form.fields[DELETION_FIELD_NAME].widget = forms.HiddenInput()
@@ -174,7 +177,7 @@ class ClosedPost:
 
     @classmethod
     def prepare(cls, closed: list[ClosedPost], panel, feedback=None, channels=(),
-                lead: dt.timedelta | None = None) -> None:
+                lead: dt.timedelta | None = None, past: bool = True) -> None:
         """Render every row, with the brand's ``channels`` (read once) and one frame for them
         all; a row whose time leaves the client less than ``lead`` to approve is flagged."""
         channels = {str(c.pk): c.name for c in channels}
@@ -190,7 +193,8 @@ class ClosedPost:
             post.feedback = (feedback or {}).get(int(post.form.prefix.rsplit("-", 1)[1]) + 1, [])
             chosen = set(post.summary.get("channels", []))
             names = [name for pk, name in channels.items() if pk in chosen]  # by name
-            content = post.hidden_fields() + post.row(names, editor_url, lead=lead, now=now)
+            content = post.hidden_fields() + post.row(names, editor_url, lead=lead, now=now,
+                                                       past=past)
             post.html = mark_safe(frame.replace(cls.STAMP, post.form.prefix)  # noqa: S308
                                   .replace(cls.CONTENT, content))
 
@@ -201,12 +205,13 @@ class ClosedPost:
                   for name in self.form.fields if name not in SUMMARY_FIELDS]
         return format_html_join("", '<input type="hidden" id="{}" name="{}" value="{}">', inputs)
 
-    def row(self, channel_names: list[str], editor_url: str, lead=None, now=None) -> str:
+    def row(self, channel_names: list[str], editor_url: str, lead=None, now=None,
+            past=True) -> str:
         when = _when(self.summary.get("publish_at", ""))
         when_html = (format_html('<time datetime="{}">{}</time>', when.isoformat(),
                                  dateformat.format(timezone.localtime(when), "D j M Y, H:i"))
                      if when else mark_safe('<span class="post-closed__unset">No time yet</span>'))
-        warning = deadline_warning(when, lead, now or timezone.now())
+        warning = deadline_warning(when, lead, now or timezone.now(), past=past)
         deadline_html = format_html('<p class="post-deadline" data-post-deadline>{}</p>',
                                     warning) if warning else ""
         channels_html = (format_html('<span class="post-closed__channels">{}</span>',

@@ -249,7 +249,7 @@
     if (when === null) return "";
     const now = nowInZone(settings.zone);
     const lead = Math.round(settings.lead_hours * 60);
-    if (when <= now) return "This time has passed: choose a later one.";
+    if (when <= now) return settings.flag_past ? "This time has passed: choose a later one." : "";
     if (when - lead >= now) return "";
     return "Inside the client's approval lead time: approval is due " +
       Math.round(settings.lead_hours) + " hours before the first post, so this one needed it by " +

@@ -53,6 +53,7 @@ def test_the_editor_gives_the_composer_the_channels_rules_and_the_brands_lead_ti
                                            "count": "graphemes", "max_images": 4}
     assert data["networks"]["mastodon"]["count"] == "mastodon"
     assert data["lead_hours"] == 36
+    assert data["flag_past"] is True  # a draft: a time gone by is flagged
     assert data["zone"] == "Europe/London"
     assert data["upload_url"] == UPLOAD
     assert 'src="/static/campaigns/composer.js"' in html or "campaigns/composer." in html
@@ -80,6 +81,11 @@ def test_deadline_warnings_say_what_is_wrong_and_what_to_do():
         assert editor.deadline_warning(None, lead, now) == ""
         assert editor.deadline_warning(now - dt.timedelta(minutes=1), lead, now) == (
             "This time has passed: choose a later one.")
+        # in a published campaign, a time gone by is a post that went out
+        assert editor.deadline_warning(now - dt.timedelta(minutes=1), lead, now,
+                                       past=False) == ""
+        assert "lead time" in editor.deadline_warning(now + dt.timedelta(hours=1), lead, now,
+                                                      past=False)
         assert editor.deadline_warning(now + dt.timedelta(hours=47), lead, now) == (
             "Inside the client's approval lead time: approval is due 48 hours before the first "
             "post, so this one needed it by Thu 3 Dec 2026, 09:00. Move it after Sat 5 Dec 2026, "
@@ -103,6 +109,26 @@ def test_closed_posts_inside_the_lead_time_are_flagged(world, http, acme_kit):
     flagged = ["data-post-deadline" in row.split("post-closed__copy")[0] for row in rows]
     assert flagged == [True, False, True, False]
     assert "Inside the client&#x27;s approval lead time: approval is due 48 hours" in html
+
+
+def test_a_published_campaigns_past_posts_are_not_flagged_but_its_draft_ones_are(
+        world, http, acme_kit):
+    now = timezone.now()
+    with schema_context(world.acme.client.schema_name):
+        pages = {}
+        for live in (True, False):
+            page = CampaignIndexPage.objects.get().add_child(
+                instance=CampaignPage(title=f"Past, live={live}", live=live))
+            page.posts = [Post(copy="Went out", channels=[acme_kit["sky"]],
+                               publish_at=now - dt.timedelta(days=3))]
+            page.save_revision()
+            pages[live] = page
+    client = http(world.acme.host, user=world.acme.users[Role.EDITOR])
+    published = client.get(f"/admin/pages/{pages[True].pk}/edit/").content.decode()
+    draft = client.get(f"/admin/pages/{pages[False].pk}/edit/").content.decode()
+    assert "This time has passed" not in published
+    assert _composer(published)["flag_past"] is False
+    assert "This time has passed: choose a later one." in draft
 
 
 def test_an_image_uploaded_into_a_post_joins_the_library_with_its_alt_text(world, http):

@@ -47,6 +47,23 @@ SAMPLES = [
 ]
 
 
+# Each violation of the Content-Security-Policy the browser reports, handed to the test.
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolation({directive: event.effectiveDirective, blocked: event.blockedURI,
+                       source: event.sourceFile, sample: event.sample});
+});
+"""
+
+
+@pytest.fixture
+def csp_violations(context):
+    found = []
+    context.expose_function("cspViolation", lambda violation: found.append(violation))
+    context.add_init_script(REPORT_VIOLATIONS)
+    return found
+
+
 @pytest.fixture
 def studio(world, django_db_blocker):
     """Mastodon, Bluesky and sandbox channels the test server can see (committed), and the
@@ -99,7 +116,7 @@ def _new_campaign_with_a_post(page, live_server_url, acme_db, title):
 
 
 def test_typing_the_copy_counts_and_previews_it_per_selected_network(
-        page, signed_in, world, live_server_url, studio, acme_db):
+        page, signed_in, world, live_server_url, studio, acme_db, csp_violations):
     signed_in(world.acme.users[Role.EDITOR])
     post = _new_campaign_with_a_post(page, live_server_url, acme_db, f"Composer {studio['tag']}")
     masto, sky, box = (studio["channels"][n] for n in ("mastodon", "bluesky", "sandbox"))
@@ -163,6 +180,7 @@ def test_typing_the_copy_counts_and_previews_it_per_selected_network(
     expect(page.get_by_text(f"Post 1 on {sky.name}: Bluesky allows 300 characters (emoji count "
                             f"as one); this post has {b_long}. Shorten it by {b_long - 300}.")
            ).to_be_visible()
+    assert csp_violations == []  # static scripts only, under the admin's policy
 
 
 def test_the_browser_counts_every_sample_as_the_server_does(
@@ -211,7 +229,7 @@ def _drop(page, target, name: str, content: bytes, mime: str = "image/png") -> N
 
 
 def test_an_image_dropped_or_uploaded_asks_its_alt_text_once_and_is_saved_with_it(
-        page, signed_in, world, live_server_url, studio, acme_db):
+        page, signed_in, world, live_server_url, studio, acme_db, csp_violations):
     signed_in(world.acme.users[Role.EDITOR])
     title = f"Images {studio['tag']}"
     post = _new_campaign_with_a_post(page, live_server_url, acme_db, title)
@@ -265,6 +283,7 @@ def test_an_image_dropped_or_uploaded_asks_its_alt_text_once_and_is_saved_with_i
         [saved] = list(draft.posts.all())
         assert [(b.value["image"].pk, b.value["alt_text"]) for b in saved.media] == [
             (library[alt].pk, alt), (library[second].pk, second)]
+    assert csp_violations == []  # the dropped file's preview (blob:) and the upload included
 
 
 def _when(hours: float) -> dt.datetime:

@@ -136,7 +136,8 @@ class PostsPanel(InlinePanel):
             channel_model = self.formset.model._meta.get_field("channels").related_model
             channels = list(channel_model.objects.all())
             lead = approval_lead_time()
-            past = not getattr(self.instance, "live", False)  # published posts went out
+            # Past times are flagged, except in a published campaign: those posts went out.
+            past = not (self.instance.pk and getattr(self.instance, "live", False))
             self.composer = composer_data(channels, lead, past=past)
             if closed:
                 ClosedPost.prepare(closed, panel=self,

@@ -230,7 +230,8 @@ def post_image_upload_view(request):
         return JsonResponse({"error": str(error)}, status=403)
     except ValidationError as error:
         found = []
-        for name, errors in error.message_dict.items():
+        by_field = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
+        for name, errors in by_field.items():
             label = {"alt_text": "Alt text: ", "title": "Alt text: "}.get(name, "")
             found += [f"{label}{message}" for message in errors]
         return JsonResponse({"error": " ".join(dict.fromkeys(found))}, status=400)

@@ -375,7 +375,7 @@
     body.append("file", file);
     body.append("alt_text", alt);
     status.textContent = "Uploading “" + file.name + "”…";
-    let response, answer;
+    let response = null, answer = null;
     try {
       response = await fetch(settings.upload_url, {
         method: "POST", body: body, credentials: "same-origin",
@@ -383,11 +383,13 @@
       });
       answer = await response.json();
     } catch (error) {
-      response = null;
+      // no answer, or one that is not ours (e.g. the size limit's page): said below
     }
-    if (!response || !response.ok) {
+    if (!response || !response.ok || !answer || answer.error) {
       status.textContent = (answer && answer.error) ||
-        "The image could not be uploaded. Check your connection and try again.";
+        (response && response.status === 413
+          ? "“" + file.name + "” is too large for the image library: resize or compress it and try again."
+          : "The image could not be uploaded. Check your connection and try again.");
       return;
     }
     const root = document.getElementById(prefix + "-media-root");

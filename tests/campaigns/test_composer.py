@@ -129,6 +129,9 @@ def test_a_published_campaigns_past_posts_are_not_flagged_but_its_draft_ones_are
     assert "This time has passed" not in published
     assert _composer(published)["flag_past"] is False
     assert "This time has passed: choose a later one." in draft
+    # a new campaign (not saved yet, so not published either) flags them too
+    new = client.get(f"/admin/pages/add/campaigns/campaignpage/{pages[True].get_parent().pk}/")
+    assert _composer(new.content.decode())["flag_past"] is True
 
 
 def test_an_image_uploaded_into_a_post_joins_the_library_with_its_alt_text(world, http):

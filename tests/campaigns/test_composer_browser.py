@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import random
 import uuid
 import zoneinfo
 
@@ -62,6 +63,19 @@ def csp_violations(context):
     context.expose_function("cspViolation", lambda violation: found.append(violation))
     context.add_init_script(REPORT_VIOLATIONS)
     return found
+
+# ... and, from these pieces, strings made at random (the same ones every run).
+PIECES = ["a", "Z", " ", "  ", "\n", "\t", ".", ",", "-", "_", "@", "/", ":", "\"", "<", ">", "(",
+          ")", "https://", "http://", "HTTPS://", "www.", "example.com", "/path?q=1&r=2",
+          "@alice", "@alice@mastodon.social", "mastodon.social", "é", "e\u0301", "\u0308",
+          "\u0300\u0301", "ñ", "ß", "İ", "日本語", "한국어", "\u1100\u1161\u11a8", "नमस्ते",
+          "ก\u0e31", "\u200d", "\u200b", "\ufe0f", "☕", "👍🏽", "👩🏽\u200d💻", "🇬🇧", "🇺", "1️⃣",
+          "🏳️\u200d🌈", "\u00a0", "\u2028", "\u3000", "#", "#hashtag", "٣"]
+
+
+def _random_samples(count: int = 300) -> list[str]:
+    rng = random.Random(16)
+    return ["".join(rng.choice(PIECES) for _ in range(rng.randint(1, 14))) for _ in range(count)]
 
 
 @pytest.fixture
@@ -187,13 +201,14 @@ def test_the_browser_counts_every_sample_as_the_server_does(
         page, signed_in, world, live_server_url, studio, acme_db):
     signed_in(world.acme.users[Role.EDITOR])
     _new_campaign_with_a_post(page, live_server_url, acme_db, f"Counting {studio['tag']}")
+    samples = SAMPLES + _random_samples()
     got = page.evaluate(
         """([samples, names]) => samples.map(text => names.map(
                name => window.campaignComposer.length(name, text)))""",
-        [SAMPLES, list(networks.NETWORKS)])
+        [samples, list(networks.NETWORKS)])
     expected = [[networks.get(name).length(text) for name in networks.NETWORKS]
-                for text in SAMPLES]
-    mismatches = [(text, name, js, py) for text, js_row, py_row in zip(SAMPLES, got, expected,
+                for text in samples]
+    mismatches = [(text, name, js, py) for text, js_row, py_row in zip(samples, got, expected,
                                                                          strict=True)
                   for name, js, py in zip(networks.NETWORKS, js_row, py_row, strict=True)
                   if js != py]

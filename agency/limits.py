@@ -31,7 +31,7 @@ class BodyLimit:
 def body_limit(path: str) -> BodyLimit:
     """The largest body a request to ``path`` may carry."""
     image = settings.WAGTAILIMAGES_MAX_UPLOAD_SIZE
-    if path.startswith(("/api/v1/media/", "/admin/images/")):
+    if path.startswith(("/api/v1/media/", "/admin/images/", "/admin/campaigns/post-image/")):
         return BodyLimit(image + UPLOAD_OVERHEAD, f"an image of up to {_size(image)}",
                          "Resize or compress the image and try again.")
     if path.startswith(("/api/v1/videos/", "/admin/documents/")):

@@ -16,6 +16,7 @@ from approvals.models import (
     earlier_steps_current,
 )
 from approvals.review import sent_back_notes
+from approvals.workflows import approval_lead_time
 from campaigns.models import CampaignPage
 
 
@@ -49,6 +50,8 @@ register_snippet(ApproverViewSet)
 
 # The campaign editor shows why a campaign was sent back (campaigns.editor.SENT_BACK_HOOK).
 hooks.register("campaign_sent_back_notes", sent_back_notes)
+# ... and flags posts that leave the client too little time (campaigns.editor.LEAD_TIME_HOOK).
+hooks.register("campaign_approval_lead_time", approval_lead_time)
 
 
 @hooks.register("register_admin_urls")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -62,12 +63,16 @@ def approve_revision(revision, *, user=None, workflow_state=None) -> None:
     campaign_approved.send(sender=type(page), page=page, revision=revision, user=user)
 
 
+def approval_lead_time(settings=None):
+    """How long before a campaign's first post the client's approval is due (the brand's
+    setting), as a timedelta."""
+    settings = settings or ApprovalSettings.load()
+    return timedelta(hours=settings.due_hours_before_first_post)
+
+
 def approval_due_at(revision, settings=None):
     """When the campaign's approval is due: the brand's lead time before its first post."""
-    from datetime import timedelta
-
     first = read_revision(revision).first_post_at
     if first is None:
         return None
-    settings = settings or ApprovalSettings.load()
-    return first - timedelta(hours=settings.due_hours_before_first_post)
+    return first - approval_lead_time(settings)

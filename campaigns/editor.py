@@ -25,6 +25,7 @@ from wagtail import hooks
 from wagtail.admin.panels import InlinePanel, Panel
 from wagtail.images.shortcuts import get_rendition_or_not_found
 
+from campaigns import networks
 from campaigns.forms import SUMMARY_FIELDS, PostForm, post_summary
 
 # Why a campaign was sent back ({"step", "by", "at", "comment", "posts": {number: [comments]}}),
@@ -39,6 +40,56 @@ def sent_back_notes(page) -> dict | None:
         if notes:
             return notes
     return None
+
+
+# How long before a campaign's first post the client's approval is due (a timedelta), asked of
+# whichever app runs the approval (approvals registers it), as the sent-back notes are.
+LEAD_TIME_HOOK = "campaign_approval_lead_time"
+
+
+def approval_lead_time() -> dt.timedelta | None:
+    """The first answer of the ``campaign_approval_lead_time`` hooks, or None."""
+    for hook in hooks.get_hooks(LEAD_TIME_HOOK):
+        lead = hook()
+        if lead is not None:
+            return lead
+    return None
+
+
+def deadline_warning(when: dt.datetime | None, lead: dt.timedelta | None,
+                     now: dt.datetime, *, past: bool = True) -> str:
+    """What to tell the editor about a post at ``when`` if it leaves the client too little time
+    to approve (static/campaigns/composer.js says the same while the time is typed). ``past``:
+    whether a time gone by is flagged too (not in a published campaign: those posts went out)."""
+    if when is None or lead is None:
+        return ""
+    if when <= now:
+        return "This time has passed: choose a later one." if past else ""
+    if when - lead >= now:
+        return ""
+    hours = round(lead.total_seconds() / 3600)
+    return (f"Inside the client's approval lead time: approval is due {hours} hours before the "
+            f"first post, so this one needed it by {_format(when - lead)}. Move it after "
+            f"{_format(now + lead)}, or agree a quicker approval with the client.")
+
+
+def _format(moment: dt.datetime) -> str:
+    return dateformat.format(timezone.localtime(moment), "D j M Y, H:i")
+
+
+def composer_data(channels, lead: dt.timedelta | None, *, past: bool = True) -> dict:
+    """What static/campaigns/composer.js needs to preview and count a post as each network
+    does, once per editor: the channels, the networks' rules, the lead time, the upload URL."""
+    return {
+        "channels": {str(c.pk): {"name": c.name, "handle": c.handle, "network": c.network}
+                     for c in channels},
+        "networks": networks.client_rules(),
+        "zone": timezone.get_current_timezone_name(),
+        "lead_hours": lead.total_seconds() / 3600 if lead is not None else None,
+        "flag_past": past,
+        "upload_url": reverse("campaign_post_image_upload"),
+    }
+
 
 EXCERPT_CHARS = 160
 
@@ -56,7 +107,7 @@ class PostsPanel(InlinePanel):
             # InlinePanel binds a full child panel to every post; only open posts need one.
             Panel.BoundPanel.__init__(self, **kwargs)
             self.label = self.panel.label
-            self.sent_back = None
+            self.sent_back = self.composer = None
             if self.form is None:
                 return
             self.formset = self.form.formsets[self.panel.relation_name]
@@ -81,9 +132,17 @@ class PostsPanel(InlinePanel):
                 self.children.sort(
                     key=lambda child: child.form.cleaned_data[ORDERING_FIELD_NAME] or 1)
             self.sent_back = sent_back_notes(self.instance)
+            # The posts' channel model, reached through the formset (models import this module).
+            channel_model = self.formset.model._meta.get_field("channels").related_model
+            channels = list(channel_model.objects.all())
+            lead = approval_lead_time()
+            # Past times are flagged, except in a published campaign: those posts went out.
+            past = not (self.instance.pk and getattr(self.instance, "live", False))
+            self.composer = composer_data(channels, lead, past=past)
             if closed:
                 ClosedPost.prepare(closed, panel=self,
-                                   feedback=(self.sent_back or {}).get("posts", {}))
+                                   feedback=(self.sent_back or {}).get("posts", {}),
+                                   channels=channels, lead=lead, past=past)
 
             empty_form = self.formset.empty_form
             empty_form.fields[DELETION_FIELD_NAME].widget = forms.HiddenInput()
@@ -118,11 +177,12 @@ class ClosedPost:
         self.feedback: list[str] = []
 
     @classmethod
-    def prepare(cls, closed: list[ClosedPost], panel, feedback=None) -> None:
-        """Render every row, with one query for the channels and one frame for them all."""
-        # The posts' channel model, reached through the formset (models import this module).
-        channel_model = panel.formset.model._meta.get_field("channels").related_model
-        channels = {str(c.pk): c.name for c in channel_model.objects.all()}
+    def prepare(cls, closed: list[ClosedPost], panel, feedback=None, channels=(),
+                lead: dt.timedelta | None = None, past: bool = True) -> None:
+        """Render every row, with the brand's ``channels`` (read once) and one frame for them
+        all; a row whose time leaves the client less than ``lead`` to approve is flagged."""
+        channels = {str(c.pk): c.name for c in channels}
+        now = timezone.now()
         stamp = SimpleNamespace(
             form=SimpleNamespace(prefix=cls.STAMP, non_field_errors=[],
                                  DELETE=SimpleNamespace(id_for_label=f"id_{cls.STAMP}-DELETE")),
@@ -134,7 +194,8 @@ class ClosedPost:
             post.feedback = (feedback or {}).get(int(post.form.prefix.rsplit("-", 1)[1]) + 1, [])
             chosen = set(post.summary.get("channels", []))
             names = [name for pk, name in channels.items() if pk in chosen]  # by name
-            content = post.hidden_fields() + post.row(names, editor_url)
+            content = post.hidden_fields() + post.row(names, editor_url, lead=lead, now=now,
+                                                       past=past)
             post.html = mark_safe(frame.replace(cls.STAMP, post.form.prefix)  # noqa: S308
                                   .replace(cls.CONTENT, content))
 
@@ -145,11 +206,15 @@ class ClosedPost:
                   for name in self.form.fields if name not in SUMMARY_FIELDS]
         return format_html_join("", '<input type="hidden" id="{}" name="{}" value="{}">', inputs)
 
-    def row(self, channel_names: list[str], editor_url: str) -> str:
+    def row(self, channel_names: list[str], editor_url: str, lead=None, now=None,
+            past=True) -> str:
         when = _when(self.summary.get("publish_at", ""))
         when_html = (format_html('<time datetime="{}">{}</time>', when.isoformat(),
                                  dateformat.format(timezone.localtime(when), "D j M Y, H:i"))
                      if when else mark_safe('<span class="post-closed__unset">No time yet</span>'))
+        warning = deadline_warning(when, lead, now or timezone.now(), past=past)
+        deadline_html = format_html('<p class="post-deadline" data-post-deadline>{}</p>',
+                                    warning) if warning else ""
         channels_html = (format_html('<span class="post-closed__channels">{}</span>',
                                      ", ".join(channel_names)) if channel_names else
                          mark_safe('<span class="post-closed__unset">No channel yet</span>'))
@@ -160,7 +225,7 @@ class ClosedPost:
         return format_html(
             '<div class="post-closed{}" data-post-closed>'
             '<input type="hidden" name="{}" value="{}" data-post-summary>'
-            '<p class="post-closed__meta">{} · {}</p>'
+            '<p class="post-closed__meta">{} · {}</p>{}'
             '<p class="post-closed__copy">{}</p>{}{}{}'
             '<button type="button" class="button button-small button-secondary" '
             'data-post-open="{}">Edit post</button>'
@@ -168,7 +233,7 @@ class ClosedPost:
             '<div class="post-lint" data-post-lint aria-live="polite"></div>'
             "</div>",
             " post-closed--errors" if errors else "", self.form.add_prefix("summary"),
-            self.summary_json, when_html, channels_html,
+            self.summary_json, when_html, channels_html, deadline_html,
             excerpt or "(no text)",
             format_html_join("", '<p class="post-closed__feedback"><strong>Asked to change:'
                                  '</strong> {}</p>', ((f,) for f in self.feedback)),

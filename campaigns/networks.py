@@ -144,5 +144,14 @@ def network_choices() -> list[tuple[str, str]]:
     return [(name, network.label) for name, network in NETWORKS.items()]
 
 
+def client_rules() -> dict[str, dict]:
+    """The rules the editor's composer applies while typing (static/campaigns/composer.js counts
+    "graphemes" and "mastodon" exactly as ``Network.length`` does; tests hold both to the same
+    samples)."""
+    return {name: {"label": n.label, "max_length": n.max_length, "count": n.count,
+                   "max_images": n.max_images}
+            for name, n in NETWORKS.items()}
+
+
 def get(name: str) -> Network:
     return NETWORKS[name]

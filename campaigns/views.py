@@ -9,7 +9,13 @@ import re
 import icalendar
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,6 +32,7 @@ from campaigns.services import (
     calendar_feed_issue,
     calendar_feed_revoke,
     campaign_duplicate,
+    image_upload,
 )
 from tenants.models import current_client, current_zone
 
@@ -209,3 +216,34 @@ def post_editor_view(request):
     panel = posts_panel(edit_handler).child_edit_handler.get_bound_panel(
         instance=form.instance, request=request, form=form, prefix=prefix)
     return HttpResponse(panel.render_html())
+
+
+@require_POST
+def post_image_upload_view(request):
+    """An image dropped on (or uploaded into) a post in the editor: added to the brand's image
+    library with the alt text asked for it (as its description and title), and answered with
+    the post's image block as the editor's media field takes it, alt text filled in, so the
+    alt text is asked once. Errors come back as ``{"error": …}`` saying what to change."""
+    file = request.FILES.get("file")
+    alt_text = request.POST.get("alt_text", "").strip()
+    if file is None:
+        return JsonResponse({"error": "No image arrived: choose or drop an image file."},
+                            status=400)
+    if not alt_text:
+        return JsonResponse({"error": "Describe the image in the alt text first, for people "
+                                      "who use screen readers."}, status=400)
+    try:
+        image = image_upload(file=file, title=alt_text[:255], alt_text=alt_text,
+                             user=request.user)
+    except PermissionDenied as error:
+        return JsonResponse({"error": str(error)}, status=403)
+    except ValidationError as error:
+        found = []
+        by_field = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
+        for name, errors in by_field.items():
+            label = {"alt_text": "Alt text: ", "title": "Alt text: "}.get(name, "")
+            found += [f"{label}{message}" for message in errors]
+        return JsonResponse({"error": " ".join(dict.fromkeys(found))}, status=400)
+    block = Post._meta.get_field("media").stream_block.child_blocks["image"]
+    value = block.to_python({"image": image.pk, "alt_text": alt_text})
+    return JsonResponse({"type": "image", "value": block.get_form_state(value)})

@@ -48,6 +48,8 @@ def calendar_urls():
         path("campaigns/<int:campaign_id>/duplicate/", views.campaign_duplicate_view,
              name="campaign_duplicate"),
         path("campaigns/post-editor/", views.post_editor_view, name="campaign_post_editor"),
+        path("campaigns/post-image/", views.post_image_upload_view,
+             name="campaign_post_image_upload"),
         path("calendar/feeds/<int:feed_id>/revoke/", views.calendar_feed_revoke_view,
              name="campaign_calendar_feed_revoke"),
     ]

@@ -46,7 +46,7 @@ def test_the_editor_gives_the_composer_the_channels_rules_and_the_brands_lead_ti
     editor_client = http(world.acme.host, user=world.acme.users[Role.EDITOR])
     html = editor_client.get(f"/admin/pages/{page.pk}/edit/").content.decode()
     data = _composer(html)
-    masto = acme_kit["masto"]
+    masto = acme_kit.masto
     assert data["channels"][str(masto.pk)] == {"name": "Acme Masto", "handle": "@acme@m.ex",
                                                "network": "mastodon"}
     assert data["networks"]["bluesky"] == {"label": "Bluesky", "max_length": 300,
@@ -93,7 +93,7 @@ def test_deadline_warnings_say_what_is_wrong_and_what_to_do():
 
 
 def test_closed_posts_inside_the_lead_time_are_flagged(world, http, acme_kit):
-    sky = acme_kit["sky"]
+    sky = acme_kit.sky
     now = timezone.now()
     with schema_context(world.acme.client.schema_name):
         _lead(48)
@@ -119,7 +119,7 @@ def test_a_published_campaigns_past_posts_are_not_flagged_but_its_draft_ones_are
         for live in (True, False):
             page = CampaignIndexPage.objects.get().add_child(
                 instance=CampaignPage(title=f"Past, live={live}", live=live))
-            page.posts = [Post(copy="Went out", channels=[acme_kit["sky"]],
+            page.posts = [Post(copy="Went out", channels=[acme_kit.sky],
                                publish_at=now - dt.timedelta(days=3))]
             page.save_revision()
             pages[live] = page

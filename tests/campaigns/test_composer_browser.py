@@ -21,6 +21,7 @@ from campaigns import networks
 from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
 from tenants.models import Role
 from tests.agency.browser import brand_url
+from tests.factories import CampaignFactory
 from tests.images import png_bytes
 
 pytest_plugins = ["tests.agency.browser"]
@@ -118,12 +119,16 @@ def acme_db(world, django_db_blocker):
     return inside
 
 
+def _save_draft(page):
+    """A draft's main button submits it for review; saving is in the footer's menu."""
+    page.get_by_role("button", name="More actions").click()
+    page.get_by_role("button", name="Save draft").click()
+
+
 def _new_campaign_with_a_post(page, live_server_url, acme_db, title):
     """A draft campaign without posts, opened in the editor, with a new post added."""
     with acme_db():
-        campaign = CampaignIndexPage.objects.get().add_child(
-            instance=CampaignPage(title=title, live=False))
-        campaign.save_revision()
+        campaign = CampaignFactory(title=title)
     page.goto(brand_url("acme", live_server_url, f"/admin/pages/{campaign.pk}/edit/"))
     page.get_by_role("button", name="Add post").click()
     return page.locator("#inline_child_posts-0")
@@ -190,7 +195,7 @@ def test_typing_the_copy_counts_and_previews_it_per_selected_network(
     # What the counter said is what saving says: over Bluesky's limit is refused with that count
     post.get_by_role("checkbox", name=sky.name).check()
     page.locator("#id_posts-0-publish_at").fill("2027-03-01 09:00")
-    page.get_by_role("button", name="Save draft").click()
+    _save_draft(page)
     expect(page.get_by_text(f"Post 1 on {sky.name}: Bluesky allows 300 characters (emoji count "
                             f"as one); this post has {b_long}. Shorten it by {b_long - 300}.")
            ).to_be_visible()
@@ -287,7 +292,7 @@ def test_an_image_dropped_or_uploaded_asks_its_alt_text_once_and_is_saved_with_i
     expect(page.locator('[id="posts-0-media-1-value-alt_text"]')).to_have_value(second)
     expect(card.get_by_role("img")).to_have_count(2)
 
-    page.get_by_role("button", name="Save draft").click()
+    _save_draft(page)
     expect(page.get_by_text(f"Page '{title}' has been updated.")).to_be_visible()
     with acme_db():
         library = {image.title: image

@@ -128,3 +128,12 @@ def test_imports_inside_functions_are_the_few_a_library_needs():
         "(Django's AppConfig.ready, Wagtail's settings read while its models load), say so on "
         f"the line above: '# Deferred: <reason>'. Unexplained: {unexplained}")
     assert len(deferred) <= MOST_DEFERRED, deferred
+
+
+def test_tests_make_campaigns_with_the_factories():
+    """Set-up reads like the behaviour: campaigns come from tests/factories.py (CampaignFactory,
+    submit, pass_sensitivity_review, approve), not from pages assembled by hand in each module."""
+    by_hand = [str(path.relative_to(ROOT)) for path in (ROOT / "tests").rglob("*.py")
+               if path.name != "factories.py"
+               and "add_child(instance=" + "CampaignPage" in path.read_text()]
+    assert by_hand == [], f"Make these campaigns with CampaignFactory: {by_hand}"

@@ -15,10 +15,11 @@ from playwright.sync_api import expect
 
 from approvals.models import ApprovalRecord
 from approvals.workflows import approve_revision
-from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post, PublishingSettings
+from campaigns.models import CampaignPage, Channel, Post, PublishingSettings
 from campaigns.publishing.models import Delivery
 from tenants.models import Role
 from tests.agency.browser import brand_url
+from tests.factories import CampaignFactory
 
 pytest_plugins = ["tests.agency.browser"]
 pytestmark = [pytest.mark.browser]
@@ -35,15 +36,12 @@ def committed(world, django_db_blocker):
                                                             microsecond=0)
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
         channel = Channel.objects.create(name=f"Drag {tag}", network="sandbox", handle="@drag")
-        index = CampaignIndexPage.objects.get()
-        draft = index.add_child(instance=CampaignPage(title=f"Drag draft {tag}", live=False))
-        draft.posts = [Post(copy=f"Drag me {tag}", channels=[channel],
-                            publish_at=dt.datetime(2027, 2, 10, 9, tzinfo=dt.UTC))]  # London: UTC
-        draft.save_revision(user=editor)
-        approved = index.add_child(instance=CampaignPage(title=f"Drag approved {tag}",
-                                                         live=False))
-        approved.posts = [Post(copy=f"Approved {tag}", channels=[channel], publish_at=soon)]
-        approve_revision(approved.save_revision(user=editor), user=editor)
+        draft = CampaignFactory(title=f"Drag draft {tag}", author=editor, posts=[
+            Post(copy=f"Drag me {tag}", channels=[channel],
+                 publish_at=dt.datetime(2027, 2, 10, 9, tzinfo=dt.UTC))])  # London: UTC
+        approved = CampaignFactory(title=f"Drag approved {tag}", author=editor, posts=[
+            Post(copy=f"Approved {tag}", channels=[channel], publish_at=soon)])
+        approve_revision(approved.latest_revision, user=editor)
         settings = PublishingSettings.load()
         settings.staff_may_move_approved_posts = False
         settings.save()

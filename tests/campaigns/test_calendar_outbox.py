@@ -14,12 +14,13 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from approvals.workflows import approve_revision
-from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post, PublishingSettings
+from campaigns.models import CampaignPage, Channel, Post, PublishingSettings
 from campaigns.publishing import transitions
 from campaigns.publishing.models import CrisisHold, Delivery, State
 from campaigns.status import status_of
 from tenants.models import Role
 from tests.api.conftest import ApiClient, make_key
+from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,14 +38,12 @@ def approved(world):
         sandbox = Channel.objects.create(name="Truth sandbox", network="sandbox", handle="@t")
         hook = Channel.objects.create(name="Truth hook", network="webhook", handle="truth",
                                       endpoint="http://127.0.0.1:9/hook")
-        page = CampaignIndexPage.objects.get().add_child(instance=CampaignPage(
-            title="Truth stories", live=False))
-        page.posts = [Post(copy="Out on one, failed on the other", publish_at=first,
-                           channels=[sandbox, hook]),
-                      Post(copy="Still waiting", publish_at=first + dt.timedelta(hours=2),
-                           channels=[sandbox, hook])]
-        revision = page.save_revision(user=editor)
-        approve_revision(revision, user=editor)
+        page = CampaignFactory(title="Truth stories", author=editor, posts=[
+            Post(copy="Out on one, failed on the other", publish_at=first,
+                 channels=[sandbox, hook]),
+            Post(copy="Still waiting", publish_at=first + dt.timedelta(hours=2),
+                 channels=[sandbox, hook])])
+        approve_revision(page.latest_revision, user=editor)
     return {"page": page, "sandbox": sandbox, "hook": hook, "first": first, "zone": zone}
 
 
@@ -169,11 +168,9 @@ def test_a_draft_post_keeps_its_campaigns_status_on_every_channel(world, http):
     editor = world.acme.users[Role.EDITOR]
     with schema_context(world.acme.client.schema_name):
         channel = Channel.objects.create(name="Draft sandbox", network="sandbox", handle="@d")
-        page = CampaignIndexPage.objects.get().add_child(instance=CampaignPage(
-            title="Draft truth", live=False))
-        page.posts = [Post(copy="Not yet", channels=[channel],
-                           publish_at=dt.datetime(2026, 10, 14, 9, tzinfo=dt.UTC))]
-        page.save_revision(user=editor)
+        page = CampaignFactory(title="Draft truth", author=editor, posts=[
+            Post(copy="Not yet", channels=[channel],
+                 publish_at=dt.datetime(2026, 10, 14, 9, tzinfo=dt.UTC))])
     html = http(world.acme.host, user=editor).get(
         "/admin/calendar/?view=week&week=2026-10-14").content.decode()
     assert _calendar_states(html, page.pk, 1) == {"Draft sandbox": "Draft"}

@@ -14,8 +14,9 @@ from wagtail.images.models import Image
 
 from approvals.models import ApprovalSettings
 from campaigns import editor, networks
-from campaigns.models import CampaignIndexPage, CampaignPage, Post
+from campaigns.models import Post
 from tenants.models import Role
+from tests.factories import CampaignFactory
 from tests.images import png_bytes
 
 pytestmark = pytest.mark.django_db
@@ -40,9 +41,7 @@ def test_the_editor_gives_the_composer_the_channels_rules_and_the_brands_lead_ti
         world, http, acme_kit):
     with schema_context(world.acme.client.schema_name):
         _lead(36)
-        page = CampaignIndexPage.objects.get().add_child(
-            instance=CampaignPage(title="Composer data", live=False))
-        page.save_revision()
+        page = CampaignFactory(title="Composer data")
     editor_client = http(world.acme.host, user=world.acme.users[Role.EDITOR])
     html = editor_client.get(f"/admin/pages/{page.pk}/edit/").content.decode()
     data = _composer(html)
@@ -97,12 +96,9 @@ def test_closed_posts_inside_the_lead_time_are_flagged(world, http, acme_kit):
     now = timezone.now()
     with schema_context(world.acme.client.schema_name):
         _lead(48)
-        page = CampaignIndexPage.objects.get().add_child(
-            instance=CampaignPage(title="Lead time", live=False))
-        page.posts = [Post(copy=f"Post {n}", channels=[sky],
-                           publish_at=now + dt.timedelta(hours=hours))
-                      for n, hours in enumerate([5, 24 * 10, 47, 24 * 30], start=1)]
-        page.save_revision()
+        page = CampaignFactory(title="Lead time", posts=[
+            Post(copy=f"Post {n}", channels=[sky], publish_at=now + dt.timedelta(hours=hours))
+            for n, hours in enumerate([5, 24 * 10, 47, 24 * 30], start=1)])
     html = http(world.acme.host, user=world.acme.users[Role.EDITOR]).get(
         f"/admin/pages/{page.pk}/edit/").content.decode()
     rows = html.split("data-post-closed>")[1:]
@@ -117,12 +113,9 @@ def test_a_published_campaigns_past_posts_are_not_flagged_but_its_draft_ones_are
     with schema_context(world.acme.client.schema_name):
         pages = {}
         for live in (True, False):
-            page = CampaignIndexPage.objects.get().add_child(
-                instance=CampaignPage(title=f"Past, live={live}", live=live))
-            page.posts = [Post(copy="Went out", channels=[acme_kit.sky],
-                               publish_at=now - dt.timedelta(days=3))]
-            page.save_revision()
-            pages[live] = page
+            pages[live] = CampaignFactory(title=f"Past, live={live}", live=live, posts=[
+                Post(copy="Went out", channels=[acme_kit.sky],
+                     publish_at=now - dt.timedelta(days=3))])
     client = http(world.acme.host, user=world.acme.users[Role.EDITOR])
     published = client.get(f"/admin/pages/{pages[True].pk}/edit/").content.decode()
     draft = client.get(f"/admin/pages/{pages[False].pk}/edit/").content.decode()

@@ -326,11 +326,9 @@ def test_a_post_inside_the_clients_lead_time_is_flagged_beside_its_time(
         approval = ApprovalSettings.load()
         approval.due_hours_before_first_post = 72  # the brand's own setting
         approval.save()
-        campaign = CampaignIndexPage.objects.get().add_child(
-            instance=CampaignPage(title=title, live=False))
-        campaign.posts = [Post(copy="Soon", channels=[sky], publish_at=soon),
-                          Post(copy="Later", channels=[sky], publish_at=later)]
-        campaign.save_revision(user=world.acme.users[Role.EDITOR])
+        campaign = CampaignFactory(title=title, author=world.acme.users[Role.EDITOR], posts=[
+            Post(copy="Soon", channels=[sky], publish_at=soon),
+            Post(copy="Later", channels=[sky], publish_at=later)])
 
     page.goto(brand_url("acme", live_server_url, f"/admin/pages/{campaign.pk}/edit/"))
     closed = page.locator("[data-post-closed]")

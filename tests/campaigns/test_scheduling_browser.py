@@ -12,10 +12,11 @@ from django.db import connection
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
-from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
+from campaigns.models import CampaignPage, Channel, Post
 from tenants.models import Role
 from tests.agency.browser import brand_url
 from tests.campaigns.test_import import as_csv, good_rows
+from tests.factories import CampaignFactory
 
 pytest_plugins = ["tests.agency.browser"]
 pytestmark = [pytest.mark.browser]
@@ -57,11 +58,9 @@ def test_next_free_slot_fills_in_the_first_slot_no_post_takes(
         channel = Channel.objects.create(name=f"Slots {tag}", network="sandbox", handle="@s",
                                          posting_slots="Mon-Fri 09:00, 17:30")
         Channel.objects.create(name=f"Bare {tag}", network="sandbox", handle="@b")
-        campaign = CampaignIndexPage.objects.get().add_child(
-            instance=CampaignPage(title=f"Slots {tag}", live=False))
-        campaign.posts = [Post(copy="Already in the first slot", channels=[channel],
-                               publish_at=first)]
-        campaign.save_revision(user=world.acme.users[Role.EDITOR])
+        campaign = CampaignFactory(
+            title=f"Slots {tag}", author=world.acme.users[Role.EDITOR],
+            posts=[Post(copy="Already in the first slot", channels=[channel], publish_at=first)])
     connection.set_schema_to_public()
 
     signed_in(world.acme.users[Role.EDITOR])
@@ -71,24 +70,24 @@ def test_next_free_slot_fills_in_the_first_slot_no_post_takes(
     post.locator("#id_posts-1-copy").fill("A second post")
     # Without a channel, it says what to do
     post.get_by_role("button", name="Next free slot").click()
-    expect(post.get_by_role("status").filter(has_text="Choose the post's channels first")) \
+    expect(post.locator(".post-slot__status").filter(has_text="Choose the post's channels first")) \
         .to_be_visible()
-    post.get_by_label(f"Bare {tag}").check()
+    post.get_by_role("checkbox", name=f"Bare {tag}").check()
     post.get_by_role("button", name="Next free slot").click()
-    expect(post.get_by_role("status").filter(has_text="has no posting slots yet")) \
+    expect(post.locator(".post-slot__status").filter(has_text="has no posting slots yet")) \
         .to_be_visible()
-    post.get_by_label(f"Bare {tag}").uncheck()
-    post.get_by_label(f"Slots {tag}").check()
+    post.get_by_role("checkbox", name=f"Bare {tag}").uncheck()
+    post.get_by_role("checkbox", name=f"Slots {tag}").check()
     post.get_by_role("button", name="Next free slot").click()
     # The first slot is taken by post 1: the second one
     expect(page.locator("#id_posts-1-publish_at")).to_have_value(f"{second:%Y-%m-%d %H:%M}")
-    expect(post.get_by_role("status")).to_contain_text("the next free slot")
+    expect(post.locator(".post-slot__status")).to_contain_text("the next free slot")
 
     # A third post: the unsaved second post's slot counts as taken too
     page.get_by_role("button", name="Add post").click()
     third_post = page.locator("#inline_child_posts-2")
     third_post.locator("#id_posts-2-copy").fill("A third post")
-    third_post.get_by_label(f"Slots {tag}").check()
+    third_post.get_by_role("checkbox", name=f"Slots {tag}").check()
     third_post.get_by_role("button", name="Next free slot").click()
     expect(page.locator("#id_posts-2-publish_at")).to_have_value(f"{third:%Y-%m-%d %H:%M}")
 

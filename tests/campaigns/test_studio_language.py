@@ -15,6 +15,7 @@ from approvals.models import ApproverContact
 from approvals.workflows import approve_revision
 from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
 from tenants.models import Role
+from tests.factories import CampaignFactory
 from tests.forms import form_fields
 
 # Wagtail's words that must not reach agency staff about a campaign.
@@ -80,10 +81,9 @@ def submitted(world, index, settings):
     with schema_context(world.acme.client.schema_name):
         ApproverContact.objects.create(name="Jo Client", email="jo@acme.example")
         channel = Channel.objects.create(name="Words box", network="sandbox", handle="@w")
-        page = index.add_child(instance=CampaignPage(title="Harvest <fair>", live=False))
-        page.posts = [Post(copy="Our harvest blend is here", channels=[channel],
-                           publish_at=dt.datetime(2027, 9, 1, 8, tzinfo=dt.UTC))]
-        page.save_revision(user=editor)
+        page = CampaignFactory(title="Harvest <fair>", author=editor, posts=[
+            Post(copy="Our harvest blend is here", channels=[channel],
+                 publish_at=dt.datetime(2027, 9, 1, 8, tzinfo=dt.UTC))])
         mail.outbox.clear()
         page.get_workflow().start(page, editor)
     return page
@@ -153,10 +153,9 @@ def test_approval_is_emailed_in_campaign_words(world, submitted):
 def test_the_list_and_history_show_campaign_statuses(world, http, index, submitted):
     editor = world.acme.users[Role.EDITOR]
     with schema_context(world.acme.client.schema_name):
-        approved = index.add_child(instance=CampaignPage(title="Done deal", live=False))
-        approve_revision(approved.save_revision(user=editor), user=editor)
-        index.add_child(instance=CampaignPage(title="Just a draft", live=False)).save_revision(
-            user=editor)
+        approved = CampaignFactory(title="Done deal", author=editor)
+        approve_revision(approved.latest_revision, user=editor)
+        CampaignFactory(title="Just a draft", author=editor)
     client = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
     listing = client.get(f"/admin/pages/{index.pk}/").content.decode()
     tags = re.findall(r"Campaign status:</span>\s*([^<]+?)\s*<", listing)

@@ -17,6 +17,7 @@ from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
 from tenants.models import Role
 from tests.agency.browser import TIMEOUT_MS, brand_url, sign_in
 from tests.conftest import PASSWORD
+from tests.factories import CampaignFactory
 
 pytest_plugins = ["tests.agency.browser"]
 pytestmark = [pytest.mark.browser]
@@ -37,12 +38,9 @@ def campaigns(world, django_db_blocker):
         index = CampaignIndexPage.objects.get()
         made = {}
         for name in ("draft", "in_review"):
-            page = index.add_child(instance=CampaignPage(title=f"Harvest {name} {tag}",
-                                                         live=False))
-            page.posts = [Post(copy="Our harvest blend is here", channels=[channel],
-                               publish_at=dt.datetime(2027, 9, 1, 8, tzinfo=dt.UTC))]
-            page.save_revision(user=editor)
-            made[name] = page
+            made[name] = CampaignFactory(title=f"Harvest {name} {tag}", author=editor, posts=[
+                Post(copy="Our harvest blend is here", channels=[channel],
+                     publish_at=dt.datetime(2027, 9, 1, 8, tzinfo=dt.UTC))])
         made["in_review"].get_workflow().start(made["in_review"], editor)
     connection.set_schema_to_public()
     yield {**made, "index": index}

@@ -1,4 +1,5 @@
-"""Admin views of the campaign studio: the content calendar."""
+"""Admin views of the campaign studio: the content calendar, previews for everyone who sees a
+campaign."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ import re
 
 import icalendar
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from wagtail.admin.views.generic.preview import PreviewRevision
+from wagtail.admin.views.pages.preview import PreviewOnEditView
 
 from campaigns.editor import posts_panel
 from campaigns.forms import SUMMARY_UNREADABLE
@@ -27,6 +30,7 @@ from campaigns.services import (
     campaign_duplicate,
     post_move,
 )
+from tenants.media import is_member_here
 from tenants.models import current_client, current_zone
 
 
@@ -200,3 +204,31 @@ def post_editor_view(request):
     panel = posts_panel(edit_handler).child_edit_handler.get_bound_panel(
         instance=form.instance, request=request, form=form, prefix=prefix)
     return HttpResponse(panel.render_html())
+
+
+# --- Previews (Wagtail's views for CampaignPage, through wagtail_hooks.CampaignPageViewSet) ---
+
+
+class CampaignPreviewOnEdit(PreviewOnEditView):
+    """The editor's preview panel, for everyone the editor opens for.
+
+    Wagtail's view first asks for the "change" page permission somewhere in the brand, which a
+    sensitivity reviewer does not hold: her review task alone opens the editor to her (locked).
+    The page's own check stays (``can_edit``, which counts that task), so the panel shows for
+    exactly the people who see the editor; a preview stores only their own form state."""
+
+    permission_required = None
+
+
+class CampaignRevisionPreview(PreviewRevision):
+    """One revision of a campaign, every post as each network shows it, for every member of the
+    brand: editors, sensitivity reviewers, account managers and agency admins (view only; no
+    page permission is needed or granted). Wagtail's own view asks for edit or publish rights."""
+
+    def setup(self, request, page_id, revision_id, *args, **kwargs):  # the URL's names
+        super().setup(request, page_id, revision_id, *args, **kwargs)
+
+    def get_object(self):
+        if not is_member_here(self.request.user):
+            raise PermissionDenied
+        return get_object_or_404(CampaignPage, pk=self.pk)

@@ -150,7 +150,7 @@ def test_the_brands_queue_lists_its_posts_and_staff_retry_a_failed_one(world, ki
     queue = manager.get("/admin/publishing/?state=failed").content.decode()
     assert "Queue me" in queue and "HTTP 401: The access token is invalid" in queue
     detail = manager.get(f"/admin/publishing/{delivery.pk}/").content.decode()
-    assert "Retry now" in detail and "created" in detail
+    assert "Retry now" in detail and "Created from an approved revision" in detail
     manager.post(f"/admin/publishing/{delivery.pk}/retry/")
     assert Delivery.objects.get(pk=delivery.pk).state == State.SCHEDULED
     moved = manager.post(f"/admin/publishing/{delivery.pk}/reschedule/",
@@ -211,3 +211,19 @@ def test_hold_matching_is_by_whole_word(world, kit):
     hold, count = operations.hold_create(reason="Storm", word="storm")
     assert count == 1 and Delivery.objects.get(pk=hit.pk).hold == hold
     assert timezone.now() - hold.created_at < dt.timedelta(minutes=1)
+
+
+def test_the_portal_shows_a_brands_held_posts_at_the_brands_own_time(world, kit, http):
+    from tenants.models import Client
+
+    Client.objects.filter(pk=world.acme.client.pk).update(time_zone="America/New_York")
+    _campaign(kit, "Snow day special", ("snow",),
+              when=dt.datetime(2031, 1, 15, 14, 30, tzinfo=dt.UTC))
+    admin = http(PORTAL, world.agency_admin)
+    admin.post("/crisis-holds/", {"reason": "Blizzard", "match": "tag", "value": "snow",
+                                  "brand": "acme"})
+    html = admin.get("/crisis-holds/").content.decode()
+    assert "<td>15 Jan, 09:30 (America/New_York)" in html  # 14:30 UTC, labelled
+    hold = CrisisHold.objects.get(reason="Blizzard")
+    created = hold.created_at.astimezone(dt.timezone(dt.timedelta(hours=-5)))
+    assert f"since {created:%-d %b %Y, %H:%M} (America/New_York)" in html

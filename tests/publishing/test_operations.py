@@ -227,3 +227,21 @@ def test_the_portal_shows_a_brands_held_posts_at_the_brands_own_time(world, kit,
     hold = CrisisHold.objects.get(reason="Blizzard")
     created = hold.created_at.astimezone(dt.timezone(dt.timedelta(hours=-5)))
     assert f"since {created:%-d %b %Y, %H:%M} (America/New_York)" in html
+
+
+def test_the_menus_sandbox_feed_opens_the_one_feed_or_lists_them(world, kit, http):
+    from campaigns.models import Channel
+
+    editor = http(world.acme.host, world.acme.users[Role.EDITOR])
+    one = editor.get("/admin/publishing/sandbox/")
+    assert one.status_code == 302
+    assert one["Location"] == f"/admin/publishing/sandbox/{kit['sandbox'].pk}/"
+    with schema_context(kit["schema"]):
+        second = Channel.objects.create(name="Acme Rehearsal", network="sandbox", handle="@r")
+    listing = editor.get("/admin/publishing/sandbox/").content.decode()
+    assert f'href="/admin/publishing/sandbox/{second.pk}/">Acme Rehearsal</a>' in listing
+    assert f'href="/admin/publishing/sandbox/{kit["sandbox"].pk}/">Acme Sandbox</a>' in listing
+    with schema_context(kit["schema"]):
+        Channel.objects.filter(network="sandbox").delete()
+    none = editor.get("/admin/publishing/sandbox/").content.decode()
+    assert "This brand has no sandbox channel. Add one under Channels" in none

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import ROOT, free_port, wait_until
 
@@ -33,8 +38,17 @@ def _answers(port: int) -> bool:
         return False
 
 
-def test_ctrl_c_stops_the_platform_and_its_embedded_postgresql(tmp_path):
-    data, port = tmp_path / "data", free_port()
+@pytest.fixture
+def data_dir():
+    """A data folder outside pytest's own temporary folders: when root runs the tests, PostgreSQL
+    runs as another user, and another pytest session closes those folders to other users."""
+    folder = Path(tempfile.mkdtemp(prefix="runplatform-"))
+    yield folder / "data"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_ctrl_c_stops_the_platform_and_its_embedded_postgresql(data_dir):
+    data, port = data_dir, free_port()
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     env.update(DJANGO_SETTINGS_MODULE="agency.settings.dev", AGENCY_DATA_DIR=str(data))
     # Its own session, as a terminal runs a command; the database is a fresh, empty one.

@@ -30,6 +30,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _started_for(data: Path) -> list[int]:
+    """Processes (other than PostgreSQL's) started with ``data`` as their data folder."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            environ = (entry / "environ").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if f"AGENCY_DATA_DIR={data}".encode() in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
 def _answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -84,12 +97,14 @@ def test_ctrl_c_stops_the_platform_and_its_embedded_postgresql(data_dir):
         assert code == 0, "".join(output)[-3000:]
         assert wait_until(lambda: not _alive(postmaster), timeout=10)
         assert not _answers(port)
+        assert wait_until(lambda: not _started_for(data), timeout=10), _started_for(data)
         assert "Embedded PostgreSQL stopped" in "".join(output)
     finally:
-        try:  # whatever is left of the group, as after a failure
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        for pid in [proc.pid, *_started_for(data)]:  # whatever is left, after a failure
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         if (data / "pgdata" / "postmaster.pid").exists():  # whatever the test left running
             subprocess.run([sys.executable, "manage.py", "embedded_db", "stop"], cwd=ROOT,
                            env=env, capture_output=True, timeout=120)

@@ -22,6 +22,7 @@ from agency.database import embedded_stop
 
 READY_WAIT_SECONDS = 60  # for the web server to listen before the ready message is shown
 SETTLE_SECONDS = 1.5  # for the workers' and dispatcher's start-up lines to come out first
+STOP_WAIT_SECONDS = 30  # for each to finish what it is doing (django-q2 waits for its tasks)
 
 
 class Command(BaseCommand):
@@ -37,23 +38,25 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         manage = [sys.executable, "manage.py"]
-        procs = {
-            "web": subprocess.Popen([*manage, "runserver", options["addr"], "--noreload"]),
-            "workers": subprocess.Popen([*manage, "qcluster"]),
-            "dispatcher": subprocess.Popen([*manage, "dispatcher"]),
-        }
+        # Each in a process group of its own: Ctrl+C reaches this command alone, which asks each
+        # of them once to stop, and whatever one of them started stops with it.
+        procs = {name: subprocess.Popen([*manage, *command], start_new_session=True)
+                 for name, command in (("web", ["runserver", options["addr"], "--noreload"]),
+                                       ("workers", ["qcluster"]),
+                                       ("dispatcher", ["dispatcher"]))}
         stop_db = not options["keep_db"] and not os.environ.get("DATABASE_URL")
 
         def stop(*_):
             for proc in procs.values():
                 if proc.poll() is None:
-                    proc.send_signal(signal.SIGINT)
+                    _signal_group(proc, signal.SIGINT)
             for proc in procs.values():
                 try:
-                    proc.wait(timeout=15)
+                    proc.wait(timeout=STOP_WAIT_SECONDS)
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+                _signal_group(proc, signal.SIGKILL)  # anything it left behind
             if stop_db:
                 connections.close_all()
                 if embedded_stop(settings.DATA_DIR / "pgdata"):
@@ -79,12 +82,18 @@ class Command(BaseCommand):
             pass
         finally:
             stop()
-        # Ctrl+C reaches every process of the group, and stop() asks again: how each of them
-        # ends then is no error of theirs.
+        # How each of them ends once asked to stop is no error of theirs.
         failed = [name for name, code in exited.items() if code != 0]
         if failed:
             self.stderr.write(f"Stopped because {', '.join(failed)} exited with an error.")
             sys.exit(1)
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:  # nothing left of it
+        pass
 
 
 def _listening(addr: str, procs) -> bool:

@@ -37,6 +37,9 @@ class Command(BaseCommand):
                                  "addresses and sign-ins), after the start-up lines.")
 
     def handle(self, *args, **options):
+        # Ctrl+C (SIGINT) stops the platform even when a shell started it in the background with
+        # SIGINT ignored; the processes it starts then take it by default as well.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         manage = [sys.executable, "manage.py"]
         # Each in a process group of its own: Ctrl+C reaches this command alone, which asks each
         # of them once to stop, and whatever one of them started stops with it.

@@ -3,7 +3,8 @@
 The embedded server comes from the ``pgserver`` wheel (PostgreSQL binaries inside a Python
 package), lives in ``<data dir>/pgdata`` and listens only on a Unix socket. It is started once and
 left running (``cleanup_mode=None``) so that the web server, the workers and the test run all share
-it; ``python manage.py embedded_db stop`` stops it.
+it; ``python manage.py embedded_db stop`` stops it, and so does stopping ``manage.py runplatform``
+(``bin/demo``) unless it is given ``--keep-db``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,18 @@ def embedded_server(pgdata: Path):
 
     pgdata.mkdir(parents=True, exist_ok=True)
     return pgserver.get_server(pgdata, cleanup_mode=None)
+
+
+def embedded_stop(pgdata: Path) -> bool:
+    """Stop the embedded PostgreSQL in ``pgdata`` (a fast shutdown: open sessions end), waiting
+    until it is gone. False if it was not running."""
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    server = embedded_server(pgdata)  # attaches to the running server
+    from pgserver import pg_ctl  # imported lazily, as in embedded_server
+
+    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=server.system_user)
+    return True
 
 
 def embedded_settings(pgdata: Path, name: str = DEFAULT_DB_NAME) -> dict:

@@ -1,4 +1,5 @@
-"""Admin views of the campaign studio: the content calendar."""
+"""Admin views of the campaign studio: the content calendar, previews for everyone who sees a
+campaign."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from wagtail.admin.views.generic.preview import PreviewRevision
+from wagtail.admin.views.pages.preview import PreviewOnEditView
 
 from campaigns.editor import posts_panel
 from campaigns.forms import SUMMARY_UNREADABLE
@@ -34,6 +37,7 @@ from campaigns.services import (
     campaign_duplicate,
     image_upload,
 )
+from tenants.media import is_member_here
 from tenants.models import current_client, current_zone
 
 
@@ -247,3 +251,31 @@ def post_image_upload_view(request):
     block = Post._meta.get_field("media").stream_block.child_blocks["image"]
     value = block.to_python({"image": image.pk, "alt_text": alt_text})
     return JsonResponse({"type": "image", "value": block.get_form_state(value)})
+
+
+# --- Previews (Wagtail's views for CampaignPage, through wagtail_hooks.CampaignPageViewSet) ---
+
+
+class CampaignPreviewOnEdit(PreviewOnEditView):
+    """The editor's preview panel, for everyone the editor opens for.
+
+    Wagtail's view first asks for the "change" page permission somewhere in the brand, which a
+    sensitivity reviewer does not hold: her review task alone opens the editor to her (locked).
+    The page's own check stays (``can_edit``, which counts that task), so the panel shows for
+    exactly the people who see the editor; a preview stores only their own form state."""
+
+    permission_required = None
+
+
+class CampaignRevisionPreview(PreviewRevision):
+    """One revision of a campaign, every post as each network shows it, for every member of the
+    brand: editors, sensitivity reviewers, account managers and agency admins (view only; no
+    page permission is needed or granted). Wagtail's own view asks for edit or publish rights."""
+
+    def setup(self, request, page_id, revision_id, *args, **kwargs):  # the URL's names
+        super().setup(request, page_id, revision_id, *args, **kwargs)
+
+    def get_object(self):
+        if not is_member_here(self.request.user):
+            raise PermissionDenied
+        return get_object_or_404(CampaignPage, pk=self.pk)

@@ -6,6 +6,7 @@ from django.utils.html import format_html
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel
+from wagtail.admin.viewsets.pages import PageViewSet
 from wagtail.admin.widgets import Button
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
@@ -36,6 +37,21 @@ class ChannelViewSet(SnippetViewSet):
 
 
 register_snippet(ChannelViewSet)
+
+
+class CampaignPageViewSet(PageViewSet):
+    """Wagtail's page views for campaigns, with previews every member of the brand can open
+    (campaigns.views: the editor's preview panel, a revision's preview)."""
+
+    model = CampaignPage
+    parent_models = ()  # the page explorer lists campaigns as before
+    preview_on_edit_view_class = views.CampaignPreviewOnEdit
+    revisions_view_class = views.CampaignRevisionPreview
+
+
+@hooks.register("register_admin_viewset")
+def campaign_page_viewset():
+    return CampaignPageViewSet("campaign_pages")
 
 
 @hooks.register("register_admin_urls")

@@ -7,7 +7,8 @@ from email.utils import formataddr
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -20,10 +21,11 @@ def send_client_email(*, client, to: list[str], subject: str, template: str,
     """Render ``template`` (.txt and .html) for ``client`` and send it.
 
     The context gets ``client`` and ``base_url`` (the client's own origin): build every link from
-    ``base_url`` so it points at the brand's host, not one global host."""
+    ``base_url`` so it points at the brand's host, not one global host. Each part is escaped for
+    what it is: the HTML part as HTML, the plain-text part not at all (``text_part``)."""
     context = {"client": client, "base_url": client_base_url(client),
                "agency_name": settings.AGENCY_NAME, **(context or {})}
-    text = render_to_string(f"{template}.txt", context)
+    text = text_part(f"{template}.txt", context)
     html = render_to_string(f"{template}.html", context)
     message = EmailMultiAlternatives(
         subject=subject,
@@ -35,6 +37,12 @@ def send_client_email(*, client, to: list[str], subject: str, template: str,
     )
     message.attach_alternative(html, "text/html")
     return message.send()
+
+
+def text_part(template_name: str, context: dict) -> str:
+    """A plain-text email part rendered without HTML escaping: an error such as
+    ``ConnectError('refused')`` reads as written, not ``ConnectError(&#x27;refused&#x27;)``."""
+    return get_template(template_name).template.render(Context(context, autoescape=False))
 
 
 def member_invite_send(*, client, user, role_label: str, invited_by) -> int:

@@ -126,3 +126,11 @@ def sandbox_feed_view(request, channel_id: int):
         request.GET.get("p"))
     return render(request, "publishing/sandbox_feed.html", {"channel": channel, "page_obj": posts,
                                                             "zone": current_zone()})
+
+
+def sandbox_feeds_view(request):
+    """The menu's "Sandbox feed": the one sandbox channel's feed, or a list when there are more."""
+    channels = list(Channel.objects.filter(network="sandbox").order_by("name"))
+    if len(channels) == 1:
+        return redirect("sandbox_feed", channels[0].pk)
+    return render(request, "publishing/sandbox_feeds.html", {"channels": channels})

@@ -4,6 +4,7 @@ from django.urls import path, reverse
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
+from campaigns.models import Channel
 from campaigns.publishing import views
 from campaigns.publishing.panels import FailedPostsPanel
 
@@ -15,6 +16,7 @@ def publishing_urls():
         path("publishing/<int:delivery_id>/", views.delivery_view, name="publishing_delivery"),
         path("publishing/<int:delivery_id>/<slug:action>/", views.delivery_action_view,
              name="publishing_delivery_action"),
+        path("publishing/sandbox/", views.sandbox_feeds_view, name="sandbox_feeds"),
         path("publishing/sandbox/<int:channel_id>/", views.sandbox_feed_view,
              name="sandbox_feed"),
     ]
@@ -23,6 +25,19 @@ def publishing_urls():
 @hooks.register("register_admin_menu_item")
 def publishing_menu_item():
     return MenuItem("Publishing", reverse("publishing_queue"), icon_name="upload", order=160)
+
+
+class SandboxFeedMenuItem(MenuItem):
+    """In brands with a sandbox channel: what their sandbox channels published."""
+
+    def is_shown(self, request):
+        return Channel.objects.filter(network="sandbox").exists()
+
+
+@hooks.register("register_admin_menu_item")
+def sandbox_feed_menu_item():
+    return SandboxFeedMenuItem("Sandbox feed", reverse("sandbox_feeds"), icon_name="site",
+                               order=165)
 
 
 @hooks.register("construct_homepage_panels")

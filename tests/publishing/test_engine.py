@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core import mail
 from django.utils import timezone
+from django.utils.html import escape
 from django_tenants.utils import schema_context
 from standardwebhooks.webhooks import Webhook
 
@@ -412,3 +413,36 @@ def test_the_dispatcher_claims_no_more_than_the_workers_can_start_soon(world, ki
     states = sorted(Delivery.objects.filter(pk__in=[first.pk, second.pk])
                     .values_list("state", flat=True))
     assert states == ["claimed", "scheduled"]
+
+
+def test_the_failure_alert_reads_as_written_in_each_of_its_parts(
+        world, kit, settings, django_capture_on_commit_callbacks):
+    """The plain-text part is not HTML: the network's reason (e.g. ``ConnectError('…')``) and a
+    title with an apostrophe read as written there, and only the HTML part escapes them."""
+    settings.PUBLISHING = {**settings.PUBLISHING, "MAX_ATTEMPTS": 1}
+    page = make_campaign(kit.schema, title="Rosie's <roast>", posts=[(
+        "Roasted today", [kit.hook], timezone.now() + dt.timedelta(hours=1), None)])
+    (delivery,) = approve(kit.schema, page)
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):  # nothing listens on the hook's port
+        assert _run(transitions.claim_due()) == [Outcome.FAILED]
+    delivery.refresh_from_db()
+    alert = mail.outbox[-1]
+    assert alert.subject == "Not published: “Rosie's <roast>” on Acme Hook"
+    assert f"Reason: {delivery.error}\n" in alert.body
+    assert "“Rosie's <roast>”" in alert.body and "&#x27;" not in alert.body
+    assert "(Europe/London)" in alert.body  # the brand's time, labelled
+    [(html, kind)] = alert.alternatives
+    assert kind == "text/html"
+    assert f"Reason: {escape(delivery.error)}</p>" in html
+    assert "“Rosie&#x27;s &lt;roast&gt;”" in html and "<roast>" not in html
+
+
+def test_the_delivery_history_reads_in_words(world, kit, receiver, http):
+    (delivery,) = _due(kit, [kit.hook])
+    receiver.answers = [(503, {})]
+    assert _run(transitions.claim_due()) == [Outcome.RETRY]
+    manager = http(world.acme.host, world.acme.users["account_manager"])
+    html = manager.get(f"/admin/publishing/{delivery.pk}/").content.decode()
+    assert "Created from an approved revision" in html and "Will be tried again: " in html
+    assert "retry_scheduled" not in html

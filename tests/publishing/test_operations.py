@@ -6,6 +6,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from campaigns.publishing import operations, transitions, worker
 from campaigns.publishing.models import CrisisHold, Delivery, Pause, State
@@ -146,7 +147,7 @@ def test_the_brands_queue_lists_its_posts_and_staff_retry_a_failed_one(world, ki
     queue = manager.get("/admin/publishing/?state=failed").content.decode()
     assert "Queue me" in queue and "HTTP 401: The access token is invalid" in queue
     detail = manager.get(f"/admin/publishing/{delivery.pk}/").content.decode()
-    assert "Retry now" in detail and "created" in detail
+    assert "Retry now" in detail and "Created from an approved revision" in detail
     manager.post(f"/admin/publishing/{delivery.pk}/retry/")
     assert Delivery.objects.get(pk=delivery.pk).state == State.SCHEDULED
     moved = manager.post(f"/admin/publishing/{delivery.pk}/reschedule/",
@@ -207,3 +208,37 @@ def test_hold_matching_is_by_whole_word(world, kit):
     hold, count = operations.hold_create(reason="Storm", word="storm")
     assert count == 1 and Delivery.objects.get(pk=hit.pk).hold == hold
     assert timezone.now() - hold.created_at < dt.timedelta(minutes=1)
+
+
+def test_the_portal_shows_a_brands_held_posts_at_the_brands_own_time(world, kit, http):
+    from tenants.models import Client
+
+    Client.objects.filter(pk=world.acme.client.pk).update(time_zone="America/New_York")
+    _campaign(kit, "Snow day special", ("snow",),
+              when=dt.datetime(2031, 1, 15, 14, 30, tzinfo=dt.UTC))
+    admin = http(PORTAL, world.agency_admin)
+    admin.post("/crisis-holds/", {"reason": "Blizzard", "match": "tag", "value": "snow",
+                                  "brand": "acme"})
+    html = admin.get("/crisis-holds/").content.decode()
+    assert "<td>15 Jan, 09:30 (America/New_York)" in html  # 14:30 UTC, labelled
+    hold = CrisisHold.objects.get(reason="Blizzard")
+    created = hold.created_at.astimezone(dt.timezone(dt.timedelta(hours=-5)))
+    assert f"since {created:%-d %b %Y, %H:%M} (America/New_York)" in html
+
+
+def test_the_menus_sandbox_feed_opens_the_one_feed_or_lists_them(world, kit, http):
+    from campaigns.models import Channel
+
+    editor = http(world.acme.host, world.acme.users[Role.EDITOR])
+    one = editor.get("/admin/publishing/sandbox/")
+    assert one.status_code == 302
+    assert one["Location"] == f"/admin/publishing/sandbox/{kit.sandbox.pk}/"
+    second = ChannelFactory(brand=kit.schema, name="Acme Rehearsal", network="sandbox",
+                            handle="@r")
+    listing = editor.get("/admin/publishing/sandbox/").content.decode()
+    assert f'href="/admin/publishing/sandbox/{second.pk}/">Acme Rehearsal</a>' in listing
+    assert f'href="/admin/publishing/sandbox/{kit.sandbox.pk}/">Acme Sandbox</a>' in listing
+    with schema_context(kit.schema):
+        Channel.objects.filter(network="sandbox").delete()
+    none = editor.get("/admin/publishing/sandbox/").content.decode()
+    assert "This brand has no sandbox channel. Add one under Channels" in none

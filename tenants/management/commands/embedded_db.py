@@ -5,7 +5,7 @@ import os
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from agency.database import embedded_server
+from agency.database import embedded_server, embedded_stop
 
 
 class Command(BaseCommand):
@@ -28,7 +28,5 @@ class Command(BaseCommand):
         from django.db import connections
 
         connections.close_all()
-        from pgserver import pg_ctl
-
-        pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=server.system_user)
+        embedded_stop(pgdata)
         self.stdout.write("stopped")

@@ -385,8 +385,9 @@ class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
     @extend_schema(
         parameters=[OpenApiParameter(
             "after", OpenApiTypes.DATETIME,
-            description=f"From this time (with its offset); now if left out, and at most "
-                        f"{MAX_SLOT_AHEAD_DAYS} days ahead (else 400).")],
+            description=f"From this time (with its offset); now if left out. No slot is "
+                        f"offered more than {MAX_SLOT_AHEAD_DAYS} days ahead: a later time "
+                        "answers `publish_at: null` with the reason in `detail`.")],
         responses=NextSlotData)
     @action(detail=True, methods=["get"], url_path="next-slot", pagination_class=None,
             filter_backends=[])
@@ -397,8 +398,10 @@ class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
         now = dt.datetime.now(dt.UTC)
         after = query_time(request, "after")
         if after is not None and after > now + dt.timedelta(days=MAX_SLOT_AHEAD_DAYS):
-            raise serializers.ValidationError(
-                {"after": f"Give a time at most {MAX_SLOT_AHEAD_DAYS} days from now."})
+            return Response(NextSlotData({
+                "channel": channel.pk, "publish_at": None,
+                "detail": f"No slot is offered more than {MAX_SLOT_AHEAD_DAYS} days ahead: give "
+                          "an earlier time in `after`."}).data)
         found = next_free_slot([channel], after=max(after or now, now))
         return Response(NextSlotData({"channel": channel.pk, "publish_at": found.publish_at,
                                       "detail": found.problem}).data)

@@ -10,7 +10,7 @@ from wagtail.admin.widgets import Button
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
-from campaigns import scheduling, views, words
+from campaigns import governance, scheduling, views, words
 from campaigns.models import CampaignPage, Channel
 from campaigns.panels import NextPostsPanel, SentBackPanel, SetupChecklistPanel
 
@@ -111,3 +111,13 @@ def next_slot_js():
 @hooks.register("after_edit_page")
 def copy_already_scheduled_warning(request, page):
     scheduling.warn_copy_already_scheduled(request, page)
+
+
+# --- A campaign is published by its approval only, never directly ----------------------------
+
+hooks.register("construct_page_action_menu", governance.drop_publish)
+hooks.register("before_edit_page", governance.refuse_publish_on_edit)
+hooks.register("before_create_page", governance.refuse_publish_on_create)
+hooks.register("before_publish_page", governance.refuse_publish)
+hooks.register("before_copy_page", governance.refuse_published_copy)
+hooks.register("before_bulk_action", governance.refuse_bulk_publish)

@@ -204,3 +204,27 @@ def test_messages_about_other_pages_keep_wagtails_words(world, http, index):
     fields = form_fields(admin.get(edit).content.decode(), "page-edit-form")
     saved = admin.post(edit, fields, follow=True)
     assert "has been updated." in _messages(saved)[0]
+
+
+def _visible_text(html: str) -> str:
+    """The page's words (no scripts, templates or tags)."""
+    html = re.sub(r"<(script|style|template)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_the_side_panel_menu_and_dashboard_say_campaign(world, http, submitted):
+    editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
+    edit = editor.get(f"/admin/pages/{submitted.pk}/edit/").content.decode()
+    text = _visible_text(edit)
+    assert "Campaign status: In review" in text
+    assert "Locking: Locked while in review Only its reviewers can change it now." in text
+    for cms_words in ("In Moderation", "Locked by workflow", "this page", "Page visibility",
+                      "publishing schedule"):
+        assert cms_words not in text
+    sidebar = re.search(r'id="wagtail-sidebar-props"[^>]*>(.*?)</script>', edit, re.S).group(1)
+    assert '"Campaigns"' in sidebar and '"Pages"' not in sidebar
+
+    home = editor.get("/admin/").content.decode()
+    assert 'placeholder="Search campaigns…"' in home and "Search all pages" not in home
+    assert "Your campaigns in review" in home and "pages and snippets" not in home
+    assert not re.search(r"\d+ Pages? created", _visible_text(home))

@@ -42,13 +42,14 @@ NEXT_ACTIONS = ("approve", "reject", "action-submit")
 
 
 def is_campaign(page) -> bool:
-    """Is ``page`` (any Page instance, specific or not) a campaign? No query."""
-    return page is not None and page.specific_class is CampaignPage
+    """Is ``page`` (any Page instance, specific or not) a campaign? No query. Anything else
+    (a snippet in a shared admin template, None) is not."""
+    return getattr(page, "specific_class", None) is CampaignPage
 
 
 def is_campaigns_index(page) -> bool:
     """Is ``page`` the brand's campaigns index (never shown anywhere, so never "live")?"""
-    return page is not None and page.specific_class is CampaignIndexPage
+    return getattr(page, "specific_class", None) is CampaignIndexPage
 
 
 def status_label(page) -> str:

@@ -228,3 +228,10 @@ def test_the_side_panel_menu_and_dashboard_say_campaign(world, http, submitted):
     assert 'placeholder="Search campaigns…"' in home and "Search all pages" not in home
     assert "Your campaigns in review" in home and "pages and snippets" not in home
     assert not re.search(r"\d+ Pages? created", _visible_text(home))
+
+
+def test_snippets_share_the_side_panel_and_keep_wagtails_words(world, http):
+    """The status side panel is Wagtail's for snippets too: a channel is not a campaign."""
+    manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
+    response = manager.get("/admin/snippets/campaigns/channel/add/")
+    assert response.status_code == 200

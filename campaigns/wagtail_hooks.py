@@ -6,12 +6,13 @@ from django.utils.html import format_html
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel
+from wagtail.admin.site_summary import PagesSummaryItem
 from wagtail.admin.viewsets.pages import PageViewSet
 from wagtail.admin.widgets import Button
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
-from campaigns import scheduling, views, words
+from campaigns import governance, scheduling, views, words
 from campaigns.models import CampaignPage, Channel
 from campaigns.panels import NextPostsPanel, SentBackPanel, SetupChecklistPanel
 
@@ -129,3 +130,28 @@ def next_slot_js():
 @hooks.register("after_edit_page")
 def copy_already_scheduled_warning(request, page):
     scheduling.warn_copy_already_scheduled(request, page)
+
+
+# --- A campaign is published by its approval only, never directly ----------------------------
+
+hooks.register("construct_page_action_menu", governance.drop_publish)
+hooks.register("before_edit_page", governance.refuse_publish_on_edit)
+hooks.register("before_create_page", governance.refuse_publish_on_create)
+hooks.register("before_publish_page", governance.refuse_publish)
+hooks.register("before_copy_page", governance.refuse_published_copy)
+hooks.register("before_bulk_action", governance.refuse_bulk_publish)
+
+
+# --- The studio's menu and dashboard in campaign words ----------------------------------------
+
+@hooks.register("construct_main_menu")
+def pages_menu_is_campaigns(request, menu_items):
+    for item in menu_items:
+        if item.name == "explorer":
+            item.label = "Campaigns"
+
+
+@hooks.register("construct_homepage_summary_items")
+def no_pages_count(request, summary_items):
+    """Wagtail's "N Pages created" counts the campaigns index and home page too: not shown."""
+    summary_items[:] = [item for item in summary_items if not isinstance(item, PagesSummaryItem)]

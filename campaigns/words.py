@@ -7,14 +7,19 @@ Hooked into Wagtail by ``campaigns.wagtail_hooks`` (``construct_page_action_menu
 
 from __future__ import annotations
 
+import re
+
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.messages.storage.fallback import FallbackStorage
 from django.urls import reverse
+from django.utils.safestring import SafeData, mark_safe
 from django.utils.translation import gettext
 from wagtail.admin.action_menu import (
     ActionMenuItem,
     PageLockedMenuItem,
     SubmitForModerationMenuItem,
 )
-from wagtail.models import WorkflowState
+from wagtail.models import Page, WorkflowState
 
 from approvals.models import SensitivityReviewTask
 from campaigns.models import CampaignIndexPage, CampaignPage
@@ -37,13 +42,14 @@ NEXT_ACTIONS = ("approve", "reject", "action-submit")
 
 
 def is_campaign(page) -> bool:
-    """Is ``page`` (any Page instance, specific or not) a campaign? No query."""
-    return page is not None and page.specific_class is CampaignPage
+    """Is ``page`` (any Page instance, specific or not) a campaign? No query. Anything else
+    (a snippet in a shared admin template, None) is not."""
+    return getattr(page, "specific_class", None) is CampaignPage
 
 
 def is_campaigns_index(page) -> bool:
     """Is ``page`` the brand's campaigns index (never shown anywhere, so never "live")?"""
-    return page is not None and page.specific_class is CampaignIndexPage
+    return getattr(page, "specific_class", None) is CampaignIndexPage
 
 
 def status_label(page) -> str:
@@ -146,3 +152,81 @@ def next_action_first(menu_items: list, request, context: dict) -> None:
     if locked is not None:
         menu_items.remove(locked)
         menu_items.insert(0, locked)
+
+
+# --- Wagtail's messages about a campaign, in campaign words -----------------------------------
+
+_Q = r"(?:'|&#x27;|&#39;)"  # a quote, as typed or as escaped in Wagtail's rendered message
+_TITLE = _Q + r"(?P<title>.*?)" + _Q
+# (Wagtail's words, ours) for messages about a campaign. First match wins.
+MESSAGES = [
+    (rf"Page {_TITLE} created and submitted for moderation\.",
+     "Campaign “\\g<title>” saved and submitted for review."),
+    (rf"Page {_TITLE} created\.", "Campaign “\\g<title>” saved as a draft."),
+    (rf"Page {_TITLE} has been submitted for moderation\.",
+     "Campaign “\\g<title>” submitted for review."),
+    (rf"Page {_TITLE} has been replaced with version from (?P<when>.*?)\.",
+     "Campaign “\\g<title>” restored to the version from \\g<when>."),
+    (rf"Page {_TITLE} has been updated\.", "Campaign “\\g<title>” saved."),
+    (rf"Workflow on page {_TITLE} has been cancelled\.",
+     "Campaign “\\g<title>” withdrawn from review."),
+    (rf"Workflow on page {_TITLE} has been restarted\.",
+     "The review of campaign “\\g<title>” started over."),
+    (r"The page could not be saved due to validation errors\.",
+     "The campaign could not be saved: correct what is marked below."),
+    (r"The page could not be saved as it is locked\.",
+     "The campaign could not be saved: it is locked while in review."),
+    # The lock banner over a campaign in someone else's review step.
+    (rf"This (?:page|campaign) is awaiting <b>{_Q}(?P<task>.*?){_Q}</b> in the <b>{_Q}.*?{_Q}</b> "
+     r"workflow\. Only reviewers for this task can edit the (?:page|campaign)\.",
+     "This campaign is waiting for its \\g<task>. Only its reviewers can change it now."),
+    (r"This (?:page|campaign) is currently awaiting moderation\. Only reviewers for this task "
+     r"can edit the (?:page|campaign)\.",
+     "This campaign is in review. Only its reviewers can change it now."),
+]
+_COMPILED = [(re.compile(pattern), words) for pattern, words in MESSAGES]
+DECISION = "Your decision on campaign “\\g<title>” is recorded."
+
+
+def reword(message, decision: bool = False):
+    """Wagtail's ``message`` (text or rendered HTML) about a campaign in campaign words; any
+    other message as it is. ``decision``: the save came with a review decision."""
+    text = str(message)
+    for pattern, words in _COMPILED:
+        if decision and words.endswith(" saved."):
+            words = DECISION
+        new, count = pattern.subn(words, text, count=1)
+        if count:
+            return mark_safe(new) if isinstance(message, SafeData) else new  # noqa: S308 - Wagtail's own safe message, literal words swapped
+    return message
+
+
+def _about_campaign(request) -> bool:
+    """Is ``request`` a Wagtail page view of a campaign (creating one, or a page id that is
+    one)? At most one query."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return False
+    kwargs = match.kwargs
+    if "content_type_model_name" in kwargs:
+        return (kwargs.get("content_type_app_name"), kwargs["content_type_model_name"]) == (
+            CampaignPage._meta.app_label, CampaignPage._meta.model_name)
+    page_id = kwargs.get("page_id")
+    if page_id is None:
+        return False
+    return Page.objects.filter(
+        pk=page_id, content_type=ContentType.objects.get_for_model(CampaignPage)).exists()
+
+
+class CampaignWordsStorage(FallbackStorage):
+    """Django's message storage (``MESSAGE_STORAGE``), rewording Wagtail's messages about a
+    campaign as they are added ("Page '…' has been updated", the lock banner, ...)."""
+
+    def add(self, level, message, extra_tags=""):
+        if isinstance(message, str):
+            decision = self.request.method == "POST" and bool(
+                self.request.POST.get("action-workflow-action"))
+            reworded = reword(message, decision=decision)
+            if reworded is not message and _about_campaign(self.request):
+                message = reworded
+        return super().add(level, message, extra_tags)

@@ -444,3 +444,7 @@ OUTBOUND_ALLOW_PRIVATE = next((env_bool(name) for name in ("OUTBOUND_ALLOW_PRIVA
 # certifi's). WEBHOOKS_CA_BUNDLE is its former name.
 OUTBOUND_CA_BUNDLE = (os.environ.get("OUTBOUND_CA_BUNDLE")
                       or os.environ.get("WEBHOOKS_CA_BUNDLE") or None)
+
+# Wagtail's messages about a campaign ("Page '…' has been updated", the lock banner) in the
+# studio's words (campaigns/words.py).
+MESSAGE_STORAGE = "campaigns.words.CampaignWordsStorage"

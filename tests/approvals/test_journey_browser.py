@@ -117,7 +117,7 @@ def test_the_whole_approval_journey(browser, world, live_server_url, live_server
         expect(editor.locator("[data-post-closed] [data-post-lint]")).to_contain_text(
             "Must fix · Profanity")
         _submit(editor, "Submit for review")
-        expect(editor.get_by_text(re.compile("has been submitted for moderation"))).to_be_visible()
+        expect(editor.get_by_text(re.compile("submitted for review\\."))).to_be_visible()
 
         # 2. The reviewer waives the finding with a reason, ticks the checklist, approves.
         _open_review(reviewer, edit)

@@ -121,7 +121,7 @@ def test_a_staff_member_drafts_a_campaign_for_three_channels_in_the_browser(
     expect(page.locator('[id="posts-0-media-0-value-alt_text"]')).to_have_value(
         "A barista pours a flat white")
     page.get_by_role("button", name="Save draft").click()
-    expect(page.get_by_text(f"Page '{title}' created.")).to_be_visible()
+    expect(page.get_by_text(f"Campaign “{title}” saved as a draft.")).to_be_visible()
 
     saved, [post] = _latest(acme_db, title)
     assert post.copy == "Autumn roast is here ☕ Taste it in every shop."
@@ -179,7 +179,7 @@ def test_a_closed_post_opens_in_place_and_saves_with_the_others_untouched(
     # a draft's main button submits it for review; saving is in the footer's menu
     page.get_by_role("button", name="More actions").click()
     page.get_by_role("button", name="Save draft").click()
-    expect(page.get_by_text(f"Page '{title}' has been updated.")).to_be_visible()
+    expect(page.get_by_text(f"Campaign “{title}” saved.")).to_be_visible()
 
     _, posts = _latest(acme_db, title)
     assert [p.copy for p in posts] == ["Winter post 1", "Winter post 2, now with mulled spice",

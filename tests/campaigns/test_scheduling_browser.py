@@ -94,7 +94,7 @@ def test_next_free_slot_fills_in_the_first_slot_no_post_takes(
     # a draft's main button submits it for review; saving is in the footer's menu
     page.get_by_role("button", name="More actions").click()
     page.get_by_role("button", name="Save draft").click()
-    expect(page.get_by_text(f"Page 'Slots {tag}' has been updated.")).to_be_visible()
+    expect(page.get_by_text(f"Campaign “Slots {tag}” saved.")).to_be_visible()
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
         posts = list(CampaignPage.objects.get(pk=campaign.pk).get_latest_revision_as_object()
                      .posts.all())

@@ -164,3 +164,73 @@ def test_the_list_and_history_show_campaign_statuses(world, http, index, submitt
     assert not re.search(r">\s*(live|in moderation)\s*<", table, re.I)
     history = client.get(f"/admin/pages/{approved.pk}/history/").content.decode()
     assert "Approved version" in history and "Live version" not in history
+
+
+def _messages(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_saving_and_submitting_say_campaign_not_page(world, http, index):
+    editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
+    form = _create_form(editor, index, "Autumn <menu>")
+    created = editor.post(ADD.format(index=index.pk), form, follow=True)
+    [message] = _messages(created)
+    assert "Campaign “Autumn &lt;menu&gt;” saved as a draft." in message
+    with schema_context(world.acme.client.schema_name):
+        page = CampaignPage.objects.get(title="Autumn <menu>")
+    edit = f"/admin/pages/{page.pk}/edit/"
+    fields = form_fields(editor.get(edit).content.decode(), "page-edit-form")
+    saved = editor.post(edit, fields, follow=True)
+    assert "Campaign “Autumn &lt;menu&gt;” saved." in _messages(saved)[0]
+    submitted = editor.post(edit, {**fields, "action-submit": "1"}, follow=True)
+    [message] = _messages(submitted)
+    assert "Campaign “Autumn &lt;menu&gt;” submitted for review." in message
+    for text in (_messages(created)[0], _messages(saved)[0], message):
+        assert not CMS_WORDS.search(re.sub(r"<[^>]+>", " ", text)), text
+
+
+def test_the_lock_banner_over_a_campaign_in_review_says_whose_turn_it_is(world, http, submitted):
+    editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
+    response = editor.get(f"/admin/pages/{submitted.pk}/edit/")
+    [message] = _messages(response)
+    assert message.strip() == ("This campaign is waiting for its Sensitivity review. Only its "
+                               "reviewers can change it now.")
+
+
+def test_messages_about_other_pages_keep_wagtails_words(world, http, index):
+    admin = http(world.acme.host, user=world.acme.users[Role.AGENCY_ADMIN])
+    edit = f"/admin/pages/{index.pk}/edit/"
+    fields = form_fields(admin.get(edit).content.decode(), "page-edit-form")
+    saved = admin.post(edit, fields, follow=True)
+    assert "has been updated." in _messages(saved)[0]
+
+
+def _visible_text(html: str) -> str:
+    """The page's words (no scripts, templates or tags)."""
+    html = re.sub(r"<(script|style|template)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_the_side_panel_menu_and_dashboard_say_campaign(world, http, submitted):
+    editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
+    edit = editor.get(f"/admin/pages/{submitted.pk}/edit/").content.decode()
+    text = _visible_text(edit)
+    assert "Campaign status: In review" in text
+    assert "Locking: Locked while in review Only its reviewers can change it now." in text
+    for cms_words in ("In Moderation", "Locked by workflow", "this page", "Page visibility",
+                      "publishing schedule"):
+        assert cms_words not in text
+    sidebar = re.search(r'id="wagtail-sidebar-props"[^>]*>(.*?)</script>', edit, re.S).group(1)
+    assert '"Campaigns"' in sidebar and '"Pages"' not in sidebar
+
+    home = editor.get("/admin/").content.decode()
+    assert 'placeholder="Search campaigns…"' in home and "Search all pages" not in home
+    assert "Your campaigns in review" in home and "pages and snippets" not in home
+    assert not re.search(r"\d+ Pages? created", _visible_text(home))
+
+
+def test_snippets_share_the_side_panel_and_keep_wagtails_words(world, http):
+    """The status side panel is Wagtail's for snippets too: a channel is not a campaign."""
+    manager = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
+    response = manager.get("/admin/snippets/campaigns/channel/add/")
+    assert response.status_code == 200

@@ -293,7 +293,7 @@ def test_an_image_dropped_or_uploaded_asks_its_alt_text_once_and_is_saved_with_i
     expect(card.get_by_role("img")).to_have_count(2)
 
     _save_draft(page)
-    expect(page.get_by_text(f"Page '{title}' has been updated.")).to_be_visible()
+    expect(page.get_by_text(f"Campaign “{title}” saved.")).to_be_visible()
     with acme_db():
         library = {image.title: image
                    for image in Image.objects.filter(title__endswith=studio["tag"])}

@@ -12,7 +12,14 @@ from wagtail.models import Revision
 
 from campaigns import slots
 from campaigns.models import CampaignPage, Channel
-from campaigns.publishing.models import OUT_OR_GOING, Delivery, State
+from campaigns.publishing.models import HELD as HELD_STATE
+from campaigns.publishing.models import (
+    HELD_LABEL,
+    OUT_OR_GOING,
+    Delivery,
+    State,
+    shown_state,
+)
 from campaigns.revisions import read_content
 from campaigns.status import CampaignStatus, with_status
 from tenants.models import current_client, current_zone
@@ -81,7 +88,7 @@ class ChannelState(TextChoices):
                          CampaignStatus.CHANGES_REQUESTED.label)
     APPROVED = CampaignStatus.APPROVED.value, CampaignStatus.APPROVED.label
     SCHEDULED = State.SCHEDULED.value, State.SCHEDULED.label
-    HELD = "held", "Held"
+    HELD = HELD_STATE, HELD_LABEL  # publishing.models.shown_state
     SENDING = State.CLAIMED.value, State.CLAIMED.label
     PUBLISHED = State.PUBLISHED.value, State.PUBLISHED.label
     FAILED = State.FAILED.value, State.FAILED.label
@@ -212,10 +219,8 @@ class _Delivery:
 
     @property
     def shown_state(self) -> str:
-        """As the publishing queue shows it."""
-        if self.state == State.SCHEDULED and self.hold_id is not None:
-            return ChannelState.HELD
-        return self.state
+        """As the publishing queue shows it (``publishing.models.shown_state``)."""
+        return shown_state(self.state, self.hold_id)
 
 
 class _Outbox:

@@ -25,6 +25,16 @@ class State(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# Shown, never stored: a scheduled delivery that a crisis hold keeps back.
+HELD, HELD_LABEL = "held", "Held"
+
+
+def shown_state(state: str, hold_id: int | None) -> str:
+    """A delivery's state as people see it (the publishing queue, the calendar): "held" while a
+    crisis hold keeps a scheduled one back, else its state."""
+    return HELD if state == State.SCHEDULED and hold_id is not None else state
+
+
 # States in which a delivery has not gone out and may still be changed or cancelled.
 NOT_SENT = (State.SCHEDULED, State.FAILED)
 # States in which the post may be on the network (or is on its way there).
@@ -144,6 +154,12 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_title} · post {self.post_number} → {self.channel_name}"
+
+    @property
+    def shown_state_label(self) -> str:
+        """What the queue shows: Held, or the state's own label."""
+        return HELD_LABEL if shown_state(self.state, self.hold_id) == HELD \
+            else self.get_state_display()
 
     @property
     def text(self) -> str:

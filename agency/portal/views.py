@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from agency.api.models import ApiKey
+from agency.forms import add_service_errors
 from agency.portal import services as portal_services
 from agency.portal.forms import (
     ApiKeyCreateForm,
@@ -95,9 +96,7 @@ def client_create(request):
         try:
             client = services.client_provision(actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                for message in errors:
-                    form.add_error(field if field in form.fields else None, message)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"{client.name} is ready at {client_base_url(client)}.")
             return redirect("portal:client_detail", slug=client.slug)
@@ -131,9 +130,7 @@ def client_edit(request, slug):
             services.client_update(client=client, actor=request.user, **form.cleaned_data)
         except ValidationError as error:
             client.refresh_from_db()
-            for field, errors in error.message_dict.items():
-                for message in errors:
-                    form.add_error(field if field in form.fields else None, message)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"{client.name}'s details are saved.")
             return redirect("portal:client_detail", slug=client.slug)
@@ -267,9 +264,7 @@ def api_keys(request):
                 name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"],
                 user=request.user)
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                for message in errors:
-                    form.add_error(field if field in form.fields else None, message)
+            add_service_errors(form, error)
         else:
             created = {"key": key, "raw": raw}
             form = ApiKeyCreateForm()

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from agency.forms import add_service_errors
 from agency.webhooks import services
 from agency.webhooks.models import DeliveryState, Event, WebhookDelivery, WebhookEndpoint
 from tenants.models import current_zone
@@ -45,12 +46,6 @@ def _require(request, perm: str) -> None:
         raise PermissionDenied
 
 
-def _apply(form: EndpointForm, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
-
-
 def endpoints_view(request):
     _require(request, VIEW)
     latest = WebhookDelivery.objects.filter(endpoint=OuterRef("pk")).order_by("-id")
@@ -73,7 +68,7 @@ def endpoint_add_view(request):
                 url=data["url"], events=data["events"], description=data["description"],
                 active=data["active"], user=request.user)
         except ValidationError as exc:
-            _apply(form, exc)
+            add_service_errors(form, exc)
         else:
             # Rendered, not redirected: the secret must not travel in a URL or a session.
             return render(request, "webhooks/endpoint_created.html", {
@@ -97,7 +92,7 @@ def endpoint_edit_view(request, endpoint_id: int):
                                          description=data["description"],
                                          active=data["active"])
             except ValidationError as exc:
-                _apply(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, f"Saved “{endpoint}”.")
                 return redirect("webhooks_endpoints")

@@ -21,7 +21,7 @@ from campaigns import networks
 from campaigns.models import CampaignIndexPage, CampaignPage, Channel, Post
 from tenants.models import Role
 from tests.agency.browser import brand_url
-from tests.factories import CampaignFactory
+from tests.factories import CampaignFactory, ChannelFactory
 from tests.images import png_bytes
 
 pytest_plugins = ["tests.agency.browser"]
@@ -85,13 +85,12 @@ def studio(world, django_db_blocker):
     brand's approval lead time; removed and restored afterwards."""
     tag = uuid.uuid4().hex[:6]
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
-        channels = {}
-        for network, name in [("mastodon", "Masto"), ("bluesky", "Sky"), ("sandbox", "Box")]:
-            channel = Channel(name=f"{name} {tag}", network=network, handle=f"@{name.lower()}",
-                              endpoint="https://mastodon.example" if network == "mastodon" else "")
-            channel.set_secret("token")
-            channel.save()
-            channels[network] = channel
+        channels = {
+            network: ChannelFactory(name=f"{name} {tag}", network=network,
+                                    handle=f"@{name.lower()}", secret="token",
+                                    endpoint="https://mastodon.example"
+                                    if network == "mastodon" else "")
+            for network, name in [("mastodon", "Masto"), ("bluesky", "Sky"), ("sandbox", "Box")]}
         index = CampaignIndexPage.objects.get()
         approval = ApprovalSettings.load()
         lead_before = approval.due_hours_before_first_post

@@ -71,6 +71,23 @@ class Channel(models.Model):
                               "editor's “Next free slot” picks the first one no other post "
                               "takes.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Connected accounts (OAuth): the account or page the network knows, and the token's life.
+    # The access token is the channel's secret (``get_secret``); the refresh token, where the
+    # network issues one, is kept apart, encrypted with the same field keys.
+    account_id = models.CharField(max_length=255, blank=True, editable=False,
+                                  help_text="The network's id of the account, page or "
+                                            "organization posts go to.")
+    refresh_encrypted = models.TextField(blank=True, editable=False)
+    token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    scopes = models.CharField(max_length=500, blank=True, editable=False)
+    connected_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set when the network stops taking the token: posts to the channel wait (at risk) until
+    # someone reconnects it; nothing is dropped.
+    needs_reconnect_since = models.DateTimeField(null=True, blank=True, editable=False)
+    reconnect_reason = models.CharField(max_length=300, blank=True, editable=False)
+    # What a network needs beyond the token, chosen at connection or per channel (for example
+    # the Facebook Page an Instagram account belongs to, a board, a privacy level).
+    settings = models.JSONField(default=dict, blank=True, editable=False)
 
     base_form_class = ChannelForm
 
@@ -90,6 +107,16 @@ class Channel(models.Model):
 
     def get_secret(self) -> str:
         return crypto.decrypt(self.secret_encrypted) if self.secret_encrypted else ""
+
+    def set_refresh_token(self, token: str) -> None:
+        self.refresh_encrypted = crypto.encrypt(token) if token else ""
+
+    def get_refresh_token(self) -> str:
+        return crypto.decrypt(self.refresh_encrypted) if self.refresh_encrypted else ""
+
+    @property
+    def needs_reconnect(self) -> bool:
+        return self.needs_reconnect_since is not None
 
     @property
     def parsed_slots(self) -> list[slots.Slot]:

@@ -9,6 +9,7 @@ the post is on the network. It reports what happened by return value or by one o
   the network's reason, shown to staff.
 - ``Unknown``: the request may have been accepted (a timeout after it was sent). The outbox never
   sends again blindly; it asks the network with ``find``.
+- ``NeedsReconnect`` (a ``Permanent``): the token no longer works; the channel needs reconnecting.
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ class Permanent(AdapterError):
 
 class Unknown(AdapterError):
     pass
+
+
+class NeedsReconnect(Permanent):
+    """The network no longer takes the channel's token (expired, revoked, password changed):
+    nothing was published. The channel needs someone to reconnect it; its posts wait."""
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from agency.demo.fakes import FakeMastodon  # noqa: E402
 from bench.common import (  # noqa: E402
     django_setup,
     ensure_brands,
@@ -70,7 +71,6 @@ from bench.publishing_common import (  # noqa: E402
     wait_for_log,
     wait_warm,
 )
-from tests.publishing.fake_networks import FakeMastodon  # noqa: E402
 
 DATA = ROOT / "var" / "bench" / "chaos"
 PREFIX = "chaos"

@@ -448,3 +448,20 @@ OUTBOUND_CA_BUNDLE = (os.environ.get("OUTBOUND_CA_BUNDLE")
 # Wagtail's messages about a campaign ("Page '…' has been updated", the lock banner) in the
 # studio's words (campaigns/words.py).
 MESSAGE_STORAGE = "campaigns.words.CampaignWordsStorage"
+
+# Connected accounts (campaigns/connections.py). One OAuth app per network per installation:
+# OAUTH_<NETWORK>_CLIENT_ID and OAUTH_<NETWORK>_CLIENT_SECRET, e.g. OAUTH_FACEBOOK_CLIENT_ID.
+# A network without a client id offers no "Connect account" button. (Mastodon registers its
+# app on each person's own server at connection, so it needs none.)
+OAUTH_CLIENTS = {
+    name[len("OAUTH_"):-len("_CLIENT_ID")].lower(): {
+        "client_id": value,
+        "client_secret": os.environ.get(name[:-len("_CLIENT_ID")] + "_CLIENT_SECRET", ""),
+    }
+    for name, value in os.environ.items()
+    if name.startswith("OAUTH_") and name.endswith("_CLIENT_ID") and value
+}
+# Where each network's API and consent screens are: the networks' own addresses unless
+# NETWORK_BASE_URLS (JSON, e.g. {"facebook_graph": "http://127.0.0.1:9001"}) points some of
+# them elsewhere; the demo and the tests point them at the local fakes (agency/demo/fakes).
+NETWORK_BASE_URLS = __import__("json").loads(os.environ.get("NETWORK_BASE_URLS") or "{}")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from agency.demo.fakes import TID_ALPHABET, FakeBluesky, FakeMastodon, closed_port_url
 from campaigns.publishing.adapters import (
     Image,
     Outgoing,
@@ -22,7 +23,6 @@ from campaigns.publishing.adapters import (
 from campaigns.publishing.adapters.bluesky import BlueskyAdapter, forget_sessions, tid
 from campaigns.publishing.adapters.mastodon import MastodonAdapter
 from tests.factories import ChannelFactory
-from tests.publishing.fake_networks import TID_ALPHABET, FakeBluesky, FakeMastodon, closed_port_url
 
 # atproto's upload_blob hands httpx the image as data=bytes
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")

@@ -14,6 +14,7 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from agency.demo.fakes import FakeBluesky, FakeMastodon
 from agency.signing import verify
 from campaigns.publishing.models import Delivery, State
 from tenants.models import Role
@@ -37,7 +38,6 @@ from tests.factories import (
     submit,
 )
 from tests.publishing.conftest import HOOK_SECRET
-from tests.publishing.fake_networks import FakeBluesky, FakeMastodon
 from tests.publishing.test_engine import Receiver
 
 pytestmark = pytest.mark.cluster

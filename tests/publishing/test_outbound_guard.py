@@ -11,13 +11,13 @@ import time
 import pytest
 
 from agency import outbound
+from agency.demo.fakes import FakeBluesky, FakeMastodon, Hostile
 from campaigns.publishing.adapters import Permanent, Published, Unknown
 from campaigns.publishing.adapters.bluesky import BlueskyAdapter, forget_sessions
 from campaigns.publishing.adapters.mastodon import MastodonAdapter
 from campaigns.publishing.adapters.webhook import WebhookAdapter
 from tests.factories import ChannelFactory
 from tests.publishing.conftest import HOOK_SECRET
-from tests.publishing.fake_networks import FakeBluesky, FakeMastodon, Hostile
 from tests.publishing.test_adapters import PASSWORD, TOKEN, outgoing
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")

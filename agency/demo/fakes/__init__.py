@@ -2,7 +2,8 @@
 
 Each fake is a threaded HTTP server on 127.0.0.1 (a free port), speaking the small part of the
 network's API that the publishing adapters use, with the status codes, headers and error bodies of
-the real thing. No pytest here: benchmarks and other tests import it as they are.
+the real thing. No pytest here: tests, benchmarks and the demo's sandbox import it as it is.
+Other networks' fakes live beside it (agency/demo/fakes/<network>.py) and reuse its server.
 
     fake = FakeMastodon(token="s3cret").start()
     ...   # point a channel at fake.url

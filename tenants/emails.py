@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from email.utils import formataddr
 
 from django.conf import settings
@@ -28,15 +29,21 @@ def send_client_email(*, client, to: list[str], subject: str, template: str,
     text = text_part(f"{template}.txt", context)
     html = render_to_string(f"{template}.html", context)
     message = EmailMultiAlternatives(
-        subject=subject,
+        subject=one_line(subject),
         body=text,
-        from_email=formataddr((f"{client.name} via {settings.AGENCY_NAME}",
+        from_email=formataddr((one_line(f"{client.name} via {settings.AGENCY_NAME}"),
                                settings.DEFAULT_FROM_EMAIL)),
         to=to,
         headers={"X-Agency-Client": client.slug},
     )
     message.attach_alternative(html, "text/html")
     return message.send()
+
+
+def one_line(text: str) -> str:
+    """``text`` fit for a header: line breaks and other control characters become spaces (a
+    brand named with a line break must not stop its people's emails)."""
+    return " ".join(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", text).split())
 
 
 def text_part(template_name: str, context: dict) -> str:

@@ -80,6 +80,22 @@ def test_client_email_links_point_at_the_brands_own_host(world):
     assert message.from_email.startswith("Globex Outdoors via")
 
 
+def test_a_brand_name_with_a_line_break_still_gets_its_email_sent(world):
+    """Found by the API contract run: a brand named through the API with a line break in it
+    made every email to its people fail (a header may not hold a newline)."""
+    client = world.globex.client
+    client.name = "Globex\nOutdoors\r\x85"
+    send_client_email(client=client, to=["approver@example.com"],
+                      subject=f"You have been added to {client.name}",
+                      template="tenants/email/member_invite",
+                      context={"user": world.outsider, "role_label": "Editor",
+                               "invited_by": world.agency_admin, "set_password_url": "",
+                               "portal_url": "http://agency.localhost"})
+    message = mail.outbox[-1]
+    assert message.subject == "You have been added to Globex Outdoors"
+    assert message.from_email.startswith("Globex Outdoors via")
+
+
 def test_wagtails_own_email_links_follow_the_active_brand(world):
     """Wagtail builds links from WAGTAILADMIN_BASE_URL; ours resolves per active schema."""
     from wagtail.admin.utils import get_admin_base_url

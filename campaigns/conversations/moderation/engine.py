@@ -42,8 +42,12 @@ CATEGORIES = {
 # Which action wins when a comment has several: a person at risk is never hidden.
 PRECEDENCE = (ESCALATE, HIDE, REPLY, NONE)
 
-# Letters people hide behind symbols: f*ck, b!tch, @ss, $hit, sh1t, n00b.
-DISGUISES = {"a": "@4", "e": "3", "i": "!1", "o": "0", "s": "$5", "u": "v"}
+# Symbols people hide letters behind, inside a word: b!tch, @ss, $hit, sh1t, n00b. (Stars,
+# "f*ck", are filled in from the rules' own words: see _unstar.)
+DISGUISES = str.maketrans({"@": "a", "4": "a", "3": "e", "!": "i", "1": "i", "0": "o", "$": "s",
+                           "5": "s"})
+DISGUISED_WORD = regex.compile(r"(?<![\p{L}\p{N}@$!*])(?=[\p{L}@$!*0-9]*[@$!*0-9][\p{L}*])"
+                               r"[\p{L}@$*][\p{L}@$!*0-9]*[\p{L}*]")
 SELF_DESCRIPTION = regex.compile(
     r"(?:\bas\s+(?:an?\s+)?|\bi\s*'?\s*a?m\s+(?:an?\s+)?|\bwe\s*'?\s*(?:re|are)\s+|\bproud\s+"
     r"|\bfellow\s+|\bmy\s+|\bour\s+|\bbeing\s+(?:an?\s+)?)(?:[\p{L}-]+\s+){0,2}$",
@@ -86,17 +90,14 @@ def inflections(word: str) -> set[str]:
     return forms
 
 
-def _letters(word: str) -> str:
-    """A word as a pattern where any letter but the first may be hidden: f*ck, b!tch, sh1t."""
+def _letters(term: str) -> str:
+    """A term as a pattern: apostrophes optional ("dont"), spaces or hyphens between words."""
     out = []
-    for index, char in enumerate(word):
+    for char in term:
         if char == "'":
             out.append("'?")
-        elif char == " " or char == "-":
+        elif char in " -":
             out.append(r"[\s-]+")
-        elif char.isalpha():
-            options = regex.escape(char) + DISGUISES.get(char.lower(), "")
-            out.append(f"[{options}*]" if index else f"[{options}]")
         else:
             out.append(regex.escape(char))
     return "".join(out)
@@ -112,21 +113,51 @@ def _term_pattern(term: str, inflect: bool) -> str:
             _letters(f) for f in forms) + ")"
     else:
         body = _letters(term)
-    before = r"(?<![\p{L}\p{N}_*])" if term[:1].isalnum() else ""
-    after = r"(?![\p{L}\p{N}_*]|'[\p{L}])" if term[-1:].isalnum() else ""
-    return before + body + after
+    return body
+
+
+BEFORE = r"(?<![\p{L}\p{N}_*])"
+AFTER = r"(?![\p{L}\p{N}_*]|'[\p{L}])"
 
 
 def _compile(data: dict, prefix: str = "") -> regex.Pattern | None:
     terms = sorted([(t, True) for t in data.get(prefix + "terms", [])]
                    + [(t, False) for t in data.get(prefix + "exact", [])],
                    key=lambda item: len(item[0]), reverse=True)
-    alternatives = ([_term_pattern(t, inflect) for t, inflect in terms]
-                    + list(data.get(prefix + "patterns", [])))
+    # Terms that start and end with a letter are matched as whole words, under one boundary
+    # check (one per position, not one per term: much faster).
+    words = [_term_pattern(t, i) for t, i in terms if t[:1].isalnum() and t[-1:].isalnum()]
+    others = [_term_pattern(t, i) for t, i in terms if not (t[:1].isalnum() and t[-1:].isalnum())]
+    alternatives = ([BEFORE + "(?:" + "|".join(words) + ")" + AFTER] if words else []) + others
+    alternatives += list(data.get(prefix + "patterns", []))
     if not alternatives:
         return None
-    return regex.compile("|".join(f"(?:{a})" for a in alternatives),
-                         regex.IGNORECASE | regex.VERSION1)
+    return regex.compile("|".join(f"(?:{a})" for a in alternatives), regex.IGNORECASE)
+
+
+@functools.cache
+def _vocabulary() -> dict[int, list[str]]:
+    """The words people hide behind stars (``disguised`` in rules.toml), with their
+    inflections, by length: what "f*ck", "f***ing" or "tw*ts" may stand for."""
+    data = tomllib.loads(RULES_FILE.read_text(encoding="utf-8"))
+    words: set[str] = set()
+    for word in data["disguised"]:
+        words |= inflections(word.lower())
+    by_length: dict[int, list[str]] = {}
+    for word in sorted(words):
+        by_length.setdefault(len(word), []).append(word)
+    return by_length
+
+
+def _unstar(word: str) -> str:
+    """A word with hidden letters written out, when exactly one rule word fits it. It starts
+    with a letter, @, $ or *, ends with a letter or *: "4k", "10x" and "wow!" are left alone."""
+    plain = word.lower().translate(DISGUISES)
+    if "*" not in plain:
+        return plain if plain.isalpha() else word
+    shape = regex.compile(regex.escape(plain).replace(r"\*", "[a-z]"))
+    fits = [w for w in _vocabulary().get(len(word), []) if shape.fullmatch(w)]
+    return fits[0] if len(fits) == 1 else word
 
 
 RULE_KEYS = {"id", "category", "reason", "terms", "exact", "patterns", "with_terms", "with_exact",
@@ -219,8 +250,10 @@ def _rule_matches(rule: Rule, text: str, targets: regex.Pattern) -> list[str]:
 
 
 def _normalise(text: str) -> str:
-    # Same length as the text, so spans stay true: curly quotes and dashes as plain ones.
-    return text.translate(str.maketrans("’‘“”", "''\"\""))
+    """The comment with curly quotes made plain and disguised words written out ("f*ck",
+    "b!tch", "n1gger"), keeping its length."""
+    text = text.translate(str.maketrans("’‘“”", "''\"\""))
+    return DISGUISED_WORD.sub(lambda m: _unstar(m.group()), text)
 
 
 def _brand_patterns(brand_words: Mapping[str, Iterable[str]] | None) -> dict[str, regex.Pattern]:

@@ -34,6 +34,7 @@ from tests.conftest import ROOT
     # Insults aimed at people are hidden.
     ("your staff are useless morons", "hide", "abuse"),
     ("f*ck off", "hide", "abuse"),
+    ("what a stupid b!tch that cashier is", "hide", "abuse"),
     # A person's phone number or home address.
     ("the barista's number is 07700 900123, ring her all night", "hide", "doxxing"),
     ("the manager lives at 12 High Street, Oxford OX1 4AB, go and see him", "hide", "doxxing"),
@@ -61,6 +62,8 @@ def test_the_reason_names_what_matched():
     assert "I know where you live" in classify("Sam, I know where you live.").reason
     assert "morons" in classify("you lot are morons").reason
     assert classify("lovely cake").reason.startswith("Nothing to act on")
+    # A rule that needs two things names both.
+    assert "husband … hits me" in classify("my husband hits me").reason
 
 
 def test_categories_come_from_the_fixed_list_in_order():

@@ -236,7 +236,8 @@ def _rule_matches(rule: Rule, text: str, targets: regex.Pattern) -> list[str]:
     scopes = [(0, len(text))] if rule.scope == "comment" else _sentences(text)
     found = []
     for start, end in scopes:
-        if rule.together is not None and not rule.together.search(text, start, end):
+        together = rule.together.search(text, start, end) if rule.together else None
+        if rule.together is not None and together is None:
             continue
         for match in rule.pattern.finditer(text, start, end):
             if not match.group().strip():
@@ -245,7 +246,12 @@ def _rule_matches(rule: Rule, text: str, targets: regex.Pattern) -> list[str]:
                 continue
             if rule.self_description and SELF_DESCRIPTION.search(text, start, match.start()):
                 continue
-            found.append(match.group().strip())
+            words = match.group().strip()
+            if together is not None and together.group().strip().lower() not in words.lower():
+                # Both halves of the rule, in the order they are written: "husband … hits me".
+                pair = sorted([match, together], key=lambda m: m.start())
+                words = f"{pair[0].group().strip()} … {pair[1].group().strip()}"
+            found.append(words)
     return found
 
 

@@ -2,11 +2,13 @@
 hiding, a brand's own words and trusted authors, the command's JSON lines, and its quality on
 the held-out labelled set (which its rules were not written from)."""
 
+import io
 import json
 import subprocess
 import sys
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from campaigns.conversations.moderation import CATEGORIES, Rule, classify
 from campaigns.conversations.moderation.evaluation import EVAL_DIR, load, score
@@ -132,28 +134,42 @@ def test_command_reads_one_comment_per_line_and_prints_one_json_object_per_line(
     assert "I know where you live" in answers[1]["reason"]
 
 
+def _call(*args, stdin="", **options):
+    out, err = io.StringIO(), io.StringIO()
+    status = 0
+    try:
+        call_command("moderation_classify", *args, stdin=io.StringIO(stdin), stdout=out,
+                     stderr=err, **options)
+    except SystemExit as exit:
+        status = exit.code
+    return status, out.getvalue(), err.getvalue()
+
+
 def test_command_reports_bad_lines_by_number_and_goes_on():
     stdin = 'you absolute muppets\n{"txt": "no text key"}\n{not json\n\nlovely\n'
-    result = _command("--jsonl", stdin=stdin)
-    assert result.returncode == 1
-    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    status, out, err = _call("--jsonl", stdin=stdin)
+    assert status == 1
+    answers = [json.loads(line) for line in out.splitlines()]
     assert len(answers) == 5  # one answer per line, so answers stay in step with the input
     assert answers[0]["action"] == "hide" and answers[4]["action"] == "none"
-    assert "line 2" in result.stderr and '"text"' in result.stderr
-    assert "line 3: not valid JSON" in result.stderr
-    assert "line 4: empty line" in result.stderr
+    assert "line 2" in err and '"text"' in err
+    assert "line 3: not valid JSON" in err
+    assert "line 4: empty line" in err
     assert answers[2] == {"error": answers[2]["error"]} and "line 3" in answers[2]["error"]
 
 
 def test_command_takes_brand_words_trusted_and_plain_arguments():
-    result = _command("--jsonl", "--hide-word", "brewmart", stdin="try Brewmart instead\n")
-    assert json.loads(result.stdout)["action"] == "hide"
-    trusted = _command("--jsonl", "--trusted", stdin="shut up you clowns\n")
-    assert json.loads(trusted.stdout)["action"] == "reply"
-    plain = _command("damn good coffee", "watch your back")
-    assert plain.returncode == 0
-    assert "none: damn good coffee" in plain.stdout and "hide: watch your back" in plain.stdout
-    assert "arguments" in _command().stderr  # nothing to classify: says how to give it
+    _, out, _ = _call("--jsonl", "--hide-word", "brewmart", stdin="try Brewmart instead\n")
+    assert json.loads(out)["action"] == "hide"
+    _, out, _ = _call("--jsonl", "--trusted", stdin="shut up you clowns\n")
+    assert json.loads(out)["action"] == "reply"
+    status, out, _ = _call("damn good coffee", "watch your back")
+    assert status == 0
+    assert "none: damn good coffee" in out and "hide: watch your back" in out
+    with pytest.raises(CommandError, match="as arguments, or use --jsonl"):
+        _call()
+    with pytest.raises(CommandError, match="give no text arguments"):
+        _call("--jsonl", "some text")
 
 
 def test_the_labelled_sets_are_big_enough_and_separate():

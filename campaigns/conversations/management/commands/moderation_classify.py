@@ -22,6 +22,7 @@ from campaigns.conversations.moderation import ACTIONS, classify, default_rules
 
 class Command(BaseCommand):
     help = "Classify comments for moderation: hide, escalate, reply or none, with the reason."
+    stealth_options = ("stdin",)
 
     def add_arguments(self, parser):
         parser.add_argument("text", nargs="*", help="Comments to classify (one per argument).")
@@ -42,7 +43,8 @@ class Command(BaseCommand):
             if options["text"]:
                 raise CommandError("--jsonl reads comments from stdin; give no text arguments "
                                    "with it.")
-            if not self._jsonl(settings):
+            # (call_command may pass stdin=, as Django's createsuperuser takes it.)
+            if not self._jsonl(options.get("stdin") or sys.stdin, settings):
                 sys.exit(1)
             return
         if not options["text"]:
@@ -53,9 +55,9 @@ class Command(BaseCommand):
             verdict = classify(text, **settings)
             self.stdout.write(f"{verdict.action}: {text}\n    {verdict.reason}")
 
-    def _jsonl(self, settings: dict) -> bool:
+    def _jsonl(self, lines, settings: dict) -> bool:
         ok = True
-        for number, line in enumerate(sys.stdin, 1):
+        for number, line in enumerate(lines, 1):
             text, problem = _comment(line.rstrip("\r\n"))
             if problem:
                 ok = False

@@ -5,8 +5,10 @@
 Scores ``campaigns/conversations/moderation/eval/dev.jsonl`` (the rules were written from it)
 and ``heldout.jsonl`` (written first, never tuned on) separately: per action recall and
 precision, the share of legitimate comments (labelled reply or none) that would be hidden, the
-escalations missed and any escalation hidden. Also the classifier's speed. Last line, on the
-held-out set:
+escalations missed and any escalation hidden. As a third, independent check of false hides, the
+brand posts of the sensitivity linter's sets (546 texts of everyday brand copy and alt text, none
+of which should be hidden; not written for moderation). Also the classifier's speed. Last line,
+on the held-out set:
 
     moderation hide_recall=<x> escalate_recall=<y> false_hide=<z>
 
@@ -27,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agency.settings.dev")
 
+from approvals.sensitivity.evaluation import EVAL_DIR as SENSITIVITY_EVAL  # noqa: E402
+from approvals.sensitivity.evaluation import load as load_posts  # noqa: E402
 from campaigns.conversations.moderation import ACTIONS, classify, default_rules  # noqa: E402
 from campaigns.conversations.moderation.evaluation import (  # noqa: E402
     EVAL_DIR,
@@ -74,6 +78,16 @@ def main(argv=None) -> int:
     results = {name: score(items) for name, items in sets.items()}
     report("dev", results["dev"], args.show_errors)
     report("heldout", results["heldout"], False)
+    brand_posts = [text for name in ("dev", "heldout")
+                   for item in load_posts(SENSITIVITY_EVAL / f"{name}.jsonl")
+                   for text in item.texts.values()]
+    hidden = [text for text in brand_posts if classify(text).action == "hide"]
+    escalated = [text for text in brand_posts if classify(text).action == "escalate"]
+    print(f"brand posts (sensitivity sets): {len(brand_posts)} texts, {len(hidden)} hidden "
+          f"({len(hidden) / len(brand_posts):.3f}), {len(escalated)} escalated")
+    if args.show_errors:
+        for text in hidden:
+            print("    HIDDEN", text)
     held = results["heldout"]
     print(f"moderation hide_recall={held.recall['hide']:.3f} "
           f"escalate_recall={held.recall['escalate']:.3f} false_hide={held.false_hide:.3f}")

@@ -10,7 +10,7 @@ import sys
 import pytest
 from django.core.management import CommandError, call_command
 
-from campaigns.conversations.moderation import CATEGORIES, Rule, classify
+from campaigns.conversations.moderation import CATEGORIES, Rule, classify, default_rules
 from campaigns.conversations.moderation.evaluation import EVAL_DIR, load, score
 from tests.conftest import ROOT
 
@@ -66,6 +66,7 @@ def test_the_reason_names_what_matched():
     assert classify("lovely cake").reason.startswith("Nothing to act on")
     # A rule that needs two things names both.
     assert "husband … hits me" in classify("my husband hits me").reason
+    assert classify("lovely cake").version == default_rules().version  # kept with an action
 
 
 def test_categories_come_from_the_fixed_list_in_order():

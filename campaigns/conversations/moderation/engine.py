@@ -65,12 +65,14 @@ PRAISE = regex.compile(
 @dataclass(frozen=True)
 class Verdict:
     """What to do with a comment (``action``), why (``categories``, from ``CATEGORIES``), and
-    the reason in plain words naming what matched."""
+    the reason in plain words naming what matched; ``version`` is the rules' version, to keep
+    with an automatic action."""
 
     action: str
     categories: list[str]
     reason: str
     matches: dict[str, list[str]] = field(default_factory=dict, compare=False)
+    version: str = field(default="", compare=False)
 
     def as_dict(self) -> dict:
         return {"action": self.action, "categories": list(self.categories),
@@ -335,4 +337,4 @@ def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = Non
     else:
         reason = ("Nothing to act on: " + " and ".join(c for c in categories) + "; no rule "
                   "matched.")
-    return Verdict(action, categories, reason, matches)
+    return Verdict(action, categories, reason, matches, rules.version)

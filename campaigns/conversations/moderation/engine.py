@@ -43,7 +43,7 @@ CATEGORIES = {
 PRECEDENCE = (ESCALATE, HIDE, REPLY, NONE)
 
 # Symbols people hide letters behind, inside a word: b!tch, @ss, $hit, sh1t, n00b. (Stars,
-# "f*ck", are filled in from the rules' own words: see _unstar.)
+# "f*ck", are filled in from the `disguised` words of rules.toml: see _unstar.)
 DISGUISES = str.maketrans({"@": "a", "4": "a", "3": "e", "!": "i", "1": "i", "0": "o", "$": "s",
                            "5": "s"})
 DISGUISED_WORD = regex.compile(r"(?<![\p{L}\p{N}@$!*])(?=[\p{L}@$!*0-9]*[@$!*0-9][\p{L}*])"

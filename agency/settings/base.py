@@ -77,6 +77,7 @@ TENANT_APPS = [
     "wagtail",
     "taggit",
     "campaigns",
+    "campaigns.conversations",
     "approvals",
     "agency.api",
     "agency.webhooks",

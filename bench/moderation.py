@@ -1,0 +1,98 @@
+"""Benchmark: the moderation classifier on the labelled comments (issue 19, safe spaces).
+
+    python bench/moderation.py [--show-errors]
+
+Scores ``campaigns/conversations/moderation/eval/dev.jsonl`` (the rules were written from it)
+and ``heldout.jsonl`` (written first, never tuned on) separately: per action recall and
+precision, the share of legitimate comments (labelled reply or none) that would be hidden, the
+escalations missed and any escalation hidden. As a third, independent check of false hides, the
+brand posts of the sensitivity linter's sets (546 texts of everyday brand copy and alt text, none
+of which should be hidden; not written for moderation). Also the classifier's speed. Last line,
+on the held-out set:
+
+    moderation hide_recall=<x> escalate_recall=<y> false_hide=<z>
+
+Targets: hide recall at least 0.9, every escalation caught and none hidden, false hides at most
+3%. --show-errors lists the dev set's wrong answers (never the held-out set's: reading them is
+how a held-out set stops being one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agency.settings.dev")
+
+from approvals.sensitivity.evaluation import EVAL_DIR as SENSITIVITY_EVAL  # noqa: E402
+from approvals.sensitivity.evaluation import load as load_posts  # noqa: E402
+from campaigns.conversations.moderation import ACTIONS, classify, default_rules  # noqa: E402
+from campaigns.conversations.moderation.evaluation import (  # noqa: E402
+    EVAL_DIR,
+    Result,
+    load,
+    score,
+)
+
+
+def report(name: str, result: Result, show_errors: bool) -> None:
+    print(f"{name}: {result.items} comments")
+    for action in ACTIONS:
+        print(f"    {action:9s} labelled {result.labelled[action]:3d} "
+              f"recall {result.recall[action]:.3f}   given {result.predicted[action]:3d} "
+              f"precision {result.precision[action]:.3f}")
+    print(f"    legitimate comments hidden: {result.legitimate_hidden} of {result.legitimate} "
+          f"(false_hide {result.false_hide:.3f})")
+    print(f"    escalations missed: {len(result.escalations_missed)} "
+          f"{' '.join(result.escalations_missed)}")
+    print(f"    escalations hidden: {len(result.escalations_hidden)} "
+          f"{' '.join(result.escalations_hidden)}")
+    if show_errors:
+        for line in result.errors:
+            print("    WRONG", line)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--show-errors", action="store_true",
+                        help="list wrong answers (dev set only)")
+    args = parser.parse_args(argv)
+    sets = {name: load(EVAL_DIR / f"{name}.jsonl") for name in ("dev", "heldout")}
+    print(f"rules version {default_rules().version}")
+
+    texts = [item.text for items in sets.values() for item in items]
+    classify("warm up")  # rules compiled
+    began = time.perf_counter()
+    for _ in range(3):
+        for text in texts:
+            classify(text)
+    elapsed = (time.perf_counter() - began) / 3
+    print(f"speed: {len(texts)} comments in {elapsed * 1000:.0f} ms "
+          f"({elapsed / len(texts) * 1000:.2f} ms per comment)")
+
+    results = {name: score(items) for name, items in sets.items()}
+    report("dev", results["dev"], args.show_errors)
+    report("heldout", results["heldout"], False)
+    brand_posts = [text for name in ("dev", "heldout")
+                   for item in load_posts(SENSITIVITY_EVAL / f"{name}.jsonl")
+                   for text in item.texts.values()]
+    hidden = [text for text in brand_posts if classify(text).action == "hide"]
+    escalated = [text for text in brand_posts if classify(text).action == "escalate"]
+    print(f"brand posts (sensitivity sets): {len(brand_posts)} texts, {len(hidden)} hidden "
+          f"({len(hidden) / len(brand_posts):.3f}), {len(escalated)} escalated")
+    if args.show_errors:
+        for text in hidden:
+            print("    HIDDEN", text)
+    held = results["heldout"]
+    print(f"moderation hide_recall={held.recall['hide']:.3f} "
+          f"escalate_recall={held.recall['escalate']:.3f} false_hide={held.false_hide:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

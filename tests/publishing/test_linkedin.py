@@ -421,3 +421,74 @@ def test_linkedin_rules_take_twenty_images_with_alt_text_and_one_mp4_video():
     assert "MP4" in " ".join(_problems(copy="x", videos=1, video_files=["clip.mov"]))
     assert _problems(copy="x", videos=1, video_files=["clip.mp4"]) == []
 
+
+
+# -- preview ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_linkedin_preview_folds_long_commentary_behind_see_more(world):
+    from django.test import RequestFactory
+    from django_tenants.utils import schema_context
+
+    from campaigns.models import CampaignPage
+    from tenants.models import Role
+    from tests.factories import CampaignFactory, PostFactory
+
+    channel = ChannelFactory(brand=world.acme, name="Acme on LinkedIn", network="linkedin",
+                             handle="linkedin.com/company/acme-coffee")
+    long_copy = ("Meet the farmers behind our autumn blend. " * 8).strip()
+    page = CampaignFactory(brand=world.acme, title="Farmers", author=world.acme.users[Role.EDITOR],
+                           posts=[PostFactory(copy=long_copy, channels=[channel]),
+                                  PostFactory(copy="Short and sweet", channels=[channel])])
+    with schema_context(world.acme.client.schema_name):
+        draft = CampaignPage.objects.get(pk=page.pk).get_latest_revision_as_object()
+        request = RequestFactory(HTTP_HOST=world.acme.host).get("/")
+        request.user = world.acme.users[Role.EDITOR]
+        response = draft.serve_preview(request, "linkedin")
+        response.render()
+    html = response.content.decode()
+
+    assert html.count('class="card card--linkedin"') == 2
+    assert html.count("see more") == 1  # only the long one folds, as LinkedIn's feed does
+    fold = html[html.index('<details class="card__fold">'):html.index("</details>")]
+    assert long_copy in fold  # the whole text is one click away
+    assert re.findall(r"(\d+) / 3000", html) == [str(len(long_copy)), "15"]
+    assert "Short and sweet" in html
+
+
+# -- through the outbox -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_approved_post_goes_out_once_to_the_page_and_its_urn_is_recorded(world, kit,
+                                                                            linkedin):
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from campaigns.publishing import transitions, worker
+    from campaigns.publishing.models import Delivery, State
+    from campaigns.publishing.transitions import Outcome
+    from tests.publishing.conftest import approve, make_campaign
+
+    channel = ChannelFactory(brand=world.acme, name="Acme on LinkedIn", network="linkedin",
+                             handle="linkedin.com/company/acme-coffee",
+                             secret=linkedin.issue_token())
+    with schema_context(kit.schema):
+        channel.account_id = ORG
+        channel.save()
+    page = make_campaign(kit.schema, posts=[("Harvest week (day 1) #Coffee", [channel],
+                                             kit.soon, kit.image)])
+    (delivery,) = approve(kit.schema, page)
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+
+    claims = transitions.claim_due()
+    assert [worker.deliver(pk, claim) for pk, claim in claims] == [Outcome.PUBLISHED]
+    assert [worker.deliver(pk, claim) for pk, claim in claims] == [Outcome.STALE]
+
+    [post] = linkedin.posts
+    delivery.refresh_from_db()
+    assert delivery.state == State.PUBLISHED and delivery.remote_id == post["id"]
+    assert delivery.remote_url == f"https://www.linkedin.com/feed/update/{post['id']}/"
+    assert linkedin.shown_text(post) == "Harvest week (day 1) #Coffee"
+    assert post["content"]["media"]["altText"] == "Alt for Harvest week (day 1) #Coffee"

@@ -33,11 +33,9 @@ from __future__ import annotations
 import html
 import json
 import secrets
-import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from agency.demo.fakes import Reply, _FakeNetwork, _Handler
@@ -98,19 +96,12 @@ class FakeLinkedIn(_FakeNetwork):
         self._refresh: dict[str, float] = {}  # refresh token -> expiry (epoch seconds)
         self._next = int(time.time() * 1000) << 8
 
-    # -- lifecycle (the shared server, with PUT) ----------------------------------------------
+    # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self):
-        if self._httpd is not None:
-            return self
-        self._stopping.clear()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler2)
-        self._httpd.daemon_threads = True
-        self._httpd.fake = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name=f"fake-{self.name}", daemon=True)
-        self._thread.start()
+        super().start()
+        # the shared server, answering PUT too (each request reads the handler class anew)
+        self._httpd.RequestHandlerClass = _Handler2
         return self
 
     # -- for tests ----------------------------------------------------------------------------

@@ -27,7 +27,12 @@ from campaigns.publishing.adapters import (
     for_channel,
 )
 from campaigns.publishing.adapters import linkedin as adapter_module
-from campaigns.publishing.adapters.linkedin import LinkedInAdapter, little_text, plain_text
+from campaigns.publishing.adapters.linkedin import (
+    LinkedInAdapter,
+    little_text,
+    plain_text,
+    seconds_to_midnight_utc,
+)
 from tests.factories import ChannelFactory
 
 ORG = "2414183"
@@ -202,13 +207,29 @@ def test_an_expired_or_revoked_token_needs_reconnect_with_linkedins_reason(linke
     assert linkedin.posts == []
 
 
-def test_rate_limit_is_transient_and_nothing_is_posted(linkedin):
-    linkedin.fail_next(1, status=429, path="/rest/posts")
+def test_a_daily_rate_limit_waits_until_linkedin_resets_its_limits_at_midnight_utc(linkedin):
+    linkedin.fail_next(1, status=429, path="/rest/posts")  # "... APPLICATION DAY limit ..."
 
-    with pytest.raises(Transient, match="TOO_MANY_REQUESTS") as caught:
+    longest = seconds_to_midnight_utc()
+    with pytest.raises(Transient, match="TOO_MANY_REQUESTS.*midnight UTC") as caught:
         adapter(linkedin).publish(outgoing())
-    assert caught.value.retry_after is None  # LinkedIn gives no reset: the outbox backs off
+    shortest = seconds_to_midnight_utc()
+    assert shortest <= caught.value.retry_after <= longest
     assert linkedin.posts == []
+
+
+def test_another_rate_limit_is_left_to_the_outboxs_backoff(linkedin):
+    linkedin.fail_next(1, status=429, path="/rest/posts", message="Too many requests")
+
+    with pytest.raises(Transient, match="Too many requests.*trying later") as caught:
+        adapter(linkedin).publish(outgoing())
+    assert caught.value.retry_after is None  # LinkedIn sends no reset time
+    assert linkedin.posts == []
+
+
+def test_midnight_utc_is_counted_from_the_moment_given():
+    moment = datetime(2026, 12, 3, 23, 59, 30, tzinfo=UTC)
+    assert seconds_to_midnight_utc(moment) == 30
 
 
 @pytest.mark.parametrize("status", [500, 503])

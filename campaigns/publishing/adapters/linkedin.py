@@ -19,8 +19,9 @@ send; LinkedIn's listing is its own record of the page's posts, so "not there" i
 sending again is safe.
 
 Errors: LinkedIn's body is ``{status, serviceErrorCode, code, message}``. 401 (expired, revoked
-or invalid token) is ``NeedsReconnect``; 429 is transient (LinkedIn sends no reset header, so the
-outbox's own backoff decides); 5xx transient, except on the post itself, where the post may have
+or invalid token) is ``NeedsReconnect``; 429 is transient (LinkedIn sends no reset header: a
+daily limit waits for midnight UTC, when LinkedIn resets them, any other 429 for the outbox's
+own backoff); 5xx transient, except on the post itself, where the post may have
 been made (unknown); other 4xx are refusals with LinkedIn's reason.
 """
 
@@ -98,6 +99,12 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+def seconds_to_midnight_utc(now: datetime | None = None) -> float:
+    now = now or datetime.now(UTC)
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (midnight - now).total_seconds()
+
+
 def _moment(milliseconds) -> datetime | None:
     if isinstance(milliseconds, (int, float)) and milliseconds > 0:
         return datetime.fromtimestamp(milliseconds / 1000, UTC)
@@ -138,8 +145,15 @@ class LinkedInAdapter(Adapter):
             return NeedsReconnect(f"LinkedIn no longer accepts the channel's token "
                                   f"({exc.message}): reconnect the channel.")
         if status == 429:
+            # LinkedIn's limits are per day and reset at midnight UTC; it sends no reset header.
+            # A daily limit's 429 waits for the reset (every try before it would only count
+            # against the post's attempts); any other 429 (LinkedIn also sheds load with it)
+            # is left to the outbox's backoff.
+            daily = "DAY" in exc.message.upper().split()
+            wait = seconds_to_midnight_utc() if daily else None
+            when = " after midnight UTC, when LinkedIn's daily limits reset" if daily else " later"
             return Transient(f"LinkedIn is limiting this app's or page's requests ({what}: "
-                             f"{exc.message}); trying later.")
+                             f"{exc.message}); trying{when}.", retry_after=wait)
         if status == 403:
             return Permanent(f"LinkedIn refused ({what}, HTTP 403): {exc.message}. The member "
                              "who connected the channel may no longer be an administrator of "

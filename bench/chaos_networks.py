@@ -4,7 +4,8 @@ its own server (Mastodon, Bluesky, a webhook receiver), one fake for every brand
 network has one address for the installation (LinkedIn, and Meta's networks when they join:
 ``NETWORK_BASE_URLS``), none for the sandbox (it publishes into the brand's own schema).
 
-``BENCHES`` is the registry, by the adapter's network name; ``available()`` lists the networks
+A channel's fields may include ``settings`` (what a network needs beyond the token). ``BENCHES``
+is the registry, by the adapter's network name; ``available()`` lists the networks
 the platform publishes to (the adapter registry) that have an entry here. A new network joins
 with one line, e.g. for a fake that serves ``facebook_graph`` and takes a Page id and token:
 
@@ -136,6 +137,8 @@ class Bench:
     made: Callable = None
     fake_kwargs: Callable = field(default=lambda bench, client: {})
     repeats: Callable | None = None
+    media: str = ""  # "image": every post carries one image with its alt text (Instagram needs
+    #                  media; LinkedIn's go out with one to take its upload path through the chaos)
     fakes: dict = field(default_factory=dict)  # client pk -> fake
 
     def start(self, clients, *, hang: float, seed: int) -> None:
@@ -160,6 +163,15 @@ class Bench:
 
     def count(self, delivery) -> int:
         return self.made(self.fake_for(delivery.client_id), delivery)
+
+    def requests_seen(self) -> Counter:
+        """Requests the network's fakes received, by method and the path's first two parts."""
+        seen = Counter()
+        for fake in self.all_fakes():
+            with fake.lock:
+                for method, path in fake.requests:
+                    seen[f"{method} /{'/'.join(path.strip('/').split('/')[:2])}"] += 1
+        return seen
 
     def publish_requests(self) -> int:
         method, path = self.publish or ("", "")
@@ -260,7 +272,7 @@ register(Bench("bluesky", FakeBluesky, publish=("POST", "/xrpc/com.atproto.repo.
                                               "secret": PASSWORD},
                made=lambda fake, d: fake.posts_per_text.get(d.text, 0)))
 register(Shared("linkedin", FakeLinkedIn, publish=("POST", "/rest/posts"),
-                keys=("linkedin_api", "linkedin_www"),
+                keys=("linkedin_api", "linkedin_www"), media="image",
                 shared_kwargs=lambda bench, clients: {"organizations": {
                     _organization(c): c.name for c in clients}},
                 channel=_linkedin_channel,

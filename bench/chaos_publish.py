@@ -50,6 +50,7 @@ deliveries still unconfirmed at the end; ``networks``: the networks the run spre
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import signal
@@ -100,9 +101,40 @@ def ensure_channel(client, network: str, fields: dict):
         channel.endpoint = fields.get("endpoint", "")
         channel.account_id = fields.get("account_id", "")
         channel.set_secret(fields.get("secret", ""))
+        channel.settings = fields.get("settings", {})
         channel.needs_reconnect_since = None
         channel.save()
         return channel
+
+
+# A 1x1 PNG: the image posts of networks that need (or are benched with) one.
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkaPj/HwAF"
+                       "gwJ/lw9a4wAAAABJRU5ErkJggg==")
+ALT = "A blue cup of coffee on a wooden table"
+
+
+def with_images(benches: dict, rows: list[tuple], ids: list[int]) -> None:
+    """Give the deliveries of networks benched with media one image each, stored in the brand's
+    media as an approved post's image is."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django_tenants.utils import schema_context
+
+    from campaigns.publishing.models import Delivery
+
+    files, changed = {}, []
+    for (client, channel, _due, _key, _text), pk in zip(rows, ids, strict=True):
+        if benches[channel.network].media != "image":
+            continue
+        if client.pk not in files:
+            with schema_context(client.schema_name):
+                files[client.pk] = default_storage.save("chaos/bench-cup.png", ContentFile(PNG))
+        changed.append(pk)
+    deliveries = list(Delivery.objects.filter(pk__in=changed))
+    for delivery in deliveries:
+        delivery.content = {**delivery.content,
+                            "images": [{"file": files[delivery.client_id], "alt": ALT}]}
+    Delivery.objects.bulk_update(deliveries, ["content"], batch_size=500)
 
 
 # --- Chaos ----------------------------------------------------------------------------------------
@@ -389,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
             due = t0 + timedelta(seconds=args.window * i / args.deliveries)
             rows.append((client, channels[(client.pk, network)], due, f"{tag}-{i:05d}",
                          f"Chaos {tag} post {i}: fresh beans, delivered once."))
-        make_deliveries(rows)
+        ids = make_deliveries(rows)
+        with_images(benches, rows, ids)
         connection.close()
         print(f"{args.deliveries} deliveries across {len(clients)} brands and {len(names)} "
               f"networks due "
@@ -512,7 +545,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"states at the end: {dict(by_state)}")
     for name, counts in per_network.items():
-        print(f"  {name}: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+        seen = benches[name].requests_seen()
+        print(f"  {name}: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+              + (f"; requests: {', '.join(f'{k} {v}' for k, v in seen.most_common(6))}"
+                 if seen else ""))
     print(f"on the networks: {sum(1 for n in on_fake.values() if n)} deliveries' posts, "
           f"{duplicates} duplicates; {posts_received} publish calls received (repeats "
           f"included); webhook repeats dropped by the receiver's key check: {repeats}")

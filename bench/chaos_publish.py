@@ -1,49 +1,58 @@
-"""Benchmark: 1,000 deliveries to Mastodon through worker SIGKILLs, lost answers and a database
-restart; every post must go out once, and none may be lost.
+"""Benchmark: 1,000 deliveries through worker SIGKILLs, lost answers and a database restart,
+to Mastodon or spread over every network the platform publishes to; every post must go out
+once, and none may be lost.
 
     python bench/chaos_publish.py [--deliveries N] [--brands M] [--workers W] [--kills K]
-                                  [--quick] [--broker orm|redis]
+                                  [--networks all|mastodon,linkedin,...] [--quick]
+                                  [--broker orm|redis]
 
 Runs on an embedded PostgreSQL of its own (``AGENCY_DATA_DIR=var/bench/chaos``, ``DATABASE_URL``
 unset), so restarting it touches nobody else; it is migrated when needed, its brands
 (``chaos001``..) provisioned once and reused, earlier runs' outbox and queue removed at the start,
 and the server stopped at the end (``--keep-db`` leaves it running).
 
-Each brand has a Mastodon channel pointing at its own FakeMastodon (tests/publishing/
-fake_networks.py) run by this process: every request waits 0.05-0.2 s (so a kill is likely to
-land while a publish call is in flight), and 5% of posts are stored but answered only after the
-client's timeout (``hang_probability``). One account per brand keeps each account's recent
-statuses within what the adapter's ``find`` reads (200). The real ``manage.py qcluster`` and
-``manage.py dispatcher`` run as children with short timings (lease 5 s, send timeout 1 s, check
-after 2 s, backoff 0.5-5 s).
+``--networks`` (default ``mastodon``, the original run; ``all``: every network with an adapter
+and a bench entry in bench/chaos_networks.py, i.e. sandbox, webhook, Mastodon, Bluesky,
+LinkedIn, and the others as they join) gives each brand one channel per network, each pointing
+at its local fake (agency/demo/fakes) run by this process: a fake per brand where a channel
+names its own server, one fake for all brands where the network has one address
+(``NETWORK_BASE_URLS``, passed to the children). Every request to a fake waits 0.05-0.2 s (so a
+kill is likely to land while a publish call is in flight), and 5% of posts are stored but
+answered only after the client's timeout (``hang_probability``). The real ``manage.py qcluster``
+and ``manage.py dispatcher`` run as children with short timings (lease 5 s, send timeout 1 s,
+check after 2 s, backoff 0.5-5 s).
 
-N deliveries (unique texts) fall due over ``--window`` seconds. Meanwhile, at least ``--kills``
-times, a worker process of the cluster whose ``POST /api/v1/statuses`` is in flight on a fake (a
-kill mid-publish: found from the fake's open requests and the worker's sockets) is SIGKILLed,
-spread over the run (tries go on after the window until the count is reached); and
-once, the PostgreSQL server is restarted (``pg_ctl restart -m fast``, as the server's user). The
-benchmark then waits until every delivery is published or failed (or ``--timeout``), printing
-progress (with the number of tasks waiting in django-q2's broker), and reports whether the
-cluster and the dispatcher survived the restart. If either exits, or the cluster sits idle with
-tasks queued while no delivery finishes for ``--stall`` seconds, it is restarted and the report
-says so ("RESCUE"); no progress while the cluster is busy is reported as a "STALL" (tasks going
-stale in the queue), without a restart.
+N deliveries (unique texts) fall due over ``--window`` seconds, spread evenly over brands and
+networks. Meanwhile, at least ``--kills`` times, a worker process of the cluster whose publish
+call (the request that makes the post on its network: ``POST /api/v1/statuses``,
+``createRecord``, ``POST /rest/posts``, the webhook's POST) is in flight on a fake is SIGKILLed
+(found from the fakes' open requests and the worker's sockets), spread over the run (tries go on
+after the window until the count is reached); and once, the PostgreSQL server is restarted
+(``pg_ctl restart -m fast``, as the server's user). The benchmark then waits until every
+delivery is published or failed (or ``--timeout``), printing progress (with the number of tasks
+waiting in django-q2's broker), and reports whether the cluster and the dispatcher survived the
+restart. If either exits, or the cluster sits idle with tasks queued while no delivery finishes
+for ``--stall`` seconds, it is restarted and the report says so ("RESCUE"); no progress while the
+cluster is busy is reported as a "STALL" (tasks going stale in the queue), without a restart.
 
 The last line is machine-readable:
 
-    chaos delivered=<n> duplicates=<n> lost=<n> unconfirmed_left=<n>
+    chaos delivered=<n> duplicates=<n> lost=<n> unconfirmed_left=<n> networks=<comma list>
 
-``delivered``: deliveries in state published whose status is on the fake; ``duplicates``:
-statuses beyond the first per delivery on the fake (by text, which is unique per delivery);
-``lost``: deliveries neither published (and on the fake) nor failed with a reason at the end
-(unconfirmed ones included); ``unconfirmed_left``: deliveries still unconfirmed at the end.
+``delivered``: deliveries in state published whose post is on the network (its fake, or the
+sandbox feed); ``duplicates``: posts beyond the first per delivery on the network (by text,
+which is unique per delivery; a webhook receiver keeps one post per key and the requests it
+dropped as repeats are reported apart); ``lost``: deliveries neither published (and on the
+network) nor failed with a reason at the end (unconfirmed ones included); ``unconfirmed_left``:
+deliveries still unconfirmed at the end; ``networks``: the networks the run spread over.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import os
-import random
 import signal
 import sys
 import time
@@ -55,11 +64,10 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agency.demo.fakes import FakeMastodon  # noqa: E402
+from bench import chaos_networks  # noqa: E402
 from bench.common import (  # noqa: E402
     django_setup,
     ensure_brands,
-    ensure_channel,
     migrate_if_needed,
 )
 from bench.publishing_common import (  # noqa: E402
@@ -74,61 +82,67 @@ from bench.publishing_common import (  # noqa: E402
 
 DATA = ROOT / "var" / "bench" / "chaos"
 PREFIX = "chaos"
-CHANNEL = "Bench Mastodon"
-TOKEN = "chaos-bench-token"
-STATUSES = "/api/v1/statuses"
 TIMINGS = {"PUBLISHING_LEASE_SECONDS": "5", "PUBLISHING_SEND_TIMEOUT_SECONDS": "1",
            "PUBLISHING_CHECK_AFTER_SECONDS": "2", "PUBLISHING_BACKOFF_BASE_SECONDS": "0.5",
            "PUBLISHING_BACKOFF_MAX_SECONDS": "5"}
 
 
-# --- The network ----------------------------------------------------------------------------------
+def ensure_channel(client, network: str, fields: dict):
+    """The brand's bench channel for ``network`` (made or updated in place), active."""
+    from django_tenants.utils import schema_context
+
+    from campaigns.models import Channel
+
+    name = f"Bench {network}"
+    with schema_context(client.schema_name):
+        channel = Channel.objects.filter(name=name).first() or Channel(name=name)
+        channel.network, channel.active = network, True
+        channel.handle = fields.get("handle", "")
+        channel.endpoint = fields.get("endpoint", "")
+        channel.account_id = fields.get("account_id", "")
+        channel.set_secret(fields.get("secret", ""))
+        channel.settings = fields.get("settings", {})
+        channel.needs_reconnect_since = None
+        channel.save()
+        return channel
 
 
-class ChaosMastodon(FakeMastodon):
-    """FakeMastodon with a random latency per request and a register of the requests in flight,
-    by the client's port (to find the worker whose publish call is open)."""
+# A 1x1 PNG: the image posts of networks that need (or are benched with) one.
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkaPj/HwAF"
+                       "gwJ/lw9a4wAAAABJRU5ErkJggg==")
+ALT = "A blue cup of coffee on a wooden table"
 
-    def __init__(self, *, latency_range: tuple[float, float], seed: int, **kwargs):
-        self.latency_range = latency_range
-        self._latency_random = random.Random(seed)
-        self.in_flight: dict[int, tuple[str, str]] = {}
-        super().__init__(seed=seed, **kwargs)
 
-    @property
-    def latency(self) -> float:
-        return self._latency_random.uniform(*self.latency_range)
+def with_images(benches: dict, rows: list[tuple], ids: list[int]) -> None:
+    """Give the deliveries of networks benched with media one image each, stored in the brand's
+    media as an approved post's image is."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django_tenants.utils import schema_context
 
-    @latency.setter
-    def latency(self, value) -> None:  # the base class sets a fixed one: ours is drawn each time
-        pass
+    from campaigns.publishing.models import Delivery
 
-    def _serve(self, handler, method):
-        port = handler.client_address[1]
-        with self.lock:
-            self.in_flight[port] = (method, urlsplit(handler.path).path)
-        try:
-            super()._serve(handler, method)
-        finally:
-            with self.lock:
-                self.in_flight.pop(port, None)
-
-    def start(self):
-        super().start()
-        # a killed worker resets its connection: not worth a traceback on the console
-        self._httpd.handle_error = lambda request, client_address: None
-        return self
-
-    def request_of(self, client_port: int) -> tuple[str, str] | None:
-        with self.lock:
-            return self.in_flight.get(client_port)
+    files, changed = {}, []
+    for (client, channel, _due, _key, _text), pk in zip(rows, ids, strict=True):
+        if benches[channel.network].media != "image":
+            continue
+        if client.pk not in files:
+            with schema_context(client.schema_name):
+                files[client.pk] = default_storage.save("chaos/bench-cup.png", ContentFile(PNG))
+        changed.append(pk)
+    deliveries = list(Delivery.objects.filter(pk__in=changed))
+    for delivery in deliveries:
+        delivery.content = {**delivery.content,
+                            "images": [{"file": files[delivery.client_id], "alt": ALT}]}
+    Delivery.objects.bulk_update(deliveries, ["content"], batch_size=500)
 
 
 # --- Chaos ----------------------------------------------------------------------------------------
 
 
-def open_requests(cluster: Child, fakes: dict[int, ChaosMastodon]) -> list[tuple]:
-    """(process, (method, path)) for every cluster process with a request open on a fake."""
+def open_requests(cluster: Child, fakes: dict[int, tuple]) -> list[tuple]:
+    """(process, (method, path), publish call) for every cluster process with a request open on
+    a fake; ``fakes``: port -> (fake, its network's publish call)."""
     import psutil
 
     found = []
@@ -138,30 +152,33 @@ def open_requests(cluster: Child, fakes: dict[int, ChaosMastodon]) -> list[tuple
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
         for conn in connections:
-            fake = fakes.get(conn.raddr.port) if conn.raddr else None
+            fake, publish = fakes.get(conn.raddr.port, (None, None)) if conn.raddr \
+                else (None, None)
             if fake is None or conn.status != psutil.CONN_ESTABLISHED:
                 continue
             request = fake.request_of(conn.laddr.port)
             if request is not None:
-                found.append((proc, request))
+                found.append((proc, request, publish))
     return found
 
 
-def kill_one(cluster: Child, fakes: dict[int, ChaosMastodon], patience: float) -> bool:
-    """SIGKILL a worker whose ``POST /api/v1/statuses`` is in flight (waiting up to ``patience``
-    s for one). Returns whether one was killed."""
+def kill_one(cluster: Child, fakes: dict[int, tuple], patience: float) -> str | None:
+    """SIGKILL a worker whose publish call is in flight on a fake (waiting up to ``patience`` s
+    for one). Returns the path of the call it interrupted, or None."""
     deadline = time.monotonic() + patience
     while time.monotonic() < deadline:
-        publishing = [proc for proc, request in open_requests(cluster, fakes)
-                      if request == ("POST", STATUSES)]
+        publishing = [(proc, request) for proc, request, publish in open_requests(cluster, fakes)
+                      if publish and request[0] == publish[0]
+                      and request[1].startswith(publish[1])]
         if publishing:
+            proc, request = publishing[0]
             try:
-                os.kill(publishing[0].pid, signal.SIGKILL)
+                os.kill(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 continue
-            return True
+            return request[1]
         time.sleep(0.01)
-    return False
+    return None
 
 
 def restart_database(pgdata: Path) -> tuple[float, int | None, int | None]:
@@ -297,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="wait this long after the last due time (s)")
     parser.add_argument("--stall", type=float, default=45.0,
                         help="no progress this long with work left: restart the cluster")
+    parser.add_argument("--networks", default="mastodon",
+                        help="comma list of networks, or 'all' (every network the platform "
+                             "publishes to that has a bench entry)")
     parser.add_argument("--broker", choices=("orm", "redis"), default="orm")
     parser.add_argument("--redis-db", type=int, default=15)
     parser.add_argument("--quick", action="store_true",
@@ -337,18 +357,26 @@ def main(argv: list[str] | None = None) -> int:
 
     migrate_if_needed()
     clients = ensure_brands(PREFIX, args.brands)
-    fakes_by_client, fakes_by_port = {}, {}
-    for n, client in enumerate(clients):
-        fake = ChaosMastodon(token=TOKEN, username=client.slug, latency_range=(0.05, 0.2),
-                             hang_seconds=3.0, seed=1000 + n).start()
-        fake.hang_probability = args.hang
-        fakes_by_client[client.pk], fakes_by_port[fake.port] = fake, fake
-    channels = {c.pk: ensure_channel(c, network="mastodon", name=CHANNEL,
-                                     handle=f"@{c.slug}@127.0.0.1",
-                                     endpoint=fakes_by_client[c.pk].url, secret=TOKEN)
-                for c in clients}
+    known = chaos_networks.available()
+    wanted = known if args.networks.strip() == "all" else [
+        n.strip() for n in args.networks.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in known]
+    if unknown or not wanted:
+        parser.error(f"--networks: {', '.join(unknown) or 'none given'} cannot be run; the "
+                     f"bench runs {', '.join(known)} (or 'all')")
+    benches = {name: chaos_networks.BENCHES[name] for name in wanted}
+    fakes_by_port, base_urls = {}, {}
+    for number, bench in enumerate(benches.values()):
+        bench.start(clients, hang=args.hang, seed=1000 * (number + 1))
+        for fake in bench.all_fakes():
+            fakes_by_port[fake.port] = (fake, bench.publish)
+        base_urls.update(bench.base_urls())
+    if base_urls:  # the children read where the networks with one address are
+        os.environ["NETWORK_BASE_URLS"] = json.dumps(base_urls)
+    channels = {(c.pk, name): ensure_channel(c, name, bench.channel(bench, c))
+                for name, bench in benches.items() for c in clients}
     connection.set_schema_to_public()
-    clean_outbox([])
+    clean_outbox([c.schema_name for c in clients])
     if args.broker == "redis":
         import redis
 
@@ -359,8 +387,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{q['workers']}; " + " ".join(f"{k.removeprefix('PUBLISHING_')}={v}"
                                          for k, v in TIMINGS.items()))
     print(f"engine: commit {engine_version()}")
-    print(f"{len(clients)} FakeMastodon servers (one account each): latency 0.05-0.2 s, "
-          f"hang_probability {args.hang} (answer after 3 s, client timeout 1 s)", flush=True)
+    print(f"networks: {', '.join(benches)} ({sum(len(b.all_fakes()) for b in benches.values())} "
+          f"fake servers; one account per brand on each): latency 0.05-0.2 s, hang_probability "
+          f"{args.hang} (answer after 3 s, client timeout 1 s)", flush=True)
+    if chaos_networks.missing():
+        print(f"networks with an adapter but no bench entry (not run): "
+              f"{', '.join(chaos_networks.missing())}", flush=True)
 
     logs = DATA / "logs"
     child_env = dict(os.environ)
@@ -382,14 +414,18 @@ def main(argv: list[str] | None = None) -> int:
         tag = f"c{timezone.now():%H%M%S}"
         t0 = timezone.now() + timedelta(seconds=5)
         rows = []
+        names = list(benches)
         for i in range(args.deliveries):
             client = clients[i % len(clients)]
+            network = names[(i // len(clients)) % len(names)]
             due = t0 + timedelta(seconds=args.window * i / args.deliveries)
-            rows.append((client, channels[client.pk], due, f"{tag}-{i:05d}",
+            rows.append((client, channels[(client.pk, network)], due, f"{tag}-{i:05d}",
                          f"Chaos {tag} post {i}: fresh beans, delivered once."))
-        make_deliveries(rows)
+        ids = make_deliveries(rows)
+        with_images(benches, rows, ids)
         connection.close()
-        print(f"{args.deliveries} deliveries across {len(clients)} brands due "
+        print(f"{args.deliveries} deliveries across {len(clients)} brands and {len(names)} "
+              f"networks due "
               f"{t0:%H:%M:%S}..+{args.window:.0f}s; {args.kills}+ kills, DB restart at "
               f"+{restart_at:.0f}s", flush=True)
 
@@ -417,8 +453,9 @@ def main(argv: list[str] | None = None) -> int:
             if due_kill or owed_kill:
                 if due_kill:
                     kill_times.pop(0)
-                if kill_one(cluster, fakes_by_port, patience=3.0):
-                    kills["mid-publish"] += 1
+                interrupted = kill_one(cluster, fakes_by_port, patience=3.0)
+                if interrupted:
+                    kills[interrupted] += 1
                 else:
                     misses += 1
                 elapsed = (timezone.now() - t0).total_seconds()
@@ -474,19 +511,23 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         dispatcher.stop()
         cluster.stop()
-        for fake in fakes_by_client.values():
-            fake.stop()
+        for bench in benches.values():
+            bench.stop()
 
     # --- Counting
     connection.close()
     deliveries = list(Delivery.objects.filter(idempotency_key__startswith=tag + "-"))
-    on_fake, duplicates = {}, 0
+    on_fake, duplicates, repeats = {}, 0, 0
+    per_network: dict[str, Counter] = {name: Counter() for name in benches}
     for d in deliveries:
-        fake = fakes_by_client[d.client_id]
-        made = max(fake.posts_per_text.get(d.text, 0), fake.created_per_key.get(
-            d.idempotency_key, 0))
+        bench = benches[d.network]
+        made = bench.count(d)
         on_fake[d.pk] = made
         duplicates += max(0, made - 1)
+        per_network[d.network]["duplicates"] += max(0, made - 1)
+        per_network[d.network][d.state] += 1
+        if bench.repeats:
+            repeats += bench.repeats(bench.fake_for(d.client_id), d)
     by_state = Counter(d.state for d in deliveries)
     delivered = sum(1 for d in deliveries if d.state == State.PUBLISHED and on_fake[d.pk])
     phantom = sum(1 for d in deliveries if d.state == State.PUBLISHED and not on_fake[d.pk])
@@ -499,19 +540,26 @@ def main(argv: list[str] | None = None) -> int:
     found_after = DeliveryEvent.objects.filter(
         delivery__in=deliveries, kind="published",
         detail__startswith="Found on the network").count()
-    posts_received = sum(f.count("POST", STATUSES) for f in fakes_by_client.values())
+    posts_received = sum(bench.publish_requests() for bench in benches.values())
     attempts = Counter(d.attempts for d in deliveries)
 
     print(f"states at the end: {dict(by_state)}")
-    print(f"on the fakes: {sum(1 for n in on_fake.values() if n)} deliveries' statuses, "
-          f"{duplicates} duplicates; {posts_received} status POSTs received (repeats included)")
+    for name, counts in per_network.items():
+        seen = benches[name].requests_seen()
+        print(f"  {name}: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+              + (f"; requests: {', '.join(f'{k} {v}' for k, v in seen.most_common(6))}"
+                 if seen else ""))
+    print(f"on the networks: {sum(1 for n in on_fake.values() if n)} deliveries' posts, "
+          f"{duplicates} duplicates; {posts_received} publish calls received (repeats "
+          f"included); webhook repeats dropped by the receiver's key check: {repeats}")
     print(f"published but not on the fake: {phantom}; failed with a reason: {failed_reason} "
           f"(of which on the fake anyway: {failed_but_out})")
     print(f"events: {dict(events.most_common())}; published after a check found the post: "
           f"{found_after}")
     print(f"claims per delivery: {dict(sorted(attempts.items()))}")
-    print(f"kills: {sum(kills.values())} workers SIGKILLed with a status POST in flight; tries "
-          f"that found none within 3 s: {misses}")
+    print(f"kills: {sum(kills.values())} workers SIGKILLed with a publish call in flight "
+          f"({', '.join(f'{path} {n}' for path, n in kills.most_common())}); tries that found "
+          f"none within 3 s: {misses}")
     reincarnated = log_count(cluster, "reincarnated worker")
     print(f"qcluster log: {reincarnated} 'reincarnated worker', "
           f"{log_count(cluster, 'reincarnated pusher')} 'reincarnated pusher', "
@@ -551,7 +599,7 @@ def main(argv: list[str] | None = None) -> int:
         print("embedded PostgreSQL stopped")
     print(f"total {time.perf_counter() - began:.0f}s")
     print(f"chaos delivered={delivered} duplicates={duplicates} lost={lost} "
-          f"unconfirmed_left={unconfirmed_left}")
+          f"unconfirmed_left={unconfirmed_left} networks={','.join(benches)}")
     return 0
 
 

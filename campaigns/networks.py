@@ -138,6 +138,11 @@ register(Network("mastodon", "Mastodon", max_length=500, count="mastodon", max_i
                  max_alt_length=1500, max_video_mb=99, requires_endpoint=True))
 register(Network("bluesky", "Bluesky", max_length=300, max_images=4, max_alt_length=2000,
                  video_formats=("mp4",), max_video_mb=100, credential_label="App password"))
+# LinkedIn (Posts API): commentary up to 3,000 characters; one image (media) or 2 to 20
+# (multiImage), each with alt text up to 4,086 characters; or one MP4 video (Videos API: 75 KB
+# to 500 MB, 3 s to 30 min); never images and a video together.
+register(Network("linkedin", "LinkedIn", max_length=3000, max_images=20, max_videos=1,
+                 max_alt_length=4086, video_formats=("mp4",), max_video_mb=500))
 
 
 def network_choices() -> list[tuple[str, str]]:

@@ -466,3 +466,6 @@ OAUTH_CLIENTS = {
 # NETWORK_BASE_URLS (JSON, e.g. {"facebook_graph": "http://127.0.0.1:9001"}) points some of
 # them elsewhere; the demo and the tests point them at the local fakes (agency/demo/fakes).
 NETWORK_BASE_URLS = __import__("json").loads(os.environ.get("NETWORK_BASE_URLS") or "{}")
+# The month of LinkedIn's versioned REST API sent as LinkedIn-Version (campaigns/providers/
+# linkedin.py has the default); LinkedIn serves a version for a year.
+LINKEDIN_API_VERSION = os.environ.get("LINKEDIN_API_VERSION", "")

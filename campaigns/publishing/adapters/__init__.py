@@ -140,4 +140,4 @@ def http_error(status: int, reason: str, *, retry_after: str | None = None) -> A
     return Permanent(text)
 
 
-from campaigns.publishing.adapters import bluesky, mastodon, sandbox, webhook  # noqa: E402,F401,I001
+from campaigns.publishing.adapters import bluesky, linkedin, mastodon, sandbox, webhook  # noqa: E402,F401,I001

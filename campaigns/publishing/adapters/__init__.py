@@ -50,6 +50,7 @@ class Image:
     mime_type: str
     alt: str
     name: str
+    file: str = ""  # its name in the brand's storage (for networks that fetch media by URL)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Video:
     mime_type: str
     description: str  # what happens in it, for people who cannot watch it
     name: str
+    file: str = ""  # its name in the brand's storage (for networks that fetch media by URL)
 
 
 @dataclass(frozen=True)
@@ -140,4 +142,4 @@ def http_error(status: int, reason: str, *, retry_after: str | None = None) -> A
     return Permanent(text)
 
 
-from campaigns.publishing.adapters import bluesky, mastodon, sandbox, webhook  # noqa: E402,F401,I001
+from campaigns.publishing.adapters import bluesky, facebook, instagram, mastodon, sandbox, threads, webhook  # noqa: E402,F401,I001,E501

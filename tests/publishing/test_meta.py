@@ -53,7 +53,8 @@ def since() -> datetime:
 @pytest.fixture
 def meta(settings):
     with FakeMeta(app_id="meta-app", app_secret="meta-secret", hang_seconds=4) as fake:
-        settings.NETWORK_BASE_URLS = dict.fromkeys(("facebook_graph", "facebook_www", "threads_graph", "threads_www"), fake.url)
+        settings.NETWORK_BASE_URLS = dict.fromkeys(
+            ("facebook_graph", "facebook_www", "threads_graph", "threads_www"), fake.url)
         settings.OAUTH_CLIENTS = {
             "facebook": {"client_id": "meta-app", "client_secret": "meta-secret"},
             "threads": {"client_id": "meta-app", "client_secret": "meta-secret"}}
@@ -267,7 +268,8 @@ def test_facebook_provider_gets_a_long_lived_token_and_the_pages_with_their_toke
     provider = FacebookProvider()
     location = consent(meta, provider)
     assert "state=st4te" in location
-    tokens = provider.exchange(code=code_of(location), redirect_uri="http://acme.agency.localhost/cb",
+    tokens = provider.exchange(code=code_of(location),
+                               redirect_uri="http://acme.agency.localhost/cb",
                                code_verifier="v" * 50)
     assert meta.tokens[tokens.access_token]["kind"] == "user"
     assert tokens.expires_at - datetime.now(UTC) > timedelta(days=59)

@@ -11,6 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django_tenants.utils import tenant_context
 
 from agency.demo.fakes.meta import FakeMeta
 from campaigns import networks
@@ -368,3 +371,189 @@ def test_meta_network_rules():
     assert not networks.get("threads").problems(networks.PostDraft(copy="é" * 500))
     assert not networks.get("facebook").problems(networks.PostDraft(copy="x" * 63206))
     assert networks.get("facebook").problems(networks.PostDraft(copy="x" * 63207))
+
+
+# -- Instagram and Threads: media fetched from signed addresses on the brand's host -------------
+
+
+@pytest.fixture
+def acme_media(world, live_server_url, settings, meta, monkeypatch, django_db_blocker):
+    """Acme's schema active, links pointing at the test's web server, and two stored JPEGs and
+    a video in Acme's storage; containers polled without real waiting."""
+    settings.AGENCY_PORT = str(live_server_url)
+    monkeypatch.setattr(graph, "CONTAINER_POLL", 0.01)
+    with django_db_blocker.unblock(), tenant_context(world.acme.client):
+        names = {
+            "cup": default_storage.save("meta-tests/cup.jpg", ContentFile(JPEG)),
+            "beans": default_storage.save("meta-tests/beans.jpg", ContentFile(JPEG[::-1])),
+            "pour": default_storage.save("meta-tests/pour.mp4", ContentFile(MP4)),
+        }
+        yield names
+        for name in names.values():
+            default_storage.delete(name)
+
+
+def jpeg(acme_media, key: str, alt: str) -> Image:
+    return Image(data=b"", mime_type="image/jpeg", name=f"{key}.jpg", alt=alt,
+                 file=acme_media[key])
+
+
+def mp4(acme_media) -> Video:
+    return Video(data=b"", mime_type="video/mp4", name="pour.mp4", description="A pour",
+                 file=acme_media["pour"])
+
+
+def test_instagram_image_is_fetched_from_a_signed_link_and_published_with_alt_text(
+        meta, acme_media):
+    post = outgoing("Autumn blend #coffee", first_comment="Tag a friend")
+    post = Outgoing(**{**post.__dict__, "images": [jpeg(acme_media, "cup", "A steaming cup")]})
+    published = instagram(meta).publish(post)
+    [fetch] = meta.fetched
+    assert fetch["status"] == 200 and fetch["data"] == JPEG
+    assert fetch["content_type"] == "image/jpeg"
+    assert "/media-link/" in fetch["url"] and "cup" not in fetch["url"]  # names nothing
+    [media] = meta.ig_posts()
+    assert (media["id"], media["caption"], media["media_type"], media["alt_texts"]) == (
+        published.remote_id, "Autumn blend #coffee", "IMAGE", ["A steaming cup"])
+    assert published.url.startswith("https://www.instagram.com/p/")
+    assert [(c["on"], c["message"]) for c in meta.comments] == [(media["id"], "Tag a friend")]
+
+
+def test_instagram_carousel_publishes_every_image_in_order_with_its_alt_text(meta, acme_media):
+    images = [jpeg(acme_media, "cup", "Cup"), jpeg(acme_media, "beans", "Beans"),
+              jpeg(acme_media, "cup", "Cup again")]
+    instagram(meta).publish(outgoing("Three ways", images=images))
+    [media] = meta.ig_posts()
+    assert media["media_type"] == "CAROUSEL" and media["alt_texts"] == ["Cup", "Beans",
+                                                                         "Cup again"]
+    assert [f["data"] for f in meta.fetched] == [JPEG, JPEG[::-1], JPEG]
+
+
+def test_instagram_reel_is_awaited_until_processed_then_published(meta, acme_media):
+    meta.video_polls = 3
+    instagram(meta).publish(outgoing("Watch the pour", videos=[mp4(acme_media)]))
+    [media] = meta.ig_posts()
+    assert media["media_type"] == "REELS"
+    assert meta.fetched[0]["data"] == MP4
+    assert meta.count("GET", "/") >= 4  # the limit, then the container's state until FINISHED
+
+
+def test_instagram_video_still_processing_after_the_wait_is_transient(meta, acme_media,
+                                                                       monkeypatch):
+    monkeypatch.setattr(graph, "CONTAINER_WAIT", 0.1)
+    meta.video_polls = 10_000
+    with pytest.raises(Transient) as busy:
+        instagram(meta).publish(outgoing("Watch the pour", videos=[mp4(acme_media)]))
+    assert "still processing the video" in busy.value.message
+    assert meta.ig_posts() == [] and meta.count("POST", "media_publish") == 0
+
+
+def test_instagram_container_error_is_permanent_with_instagrams_reason(meta, acme_media):
+    meta.container_outcome_next = [("ERROR", "Error: The video format is not supported. "
+                                             "(2207026)")]
+    with pytest.raises(Permanent) as refused:
+        instagram(meta).publish(outgoing("Watch", videos=[mp4(acme_media)]))
+    assert "video format is not supported" in refused.value.message
+    assert meta.ig_posts() == []
+
+
+def test_instagram_publishing_limit_is_read_first_and_waits(meta, acme_media):
+    meta.ig_quota["used"] = 50
+    with pytest.raises(Transient) as limited:
+        instagram(meta).publish(outgoing(images=[jpeg(acme_media, "cup", "Cup")]))
+    assert limited.value.retry_after == 3600 and "50 of its 50 posts" in limited.value.message
+    assert meta.fetched == [] and meta.ig_posts() == []  # no container was even made
+
+
+def test_instagram_unknown_outcome_then_find_by_caption(meta, acme_media):
+    post = outgoing("Did it go out?", images=[jpeg(acme_media, "cup", "Cup")])
+    meta.accept_then_drop(1)
+    with pytest.raises(Unknown):
+        instagram(meta).publish(post)
+    found = instagram(meta).find(post, since=since())
+    assert found is not None and found.remote_id == meta.ig_posts()[0]["id"]
+    assert instagram(meta).find(outgoing("Something else"), since=since()) is None
+
+
+def test_instagram_expired_token_asks_for_a_reconnect(meta, acme_media):
+    token = meta.page_token(PAGE)
+    meta.expire(token)
+    with pytest.raises(NeedsReconnect):
+        instagram(meta, token).publish(outgoing(images=[jpeg(acme_media, "cup", "Cup")]))
+
+
+def test_instagram_refuses_a_post_without_media_before_asking(meta):
+    with pytest.raises(Permanent) as refused:
+        instagram(meta).publish(outgoing("Only words"))
+    assert "needs an image or a video" in refused.value.message
+    assert meta.requests == []
+
+
+def test_instagram_image_it_cannot_fetch_is_permanent(meta, acme_media, settings):
+    settings.AGENCY_PORT = "9"  # the link points where nothing answers
+    with pytest.raises(Permanent) as refused:
+        instagram(meta).publish(outgoing(images=[jpeg(acme_media, "cup", "Cup")]))
+    assert "2207052" in refused.value.message
+
+
+def test_threads_image_video_and_carousel(meta, acme_media):
+    threads(meta).publish(outgoing("One cup", images=[jpeg(acme_media, "cup", "A cup")]))
+    meta.video_polls = 2
+    threads(meta).publish(outgoing("The pour", videos=[mp4(acme_media)]))
+    threads(meta).publish(outgoing("Two things", images=[jpeg(acme_media, "cup", "Cup"),
+                                                          jpeg(acme_media, "beans", "Beans")]))
+    posts = meta.threads_posts()
+    assert [(p["text"], p["media_type"]) for p in posts] == [
+        ("One cup", "IMAGE"), ("The pour", "VIDEO"), ("Two things", "CAROUSEL")]
+    assert posts[0]["alt_texts"] == ["A cup"] and posts[2]["alt_texts"] == ["Cup", "Beans"]
+    assert [f["data"] for f in meta.fetched] == [JPEG, MP4, JPEG, JPEG[::-1]]
+
+
+# -- the signed media links themselves ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_media_link_serves_the_file_and_a_changed_or_expired_one_does_not(world, http,
+                                                                            settings):
+    from django.core import signing
+
+    from campaigns.publishing import media_links
+
+    with tenant_context(world.acme.client):
+        name = default_storage.save("meta-tests/link.jpg", ContentFile(JPEG))
+        url = media_links.public_url(name)
+    path = url.split(world.acme.host, 1)[1].split("/", 1)[1]
+    acme = http(world.acme.host)
+    answer = acme.get("/" + path)
+    assert answer.status_code == 200 and b"".join(answer.streaming_content) == JPEG
+    assert answer["Content-Type"] == "image/jpeg"
+    assert answer["Cache-Control"] == "private, no-store"
+    token = path.split("/")[1]
+    altered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    assert acme.get(f"/media-link/{altered}/").status_code == 404
+
+    class Earlier(signing.TimestampSigner):  # Django's signer, its clock an hour back
+        def timestamp(self):
+            return signing.b62_encode(int(time.time()) - 3600)
+
+    old = Earlier(salt=media_links.SALT).sign_object({"s": world.acme.client.schema_name,
+                                                      "f": name}, compress=True)
+    expired = acme.get(f"/media-link/{old}/")
+    assert expired.status_code == 404 and name.encode() not in expired.content
+    # the same valid link on another brand's host finds nothing
+    assert http(world.globex.host).get("/" + path).status_code == 404
+    with tenant_context(world.acme.client):
+        default_storage.delete(name)
+
+
+@pytest.mark.django_db
+def test_on_object_storage_the_media_link_is_a_presigned_bucket_url(world, s3_media):
+    from campaigns.publishing import media_links
+
+    with tenant_context(world.acme.client):
+        name = default_storage.save("meta-tests/bucket.jpg", ContentFile(JPEG))
+        url = media_links.public_url(name)
+    assert "X-Amz-Signature=" in url and "X-Amz-Expires=900" in url
+    fetched = requests.get(url, timeout=5)
+    assert fetched.status_code == 200 and fetched.content == JPEG
+    assert "/media-link/" not in url  # the bucket's own signed address, not the app's view

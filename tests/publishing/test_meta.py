@@ -557,3 +557,77 @@ def test_on_object_storage_the_media_link_is_a_presigned_bucket_url(world, s3_me
     fetched = requests.get(url, timeout=5)
     assert fetched.status_code == 200 and fetched.content == JPEG
     assert "/media-link/" not in url  # the bucket's own signed address, not the app's view
+
+
+# -- through the outbox: the worker sends, and asks after an unknown outcome ---------------------
+
+
+@pytest.mark.django_db
+def test_a_due_post_goes_out_to_facebook_and_threads_once_with_its_stored_image(
+        world, kit, meta, live_server_url, settings, monkeypatch):
+    from django.utils import timezone
+
+    from campaigns.publishing import transitions, worker
+    from campaigns.publishing.models import Delivery, State
+    from campaigns.publishing.transitions import Outcome
+    from tests.publishing.conftest import approve, make_campaign
+
+    settings.AGENCY_PORT = str(live_server_url)
+    monkeypatch.setattr(graph, "CONTAINER_POLL", 0.01)
+    page_channel = ChannelFactory(brand=world.acme, name="Acme Page", network="facebook",
+                                  account_id=PAGE, secret=meta.page_token(PAGE))
+    threads_channel = ChannelFactory(brand=world.acme, name="Acme Threads", network="threads",
+                                     account_id=THREADS_USER, secret=meta.threads_token())
+    campaign = make_campaign(kit.schema, posts=[("Autumn blend is back",
+                                                 [page_channel, threads_channel],
+                                                 kit.soon, kit.image)])
+    deliveries = approve(kit.schema, campaign)
+    Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
+        next_attempt_at=timezone.now())
+    claims = transitions.claim_due()
+    outcomes = sorted(worker.deliver(pk, claim) for pk, claim in claims)
+    assert outcomes == [Outcome.PUBLISHED, Outcome.PUBLISHED], list(
+        Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).values_list("error"))
+    assert [worker.deliver(pk, claim) for pk, claim in claims] == [Outcome.STALE] * 2
+    with tenant_context(world.acme.client):
+        stored = kit.image.file.open("rb").read()
+    [on_page] = meta.page_posts(PAGE)
+    assert meta.objects[on_page["photos"][0]]["size"] == len(stored)
+    [thread] = meta.threads_posts()
+    assert thread["text"] == "Autumn blend is back"
+    assert thread["alt_texts"] == ["Alt for Autumn blend is back"]
+    assert [f["data"] for f in meta.fetched] == [stored]  # fetched from the signed link
+    urls = set(Delivery.objects.filter(pk__in=[d.pk for d in deliveries])
+               .values_list("remote_url", flat=True))
+    assert urls == {f"https://www.facebook.com/{on_page['id']}",
+                    f"https://www.threads.net/@acme.coffee/post/{thread['shortcode']}"}
+    assert set(Delivery.objects.filter(pk__in=[d.pk for d in deliveries])
+               .values_list("state", flat=True)) == {State.PUBLISHED}
+
+
+@pytest.mark.django_db
+def test_an_unknown_threads_outcome_is_found_by_asking_not_by_sending_again(
+        world, kit, meta, settings):
+    from django.utils import timezone
+
+    from campaigns.publishing import transitions, worker
+    from campaigns.publishing.models import Delivery, State
+    from campaigns.publishing.transitions import Outcome
+    from tests.publishing.conftest import approve, make_campaign
+
+    settings.PUBLISHING = {**settings.PUBLISHING, "SEND_TIMEOUT_SECONDS": 0.5}
+    threads_channel = ChannelFactory(brand=world.acme, name="Acme Threads", network="threads",
+                                     account_id=THREADS_USER, secret=meta.threads_token())
+    campaign = make_campaign(kit.schema, posts=[("Did this one go out?", [threads_channel],
+                                                 kit.soon, None)])
+    (delivery,) = approve(kit.schema, campaign)
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    meta.accept_then_hang(1)
+    assert [worker.deliver(pk, c) for pk, c in transitions.claim_due()] == [Outcome.UNCONFIRMED]
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    assert [worker.check(pk, c) for pk, c in transitions.claim_checks()] == [Outcome.PUBLISHED]
+    delivery.refresh_from_db()
+    assert delivery.state == State.PUBLISHED
+    [thread] = meta.threads_posts()
+    assert delivery.remote_id == thread["id"]
+    assert meta.count("POST", "/threads_publish") == 1 and meta.duplicates() == {}

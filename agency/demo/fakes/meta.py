@@ -31,7 +31,8 @@ What it keeps to, from the references:
   Posting needs the Page's token.
 - Instagram: ``/{ig-user}/media`` makes a container and FETCHES ``image_url`` / ``video_url``
   with a real HTTP GET (``fetched`` records each: url, status, bytes, content type); an image that
-  cannot be fetched is refused (code 9004, subcode 2207052); a video container stays
+  cannot be fetched is refused (code 9004, subcode 2207052), one that takes longer than
+  ``fetch_timeout`` is a transient error (code -2, subcode 2207003); a video container stays
   ``IN_PROGRESS`` for ``video_polls`` status reads, then ``FINISHED``; ``container_outcome_next``
   makes the next one ``ERROR`` (or ``EXPIRED``). ``/{container}?fields=status_code,status``,
   ``/{ig-user}/media_publish`` (not ready: code 9007 subcode 2207027; over the limit: code 9
@@ -107,7 +108,7 @@ class FakeMeta(_FakeNetwork):
     name = "meta"
 
     def __init__(self, *, app_id: str = "meta-app-id", app_secret: str = "meta-app-secret",  # noqa: S107
-                 fetch_timeout: float = 5.0, **kwargs):
+                 fetch_timeout: float = 15.0, **kwargs):
         super().__init__(**kwargs)
         self.app_id, self.app_secret = app_id, app_secret
         self.fetch_timeout = fetch_timeout
@@ -663,6 +664,11 @@ class FakeMeta(_FakeNetwork):
             data = response.read()
             kind = response.getheader("Content-Type", "")
             conn.close()
+        except TimeoutError as exc:
+            with self.lock:
+                self.fetched.append({"url": url, "status": -1, "size": 0, "content_type": "",
+                                     "error": str(exc)})
+            return -1, b"", ""
         except OSError as exc:
             data, kind, status = b"", "", 0
             with self.lock:
@@ -681,6 +687,9 @@ class FakeMeta(_FakeNetwork):
         if url:
             status, data, kind = self._fetch(url)
             size = len(data)
+            if status == -1:
+                return self.graph_error(400, -2, "It takes too long to download the media.",
+                                        subcode=2207003, transient=True)
             wanted = "video/" if is_video else "image/"
             if status != 200 or not data or not kind.startswith(wanted):
                 if not is_video:

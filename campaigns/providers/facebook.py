@@ -14,11 +14,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import requests
+from django.db import connection
 from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from agency import outbound
 from campaigns import connections
 from campaigns.connections import Account, ConnectionError_, Provider, Tokens
+from campaigns.models import Channel
+from tenants.models import Client
 
 GRAPH_VERSION = "v23.0"
 TIMEOUT = 20.0
@@ -55,6 +59,23 @@ def call(method: str, url: str, *, label: str, params=None, data=None) -> dict:
         raise ConnectionError_(f"{label} refused: {reason} (code {code}).")
     raise ConnectionError_(f"{label} answered HTTP {response.status_code}: "
                            f"{outbound.excerpt(response.text)}")
+
+
+def login_still_used(user_id: str, channel) -> bool:
+    """Whether a channel other than ``channel``, in any brand, was connected through the
+    Facebook login of ``user_id``."""
+    here = connection.schema_name
+    schemas = Client.objects.exclude(schema_name=get_public_schema_name()) \
+        .values_list("schema_name", flat=True)
+    for schema in schemas:
+        with schema_context(schema):
+            others = Channel.objects.filter(network__in=("facebook", "instagram"),
+                                            settings__user_id=user_id)
+            if schema == here and channel.pk:
+                others = others.exclude(pk=channel.pk)
+            if others.exists():
+                return True
+    return False
 
 
 def expiry(answer: dict):
@@ -120,8 +141,11 @@ class FacebookProvider(Provider):
                                "as long as the login. Reconnect the account to renew it.")
 
     def revoke(self, channel) -> bool:
+        """Revoke the person's login for this app, unless another channel (of any brand) still
+        posts through it: Meta has no revocation per Page, and revoking the login ends every
+        Page token it gave (Facebook and Instagram channels alike)."""
         user = (channel.settings or {}).get("user_id")
-        if not user:
+        if not user or login_still_used(user, channel):
             return False
         app = self.app()
         answer = call("DELETE", graph_url(f"{user}/permissions"), label=self.label, params={

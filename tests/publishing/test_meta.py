@@ -311,13 +311,34 @@ def test_instagram_provider_offers_only_pages_with_a_linked_instagram_account(me
     assert account.access_token == meta.page_token(PAGE)
 
 
-def test_facebook_revoke_ends_the_login_and_its_page_tokens(meta):
+@pytest.mark.django_db
+def test_facebook_revoke_ends_the_login_and_its_page_tokens(world, meta):
     page_token = meta.page_token(PAGE)
     connected = channel("facebook", page_token, PAGE, settings={"user_id": "10001"})
     assert FacebookProvider().revoke(connected) is True
     assert meta.revoked == ["10001"]
     with pytest.raises(NeedsReconnect):
         facebook(meta, page_token).publish(outgoing())
+
+
+@pytest.mark.django_db
+def test_a_login_another_channel_still_uses_is_not_revoked(world, meta):
+    page_token = meta.page_token(PAGE)
+    instagram_channel = ChannelFactory(brand=world.globex, name="Globex on Instagram",
+                                       network="instagram", account_id=IG_USER,
+                                       secret=page_token, settings={"user_id": "10001"})
+    facebook_channel = ChannelFactory(brand=world.acme, name="Acme Page", network="facebook",
+                                      account_id=PAGE, secret=page_token,
+                                      settings={"user_id": "10001"})
+    with tenant_context(world.acme.client):
+        assert FacebookProvider().revoke(facebook_channel) is False  # Globex still posts
+    assert meta.revoked == []
+    facebook(meta, page_token).publish(outgoing())  # the token still works
+    with tenant_context(world.globex.client):
+        instagram_channel.delete()
+    with tenant_context(world.acme.client):
+        assert FacebookProvider().revoke(facebook_channel) is True
+    assert meta.revoked == ["10001"]
 
 
 def test_facebook_tokens_are_not_refreshed_but_reconnected(meta):

@@ -236,12 +236,17 @@ CONTAINER_WAIT = 25.0
 CONTAINER_POLL = 2.0
 
 
+def container_deadline() -> float:
+    """One deadline for every container of a post (a carousel's items and the carousel)."""
+    return time.monotonic() + CONTAINER_WAIT
+
+
 def wait_for_container(client: GraphClient, container_id: str, *, field: str,
-                       error_field: str, what: str) -> None:
-    """Until the container is ready to publish. ``field`` holds its state (Instagram:
-    ``status_code``, Threads: ``status``); ERROR and EXPIRED are refusals, with the
-    network's reason from ``error_field``."""
-    deadline = time.monotonic() + CONTAINER_WAIT
+                       error_field: str, what: str, deadline: float | None = None) -> None:
+    """Until the container is ready to publish, or ``deadline`` (``time.monotonic()``) passes.
+    ``field`` holds its state (Instagram: ``status_code``, Threads: ``status``); ERROR and
+    EXPIRED are refusals, with the network's reason from ``error_field``."""
+    deadline = container_deadline() if deadline is None else deadline
     while True:
         answer = client.get(container_id, fields=f"{field},{error_field}")
         state = str(answer.get(field) or "").upper()

@@ -31,6 +31,7 @@ from campaigns.publishing.adapters import (
 from campaigns.publishing.adapters.facebook import graph_base
 from campaigns.publishing.adapters.graph import (
     GraphClient,
+    container_deadline,
     parse_time,
     publishing_quota,
     same_text,
@@ -56,6 +57,7 @@ def media_url(item, kind: str) -> str:
 class InstagramAdapter(Adapter):
     network = "instagram"
     resend_is_safe = True  # find lists the account's own media: its answer is authoritative
+    _deadline: float | None = None  # one wait for all of a post's containers (set per publish)
 
     def _client(self) -> GraphClient:
         token = self.channel.get_secret()
@@ -71,7 +73,7 @@ class InstagramAdapter(Adapter):
 
     def _wait(self, graph: GraphClient, container: str, what: str) -> None:
         wait_for_container(graph, container, field="status_code", error_field="status",
-                           what=what)
+                           what=what, deadline=self._deadline)
 
     def publish(self, post: Outgoing) -> Published:
         user = self.channel.account_id
@@ -85,6 +87,7 @@ class InstagramAdapter(Adapter):
         with self._client() as graph:
             publishing_quota(graph, f"{user}/content_publishing_limit",
                              fields="config,quota_usage")
+            self._deadline = container_deadline()
             if len(items) == 1:
                 kind, item = items[0]
                 if kind == "image":

@@ -26,6 +26,7 @@ from campaigns.publishing.adapters import (
 )
 from campaigns.publishing.adapters.graph import (
     GraphClient,
+    container_deadline,
     parse_time,
     publishing_quota,
     same_text,
@@ -50,6 +51,7 @@ def graph_base() -> str:
 class ThreadsAdapter(Adapter):
     network = "threads"
     resend_is_safe = True  # find lists the user's own threads: its answer is authoritative
+    _deadline: float | None = None  # one wait for all of a post's containers (set per publish)
 
     def _client(self) -> GraphClient:
         token = self.channel.get_secret()
@@ -63,7 +65,7 @@ class ThreadsAdapter(Adapter):
         answer = graph.post(f"{self.channel.account_id}/threads", **fields)
         container = str(answer["id"])
         wait_for_container(graph, container, field="status", error_field="error_message",
-                           what=what)
+                           what=what, deadline=self._deadline)
         return container
 
     def _publish(self, graph: GraphClient, container: str) -> str:
@@ -81,6 +83,7 @@ class ThreadsAdapter(Adapter):
         with self._client() as graph:
             publishing_quota(graph, f"{user}/threads_publishing_limit",
                              fields="quota_usage,config")
+            self._deadline = container_deadline()
             if not items:
                 container = self._container(graph, "post", media_type="TEXT", text=post.text)
             elif len(items) == 1:

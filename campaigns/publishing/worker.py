@@ -141,7 +141,7 @@ def _deliver_one(delivery: Delivery, claim: str, holds, channels: dict) -> Outco
     with schema_context(delivery.schema_name):
         try:  # everything that can fail before the network call, while nothing is sent
             adapter = _db_retry(_adapter, delivery, channels)
-            post = outgoing(delivery)
+            post = outgoing(delivery, media_data=adapter.reads_media)
         except adapters.Permanent as exc:
             return _db_retry(transitions.fail, delivery, claim, exc.message)
         started = _db_retry(_start, delivery, claim, holds)

@@ -652,3 +652,19 @@ def test_an_unknown_threads_outcome_is_found_by_asking_not_by_sending_again(
     [thread] = meta.threads_posts()
     assert delivery.remote_id == thread["id"]
     assert meta.count("POST", "/threads_publish") == 1 and meta.duplicates() == {}
+
+
+def test_a_throttled_app_waits_for_the_regain_time_meta_sends(meta):
+    meta.fail_next(1, status=403, retry_after=120)  # code 4, X-App-Usage at 100
+    with pytest.raises(Transient) as limited:
+        threads(meta).publish(outgoing())
+    assert limited.value.retry_after == 120 and "code 4" in limited.value.message
+    assert meta.threads_posts() == []
+
+
+def test_threads_refuses_a_carousel_over_twenty_before_asking(meta):
+    images = [Image(data=b"", mime_type="image/jpeg", name=f"{n}.jpg", alt="A cup",
+                    file=f"x/{n}.jpg") for n in range(21)]
+    with pytest.raises(Permanent) as refused:
+        threads(meta).publish(outgoing(images=images))
+    assert "at most 20" in refused.value.message and meta.requests == []

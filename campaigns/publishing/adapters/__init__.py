@@ -87,10 +87,14 @@ class Published:
 class Adapter:
     """Base for adapters. ``resend_is_safe``: after ``find`` says the post is not there, sending
     again with the same idempotency key cannot make a second post (the network or receiver drops
-    repeats, or ``find`` is authoritative)."""
+    repeats, or ``find`` is authoritative). ``reads_media``: ``publish`` uses the media's bytes
+    (else only their stored names, ``Image.file`` / ``Video.file``)."""
 
     network = ""
     resend_is_safe = True
+    # Whether publish reads the media's bytes; networks that fetch media from a link
+    # (Instagram, Threads) do not, and a 300 MB video is then not read into memory.
+    reads_media = True
 
     def __init__(self, channel, *, timeout: float):
         self.channel = channel

@@ -57,6 +57,7 @@ def media_url(item, kind: str) -> str:
 class InstagramAdapter(Adapter):
     network = "instagram"
     resend_is_safe = True  # find lists the account's own media: its answer is authoritative
+    reads_media = False  # the network fetches each file from its media link
     _deadline: float | None = None  # one wait for all of a post's containers (set per publish)
 
     def _client(self) -> GraphClient:

@@ -51,6 +51,7 @@ def graph_base() -> str:
 class ThreadsAdapter(Adapter):
     network = "threads"
     resend_is_safe = True  # find lists the user's own threads: its answer is authoritative
+    reads_media = False  # the network fetches each file from its media link
     _deadline: float | None = None  # one wait for all of a post's containers (set per publish)
 
     def _client(self) -> GraphClient:

@@ -668,3 +668,27 @@ def test_threads_refuses_a_carousel_over_twenty_before_asking(meta):
     with pytest.raises(Permanent) as refused:
         threads(meta).publish(outgoing(images=images))
     assert "at most 20" in refused.value.message and meta.requests == []
+
+
+@pytest.mark.django_db
+def test_an_expired_instagram_token_stops_the_post_saying_to_reconnect(world, kit, meta):
+    from django.utils import timezone
+
+    from campaigns.publishing import transitions, worker
+    from campaigns.publishing.models import Delivery, State
+    from tests.publishing.conftest import approve, make_campaign
+
+    token = meta.page_token(PAGE)
+    meta.expire(token)
+    instagram_channel = ChannelFactory(brand=world.acme, name="Acme Instagram",
+                                       network="instagram", account_id=IG_USER, secret=token,
+                                       settings={"page_id": PAGE})
+    campaign = make_campaign(kit.schema, posts=[("Autumn #coffee", [instagram_channel],
+                                                 kit.soon, kit.image)])
+    (delivery,) = approve(kit.schema, campaign)
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    [worker.deliver(pk, c) for pk, c in transitions.claim_due()]
+    delivery.refresh_from_db()
+    assert delivery.state != State.PUBLISHED
+    assert "Reconnect the account" in delivery.error and "Session has expired" in delivery.error
+    assert meta.ig_posts() == [] and meta.fetched == []  # stopped at the limit check

@@ -9,6 +9,7 @@ from agency import health
 from agency.api import views as api_views
 from approvals import views as approval_views
 from campaigns import views as campaign_views
+from campaigns.publishing import media_links
 from tenants import media
 from tenants.scoping import PORTAL_ONLY_ADMIN, managed_in_portal
 
@@ -34,6 +35,8 @@ urlpatterns = [
     path("documents/<int:document_id>/<str:document_filename>", media.document_serve,
          name="wagtaildocs_serve"),
     path("media/<path:path>", media.media_serve, name="brand_media"),
+    # Instagram and Threads fetch a post's media here: the signed token is the credential.
+    path("media-link/<str:token>/", media_links.media_link, name="publishing_media_link"),
     path("healthz", health.healthz, name="brand_healthz"),
     # Calendar apps cannot sign in: the secret token in the address is the credential.
     path("calendar/<str:token>.ics", campaign_views.calendar_ics, name="campaign_calendar_ics"),

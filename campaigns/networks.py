@@ -30,6 +30,10 @@ class PostDraft:
     videos: int = 0
     video_files: list[str] = field(default_factory=list)  # file names, one per chosen video
     video_sizes: list[int | None] = field(default_factory=list)  # bytes, one per chosen video
+    # (width, height) in pixels, one per image, where known
+    image_sizes: list[tuple[int, int] | None] = field(default_factory=list)
+    video_seconds: list[float | None] = field(default_factory=list)  # durations, where known
+    image_files: list[str] = field(default_factory=list)  # file names, one per image, if known
 
     @classmethod
     def from_media(cls, *, copy: str, link: str, media) -> PostDraft:
@@ -41,7 +45,11 @@ class PostDraft:
                    video_files=[b.value["video"].file.name for b in media
                                 if b.block_type == "video" and b.value.get("video")],
                    video_sizes=[b.value["video"].file_size for b in media
-                                if b.block_type == "video" and b.value.get("video")])
+                                if b.block_type == "video" and b.value.get("video")],
+                   image_sizes=[_size(b.value.get("image")) for b in media
+                                if b.block_type == "image"],
+                   image_files=[b.value["image"].file.name for b in media
+                                if b.block_type == "image" and b.value.get("image")])
 
     @property
     def text(self) -> str:
@@ -49,6 +57,14 @@ class PostDraft:
         if self.link and self.link not in self.copy:
             return f"{self.copy.rstrip()}\n\n{self.link}" if self.copy.strip() else self.link
         return self.copy
+
+
+def _size(image) -> tuple[int, int] | None:
+    width, height = getattr(image, "width", None), getattr(image, "height", None)
+    return (width, height) if width and height else None
+
+
+HASHTAG_RE = regex.compile(r"(?<![\w#&])#\w+", regex.UNICODE)
 
 
 def graphemes(text: str) -> int:
@@ -74,6 +90,15 @@ class Network:
     max_video_mb: int | None = None  # the network's own upload limit, if it has one
     requires_endpoint: bool = False
     credential_label: str = "Access token"
+    media_required: bool = False  # no text-only posts (Instagram)
+    max_hashtags: int | None = None
+    # Image width / height the network takes (e.g. Instagram 4:5 = 0.8 up to 1.91:1), where it
+    # limits it; checked when the image's size is known.
+    min_aspect: float | None = None
+    max_aspect: float | None = None
+    max_video_seconds: int | None = None  # checked where a video's duration is known
+    image_formats: tuple[str, ...] = ()  # extensions the network takes; () for any
+    connected: bool = False  # connected by OAuth ("Connect account"), not a pasted secret
 
     def length(self, text: str) -> int:
         if self.count == "mastodon":
@@ -113,6 +138,34 @@ class Network:
                 found.append(f"{self.label} takes videos up to {self.max_video_mb} MB; video "
                              f"{number} is {size / 1048576:.0f} MB. Compress it, or send this "
                              "post to another channel.")
+        if self.media_required and not post.images and not post.videos:
+            found.append(f"{self.label} needs an image or a video in every post: add one, or "
+                         "send this post to another channel.")
+        if self.max_hashtags is not None:
+            hashtags = len(HASHTAG_RE.findall(post.text))
+            if hashtags > self.max_hashtags:
+                found.append(f"{self.label} allows {self.max_hashtags} hashtags; this post has "
+                             f"{hashtags}. Remove {hashtags - self.max_hashtags}.")
+        for number, size in enumerate(post.image_sizes, start=1):
+            if size is None or not (self.min_aspect or self.max_aspect):
+                continue
+            ratio = size[0] / size[1]
+            if (self.min_aspect and ratio < self.min_aspect - 0.005) or \
+                    (self.max_aspect and ratio > self.max_aspect + 0.005):
+                found.append(f"{self.label} takes images from {_ratio(self.min_aspect)} (tall) "
+                             f"to {_ratio(self.max_aspect)} (wide); image {number} is "
+                             f"{size[0]}×{size[1]}. Crop it to fit.")
+        for number, name in enumerate(post.image_files, start=1):
+            extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+            if self.image_formats and extension not in self.image_formats:
+                formats = ", ".join(self.image_formats).upper()
+                found.append(f"{self.label} takes {formats} images; image {number} is "
+                             f".{extension or '?'}. Save it as JPEG, or send this post to "
+                             "another channel.")
+        for number, seconds in enumerate(post.video_seconds, start=1):
+            if self.max_video_seconds and seconds and seconds > self.max_video_seconds:
+                found.append(f"{self.label} takes videos up to {self.max_video_seconds} s; "
+                             f"video {number} runs {seconds:.0f} s. Trim it.")
         for number, alt in enumerate(post.images, start=1):
             if not alt.strip():
                 found.append(f"Image {number} has no alt text: describe it for people who use "
@@ -121,6 +174,11 @@ class Network:
                 found.append(f"{self.label} allows {self.max_alt_length} characters of alt text; "
                              f"image {number} has {graphemes(alt)}. Shorten it.")
         return found
+
+
+def _ratio(value: float | None) -> str:
+    known = {0.8: "4:5", 1.91: "1.91:1", 1.0: "1:1", 0.5625: "9:16"}
+    return known.get(round(value or 0, 4), f"{value:g}:1")
 
 
 NETWORKS: dict[str, Network] = {}
@@ -143,6 +201,24 @@ register(Network("bluesky", "Bluesky", max_length=300, max_images=4, max_alt_len
 # to 500 MB, 3 s to 30 min); never images and a video together.
 register(Network("linkedin", "LinkedIn", max_length=3000, max_images=20, max_videos=1,
                  max_alt_length=4086, video_formats=("mp4",), max_video_mb=500))
+
+
+# Meta's limits, from its developer documentation: Facebook Pages' post text 63,206
+# characters, up to 10 photos in a multi-photo post; Instagram's content publishing (caption
+# 2,200 characters, 30 hashtags, carousel of 10, images JPEG from 4:5 to 1.91:1 and 8 MB, Reels
+# MP4/MOV up to 15 minutes and 300 MB, alt text on images); Threads (500 characters, carousel
+# of 2 to 20 items, images JPEG/PNG up to 8 MB, videos MP4/MOV up to 5 minutes and 1 GB).
+register(Network("facebook", "Facebook Page", max_length=63206, max_images=10,
+                 max_alt_length=1000, video_formats=("mp4", "mov"), max_video_mb=1024,
+                 max_video_seconds=240 * 60, connected=True))
+register(Network("instagram", "Instagram", max_length=2200, max_images=10, max_videos=1,
+                 images_with_video=False, max_alt_length=1000, video_formats=("mp4", "mov"),
+                 max_video_mb=300, max_video_seconds=15 * 60, media_required=True,
+                 max_hashtags=30, min_aspect=0.8, max_aspect=1.91, image_formats=("jpg", "jpeg"),
+                 connected=True))
+register(Network("threads", "Threads", max_length=500, max_images=20, max_videos=1,
+                 images_with_video=False, max_alt_length=1000, video_formats=("mp4", "mov"),
+                 max_video_mb=1024, max_video_seconds=5 * 60, connected=True))
 
 
 def network_choices() -> list[tuple[str, str]]:

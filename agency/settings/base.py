@@ -256,6 +256,9 @@ PUBLISHING = {
     "MAX_WAITING": int(os.environ.get("PUBLISHING_MAX_WAITING", "0")),
     "CLUSTER": os.environ.get("PUBLISHING_CLUSTER") or None,
 }
+# How long a post's media link stays valid for Instagram and Threads to fetch it
+# (campaigns/publishing/media_links.py).
+PUBLISHING_MEDIA_LINK_SECONDS = int(os.environ.get("PUBLISHING_MEDIA_LINK_SECONDS", "900"))
 
 # The integrator API (agency/api): keys, scopes, problem details, cursor pages.
 REST_FRAMEWORK = {

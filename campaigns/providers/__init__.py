@@ -1,3 +1,3 @@
-"""Each network's OAuth 2 provider (campaigns.connections.Provider), registered on import."""
+"""Each network's OAuth 2 provider (``campaigns.connections.Provider``), registered on import."""
 
-from campaigns.providers import linkedin  # noqa: F401
+from campaigns.providers import facebook, instagram, linkedin, threads  # noqa: F401

@@ -80,11 +80,13 @@ def outgoing(delivery: Delivery, *, media_data: bool = True) -> adapters.Outgoin
     for item in delivery.content.get("images", []):
         data, name = _read(item, "Image", data=media_data)
         images.append(adapters.Image(data=data, mime_type=adapters.guess_mime(name),
-                                     alt=item.get("alt", ""), name=name))
+                                     alt=item.get("alt", ""), name=name,
+                                     file=item["file"]))
     for item in delivery.content.get("videos", []):
         data, name = _read(item, "Video", data=media_data)
         videos.append(adapters.Video(data=data, mime_type=adapters.guess_mime(name),
-                                     description=item.get("description", ""), name=name))
+                                     description=item.get("description", ""), name=name,
+                                     file=item["file"]))
     created = delivery.created_at
     return adapters.Outgoing(
         idempotency_key=delivery.idempotency_key, text=delivery.content.get("text", ""),
@@ -139,7 +141,7 @@ def _deliver_one(delivery: Delivery, claim: str, holds, channels: dict) -> Outco
     with schema_context(delivery.schema_name):
         try:  # everything that can fail before the network call, while nothing is sent
             adapter = _db_retry(_adapter, delivery, channels)
-            post = outgoing(delivery)
+            post = outgoing(delivery, media_data=adapter.reads_media)
         except adapters.Permanent as exc:
             return _db_retry(transitions.fail, delivery, claim, exc.message)
         started = _db_retry(_start, delivery, claim, holds)

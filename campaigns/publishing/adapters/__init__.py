@@ -50,6 +50,7 @@ class Image:
     mime_type: str
     alt: str
     name: str
+    file: str = ""  # its name in the brand's storage (for networks that fetch media by URL)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Video:
     mime_type: str
     description: str  # what happens in it, for people who cannot watch it
     name: str
+    file: str = ""  # its name in the brand's storage (for networks that fetch media by URL)
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,14 @@ class Published:
 class Adapter:
     """Base for adapters. ``resend_is_safe``: after ``find`` says the post is not there, sending
     again with the same idempotency key cannot make a second post (the network or receiver drops
-    repeats, or ``find`` is authoritative)."""
+    repeats, or ``find`` is authoritative). ``reads_media``: ``publish`` uses the media's bytes
+    (else only their stored names, ``Image.file`` / ``Video.file``)."""
 
     network = ""
     resend_is_safe = True
+    # Whether publish reads the media's bytes; networks that fetch media from a link
+    # (Instagram, Threads) do not, and a 300 MB video is then not read into memory.
+    reads_media = True
 
     def __init__(self, channel, *, timeout: float):
         self.channel = channel
@@ -140,4 +146,6 @@ def http_error(status: int, reason: str, *, retry_after: str | None = None) -> A
     return Permanent(text)
 
 
-from campaigns.publishing.adapters import bluesky, linkedin, mastodon, sandbox, webhook  # noqa: E402,F401,I001
+from campaigns.publishing.adapters import (  # noqa: E402,F401,I001
+    bluesky, facebook, instagram, linkedin, mastodon, sandbox, threads, webhook,
+)

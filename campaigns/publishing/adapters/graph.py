@@ -1,0 +1,286 @@
+"""One small client for Meta's Graph APIs (Facebook Pages, Instagram, Threads), over the
+outbound guard.
+
+Why not the ``facebook-business`` SDK: it is built for the Marketing API (ads objects), does not
+know Threads (graph.threads.net), keeps its API object and base address in process-wide class
+state (``FacebookAdsApi.set_default_api``, ``FacebookSession.GRAPH``), and opens its own
+``requests`` session. Our three networks use a handful of plain Graph calls; one client through
+``agency.outbound`` gives them the send timeout, the checked addresses, no redirects and capped
+answers, and one reading of Graph's errors.
+
+Graph's errors are ``{"error": {"message", "type", "code", "error_subcode", "is_transient",
+"error_user_title", "error_user_msg", "fbtrace_id"}}``. Read here as:
+
+- token refused (code 190 or 102, or the session subcodes 458-467/492): ``NeedsReconnect``;
+- throttled (codes 4, 17, 32, 613, 80001-80014, the content publishing limit 9/2207042):
+  ``Transient`` with the wait from ``Retry-After`` or ``X-Business-Use-Case-Usage``'s
+  ``estimated_time_to_regain_access`` (minutes), else ``THROTTLE_WAIT``;
+- ``is_transient``, codes 1 and 2, or HTTP 5xx: ``Transient`` before anything could be posted,
+  ``Unknown`` after a call that publishes;
+- anything else: ``Permanent`` with Meta's own words.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+
+import requests
+import urllib3
+
+from agency import outbound
+from campaigns.publishing.adapters import (
+    AdapterError,
+    NeedsReconnect,
+    Permanent,
+    Transient,
+    Unknown,
+)
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "agency-platform-publisher/1 (graph)"
+RECONNECT_CODES = {190, 102}
+RECONNECT_SUBCODES = {458, 459, 460, 463, 464, 467, 492}
+THROTTLE_CODES = {4, 17, 32, 613} | set(range(80001, 80015))
+PUBLISHING_LIMIT_SUBCODE = 2207042
+TRANSIENT_CODES = {1, 2}
+THROTTLE_WAIT = 600.0  # seconds: usage is counted over a rolling hour; try again in a while
+
+
+def _seconds(value) -> float | None:
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def usage_wait(headers) -> float | None:
+    """Seconds Meta asks us to wait: ``Retry-After``, or the longest
+    ``estimated_time_to_regain_access`` (minutes) in ``X-Business-Use-Case-Usage``."""
+    seconds = _seconds(headers.get("Retry-After"))
+    if seconds is not None:
+        return seconds
+    raw = headers.get("X-Business-Use-Case-Usage")
+    if raw:
+        try:
+            usage = json.loads(raw)
+            minutes = [_seconds(entry.get("estimated_time_to_regain_access"))
+                       for entries in usage.values() for entry in entries]
+            minutes = [m for m in minutes if m is not None]
+            if minutes and max(minutes) > 0:
+                return max(minutes) * 60
+        except (ValueError, AttributeError, TypeError):
+            pass
+    return None
+
+
+def app_usage(headers) -> int:
+    """The highest percentage in ``X-App-Usage`` (call count, CPU, time), 0 if not sent."""
+    raw = headers.get("X-App-Usage")
+    try:
+        usage = json.loads(raw) if raw else {}
+        return int(max((float(v) for v in usage.values()), default=0))
+    except (ValueError, AttributeError, TypeError):
+        return 0
+
+
+def _before_sending(exc: BaseException) -> bool:
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError,
+                        requests.exceptions.InvalidURL)):
+        return True
+    if isinstance(exc, requests.ConnectionError) and exc.args:
+        reason = getattr(exc.args[0], "reason", exc.args[0])
+        return isinstance(reason, (urllib3.exceptions.NewConnectionError,
+                                   urllib3.exceptions.ConnectTimeoutError))
+    return False
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """Graph's times: ``2026-12-03T12:00:00+0000`` (or ISO 8601 with a colon or ``Z``)."""
+    if not value:
+        return None
+    for form in ("%Y-%m-%dT%H:%M:%S%z",):
+        try:
+            return datetime.strptime(value, form)
+        except ValueError:
+            pass
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class GraphClient:
+    """Calls to one Graph API (``base`` with its version, e.g. ``https://graph.facebook.com/v21.0``)
+    with one access token, named ``label`` in the errors staff read."""
+
+    def __init__(self, *, base: str, token: str, timeout: float, label: str):
+        self.base = base.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.label = label
+        self.session = outbound.session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.last_headers: dict = {}
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def get(self, path: str, **params) -> dict:
+        return self.call("GET", path, params=params)
+
+    def post(self, path: str, *, sends: bool = False, files=None, **data) -> dict:
+        """A POST; ``sends``: this call may publish (a broken answer then means "unknown")."""
+        return self.call("POST", path, data=data, files=files, sends=sends)
+
+    def delete(self, path: str, **params) -> dict:
+        return self.call("DELETE", path, params=params)
+
+    def call(self, method: str, path: str, *, params=None, data=None, files=None,
+             sends: bool = False) -> dict:
+        url = f"{self.base}/{path.lstrip('/')}"
+        data = {k: (json.dumps(v) if isinstance(v, (dict, list)) else
+                    ("true" if v is True else "false" if v is False else v))
+                for k, v in (data or {}).items() if v is not None and v != ""}
+        headers = {"Authorization": f"Bearer {self.token}"}
+        try:
+            response = self.session.request(method, url, params=params or None,
+                                            data=data or None, files=files, headers=headers,
+                                            timeout=self.timeout, allow_redirects=False)
+        except outbound.Refused as exc:
+            raise Permanent(f"{self.label}'s address is refused: {exc.message}") from exc
+        except outbound.AnswerRefused as exc:
+            error = Unknown if sends else Transient
+            raise error(f"{self.label}: {exc.message}") from exc
+        except requests.RequestException as exc:
+            if _before_sending(exc) or not sends:
+                raise Transient(f"Could not reach {self.label}: {outbound.reason(exc)}") from exc
+            if isinstance(exc, requests.ReadTimeout):
+                raise Unknown(f"No answer from {self.label} within {self.timeout:g} s after the "
+                              "post was sent.") from exc
+            raise Unknown(f"The connection to {self.label} broke after the post was sent: "
+                          f"{outbound.reason(exc)}") from exc
+        self.last_headers = response.headers
+        usage = app_usage(response.headers)
+        if usage >= 90:
+            log.warning("%s: the app has used %s%% of its hourly Graph API allowance.",
+                        self.label, usage)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if 200 <= response.status_code < 300 and isinstance(body, (dict, list)):
+            return body if isinstance(body, dict) else {"data": body}
+        raise self.error(response.status_code, body, response.headers, response.text,
+                         sends=sends)
+
+    def error(self, status: int, body, headers, text: str, *, sends: bool) -> AdapterError:
+        """Our error for a Graph answer that is not a success."""
+        error = body.get("error") if isinstance(body, dict) else None
+        if 300 <= status < 400:
+            return Permanent(f"{self.label} answered HTTP {status}, a redirect (redirects are "
+                             "not followed).")
+        if not isinstance(error, dict):
+            if 200 <= status < 300:
+                kind = Unknown if sends else Transient
+                return kind(f"{self.label} gave an answer that could not be read: "
+                            f"{outbound.excerpt(text)}")
+            if status >= 500 or status in (408, 429):
+                if sends and status != 429:
+                    return Unknown(f"{self.label} answered HTTP {status} after the post was "
+                                   f"sent: {outbound.excerpt(text)}")
+                return Transient(f"{self.label} answered HTTP {status}: "
+                                 f"{outbound.excerpt(text)}", retry_after=usage_wait(headers))
+            return Permanent(f"{self.label} refused the post (HTTP {status}): "
+                             f"{outbound.excerpt(text)}")
+        code = error.get("code")
+        subcode = error.get("error_subcode")
+        message = outbound.excerpt(error.get("error_user_msg") or error.get("message")
+                                   or "no reason given")
+        named = f"{message} (code {code}" + (f", subcode {subcode}" if subcode else "") + ")"
+        if code in RECONNECT_CODES or subcode in RECONNECT_SUBCODES:
+            return NeedsReconnect(f"{self.label} no longer accepts the channel's token: {named}. "
+                                  "Reconnect the account.")
+        if code in THROTTLE_CODES or subcode == PUBLISHING_LIMIT_SUBCODE:
+            return Transient(f"{self.label} is limiting this account's requests: {named}; "
+                             "trying later.",
+                             retry_after=usage_wait(headers) or THROTTLE_WAIT)
+        if error.get("is_transient") or code in TRANSIENT_CODES or status >= 500:
+            if sends:
+                return Unknown(f"{self.label} had a temporary problem after the post was sent: "
+                               f"{named}")
+            return Transient(f"{self.label} had a temporary problem: {named}",
+                             retry_after=usage_wait(headers))
+        return Permanent(f"{self.label} refused the post: {named}")
+
+
+# -- containers (Instagram and Threads) -------------------------------------------------------
+
+# Instagram and Threads make a post in two steps: a container (the network fetches its media from
+# the URLs given), then "publish". A container is asked for its state every CONTAINER_POLL
+# seconds, up to CONTAINER_WAIT: with the other calls (each within the send timeout, 20 s) that
+# stays inside the sending lease (send timeout + 60 s), so no other worker takes the delivery
+# meanwhile. One still busy makes the attempt transient: nothing was published; it is tried
+# again later with new containers (unpublished ones expire by themselves after 24 hours).
+CONTAINER_WAIT = 25.0
+CONTAINER_POLL = 2.0
+
+
+def container_deadline() -> float:
+    """One deadline for every container of a post (a carousel's items and the carousel)."""
+    return time.monotonic() + CONTAINER_WAIT
+
+
+def wait_for_container(client: GraphClient, container_id: str, *, field: str,
+                       error_field: str, what: str, deadline: float | None = None) -> None:
+    """Until the container is ready to publish, or ``deadline`` (``time.monotonic()``) passes.
+    ``field`` holds its state (Instagram: ``status_code``, Threads: ``status``); ERROR and
+    EXPIRED are refusals, with the network's reason from ``error_field``."""
+    deadline = container_deadline() if deadline is None else deadline
+    while True:
+        answer = client.get(container_id, fields=f"{field},{error_field}")
+        state = str(answer.get(field) or "").upper()
+        if state in ("FINISHED", "PUBLISHED"):
+            return
+        if state in ("ERROR", "EXPIRED"):
+            reason = outbound.excerpt(str(answer.get(error_field) or state))
+            if state == "EXPIRED":
+                raise Transient(f"{client.label}: the {what} expired before it was published "
+                                f"({reason}); it will be made again.")
+            raise Permanent(f"{client.label} could not use the {what}: {reason}")
+        if time.monotonic() > deadline:
+            raise Transient(f"{client.label} was still processing the {what} after "
+                            f"{CONTAINER_WAIT:.0f} s; it will be sent again later.")
+        time.sleep(CONTAINER_POLL)
+
+
+def publishing_quota(client: GraphClient, path: str, *, fields: str) -> None:
+    """Read the account's publishing limit before publishing; at the limit, Transient with a
+    wait (the limit counts posts over a rolling window of ``quota_duration`` seconds)."""
+    answer = client.get(path, fields=fields)
+    entries = answer.get("data") or []
+    if not entries:
+        return
+    entry = entries[0]
+    config = entry.get("config") or {}
+    used, total = entry.get("quota_usage"), config.get("quota_total")
+    if isinstance(used, int) and isinstance(total, int) and used >= total:
+        window = _seconds(config.get("quota_duration")) or 86400
+        raise Transient(f"{client.label}: the account has published {used} of its {total} posts "
+                        f"allowed per {window / 3600:g} hours; trying again in an hour.",
+                        retry_after=min(3600.0, window))
+
+
+def same_text(left: str | None, right: str | None) -> bool:
+    """Texts compared as the networks give them back: whitespace collapsed."""
+    return " ".join((left or "").split()) == " ".join((right or "").split())

@@ -1,0 +1,156 @@
+"""Instagram professional accounts, through the Graph API's content publishing: one image, a
+carousel (up to 10 images or videos), a Reel; alt text on images; the first comment.
+
+Instagram fetches every image and video itself, from a public URL: each one gets a short-lived,
+unguessable address (``campaigns.publishing.media_links``). The post is made in steps: the
+account's publishing limit is read (``content_publishing_limit``: at the limit the attempt is
+transient), a container per image or video (children of a carousel container when there are
+several), each polled until ``FINISHED`` within the sending lease (``graph.wait_for_container``),
+then ``media_publish``: only that call makes the post.
+
+The channel's ``account_id`` is the Instagram user id; its token is the Facebook Page's token
+(the Page the account is linked to, ``settings["page_id"]``). After an unknown outcome ``find``
+lists the account's media since the send and matches the caption.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from campaigns.publishing import media_links
+from campaigns.publishing.adapters import (
+    Adapter,
+    AdapterError,
+    Outgoing,
+    Permanent,
+    Published,
+    Unknown,
+    register,
+)
+from campaigns.publishing.adapters.facebook import graph_base
+from campaigns.publishing.adapters.graph import (
+    GraphClient,
+    container_deadline,
+    parse_time,
+    publishing_quota,
+    same_text,
+    wait_for_container,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_CAROUSEL = 10
+FIND_SLACK = timedelta(minutes=5)
+PAGE_SIZE = 50
+MAX_PAGES = 5
+
+
+def media_url(item, kind: str) -> str:
+    if not item.file:
+        raise Permanent(f"The {kind} {item.name} has no stored file to link to; replace it in "
+                        "the campaign and approve it again.")
+    return media_links.public_url(item.file)
+
+
+@register
+class InstagramAdapter(Adapter):
+    network = "instagram"
+    resend_is_safe = True  # find lists the account's own media: its answer is authoritative
+    reads_media = False  # the network fetches each file from its media link
+    _deadline: float | None = None  # one wait for all of a post's containers (set per publish)
+
+    def _client(self) -> GraphClient:
+        token = self.channel.get_secret()
+        if not token or not self.channel.account_id:
+            raise Permanent("The Instagram channel is not connected to an account: connect it "
+                            "(Channels → Connect account).")
+        return GraphClient(base=graph_base(), token=token, timeout=self.timeout,
+                           label="Instagram")
+
+    def _container(self, graph: GraphClient, **fields) -> str:
+        answer = graph.post(f"{self.channel.account_id}/media", **fields)
+        return str(answer["id"])
+
+    def _wait(self, graph: GraphClient, container: str, what: str) -> None:
+        wait_for_container(graph, container, field="status_code", error_field="status",
+                           what=what, deadline=self._deadline)
+
+    def publish(self, post: Outgoing) -> Published:
+        user = self.channel.account_id
+        items = [("image", image) for image in post.images] + \
+                [("video", video) for video in post.videos]
+        if not items:
+            raise Permanent("Instagram needs an image or a video: add one to the post.")
+        if len(items) > MAX_CAROUSEL:
+            raise Permanent(f"Instagram takes at most {MAX_CAROUSEL} images and videos in one "
+                            f"post; this one has {len(items)}.")
+        with self._client() as graph:
+            publishing_quota(graph, f"{user}/content_publishing_limit",
+                             fields="config,quota_usage")
+            self._deadline = container_deadline()
+            if len(items) == 1:
+                kind, item = items[0]
+                if kind == "image":
+                    container = self._container(graph, image_url=media_url(item, "image"),
+                                                caption=post.text, alt_text=item.alt)
+                else:
+                    container = self._container(graph, media_type="REELS",
+                                                video_url=media_url(item, "video"),
+                                                caption=post.text)
+                self._wait(graph, container, kind)
+            else:
+                children = []
+                for number, (kind, item) in enumerate(items, start=1):
+                    if kind == "image":
+                        child = self._container(graph, image_url=media_url(item, "image"),
+                                                is_carousel_item=True, alt_text=item.alt)
+                    else:
+                        child = self._container(graph, media_type="VIDEO",
+                                                video_url=media_url(item, "video"),
+                                                is_carousel_item=True)
+                    self._wait(graph, child, f"carousel item {number} ({kind})")
+                    children.append(child)
+                container = self._container(graph, media_type="CAROUSEL",
+                                            children=",".join(children), caption=post.text)
+                self._wait(graph, container, "carousel")
+            answer = graph.post(f"{user}/media_publish", sends=True, creation_id=container)
+            media_id = str(answer["id"])
+            url = ""
+            try:
+                url = str(graph.get(media_id, fields="permalink").get("permalink") or "")
+            except AdapterError as exc:
+                log.info("Instagram: no permalink for %s yet: %s", media_id, exc.message)
+            if post.first_comment.strip():
+                try:
+                    graph.post(f"{media_id}/comments", message=post.first_comment)
+                except AdapterError as exc:
+                    log.warning("Instagram: the first comment of %s did not go out: %s",
+                                post.idempotency_key, exc.message)
+            return Published(remote_id=media_id, url=url[:500])
+
+    def find(self, post: Outgoing, *, since) -> Published | None:
+        user = self.channel.account_id
+        cutoff = (since or datetime.now(UTC)) - FIND_SLACK
+        with self._client() as graph:
+            try:
+                after = None
+                for _ in range(MAX_PAGES):
+                    answer = graph.get(f"{user}/media", fields="id,caption,timestamp,permalink",
+                                       limit=PAGE_SIZE, after=after)
+                    for item in answer.get("data") or []:
+                        created = parse_time(item.get("timestamp"))
+                        if created is not None and created < cutoff:
+                            return None  # newest first: everything further back is older
+                        if same_text(item.get("caption"), post.text):
+                            return Published(remote_id=str(item["id"]),
+                                             url=str(item.get("permalink") or ""))
+                    paging = answer.get("paging") or {}
+                    after = (paging.get("cursors") or {}).get("after")
+                    if not paging.get("next") or not after:
+                        return None
+            except AdapterError as exc:
+                raise Unknown("Could not ask Instagram whether the post is there: "
+                              f"{exc.message}") from exc
+        raise Unknown(f"The account shows more than {MAX_PAGES * PAGE_SIZE} posts since the post "
+                      "was sent; cannot tell whether it is among them.")

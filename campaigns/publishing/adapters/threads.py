@@ -1,0 +1,155 @@
+"""Threads, through its Graph API (graph.threads.net): text, an image, a video, a carousel (up
+to 20); the first comment as a reply.
+
+The same container flow as Instagram: the publishing limit is read, a container per item (media
+fetched by Threads from short-lived, unguessable URLs, ``campaigns.publishing.media_links``),
+each polled until ``FINISHED`` within the sending lease, then ``threads_publish``, the one call
+that makes the post. The first comment is a reply container (``reply_to_id``), published the
+same way. ``account_id`` is the Threads user id. After an unknown outcome ``find`` lists the
+user's threads since the send and matches the text.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from campaigns import connections
+from campaigns.publishing.adapters import (
+    Adapter,
+    AdapterError,
+    Outgoing,
+    Permanent,
+    Published,
+    Unknown,
+    register,
+)
+from campaigns.publishing.adapters.graph import (
+    GraphClient,
+    container_deadline,
+    parse_time,
+    publishing_quota,
+    same_text,
+    wait_for_container,
+)
+from campaigns.publishing.adapters.instagram import media_url
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "v1.0"
+MAX_CAROUSEL = 20
+FIND_SLACK = timedelta(minutes=5)
+PAGE_SIZE = 50
+MAX_PAGES = 5
+
+
+def graph_base() -> str:
+    return f"{connections.base_url('threads_graph', 'https://graph.threads.net')}/{API_VERSION}"
+
+
+@register
+class ThreadsAdapter(Adapter):
+    network = "threads"
+    resend_is_safe = True  # find lists the user's own threads: its answer is authoritative
+    reads_media = False  # the network fetches each file from its media link
+    _deadline: float | None = None  # one wait for all of a post's containers (set per publish)
+
+    def _client(self) -> GraphClient:
+        token = self.channel.get_secret()
+        if not token or not self.channel.account_id:
+            raise Permanent("The Threads channel is not connected to an account: connect it "
+                            "(Channels → Connect account).")
+        return GraphClient(base=graph_base(), token=token, timeout=self.timeout,
+                           label="Threads")
+
+    def _container(self, graph: GraphClient, what: str, **fields) -> str:
+        answer = graph.post(f"{self.channel.account_id}/threads", **fields)
+        container = str(answer["id"])
+        wait_for_container(graph, container, field="status", error_field="error_message",
+                           what=what, deadline=self._deadline)
+        return container
+
+    def _publish(self, graph: GraphClient, container: str) -> str:
+        answer = graph.post(f"{self.channel.account_id}/threads_publish", sends=True,
+                            creation_id=container)
+        return str(answer["id"])
+
+    def publish(self, post: Outgoing) -> Published:
+        user = self.channel.account_id
+        items = [("image", image) for image in post.images] + \
+                [("video", video) for video in post.videos]
+        if len(items) > MAX_CAROUSEL:
+            raise Permanent(f"Threads takes at most {MAX_CAROUSEL} images and videos in one "
+                            f"post; this one has {len(items)}.")
+        with self._client() as graph:
+            publishing_quota(graph, f"{user}/threads_publishing_limit",
+                             fields="quota_usage,config")
+            self._deadline = container_deadline()
+            if not items:
+                container = self._container(graph, "post", media_type="TEXT", text=post.text)
+            elif len(items) == 1:
+                kind, item = items[0]
+                if kind == "image":
+                    container = self._container(graph, "image", media_type="IMAGE",
+                                                image_url=media_url(item, "image"),
+                                                alt_text=item.alt, text=post.text)
+                else:
+                    container = self._container(graph, "video", media_type="VIDEO",
+                                                video_url=media_url(item, "video"),
+                                                text=post.text)
+            else:
+                children = []
+                for number, (kind, item) in enumerate(items, start=1):
+                    what = f"carousel item {number} ({kind})"
+                    if kind == "image":
+                        children.append(self._container(
+                            graph, what, media_type="IMAGE", is_carousel_item=True,
+                            image_url=media_url(item, "image"), alt_text=item.alt))
+                    else:
+                        children.append(self._container(
+                            graph, what, media_type="VIDEO", is_carousel_item=True,
+                            video_url=media_url(item, "video")))
+                container = self._container(graph, "carousel", media_type="CAROUSEL",
+                                            children=",".join(children), text=post.text)
+            thread_id = self._publish(graph, container)
+            url = ""
+            try:
+                url = str(graph.get(thread_id, fields="permalink").get("permalink") or "")
+            except AdapterError as exc:
+                log.info("Threads: no permalink for %s yet: %s", thread_id, exc.message)
+            if post.first_comment.strip():
+                try:
+                    reply = self._container(graph, "reply", media_type="TEXT",
+                                            text=post.first_comment, reply_to_id=thread_id)
+                    self._publish(graph, reply)
+                except AdapterError as exc:
+                    log.warning("Threads: the first comment of %s did not go out: %s",
+                                post.idempotency_key, exc.message)
+            return Published(remote_id=thread_id, url=url[:500])
+
+    def find(self, post: Outgoing, *, since) -> Published | None:
+        user = self.channel.account_id
+        cutoff = (since or datetime.now(UTC)) - FIND_SLACK
+        with self._client() as graph:
+            try:
+                after = None
+                for _ in range(MAX_PAGES):
+                    answer = graph.get(f"{user}/threads", fields="id,text,timestamp,permalink",
+                                       since=int(cutoff.timestamp()), limit=PAGE_SIZE,
+                                       after=after)
+                    for item in answer.get("data") or []:
+                        created = parse_time(item.get("timestamp"))
+                        if created is not None and created < cutoff:
+                            return None
+                        if same_text(item.get("text"), post.text):
+                            return Published(remote_id=str(item["id"]),
+                                             url=str(item.get("permalink") or ""))
+                    paging = answer.get("paging") or {}
+                    after = (paging.get("cursors") or {}).get("after")
+                    if not paging.get("next") or not after:
+                        return None
+            except AdapterError as exc:
+                raise Unknown("Could not ask Threads whether the post is there: "
+                              f"{exc.message}") from exc
+        raise Unknown(f"The account shows more than {MAX_PAGES * PAGE_SIZE} threads since the "
+                      "post was sent; cannot tell whether it is among them.")

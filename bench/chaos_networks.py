@@ -1,8 +1,9 @@
 """The networks the chaos benchmark (bench/chaos_publish.py) publishes to, each with its local
 fake (agency/demo/fakes), as the platform reaches it: a fake per brand where a channel names
 its own server (Mastodon, Bluesky, a webhook receiver), one fake for every brand where the
-network has one address for the installation (LinkedIn, and Meta's networks when they join:
-``NETWORK_BASE_URLS``), none for the sandbox (it publishes into the brand's own schema).
+network has one address for the installation (LinkedIn; Facebook, Instagram and Threads, which
+share one local Meta: ``NETWORK_BASE_URLS``), none for the sandbox (it publishes into the brand's
+own schema).
 
 A channel's fields may include ``settings`` (what a network needs beyond the token). ``BENCHES``
 is the registry, by the adapter's network name; ``available()`` lists the networks
@@ -16,6 +17,19 @@ Every fake is made chaotic the same way (``chaotic``): each request waits a rand
 (so a kill is likely to land while a publish call is in flight) and the requests in flight are
 kept by the client's port, to find the worker whose publish call is open. ``hang_probability``
 (stored, then answered after the client's timeout: an ambiguous timeout) is set on each.
+
+Meta (``Meta``, agency/demo/fakes/meta.py): one ``FakeMeta`` serves Facebook, Instagram and
+Threads (started by the first of them a run uses, stopped with the last). Each brand gets its own
+Facebook Page and the Instagram professional account linked to it, added to the fake; the fake
+has one Threads account, which every brand's Threads channel posts to with a token of its own
+(texts are unique per delivery, so the counts stay per delivery). The publish calls the kills
+aim at are ``/{page}/feed``, ``/{ig-user}/media_publish`` and ``/{user}/threads_publish``; the
+fake's hang fault fires on each after storing the post. Instagram and Threads posts carry an
+image that the fake FETCHES from the signed media link (``/media-link/<token>/`` on the brand's
+host, ``<slug>.agency.localhost``, which the fake reaches at 127.0.0.1): the bench serves those
+links with a real web server (``serves_media``: see bench/chaos_publish.py). The publishing
+limits (per account on Meta; one count for all accounts in the fake) are raised so a long run
+does not reach them: tests/publishing/test_meta.py covers them.
 """
 
 from __future__ import annotations
@@ -26,10 +40,12 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from agency.demo.fakes import FakeBluesky, FakeMastodon, Reply, _FakeNetwork
 from agency.demo.fakes.linkedin import FakeLinkedIn
+from agency.demo.fakes.meta import FakeMeta
 
 TOKEN = "chaos-bench-token"
 PASSWORD = "chaos-app-pass-word"
@@ -139,6 +155,7 @@ class Bench:
     repeats: Callable | None = None
     media: str = ""  # "image": every post carries one image with its alt text (Instagram needs
     #                  media; LinkedIn's go out with one to take its upload path through the chaos)
+    serves_media: bool = False  # the network fetches the post's media from our signed links
     fakes: dict = field(default_factory=dict)  # client pk -> fake
 
     def start(self, clients, *, hang: float, seed: int) -> None:
@@ -177,6 +194,11 @@ class Bench:
         method, path = self.publish or ("", "")
         return sum(f.count(method, path) for f in self.all_fakes()) if self.publish else 0
 
+    def is_publish(self, request: tuple[str, str]) -> bool:
+        """Is ``request`` ((method, path) open on a fake) this network's publish call?"""
+        return bool(self.publish) and request[0] == self.publish[0] \
+            and self.publish[1] in request[1]
+
 
 @dataclass
 class Shared(Bench):
@@ -212,6 +234,113 @@ class Sandbox(Bench):
 
         with schema_context(delivery.schema_name):
             return SandboxPost.objects.filter(idempotency_key=delivery.idempotency_key).count()
+
+
+@dataclass
+class Meta(Shared):
+    """One of Meta's networks (Facebook, Instagram, Threads): the three share one ``FakeMeta``
+    (one address for the installation, ``keys``)."""
+
+    _shared: ClassVar[dict] = {}
+
+    def start(self, clients, *, hang: float, seed: int) -> None:
+        shared = Meta._shared
+        if shared.get("fake") is None:
+            fake = chaotic(FakeMeta)(seed=seed, hang_seconds=3.0).start()
+            fake.hang_probability = hang
+            for client in clients:  # each brand: its own Page, and an Instagram account on it
+                page, ig = _page(client.pk), _ig_user(client.pk)
+                fake.pages[page] = {"id": page, "name": client.name, "category": "Coffee shop",
+                                    "ig": ig}
+                fake.ig_users[ig] = {"id": ig, "username": client.slug, "page": page}
+            fake.ig_quota["quota_total"] = fake.threads_quota["quota_total"] = 1_000_000
+            shared.update(fake=fake, users=0)
+        shared["users"] += 1
+        for client in clients:
+            self.fakes[client.pk] = shared["fake"]
+
+    def stop(self) -> None:
+        shared = Meta._shared
+        if shared.get("fake") is None:
+            return
+        shared["users"] -= 1
+        if shared["users"] <= 0:
+            shared.pop("fake").stop()
+
+    def requests_seen(self) -> Counter:
+        """This network's requests on the shared fake, ids named by what they are."""
+        seen = Counter()
+        for fake in self.all_fakes():
+            with fake.lock:
+                for method, path in list(fake.requests):
+                    network, label = _meta_request(fake, path)
+                    if network == self.network:
+                        seen[f"{method} {label}"] += 1
+        return seen
+
+
+def _page(client_pk: int) -> str:
+    return str(800000 + client_pk)
+
+
+def _ig_user(client_pk: int) -> str:
+    return str(17841490000000 + client_pk)
+
+
+def _meta_request(fake, path: str) -> tuple[str, str]:
+    """(network, path with its ids named) of a request to the fake Meta."""
+    parts = [p for p in path.split("/") if p]
+    version = parts.pop(0) if parts and parts[0][:1] == "v" and parts[0][1:2].isdigit() else ""
+    if not parts:
+        return "", path
+    node, rest = parts[0], parts[1:]
+    found = fake.objects.get(node) or {}
+    if node == fake.threads_user["id"] or version == "v1.0":
+        network, name = "threads", "{user}" if node == fake.threads_user["id"] else "{object}"
+    elif node in fake.pages:
+        network, name = "facebook", "{page}"
+    elif node in fake.ig_users:
+        network, name = "instagram", "{ig-user}"
+    elif found.get("kind") == "container":
+        network, name = found.get("network", ""), "{container}"
+    elif found.get("kind") == "ig_media":
+        network, name = "instagram", "{media}"
+    elif found:
+        network, name = "facebook", "{object}"
+    else:
+        network, name = "", node
+    return network, "/" + "/".join([name, *rest])
+
+
+def _meta_made(kind: str, text_field: str, account: Callable) -> Callable:
+    """``made`` for one of Meta's networks: its posts (``kind`` objects on the fake, replies
+    left out) on the brand's account whose text (``text_field``) is the delivery's."""
+    def made(fake, delivery) -> int:
+        owner = account(fake, delivery.client_id)
+        with fake.lock:
+            return sum(1 for o in fake.objects.values()
+                       if o["kind"] == kind and o["owner"] == owner
+                       and not o.get("reply_to_id") and o.get(text_field) == delivery.text)
+    return made
+
+
+def _meta_channel(network: str) -> Callable:
+    def channel(bench, client) -> dict:
+        fake = bench.fake_for(client.pk)
+        page = _page(client.pk)
+        with _tokens_lock:
+            if network == "facebook":
+                return {"handle": client.name, "account_id": page,
+                        "secret": fake.page_token(page),
+                        "settings": {"user_id": fake.user["id"], "page_name": client.name}}
+            if network == "instagram":
+                return {"handle": f"@{client.slug}", "account_id": _ig_user(client.pk),
+                        "secret": fake.page_token(page),
+                        "settings": {"user_id": fake.user["id"], "page_id": page,
+                                     "page_name": client.name}}
+            return {"handle": f"@{fake.threads_user['username']}",
+                    "account_id": fake.threads_user["id"], "secret": fake.threads_token()}
+    return channel
 
 
 BENCHES: dict[str, Bench] = {}
@@ -277,3 +406,14 @@ register(Shared("linkedin", FakeLinkedIn, publish=("POST", "/rest/posts"),
                     _organization(c): c.name for c in clients}},
                 channel=_linkedin_channel,
                 made=lambda fake, d: fake.posts_per_text.get(d.text, 0)))
+
+META_KEYS = ("facebook_graph", "facebook_www", "threads_graph", "threads_www")
+register(Meta("facebook", FakeMeta, publish=("POST", "/feed"), keys=META_KEYS,
+              channel=_meta_channel("facebook"),
+              made=_meta_made("post", "message", lambda fake, pk: _page(pk))))
+register(Meta("instagram", FakeMeta, publish=("POST", "/media_publish"), keys=META_KEYS,
+              media="jpeg", serves_media=True, channel=_meta_channel("instagram"),
+              made=_meta_made("ig_media", "caption", lambda fake, pk: _ig_user(pk))))
+register(Meta("threads", FakeMeta, publish=("POST", "/threads_publish"), keys=META_KEYS,
+              media="jpeg", serves_media=True, channel=_meta_channel("threads"),
+              made=_meta_made("thread", "text", lambda fake, pk: fake.threads_user["id"])))

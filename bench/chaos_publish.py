@@ -13,19 +13,30 @@ and the server stopped at the end (``--keep-db`` leaves it running).
 
 ``--networks`` (default ``mastodon``, the original run; ``all``: every network with an adapter
 and a bench entry in bench/chaos_networks.py, i.e. sandbox, webhook, Mastodon, Bluesky,
-LinkedIn, and the others as they join) gives each brand one channel per network, each pointing
-at its local fake (agency/demo/fakes) run by this process: a fake per brand where a channel
-names its own server, one fake for all brands where the network has one address
-(``NETWORK_BASE_URLS``, passed to the children). Every request to a fake waits 0.05-0.2 s (so a
-kill is likely to land while a publish call is in flight), and 5% of posts are stored but
-answered only after the client's timeout (``hang_probability``). The real ``manage.py qcluster``
-and ``manage.py dispatcher`` run as children with short timings (lease 5 s, send timeout 1 s,
-check after 2 s, backoff 0.5-5 s).
+LinkedIn, Facebook, Instagram, Threads, and the others as they join) gives each brand one
+channel per network, each pointing at its local fake (agency/demo/fakes) run by this process: a
+fake per brand where a channel names its own server, one fake for all brands where the network
+has one address (``NETWORK_BASE_URLS``, passed to the children; Meta's three networks share one
+fake Meta). Every request to a fake waits 0.05-0.2 s (so a kill is likely to land while a
+publish call is in flight), and 5% of posts are stored but answered only after the client's
+timeout (``hang_probability``).
+
+Instagram and Threads posts carry a JPEG that the network fetches itself, from the signed media
+link the worker makes (campaigns/publishing/media_links.py): the bench runs the platform's web
+server, ``gunicorn agency.wsgi``, on a free local port (``AGENCY_PORT`` for every child, so the
+links say ``http://<slug>.agency.localhost:<port>/media-link/<token>/``), and the fake Meta
+GETs each link at 127.0.0.1 with the brand's host, through the tenant middleware and the
+media-link view as a real fetch would; an image it cannot fetch is refused as Meta does. The
+report counts the fetches by status. LinkedIn's posts carry a PNG uploaded by the worker.
+
+The real ``manage.py qcluster`` and ``manage.py dispatcher`` run as children with short timings
+(lease 5 s, send timeout 1 s, check after 2 s, backoff 0.5-5 s).
 
 N deliveries (unique texts) fall due over ``--window`` seconds, spread evenly over brands and
 networks. Meanwhile, at least ``--kills`` times, a worker process of the cluster whose publish
 call (the request that makes the post on its network: ``POST /api/v1/statuses``,
-``createRecord``, ``POST /rest/posts``, the webhook's POST) is in flight on a fake is SIGKILLed
+``createRecord``, ``POST /rest/posts``, the webhook's POST, ``POST /{page}/feed``,
+``/{ig-user}/media_publish``, ``/{user}/threads_publish``) is in flight on a fake is SIGKILLed
 (found from the fakes' open requests and the worker's sockets), spread over the run (tries go on
 after the window until the count is reached); and once, the PostgreSQL server is restarted
 (``pg_ctl restart -m fast``, as the server's user). The benchmark then waits until every
@@ -113,36 +124,103 @@ PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4
 ALT = "A blue cup of coffee on a wooden table"
 
 
+def jpeg() -> bytes:
+    """A 1080x1080 JPEG (Instagram takes JPEG only; Meta's networks fetch it from a link)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (1080, 1080), (111, 78, 55)).save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
 def with_images(benches: dict, rows: list[tuple], ids: list[int]) -> None:
-    """Give the deliveries of networks benched with media one image each, stored in the brand's
-    media as an approved post's image is."""
+    """Give the deliveries of networks benched with media one image each (``media``: "image", a
+    PNG; "jpeg"), stored in the brand's media as an approved post's image is."""
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
     from django_tenants.utils import schema_context
 
     from campaigns.publishing.models import Delivery
 
+    kinds = {"image": ("chaos/bench-cup.png", PNG), "jpeg": ("chaos/bench-cup.jpg", None)}
     files, changed = {}, []
     for (client, channel, _due, _key, _text), pk in zip(rows, ids, strict=True):
-        if benches[channel.network].media != "image":
+        media = benches[channel.network].media
+        if media not in kinds:
             continue
-        if client.pk not in files:
+        if (client.pk, media) not in files:
+            name, data = kinds[media]
             with schema_context(client.schema_name):
-                files[client.pk] = default_storage.save("chaos/bench-cup.png", ContentFile(PNG))
-        changed.append(pk)
-    deliveries = list(Delivery.objects.filter(pk__in=changed))
+                files[client.pk, media] = default_storage.save(name, ContentFile(data or jpeg()))
+        changed.append((pk, files[client.pk, media]))
+    named = dict(changed)
+    deliveries = list(Delivery.objects.filter(pk__in=named))
     for delivery in deliveries:
         delivery.content = {**delivery.content,
-                            "images": [{"file": files[delivery.client_id], "alt": ALT}]}
+                            "images": [{"file": named[delivery.pk], "alt": ALT}]}
     Delivery.objects.bulk_update(deliveries, ["content"], batch_size=500)
+
+
+# --- The web server for media links --------------------------------------------------------------
+
+
+class MediaServer(Child):
+    """``gunicorn agency.wsgi`` (the platform as deployed, one worker with 4 threads) on
+    127.0.0.1:``port``: the signed media links Instagram and Threads fetch
+    (``/media-link/<token>/`` on ``<slug>.agency.localhost:<port>``; the children get
+    ``AGENCY_PORT`` so the links they sign carry it). Not a cluster process: no kill aims at it;
+    it lives through the database restart like any web server."""
+
+    def __init__(self, port: int, env: dict, log: Path):
+        super().__init__("media server", ["gunicorn", "agency.wsgi"], env, log)
+        self.port = port
+
+    def start(self) -> MediaServer:
+        import subprocess
+
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "ab") as out:
+            out.write(f"\n=== {time.strftime('%H:%M:%S')} start gunicorn :{self.port}\n".encode())
+            out.flush()
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "agency.wsgi", "--workers", "1", "--threads",
+                 "4", "--bind", f"127.0.0.1:{self.port}", "--access-logfile", "-"],
+                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        self.starts += 1
+        return self
+
+    def wait_listening(self, timeout: float = 60.0) -> None:
+        import socket
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise SystemExit(f"the media server exited ({self.proc.returncode}):\n"
+                                 f"{self.tail(15)}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise SystemExit(f"the media server did not listen on {self.port} within {timeout:.0f}s")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 # --- Chaos ----------------------------------------------------------------------------------------
 
 
 def open_requests(cluster: Child, fakes: dict[int, tuple]) -> list[tuple]:
-    """(process, (method, path), publish call) for every cluster process with a request open on
-    a fake; ``fakes``: port -> (fake, its network's publish call)."""
+    """(process, (method, path), benches) for every cluster process with a request open on a
+    fake; ``fakes``: port -> (fake, the benches of the networks it serves)."""
     import psutil
 
     found = []
@@ -152,13 +230,13 @@ def open_requests(cluster: Child, fakes: dict[int, tuple]) -> list[tuple]:
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
         for conn in connections:
-            fake, publish = fakes.get(conn.raddr.port, (None, None)) if conn.raddr \
-                else (None, None)
+            fake, benches = fakes.get(conn.raddr.port, (None, ())) if conn.raddr \
+                else (None, ())
             if fake is None or conn.status != psutil.CONN_ESTABLISHED:
                 continue
             request = fake.request_of(conn.laddr.port)
             if request is not None:
-                found.append((proc, request, publish))
+                found.append((proc, request, benches))
     return found
 
 
@@ -167,9 +245,8 @@ def kill_one(cluster: Child, fakes: dict[int, tuple], patience: float) -> str | 
     for one). Returns the path of the call it interrupted, or None."""
     deadline = time.monotonic() + patience
     while time.monotonic() < deadline:
-        publishing = [(proc, request) for proc, request, publish in open_requests(cluster, fakes)
-                      if publish and request[0] == publish[0]
-                      and request[1].startswith(publish[1])]
+        publishing = [(proc, request) for proc, request, benches in open_requests(cluster, fakes)
+                      if any(bench.is_publish(request) for bench in benches)]
         if publishing:
             proc, request = publishing[0]
             try:
@@ -368,8 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     fakes_by_port, base_urls = {}, {}
     for number, bench in enumerate(benches.values()):
         bench.start(clients, hang=args.hang, seed=1000 * (number + 1))
-        for fake in bench.all_fakes():
-            fakes_by_port[fake.port] = (fake, bench.publish)
+        for fake in bench.all_fakes():  # one fake may serve several networks (Meta's)
+            fakes_by_port.setdefault(fake.port, (fake, []))[1].append(bench)
         base_urls.update(bench.base_urls())
     if base_urls:  # the children read where the networks with one address are
         os.environ["NETWORK_BASE_URLS"] = json.dumps(base_urls)
@@ -395,6 +472,17 @@ def main(argv: list[str] | None = None) -> int:
               f"{', '.join(chaos_networks.missing())}", flush=True)
 
     logs = DATA / "logs"
+    media_server = None
+    if any(bench.serves_media for bench in benches.values()):
+        port = free_port()
+        os.environ["AGENCY_PORT"] = str(port)  # in the links the workers sign
+        media_server = MediaServer(port, dict(os.environ), logs / "media-server.log")
+        media_server.log_start = media_server.log.stat().st_size \
+            if media_server.log.exists() else 0
+        media_server.start().wait_listening()
+        print(f"media links served by gunicorn agency.wsgi on 127.0.0.1:{port} (pid "
+              f"{media_server.pid}): {', '.join(n for n, b in benches.items() if b.serves_media)} "
+              f"fetch their images from /media-link/<token>/ on the brand's host", flush=True)
     child_env = dict(os.environ)
     cluster = Child("qcluster", ["qcluster"], child_env, logs / "qcluster.log")
     dispatcher = Child("dispatcher", ["dispatcher"], child_env, logs / "dispatcher.log")
@@ -511,8 +599,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         dispatcher.stop()
         cluster.stop()
+        fetched = Counter()  # media links fetched by the networks, by the answer's status
+        serving = {id(f): f for b in benches.values() if b.serves_media for f in b.all_fakes()}
+        for fake in serving.values():
+            with fake.lock:
+                fetched.update(f["status"] for f in fake.fetched)
         for bench in benches.values():
             bench.stop()
+        if media_server is not None:
+            media_server.stop()
 
     # --- Counting
     connection.close()
@@ -557,6 +652,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"events: {dict(events.most_common())}; published after a check found the post: "
           f"{found_after}")
     print(f"claims per delivery: {dict(sorted(attempts.items()))}")
+    if media_server is not None:
+        print(f"media links fetched by the networks: {sum(fetched.values())} (by status: "
+              f"{dict(sorted(fetched.items()))}); media server log: "
+              f"{log_count(media_server, 'Traceback')} tracebacks ({media_server.log})")
     print(f"kills: {sum(kills.values())} workers SIGKILLed with a publish call in flight "
           f"({', '.join(f'{path} {n}' for path, n in kills.most_common())}); tries that found "
           f"none within 3 s: {misses}")

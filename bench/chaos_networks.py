@@ -16,7 +16,9 @@ with one line, e.g. for a fake that serves ``facebook_graph`` and takes a Page i
 Every fake is made chaotic the same way (``chaotic``): each request waits a random 0.05-0.2 s
 (so a kill is likely to land while a publish call is in flight) and the requests in flight are
 kept by the client's port, to find the worker whose publish call is open. ``hang_probability``
-(stored, then answered after the client's timeout: an ambiguous timeout) is set on each.
+(stored, then answered after the client's timeout: an ambiguous timeout) is set on each; the
+hangs that fired are counted by request (``faults``), so the report says how many each network's
+publish call had.
 
 Meta (``Meta``, agency/demo/fakes/meta.py): one ``FakeMeta`` serves Facebook, Instagram and
 Threads (started by the first of them a run uses, stopped with the last). Each brand gets its own
@@ -64,6 +66,8 @@ class InFlight:
         self.latency_range = latency_range
         self._latency_random = random.Random(seed)
         self.in_flight: dict[int, tuple[str, str]] = {}
+        self.faults: Counter = Counter()  # (fault, path) -> times: the hangs that fired, where
+        self._serving = threading.local()
         super().__init__(*args, seed=seed, **kwargs)
 
     @property
@@ -76,13 +80,21 @@ class InFlight:
 
     def _serve(self, handler, method):
         port = handler.client_address[1]
+        self._serving.request = (method, urlsplit(handler.path).path)
         with self.lock:
-            self.in_flight[port] = (method, urlsplit(handler.path).path)
+            self.in_flight[port] = self._serving.request
         try:
             super()._serve(handler, method)
         finally:
             with self.lock:
                 self.in_flight.pop(port, None)
+
+    def _post_fault(self) -> str:
+        fault = super()._post_fault()
+        if fault:
+            with self.lock:
+                self.faults[fault, *getattr(self._serving, "request", ("", ""))] += 1
+        return fault
 
     def start(self):
         super().start()
@@ -193,6 +205,11 @@ class Bench:
     def publish_requests(self) -> int:
         method, path = self.publish or ("", "")
         return sum(f.count(method, path) for f in self.all_fakes()) if self.publish else 0
+
+    def hangs(self) -> int:
+        """Publish calls of this network whose post was stored and answered too late."""
+        return sum(n for f in self.all_fakes() for (fault, *request), n in f.faults.items()
+                   if fault == "hang" and self.is_publish(tuple(request)))
 
     def is_publish(self, request: tuple[str, str]) -> bool:
         """Is ``request`` ((method, path) open on a fake) this network's publish call?"""

@@ -639,8 +639,13 @@ def main(argv: list[str] | None = None) -> int:
     attempts = Counter(d.attempts for d in deliveries)
 
     print(f"states at the end: {dict(by_state)}")
+    found_by = Counter(DeliveryEvent.objects.filter(
+        delivery__in=deliveries, kind="published", detail__startswith="Found on the network")
+        .values_list("delivery__network", flat=True))
     for name, counts in per_network.items():
         seen = benches[name].requests_seen()
+        counts["hangs"] = benches[name].hangs()
+        counts["found_after_check"] = found_by[name]
         print(f"  {name}: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
               + (f"; requests: {', '.join(f'{k} {v}' for k, v in seen.most_common(6))}"
                  if seen else ""))

@@ -26,8 +26,10 @@ link the worker makes (campaigns/publishing/media_links.py): the bench runs the 
 server, ``gunicorn agency.wsgi``, on a free local port (``AGENCY_PORT`` for every child, so the
 links say ``http://<slug>.agency.localhost:<port>/media-link/<token>/``), and the fake Meta
 GETs each link at 127.0.0.1 with the brand's host, through the tenant middleware and the
-media-link view as a real fetch would; an image it cannot fetch is refused as Meta does. The
-report counts the fetches by status. LinkedIn's posts carry a PNG uploaded by the worker.
+media-link view as a real fetch would; an image it cannot fetch is refused as Meta does (code
+9004, subcode 2207052), which the adapters read as permanent: a link that answers 500 while the
+database restarts fails its delivery with that reason (failed, not lost). The report counts the
+fetches by status. LinkedIn's posts carry a PNG uploaded by the worker.
 
 The real ``manage.py qcluster`` and ``manage.py dispatcher`` run as children with short timings
 (lease 5 s, send timeout 1 s, check after 2 s, backoff 0.5-5 s).

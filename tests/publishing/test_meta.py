@@ -510,11 +510,14 @@ def test_instagram_refuses_a_post_without_media_before_asking(meta):
     assert meta.requests == []
 
 
-def test_instagram_image_it_cannot_fetch_is_permanent(meta, acme_media, settings):
+def test_instagram_image_it_cannot_fetch_is_tried_again(meta, acme_media, settings):
+    """Our media server down for a moment (the chaos run's database restart) must not fail
+    the post for good: nothing was published, and a new link may be fetched."""
     settings.AGENCY_PORT = "9"  # the link points where nothing answers
-    with pytest.raises(Permanent) as refused:
+    with pytest.raises(Transient) as later:
         instagram(meta).publish(outgoing(images=[jpeg(acme_media, "cup", "Cup")]))
-    assert "2207052" in refused.value.message
+    assert "2207052" in later.value.message
+    assert meta.ig_posts() == []
 
 
 def test_threads_image_video_and_carousel(meta, acme_media):

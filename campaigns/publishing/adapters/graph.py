@@ -47,6 +47,10 @@ RECONNECT_SUBCODES = {458, 459, 460, 463, 464, 467, 492}
 THROTTLE_CODES = {4, 17, 32, 613} | set(range(80001, 80015))
 PUBLISHING_LIMIT_SUBCODE = 2207042
 TRANSIENT_CODES = {1, 2}
+# The network could not fetch the media from our signed link. The link is ours and new: when
+# this happens our media server was down for a moment (seen in the chaos run during a database
+# restart), so it is worth another try; the engine's attempt limit bounds the tries.
+MEDIA_FETCH_SUBCODE = 2207052
 THROTTLE_WAIT = 600.0  # seconds: usage is counted over a rolling hour; try again in a while
 
 
@@ -215,6 +219,9 @@ class GraphClient:
             return Transient(f"{self.label} is limiting this account's requests: {named}; "
                              "trying later.",
                              retry_after=usage_wait(headers) or THROTTLE_WAIT)
+        if subcode == MEDIA_FETCH_SUBCODE and not sends:
+            return Transient(f"{self.label} could not fetch the post's media from its link: "
+                             f"{named}; trying again with a new link.")
         if error.get("is_transient") or code in TRANSIENT_CODES or status >= 500:
             if sends:
                 return Unknown(f"{self.label} had a temporary problem after the post was sent: "

@@ -13,7 +13,7 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from campaigns import governance, scheduling, views, words
-from campaigns.models import CampaignPage, Channel
+from campaigns.models import CampaignIndexPage, CampaignPage, Channel
 from campaigns.panels import NextPostsPanel, SentBackPanel, SetupChecklistPanel
 
 
@@ -42,10 +42,13 @@ register_snippet(ChannelViewSet)
 
 class CampaignPageViewSet(PageViewSet):
     """Wagtail's page views for campaigns, with previews every member of the brand can open
-    (campaigns.views: the editor's preview panel, a revision's preview)."""
+    (campaigns.views: the editor's preview panel, a revision's preview), and the campaigns
+    index's listing in campaign words (``words.CampaignListingView``)."""
 
     model = CampaignPage
-    parent_models = ()  # the page explorer lists campaigns as before
+    parent_models = (CampaignIndexPage,)  # exploring the campaigns index lists campaigns
+    index_view_class = words.CampaignListingView
+    filterset_class = words.CampaignFilterSet
     preview_on_edit_view_class = views.CampaignPreviewOnEdit
     revisions_view_class = views.CampaignRevisionPreview
 
@@ -82,6 +85,18 @@ def duplicate_button(page, user, view_name, next_url=None):
     if isinstance(page.specific_deferred, CampaignPage) or page.specific_class is CampaignPage:
         yield Button("Duplicate as draft", reverse("campaign_duplicate", args=[page.pk]),
                      icon_name="copy", priority=35)
+
+
+@hooks.register("register_page_listing_more_buttons")
+def duplicate_listing_button(page, user, next_url=None):
+    """In the list of campaigns, a campaign's copy is "Duplicate as draft" (Wagtail's "Copy",
+    which offers to publish the copy, is not there: ``words.campaign_row_actions``)."""
+    if page.specific_class is CampaignPage and page.permissions_for_user(user).can_edit():
+        yield Button("Duplicate as draft", reverse("campaign_duplicate", args=[page.pk]),
+                     icon_name="copy", priority=20)
+
+
+hooks.register("construct_page_listing_buttons", words.campaign_row_actions)
 
 
 # The footer's main button is the person's next action on a campaign, in campaign words.

@@ -12,6 +12,7 @@ from wagtail.admin.widgets import Button
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
+from approvals import views as approvals_views
 from campaigns import governance, scheduling, views, words
 from campaigns.models import CampaignIndexPage, CampaignPage, Channel
 from campaigns.panels import NextPostsPanel, SentBackPanel, SetupChecklistPanel
@@ -155,6 +156,10 @@ hooks.register("before_create_page", governance.refuse_publish_on_create)
 hooks.register("before_publish_page", governance.refuse_publish)
 hooks.register("before_copy_page", governance.refuse_published_copy)
 hooks.register("before_bulk_action", governance.refuse_bulk_publish)
+
+# A review decision from the editor's footer is taken on the revision under review, never on a
+# new one saved from the form first (which would start the review over).
+hooks.register("before_edit_page", approvals_views.decide_from_editor)
 
 
 # --- The studio's menu and dashboard in campaign words ----------------------------------------

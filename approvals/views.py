@@ -384,3 +384,53 @@ def _csv_safe(value: str) -> str:
     """No spreadsheet formulas from user text (CSV injection)."""
     value = value.replace("\r", " ").replace("\n", " / ")
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t") else value
+
+
+# --- A review decision from the campaign editor's footer ---------------------------------------
+
+DECIDED = "Your decision on campaign “{title}” is recorded, on the version under review."
+
+
+def decide_from_editor(request, page):
+    """``before_edit_page``: a review decision taken from a campaign's editor footer (approve,
+    request changes, record the client's decision) is taken on the revision under review, and
+    nothing in the form is saved. (Wagtail's editor saves the form as a new revision first when
+    anything in it differs, and a new revision starts the review over: the decision would be
+    lost, or taken on content nobody reviewed.) A sensitivity reviewer's approval goes to the
+    review page, where the findings and the checklist are."""
+    if not (request.method == "POST" and request.POST.get("action-workflow-action")
+            and page.specific_class is CampaignPage):
+        return None
+    if any(request.POST.get(name) for name in ("action-publish", "action-submit",
+                                               "action-restart-workflow")):
+        return None  # Wagtail's (or governance's) own handling of those comes first
+    edit = redirect("wagtailadmin_pages:edit", page.pk)
+    task_state = page.current_workflow_task_state
+    action = request.POST.get("workflow-action-name", "")
+    if task_state is None:
+        messages.error(request, "The campaign is no longer in review: nothing to decide.")
+        return edit
+    task = task_state.task.specific
+    if action not in {name for name, _label, _modal in task.get_actions(page, request.user)}:
+        messages.error(request, "That decision is not yours to take on this review step.")
+        return edit
+    if isinstance(task, SensitivityReviewTask) and action == "approve":
+        return redirect("sensitivity_review", task_state.pk)
+    try:
+        extra = json.loads(request.POST.get("workflow-action-extra-data") or "{}")
+    except ValueError:
+        extra = None
+    if isinstance(extra, dict):  # the decision form's fields (a comment), nothing else
+        extra = {key: value for key, value in extra.items()
+                 if key not in ("task_state", "user", "action_name")}
+    else:
+        messages.error(request, "The decision's details were not understood: reload the "
+                                "campaign and decide again.")
+        return edit
+    try:
+        task.on_action(task_state.specific, request.user, action, **extra)
+    except PermissionDenied as refused:
+        messages.error(request, str(refused))
+        return edit
+    messages.success(request, DECIDED.format(title=page.get_admin_display_title()))
+    return redirect("wagtailadmin_explore", page.get_parent().pk)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, TextChoices
+from django.db.models import BooleanField, Count, F, Q, TextChoices
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django_tenants.utils import schema_context
 from wagtail.models import Revision
 
 from campaigns import slots
+from campaigns.editor import approval_lead_time
 from campaigns.models import CampaignPage, Channel
 from campaigns.publishing.models import HELD as HELD_STATE
 from campaigns.publishing.models import (
@@ -149,7 +151,7 @@ def calendar_entries(*, start: datetime, end: datetime, channel_id: int | None =
     it (drafts included), with each channel's state from the outbox. A post whose time was moved
     in the outbox on some channels (staff moving an approved post) is shown at each of its times
     with the channels due then. A fixed number of queries, however many campaigns and posts."""
-    entries = _entries(campaign_id=campaign_id)
+    entries = _entries(campaign_id=campaign_id, start=start, end=end)
     return sorted((e for e in entries if start <= e.publish_at < end
                    and (not channel_id or channel_id in e.channel_ids)),
                   key=lambda e: (e.publish_at, e.campaign_title, e.index))
@@ -161,17 +163,44 @@ def post_entries(*, campaign_id: int, index: int) -> list[CalendarEntry]:
     return [e for e in _entries(campaign_id=campaign_id) if e.index == index]
 
 
-def _entries(*, campaign_id: int | None) -> list[CalendarEntry]:
+# Does a revision (the query's ``wagtailcore_revision`` row) hold a post due in [%s, %s)? Read
+# inside PostgreSQL, so the calendar of one month fetches and parses only the revisions with
+# posts then, not every campaign's. A time that is not an ISO date and time counts as none
+# (``read_content`` would not read it either).
+POSTS_DUE_BETWEEN = r"""EXISTS (
+    SELECT 1
+    FROM jsonb_array_elements(CASE jsonb_typeof(wagtailcore_revision.content -> 'posts')
+                              WHEN 'array' THEN wagtailcore_revision.content -> 'posts'
+                              ELSE '[]'::jsonb END) AS post(value),
+         LATERAL (SELECT post.value ->> 'publish_at' AS value) AS given,
+         LATERAL (SELECT CASE WHEN given.value ~ '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}'
+                              THEN given.value::timestamptz END AS at) AS due
+    WHERE due.at >= %s AND due.at < %s)"""
+
+
+def _entries(*, campaign_id: int | None, start: datetime | None = None,
+             end: datetime | None = None) -> list[CalendarEntry]:
+    """The calendar's entries of every campaign's latest revision, or only of the campaigns
+    that can have a post due in [start, end) when both are given: a post of the revision due
+    then, or a delivery the outbox has due then (a time staff moved after approval)."""
     pages = with_status(CampaignPage.objects.all()).values("id", "title", "latest_revision_id",
                                                            "status")
     if campaign_id:
         pages = pages.filter(id=campaign_id)
     pages = {p["latest_revision_id"]: p for p in pages if p["latest_revision_id"]}
+    revisions = Revision.objects.filter(id__in=list(pages))
+    if start is not None and end is not None:
+        moved_here = set(Delivery.objects.filter(
+            client=current_client(), publish_at__gte=start, publish_at__lt=end,
+            page_id__in=[p["id"] for p in pages.values()]).values_list("page_id", flat=True))
+        due = RawSQL(POSTS_DUE_BETWEEN, (start, end), output_field=BooleanField())  # noqa: S611 - constant SQL, times as parameters
+        revisions = revisions.alias(due=due).filter(
+            Q(due=True) | Q(id__in=[r for r, p in pages.items() if p["id"] in moved_here]))
+    revisions = list(revisions.values_list("id", "content"))
     names = dict(Channel.objects.values_list("id", "name"))
-    outbox = _Outbox([p["id"] for p in pages.values()])
+    outbox = _Outbox([pages[revision_id]["id"] for revision_id, _content in revisions])
     entries = []
-    for revision_id, content in Revision.objects.filter(id__in=list(pages)).values_list(
-            "id", "content"):
+    for revision_id, content in revisions:
         page = pages[revision_id]
         status = CampaignStatus(page["status"])
         for index, post in enumerate(read_content(content).posts):
@@ -289,7 +318,9 @@ def next_free_slot(channels: list[Channel], *, after: datetime | None = None,
     """The first posting slot after ``after`` (now) shared by ``channels`` (those with slots)
     that no other post takes on any of them: other campaigns' posts, moved deliveries, and
     ``also_taken`` (time, channel ids: e.g. the other posts of the campaign being edited, whose
-    saved revision ``exclude_campaign`` leaves out)."""
+    saved revision ``exclude_campaign`` leaves out). Never one inside the client's approval
+    lead time (``campaign_approval_lead_time``): a post then would be due for approval
+    already."""
     if not channels:
         return FreeSlot(None, "Choose the post's channels first: the slot comes from them.")
     with_slots = [c for c in channels if c.parsed_slots]
@@ -297,7 +328,9 @@ def next_free_slot(channels: list[Channel], *, after: datetime | None = None,
         names = ", ".join(c.name for c in channels)
         return FreeSlot(None, f"{names} {'has' if len(channels) == 1 else 'have'} no posting "
                               "slots yet: set them on the channel (menu: Channels).")
-    after = after or timezone.now()
+    lead = approval_lead_time()
+    earliest = timezone.now() + (lead or timedelta(0))
+    after = max(after or earliest, earliest)
     zone = current_zone()
     end = after + timedelta(days=slots.HORIZON_DAYS + 1)
     ids = {c.pk for c in channels}

@@ -12,8 +12,9 @@ from wagtail.admin.widgets import Button
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
+from approvals import views as approvals_views
 from campaigns import governance, scheduling, views, words
-from campaigns.models import CampaignPage, Channel
+from campaigns.models import CampaignIndexPage, CampaignPage, Channel
 from campaigns.panels import NextPostsPanel, SentBackPanel, SetupChecklistPanel
 
 
@@ -42,10 +43,13 @@ register_snippet(ChannelViewSet)
 
 class CampaignPageViewSet(PageViewSet):
     """Wagtail's page views for campaigns, with previews every member of the brand can open
-    (campaigns.views: the editor's preview panel, a revision's preview)."""
+    (campaigns.views: the editor's preview panel, a revision's preview), and the campaigns
+    index's listing in campaign words (``words.CampaignListingView``)."""
 
     model = CampaignPage
-    parent_models = ()  # the page explorer lists campaigns as before
+    parent_models = (CampaignIndexPage,)  # exploring the campaigns index lists campaigns
+    index_view_class = words.CampaignListingView
+    filterset_class = words.CampaignFilterSet
     preview_on_edit_view_class = views.CampaignPreviewOnEdit
     revisions_view_class = views.CampaignRevisionPreview
 
@@ -82,6 +86,18 @@ def duplicate_button(page, user, view_name, next_url=None):
     if isinstance(page.specific_deferred, CampaignPage) or page.specific_class is CampaignPage:
         yield Button("Duplicate as draft", reverse("campaign_duplicate", args=[page.pk]),
                      icon_name="copy", priority=35)
+
+
+@hooks.register("register_page_listing_more_buttons")
+def duplicate_listing_button(page, user, next_url=None):
+    """In the list of campaigns, a campaign's copy is "Duplicate as draft" (Wagtail's "Copy",
+    which offers to publish the copy, is not there: ``words.campaign_row_actions``)."""
+    if page.specific_class is CampaignPage and page.permissions_for_user(user).can_edit():
+        yield Button("Duplicate as draft", reverse("campaign_duplicate", args=[page.pk]),
+                     icon_name="copy", priority=20)
+
+
+hooks.register("construct_page_listing_buttons", words.campaign_row_actions)
 
 
 # The footer's main button is the person's next action on a campaign, in campaign words.
@@ -140,6 +156,10 @@ hooks.register("before_create_page", governance.refuse_publish_on_create)
 hooks.register("before_publish_page", governance.refuse_publish)
 hooks.register("before_copy_page", governance.refuse_published_copy)
 hooks.register("before_bulk_action", governance.refuse_bulk_publish)
+
+# A review decision from the editor's footer is taken on the revision under review, never on a
+# new one saved from the form first (which would start the review over).
+hooks.register("before_edit_page", approvals_views.decide_from_editor)
 
 
 # --- The studio's menu and dashboard in campaign words ----------------------------------------

@@ -12,6 +12,7 @@ import re
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.safestring import SafeData, mark_safe
 from django.utils.translation import gettext
 from wagtail.admin.action_menu import (
@@ -19,6 +20,12 @@ from wagtail.admin.action_menu import (
     PageLockedMenuItem,
     SubmitForModerationMenuItem,
 )
+from wagtail.admin.ui.components import MediaContainer
+from wagtail.admin.ui.tables import DateColumn
+from wagtail.admin.ui.tables.pages import BulkActionsColumn, PageStatusColumn, PageTitleColumn
+from wagtail.admin.views.bulk_action.registry import bulk_action_registry
+from wagtail.admin.views.pages.listing import ExplorableIndexView, PageFilterSet
+from wagtail.admin.widgets import ListingButton
 from wagtail.models import Page, WorkflowState
 
 from approvals.models import SensitivityReviewTask
@@ -230,3 +237,129 @@ class CampaignWordsStorage(FallbackStorage):
             if reworded is not message and _about_campaign(self.request):
                 message = reworded
         return super().add(level, message, extra_tags)
+
+
+# --- The list of campaigns (exploring the campaigns index), in campaign words -----------------
+
+NEW_CAMPAIGN = "New campaign"
+# The listing's bulk actions a campaign never takes: "Publish" (a campaign is published by its
+# approval only: campaigns.governance) and "Move" (campaigns live under the one index).
+HIDDEN_BULK_ACTIONS = frozenset({"publish", "move"})
+
+
+class CampaignFilterSet(PageFilterSet):
+    """Wagtail's page filters without those meaningless for campaigns: "Has child pages" (a
+    campaign has none) and "Site" (a brand has one); "Page type" is not offered either."""
+
+    has_child_pages = None
+    site = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["latest_revision_created_at"].label = "Last saved"
+        self.filters["owner"].label = "Created by"
+        self.filters["edited_by"].label = "Saved by"
+
+
+class CampaignTitleColumn(PageTitleColumn):
+    """A campaign's title in the list ("Edit this campaign"), counted in campaigns, with no
+    "search the whole site" switch (every campaign is in the one index)."""
+
+    cell_template_name = "campaigns/listing/title_cell.html"
+
+    def get_header_context_data(self, parent_context):
+        context = super().get_header_context_data(parent_context)
+        context["result_scope"] = None
+        return context
+
+
+class CampaignListingView(ExplorableIndexView):
+    """Wagtail's explorer of the campaigns index, speaking of campaigns: "New campaign" (not
+    "Add child page"), no page type, child-pages or site filter, no "Publish" or "Move" among
+    the bulk actions, "N campaigns selected" (``static/campaigns/listing.js``), and no arrow
+    to a campaign's (nonexistent) child pages."""
+
+    template_name = "campaigns/listing/index.html"
+    results_template_name = "campaigns/listing/index_results.html"
+    add_item_label = NEW_CAMPAIGN
+    base_filterset_class = CampaignFilterSet
+    base_columns = [
+        BulkActionsColumn("bulk_actions"),
+        CampaignTitleColumn("title", label="Title", sort_key="title", classname="title"),
+        DateColumn("latest_revision_created_at", label="Last saved",
+                   sort_key="latest_revision_created_at", width="16%"),
+        PageStatusColumn("status", label="Status", width="16%"),
+    ]
+
+    @cached_property
+    def columns(self):
+        return self.base_columns
+
+    @cached_property
+    def filterset_class(self):
+        return CampaignFilterSet
+
+    @cached_property
+    def explorable_columns(self):
+        return self.columns  # no "navigate to child pages" arrow: campaigns have none
+
+    @cached_property
+    def header_more_buttons(self):
+        return []  # Wagtail's actions on the index itself (edit, copy, sort menu order, ...)
+
+    def get_side_panels(self):
+        return MediaContainer()  # the index's own status and usage: nothing a person needs
+
+    def get_table(self, object_list):
+        table = super().get_table(object_list)
+        table.ascending_title_text_format = "Sort campaigns by “%(label)s”, first to last."
+        table.descending_title_text_format = "Sort campaigns by “%(label)s”, last to first."
+        return table
+
+    def get_page_title(self):
+        return "Campaigns"
+
+    def get_page_subtitle(self):
+        return ""
+
+
+# Wagtail's actions on one campaign of the list that a campaign never takes (the list's "…"
+# menu): moving it (campaigns live under the one index), copying it Wagtail's way (with
+# "publish copies"; "Duplicate as draft" is the campaign's copy) and sorting the menu order.
+HIDDEN_ROW_ACTIONS = ("wagtailadmin_pages:move", "wagtailadmin_pages:copy")
+
+
+def campaign_row_actions(buttons: list, page, user, context=None) -> None:
+    """``construct_page_listing_buttons``: a campaign's "…" menu in the list without the
+    actions in ``HIDDEN_ROW_ACTIONS`` nor "Sort menu order"."""
+    if not is_campaign(page):
+        return
+    hidden = {reverse(name, args=[page.pk]) for name in HIDDEN_ROW_ACTIONS}
+    for button in buttons:
+        dropdown = getattr(button, "dropdown_buttons", None)
+        if dropdown is None:
+            continue
+        dropdown[:] = [item for item in dropdown
+                       if (item.url or "").split("?")[0] not in hidden
+                       and "ordering=ord" not in (item.url or "")]
+
+
+BULK_ACTION_LABELS = {"delete": "Delete the chosen campaigns",
+                      "unpublish": "Withdraw the chosen campaigns (their posts not yet out are "
+                                   "cancelled)"}
+
+
+def campaign_bulk_action_buttons() -> list:
+    """The buttons of the bulk actions a campaign can take, in Wagtail's order."""
+    actions = sorted((action for action in bulk_action_registry.get_bulk_actions_for_model(
+        Page._meta.app_label, Page._meta.model_name)
+        if action.action_type not in HIDDEN_BULK_ACTIONS), key=lambda a: a.action_priority)
+    return [ListingButton(
+        action.display_name,
+        reverse("wagtail_bulk_action", args=[Page._meta.app_label, Page._meta.model_name,
+                                             action.action_type]),
+        attrs={"aria-label": BULK_ACTION_LABELS.get(action.action_type, action.display_name),
+               "data-bulk-action-button": ""},
+        priority=action.action_priority,
+        classname=" ".join(action.classes | {"bulk-action-btn"}))
+        for action in actions]

@@ -27,3 +27,10 @@ def is_campaign(page) -> bool:
 @register.filter
 def is_campaigns_index(page) -> bool:
     return words.is_campaigns_index(page)
+
+
+@register.inclusion_tag("wagtailadmin/shared/buttons.html")
+def campaign_bulk_action_choices():
+    """``{% campaign_bulk_action_choices %}``: the list of campaigns' bulk actions (Wagtail's
+    page actions but those a campaign never takes: ``words.HIDDEN_BULK_ACTIONS``)."""
+    return {"buttons": words.campaign_bulk_action_buttons()}

@@ -239,3 +239,39 @@ def test_an_approved_post_gone_out_everywhere_has_nothing_to_move(world, http, a
                             {"day": str(approved["first"].date() + dt.timedelta(days=1))},
                             follow=True)
     assert "nothing left to move" in response.content.decode()
+
+
+def test_a_months_calendar_reads_only_the_campaigns_with_posts_that_month(world, approved):
+    """The calendar of a month reads the campaigns with a post due then (in the revision or,
+    moved by staff, in the outbox), not every campaign's latest revision; and still shows a
+    post moved into the month from outside it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from campaigns.selectors import calendar_entries
+
+    editor = world.acme.users[Role.EDITOR]
+    month = (approved["first"] + dt.timedelta(days=200)).replace(day=1, hour=0, minute=0)
+    end = (month + dt.timedelta(days=32)).replace(day=1)
+    with schema_context(world.acme.client.schema_name):
+        inside = CampaignFactory(title="Range inside", author=editor, posts=[
+            Post(copy="Due this month", publish_at=month + dt.timedelta(days=3, hours=9),
+                 channels=[approved["sandbox"]])])
+        for n in range(3):
+            CampaignFactory(title=f"Range outside {n}", author=editor, posts=[
+                Post(copy="Due another month", publish_at=end + dt.timedelta(days=5 + n),
+                     channels=[approved["sandbox"]])])
+        # an approved post staff moved into this month (its revision says another time)
+        Delivery.objects.filter(page_id=approved["page"].pk, post_number=2).update(
+            publish_at=month + dt.timedelta(days=10, hours=8))
+        with CaptureQueriesContext(connection) as captured:
+            entries = calendar_entries(start=month, end=end)
+        content_query = next(q["sql"] for q in captured.captured_queries
+                             if '"wagtailcore_revision"."content"' in q["sql"])
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM ({content_query}) AS read")  # noqa: S608 - Django's own logged statement
+            read = cursor.fetchone()[0]
+    shown = sorted((e.campaign_title, e.copy) for e in entries)
+    assert shown == [("Range inside", "Due this month"), ("Truth stories", "Still waiting")]
+    assert read == 2  # "Range inside" and "Truth stories": none of the campaigns outside
+    assert inside.pk in {e.campaign_id for e in entries}

@@ -268,3 +268,32 @@ def test_saving_in_the_editor_warns_about_copy_already_scheduled(world, http, ki
     assert "the same copy is already scheduled on Acme Sandbox by “Autumn”" in text
     with schema_context(schema):
         assert CampaignPage.objects.filter(title="Again").exists()
+
+
+def test_the_next_free_slot_is_never_inside_the_clients_approval_lead_time(world, http,
+                                                                          slotted):
+    """A post offered a slot inside the lead time would be due for the client's approval
+    already: the editor's button offers the first slot after it."""
+    from approvals.models import ApprovalSettings
+
+    with schema_context(slotted["schema"]):
+        channel = Channel.objects.create(name="Acme Every Six Hours", network="sandbox",
+                                         handle="@six", posting_slots="Daily 00:00, 06:00, "
+                                                                      "12:00, 18:00")
+        settings = ApprovalSettings.load()
+        settings.due_hours_before_first_post = 0
+        settings.save()
+        assert next_free_slot([channel]).publish_at <= timezone.now() + dt.timedelta(hours=6)
+        settings.due_hours_before_first_post = 72
+        settings.save()
+    editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
+    asked_at = timezone.now()
+    response = editor.post("/admin/campaigns/next-slot/", json.dumps(
+        {"channels": [channel.pk], "campaign": None, "others": []}),
+        content_type="application/json")
+    offered = dt.datetime.fromisoformat(response.json()["publish_at"])
+    assert offered >= asked_at + dt.timedelta(hours=72)
+    assert offered <= timezone.now() + dt.timedelta(hours=72 + 6)  # the first one after it
+    with schema_context(slotted["schema"]):
+        # an explicit earlier start (the API's ``after``) does not reach inside it either
+        assert next_free_slot([channel], after=asked_at).publish_at == offered

@@ -1,0 +1,4 @@
+"""The networks' OAuth providers (``campaigns.connections.Provider``), one module each, each
+registering itself when imported here."""
+
+from campaigns.providers import mastodon  # noqa: F401

@@ -182,6 +182,25 @@ class Provider:
             session.close()
         return tokens_from(answer)
 
+    def fetch_refreshed(self, channel) -> Tokens:
+        """The refresh-token grant (RFC 6749 section 6) at ``token_url`` through Authlib (a
+        helper for ``refresh``); a network that answers without a new refresh token keeps the
+        old one."""
+        app = self.oauth_client() or {}
+        refresh_token = channel.get_refresh_token()
+        if not refresh_token:
+            raise ConnectionError_("The channel has no refresh token: reconnect it.")
+        session = oauth_session(client_id=app.get("client_id", ""),
+                                client_secret=app.get("client_secret", ""), pkce=False)
+        try:
+            answer = session.refresh_token(self.token_url(), refresh_token=refresh_token)
+        except Exception as exc:  # noqa: BLE001 - Authlib's, requests' and the guard's errors
+            raise oauth_refusal(exc, "renew the access") from exc
+        finally:
+            session.close()
+        tokens = tokens_from(answer)
+        return tokens if tokens.refresh_token else replace(tokens, refresh_token=refresh_token)
+
     def with_account(self, tokens: Tokens, account: Account) -> Tokens:
         """The tokens a channel keeps for ``account`` (its own token where it has one)."""
         return replace(tokens, access_token=account.access_token) if account.access_token \

@@ -47,8 +47,8 @@ from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 
 import regex
 
-__all__ = ["FAKES", "FakeBluesky", "FakeMastodon", "Hostile", "Reply", "closed_port_url",
-           "register_fake", "tid"]
+__all__ = ["FAKES", "FakeBluesky", "FakeMastodon", "FakeTokenServer", "Hostile", "Reply",
+           "closed_port_url", "register_fake", "tid"]
 
 
 def closed_port_url() -> str:
@@ -714,6 +714,67 @@ class FakeMastodon(_FakeNetwork):
             if exclude_replies:
                 statuses = [s for s in statuses if not s["in_reply_to_id"]]
             return Reply(200, [self._status_json(s) for s in statuses[:limit]])
+
+
+class FakeTokenServer(_FakeNetwork):
+    """A network's OAuth 2 token endpoint for refresh tokens (RFC 6749 section 6), as networks
+    with expiring tokens have it: ``POST /oauth/token`` with ``grant_type=refresh_token``
+    answers a new access token and a new (rotated) refresh token; a refresh token used once,
+    revoked or unknown gets 400 ``invalid_grant``. ``grant(lifetime)`` issues a pair to start
+    from; ``revoke_all()`` makes every refresh token stop working."""
+
+    name = "oauth"
+
+    def __init__(self, *, client_id: str = "app-id", client_secret: str = "app-secret",  # noqa: S107
+                 lifetime: int = 3600, **kwargs):
+        super().__init__(**kwargs)
+        self.client_id, self.client_secret, self.lifetime = client_id, client_secret, lifetime
+        self.refresh_tokens: set[str] = set()
+        self.access_tokens: set[str] = set()
+        self.refreshes = 0
+
+    def grant(self) -> tuple[str, str]:
+        with self.lock:
+            access, refresh = os.urandom(16).hex(), os.urandom(16).hex()
+            self.access_tokens.add(access)
+            self.refresh_tokens.add(refresh)
+            return access, refresh
+
+    def revoke_all(self) -> None:
+        with self.lock:
+            self.refresh_tokens.clear()
+            self.access_tokens.clear()
+
+    def _failure_reply(self, failure: _Failure) -> Reply:
+        return Reply(failure.status, {"error": "server_error",
+                                      "error_description": failure.message or "unavailable"})
+
+    def _route(self, method, path, query, headers, body) -> Reply:
+        if method != "POST" or path != "/oauth/token":
+            return Reply(404, {"error": "not_found"})
+        data = _form(headers, body)
+        client_id, secret = _one(data, "client_id"), _one(data, "client_secret")
+        value = headers.get("Authorization") or ""
+        if value.startswith("Basic "):
+            client_id, _, secret = base64.b64decode(value[6:]).decode().partition(":")
+            client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+        if (client_id, secret) != (self.client_id, self.client_secret):
+            return Reply(401, {"error": "invalid_client",
+                               "error_description": "Client authentication failed."})
+        if _one(data, "grant_type") != "refresh_token":
+            return Reply(400, {"error": "unsupported_grant_type"})
+        with self.lock:
+            old = _one(data, "refresh_token")
+            if old not in self.refresh_tokens:
+                return Reply(400, {"error": "invalid_grant",
+                                   "error_description": "The refresh token is invalid or "
+                                                        "expired."})
+            self.refresh_tokens.discard(old)
+            self.refreshes += 1
+        access, refresh = self.grant()
+        return Reply(200, {"access_token": access, "token_type": "Bearer",
+                           "expires_in": self.lifetime, "refresh_token": refresh,
+                           "scope": "publish"})
 
 
 def _form(headers, body: bytes) -> dict:

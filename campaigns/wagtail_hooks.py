@@ -15,7 +15,7 @@ from wagtail.snippets.views.snippets import IndexView, SnippetViewSet
 
 from campaigns import connect_views, governance, scheduling, views, words
 from campaigns.models import CampaignPage, Channel
-from campaigns.panels import NextPostsPanel, SentBackPanel, SetupChecklistPanel
+from campaigns.panels import NextPostsPanel, ReconnectPanel, SentBackPanel, SetupChecklistPanel
 
 
 class ChannelIndexView(IndexView):
@@ -119,6 +119,7 @@ hooks.register("construct_page_action_menu", words.next_action_first)
 
 @hooks.register("construct_homepage_panels")
 def studio_panels(request, panels):
+    panels.append(ReconnectPanel(request))
     panels.append(SetupChecklistPanel(request))
     panels.append(SentBackPanel(request.user))
     panels.append(NextPostsPanel())

@@ -5,6 +5,7 @@ tokens are refreshed ahead of expiry where the network can, and staff warned onc
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 import pytest
 from django.core import mail
@@ -91,6 +92,15 @@ def test_a_refused_token_holds_the_channels_posts_until_reconnected_then_each_go
         screen = client.get(f"/admin/snippets/campaigns/channel/edit/{channel.pk}/")
     text = screen.content.decode()
     assert "Needs reconnect" in text and "2 scheduled posts" in text and "Reconnect" in text
+
+    # The dashboard and the calendar show the posts at risk.
+    with schema_context(kit.schema):
+        dashboard = client.get("/admin/").content.decode()
+        day = first.publish_at.astimezone(zoneinfo.ZoneInfo(acme.client.time_zone)).date()
+        calendar = client.get(f"/admin/calendar/?view=week&week={day}").content.decode()
+    assert "Channels that need reconnecting" in dashboard
+    assert "2 scheduled posts at risk" in dashboard
+    assert calendar.count("At risk: the channel needs reconnecting") == 2
 
     # Reconnecting (consent again) lets both go, each exactly once.
     start = client.post("/admin/channels/connect/", {"network": "mastodon",

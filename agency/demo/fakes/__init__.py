@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib
 import json
 import os
+import pkgutil
 import random
 import re
 import socket
@@ -48,7 +50,7 @@ from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 import regex
 
 __all__ = ["FAKES", "FakeBluesky", "FakeMastodon", "FakeTokenServer", "Hostile", "Reply",
-           "closed_port_url", "register_fake", "tid"]
+           "closed_port_url", "demo_env", "load_all", "register_fake", "tid"]
 
 
 def closed_port_url() -> str:
@@ -463,6 +465,8 @@ class FakeMastodon(_FakeNetwork):
             return self._token(headers, body)
         if method == "POST" and path == "/oauth/revoke":
             return self._revoke(headers, body)
+        if method == "GET" and path in ("/", f"/@{self.username}"):
+            return self._profile()
         if not self._authorised(headers):
             return self._error(401, "The access token is invalid")
         if method == "POST" and path in ("/api/v2/media", "/api/v1/media"):
@@ -491,6 +495,15 @@ class FakeMastodon(_FakeNetwork):
                     return self._error(404, "Record not found")
                 return Reply(200, self._status_json(status))
         return self._error(404, "Record not found")
+
+    def _profile(self) -> Reply:
+        """The account's public page: its statuses, newest first (the demo's "watch it go
+        out")."""
+        with self.lock:
+            statuses = sorted(self._statuses, key=lambda s: int(s["id"]), reverse=True)
+            items = "".join(f'<article><p><time>{_iso(s["created_at"])}</time></p>'
+                            f'{s["content"]}</article>' for s in statuses)
+        return self._page(200, f"@{self.username}", items or "<p>No posts yet.</p>")
 
     # -- OAuth ----------------------------------------------------------------------------------
 
@@ -1212,3 +1225,59 @@ class Hostile:
         self._stopping.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+# -- the demo's sandbox: every fake on a fixed local port ------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoFake:
+    """A fake the demo runs (``python -m agency.demo.fakes``): how to make it, its port, the
+    ``NETWORK_BASE_URLS`` keys that point at it, and the OAuth app it knows (network →
+    (client id, client secret)), which become ``OAUTH_<NETWORK>_CLIENT_ID`` / ``_SECRET``."""
+
+    name: str
+    make: object  # () -> a _FakeNetwork
+    port: int
+    base_urls: tuple[str, ...] = ()
+    oauth: dict | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+FAKES: dict[str, DemoFake] = {}
+
+
+def register_fake(name: str, make, *, port: int, base_urls: tuple[str, ...] = (),
+                  oauth: dict | None = None) -> DemoFake:
+    """Add a fake to the demo's sandbox (one line per network, e.g. in its own module)."""
+    FAKES[name] = DemoFake(name=name, make=make, port=port, base_urls=base_urls, oauth=oauth)
+    return FAKES[name]
+
+
+def load_all() -> dict[str, DemoFake]:
+    """Import every network's fake module beside this one: each registers itself
+    (``register_fake``), so a new network joins the sandbox with one line in its module."""
+    for module in pkgutil.iter_modules(__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}")
+    return FAKES
+
+
+def demo_env() -> dict[str, str]:
+    """The environment that points the platform at the running fakes."""
+    env = {"NETWORK_BASE_URLS": json.dumps({key: fake.url for fake in FAKES.values()
+                                            for key in fake.base_urls})}
+    for fake in FAKES.values():
+        for network, (client_id, secret) in (fake.oauth or {}).items():
+            env[f"OAUTH_{network.upper()}_CLIENT_ID"] = client_id
+            env[f"OAUTH_{network.upper()}_CLIENT_SECRET"] = secret
+    return env
+
+
+# Mastodon needs no OAuth app of the installation: the platform registers one on the server the
+# person names (in the demo: http://127.0.0.1:9101).
+register_fake("mastodon", lambda: FakeMastodon(username="acme"), port=9101)
+register_fake("bluesky", lambda: FakeBluesky(), port=9102)

@@ -623,7 +623,7 @@ class FakeMastodon(_FakeNetwork):
             return self._oauth_error(400, "unsupported_grant_type", "The authorization grant "
                                      "type is not supported by the authorization server.")
         with self.lock:
-            grant = self.codes.pop(_one(data, "code"), None)  # a code is good once
+            grant = self.codes.get(_one(data, "code"))
         client_id = next(k for k, v in self.apps.items() if v is app)
         if grant is None or grant["expires"] < time.monotonic() \
                 or grant["client_id"] != client_id \
@@ -636,6 +636,8 @@ class FakeMastodon(_FakeNetwork):
                 return self._oauth_error(400, "invalid_grant", invalid)
         token = os.urandom(24).hex()
         with self.lock:
+            if self.codes.pop(_one(data, "code"), None) is None:  # a code is good once
+                return self._oauth_error(400, "invalid_grant", invalid)
             self.issued.add(token)
         return Reply(200, {"access_token": token, "token_type": "Bearer",
                            "scope": grant["scope"], "created_at": int(time.time())})

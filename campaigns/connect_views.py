@@ -135,7 +135,11 @@ def connect_start(request):
                     "at": time.time(), "redirect_uri": redirect_uri,
                     "channel": channel.pk if channel else None}
     request.session[FLOW_KEY] = flows
-    return redirect(url)
+    # A page that moves on to the consent screen rather than a redirect: the studio's
+    # Content-Security-Policy lets its forms send to this host only (form-action 'self'), and
+    # browsers apply that to a form's redirect as well.
+    return render(request, "campaigns/connect/continue.html",
+                  {"url": url, "label": provider.label})
 
 
 # --- 2. callback -------------------------------------------------------------------------------

@@ -34,6 +34,15 @@ def consent(authorize_url: str, *, approve: bool = True) -> str:
     return answer.headers["Location"]
 
 
+def consent_link(response) -> str:
+    """The consent screen's address on the page "Connect" answers with (it moves on by itself;
+    the studio's forms may only send to the brand's host, so it is no redirect)."""
+    assert response.status_code == 200, response.content.decode()[:2000]
+    found = re.search(r'id="consent" href="([^"]+)"', response.content.decode())
+    assert found, response.content.decode()[:2000]
+    return unescape(found.group(1))
+
+
 def local(url: str) -> str:
     """The path and query of an address on a brand host (for the Django test client)."""
     parts = urlsplit(url)

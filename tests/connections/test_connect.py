@@ -8,7 +8,7 @@ from django_tenants.utils import schema_context
 
 from campaigns.models import Channel, OAuthApp
 from tenants.models import Role
-from tests.connections.conftest import consent, local, query
+from tests.connections.conftest import consent, consent_link, local, query
 from tests.factories import ChannelFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,10 +20,8 @@ def _manager(brand):
 
 def start(client, mastodon, **extra) -> str:
     """Press "Connect Mastodon" with the fake's address; returns the consent screen's URL."""
-    response = client.post("/admin/channels/connect/",
-                           {"network": "mastodon", "server": mastodon.url, **extra})
-    assert response.status_code == 302, response.content.decode()[:2000]
-    return response["Location"]
+    return consent_link(client.post("/admin/channels/connect/",
+                                    {"network": "mastodon", "server": mastodon.url, **extra}))
 
 
 def connect(client, mastodon, **extra) -> Channel:

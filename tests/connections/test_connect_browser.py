@@ -22,10 +22,11 @@ pytestmark = [pytest.mark.browser]
 def mastodon(world, django_db_blocker):
     """The fake server; what the test server saved in Acme is removed afterwards."""
     with FakeMastodon(username="acmecoffee") as fake:
+        url = fake.url
         yield fake
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
-        Channel.objects.filter(endpoint=fake.url).delete()
-        OAuthApp.objects.filter(server=fake.url).delete()
+        Channel.objects.filter(endpoint=url).delete()
+        OAuthApp.objects.filter(server=url).delete()
     connection.set_schema_to_public()
 
 
@@ -47,8 +48,10 @@ def test_a_manager_connects_a_mastodon_account_through_its_consent_screen(
     page.get_by_label("Acmecoffee (@acmecoffee@127.0.0.1)").check()
     page.get_by_role("button", name="Use this account").click()
     expect(page.get_by_text("is connected as @acmecoffee@127.0.0.1")).to_be_visible()
-    expect(page.get_by_text("Connected as")).to_be_visible()
-    expect(page.get_by_role("link", name="Disconnect")).to_be_visible()
+    connection_panel = page.get_by_role("region", name="Connection")
+    expect(connection_panel).to_contain_text("Connected as @acmecoffee@127.0.0.1")
+    expect(connection_panel).to_contain_text("write:statuses")
+    expect(connection_panel.get_by_role("link", name="Disconnect")).to_be_visible()
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
         channel = Channel.objects.get(endpoint=mastodon.url)
         assert channel.get_secret() in mastodon.issued

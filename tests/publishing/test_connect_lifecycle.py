@@ -19,7 +19,7 @@ from campaigns.publishing import connected, transitions, worker
 from campaigns.publishing.models import Delivery, EventKind, ReconnectWait, State
 from campaigns.publishing.transitions import Outcome
 from tenants.models import Role
-from tests.connections.conftest import consent, local, query
+from tests.connections.conftest import consent, consent_link, local, query
 from tests.factories import ChannelFactory
 from tests.publishing.conftest import approve, make_campaign
 
@@ -51,10 +51,9 @@ def test_a_refused_token_holds_the_channels_posts_until_reconnected_then_each_go
     manager = acme.users[Role.ACCOUNT_MANAGER]
     client = http(acme.host, manager)
     # Connected through the consent screen.
-    client.post("/admin/channels/connect/", {"network": "mastodon", "server": mastodon.url})
     start = client.post("/admin/channels/connect/", {"network": "mastodon",
                                                      "server": mastodon.url})
-    picked = client.get(local(consent(start["Location"])))
+    picked = client.get(local(consent(consent_link(start))))
     client.post("/admin/channels/connect/pick/", {"pick": query(picked["Location"])["pick"],
                                                   "account": mastodon.account_id})
     with schema_context(kit.schema):
@@ -106,7 +105,7 @@ def test_a_refused_token_holds_the_channels_posts_until_reconnected_then_each_go
     start = client.post("/admin/channels/connect/", {"network": "mastodon",
                                                      "server": mastodon.url,
                                                      "channel": channel.pk})
-    picked = client.get(local(consent(start["Location"])))
+    picked = client.get(local(consent(consent_link(start))))
     client.post("/admin/channels/connect/pick/", {"pick": query(picked["Location"])["pick"],
                                                   "account": mastodon.account_id})
     with schema_context(kit.schema):

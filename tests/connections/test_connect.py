@@ -212,3 +212,4 @@ def test_reconnecting_with_another_account_is_refused(world, http, mastodon):
         assert "posts as @other@127.0.0.1" in picked.content.decode()
         channel.refresh_from_db()
         assert channel.account_id == "someone-else"
+

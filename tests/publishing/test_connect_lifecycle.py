@@ -132,6 +132,11 @@ def test_a_disconnected_channels_posts_wait_and_are_not_failed(world, kit, masto
     assert _send_due() == []
     delivery.refresh_from_db()
     assert delivery.state == State.SCHEDULED and mastodon.posts == []
+    with schema_context(kit.schema):
+        channel.delete()  # removed instead of reconnected: its post no longer waits for it
+    assert _send_due() == [Outcome.FAILED]
+    delivery.refresh_from_db()
+    assert "was removed" in delivery.error
 
 
 class ExampleProvider(connections.Provider):

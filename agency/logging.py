@@ -1,5 +1,6 @@
 """Structured logs that name the client (schema) each line was written for, with the secret
-paths (review links, calendar feeds) redacted from every line."""
+paths (review links, calendar feeds) and a connected account's authorization code redacted
+from every line."""
 
 import json
 import logging
@@ -19,6 +20,9 @@ _SECRET_PATH = re.compile(
     r"(?P<secret>[^/?#&\s]+?)(?P<ics>\.ics)?(?=[/?#&\s]|$)",
     re.IGNORECASE)
 _WORD = re.compile(r"[^\s\"'<>]+")
+# A connected account's callback carries the network's authorization code (and our state) in
+# its query: /admin/channels/connect/callback/?code=...&state=...
+_CALLBACK_SECRET = re.compile(r"(?P<name>[?&](?:code|state)=)[^&#\s]+", re.IGNORECASE)
 # What stays readable when a redacted word is written back (the rest is percent-encoded, so a
 # decoded newline cannot forge a log line).
 _URL_SAFE = "/:?#[]@!$&()*+,;=-._~"
@@ -32,8 +36,11 @@ def _redact_word(match: re.Match) -> str:
         if step == decoded:
             break
         decoded = step
-    if not _SECRET_PATH.search(decoded):
+    callback = "/connect/callback" in decoded.lower()
+    if not _SECRET_PATH.search(decoded) and not callback:
         return word
+    if callback:
+        decoded = _CALLBACK_SECRET.sub(r"\g<name>[redacted]", decoded)
     return quote(_SECRET_PATH.sub(r"\g<before>\g<path>[redacted]\g<ics>", decoded),
                  safe=_URL_SAFE)
 
@@ -43,7 +50,8 @@ def redact_secret_paths(text: str) -> str:
     ``[redacted]``, in whichever form the path was written (with or without a trailing slash,
     percent-encoded, with a query string, in a full URL)."""
     lowered = text.lower()
-    if "review" not in lowered and "calendar" not in lowered and "%" not in text:
+    if "review" not in lowered and "calendar" not in lowered and "callback" not in lowered \
+            and "%" not in text:
         return text
     return _WORD.sub(_redact_word, text)
 

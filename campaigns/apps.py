@@ -8,6 +8,6 @@ class CampaignsConfig(AppConfig):
 
     def ready(self):
         # Deferred: an app's modules that use models load once Django calls ready().
-        from campaigns import setup
+        from campaigns import providers, setup  # noqa: F401 - providers register themselves
 
         setup.register()  # the campaigns index in the template and each new brand

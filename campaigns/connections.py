@@ -15,10 +15,13 @@ Addresses come from ``base_url`` so that tests and the demo can point them at lo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
+from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
+
+from agency import outbound
 
 
 def base_url(key: str, default: str) -> str:
@@ -57,11 +60,65 @@ class Account:
 
 
 class ConnectionError_(Exception):
-    """The network refused or failed a step of the connection; ``message`` is said to staff."""
+    """The network refused or failed a step of the connection; ``message`` is said to staff.
+    ``transient``: the network could not be reached (try later), rather than refusing."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, *, transient: bool = False):
         super().__init__(message)
         self.message = message
+        self.transient = transient
+
+
+def oauth_session(*, client_id: str, client_secret: str = "", redirect_uri: str = "",
+                  scope: str = "", pkce: bool = True, token: dict | None = None,
+                  token_endpoint_auth_method: str = "client_secret_post",  # noqa: S107 - a name
+                  timeout: float = 20.0):
+    """Authlib's OAuth 2 client (a ``requests`` session) sending through the outbound guard:
+    the address checked at every request, no redirect followed, answers capped, nothing taken
+    from the environment. The one way providers talk to token and revocation endpoints."""
+    session = OAuth2Session(
+        client_id=client_id, client_secret=client_secret or None,
+        redirect_uri=redirect_uri or None, scope=scope or None,
+        code_challenge_method="S256" if pkce else None, token=token,
+        token_endpoint_auth_method=token_endpoint_auth_method, default_timeout=timeout)
+    guarded = outbound.session()
+    session.trust_env = False
+    session.verify = guarded.verify
+    session.adapters = guarded.adapters
+    session.get_redirect_target = lambda response: None  # a redirect is never followed
+    return session
+
+
+def oauth_refusal(exc: Exception, doing: str) -> "ConnectionError_":
+    """Our error (said to staff) for what Authlib or the guard raised while ``doing``."""
+    if isinstance(exc, outbound.Refused):
+        return ConnectionError_(f"Could not {doing}: the address is refused: {exc.message}")
+    error = getattr(exc, "error", "") or ""
+    description = getattr(exc, "description", "") or ""
+    if error:
+        text = outbound.excerpt(f"{error}: {description}".rstrip(": "))
+        return ConnectionError_(f"The network refused to {doing} ({text}).")
+    return ConnectionError_(f"Could not {doing}: {outbound.reason(exc)}", transient=True)
+
+
+def tokens_from(answer: dict, *, now: datetime | None = None) -> Tokens:
+    """``Tokens`` from a token endpoint's JSON answer (RFC 6749 section 5.1)."""
+    now = now or datetime.now(UTC)
+    expires_at = None
+    if answer.get("expires_in"):
+        expires_at = now + timedelta(seconds=int(answer["expires_in"]))
+    elif answer.get("expires_at"):
+        expires_at = datetime.fromtimestamp(int(answer["expires_at"]), UTC)
+    refresh_expires_at = None
+    if answer.get("refresh_token_expires_in"):
+        refresh_expires_at = now + timedelta(seconds=int(answer["refresh_token_expires_in"]))
+    scope = answer.get("scope") or ""
+    if isinstance(scope, (list, tuple)):
+        scope = " ".join(scope)
+    return Tokens(access_token=str(answer["access_token"]),
+                  refresh_token=str(answer.get("refresh_token") or ""),
+                  expires_at=expires_at, refresh_expires_at=refresh_expires_at,
+                  scopes=" ".join(str(scope).replace(",", " ").split()))
 
 
 class Provider:
@@ -74,6 +131,80 @@ class Provider:
     scope_separator = " "
     pkce = True  # the network accepts code_challenge (S256)
     issues_refresh_tokens = False
+    # The person names their own server first (Mastodon): ``for_server`` binds it.
+    needs_server = False
+    # How long before expiry a token is refreshed, or (without refresh tokens) staff warned.
+    refresh_ahead = timedelta(days=1)
+    warn_ahead = timedelta(days=7)
+
+    def configured(self) -> bool:
+        """Whether the installation can offer "Connect account" for this network."""
+        return client(self.network) is not None
+
+    def oauth_client(self) -> dict | None:
+        """The OAuth app (``client_id``, ``client_secret``) the consent is asked for."""
+        return client(self.network)
+
+    def for_server(self, server: str, *, redirect_uri: str) -> Provider:
+        """This provider bound to the person's own server (``needs_server`` networks)."""
+        return self
+
+    def authorize_params(self) -> dict:
+        """Extra query parameters for the consent screen (beyond client_id, redirect_uri,
+        scope, state and the PKCE challenge)."""
+        return {}
+
+    def authorization_url(self, *, redirect_uri: str, state: str, code_verifier: str) -> str:
+        """The consent screen's address for this attempt (Authlib builds it: state, PKCE S256
+        challenge from ``code_verifier``, scopes, redirect URI)."""
+        app = self.oauth_client() or {}
+        session = oauth_session(client_id=app.get("client_id", ""), redirect_uri=redirect_uri,
+                                scope=self.scope_separator.join(self.scopes), pkce=self.pkce)
+        url, _ = session.create_authorization_url(
+            self.authorize_url(), state=state,
+            code_verifier=code_verifier if self.pkce else None, **self.authorize_params())
+        return url
+
+    def fetch_tokens(self, *, code: str, redirect_uri: str, code_verifier: str) -> Tokens:
+        """The authorization-code grant at ``token_url`` through Authlib (a helper for
+        ``exchange``)."""
+        app = self.oauth_client() or {}
+        session = oauth_session(client_id=app.get("client_id", ""),
+                                client_secret=app.get("client_secret", ""),
+                                redirect_uri=redirect_uri, pkce=self.pkce)
+        extra = {"code_verifier": code_verifier} if self.pkce else {}
+        try:
+            answer = session.fetch_token(self.token_url(), grant_type="authorization_code",
+                                         code=code, **extra)
+        except Exception as exc:  # noqa: BLE001 - Authlib's, requests' and the guard's errors
+            raise oauth_refusal(exc, "exchange the consent for a token") from exc
+        finally:
+            session.close()
+        return tokens_from(answer)
+
+    def fetch_refreshed(self, channel) -> Tokens:
+        """The refresh-token grant (RFC 6749 section 6) at ``token_url`` through Authlib (a
+        helper for ``refresh``); a network that answers without a new refresh token keeps the
+        old one."""
+        app = self.oauth_client() or {}
+        refresh_token = channel.get_refresh_token()
+        if not refresh_token:
+            raise ConnectionError_("The channel has no refresh token: reconnect it.")
+        session = oauth_session(client_id=app.get("client_id", ""),
+                                client_secret=app.get("client_secret", ""), pkce=False)
+        try:
+            answer = session.refresh_token(self.token_url(), refresh_token=refresh_token)
+        except Exception as exc:  # noqa: BLE001 - Authlib's, requests' and the guard's errors
+            raise oauth_refusal(exc, "renew the access") from exc
+        finally:
+            session.close()
+        tokens = tokens_from(answer)
+        return tokens if tokens.refresh_token else replace(tokens, refresh_token=refresh_token)
+
+    def with_account(self, tokens: Tokens, account: Account) -> Tokens:
+        """The tokens a channel keeps for ``account`` (its own token where it has one)."""
+        return replace(tokens, access_token=account.access_token) if account.access_token \
+            else tokens
 
     def authorize_url(self) -> str:
         raise NotImplementedError

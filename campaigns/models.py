@@ -88,6 +88,8 @@ class Channel(models.Model):
     # What a network needs beyond the token, chosen at connection or per channel (for example
     # the Facebook Page an Instagram account belongs to, a board, a privacy level).
     settings = models.JSONField(default=dict, blank=True, editable=False)
+    # The token's expiry that the account managers were warned about (once per token).
+    expiry_warned_for = models.DateTimeField(null=True, blank=True, editable=False)
 
     base_form_class = ChannelForm
 
@@ -142,6 +144,32 @@ class Channel(models.Model):
                     outbound.check(self.endpoint)
             except outbound.Refused as exc:
                 raise ValidationError({"endpoint": exc.message}) from None
+
+
+class OAuthApp(models.Model):
+    """An OAuth app the platform registered on a person's own server (Mastodon has no central
+    one), for one callback address of the brand; reused by later connections to that server."""
+
+    network = models.CharField(max_length=32)
+    server = models.URLField()
+    redirect_uri = models.URLField(max_length=500)
+    client_id = models.CharField(max_length=255)
+    secret_encrypted = models.TextField(blank=True)
+    scopes = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["network", "server", "redirect_uri"],
+                                               name="one_oauth_app_per_server_and_callback")]
+
+    def __str__(self) -> str:
+        return f"{self.network} app on {self.server}"
+
+    def set_secret(self, secret: str) -> None:
+        self.secret_encrypted = crypto.encrypt(secret) if secret else ""
+
+    def get_secret(self) -> str:
+        return crypto.decrypt(self.secret_encrypted) if self.secret_encrypted else ""
 
 
 class CampaignTag(TaggedItemBase):

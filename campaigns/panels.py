@@ -13,6 +13,7 @@ from wagtail.models import ModelLogEntry, TaskState
 
 from approvals.models import ApprovalSettings, ApproverContact
 from campaigns.models import CampaignPage, Channel
+from campaigns.publishing.connected import posts_at_risk
 from campaigns.selectors import calendar_entries
 from campaigns.status import CampaignStatus, approval_runs
 from tenants.links import portal_base_url
@@ -120,3 +121,26 @@ class NextPostsPanel(Component):
     def get_context_data(self, parent_context=None):
         now = dt.datetime.now(dt.UTC)
         return {"entries": calendar_entries(start=now, end=now + dt.timedelta(hours=48))[:30]}
+
+
+class ReconnectPanel(Component):
+    """Channels whose network stopped taking their access, first on the dashboard: their
+    scheduled posts are at risk (they wait) until someone reconnects them."""
+
+    name = "reconnect"
+    order = 5
+    template_name = "campaigns/panels/reconnect.html"
+
+    def __init__(self, request):
+        self.channels = list(Channel.objects.filter(needs_reconnect_since__isnull=False))
+        self.client = getattr(request, "tenant", None)
+
+    def render_html(self, parent_context=None):
+        if not self.channels or not isinstance(self.client, Client):
+            return ""
+        return super().render_html(parent_context)
+
+    def get_context_data(self, parent_context=None):
+        return {"items": [(channel, posts_at_risk(self.client, [channel.pk]),
+                           reverse("wagtailsnippets_campaigns_channel:edit", args=[channel.pk]))
+                          for channel in self.channels]}

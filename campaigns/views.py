@@ -105,6 +105,9 @@ def calendar_view(request):
         "prev_url": f"?{prev_param}&{keep}", "next_url": f"?{next_param}&{keep}",
         "month_param": f"{grid_start + dt.timedelta(days=7):%Y-%m}", "week_param": grid_start,
         "feeds": CalendarFeed.objects.filter(revoked_at__isnull=True),
+        # Posts to a channel that needs reconnecting wait: shown at risk.
+        "at_risk_channels": {pk for pk, c in channels.items() if c.needs_reconnect},
+        "at_risk_states": ("scheduled", "held", "approved"),
     })
 
 

@@ -7,15 +7,28 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel
 from wagtail.admin.site_summary import PagesSummaryItem
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.viewsets.pages import PageViewSet
-from wagtail.admin.widgets import Button
+from wagtail.admin.widgets import Button, HeaderButton
 from wagtail.snippets.models import register_snippet
-from wagtail.snippets.views.snippets import SnippetViewSet
+from wagtail.snippets.views.snippets import IndexView, SnippetViewSet
 
 from approvals import views as approvals_views
-from campaigns import governance, scheduling, views, words
+from campaigns import connect_views, governance, scheduling, views, words
 from campaigns.models import CampaignIndexPage, CampaignPage, Channel
-from campaigns.panels import NextPostsPanel, SentBackPanel, SetupChecklistPanel
+from campaigns.panels import NextPostsPanel, ReconnectPanel, SentBackPanel, SetupChecklistPanel
+
+
+class ChannelIndexView(IndexView):
+    """The channel list, with "Connect account" first for members who manage channels."""
+
+    @property
+    def header_buttons(self):
+        buttons = list(super().header_buttons)
+        if connect_views.may_manage_channels(self.request.user):
+            buttons.insert(0, HeaderButton("Connect account", url=reverse("channel_connect"),
+                                           icon_name="link"))
+        return buttons
 
 
 class ChannelViewSet(SnippetViewSet):
@@ -24,10 +37,14 @@ class ChannelViewSet(SnippetViewSet):
     menu_label = "Channels"
     menu_order = 200
     add_to_admin_menu = True
-    list_display = ["name", "network", "handle", "active"]
+    index_view_class = ChannelIndexView
+    list_display = ["name", "network", "handle", "active",
+                    Column("connection", label="Connection",
+                           accessor=connect_views.connection_column)]
     list_filter = ["network", "active"]
     search_fields = ["name", "handle"]
     panels = [
+        connect_views.ConnectionPanel(heading="Connection"),
         FieldPanel("name"),
         FieldPanel("network"),
         FieldPanel("handle"),
@@ -39,6 +56,18 @@ class ChannelViewSet(SnippetViewSet):
 
 
 register_snippet(ChannelViewSet)
+
+
+@hooks.register("register_admin_urls")
+def connect_urls():
+    return [
+        path("channels/connect/", connect_views.connect_start, name="channel_connect"),
+        path("channels/connect/callback/", connect_views.connect_callback,
+             name="channel_connect_callback"),
+        path("channels/connect/pick/", connect_views.connect_pick, name="channel_connect_pick"),
+        path("channels/<int:channel_id>/disconnect/", connect_views.channel_disconnect_view,
+             name="channel_disconnect"),
+    ]
 
 
 class CampaignPageViewSet(PageViewSet):
@@ -106,6 +135,7 @@ hooks.register("construct_page_action_menu", words.next_action_first)
 
 @hooks.register("construct_homepage_panels")
 def studio_panels(request, panels):
+    panels.append(ReconnectPanel(request))
     panels.append(SetupChecklistPanel(request))
     panels.append(SentBackPanel(request.user))
     panels.append(NextPostsPanel())

@@ -236,6 +236,9 @@ PERIODIC_JOBS = {
     "approval reminders": {"func": "approvals.tasks.review_reminders", "every": "minutes",
                            "minutes": 15},
     "webhook log pruning": {"func": "agency.webhooks.tasks.webhook_logs_prune", "every": "daily"},
+    # Connected accounts: refresh tokens ahead of expiry, warn where they cannot be refreshed.
+    "connected account tokens": {"func": "campaigns.publishing.connected.tokens_check_all",
+                                 "every": "hourly"},
 }
 
 # The publishing engine (campaigns/publishing): the dispatcher's and workers' timings.

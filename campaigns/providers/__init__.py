@@ -1,3 +1,4 @@
-"""Each network's OAuth 2 provider (``campaigns.connections.Provider``), registered on import."""
+"""The networks' OAuth providers (``campaigns.connections.Provider``), one module each, each
+registering itself when imported here."""
 
-from campaigns.providers import facebook, instagram, linkedin, threads  # noqa: F401
+from campaigns.providers import facebook, instagram, linkedin, mastodon, threads  # noqa: F401

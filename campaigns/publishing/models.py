@@ -91,6 +91,21 @@ class Pause(models.Model):
                                                nulls_distinct=False, name="one_pause_per_scope")]
 
 
+class ReconnectWait(models.Model):
+    """A channel whose token the network stopped taking: its scheduled posts wait (the
+    dispatcher does not take them) until someone reconnects it. One row per channel and
+    episode; removed on reconnection, which lets its posts go."""
+
+    client = models.ForeignKey("tenants.Client", on_delete=models.CASCADE, related_name="+")
+    channel_id = models.IntegerField()
+    reason = models.CharField(max_length=300, blank=True)
+    since = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "channel_id"],
+                                               name="one_reconnect_wait_per_channel")]
+
+
 class Delivery(models.Model):
     client = models.ForeignKey("tenants.Client", on_delete=models.CASCADE,
                                related_name="deliveries")
@@ -186,6 +201,8 @@ class EventKind(models.TextChoices):
     CHECK = "check", "Asked the network again"
     NOT_SENT = "not_sent", "Marked as not sent by staff"
     RESCHEDULED = "rescheduled", "Moved"
+    WAITING_RECONNECT = "waiting_reconnect", "Waits for the channel to be reconnected"
+    RESUMED = "resumed", "The channel was reconnected: sending"
 
 
 class DeliveryEvent(models.Model):

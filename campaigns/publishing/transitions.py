@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -61,6 +62,7 @@ class Outcome(enum.StrEnum):
     RESEND = "resend"  # not on the network: scheduled again, same idempotency key
     CANCELLED = "cancelled"  # withdrawn meanwhile: not sent
     HELD = "held"  # a crisis hold took it at the last step
+    WAITING = "waiting"  # the channel needs reconnecting: scheduled again, waiting for it
     STALE = "stale"  # the claim no longer holds it: nothing done
 
 
@@ -113,12 +115,17 @@ PAUSED = """EXISTS (SELECT 1 FROM public.publishing_pause p
              WHERE p.client_id IS NULL OR (p.client_id = d.client_id
                    AND (p.channel_id IS NULL OR p.channel_id = d.channel_id)))"""
 
+# The channel's token stopped working: its posts wait for someone to reconnect it.
+WAITS_FOR_RECONNECT = """EXISTS (SELECT 1 FROM public.publishing_reconnectwait r
+             WHERE r.client_id = d.client_id AND r.channel_id = d.channel_id)"""
+
 CLAIM_DUE = f"""
 WITH due AS (
     SELECT d.id FROM {T} d
     WHERE d.state = 'scheduled' AND d.hold_id IS NULL
       AND d.next_attempt_at <= statement_timestamp() + make_interval(secs => %s)
       AND NOT {PAUSED}
+      AND NOT {WAITS_FOR_RECONNECT}
     ORDER BY d.next_attempt_at
     LIMIT %s
     FOR UPDATE SKIP LOCKED)
@@ -298,6 +305,37 @@ def fail_transient(delivery: Delivery, claim: str, message: str,
                         next_attempt_at=timezone.now() + timedelta(seconds=wait),
                         sending_at=None, lease_until=None, error=message)
     return Outcome.RETRY if done else Outcome.STALE
+
+
+def wait_for_reconnect(delivery: Delivery, claim: str, message: str) -> Outcome:
+    """claimed → scheduled, waiting: the network no longer takes the channel's token and
+    nothing was sent. It is neither failed nor dropped: the caller records the channel as
+    needing reconnection (in the same transaction), and reconnecting it lets the post go
+    (``resume_reconnected``). This try is not counted."""
+    done = _under_claim(delivery.pk, claim, [State.CLAIMED], EventKind.WAITING_RECONNECT,
+                        f"{message} It waits until someone reconnects the channel.",
+                        state=State.SCHEDULED, sending_at=None, lease_until=None, claim=None,
+                        attempts=max(0, delivery.attempts - 1), error=message)
+    return Outcome.WAITING if done else Outcome.STALE
+
+
+def resume_reconnected(client_id: int, channel_id: int) -> int:
+    """The channel was reconnected: its scheduled posts that waited for it go now (or at their
+    time). Returns how many had waited."""
+    last_event = (DeliveryEvent.objects.filter(delivery=OuterRef("pk"))
+                  .order_by("-at", "-id").values("kind")[:1])
+    with transaction.atomic():
+        waiting = list(Delivery.objects.select_for_update()
+                       .filter(client_id=client_id, channel_id=channel_id, state=State.SCHEDULED)
+                       .annotate(last_kind=Subquery(last_event))
+                       .filter(last_kind=EventKind.WAITING_RECONNECT)
+                       .values_list("id", flat=True))
+        now = timezone.now()
+        Delivery.objects.filter(id__in=waiting, next_attempt_at__lt=now).update(
+            next_attempt_at=now, updated_at=now)
+        Delivery.objects.filter(id__in=waiting).update(error="", updated_at=now)
+        _record_many(waiting, EventKind.RESUMED, "The channel was reconnected.")
+    return len(waiting)
 
 
 def mark_unconfirmed(delivery: Delivery, claim: str, message: str) -> Outcome:

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from campaigns.models import Channel
-from campaigns.publishing import adapters, config, transitions
+from campaigns.publishing import adapters, config, connected, transitions
 from campaigns.publishing.models import CrisisHold, Delivery, State
 from campaigns.publishing.outbox import hold_matches
 from campaigns.publishing.transitions import Outcome
@@ -152,6 +152,9 @@ def _deliver_one(delivery: Delivery, claim: str, holds, channels: dict) -> Outco
         except adapters.Transient as exc:
             return _db_retry(transitions.fail_transient, delivery, claim, exc.message,
                              exc.retry_after)
+        except adapters.NeedsReconnect as exc:  # nothing sent: it waits for a reconnection
+            return _db_retry(connected.wait_for_reconnect, delivery, claim, adapter.channel,
+                             exc.message)
         except adapters.Permanent as exc:
             return _db_retry(transitions.fail, delivery, claim, exc.message)
         except adapters.Unknown as exc:

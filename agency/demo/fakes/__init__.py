@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib
 import json
 import os
+import pkgutil
 import random
 import re
 import socket
@@ -43,11 +45,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 
 import regex
 
-__all__ = ["FakeBluesky", "FakeMastodon", "Hostile", "Reply", "closed_port_url", "tid"]
+__all__ = ["FAKES", "FakeBluesky", "FakeMastodon", "FakeTokenServer", "Hostile", "Reply",
+           "closed_port_url", "demo_env", "load_all", "register_fake", "tid"]
 
 
 def closed_port_url() -> str:
@@ -117,11 +120,12 @@ class _FakeNetwork:
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def start(self):
+    def start(self, port: int = 0):
+        """Listen on 127.0.0.1:``port`` (0: a free port)."""
         if self._httpd is not None:
             return self
         self._stopping.clear()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.fake = self
         self._thread = threading.Thread(target=self._httpd.serve_forever,
@@ -312,6 +316,27 @@ class FakeMastodon(_FakeNetwork):
         self._statuses: list[dict] = []
         self._keys: dict[tuple[str, str], tuple[float, dict]] = {}
         self._next_id = int(time.time() * 1000) << 16
+        # OAuth (https://docs.joinmastodon.org/methods/apps/ and /methods/oauth/): apps
+        # registered by client id, codes waiting to be exchanged, tokens issued and revoked.
+        self.apps: dict[str, dict] = {}
+        self.codes: dict[str, dict] = {}
+        self.issued: set[str] = set()
+        self.revoked: list[str] = []
+        self.code_ttl = 600.0  # Doorkeeper's default: ten minutes
+
+    def _authorised(self, headers) -> bool:
+        value = headers.get("Authorization") or ""
+        token = value[7:] if value.startswith("Bearer ") else None
+        with self.lock:
+            return token is not None and (token == self.token or token in self.issued)
+
+    def revoke_all(self) -> None:
+        """Every token stops working (the account's password changed, the app was removed)."""
+        with self.lock:
+            self.revoked.extend(self.issued)
+            self.revoked.append(self.token)
+            self.issued.clear()
+            self.token = "revoked-" + os.urandom(8).hex()
 
     @property
     def posts(self) -> list[dict]:
@@ -432,7 +457,17 @@ class FakeMastodon(_FakeNetwork):
         return self._error(failure.status, message, headers)
 
     def _route(self, method, path, query, headers, body) -> Reply:
-        if headers.get("Authorization") != f"Bearer {self.token}":
+        if method == "POST" and path == "/api/v1/apps":
+            return self._register_app(headers, body)
+        if path == "/oauth/authorize":
+            return self._authorize(method, query if method == "GET" else _form(headers, body))
+        if method == "POST" and path == "/oauth/token":
+            return self._token(headers, body)
+        if method == "POST" and path == "/oauth/revoke":
+            return self._revoke(headers, body)
+        if method == "GET" and path in ("/", f"/@{self.username}"):
+            return self._profile()
+        if not self._authorised(headers):
             return self._error(401, "The access token is invalid")
         if method == "POST" and path in ("/api/v2/media", "/api/v1/media"):
             return self._upload(headers, body)
@@ -460,6 +495,166 @@ class FakeMastodon(_FakeNetwork):
                     return self._error(404, "Record not found")
                 return Reply(200, self._status_json(status))
         return self._error(404, "Record not found")
+
+    def _profile(self) -> Reply:
+        """The account's public page: its statuses, newest first (the demo's "watch it go
+        out")."""
+        with self.lock:
+            statuses = sorted(self._statuses, key=lambda s: int(s["id"]), reverse=True)
+            items = "".join(f'<article><p><time>{_iso(s["created_at"])}</time></p>'
+                            f'{s["content"]}</article>' for s in statuses)
+        return self._page(200, f"@{self.username}", items or "<p>No posts yet.</p>")
+
+    # -- OAuth ----------------------------------------------------------------------------------
+
+    def _register_app(self, headers, body) -> Reply:
+        data = _form(headers, body)
+        name = _one(data, "client_name")
+        uris = data.get("redirect_uris[]") or data.get("redirect_uris") or []
+        uris = [u for value in uris for u in str(value).split()]
+        if not name:
+            return self._error(422, "Validation failed: Application name can't be blank")
+        if not uris or not all(u.startswith(("https://", "http://", "urn:")) for u in uris):
+            return self._error(422, "Validation failed: Redirect URI must be an absolute URI.")
+        scopes = _one(data, "scopes") or "read"
+        with self.lock:
+            self._next_id += 1
+            client_id, secret = os.urandom(16).hex(), os.urandom(24).hex()
+            self.apps[client_id] = {"id": str(self._next_id), "name": name, "secret": secret,
+                                    "redirect_uris": uris, "scopes": scopes.split()}
+        return Reply(200, {"id": str(self._next_id), "name": name,
+                           "website": _one(data, "website") or None, "scopes": scopes.split(),
+                           "redirect_uri": "\n".join(uris), "redirect_uris": uris,
+                           "client_id": client_id, "client_secret": secret,
+                           "client_secret_expires_at": 0, "vapid_key": ""})
+
+    def _page(self, status: int, title: str, body: str) -> Reply:
+        page = (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{_escape(title)}"
+                f"</title></head><body><main><h1>{_escape(title)}</h1>{body}</main></body></html>")
+        return Reply(status, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
+
+    def _authorize(self, method: str, data: dict) -> Reply:
+        """The consent screen (GET) and the person's answer to it (POST ``decision``)."""
+        client_id, redirect_uri = _one(data, "client_id"), _one(data, "redirect_uri")
+        state, scope = _one(data, "state"), _one(data, "scope") or "read"
+        with self.lock:
+            app = self.apps.get(client_id)
+        if app is None:
+            return self._page(401, "An error has occurred", "<p>Client authentication failed "
+                              "due to unknown client, no client authentication included, or "
+                              "unsupported authentication method.</p>")
+        if redirect_uri not in app["redirect_uris"]:
+            return self._page(400, "An error has occurred", "<p>The redirect uri included is "
+                              "not valid.</p>")
+        if _one(data, "response_type") != "code":
+            return self._redirect(redirect_uri, {"error": "unsupported_response_type",
+                                                 "state": state})
+        if not set(scope.split()) <= set(app["scopes"]):
+            return self._redirect(redirect_uri, {
+                "error": "invalid_scope", "state": state, "error_description": "The requested "
+                "scope is invalid, unknown, or malformed."})
+        challenge = _one(data, "code_challenge")
+        if challenge and _one(data, "code_challenge_method") != "S256":
+            return self._redirect(redirect_uri, {"error": "invalid_request", "state": state,
+                                                 "error_description": "Code challenge method "
+                                                 "is not supported."})
+        if method == "GET":
+            fields = "".join(f'<input type="hidden" name="{_escape(k)}" value="{_escape(v)}">'
+                             for k, v in (("client_id", client_id), ("redirect_uri", redirect_uri),
+                                          ("state", state), ("scope", scope),
+                                          ("response_type", "code"),
+                                          ("code_challenge", challenge),
+                                          ("code_challenge_method",
+                                           _one(data, "code_challenge_method"))))
+            scopes = "".join(f"<li>{_escape(s)}</li>" for s in scope.split())
+            return self._page(200, "Authorization required", (
+                f"<p><strong>{_escape(app['name'])}</strong> would like permission to access "
+                f"your account <strong>@{_escape(self.username)}</strong>.</p>"
+                f"<p>Review permissions:</p><ul>{scopes}</ul>"
+                f'<form method="post" action="/oauth/authorize">{fields}'
+                '<button name="decision" value="approve">Authorize</button> '
+                '<button name="decision" value="deny">Deny</button></form>'))
+        if _one(data, "decision") != "approve":
+            return self._redirect(redirect_uri, {
+                "error": "access_denied", "state": state, "error_description": "The resource "
+                "owner or authorization server denied the request."})
+        code = os.urandom(20).hex()
+        with self.lock:
+            self.codes[code] = {"client_id": client_id, "redirect_uri": redirect_uri,
+                                "scope": scope, "challenge": challenge,
+                                "expires": time.monotonic() + self.code_ttl}
+        return self._redirect(redirect_uri, {"code": code, "state": state})
+
+    @staticmethod
+    def _redirect(redirect_uri: str, params: dict) -> Reply:
+        params = {k: v for k, v in params.items() if v}
+        join = "&" if "?" in redirect_uri else "?"
+        return Reply(302, b"", {"Location": redirect_uri + join + urlencode(params),
+                                "Content-Type": "text/html; charset=utf-8"})
+
+    def _client(self, headers, data: dict) -> dict | None:
+        """The app that authenticated: client_secret_post or client_secret_basic."""
+        client_id, secret = _one(data, "client_id"), _one(data, "client_secret")
+        value = headers.get("Authorization") or ""
+        if value.startswith("Basic "):
+            try:
+                client_id, _, secret = base64.b64decode(value[6:]).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                return None
+            client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+        with self.lock:
+            app = self.apps.get(client_id)
+        return app if app is not None and app["secret"] == secret else None
+
+    def _oauth_error(self, status: int, error: str, description: str) -> Reply:
+        return Reply(status, {"error": error, "error_description": description})
+
+    def _token(self, headers, body) -> Reply:
+        data = _form(headers, body)
+        app = self._client(headers, data)
+        if app is None:
+            return self._oauth_error(401, "invalid_client", "Client authentication failed due "
+                                     "to unknown client, no client authentication included, "
+                                     "or unsupported authentication method.")
+        invalid = ("The provided authorization grant is invalid, expired, revoked, does not "
+                   "match the redirection URI used in the authorization request, or was issued "
+                   "to another client.")
+        if _one(data, "grant_type") != "authorization_code":
+            return self._oauth_error(400, "unsupported_grant_type", "The authorization grant "
+                                     "type is not supported by the authorization server.")
+        with self.lock:
+            grant = self.codes.get(_one(data, "code"))
+        client_id = next(k for k, v in self.apps.items() if v is app)
+        if grant is None or grant["expires"] < time.monotonic() \
+                or grant["client_id"] != client_id \
+                or grant["redirect_uri"] != _one(data, "redirect_uri"):
+            return self._oauth_error(400, "invalid_grant", invalid)
+        if grant["challenge"]:
+            verifier = _one(data, "code_verifier")
+            digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+            if not verifier or digest.rstrip(b"=").decode() != grant["challenge"]:
+                return self._oauth_error(400, "invalid_grant", invalid)
+        token = os.urandom(24).hex()
+        with self.lock:
+            if self.codes.pop(_one(data, "code"), None) is None:  # a code is good once
+                return self._oauth_error(400, "invalid_grant", invalid)
+            self.issued.add(token)
+        return Reply(200, {"access_token": token, "token_type": "Bearer",
+                           "scope": grant["scope"], "created_at": int(time.time())})
+
+    def _revoke(self, headers, body) -> Reply:
+        data = _form(headers, body)
+        if self._client(headers, data) is None:
+            return self._oauth_error(403, "unauthorized_client", "You are not authorized to "
+                                     "revoke this token")
+        token = _one(data, "token")
+        with self.lock:
+            if token in self.issued or token == self.token:
+                self.issued.discard(token)
+                self.revoked.append(token)
+                if token == self.token:
+                    self.token = "revoked-" + os.urandom(8).hex()
+        return Reply(200, {})  # RFC 7009: unknown tokens too
 
     def _upload(self, headers, body) -> Reply:
         fields, files = _multipart(headers.get("Content-Type", ""), body)
@@ -534,6 +729,80 @@ class FakeMastodon(_FakeNetwork):
             if exclude_replies:
                 statuses = [s for s in statuses if not s["in_reply_to_id"]]
             return Reply(200, [self._status_json(s) for s in statuses[:limit]])
+
+
+class FakeTokenServer(_FakeNetwork):
+    """A network's OAuth 2 token endpoint for refresh tokens (RFC 6749 section 6), as networks
+    with expiring tokens have it: ``POST /oauth/token`` with ``grant_type=refresh_token``
+    answers a new access token and a new (rotated) refresh token; a refresh token used once,
+    revoked or unknown gets 400 ``invalid_grant``. ``grant(lifetime)`` issues a pair to start
+    from; ``revoke_all()`` makes every refresh token stop working."""
+
+    name = "oauth"
+
+    def __init__(self, *, client_id: str = "app-id", client_secret: str = "app-secret",  # noqa: S107
+                 lifetime: int = 3600, **kwargs):
+        super().__init__(**kwargs)
+        self.client_id, self.client_secret, self.lifetime = client_id, client_secret, lifetime
+        self.refresh_tokens: set[str] = set()
+        self.access_tokens: set[str] = set()
+        self.refreshes = 0
+
+    def grant(self) -> tuple[str, str]:
+        with self.lock:
+            access, refresh = os.urandom(16).hex(), os.urandom(16).hex()
+            self.access_tokens.add(access)
+            self.refresh_tokens.add(refresh)
+            return access, refresh
+
+    def revoke_all(self) -> None:
+        with self.lock:
+            self.refresh_tokens.clear()
+            self.access_tokens.clear()
+
+    def _failure_reply(self, failure: _Failure) -> Reply:
+        return Reply(failure.status, {"error": "server_error",
+                                      "error_description": failure.message or "unavailable"})
+
+    def _route(self, method, path, query, headers, body) -> Reply:
+        if method != "POST" or path != "/oauth/token":
+            return Reply(404, {"error": "not_found"})
+        data = _form(headers, body)
+        client_id, secret = _one(data, "client_id"), _one(data, "client_secret")
+        value = headers.get("Authorization") or ""
+        if value.startswith("Basic "):
+            client_id, _, secret = base64.b64decode(value[6:]).decode().partition(":")
+            client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+        if (client_id, secret) != (self.client_id, self.client_secret):
+            return Reply(401, {"error": "invalid_client",
+                               "error_description": "Client authentication failed."})
+        if _one(data, "grant_type") != "refresh_token":
+            return Reply(400, {"error": "unsupported_grant_type"})
+        with self.lock:
+            old = _one(data, "refresh_token")
+            if old not in self.refresh_tokens:
+                return Reply(400, {"error": "invalid_grant",
+                                   "error_description": "The refresh token is invalid or "
+                                                        "expired."})
+            self.refresh_tokens.discard(old)
+            self.refreshes += 1
+        access, refresh = self.grant()
+        return Reply(200, {"access_token": access, "token_type": "Bearer",
+                           "expires_in": self.lifetime, "refresh_token": refresh,
+                           "scope": "publish"})
+
+
+def _form(headers, body: bytes) -> dict:
+    """A request's form (urlencoded or JSON) as lists of values, as ``parse_qs`` gives them."""
+    if "json" in (headers.get("Content-Type") or ""):
+        data = json.loads(body or b"{}")
+        return {k: v if isinstance(v, list) else [v] for k, v in data.items()}
+    return parse_qs(body.decode(), keep_blank_values=True)
+
+
+def _one(data: dict, name: str) -> str:
+    values = data.get(name) or [""]
+    return str(values[0] if values[0] is not None else "")
 
 
 def _multipart(content_type: str, body: bytes) -> tuple[dict, dict]:
@@ -958,3 +1227,59 @@ class Hostile:
         self._stopping.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+# -- the demo's sandbox: every fake on a fixed local port ------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoFake:
+    """A fake the demo runs (``python -m agency.demo.fakes``): how to make it, its port, the
+    ``NETWORK_BASE_URLS`` keys that point at it, and the OAuth app it knows (network →
+    (client id, client secret)), which become ``OAUTH_<NETWORK>_CLIENT_ID`` / ``_SECRET``."""
+
+    name: str
+    make: object  # () -> a _FakeNetwork
+    port: int
+    base_urls: tuple[str, ...] = ()
+    oauth: dict | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+FAKES: dict[str, DemoFake] = {}
+
+
+def register_fake(name: str, make, *, port: int, base_urls: tuple[str, ...] = (),
+                  oauth: dict | None = None) -> DemoFake:
+    """Add a fake to the demo's sandbox (one line per network, e.g. in its own module)."""
+    FAKES[name] = DemoFake(name=name, make=make, port=port, base_urls=base_urls, oauth=oauth)
+    return FAKES[name]
+
+
+def load_all() -> dict[str, DemoFake]:
+    """Import every network's fake module beside this one: each registers itself
+    (``register_fake``), so a new network joins the sandbox with one line in its module."""
+    for module in pkgutil.iter_modules(__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}")
+    return FAKES
+
+
+def demo_env() -> dict[str, str]:
+    """The environment that points the platform at the running fakes."""
+    env = {"NETWORK_BASE_URLS": json.dumps({key: fake.url for fake in FAKES.values()
+                                            for key in fake.base_urls})}
+    for fake in FAKES.values():
+        for network, (client_id, secret) in (fake.oauth or {}).items():
+            env[f"OAUTH_{network.upper()}_CLIENT_ID"] = client_id
+            env[f"OAUTH_{network.upper()}_CLIENT_SECRET"] = secret
+    return env
+
+
+# Mastodon needs no OAuth app of the installation: the platform registers one on the server the
+# person names (in the demo: http://127.0.0.1:9101).
+register_fake("mastodon", lambda: FakeMastodon(username="acme"), port=9101)
+register_fake("bluesky", lambda: FakeBluesky(), port=9102)

@@ -42,6 +42,7 @@ from agency import outbound
 from campaigns.publishing.adapters import (
     Adapter,
     AdapterError,
+    NeedsReconnect,
     Outgoing,
     Permanent,
     Published,
@@ -202,7 +203,10 @@ class MastodonAdapter(Adapter):
             reason_text = outbound.excerpt(str(message or reason or "no reason given"))
             kind = http_error(status, reason_text,
                               retry_after=self._headers(api).get("Retry-After"))
-            if status in (401, 403):
+            if status == 401:  # revoked, or the account's password changed: nothing was made
+                return NeedsReconnect(f"Mastodon ({where}) no longer takes the channel's access "
+                                      f"token ({reason_text}): reconnect the channel.")
+            if status == 403:
                 text = f"Mastodon ({where}) refused the access token: {reason_text}"
             elif isinstance(kind, Transient) and sent and status != 429:
                 # A proxy's 502/504 (or a 500) can come after Mastodon made the status: ask.

@@ -7,6 +7,7 @@ Ctrl+C (or SIGTERM) stops all three and then the embedded PostgreSQL, when that 
 (``DATABASE_URL`` unset), unless ``--keep-db``: it starts again with the next command.
 """
 
+import json
 import os
 import signal
 import socket
@@ -32,6 +33,10 @@ class Command(BaseCommand):
         parser.add_argument("--addr", default=os.environ.get("AGENCY_ADDR", "127.0.0.1:8000"))
         parser.add_argument("--keep-db", action="store_true",
                             help="Leave the embedded PostgreSQL running when stopping.")
+        parser.add_argument("--fakes", action="store_true",
+                            help="Also run the sandbox's fake networks (python -m "
+                                 "agency.demo.fakes) and point the platform at them, so "
+                                 "accounts can be connected without real networks.")
         parser.add_argument("--ready-message", default="",
                             help="Text to print once the web server answers (bin/demo: the "
                                  "addresses and sign-ins), after the start-up lines.")
@@ -41,12 +46,19 @@ class Command(BaseCommand):
         # SIGINT ignored; the processes it starts then take it by default as well.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         manage = [sys.executable, "manage.py"]
+        commands = [("web", [*manage, "runserver", options["addr"], "--noreload"]),
+                    ("workers", [*manage, "qcluster"]), ("dispatcher", [*manage, "dispatcher"])]
+        env = dict(os.environ)
+        if options["fakes"]:
+            # Run as a program, not imported: the fakes belong to the demo, above this layer.
+            fakes = [sys.executable, "-m", "agency.demo.fakes"]
+            env.update(json.loads(subprocess.run([*fakes, "--env"], check=True, text=True,
+                                                 capture_output=True).stdout))
+            commands.insert(0, ("fake networks", fakes))
         # Each in a process group of its own: Ctrl+C reaches this command alone, which asks each
         # of them once to stop, and whatever one of them started stops with it.
-        procs = {name: subprocess.Popen([*manage, *command], start_new_session=True)
-                 for name, command in (("web", ["runserver", options["addr"], "--noreload"]),
-                                       ("workers", ["qcluster"]),
-                                       ("dispatcher", ["dispatcher"]))}
+        procs = {name: subprocess.Popen(command, start_new_session=True, env=env)
+                 for name, command in commands}
         stop_db = not options["keep_db"] and not os.environ.get("DATABASE_URL")
 
         def stop(*_):

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from agency.demo.data import DEMO_PASSWORD, STAFF, seed_demo
+from agency.demo.fakes import load_all
 from tenants.links import client_base_url, portal_base_url
 
 
@@ -18,3 +19,8 @@ class Command(BaseCommand):
             where = ", ".join(f"{role.label} at {slug}" for slug, role in roles.items())
             extra = " (agency admin: creates clients)" if agency_admin else ""
             self.stdout.write(f"  {email:<20} {where}{extra}")
+        self.stdout.write("\nSandbox networks (bin/demo runs them): in a brand's Channels, "
+                          "“Connect account”.")
+        for fake in load_all().values():
+            hint = " (Mastodon: give it as your server)" if fake.name == "mastodon" else ""
+            self.stdout.write(f"  {fake.name:<20} {fake.url}{hint}")

@@ -1,0 +1,186 @@
+"""Connected accounts' token lifecycle, and what "needs reconnect" does to a channel's posts.
+
+A channel whose token the network stops taking (an adapter raised ``NeedsReconnect``, a refresh
+was refused, a token without refresh expired) "needs reconnect": the channel says so with a
+Reconnect button, a ``ReconnectWait`` row keeps the dispatcher from taking its posts (they stay
+scheduled, shown at risk, never failed or dropped), and the brand's account managers are emailed
+once per episode. Reconnecting removes the row and lets the posts that waited go, each once.
+
+``tokens_check_all`` (a periodic job, ``PERIODIC_JOBS``) visits every brand: it refreshes tokens
+ahead of their expiry where the network issues refresh tokens, and otherwise warns the account
+managers once per token, ahead of its expiry. Tokens are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns import connections
+from campaigns.models import Channel
+from campaigns.publishing import alerts, transitions
+from campaigns.publishing.models import Delivery, ReconnectWait, State
+from campaigns.publishing.transitions import Outcome
+from tenants.emails import send_client_email
+from tenants.models import current_client
+from tenants.tasks import for_each_brand
+
+logger = logging.getLogger(__name__)
+
+
+def _email(client, subject: str, template: str, context: dict) -> None:
+    """Tell the brand's account managers (and agency admins). Never raises."""
+    try:
+        recipients = alerts.team_emails(client)
+        if recipients:
+            send_client_email(client=client, to=recipients, subject=subject,
+                              template=template, context=context)
+    except Exception:  # noqa: BLE001 - a mail server down must not undo what was recorded
+        logger.exception("could not email the team of %s about a channel", client.schema_name)
+
+
+def posts_at_risk(client, channel_ids) -> int:
+    """How many scheduled posts go to these channels (waiting for a reconnection)."""
+    return Delivery.objects.filter(client=client, channel_id__in=list(channel_ids),
+                                   state=State.SCHEDULED).count()
+
+
+def channel_needs_reconnect(channel: Channel, reason: str, *, secret_used: str | None = None,
+                            notify: bool = True) -> bool:
+    """Record that the network no longer takes ``channel``'s token: its posts wait. With
+    ``secret_used`` (the encrypted token that was refused), nothing happens if the channel was
+    reconnected meanwhile. Returns True when this starts a new episode (the team is emailed
+    once, after commit, if ``notify``)."""
+    client = current_client()
+    reason = reason[:300]
+    with transaction.atomic():
+        channels = Channel.objects.filter(pk=channel.pk)
+        if secret_used is not None:
+            channels = channels.filter(secret_encrypted=secret_used)
+        started = channels.filter(needs_reconnect_since__isnull=True).update(
+            needs_reconnect_since=timezone.now(), reconnect_reason=reason)
+        if not started and not channels.exists():
+            return False  # reconnected meanwhile: the new token is not the one refused
+        ReconnectWait.objects.get_or_create(client=client, channel_id=channel.pk,
+                                            defaults={"reason": reason})
+        if started and notify:
+            channel.refresh_from_db()
+            transaction.on_commit(lambda: _email(
+                client, f"Reconnect {channel.name}: its posts are waiting",
+                "publishing/email/channel_needs_reconnect",
+                {"channel": channel, "reason": reason,
+                 "at_risk": posts_at_risk(client, [channel.pk])}))
+    return bool(started)
+
+
+def wait_for_reconnect(delivery: Delivery, claim: str, channel: Channel,
+                       message: str) -> Outcome:
+    """The worker's step when an adapter raised ``NeedsReconnect``: the delivery goes back to
+    waiting and the channel needs reconnecting, in one transaction."""
+    with transaction.atomic():
+        outcome = transitions.wait_for_reconnect(delivery, claim, message)
+        if outcome == Outcome.WAITING:
+            channel_needs_reconnect(channel, message, secret_used=channel.secret_encrypted)
+    return outcome
+
+
+def channel_reconnected(channel: Channel) -> int:
+    """The channel has working tokens again: it no longer needs reconnecting and the posts
+    that waited for it go. Returns how many had waited."""
+    client = current_client()
+    with transaction.atomic():
+        Channel.objects.filter(pk=channel.pk).update(needs_reconnect_since=None,
+                                                     reconnect_reason="")
+        channel.needs_reconnect_since, channel.reconnect_reason = None, ""
+        ReconnectWait.objects.filter(client=client, channel_id=channel.pk).delete()
+        return transitions.resume_reconnected(client.pk, channel.pk)
+
+
+def channel_disconnect(channel: Channel, *, user=None) -> bool:
+    """Revoke the channel's token at the network where it can, and forget its tokens. Its
+    scheduled posts wait for a reconnection (nothing is dropped). Returns whether the network
+    revoked the token."""
+    provider = connections.get(channel.network)
+    revoked = False
+    if provider is not None and channel.secret_encrypted:
+        try:
+            revoked = provider.revoke(channel)
+        except connections.ConnectionError_ as exc:
+            logger.warning("channel %s: the network did not revoke the token: %s", channel.pk,
+                           exc.message)
+    who = (user.get_full_name() or user.get_username()) if user is not None else "someone"
+    with transaction.atomic():
+        channel.set_secret("")
+        channel.set_refresh_token("")
+        channel.token_expires_at = None
+        channel.save(update_fields=["secret_encrypted", "secret_hint", "refresh_encrypted",
+                                    "token_expires_at"])
+        channel_needs_reconnect(channel, f"Disconnected by {who}: connect the account again "
+                                         "to send this channel's posts.", notify=False)
+    return revoked
+
+
+# --- the periodic job --------------------------------------------------------------------------
+
+
+def store_tokens(channel: Channel, tokens: connections.Tokens) -> None:
+    """Keep new tokens on the channel (encrypted), with their expiry and scopes."""
+    channel.set_secret(tokens.access_token)
+    if tokens.refresh_token:
+        channel.set_refresh_token(tokens.refresh_token)
+    channel.token_expires_at = tokens.expires_at
+    if tokens.scopes:
+        channel.scopes = tokens.scopes[:500]
+
+
+def tokens_check(client) -> dict:
+    """One brand: refresh what expires soon (where the network can), warn once about what
+    cannot be refreshed, and mark what has expired as needing reconnection."""
+    now = timezone.now()
+    done = {"refreshed": 0, "warned": 0, "needs_reconnect": 0}
+    channels = Channel.objects.filter(active=True, token_expires_at__isnull=False,
+                                      needs_reconnect_since__isnull=True)
+    for channel in channels:
+        provider = connections.get(channel.network)
+        if provider is None:
+            continue
+        left = channel.token_expires_at - now
+        if provider.issues_refresh_tokens and channel.refresh_encrypted:
+            if left > provider.refresh_ahead:
+                continue
+            try:
+                tokens = provider.refresh(channel)
+            except connections.ConnectionError_ as exc:
+                if exc.transient and left.total_seconds() > 0:
+                    logger.warning("channel %s: token refresh failed, tried again later: %s",
+                                   channel.pk, exc.message)
+                    continue
+                channel_needs_reconnect(channel, f"The network refused to renew the access: "
+                                                 f"{exc.message}")
+                done["needs_reconnect"] += 1
+                continue
+            store_tokens(channel, tokens)
+            channel.save(update_fields=["secret_encrypted", "secret_hint", "refresh_encrypted",
+                                        "token_expires_at", "scopes"])
+            done["refreshed"] += 1
+            continue
+        if left.total_seconds() <= 0:
+            channel_needs_reconnect(channel, "The network's access expired on "
+                                             f"{channel.token_expires_at:%Y-%m-%d %H:%M} UTC.")
+            done["needs_reconnect"] += 1
+        elif left <= provider.warn_ahead and channel.expiry_warned_for != channel.token_expires_at:
+            channel.expiry_warned_for = channel.token_expires_at
+            channel.save(update_fields=["expiry_warned_for"])
+            _email(client, f"Reconnect {channel.name} before "
+                           f"{channel.token_expires_at:%d %B}",
+                   "publishing/email/token_expiring",
+                   {"channel": channel, "at_risk": posts_at_risk(client, [channel.pk])})
+            done["warned"] += 1
+    return done
+
+
+def tokens_check_all() -> dict:
+    """The periodic job: ``tokens_check`` in every brand."""
+    return for_each_brand("connected account tokens", tokens_check)

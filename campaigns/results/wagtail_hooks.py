@@ -31,12 +31,12 @@ def _is_campaign(page) -> bool:
 @hooks.register("register_page_header_buttons")
 def campaign_results_button(page, user, view_name, next_url=None):
     if _is_campaign(page) and page.pk:
-        yield Button("Results", reverse("results_campaign", args=[page.pk]),
+        yield Button("Campaign results", reverse("results_campaign", args=[page.pk]),
                      icon_name="table", priority=40)
 
 
 @hooks.register("register_page_listing_more_buttons")
 def campaign_results_listing_button(page, user, next_url=None):
     if _is_campaign(page):
-        yield Button("Results", reverse("results_campaign", args=[page.pk]),
+        yield Button("Campaign results", reverse("results_campaign", args=[page.pk]),
                      icon_name="table", priority=40)

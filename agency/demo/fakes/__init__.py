@@ -602,6 +602,9 @@ def _cid(data: bytes, codec: int) -> str:
     return "b" + base64.b32encode(raw).decode().lower().rstrip("=")
 
 
+COLLECTION_POST = "app.bsky.feed.post"
+
+
 class FakeBluesky(_FakeNetwork):
     """A PDS with one account (``handle``, ``did``) that logs in with ``password``.
 
@@ -786,6 +789,23 @@ class FakeBluesky(_FakeNetwork):
             record = next(r for r in self._records.values() if r["uri"] == uri)
             record["counts"] = {"likeCount": likes, "repostCount": reposts,
                                 "replyCount": replies, "quoteCount": quotes}
+
+    def add_post(self, text: str, *, created_at: datetime | None = None) -> dict:
+        """Put a post on the account directly (as if posted elsewhere); returns its record."""
+        with self.lock:
+            rkey = tid(time.time_ns() // 1000, self._random.randrange(1024))
+            while (COLLECTION_POST, rkey) in self._records:
+                rkey = tid(time.time_ns() // 1000, self._random.randrange(1024))
+            value = {"$type": COLLECTION_POST, "text": text,
+                     "createdAt": _iso(created_at or datetime.now(UTC))}
+            record = {"uri": f"at://{self.did}/{COLLECTION_POST}/{rkey}",
+                      "cid": _cid(json.dumps(value, sort_keys=True).encode(), 0x71),
+                      "rkey": rkey, "collection": COLLECTION_POST, "text": text, "facets": [],
+                      "images": [], "video": None, "reply": None, "record": value,
+                      "created_at": created_at or datetime.now(UTC)}
+            self._records[(COLLECTION_POST, rkey)] = record
+            self.posts_per_text[text] += 1
+            return dict(record)
 
     def _get_posts(self, uris: list[str]) -> Reply:
         if not uris:

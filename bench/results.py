@@ -285,8 +285,8 @@ def main() -> None:
     posts = found["posts"]["bluesky"] or 1
     calls_per_delivery = found["calls"]["bluesky"] / posts
     if found["posts"]["mastodon"]:
-        print(f"mastodon calls_per_delivery={found['calls']['mastodon'] / found['posts']['mastodon']:.3f}"
-              " (no batch read in Mastodon's API)")
+        per_toot = found["calls"]["mastodon"] / found["posts"]["mastodon"]
+        print(f"mastodon calls_per_delivery={per_toot:.3f} (no batch read in Mastodon's API)")
     p95, growth = dashboards(args)
     print(f"results deliveries={args.deliveries} calls_per_delivery={calls_per_delivery:.3f} "
           f"collect_s={collect_s:.1f} dashboard_p95_ms={p95:.1f} growth={growth:.2f}")

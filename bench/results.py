@@ -62,9 +62,23 @@ TOKEN = "bench-mastodon-token"  # noqa: S105 - a fake server's token
 PASSWORD = "bench-app-password"  # noqa: S105
 
 
-def clean(schemas: list[str]) -> None:
+def clean(brands: list) -> None:
+    """Forget earlier runs: the outbox, and every bench brand's results; the channels of bench
+    brands this run does not use are switched off (their fake servers are gone)."""
     from django.db import connection
+    from django_tenants.utils import schema_context
     from psycopg import sql
+
+    from campaigns.models import Channel
+    from tenants.models import Client
+
+    used = {brand.schema_name for brand in brands}
+    schemas = list(Client.objects.filter(slug__startswith="res").values_list("schema_name",
+                                                                              flat=True))
+    for schema in schemas:
+        if schema not in used:
+            with schema_context(schema):
+                Channel.objects.update(active=False)
 
     tables = [sql.Identifier("public", "publishing_deliveryevent"),
               sql.Identifier("public", "publishing_delivery")]
@@ -103,12 +117,13 @@ def collection(args) -> tuple[float, dict]:
     from django.utils import timezone
 
     from agency.demo.fakes import FakeBluesky, FakeMastodon
+    from campaigns.publishing.adapters import mastodon as _loaded  # noqa: F401 - as in a worker
     from campaigns.publishing.adapters.bluesky import forget_sessions
     from campaigns.publishing.models import Delivery
     from campaigns.results import tasks
 
     brands = ensure_brands("res", args.brands)
-    clean([b.schema_name for b in brands])
+    clean(brands)
     rng = random.Random(20)  # noqa: S311 - spread, not secrets
     now = timezone.now()
     per_network = {"mastodon": 0, "bluesky": 0}
@@ -281,6 +296,8 @@ def main() -> None:
     import logging
 
     logging.getLogger("campaigns.results").setLevel(logging.ERROR)
+    for noisy in ("httpx", "django_tasks", "wagtail"):  # a line per request or page otherwise
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     collect_s, found = collection(args)
     posts = found["posts"]["bluesky"] or 1
     calls_per_delivery = found["calls"]["bluesky"] / posts

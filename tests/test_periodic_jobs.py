@@ -40,7 +40,7 @@ def test_a_release_that_changes_adds_and_drops_jobs_is_followed(world, settings)
     }
     changes = schedules.sync()
     assert changes == {"created": ["nightly digest"], "updated": ["approval reminders"],
-                       "removed": ["webhook log pruning"]}
+                       "removed": ["webhook log pruning", "results collection"]}
     periodic = _periodic()
     assert periodic["approval reminders"][2] == 5
     assert "webhook log pruning" not in periodic

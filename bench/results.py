@@ -42,6 +42,7 @@ import os
 import random
 import sys
 import time
+import zoneinfo
 from datetime import timedelta
 from pathlib import Path
 
@@ -205,6 +206,7 @@ def dashboard_brand(slug: str, posts: int, rng):
                                                      defaults={"email": f"{slug}@bench.test"})
     membership_set(client=client, user=user, role=Role.ACCOUNT_MANAGER, actor=SYSTEM)
     now = timezone.now()
+    zone = zoneinfo.ZoneInfo(client.time_zone)
     with schema_context(client.schema_name):
         campaign = CampaignPage.objects.filter(title="Bench results campaign").first()
         if campaign is None:
@@ -214,7 +216,8 @@ def dashboard_brand(slug: str, posts: int, rng):
         FollowerCount.objects.all().delete()
         rows = []
         for number in range(posts):
-            out = now - timedelta(minutes=rng.randint(20, 365 * 24 * 60))
+            out = now - timedelta(minutes=rng.randint(20, 365 * 24 * 60) if number >= 20
+                                  else 2 * 24 * 60)
             likes, reposts, replies = (rng.randint(0, 80), rng.randint(0, 9),
                                        rng.randint(0, 5))
             page_id = campaign.pk if number < 20 else 2_000_000 + number // 20
@@ -224,7 +227,9 @@ def dashboard_brand(slug: str, posts: int, rng):
                 network="bluesky", channel_name=f"Bench channel {number % 3 + 1}",
                 campaign_title=f"Campaign {page_id}", text=f"Bench post {number}",
                 remote_id=f"at://did:plc:bench/app.bsky.feed.post/{number}",
-                published_at=out if number >= 20 else now - timedelta(days=2),
+                published_at=out,
+                posted_weekday=out.astimezone(zone).isoweekday(),
+                posted_hour=out.astimezone(zone).hour,
                 collected_at=now, collections=6, likes=likes, reposts=reposts,
                 replies=replies, quotes=0, interactions=likes + reposts + replies,
                 next_collect_at=out + timedelta(days=1) if number % 7 == 0 else None))

@@ -20,6 +20,7 @@ keep their place, and the other channels go on.
 from __future__ import annotations
 
 import logging
+import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -87,6 +88,7 @@ def track_new(client, *, now: datetime) -> int:
     if not new_ids:
         return 0
     first = timedelta(minutes=min(_setting("SCHEDULE_MINUTES") or [0]))
+    zone = zoneinfo.ZoneInfo(client.time_zone)
     rows = []
     for delivery in Delivery.objects.filter(pk__in=new_ids).only(
             "id", "page_id", "post_id", "post_number", "channel_id", "network", "channel_name",
@@ -98,6 +100,8 @@ def track_new(client, *, now: datetime) -> int:
             campaign_title=delivery.campaign_title, text=delivery.text[:2000],
             remote_id=delivery.remote_id, remote_url=delivery.remote_url,
             published_at=delivery.published_at,
+            posted_weekday=delivery.published_at.astimezone(zone).isoweekday(),
+            posted_hour=delivery.published_at.astimezone(zone).hour,
             next_collect_at=delivery.published_at + first))
     PostResult.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
     return len(rows)

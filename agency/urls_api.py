@@ -16,6 +16,11 @@ from campaigns.api import (
     VideoViewSet,
 )
 from campaigns.publishing.api import DeliveryViewSet
+from campaigns.results.api import (
+    CampaignResultsViewSet,
+    ChannelResultsViewSet,
+    PostResultViewSet,
+)
 
 router = SimpleRouter()
 router.register("campaigns", CampaignViewSet, basename="api-campaign")
@@ -28,6 +33,9 @@ router.register("calendar", CalendarViewSet, basename="api-calendar")
 router.register("lint", LintViewSet, basename="api-lint")
 router.register("review-links", ReviewLinkViewSet, basename="api-review-link")
 router.register("deliveries", DeliveryViewSet, basename="api-delivery")
+router.register("results/campaigns", CampaignResultsViewSet, basename="api-result-campaign")
+router.register("results/channels", ChannelResultsViewSet, basename="api-result-channel")
+router.register("results", PostResultViewSet, basename="api-result")
 router.register("webhooks", WebhookEndpointViewSet, basename="api-webhook")
 router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="api-webhook-delivery")
 

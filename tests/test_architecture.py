@@ -17,7 +17,7 @@ PACKAGES = ("agency", "tenants", "campaigns", "approvals")
 OUTSIDE_LAYERS = ("agency.settings", ".migrations")
 # The parts the issue named as one knot, and the base; none may reach another in a cycle.
 PARTS = ("agency.portal", "agency.webhooks", "agency.demo", "agency.api", "campaigns.publishing",
-         "approvals", "campaigns", "tenants")
+         "campaigns.results", "campaigns.conversations", "approvals", "campaigns", "tenants")
 MOST_DEFERRED = 8
 
 

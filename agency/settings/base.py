@@ -81,6 +81,7 @@ TENANT_APPS = [
     "approvals",
     "agency.api",
     "agency.webhooks",
+    "campaigns.results",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -239,6 +240,20 @@ PERIODIC_JOBS = {
     # Connected accounts: refresh tokens ahead of expiry, warn where they cannot be refreshed.
     "connected account tokens": {"func": "campaigns.publishing.connected.tokens_check_all",
                                  "every": "hourly"},
+    "results collection": {"func": "campaigns.results.tasks.collect_results", "every": "minutes",
+                           "minutes": int(os.environ.get("RESULTS_COLLECT_EVERY_MINUTES", "5"))},
+}
+
+# Results (campaigns/results): when a published post's counts are read from its network. Often
+# in its first hours (minutes after publishing), then daily, then never after STOP_AFTER_DAYS.
+RESULTS = {
+    "SCHEDULE_MINUTES": [int(m) for m in env_list("RESULTS_SCHEDULE_MINUTES",
+                                                  "15,60,180,360,720,1440")],
+    "STOP_AFTER_DAYS": int(os.environ.get("RESULTS_STOP_AFTER_DAYS", "30")),
+    "POSTS_PER_ROUND": int(os.environ.get("RESULTS_POSTS_PER_ROUND", "5000")),  # per brand
+    "TIMEOUT_SECONDS": env_float("RESULTS_TIMEOUT_SECONDS", 10.0),
+    # A channel the network rate limits (or that fails) waits this long when it names no time.
+    "DEFER_MINUTES": int(os.environ.get("RESULTS_DEFER_MINUTES", "15")),
 }
 
 # The publishing engine (campaigns/publishing): the dispatcher's and workers' timings.

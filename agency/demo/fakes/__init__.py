@@ -390,7 +390,7 @@ class FakeMastodon(_FakeNetwork):
             "created_at": "2024-01-01T00:00:00.000Z", "note": "",
             "url": f"{self.url}/@{self.username}",
             "avatar": f"{self.url}/avatars/original/missing.png", "header": "", "emojis": [],
-            "fields": [], "followers_count": 0, "following_count": 0,
+            "fields": [], "followers_count": self.followers_count, "following_count": 0,
             "statuses_count": len(self._statuses),
             "source": {"privacy": "public", "sensitive": False, "language": "", "note": "",
                        "fields": []},
@@ -418,12 +418,30 @@ class FakeMastodon(_FakeNetwork):
             "in_reply_to_id": status["in_reply_to_id"],
             "in_reply_to_account_id": self.account_id if status["in_reply_to_id"] else None,
             "sensitive": False, "spoiler_text": "", "visibility": "public", "language": "en",
-            "uri": status["uri"], "url": status["url"], "replies_count": 0, "reblogs_count": 0,
-            "favourites_count": 0, "edited_at": None, "content": status["content"],
+            "uri": status["uri"], "url": status["url"], **self._counts_json(status),
+            "edited_at": None, "content": status["content"],
             "reblog": None, "account": self._account(),
             "media_attachments": [self._media_json(m) for m in status["media"]],
             "mentions": [], "tags": [], "emojis": [], "card": None, "poll": None,
         }
+
+    # -- results: counts on statuses and the account's followers (GET /api/v1/statuses/:id and
+    # verify_credentials answer them) --------------------------------------------------------
+
+    followers_count = 0
+
+    def set_counts(self, status_id: str, *, favourites: int = 0, reblogs: int = 0,
+                   replies: int = 0) -> None:
+        """Give a status its counts, as if people had favourited, boosted and replied."""
+        with self.lock:
+            status = next(s for s in self._statuses if s["id"] == str(status_id))
+            status["counts"] = {"favourites_count": favourites, "reblogs_count": reblogs,
+                                "replies_count": replies}
+
+    @staticmethod
+    def _counts_json(status: dict) -> dict:
+        return status.get("counts") or {"favourites_count": 0, "reblogs_count": 0,
+                                        "replies_count": 0}
 
     def _media_json(self, media: dict) -> dict:
         kind = "video" if media["mime_type"].startswith("video/") else "image"
@@ -853,6 +871,9 @@ def _cid(data: bytes, codec: int) -> str:
     return "b" + base64.b32encode(raw).decode().lower().rstrip("=")
 
 
+COLLECTION_POST = "app.bsky.feed.post"
+
+
 class FakeBluesky(_FakeNetwork):
     """A PDS with one account (``handle``, ``did``) that logs in with ``password``.
 
@@ -1010,17 +1031,68 @@ class FakeBluesky(_FakeNetwork):
             return self._error(401, "InvalidToken", "Token could not be verified")
         if nsid == "com.atproto.server.getSession":
             return Reply(200, {"handle": self.handle, "did": self.did, "active": True})
+        if nsid == "app.bsky.feed.getPosts" and method == "GET":
+            return self._get_posts(query.get("uris") or [])
         if nsid == "app.bsky.actor.getProfile" and method == "GET":
             if not self._repo(arg.get("actor")):
                 return self._error(400, "InvalidRequest", "Profile not found")
             return Reply(200, {"did": self.did, "handle": self.handle,
-                               "displayName": "Acme", "followersCount": 0,
+                               "displayName": "Acme", "followersCount": self.followers_count,
                                "followsCount": 0, "postsCount": len(self.posts)})
         if nsid == "com.atproto.repo.uploadBlob" and method == "POST":
             return self._upload_blob(headers, body)
         if nsid == "com.atproto.repo.createRecord" and method == "POST":
             return self._create_record(json.loads(body or b"{}"))
         return self._error(501, "MethodNotImplemented", "Method Not Implemented")
+
+    # -- results: counts on posts (app.bsky.feed.getPosts, at most 25 URIs a call) and the
+    # account's followers (getProfile followersCount) -------------------------------------------
+
+    followers_count = 0
+    max_get_posts = 25
+
+    def set_counts(self, uri: str, *, likes: int = 0, reposts: int = 0, replies: int = 0,
+                   quotes: int = 0) -> None:
+        """Give a post its counts, as if people had liked, reposted, replied and quoted."""
+        with self.lock:
+            record = next(r for r in self._records.values() if r["uri"] == uri)
+            record["counts"] = {"likeCount": likes, "repostCount": reposts,
+                                "replyCount": replies, "quoteCount": quotes}
+
+    def add_post(self, text: str, *, created_at: datetime | None = None) -> dict:
+        """Put a post on the account directly (as if posted elsewhere); returns its record."""
+        with self.lock:
+            rkey = tid(time.time_ns() // 1000, self._random.randrange(1024))
+            while (COLLECTION_POST, rkey) in self._records:
+                rkey = tid(time.time_ns() // 1000, self._random.randrange(1024))
+            value = {"$type": COLLECTION_POST, "text": text,
+                     "createdAt": _iso(created_at or datetime.now(UTC))}
+            record = {"uri": f"at://{self.did}/{COLLECTION_POST}/{rkey}",
+                      "cid": _cid(json.dumps(value, sort_keys=True).encode(), 0x71),
+                      "rkey": rkey, "collection": COLLECTION_POST, "text": text, "facets": [],
+                      "images": [], "video": None, "reply": None, "record": value,
+                      "created_at": created_at or datetime.now(UTC)}
+            self._records[(COLLECTION_POST, rkey)] = record
+            self.posts_per_text[text] += 1
+            return dict(record)
+
+    def _get_posts(self, uris: list[str]) -> Reply:
+        if not uris:
+            return self._error(400, "InvalidRequest", 'Params must have the property "uris"')
+        if len(uris) > self.max_get_posts:
+            return self._error(400, "InvalidRequest", "Params/uris must not have more than "
+                                                      f"{self.max_get_posts} elements")
+        with self.lock:
+            by_uri = {r["uri"]: r for (collection, _), r in self._records.items()
+                      if collection == "app.bsky.feed.post"}
+            views = [{"uri": r["uri"], "cid": r["cid"],
+                      "author": {"did": self.did, "handle": self.handle, "displayName": "Acme"},
+                      "record": r["record"], "indexedAt": _iso(r["created_at"]),
+                      **(r.get("counts") or {"likeCount": 0, "repostCount": 0,
+                                             "replyCount": 0, "quoteCount": 0}),
+                      "labels": []}
+                     for r in (by_uri.get(uri) for uri in uris) if r is not None]
+        return Reply(200, {"posts": views})
 
     def _upload_blob(self, headers, body: bytes) -> Reply:
         if len(body) > 1_000_000:

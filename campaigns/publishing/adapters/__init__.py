@@ -10,6 +10,10 @@ the post is on the network. It reports what happened by return value or by one o
 - ``Unknown``: the request may have been accepted (a timeout after it was sent). The outbox never
   sends again blindly; it asks the network with ``find``.
 - ``NeedsReconnect`` (a ``Permanent``): the token no longer works; the channel needs reconnecting.
+
+Results: ``metrics(remote_ids)`` reads the public counts of published posts (``Counts``), as many
+per network call as the network allows; ``followers()`` the account's follower count. An adapter
+whose network gives neither raises ``NotSupported`` (the base's default).
 """
 
 from __future__ import annotations
@@ -42,6 +46,33 @@ class Unknown(AdapterError):
 class NeedsReconnect(Permanent):
     """The network no longer takes the channel's token (expired, revoked, password changed):
     nothing was published. The channel needs someone to reconnect it; its posts wait."""
+
+
+class NotSupported(Permanent):
+    """The network (or this adapter) does not give what was asked, e.g. a post's counts."""
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A published post's public counts at one moment. ``None``: the network does not give
+    that figure (Mastodon and Bluesky give no impressions); 0 is a real zero."""
+
+    likes: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    quotes: int | None = None
+    impressions: int | None = None
+    views: int | None = None
+    saves: int | None = None
+    clicks: int | None = None
+
+    FIELDS = ("likes", "reposts", "replies", "quotes", "impressions", "views", "saves", "clicks")
+
+    @property
+    def interactions(self) -> int:
+        """What people did with the post: likes, reposts, replies, quotes, saves and clicks."""
+        return sum(getattr(self, name) or 0
+                   for name in ("likes", "reposts", "replies", "quotes", "saves", "clicks"))
 
 
 @dataclass(frozen=True)
@@ -106,6 +137,20 @@ class Adapter:
     def find(self, post: Outgoing, *, since) -> Published | None:
         """The post if the network has it, None if it does not; ``Unknown`` if it cannot tell."""
         raise NotImplementedError
+
+    # Results. How many remote ids one ``metrics`` call takes at most (the caller splits a
+    # longer list): the network's own batch size, or how many single reads share one session.
+    metrics_batch = 1
+
+    def metrics(self, remote_ids: list[str]) -> dict[str, Counts]:
+        """The counts of these published posts, by remote id; a post the network no longer has
+        is left out. ``Transient`` (429, 5xx, no answer) may carry ``partial``: the counts read
+        before it happened."""
+        raise NotSupported(f"{self.network or 'This network'} gives no counts of posts here.")
+
+    def followers(self) -> int:
+        """How many accounts follow the channel's account now."""
+        raise NotSupported(f"{self.network or 'This network'} gives no follower count here.")
 
 
 ADAPTERS: dict[str, type[Adapter]] = {}

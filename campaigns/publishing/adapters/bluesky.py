@@ -53,6 +53,7 @@ from agency import outbound
 from campaigns.publishing.adapters import (
     Adapter,
     AdapterError,
+    Counts,
     Outgoing,
     Permanent,
     Published,
@@ -400,6 +401,39 @@ class BlueskyAdapter(Adapter):
         except AdapterError as exc:
             raise Unknown(f"Could not ask Bluesky whether the post is there: {exc.message}") \
                 from exc
+
+    # -- results --------------------------------------------------------------------------------
+
+    # app.bsky.feed.getPosts takes up to 25 at:// URIs per call.
+    metrics_batch = 25
+
+    def metrics(self, remote_ids: list[str]) -> dict[str, Counts]:
+        """Likes, reposts, replies and quotes of up to 25 posts in one getPosts call; a post
+        that is gone is simply not in the answer."""
+        uris = [remote_id for remote_id in remote_ids if str(remote_id).startswith("at://")]
+        if len(uris) > self.metrics_batch:
+            raise ValueError(f"getPosts takes at most {self.metrics_batch} URIs at once.")
+        if not uris:
+            return {}
+
+        def read(client: Client) -> dict[str, Counts]:
+            answer = client.app.bsky.feed.get_posts(
+                models.AppBskyFeedGetPosts.Params(uris=uris))
+            return {post.uri: Counts(likes=post.like_count or 0,
+                                     reposts=post.repost_count or 0,
+                                     replies=post.reply_count or 0,
+                                     quotes=post.quote_count or 0)
+                    for post in answer.posts}
+
+        return self._guard(lambda: self._run(read), sent=False)
+
+    def followers(self) -> int:
+        def read(client: Client) -> int:
+            profile = client.app.bsky.actor.get_profile(
+                models.AppBskyActorGetProfile.Params(actor=_account(client).did))
+            return int(profile.followers_count or 0)
+
+        return self._guard(lambda: self._run(read), sent=False)
 
     def _guard(self, call, *, sent: bool):
         """Errors that escaped the steps (a kept session refused twice, a failure of the login

@@ -42,6 +42,7 @@ from agency import outbound
 from campaigns.publishing.adapters import (
     Adapter,
     AdapterError,
+    Counts,
     NeedsReconnect,
     Outgoing,
     Permanent,
@@ -318,3 +319,46 @@ class MastodonAdapter(Adapter):
             api.session.close()
         raise Unknown(f"Mastodon shows more than {MAX_PAGES * PAGE_SIZE} statuses since the "
                       "post was sent; cannot tell whether it is among them.")
+
+    # -- results --------------------------------------------------------------------------------
+
+    # Mastodon has no batch read of statuses: one GET /api/v1/statuses/:id each, in one session.
+    metrics_batch = 20
+
+    def metrics(self, remote_ids: list[str]) -> dict[str, Counts]:
+        """Favourites, boosts and replies of each status (``quotes_count`` where the server
+        gives it, Mastodon 4.5 on). A status the server no longer has (404) is left out."""
+        api = self._api()
+        found: dict[str, Counts] = {}
+        try:
+            for remote_id in remote_ids:
+                try:
+                    status = api.status(remote_id)
+                except MastodonAPIError as exc:
+                    if len(exc.args) >= 2 and exc.args[1] in (404, 410):
+                        continue  # deleted on the network
+                    error = self._error(api, exc, sent=False)
+                    error.partial = found
+                    raise error from exc
+                except MastodonError as exc:
+                    error = self._error(api, exc, sent=False)
+                    error.partial = found
+                    raise error from exc
+                found[str(remote_id)] = Counts(
+                    likes=int(status.get("favourites_count") or 0),
+                    reposts=int(status.get("reblogs_count") or 0),
+                    replies=int(status.get("replies_count") or 0),
+                    quotes=(int(status["quotes_count"]) if status.get("quotes_count") is not None
+                            else None))
+            return found
+        finally:
+            api.session.close()
+
+    def followers(self) -> int:
+        api = self._api()
+        try:
+            return int(api.account_verify_credentials().get("followers_count") or 0)
+        except MastodonError as exc:
+            raise self._error(api, exc, sent=False) from exc
+        finally:
+            api.session.close()

@@ -1,0 +1,15 @@
+"""The results collection job (``settings.PERIODIC_JOBS["results collection"]``)."""
+
+from __future__ import annotations
+
+from campaigns.results.collection import collect_round
+from tenants.tasks import for_each_brand
+
+
+def collect_results() -> dict[str, dict]:
+    """One collection round in every brand (one brand's failure never stops the others).
+    Returns, per brand, what the round did."""
+    results = for_each_brand("results collection", collect_round)
+    return {schema: {"read": report.read, "calls": report.calls, "tracked": report.tracked,
+                     "deferred": report.deferred, "failed": report.failed}
+            for schema, report in results.items()}

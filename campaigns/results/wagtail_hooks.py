@@ -1,0 +1,42 @@
+"""The results screens in each brand's admin: the "Results" menu item, a "Results" button on
+each campaign, and their URLs."""
+
+from django.urls import path, reverse
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+from wagtail.admin.widgets import Button
+
+from campaigns.models import CampaignPage
+from campaigns.results import views
+
+
+@hooks.register("register_admin_urls")
+def results_urls():
+    return [
+        path("results/", views.brand_results_view, name="results_brand"),
+        path("results/campaign/<int:page_id>/", views.campaign_results_view,
+             name="results_campaign"),
+    ]
+
+
+@hooks.register("register_admin_menu_item")
+def results_menu_item():
+    return MenuItem("Results", reverse("results_brand"), icon_name="table", order=170)
+
+
+def _is_campaign(page) -> bool:
+    return page.specific_class is CampaignPage
+
+
+@hooks.register("register_page_header_buttons")
+def campaign_results_button(page, user, view_name, next_url=None):
+    if _is_campaign(page) and page.pk:
+        yield Button("Campaign results", reverse("results_campaign", args=[page.pk]),
+                     icon_name="table", priority=40)
+
+
+@hooks.register("register_page_listing_more_buttons")
+def campaign_results_listing_button(page, user, next_url=None):
+    if _is_campaign(page):
+        yield Button("Campaign results", reverse("results_campaign", args=[page.pk]),
+                     icon_name="table", priority=40)

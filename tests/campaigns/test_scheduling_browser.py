@@ -24,9 +24,10 @@ pytestmark = [pytest.mark.browser]
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 
 
-def weekday_slots(count: int) -> list[dt.datetime]:
-    """The next ``count`` times at 09:00 or 17:30 on a weekday, London time, after now."""
-    now = dt.datetime.now(LONDON)
+def weekday_slots(count: int, *, lead_hours: int = 0) -> list[dt.datetime]:
+    """The next ``count`` times at 09:00 or 17:30 on a weekday, London time, after now and the
+    client's approval lead time (the editor never offers a slot inside it)."""
+    now = dt.datetime.now(LONDON) + dt.timedelta(hours=lead_hours)
     found, day = [], now.date()
     while len(found) < count:
         for hour, minute in ((9, 0), (17, 30)):
@@ -52,9 +53,12 @@ def committed(world, django_db_blocker):
 
 def test_next_free_slot_fills_in_the_first_slot_no_post_takes(
         page, signed_in, world, live_server_url, committed, django_db_blocker):
+    from approvals.models import ApprovalSettings
+
     tag = committed["tag"]
-    first, second, third = weekday_slots(3)
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
+        lead_hours = ApprovalSettings.load().due_hours_before_first_post
+        first, second, third = weekday_slots(3, lead_hours=lead_hours)
         channel = Channel.objects.create(name=f"Slots {tag}", network="sandbox", handle="@s",
                                          posting_slots="Mon-Fri 09:00, 17:30")
         Channel.objects.create(name=f"Bare {tag}", network="sandbox", handle="@b")

@@ -4,7 +4,6 @@ Cancel with LinkedIn's error and the state."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -12,8 +11,8 @@ import pytest
 from agency.demo.fakes import Hostile
 from agency.demo.fakes.linkedin import FakeLinkedIn
 from campaigns.providers.linkedin import provider
-from tests.agency.browser import CHROMIUM, CHROMIUM_ARGS
 
+pytest_plugins = ["tests.agency.browser"]
 pytestmark = [pytest.mark.browser]
 
 
@@ -26,28 +25,19 @@ def linkedin(settings):
 
 
 @pytest.mark.parametrize("button, answer", [("Allow", "code"), ("Cancel", "error")])
-def test_a_person_clicks_through_linkedins_consent_page(linkedin, button, answer):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no chromium at {CHROMIUM}")
-    from playwright.sync_api import expect, sync_playwright
+def test_a_person_clicks_through_linkedins_consent_page(linkedin, page, button, answer):
+    from playwright.sync_api import expect
 
     callback = Hostile(status=200, body=b"{}")  # stands for the brand's callback address
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                                 headless=True)
-            try:
-                page = browser.new_page()
-                page.goto(provider.authorize_url() + "?" + urlencode({
-                    "response_type": "code", "client_id": "li-app",
-                    "redirect_uri": callback.url + "/callback/", "state": "st4te",
-                    "scope": " ".join(provider.scopes)}))
-                expect(page.get_by_role("heading")).to_contain_text("Allow this app")
-                expect(page.get_by_text("Acme Coffee")).to_be_visible()
-                page.get_by_role("button", name=button).click()
-                page.wait_for_url(callback.url + "/callback/**")
-            finally:
-                browser.close()
+        page.goto(provider.authorize_url() + "?" + urlencode({
+            "response_type": "code", "client_id": "li-app",
+            "redirect_uri": callback.url + "/callback/", "state": "st4te",
+            "scope": " ".join(provider.scopes)}))
+        expect(page.get_by_role("heading")).to_contain_text("Allow this app")
+        expect(page.get_by_text("Acme Coffee")).to_be_visible()
+        page.get_by_role("button", name=button).click()
+        page.wait_for_url(callback.url + "/callback/**")
         [(method, path)] = [r for r in callback.requests if r[1].startswith("/callback/")]
         query = {k: v[0] for k, v in parse_qs(urlsplit(path).query).items()}
         assert method == "GET" and query["state"] == "st4te"

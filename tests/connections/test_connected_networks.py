@@ -328,9 +328,13 @@ def test_a_campaign_with_images_a_carousel_and_a_video_goes_out_to_all_four_exac
     videos = [o for o in meta.objects.values() if o["kind"] == "video"]
     assert [v["size"] for v in videos] == [len(CLIP)]
     # Instagram: an image, a carousel, a Reel.
-    kinds = sorted(p["media_type"] for p in meta.ig_posts())
-    assert kinds == ["CAROUSEL_ALBUM", "IMAGE", "REELS"] or kinds == [
-        "CAROUSEL_ALBUM", "IMAGE", "VIDEO"], meta.ig_posts()
+    on_instagram = {p["caption"]: p for p in meta.ig_posts()}
+    assert {caption: p["media_type"] for caption, p in on_instagram.items()} == {
+        "One cup of autumn": "IMAGE", "Three cups of autumn": "CAROUSEL",
+        "Watch the autumn pour": "REELS"}
+    assert on_instagram["Three cups of autumn"]["children"] == ["IMAGE"] * 3
+    assert on_instagram["Three cups of autumn"]["alt_texts"] == [
+        "Cup number 0", "Cup number 1", "Cup number 2"]
     # Threads: the same three.
     assert sorted(p["text"] for p in meta.threads_posts()) == [
         "One cup of autumn", "Three cups of autumn", "Watch the autumn pour"]
@@ -346,7 +350,11 @@ def test_a_campaign_with_images_a_carousel_and_a_video_goes_out_to_all_four_exac
     remote = set(Delivery.objects.filter(channel_id=channels[3].pk)
                  .values_list("remote_id", flat=True))
     assert remote == {p["id"] for p in linkedin.posts}
-    assert meta.duplicates() == {} and linkedin.duplicates() == {}
+    # Each text once on each of Meta's three networks (the fake counts them together), once
+    # on LinkedIn.
+    assert dict(meta.posts_per_text) == dict.fromkeys(
+        ("One cup of autumn", "Three cups of autumn", "Watch the autumn pour"), 3)
+    assert linkedin.duplicates() == {}
     assert set(Delivery.objects.filter(pk__in=[d.pk for d in deliveries])
                .values_list("state", flat=True)) == {State.PUBLISHED}
 

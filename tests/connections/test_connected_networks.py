@@ -8,6 +8,7 @@ brand."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
 from html import unescape
@@ -222,6 +223,38 @@ def test_a_linkedin_member_picks_an_organization_and_its_tokens_refresh(world, h
     with schema_context(world.acme.client.schema_name):
         channel.refresh_from_db()
     assert channel.get_secret() != first and not channel.needs_reconnect
+
+
+def test_the_demo_sandbox_runs_meta_and_linkedin_with_apps_that_connect(world, http, settings):
+    from agency.demo.fakes import demo_env, load_all
+
+    sandbox = load_all()
+    assert (sandbox["meta"].port, sandbox["linkedin"].port) == (9103, 9104)
+    env = demo_env()
+    urls = json.loads(env["NETWORK_BASE_URLS"])
+    assert {key: urls[key] for key in ("facebook_graph", "facebook_www", "threads_graph",
+                                       "threads_www")} == dict.fromkeys(
+        ("facebook_graph", "facebook_www", "threads_graph", "threads_www"),
+        "http://127.0.0.1:9103")
+    assert urls["linkedin_api"] == urls["linkedin_www"] == "http://127.0.0.1:9104"
+    # The demo's fakes (on free ports here) know the OAuth apps the demo gives the platform.
+    with sandbox["meta"].make() as meta, sandbox["linkedin"].make() as linkedin:
+        settings.NETWORK_BASE_URLS = {key: (meta.url if value.endswith(":9103") else
+                                            linkedin.url if value.endswith(":9104") else value)
+                                      for key, value in urls.items()}
+        settings.OAUTH_CLIENTS = {
+            network: {"client_id": env[f"OAUTH_{network.upper()}_CLIENT_ID"],
+                      "client_secret": env[f"OAUTH_{network.upper()}_CLIENT_SECRET"]}
+            for network in ("facebook", "instagram", "threads", "linkedin")}
+        client = http(world.acme.host, _manager(world.acme))
+        screen = client.get("/admin/channels/connect/").content.decode()
+        for network in ("facebook", "instagram", "threads", "linkedin"):
+            label = {"linkedin": "LinkedIn"}.get(network, network.capitalize())
+            assert f"Connect {label}" in screen
+            back = answer_consent(network, start(client, network))
+            callback = client.get(local(back))
+            assert callback.status_code == 302, callback.content.decode()[:2000]
+            assert "/admin/channels/connect/pick/" in callback["Location"]
 
 
 @pytest.mark.parametrize("network", ["facebook", "linkedin"])

@@ -65,15 +65,16 @@ def call(method: str, url: str, *, label: str, params=None, data=None) -> dict:
 
 
 def login_still_used(user_id: str, channel) -> bool:
-    """Whether a channel other than ``channel``, in any brand, was connected through the
-    Facebook login of ``user_id``."""
+    """Whether a channel other than ``channel``, in any brand, still posts through the
+    Facebook login of ``user_id`` (a disconnected one, its token forgotten, does not)."""
     here = connection.schema_name
     schemas = Client.objects.exclude(schema_name=get_public_schema_name()) \
         .values_list("schema_name", flat=True)
     for schema in schemas:
         with schema_context(schema):
             others = Channel.objects.filter(network__in=("facebook", "instagram"),
-                                            settings__user_id=user_id)
+                                            settings__user_id=user_id) \
+                .exclude(secret_encrypted="")
             if schema == here and channel.pk:
                 others = others.exclude(pk=channel.pk)
             if others.exists():

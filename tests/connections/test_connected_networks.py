@@ -445,6 +445,30 @@ def test_an_expired_token_holds_the_channels_posts_shows_reconnect_and_reconnect
     assert meta.duplicates() == {}
 
 
+# -- disconnecting -----------------------------------------------------------------------------------
+
+
+def test_disconnecting_revokes_at_the_network_unless_another_channel_uses_the_login(
+        world, http, fakes):
+    meta, linkedin = fakes.meta, fakes.linkedin
+    client = http(world.acme.host, _manager(world.acme))
+    with schema_context(world.acme.client.schema_name):
+        page, _ = connect(client, "facebook", PAGE)
+        instagram, _ = connect(client, "instagram", IG_USER)
+        organization, _ = connect(client, "linkedin", ORGANIZATION)
+        token = organization.get_secret()
+        # Instagram still posts through the same Facebook login: it is not revoked.
+        client.post(f"/admin/channels/{page.pk}/disconnect/")
+        assert meta.revoked == []
+        client.post(f"/admin/channels/{instagram.pk}/disconnect/")
+        assert meta.revoked == ["10001"]
+        client.post(f"/admin/channels/{organization.pk}/disconnect/")
+        assert linkedin.revoked == [token]
+        for channel in (page, instagram, organization):
+            channel.refresh_from_db()
+            assert channel.get_secret() == "" and channel.needs_reconnect
+
+
 # -- isolation -------------------------------------------------------------------------------------
 
 
@@ -467,6 +491,13 @@ def test_another_brand_cannot_use_a_connected_channels_urls(world, http, fakes):
     back = meta_consent(start(client, "instagram"))
     refused = client.get(local(back), HTTP_HOST=globex.host)
     assert refused.status_code == 400 and "another brand" in refused.content.decode()
+    # Nor pick, on Globex's host, an account Acme's consent gave.
+    back = meta_consent(start(client, "instagram"))
+    waiting = client.get(local(back))["Location"]
+    picked = client.post("/admin/channels/connect/pick/", {
+        "pick": query(waiting)["pick"], "account": IG_USER}, HTTP_HOST=globex.host)
+    assert picked.status_code == 400
+    assert "no account waiting to be picked here" in picked.content.decode()
     with schema_context(globex.client.schema_name):
         assert not Channel.objects.exists()
     assert fakes.meta.revoked == []

@@ -33,7 +33,6 @@ from tenants.models import Role
 from tests.connections.conftest import consent_link, local, query
 from tests.factories import ImageFactory, MemberFactory
 from tests.publishing.conftest import approve, make_campaign
-from tests.publishing.conftest import kit  # noqa: F401 - the fixture, shared with publishing
 
 pytestmark = pytest.mark.django_db
 
@@ -257,7 +256,7 @@ def test_the_demo_sandbox_runs_meta_and_linkedin_with_apps_that_connect(world, h
             assert "/admin/channels/connect/pick/" in callback["Location"]
 
 
-@pytest.mark.parametrize("network", ["facebook", "linkedin"])
+@pytest.mark.parametrize("network", ["facebook", "instagram", "threads", "linkedin"])
 def test_a_declined_consent_is_explained_and_saves_nothing(world, http, fakes, network):
     client = http(world.acme.host, _manager(world.acme))
     back = answer_consent(network, start(client, network), allow=False)
@@ -265,7 +264,7 @@ def test_a_declined_consent_is_explained_and_saves_nothing(world, http, fakes, n
     assert query(back)["error"] == expected
     response = client.get(local(back))
     text = response.content.decode()
-    label = "LinkedIn" if network == "linkedin" else "Facebook"
+    label = {"linkedin": "LinkedIn"}.get(network, network.capitalize())
     assert f"{label} access was not given" in text and "declined" in text
     with schema_context(world.acme.client.schema_name):
         assert not Channel.objects.exists()
@@ -445,7 +444,7 @@ def test_an_expired_token_holds_the_channels_posts_shows_reconnect_and_reconnect
     assert meta.duplicates() == {}
 
 
-# -- disconnecting -----------------------------------------------------------------------------------
+# -- disconnecting ---------------------------------------------------------------------------------
 
 
 def test_disconnecting_revokes_at_the_network_unless_another_channel_uses_the_login(

@@ -623,6 +623,6 @@ class FakeLinkedIn(_FakeNetwork):
 
 
 register_fake("linkedin", lambda: FakeLinkedIn(client_id="linkedin-demo-app",
-                                               client_secret="linkedin-demo-secret"),
+                                               client_secret="linkedin-demo-secret"),  # noqa: S106
               port=9104, base_urls=("linkedin_api", "linkedin_www"),
               oauth={"linkedin": ("linkedin-demo-app", "linkedin-demo-secret")})

@@ -828,8 +828,9 @@ class FakeMeta(_FakeNetwork):
 
 
 # The demo's sandbox: one Meta for Facebook, Instagram (through Facebook Login) and Threads.
-register_fake("meta", lambda: FakeMeta(app_id="meta-demo-app", app_secret="meta-demo-secret"),
+register_fake("meta", lambda: FakeMeta(app_id="meta-demo-app",
+                                       app_secret="meta-demo-secret"),  # noqa: S106 - the fake's
               port=9103, base_urls=("facebook_graph", "facebook_www", "threads_graph",
                                     "threads_www"),
-              oauth={network: ("meta-demo-app", "meta-demo-secret")
-                     for network in ("facebook", "instagram", "threads")})
+              oauth=dict.fromkeys(("facebook", "instagram", "threads"),
+                                  ("meta-demo-app", "meta-demo-secret")))

@@ -135,6 +135,18 @@ def test_the_channels_screen_offers_each_network(world, http, fakes):
         assert f"Connect {label}" in text
 
 
+def test_instagram_uses_the_facebook_app_when_it_has_none_of_its_own(world, http, fakes,
+                                                                    settings):
+    settings.OAUTH_CLIENTS = {"facebook": {"client_id": META_APP[0],
+                                           "client_secret": META_APP[1]}}
+    client = http(world.acme.host, _manager(world.acme))
+    text = client.get("/admin/channels/connect/").content.decode()
+    assert "Connect Instagram" in text and "Connect Threads" not in text
+    with schema_context(world.acme.client.schema_name):
+        channel, _ = connect(client, "instagram", IG_USER)
+    assert channel.get_secret() == fakes.meta.page_token(PAGE)
+
+
 def test_a_facebook_user_with_two_pages_picks_one_and_the_pages_token_is_kept_encrypted(
         world, http, fakes):
     meta = fakes.meta

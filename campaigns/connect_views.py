@@ -174,7 +174,8 @@ def connect_callback(request):
     provider = connections.get(flow["network"])
     label = provider.label if provider else flow["network"]
     if request.GET.get("error"):
-        if request.GET["error"] == "access_denied":
+        declined = provider.declined_errors if provider else ("access_denied",)
+        if request.GET["error"] in declined:
             return _refuse(request, f"{label} access was not given",
                            f"The consent on {label} was declined, so the platform cannot post "
                            "there. Nothing was saved. To connect the account, start again and "

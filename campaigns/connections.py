@@ -136,6 +136,9 @@ class Provider:
     # How long before expiry a token is refreshed, or (without refresh tokens) staff warned.
     refresh_ahead = timedelta(days=1)
     warn_ahead = timedelta(days=7)
+    # The ``error`` values the network's callback carries when the person declined consent
+    # (RFC 6749's ``access_denied``; LinkedIn says ``user_cancelled_authorize``).
+    declined_errors: tuple[str, ...] = ("access_denied",)
 
     def configured(self) -> bool:
         """Whether the installation can offer "Connect account" for this network."""

@@ -43,7 +43,7 @@ def call(method: str, url: str, *, label: str, params=None, data=None) -> dict:
         raise ConnectionError_(f"{label}'s address is refused: {exc.message}") from exc
     except (requests.RequestException, outbound.AnswerRefused) as exc:
         raise ConnectionError_(f"Could not reach {label}: {outbound.reason(exc)}. Try again "
-                               "in a moment.") from exc
+                               "in a moment.", transient=True) from exc
     finally:
         session.close()
     try:
@@ -56,21 +56,25 @@ def call(method: str, url: str, *, label: str, params=None, data=None) -> dict:
     if isinstance(error, dict):
         reason = outbound.excerpt(error.get("error_user_msg") or error.get("message") or "")
         code = error.get("code")
-        raise ConnectionError_(f"{label} refused: {reason} (code {code}).")
+        raise ConnectionError_(f"{label} refused: {reason} (code {code}).",
+                               transient=bool(error.get("is_transient"))
+                               or response.status_code >= 500)
     raise ConnectionError_(f"{label} answered HTTP {response.status_code}: "
-                           f"{outbound.excerpt(response.text)}")
+                           f"{outbound.excerpt(response.text)}",
+                           transient=response.status_code >= 500)
 
 
 def login_still_used(user_id: str, channel) -> bool:
-    """Whether a channel other than ``channel``, in any brand, was connected through the
-    Facebook login of ``user_id``."""
+    """Whether a channel other than ``channel``, in any brand, still posts through the
+    Facebook login of ``user_id`` (a disconnected one, its token forgotten, does not)."""
     here = connection.schema_name
     schemas = Client.objects.exclude(schema_name=get_public_schema_name()) \
         .values_list("schema_name", flat=True)
     for schema in schemas:
         with schema_context(schema):
             others = Channel.objects.filter(network__in=("facebook", "instagram"),
-                                            settings__user_id=user_id)
+                                            settings__user_id=user_id) \
+                .exclude(secret_encrypted="")
             if schema == here and channel.pk:
                 others = others.exclude(pk=channel.pk)
             if others.exists():
@@ -92,9 +96,16 @@ class FacebookProvider(Provider):
     pkce = True
     issues_refresh_tokens = False
 
+    def oauth_client(self) -> dict | None:
+        # Instagram is published through the Facebook app's Graph API: one OAuth app for both
+        # (OAUTH_INSTAGRAM_* only where the installation keeps a separate one).
+        return connections.client(self.network) or connections.client("facebook")
+
+    def configured(self) -> bool:
+        return self.oauth_client() is not None
+
     def app(self) -> dict:
-        # Instagram is published through the Facebook app's Graph API: one OAuth app for both.
-        found = connections.client(self.network) or connections.client("facebook")
+        found = self.oauth_client()
         if not found:
             raise ConnectionError_(f"No {self.label} app is configured: set "
                                    "OAUTH_FACEBOOK_CLIENT_ID and OAUTH_FACEBOOK_CLIENT_SECRET.")

@@ -240,6 +240,8 @@ class LinkedInProvider(connections.Provider):
     scope_separator = " "
     pkce = False  # LinkedIn takes PKCE from native apps only (see the module's docs)
     issues_refresh_tokens = True  # where LinkedIn enabled programmatic refresh for the app
+    # Cancel on LinkedIn's consent screen, or on its sign-in screen before it.
+    declined_errors = ("access_denied", "user_cancelled_authorize", "user_cancelled_login")
 
     def authorize_url(self) -> str:
         return www_url() + "/oauth/v2/authorization"

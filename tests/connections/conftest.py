@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from agency.demo.fakes import FakeMastodon
+from tests.publishing.conftest import kit  # noqa: F401 - publishing's fixture, used here too
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
-from agency.demo.fakes import Reply, _FakeNetwork, _Handler
+from agency.demo.fakes import Reply, _FakeNetwork, _Handler, register_fake
 
 __all__ = ["FakeLinkedIn"]
 
@@ -98,8 +98,8 @@ class FakeLinkedIn(_FakeNetwork):
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def start(self):
-        super().start()
+    def start(self, port: int = 0):
+        super().start(port)
         # the shared server, answering PUT too (each request reads the handler class anew)
         self._httpd.RequestHandlerClass = _Handler2
         return self
@@ -620,3 +620,9 @@ class FakeLinkedIn(_FakeNetwork):
                            "commentUrn": comment["commentUrn"],
                            "message": {"text": comment["text"]}},
                      {"x-restli-id": quote(comment["commentUrn"], safe="")})
+
+
+register_fake("linkedin", lambda: FakeLinkedIn(client_id="linkedin-demo-app",
+                                               client_secret="linkedin-demo-secret"),  # noqa: S106
+              port=9104, base_urls=("linkedin_api", "linkedin_www"),
+              oauth={"linkedin": ("linkedin-demo-app", "linkedin-demo-secret")})

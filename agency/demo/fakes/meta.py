@@ -62,7 +62,7 @@ from email.policy import HTTP
 from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from agency.demo.fakes import Reply, _Failure, _FakeNetwork, _Handler
+from agency.demo.fakes import Reply, _Failure, _FakeNetwork, _Handler, register_fake
 
 __all__ = ["FakeMeta"]
 
@@ -140,11 +140,12 @@ class FakeMeta(_FakeNetwork):
 
     # -- lifecycle: the base's server with DELETE -------------------------------------------------
 
-    def start(self):
+    def start(self, port: int = 0):
+        """Listen on 127.0.0.1:``port`` (0: a free port)."""
         if self._httpd is not None:
             return self
         self._stopping.clear()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _MetaHandler)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _MetaHandler)
         self._httpd.daemon_threads = True
         self._httpd.fake = self
         self._thread = threading.Thread(target=self._httpd.serve_forever,
@@ -177,8 +178,13 @@ class FakeMeta(_FakeNetwork):
         return self.issue("threads", self.threads_user["id"])
 
     def expire(self, token: str) -> None:
+        """The token answers code 190 subcode 463 from now on; an expired Page token is not
+        given out again (logging in anew gives the Page a new one, as Meta does)."""
         with self.lock:
             self.tokens[token]["expires_at"] = time.time() - 60
+            for page_id, page_token in list(self._page_tokens.items()):
+                if page_token == token:
+                    del self._page_tokens[page_id]
 
     def graph_error_next(self, code: int, message: str, *, subcode: int | None = None,
                          status: int = 400, path: str | None = None, transient: bool = False,
@@ -819,3 +825,12 @@ class FakeMeta(_FakeNetwork):
             return self._publish_container("threads", user, form.get("creation_id", ""),
                                            self.threads_quota, "thread")
         return self.graph_error(400, 100, "Unsupported request.")
+
+
+# The demo's sandbox: one Meta for Facebook, Instagram (through Facebook Login) and Threads.
+register_fake("meta", lambda: FakeMeta(app_id="meta-demo-app",
+                                       app_secret="meta-demo-secret"),  # noqa: S106 - the fake's
+              port=9103, base_urls=("facebook_graph", "facebook_www", "threads_graph",
+                                    "threads_www"),
+              oauth=dict.fromkeys(("facebook", "instagram", "threads"),
+                                  ("meta-demo-app", "meta-demo-secret")))

@@ -8,19 +8,24 @@ once per episode. Reconnecting removes the row and lets the posts that waited go
 
 ``tokens_check_all`` (a periodic job, ``PERIODIC_JOBS``) visits every brand: it refreshes tokens
 ahead of their expiry where the network issues refresh tokens, and otherwise warns the account
-managers once per token, ahead of its expiry. Tokens are never logged.
+managers once per token, ahead of its expiry. A token the network stops taking before its
+expiry (revoked, password changed) is found too: each connected channel with a post due within
+``TOKEN_CHECK_AHEAD_HOURS`` is asked (``Adapter.check_access``, a cheap read), so the channel is
+shown for reconnection before the post's time, not at it. Tokens are never logged.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from campaigns import connections
 from campaigns.models import Channel
-from campaigns.publishing import alerts, transitions
+from campaigns.publishing import adapters, alerts, transitions
 from campaigns.publishing.models import Delivery, ReconnectWait, State
 from campaigns.publishing.transitions import Outcome
 from tenants.emails import send_client_email
@@ -139,7 +144,7 @@ def tokens_check(client) -> dict:
     """One brand: refresh what expires soon (where the network can), warn once about what
     cannot be refreshed, and mark what has expired as needing reconnection."""
     now = timezone.now()
-    done = {"refreshed": 0, "warned": 0, "needs_reconnect": 0}
+    done = {"refreshed": 0, "warned": 0, "needs_reconnect": 0, "checked": 0}
     channels = Channel.objects.filter(active=True, token_expires_at__isnull=False,
                                       needs_reconnect_since__isnull=True)
     for channel in channels:
@@ -178,7 +183,30 @@ def tokens_check(client) -> dict:
                    "publishing/email/token_expiring",
                    {"channel": channel, "at_risk": posts_at_risk(client, [channel.pk])})
             done["warned"] += 1
+    access_check(client, done)
     return done
+
+
+def access_check(client, done: dict) -> None:
+    """Ask the network about each connected channel with a post due soon: a token it no longer
+    takes puts the channel in "needs reconnect" now, hours before the post's time."""
+    ahead = timezone.now() + timedelta(hours=getattr(settings, "TOKEN_CHECK_AHEAD_HOURS", 24))
+    due = set(Delivery.objects.filter(client=client, state=State.SCHEDULED, publish_at__lte=ahead)
+              .values_list("channel_id", flat=True))
+    channels = Channel.objects.filter(pk__in=due, active=True, needs_reconnect_since__isnull=True) \
+        .exclude(connected_at__isnull=True)
+    for channel in channels:
+        asked_with = channel.secret_encrypted
+        try:
+            adapter = adapters.for_channel(channel, timeout=10.0)
+            asked = adapter.check_access()
+        except adapters.NeedsReconnect as exc:
+            channel_needs_reconnect(channel, exc.message, secret_used=asked_with)
+            done["needs_reconnect"] += 1
+        except adapters.AdapterError as exc:  # the network is busy or down: asked next time
+            logger.warning("channel %s: access check not answered: %s", channel.pk, exc.message)
+        else:
+            done["checked"] += bool(asked)
 
 
 def tokens_check_all() -> dict:

@@ -456,6 +456,48 @@ def test_an_expired_token_holds_the_channels_posts_shows_reconnect_and_reconnect
     assert meta.duplicates() == {}
 
 
+def test_the_hourly_job_finds_a_token_meta_stopped_taking_before_the_posts_time(
+        world, kit, http, fakes, django_capture_on_commit_callbacks):
+    """A token revoked long before its expiry (a password change, a removed admin) is found by
+    the token job asking Meta, hours ahead of the post: shown for reconnection, nothing sent,
+    nothing failed. A channel with nothing due soon is not asked."""
+    meta = fakes.meta
+    client = http(world.acme.host, _manager(world.acme))
+    with schema_context(kit.schema):
+        channel, _ = connect(client, "facebook", PAGE)
+        idle, _ = connect(client, "facebook", "20002")
+    campaign = make_campaign(kit.schema, title="Tonight", posts=[
+        ("Late-night roast", [channel], timezone.now() + dt.timedelta(hours=5), None)])
+    (delivery,) = approve(kit.schema, campaign)
+
+    before = meta.count("GET", "/me")
+    connected.tokens_check_all()  # the token works: nothing changes
+    with schema_context(kit.schema):
+        channel.refresh_from_db()
+        assert not channel.needs_reconnect
+    assert meta.count("GET", "/me") == before + 1  # the channel with a post due, only
+
+    meta.expire(channel.get_secret())
+    meta.expire(idle.get_secret())
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        connected.tokens_check_all()
+    delivery.refresh_from_db()
+    assert delivery.state == State.SCHEDULED  # waiting, not failed
+    assert meta.page_posts(PAGE) == []
+    with schema_context(kit.schema):
+        channel.refresh_from_db()
+        idle.refresh_from_db()
+        assert channel.needs_reconnect and "Reconnect" in channel.reconnect_reason
+        assert not idle.needs_reconnect  # nothing due: not asked, found at its next send
+        screen = client.get(f"/admin/snippets/campaigns/channel/edit/{channel.pk}/")
+    assert "Needs reconnect" in screen.content.decode()
+    (email,) = [m for m in mail.outbox if m.subject.startswith("Reconnect")]
+    assert "Acme Coffee" in email.subject
+    _make_due([delivery])
+    assert transitions.claim_due() == []  # held until someone reconnects
+
+
 # -- disconnecting ---------------------------------------------------------------------------------
 
 

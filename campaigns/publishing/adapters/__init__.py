@@ -138,6 +138,12 @@ class Adapter:
         """The post if the network has it, None if it does not; ``Unknown`` if it cannot tell."""
         raise NotImplementedError
 
+    def check_access(self) -> bool:
+        """Ask the network, cheaply and without posting, whether it still takes the channel's
+        token: ``NeedsReconnect`` if not. False where the network cannot be asked so (the token
+        job then relies on the token's expiry and on the first send)."""
+        return False
+
     # Results. How many remote ids one ``metrics`` call takes at most (the caller splits a
     # longer list): the network's own batch size, or how many single reads share one session.
     metrics_batch = 1

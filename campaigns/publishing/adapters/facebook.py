@@ -98,6 +98,11 @@ class FacebookAdapter(Adapter):
                                 post.idempotency_key, exc.message)
             return published
 
+    def check_access(self) -> bool:
+        with self._client() as client:
+            client.get("me", fields="id")
+        return True
+
     def find(self, post: Outgoing, *, since) -> Published | None:
         page = self.channel.account_id
         cutoff = (since or datetime.now(UTC)) - FIND_SLACK

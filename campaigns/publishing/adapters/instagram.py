@@ -129,6 +129,11 @@ class InstagramAdapter(Adapter):
                                 post.idempotency_key, exc.message)
             return Published(remote_id=media_id, url=url[:500])
 
+    def check_access(self) -> bool:
+        with self._client() as client:
+            client.get("me", fields="id")
+        return True
+
     def find(self, post: Outgoing, *, since) -> Published | None:
         user = self.channel.account_id
         cutoff = (since or datetime.now(UTC)) - FIND_SLACK

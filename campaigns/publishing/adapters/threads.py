@@ -127,6 +127,11 @@ class ThreadsAdapter(Adapter):
                                 post.idempotency_key, exc.message)
             return Published(remote_id=thread_id, url=url[:500])
 
+    def check_access(self) -> bool:
+        with self._client() as client:
+            client.get("me", fields="id")
+        return True
+
     def find(self, post: Outgoing, *, since) -> Published | None:
         user = self.channel.account_id
         cutoff = (since or datetime.now(UTC)) - FIND_SLACK

@@ -190,6 +190,16 @@ def test_a_mastodon_server_error_before_the_status_is_transient(mastodon):
     assert mastodon.posts == []
 
 
+def test_mastodon_answers_whether_it_still_takes_the_token_without_posting(mastodon):
+    from campaigns.publishing.adapters import NeedsReconnect
+
+    assert mastodon_adapter(mastodon.url).check_access() is True
+    mastodon.revoke_all()  # the account's password changed
+    with pytest.raises(NeedsReconnect, match="reconnect"):
+        mastodon_adapter(mastodon.url).check_access()
+    assert mastodon.posts == []
+
+
 def test_mastodon_bad_token_is_permanent_with_mastodons_reason(mastodon):
     with pytest.raises(Permanent) as caught:
         mastodon_adapter(mastodon.url, token="revoked-token").publish(outgoing(images=[CAT]))

@@ -207,6 +207,15 @@ def test_an_expired_or_revoked_token_needs_reconnect_with_linkedins_reason(linke
     assert linkedin.posts == []
 
 
+def test_linkedin_answers_whether_it_still_takes_the_token_without_posting(linkedin):
+    token = linkedin.issue_token()
+    assert adapter(linkedin, token).check_access() is True
+    linkedin.revoke_token(token)
+    with pytest.raises(NeedsReconnect, match="REVOKED_ACCESS_TOKEN"):
+        adapter(linkedin, token).check_access()
+    assert linkedin.posts == []
+
+
 def test_a_daily_rate_limit_waits_until_linkedin_resets_its_limits_at_midnight_utc(linkedin):
     linkedin.fail_next(1, status=429, path="/rest/posts")  # "... APPLICATION DAY limit ..."
 

@@ -305,6 +305,15 @@ class LinkedInAdapter(Adapter):
                 == len(post.images)
         return "media" not in content and "multiImage" not in content
 
+    def check_access(self) -> bool:
+        """The organization's own record: 401 once the token is expired or revoked."""
+        api = self._client()
+        try:
+            api.call("GET", f"/rest/organizations/{self.channel.account_id}")
+        except LinkedInError as exc:
+            raise self._error(exc, sent=False, what="the page's record") from exc
+        return True
+
     def find(self, post: Outgoing, *, since) -> Published | None:
         api = self._client()
         wanted = normalise(post.text)

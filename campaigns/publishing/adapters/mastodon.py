@@ -292,6 +292,17 @@ class MastodonAdapter(Adapter):
         return descriptions == [(image.alt or "").strip() for image in post.images] + [
             (video.description or "").strip() for video in post.videos]
 
+    def check_access(self) -> bool:
+        """``GET /api/v1/accounts/verify_credentials``: 401 once the token is revoked."""
+        api = self._api()
+        try:
+            api.account_verify_credentials()
+        except MastodonError as exc:
+            raise self._error(api, exc, sent=False) from exc
+        finally:
+            api.session.close()
+        return True
+
     def find(self, post: Outgoing, *, since) -> Published | None:
         api = self._api()
         wanted = normalise(post.text)

@@ -163,6 +163,10 @@ moved AS (
            next_attempt_at = CASE WHEN d.sending_at IS NULL THEN statement_timestamp()
                                   ELSE statement_timestamp() + make_interval(secs => %s) END,
            lease_until = NULL, updated_at = statement_timestamp(),
+           -- a claim that ran out before sending began was no try: not counted (under load
+           -- many run out in the queue, and "sent N times" must count sends)
+           attempts = CASE WHEN d.sending_at IS NULL THEN GREATEST(d.attempts - 1, 0)
+                           ELSE d.attempts END,
            error = CASE WHEN d.sending_at IS NULL THEN d.error
                         ELSE 'The worker stopped while sending; checking with the network.' END
       FROM gone WHERE d.id = gone.id

@@ -283,6 +283,23 @@ def test_a_claim_whose_lease_ran_out_before_sending_is_taken_again(world, kit):
     assert _run([old]) == [Outcome.STALE] and _run([new]) == [Outcome.PUBLISHED]
 
 
+def test_claims_that_run_out_before_sending_are_not_counted_as_tries(world, kit, settings):
+    """Under load many claims run out in the queue before a worker starts them (seen in the
+    chaos run): none was a send, so none may bring the post nearer to "Sent N times without
+    the network confirming it" or "Gave up after N tries"."""
+    (delivery,) = _due(kit, [kit.sandbox])
+    for _ in range(settings.PUBLISHING["MAX_ATTEMPTS"] + 2):
+        transitions.claim_due()
+        Delivery.objects.filter(pk=delivery.pk).update(lease_until=timezone.now())
+        assert transitions.sweep() == 1
+    delivery.refresh_from_db()
+    assert delivery.state == State.SCHEDULED and delivery.attempts == 0
+    (claim,) = transitions.claim_due()
+    assert _run([claim]) == [Outcome.PUBLISHED]
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1
+
+
 def test_held_and_paused_posts_are_not_taken(world, kit):
     hook = {d.network: d for d in _due(kit, [kit.sandbox, kit.hook])}["webhook"]
     brand = Pause.objects.create(client=world.acme.client)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import regex
 
+from campaigns import video_info
+
 URL_RE = regex.compile(r"https?://[^\s<>\"]+", regex.IGNORECASE)
 MASTODON_MENTION_RE = regex.compile(r"(?<![\w@])@(\w+)@[\w.-]+\w", regex.UNICODE)
 
@@ -49,7 +51,9 @@ class PostDraft:
                    image_sizes=[_size(b.value.get("image")) for b in media
                                 if b.block_type == "image"],
                    image_files=[b.value["image"].file.name for b in media
-                                if b.block_type == "image" and b.value.get("image")])
+                                if b.block_type == "image" and b.value.get("image")],
+                   video_seconds=[video_info.seconds(b.value["video"]) for b in media
+                                  if b.block_type == "video" and b.value.get("video")])
 
     @property
     def text(self) -> str:
@@ -200,7 +204,8 @@ register(Network("bluesky", "Bluesky", max_length=300, max_images=4, max_alt_len
 # (multiImage), each with alt text up to 4,086 characters; or one MP4 video (Videos API: 75 KB
 # to 500 MB, 3 s to 30 min); never images and a video together.
 register(Network("linkedin", "LinkedIn", max_length=3000, max_images=20, max_videos=1,
-                 max_alt_length=4086, video_formats=("mp4",), max_video_mb=500))
+                 max_alt_length=4086, video_formats=("mp4",), max_video_mb=500,
+                 max_video_seconds=30 * 60))
 
 
 # Meta's limits, from its developer documentation: Facebook Pages' post text 63,206

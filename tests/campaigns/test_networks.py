@@ -79,3 +79,57 @@ def test_the_editor_refuses_a_document_that_is_not_a_video_in_a_video_block(worl
             block.clean(block.to_python({"video": brief.pk, "description": "Not a video"}))
         assert "“Brief” is a .pdf file, not a video" in str(refused.value.block_errors["video"])
         assert block.clean(block.to_python({"video": clip.pk, "description": "A pour"}))
+
+
+def _box(kind: bytes, body: bytes) -> bytes:
+    return (8 + len(body)).to_bytes(4, "big") + kind + body
+
+
+def _mp4(seconds: float, *, version: int = 0, media_bytes: int = 4096) -> bytes:
+    """A minimal ISO base media file: ftyp, a media box, then moov with its mvhd (at the end,
+    where many encoders put it)."""
+    timescale = 600
+    if version == 1:
+        mvhd = bytes([1, 0, 0, 0]) + bytes(16) + timescale.to_bytes(4, "big") \
+            + int(seconds * timescale).to_bytes(8, "big") + bytes(80)
+    else:
+        mvhd = bytes(4) + bytes(8) + timescale.to_bytes(4, "big") \
+            + int(seconds * timescale).to_bytes(4, "big") + bytes(80)
+    return (_box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41") + _box(b"mdat", bytes(media_bytes))
+            + _box(b"moov", _box(b"mvhd", mvhd)))
+
+
+@pytest.mark.parametrize("version", [0, 1])
+def test_a_videos_running_time_is_read_from_its_header(version):
+    import io
+
+    from campaigns.video_info import mp4_seconds
+
+    assert mp4_seconds(io.BytesIO(_mp4(400.5, version=version))) == pytest.approx(400.5)
+    assert mp4_seconds(io.BytesIO(b"\x00\x00\x00\x14ftypqt  ")) is None  # no moov: unknown
+    assert mp4_seconds(io.BytesIO(b"")) is None
+
+
+@pytest.mark.django_db
+def test_a_video_too_long_for_the_network_is_caught_while_the_post_is_written(world):
+    """Threads takes up to 5 minutes, Instagram 15: a 400 s clip is refused for Threads (with
+    what to do) and fine for Instagram, before anything is sent."""
+    from django.core.files.base import ContentFile
+    from django_tenants.utils import schema_context
+    from wagtail.blocks import StreamValue
+    from wagtail.documents.models import Document
+
+    from campaigns.models import Post
+
+    with schema_context(world.acme.client.schema_name):
+        clip = Document(title="Long pour")
+        clip.file.save("long-pour.mp4", ContentFile(_mp4(400)))
+        clip.file_size = clip.file.size
+        clip.save()
+        block = Post._meta.get_field("media").stream_block
+        media = StreamValue(block, [("video", {"video": clip, "description": "A slow pour"})])
+        draft = PostDraft.from_media(copy="Slow Sunday", link="", media=media)
+    assert draft.video_seconds == [pytest.approx(400)]
+    assert "Threads takes videos up to 300 s; video 1 runs 400 s. Trim it." \
+        in get("threads").problems(draft)
+    assert not [p for p in get("instagram").problems(draft) if "runs" in p]

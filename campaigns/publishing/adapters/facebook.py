@@ -14,26 +14,20 @@ the list is the network's answer, and a post it does not show was not made.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
 
 from campaigns import connections
 from campaigns.publishing.adapters import (
-    Adapter,
     AdapterError,
     Outgoing,
     Permanent,
     Published,
-    Unknown,
     register,
 )
-from campaigns.publishing.adapters.graph import GraphClient, parse_time, same_text
+from campaigns.publishing.adapters.graph import GraphAdapter, GraphClient
 
 log = logging.getLogger(__name__)
 
 GRAPH_VERSION = "v23.0"
-FIND_SLACK = timedelta(minutes=5)
-PAGE_SIZE = 50
-MAX_PAGES = 5
 
 
 def graph_base() -> str:
@@ -45,9 +39,17 @@ def post_url(post_id: str) -> str:
 
 
 @register
-class FacebookAdapter(Adapter):
+class FacebookAdapter(GraphAdapter):
     network = "facebook"
     resend_is_safe = True  # find lists the Page's own posts: its answer is authoritative
+
+    label = "Facebook"
+    recent_edge = "posts"
+    recent_fields = "id,message,created_time"
+    text_key, time_key = "message", "created_time"
+
+    def post_url(self, item: dict) -> str:
+        return post_url(item["id"])
 
     def _client(self) -> GraphClient:
         token = self.channel.get_secret()
@@ -97,34 +99,3 @@ class FacebookAdapter(Adapter):
                     log.warning("Facebook: the first comment of %s did not go out: %s",
                                 post.idempotency_key, exc.message)
             return published
-
-    def check_access(self) -> bool:
-        with self._client() as client:
-            client.get("me", fields="id")
-        return True
-
-    def find(self, post: Outgoing, *, since) -> Published | None:
-        page = self.channel.account_id
-        cutoff = (since or datetime.now(UTC)) - FIND_SLACK
-        with self._client() as graph:
-            try:
-                after = None
-                for _ in range(MAX_PAGES):
-                    answer = graph.get(f"{page}/posts", fields="id,message,created_time",
-                                       since=int(cutoff.timestamp()), limit=PAGE_SIZE,
-                                       after=after)
-                    for item in answer.get("data") or []:
-                        created = parse_time(item.get("created_time"))
-                        if created is not None and created < cutoff:
-                            return None
-                        if same_text(item.get("message"), post.text):
-                            return Published(remote_id=str(item["id"]),
-                                             url=post_url(item["id"]))
-                    after = ((answer.get("paging") or {}).get("cursors") or {}).get("after")
-                    if not (answer.get("paging") or {}).get("next") or not after:
-                        return None
-            except AdapterError as exc:
-                raise Unknown("Could not ask Facebook whether the post is there: "
-                              f"{exc.message}") from exc
-        raise Unknown(f"The Page shows more than {MAX_PAGES * PAGE_SIZE} posts since the post "
-                      "was sent; cannot tell whether it is among them.")

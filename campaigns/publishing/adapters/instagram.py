@@ -16,34 +16,27 @@ lists the account's media since the send and matches the caption.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
 
 from campaigns.publishing import media_links
 from campaigns.publishing.adapters import (
-    Adapter,
     AdapterError,
     Outgoing,
     Permanent,
     Published,
-    Unknown,
     register,
 )
 from campaigns.publishing.adapters.facebook import graph_base
 from campaigns.publishing.adapters.graph import (
+    GraphAdapter,
     GraphClient,
     container_deadline,
-    parse_time,
     publishing_quota,
-    same_text,
     wait_for_container,
 )
 
 log = logging.getLogger(__name__)
 
 MAX_CAROUSEL = 10
-FIND_SLACK = timedelta(minutes=5)
-PAGE_SIZE = 50
-MAX_PAGES = 5
 
 
 def media_url(item, kind: str) -> str:
@@ -54,11 +47,17 @@ def media_url(item, kind: str) -> str:
 
 
 @register
-class InstagramAdapter(Adapter):
+class InstagramAdapter(GraphAdapter):
     network = "instagram"
     resend_is_safe = True  # find lists the account's own media: its answer is authoritative
     reads_media = False  # the network fetches each file from its media link
     _deadline: float | None = None  # one wait for all of a post's containers (set per publish)
+
+    label = "Instagram"
+    recent_edge = "media"
+    recent_fields = "id,caption,timestamp,permalink"
+    text_key, time_key = "caption", "timestamp"
+    recent_since = False
 
     def _client(self) -> GraphClient:
         token = self.channel.get_secret()
@@ -128,34 +127,3 @@ class InstagramAdapter(Adapter):
                     log.warning("Instagram: the first comment of %s did not go out: %s",
                                 post.idempotency_key, exc.message)
             return Published(remote_id=media_id, url=url[:500])
-
-    def check_access(self) -> bool:
-        with self._client() as client:
-            client.get("me", fields="id")
-        return True
-
-    def find(self, post: Outgoing, *, since) -> Published | None:
-        user = self.channel.account_id
-        cutoff = (since or datetime.now(UTC)) - FIND_SLACK
-        with self._client() as graph:
-            try:
-                after = None
-                for _ in range(MAX_PAGES):
-                    answer = graph.get(f"{user}/media", fields="id,caption,timestamp,permalink",
-                                       limit=PAGE_SIZE, after=after)
-                    for item in answer.get("data") or []:
-                        created = parse_time(item.get("timestamp"))
-                        if created is not None and created < cutoff:
-                            return None  # newest first: everything further back is older
-                        if same_text(item.get("caption"), post.text):
-                            return Published(remote_id=str(item["id"]),
-                                             url=str(item.get("permalink") or ""))
-                    paging = answer.get("paging") or {}
-                    after = (paging.get("cursors") or {}).get("after")
-                    if not paging.get("next") or not after:
-                        return None
-            except AdapterError as exc:
-                raise Unknown("Could not ask Instagram whether the post is there: "
-                              f"{exc.message}") from exc
-        raise Unknown(f"The account shows more than {MAX_PAGES * PAGE_SIZE} posts since the post "
-                      "was sent; cannot tell whether it is among them.")

@@ -12,24 +12,20 @@ user's threads since the send and matches the text.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
 
 from campaigns import connections
 from campaigns.publishing.adapters import (
-    Adapter,
     AdapterError,
     Outgoing,
     Permanent,
     Published,
-    Unknown,
     register,
 )
 from campaigns.publishing.adapters.graph import (
+    GraphAdapter,
     GraphClient,
     container_deadline,
-    parse_time,
     publishing_quota,
-    same_text,
     wait_for_container,
 )
 from campaigns.publishing.adapters.instagram import media_url
@@ -38,9 +34,6 @@ log = logging.getLogger(__name__)
 
 API_VERSION = "v1.0"
 MAX_CAROUSEL = 20
-FIND_SLACK = timedelta(minutes=5)
-PAGE_SIZE = 50
-MAX_PAGES = 5
 
 
 def graph_base() -> str:
@@ -48,11 +41,17 @@ def graph_base() -> str:
 
 
 @register
-class ThreadsAdapter(Adapter):
+class ThreadsAdapter(GraphAdapter):
     network = "threads"
     resend_is_safe = True  # find lists the user's own threads: its answer is authoritative
     reads_media = False  # the network fetches each file from its media link
     _deadline: float | None = None  # one wait for all of a post's containers (set per publish)
+
+    label = "Threads"
+    recent_edge = "threads"
+    recent_fields = "id,text,timestamp,permalink"
+    text_key, time_key = "text", "timestamp"
+    recent_what = "threads"
 
     def _client(self) -> GraphClient:
         token = self.channel.get_secret()
@@ -126,35 +125,3 @@ class ThreadsAdapter(Adapter):
                     log.warning("Threads: the first comment of %s did not go out: %s",
                                 post.idempotency_key, exc.message)
             return Published(remote_id=thread_id, url=url[:500])
-
-    def check_access(self) -> bool:
-        with self._client() as client:
-            client.get("me", fields="id")
-        return True
-
-    def find(self, post: Outgoing, *, since) -> Published | None:
-        user = self.channel.account_id
-        cutoff = (since or datetime.now(UTC)) - FIND_SLACK
-        with self._client() as graph:
-            try:
-                after = None
-                for _ in range(MAX_PAGES):
-                    answer = graph.get(f"{user}/threads", fields="id,text,timestamp,permalink",
-                                       since=int(cutoff.timestamp()), limit=PAGE_SIZE,
-                                       after=after)
-                    for item in answer.get("data") or []:
-                        created = parse_time(item.get("timestamp"))
-                        if created is not None and created < cutoff:
-                            return None
-                        if same_text(item.get("text"), post.text):
-                            return Published(remote_id=str(item["id"]),
-                                             url=str(item.get("permalink") or ""))
-                    paging = answer.get("paging") or {}
-                    after = (paging.get("cursors") or {}).get("after")
-                    if not paging.get("next") or not after:
-                        return None
-            except AdapterError as exc:
-                raise Unknown("Could not ask Threads whether the post is there: "
-                              f"{exc.message}") from exc
-        raise Unknown(f"The account shows more than {MAX_PAGES * PAGE_SIZE} threads since the "
-                      "post was sent; cannot tell whether it is among them.")

@@ -213,6 +213,20 @@ class PinnedAdapter(HTTPAdapter):
         response._content = bytes(body)  # as requests keeps a body it has read
 
 
+def never_sent(exc: BaseException | None) -> bool:
+    """Whether a failed request certainly never reached the server: refused by this guard, no
+    connection made (refused, timed out connecting, TLS or proxy failure), or a bad address.
+    Adapters tell "try again" from "ask the network whether it went out" with it."""
+    if isinstance(exc, (Refused, requests.ConnectTimeout, requests.exceptions.SSLError,
+                        requests.exceptions.ProxyError, requests.exceptions.InvalidURL)):
+        return True
+    if isinstance(exc, requests.ConnectionError) and exc.args:
+        reason = getattr(exc.args[0], "reason", exc.args[0])
+        return isinstance(reason, (urllib3.exceptions.NewConnectionError,
+                                   urllib3.exceptions.ConnectTimeoutError))
+    return False
+
+
 def _before_sending(exc: requests.ConnectionError) -> bool:
     if isinstance(exc, requests.ConnectTimeout):
         return True

@@ -32,7 +32,6 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import requests
-import urllib3
 from django.conf import settings
 
 from agency import outbound
@@ -112,17 +111,6 @@ def _reason(response: requests.Response) -> tuple[str, str, int | None]:
             service if isinstance(service, int) else None)
 
 
-def _before_sending(exc: BaseException) -> bool:
-    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError,
-                        requests.exceptions.InvalidURL, outbound.Refused)):
-        return True
-    if isinstance(exc, requests.ConnectionError) and exc.args:
-        reason = getattr(exc.args[0], "reason", exc.args[0])
-        return isinstance(reason, (urllib3.exceptions.NewConnectionError,
-                                   urllib3.exceptions.ConnectTimeoutError))
-    return False
-
-
 class Client:
     """LinkedIn's REST API for one access token. Every call returns the ``requests`` answer of
     a success, or raises ``LinkedInError``. Use as a context manager (it closes its session)."""
@@ -179,7 +167,7 @@ class Client:
         if isinstance(exc, requests.ReadTimeout):
             return LinkedInError(f"no answer from LinkedIn within {self.timeout:g} s",
                                  sent=True, cause=exc)
-        sent = not _before_sending(exc)
+        sent = not outbound.never_sent(exc)
         return LinkedInError(f"could not reach LinkedIn: {outbound.reason(exc)}", sent=sent,
                              cause=exc)
 

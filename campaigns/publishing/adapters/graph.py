@@ -28,7 +28,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import requests
-import urllib3
 
 from agency import outbound
 from campaigns.publishing.adapters import (
@@ -92,17 +91,6 @@ def app_usage(headers) -> int:
         return int(max((float(v) for v in usage.values()), default=0))
     except (ValueError, AttributeError, TypeError):
         return 0
-
-
-def _before_sending(exc: BaseException) -> bool:
-    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError,
-                        requests.exceptions.InvalidURL)):
-        return True
-    if isinstance(exc, requests.ConnectionError) and exc.args:
-        reason = getattr(exc.args[0], "reason", exc.args[0])
-        return isinstance(reason, (urllib3.exceptions.NewConnectionError,
-                                   urllib3.exceptions.ConnectTimeoutError))
-    return False
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -170,7 +158,7 @@ class GraphClient:
             error = Unknown if sends else Transient
             raise error(f"{self.label}: {exc.message}") from exc
         except requests.RequestException as exc:
-            if _before_sending(exc) or not sends:
+            if outbound.never_sent(exc) or not sends:
                 raise Transient(f"Could not reach {self.label}: {outbound.reason(exc)}") from exc
             if isinstance(exc, requests.ReadTimeout):
                 raise Unknown(f"No answer from {self.label} within {self.timeout:g} s after the "

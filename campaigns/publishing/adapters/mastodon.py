@@ -29,7 +29,6 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import requests
-import urllib3
 from mastodon import (
     Mastodon,
     MastodonAPIError,
@@ -115,18 +114,6 @@ def _seconds_until(value: str | None) -> float | None:
     return max(0.0, (moment - datetime.now(UTC)).total_seconds()) if moment else None
 
 
-def _refused_before_sending(error: BaseException | None) -> bool:
-    """Whether a ``requests`` failure happened before the request could reach the server."""
-    if isinstance(error, (requests.ConnectTimeout, requests.exceptions.SSLError,
-                          requests.exceptions.ProxyError, requests.exceptions.InvalidURL)):
-        return True
-    if isinstance(error, requests.ConnectionError) and error.args:
-        reason = getattr(error.args[0], "reason", error.args[0])
-        return isinstance(reason, (urllib3.exceptions.NewConnectionError,
-                                   urllib3.exceptions.ConnectTimeoutError))
-    return False
-
-
 @register
 class MastodonAdapter(Adapter):
     network = "mastodon"
@@ -194,7 +181,7 @@ class MastodonAdapter(Adapter):
             if isinstance(cause, requests.ReadTimeout) and sent:
                 return Unknown(f"No answer from Mastodon ({where}) within {self.timeout:g} s "
                                "after the post was sent.")
-            if _refused_before_sending(cause) or not sent:
+            if outbound.never_sent(cause) or not sent:
                 return Transient(f"Could not reach Mastodon ({where}): {cause or exc}")
             return Unknown(f"The connection to Mastodon ({where}) broke after the post was "
                            f"sent: {cause or exc}")

@@ -48,6 +48,22 @@ def normalise_server(text: str) -> str:
     return server
 
 
+def _call(method: str, server: str, path: str, doing: str, **kwargs) -> dict:
+    """One request to the person's server, through the outbound guard; its JSON answer, or
+    ``ConnectionError_`` saying what could not be done and why."""
+    session = outbound.session()
+    try:
+        return _answer(session.request(method, f"{server}{path}", timeout=TIMEOUT, **kwargs),
+                       doing)
+    except outbound.Refused as exc:
+        raise ConnectionError_(f"That server address is refused: {exc.message}") from None
+    except requests.RequestException as exc:
+        raise ConnectionError_(f"Could not reach the Mastodon server at {server}: "
+                               f"{outbound.reason(exc)}") from None
+    finally:
+        session.close()
+
+
 def _answer(response: requests.Response, doing: str) -> dict:
     try:
         data = response.json()
@@ -91,19 +107,9 @@ class MastodonProvider(Provider):
         return MastodonProvider(server, app)
 
     def _register(self, server: str, redirect_uri: str):
-        session = outbound.session()
-        try:
-            response = session.post(f"{server}/api/v1/apps", timeout=TIMEOUT, data={
-                "client_name": CLIENT_NAME, "redirect_uris": redirect_uri,
-                "scopes": " ".join(self.scopes)})
-            data = _answer(response, "register this platform as an app")
-        except outbound.Refused as exc:
-            raise ConnectionError_(f"That server address is refused: {exc.message}") from None
-        except requests.RequestException as exc:
-            raise ConnectionError_(f"Could not reach the Mastodon server at {server}: "
-                                   f"{outbound.reason(exc)}") from None
-        finally:
-            session.close()
+        data = _call("POST", server, "/api/v1/apps", "register this platform as an app", data={
+            "client_name": CLIENT_NAME, "redirect_uris": redirect_uri,
+            "scopes": " ".join(self.scopes)})
         if not data.get("client_id") or not data.get("client_secret"):
             raise ConnectionError_(f"The server at {server} did not answer as a Mastodon server "
                                    "does (no client id in its answer). Check the address.")
@@ -132,19 +138,9 @@ class MastodonProvider(Provider):
                                  code_verifier=code_verifier)
 
     def accounts(self, tokens: Tokens) -> list[Account]:
-        session = outbound.session()
-        try:
-            response = session.get(f"{self.server}/api/v1/accounts/verify_credentials",
-                                   timeout=TIMEOUT,
-                                   headers={"Authorization": f"Bearer {tokens.access_token}"})
-            data = _answer(response, "say which account consented")
-        except outbound.Refused as exc:
-            raise ConnectionError_(f"That server address is refused: {exc.message}") from None
-        except requests.RequestException as exc:
-            raise ConnectionError_(f"Could not reach the Mastodon server at {self.server}: "
-                                   f"{outbound.reason(exc)}") from None
-        finally:
-            session.close()
+        data = _call("GET", self.server, "/api/v1/accounts/verify_credentials",
+                     "say which account consented",
+                     headers={"Authorization": f"Bearer {tokens.access_token}"})
         host = urlsplit(self.server).hostname
         username = str(data.get("username") or data.get("acct") or "")
         return [Account(id=str(data["id"]), name=str(data.get("display_name") or username),

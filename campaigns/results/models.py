@@ -114,3 +114,41 @@ class ChannelCollection(models.Model):
     error = models.CharField(max_length=500, blank=True)
     failures = models.PositiveIntegerField(default=0, help_text="Failed rounds in a row.")
     succeeded_at = models.DateTimeField(null=True, blank=True)
+
+
+class ReportShare(models.Model):
+    """A read-only link to one client report, as safe as a review link: a 256-bit random token
+    shown once and kept only as its SHA-256, in the brand's schema (looked up on the brand's
+    host only), expiring, revocable, opened without signing in."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=16, help_text="campaign or month")
+    page_id = models.IntegerField(null=True, blank=True)
+    month = models.DateField(null=True, blank=True, help_text="The month's first day.")
+    created_by_id = models.IntegerField(null=True)
+    created_by_name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by_name = models.CharField(max_length=200, blank=True)
+    opened_count = models.PositiveIntegerField(default=0)
+    last_opened_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["kind", "page_id", "month"], name="report_share_scope")]
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= timezone.now() else "active"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.status == "active"
+
+    @property
+    def status_label(self) -> str:
+        return {"revoked": f"Revoked by {self.revoked_by_name or 'staff'}",
+                "expired": "Expired", "active": "Active"}[self.status]

@@ -29,6 +29,9 @@ def _report_urls(kind: str, prefix: str) -> list:
         path(base, report_views.report_view, {"kind": kind}, name=name),
         path(f"{base}pdf/", report_views.report_pdf, {"kind": kind}, name=f"{name}_pdf"),
         path(f"{base}csv/", report_views.report_csv, {"kind": kind}, name=f"{name}_csv"),
+        path(f"{base}share/", report_views.report_share, {"kind": kind}, name=f"{name}_share"),
+        path(f"{base}revoke/", report_views.report_revoke, {"kind": kind},
+             name=f"{name}_revoke"),
     ]
 
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import logging
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from campaigns.results import reports, sharing
+from campaigns.results.models import ReportSchedule, ReportSent
 from tenants import ratelimit
 from tenants.models import Role, current_client
 from tenants.selectors import client_role, is_agency_admin
@@ -216,3 +219,62 @@ def report_pdf(request, kind: str, page_id: int | None = None, year: int | None 
 def report_csv(request, kind: str, page_id: int | None = None, year: int | None = None,
                month: int | None = None):
     return csv_response(_build(scope_of(kind, page_id, year, month)))
+
+
+# --- Scheduled report emails -----------------------------------------------------------------
+
+
+class ScheduleForm(forms.ModelForm):
+    recipients = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The client contacts' email addresses, one a line or separated by commas.")
+
+    class Meta:
+        model = ReportSchedule
+        fields = ["kind", "day", "recipients", "active"]
+
+    def clean_recipients(self):
+        raw = [part.strip() for part in
+               self.cleaned_data["recipients"].replace(",", "\n").splitlines() if part.strip()]
+        wrong = []
+        for address in raw:
+            try:
+                validate_email(address)
+            except ValidationError:
+                wrong.append(address)
+        if wrong:
+            raise ValidationError(f"Not an email address: {', '.join(wrong[:5])}. Write each "
+                                  "as name@example.com, one a line.")
+        if not raw:
+            raise ValidationError("Add at least one email address to send the reports to.")
+        return list(dict.fromkeys(raw))
+
+
+def report_schedules_view(request):
+    """The brand's report schedules (account managers and agency admins): add one, switch one
+    off or on, remove one; and what was sent."""
+    if not can_share(request.user):
+        raise PermissionDenied("Only account managers and agency admins schedule reports.")
+    form = ScheduleForm(request.POST if request.POST.get("action") == "add" else None,
+                        initial={"day": 1})
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "add" and form.is_valid():
+            form.save()
+            messages.success(request, "The report schedule is saved.")
+            return redirect(reverse("results_report_schedules"))
+        if action in ("pause", "resume", "remove"):
+            schedule = ReportSchedule.objects.filter(
+                pk=int(request.POST.get("schedule") or 0)
+                if (request.POST.get("schedule") or "").isdigit() else 0).first()
+            if schedule is None:
+                messages.error(request, "No such schedule here; nothing was changed.")
+            elif action == "remove":
+                schedule.delete()
+            else:
+                schedule.active = action == "resume"
+                schedule.save(update_fields=["active"])
+            return redirect(reverse("results_report_schedules"))
+    return render(request, "results/report_schedules.html", {
+        "form": form, "schedules": ReportSchedule.objects.all(),
+        "sent": ReportSent.objects.select_related("schedule")[:50]})

@@ -16,6 +16,8 @@ def results_urls():
         path("results/", views.brand_results_view, name="results_brand"),
         path("results/campaign/<int:page_id>/", views.campaign_results_view,
              name="results_campaign"),
+        path("results/report-schedules/", report_views.report_schedules_view,
+             name="results_report_schedules"),
         *_report_urls("campaign", "campaign/<int:page_id>/"),
         *_report_urls("month", "month/<int:year>/<int:month>/"),
     ]

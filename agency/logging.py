@@ -11,12 +11,13 @@ from django.db import connection
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "tenant", "host"}
 
-# Secret tokens travel in two public paths: /review/<token>/... and /calendar/<token>.ics. A
-# path starts a word, follows a scheme and host, or a query's "=" (next=/review/...), so the
-# studio's own /admin/calendar/ and /admin/sensitivity/review/<id>/ are left as they are.
+# Secret tokens travel in three public paths: /review/<token>/..., /report/<token>/... (a shared
+# client report) and /calendar/<token>.ics. A path starts a word, follows a scheme and host, or
+# a query's "=" (next=/review/...), so the studio's own /admin/calendar/,
+# /admin/results/report/... and /admin/sensitivity/review/<id>/ are left as they are.
 _SECRET_PATH = re.compile(
     r"(?P<before>^|://[^/?#\s]*|[^\w.~!$()*+,;@%-])"
-    r"(?P<path>/+(?:review|calendar)/+)"
+    r"(?P<path>/+(?:review|calendar|report)/+)"
     r"(?P<secret>[^/?#&\s]+?)(?P<ics>\.ics)?(?=[/?#&\s]|$)",
     re.IGNORECASE)
 _WORD = re.compile(r"[^\s\"'<>]+")

@@ -10,6 +10,7 @@ from agency.api import views as api_views
 from approvals import views as approval_views
 from campaigns import views as campaign_views
 from campaigns.publishing import media_links
+from campaigns.results import report_views
 from tenants import media
 from tenants.scoping import PORTAL_ONLY_ADMIN, managed_in_portal
 
@@ -45,6 +46,10 @@ urlpatterns = [
          name="client_review_opened"),
     path("review/<str:token>/images/<int:image_id>/", approval_views.client_review_image,
          name="client_review_image"),
+    # A client report shared read-only (campaigns.results.sharing): the token is the key.
+    path("report/<str:token>/", report_views.shared_report, name="results_shared"),
+    path("report/<str:token>/pdf/", report_views.shared_report_pdf, name="results_shared_pdf"),
+    path("report/<str:token>/csv/", report_views.shared_report_csv, name="results_shared_csv"),
 ]
 
 

@@ -242,6 +242,9 @@ PERIODIC_JOBS = {
                                  "every": "hourly"},
     "results collection": {"func": "campaigns.results.tasks.collect_results", "every": "minutes",
                            "minutes": int(os.environ.get("RESULTS_COLLECT_EVERY_MINUTES", "5"))},
+    # Client reports emailed on each brand's schedule, once per period (campaigns.results).
+    "client reports": {"func": "campaigns.results.tasks.send_scheduled_reports",
+                       "every": "hourly"},
 }
 
 # Results (campaigns/results): when a published post's counts are read from its network. Often

@@ -22,6 +22,7 @@ class Event(models.TextChoices):
     CAMPAIGN_CHANGES_REQUESTED = "campaign.changes_requested", "Changes requested on a campaign"
     DELIVERY_PUBLISHED = "delivery.published", "Post published"
     DELIVERY_FAILED = "delivery.failed", "Post not published (failed, or outcome unknown)"
+    REPORT_READY = "report.ready", "Client report sent on its schedule"
 
 
 # Sent by "Send test event" to one endpoint, whatever it subscribes to.

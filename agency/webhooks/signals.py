@@ -8,6 +8,8 @@
   through a review link or recorded by staff, sent it back).
 - ``delivery.published`` / ``delivery.failed``: the publishing engine's
   ``delivery_published_signal`` / ``delivery_failed_signal``.
+- ``report.ready``: ``campaigns.results.scheduled.report_ready``, a scheduled client report
+  emailed (once per schedule and period).
 
 ``data`` has the same field names and values as the REST API's resources (a campaign of
 ``/api/v1/campaigns/``, a delivery of ``/api/v1/deliveries/``), so one parser serves both.
@@ -26,6 +28,7 @@ from agency.webhooks.services import event_emit, iso
 from campaigns.models import CampaignPage
 from campaigns.publishing.alerts import delivery_failed_signal, delivery_published_signal
 from campaigns.publishing.api import DeliveryData
+from campaigns.results.scheduled import report_ready
 from campaigns.revisions import read_revision
 from campaigns.status import campaign_status
 
@@ -120,6 +123,23 @@ def on_delivery_failed(sender, delivery, **kwargs):
         _emit(Event.DELIVERY_FAILED, delivery_data, delivery)
 
 
+# --- Client reports -------------------------------------------------------------------------
+
+
+def report_data(sent, report) -> dict:
+    """A scheduled client report that went out: what it covers, its totals, to how many."""
+    return {"kind": report.scope.kind, "campaign_id": report.scope.page_id,
+            "month": report.scope.month.strftime("%Y-%m") if report.scope.month else None,
+            "title": report.title, "period": report.period, "sent_at": iso(sent.sent_at),
+            "recipients": len(sent.recipients), "posts": report.totals.posts,
+            "interactions": report.totals.interactions,
+            "engagement_rate": report.totals.engagement_rate}
+
+
+def on_report_ready(sender, sent, report, **kwargs):
+    _emit(Event.REPORT_READY, report_data, sent, report)
+
+
 def connect() -> None:
     from wagtail.signals import (
         task_submitted,
@@ -135,3 +155,4 @@ def connect() -> None:
     delivery_published_signal.connect(on_delivery_published,
                                       dispatch_uid="webhooks_delivery_published")
     delivery_failed_signal.connect(on_delivery_failed, dispatch_uid="webhooks_delivery_failed")
+    report_ready.connect(on_report_ready, dispatch_uid="webhooks_report_ready")

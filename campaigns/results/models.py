@@ -9,6 +9,8 @@ one indexed read of one table; ``MetricSnapshot`` keeps every reading, for growt
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -114,3 +116,80 @@ class ChannelCollection(models.Model):
     error = models.CharField(max_length=500, blank=True)
     failures = models.PositiveIntegerField(default=0, help_text="Failed rounds in a row.")
     succeeded_at = models.DateTimeField(null=True, blank=True)
+
+
+class ReportShare(models.Model):
+    """A read-only link to one client report, as safe as a review link: a 256-bit random token
+    shown once and kept only as its SHA-256, in the brand's schema (looked up on the brand's
+    host only), expiring, revocable, opened without signing in."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=16, help_text="campaign or month")
+    page_id = models.IntegerField(null=True, blank=True)
+    month = models.DateField(null=True, blank=True, help_text="The month's first day.")
+    created_by_id = models.IntegerField(null=True)
+    created_by_name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by_name = models.CharField(max_length=200, blank=True)
+    opened_count = models.PositiveIntegerField(default=0)
+    last_opened_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["kind", "page_id", "month"], name="report_share_scope")]
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= timezone.now() else "active"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.status == "active"
+
+    @property
+    def status_label(self) -> str:
+        return {"revoked": f"Revoked by {self.revoked_by_name or 'staff'}",
+                "expired": "Expired", "active": "Active"}[self.status]
+
+
+class ReportSchedule(models.Model):
+    """Client reports emailed on a schedule to chosen client contacts: each month on ``day``
+    (the month before, in the brand's time zone), or after each campaign ends."""
+
+    MONTHLY, CAMPAIGN_END = "monthly", "campaign_end"
+    KINDS = [(MONTHLY, "Monthly, on a day of the month (the month before)"),
+             (CAMPAIGN_END, "After each campaign ends (a day after its last post)")]
+
+    kind = models.CharField(max_length=16, choices=KINDS, default=MONTHLY)
+    day = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(28)],
+        help_text="Monthly: the day of the month the report goes out (1 to 28).")
+    recipients = ArrayField(models.EmailField(), default=list,
+                            help_text="Client contacts' email addresses.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return dict(self.KINDS)[self.kind]
+
+
+class ReportSent(models.Model):
+    """A scheduled report that went out: one per schedule and period, so it is sent once."""
+
+    schedule = models.ForeignKey(ReportSchedule, on_delete=models.CASCADE, related_name="sent")
+    period = models.CharField(max_length=40, help_text="month-YYYY-MM or campaign-<id>")
+    title = models.CharField(max_length=300)
+    recipients = ArrayField(models.EmailField(), default=list)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["schedule", "period"],
+                                               name="one_report_per_schedule_and_period")]

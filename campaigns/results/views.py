@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.http import urlencode
 
 from campaigns.models import CampaignPage, Channel
@@ -53,4 +54,14 @@ def brand_results_view(request):
         "period_label": dict(PERIODS)[days], "channels": channels, "channel_id": channel_id,
         "week_chart": week_chart, "heat": charts.heat_map(found.heat),
         "best": selectors.heat_best(found.heat), "zone": zone, "shown": selectors.SHOWN,
+        "report_months": _recent_months(timezone.now().astimezone(zone).date(), 6),
     })
+
+
+def _recent_months(today, count: int) -> list:
+    """The first days of this month and the ``count - 1`` before it, newest first."""
+    months, year, month = [], today.year, today.month
+    for _ in range(count):
+        months.append(today.replace(year=year, month=month, day=1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months

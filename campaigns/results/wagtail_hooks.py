@@ -7,7 +7,7 @@ from wagtail.admin.menu import MenuItem
 from wagtail.admin.widgets import Button
 
 from campaigns.models import CampaignPage
-from campaigns.results import views
+from campaigns.results import report_views, views
 
 
 @hooks.register("register_admin_urls")
@@ -16,6 +16,24 @@ def results_urls():
         path("results/", views.brand_results_view, name="results_brand"),
         path("results/campaign/<int:page_id>/", views.campaign_results_view,
              name="results_campaign"),
+        path("results/report-schedules/", report_views.report_schedules_view,
+             name="results_report_schedules"),
+        *_report_urls("campaign", "campaign/<int:page_id>/"),
+        *_report_urls("month", "month/<int:year>/<int:month>/"),
+    ]
+
+
+def _report_urls(kind: str, prefix: str) -> list:
+    """A report's page, PDF and CSV under /admin/results/report/<prefix>."""
+    base = f"results/report/{prefix}"
+    name = f"results_report_{kind}"
+    return [
+        path(base, report_views.report_view, {"kind": kind}, name=name),
+        path(f"{base}pdf/", report_views.report_pdf, {"kind": kind}, name=f"{name}_pdf"),
+        path(f"{base}csv/", report_views.report_csv, {"kind": kind}, name=f"{name}_csv"),
+        path(f"{base}share/", report_views.report_share, {"kind": kind}, name=f"{name}_share"),
+        path(f"{base}revoke/", report_views.report_revoke, {"kind": kind},
+             name=f"{name}_revoke"),
     ]
 
 

@@ -4,6 +4,7 @@ posts went out through the real publishing worker."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -73,3 +74,54 @@ def publish(schema: str, channels, *, posts: int = 1, title: str = "Spring launc
 
 def in_brand(schema: str):
     return schema_context(schema)
+
+
+def publish_through_review(world, channels, *, title: str, posts: int = 2,
+                           capture) -> list[Delivery]:
+    """A campaign of ``posts`` posts on ``channels`` (the first with an image) that goes the
+    whole way: submitted by the editor, passed by the sensitivity reviewer, approved by the
+    client through the review link emailed to them, then sent out by the publishing worker.
+    ``capture``: pytest-django's ``django_capture_on_commit_callbacks``."""
+    from django.core import mail
+
+    from approvals.models import ApproverContact
+    from tenants.models import Role
+    from tests.conftest import HostClient
+    from tests.factories import (
+        CampaignFactory,
+        ImageFactory,
+        PostFactory,
+        pass_sensitivity_review,
+        submit,
+    )
+
+    acme = world.acme
+    schema = acme.client.schema_name
+    editor = acme.users[Role.EDITOR]
+    soon = timezone.now() + dt.timedelta(days=10)
+    with schema_context(schema):
+        ApproverContact.objects.get_or_create(email="jo@acme.example",
+                                              defaults={"name": "Jo Client"})
+        image = ImageFactory(title="Cup")
+        page = CampaignFactory(title=title, goal="Sell the harvest", author=editor, posts=[
+            PostFactory(copy=f"{title}: post {n + 1} #Spring", channels=list(channels),
+                        publish_at=soon + dt.timedelta(hours=n),
+                        image=image if n == 0 else None, alt_text="A cup of the harvest roast")
+            for n in range(posts)])
+        submit(page, editor)
+        with capture(execute=True):
+            pass_sensitivity_review(page, acme.users[Role.SENSITIVITY_REVIEWER])
+    token = next(re.search(r"/review/([\w-]+)/", m.body).group(1) for m in mail.outbox
+                 if title in m.subject and m.subject.startswith("Please review"))
+    with capture(execute=True):
+        answer = HostClient(acme.host).post(f"/review/{token}/", {"decision": "approved"})
+    assert answer.status_code == 200, answer.content[:300]
+    deliveries = Delivery.objects.filter(client=acme.client, page_id=page.pk)
+    assert deliveries.count() == posts * len(channels)
+    deliveries.update(next_attempt_at=timezone.now())
+    for pk, claim in transitions.claim_due():
+        worker.deliver(pk, claim)
+    published = list(Delivery.objects.filter(client=acme.client, page_id=page.pk)
+                     .order_by("post_number", "channel_name"))
+    assert {d.state for d in published} == {State.PUBLISHED}, [d.error for d in published]
+    return published

@@ -17,6 +17,7 @@ a resend (an unknown outcome, a second click) uses the same key, which the netwo
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -37,6 +38,8 @@ from campaigns.publishing.adapters import AdapterError, Permanent, Transient, Un
 from tenants.emails import send_client_email
 
 log = logging.getLogger(__name__)
+
+MASTODON_KEY_LIFETIME = timedelta(minutes=55)  # Mastodon keeps an Idempotency-Key an hour
 
 
 class ActionRefused(Exception):
@@ -179,6 +182,14 @@ def send_reply(reply: Reply) -> Reply:
     if reply.state in (ReplyState.SENT, ReplyState.FAILED):
         return reply
     item = reply.item
+    if item.network == "mastodon" and reply.attempts and \
+            timezone.now() - reply.created_at > MASTODON_KEY_LIFETIME:
+        # Mastodon keeps an Idempotency-Key an hour: a resend after that could post twice.
+        reply.state = ReplyState.FAILED
+        reply.error = ("Mastodon did not confirm this reply within an hour; look at the thread "
+                       "on the network before writing it again.")
+        reply.save(update_fields=["state", "error"])
+        return reply
     Reply.objects.filter(pk=reply.pk).update(attempts=reply.attempts + 1)
     reply.attempts += 1
     try:

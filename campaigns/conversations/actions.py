@@ -58,7 +58,9 @@ def _message(exc: BaseException) -> str:
 
 def on_ingest(client, item: Item) -> None:
     """Classify a new item and do what its action says (after the item is committed)."""
-    verdict = classify(item.text or "")
+    brand = ConversationSettings.load()
+    verdict = classify(item.text or "", brand_words=brand.brand_words or None,
+                       trusted=brand.trusts(item.author_handle))
     item.action, item.categories, item.reason = verdict.action, list(verdict.categories), \
         verdict.reason
     item.save(update_fields=["action", "categories", "reason"])

@@ -208,6 +208,18 @@ class ConversationSettings(BaseGenericSetting):
     response_target_hours = models.PositiveIntegerField(
         default=4, help_text="People should get an answer within this many hours (0: no "
                              "target).")
+    hide_words = models.TextField(
+        blank=True, help_text="The brand's own words that hide a reply (one a line).")
+    escalate_words = models.TextField(
+        blank=True, help_text="The brand's own words that mean someone may be at risk, e.g. a "
+                              "product's known hazard (one a line).")
+    fine_words = models.TextField(
+        blank=True, help_text="Words that are fine in this brand's threads, e.g. a product "
+                              "called “Killer Bean” (one a line).")
+    trusted_authors = models.TextField(
+        blank=True, help_text="Handles never hidden automatically (the brand's own people, "
+                              "partners), e.g. @ada@mastodon.social or @ada.bsky.social; one "
+                              "a line.")
 
     class Meta:
         verbose_name = "inbox"
@@ -226,3 +238,15 @@ class ConversationSettings(BaseGenericSetting):
     @property
     def on_call(self) -> list[str]:
         return _emails(self.on_call_emails)
+
+    @property
+    def brand_words(self) -> dict[str, list[str]]:
+        words = {"hide": self.hide_words, "escalate": self.escalate_words,
+                 "none": self.fine_words}
+        return {action: lines for action, text in words.items()
+                if (lines := [w.strip() for w in text.splitlines() if w.strip()])}
+
+    def trusts(self, handle: str) -> bool:
+        wanted = (handle or "").strip().lstrip("@").lower()
+        return bool(wanted) and wanted in {
+            line.strip().lstrip("@").lower() for line in self.trusted_authors.splitlines()}

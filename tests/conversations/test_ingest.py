@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from campaigns.conversations import tasks
 from campaigns.conversations.models import Item, ModerationAction, PollCursor, What
@@ -145,3 +146,41 @@ def test_a_person_at_risk_is_pinned_never_hidden_and_on_call_people_are_emailed(
     with in_brand(n.schema):
         kinds = set(ModerationAction.objects.filter(item=item).values_list("what", flat=True))
     assert kinds == {What.PIN, What.NOTIFY}
+
+
+def test_the_brands_words_and_trusted_authors_change_what_is_done(networks):
+    n = networks
+    (sky,) = publish(n.schema, [n.on_bluesky])
+    from campaigns.conversations.models import ConversationSettings
+
+    with in_brand(n.schema):
+        brand = ConversationSettings.load()
+        brand.hide_words = "rival roast"
+        brand.trusted_authors = "@partner.example.com"
+        brand.save()
+    n.bluesky.add_reply("Everyone should buy Rival Roast instead", parent_uri=sky.remote_id)
+    n.bluesky.add_reply("you are a pathetic idiot and a loser", parent_uri=sky.remote_id,
+                        author="partner.example.com")
+    tasks.poll_conversations()
+    items = {i.text: i for i in _items(n.schema)}
+    rival = items["Everyone should buy Rival Roast instead"]
+    assert rival.action == "hide" and rival.hidden
+    trusted = items["you are a pathetic idiot and a loser"]
+    assert trusted.action != "hide" and not trusted.hidden and not trusted.flagged
+    assert n.bluesky.hidden_replies(sky.remote_id) == [rival.remote_id]
+
+
+def test_a_bluesky_rate_limit_waits_for_its_reset(networks):
+    n = networks
+    (sky,) = publish(n.schema, [n.on_bluesky])
+    n.bluesky.add_reply("hello there", parent_uri=sky.remote_id)
+    n.bluesky.fail_next(1, status=429, retry_after=90, path="listNotifications")
+    assert tasks.poll_conversations()[n.schema]["deferred"] == [n.on_bluesky.pk]
+    with in_brand(n.schema):
+        cursor = PollCursor.objects.get(channel_id=n.on_bluesky.pk)
+    # The network's Retry-After (90 s), not the default wait (5 minutes).
+    assert 30 < (cursor.deferred_until - timezone.now()).total_seconds() <= 90
+    assert cursor.cursor == "" and _items(n.schema) == []
+    with in_brand(n.schema):
+        PollCursor.objects.filter(pk=cursor.pk).update(deferred_until=None)
+    assert tasks.poll_conversations()[n.schema]["taken"] == 1

@@ -228,3 +228,42 @@ def recheck_replies(client) -> int:
         send_reply(reply)
         done += 1
     return done
+
+
+# -- response targets -------------------------------------------------------------------------
+
+def notify_missed_targets(client, *, now=None) -> int:
+    """Open, unanswered items past the brand's response target: the assignee (else the
+    on-call people) emailed once, in one email per person and poll."""
+    now = now or timezone.now()
+    brand = ConversationSettings.load()
+    if not brand.response_target_hours:
+        return 0
+    missed = list(Item.objects.filter(
+        responded_at__isnull=True, target_missed_at__isnull=True,
+        created_at__lt=now - timedelta(hours=brand.response_target_hours))
+        .exclude(state=ItemState.DONE).select_related("assignee", "channel")
+        .order_by("created_at")[:200])
+    if not missed:
+        return 0
+    by_person: dict[str, list[Item]] = {}
+    for item in missed:
+        people = [item.assignee.email] if item.assignee and item.assignee.email \
+            else brand.on_call
+        for address in people:
+            by_person.setdefault(address, []).append(item)
+    for address, items in by_person.items():
+        try:
+            send_client_email(client=client, to=[address],
+                              subject=f"{len(items)} people waited more than "
+                                      f"{brand.response_target_hours} h for an answer",
+                              template="conversations/email/target_missed",
+                              context={"items": items, "hours": brand.response_target_hours})
+        except Exception:  # noqa: BLE001 - tried again at the next poll
+            log.exception("conversations: the missed-target email to a member failed")
+            by_person[address] = []
+    told = {item.pk for items in by_person.values() for item in items}
+    if not by_person:  # nobody to tell (no assignee, no on-call): marked, not retried forever
+        told = {item.pk for item in missed}
+    Item.objects.filter(pk__in=told).update(target_missed_at=now)
+    return len(told)

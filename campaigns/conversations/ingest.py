@@ -156,6 +156,7 @@ def poll_brand(client, *, now=None) -> PollReport:
                                           needs_reconnect_since__isnull=True):
         poll_channel(client, channel, report, now=now)
     actions.recheck_replies(client)
+    actions.notify_missed_targets(client, now=now)
     log.debug("conversations: %s took %s items in %s", connection.schema_name, report.taken,
               report.pages)
     return report

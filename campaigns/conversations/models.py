@@ -70,6 +70,9 @@ class Item(models.Model):
                                  on_delete=models.SET_NULL, related_name="+")
     pinned = models.BooleanField(default=False)
     responded_at = models.DateTimeField(null=True, blank=True)
+    target_missed_at = models.DateTimeField(null=True, blank=True,
+                                            help_text="When the team was told the response "
+                                                      "target was missed (once).")
 
     action = models.CharField(max_length=16, default="none",
                               help_text="The classifier's: hide, escalate, reply or none.")

@@ -5,6 +5,7 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
 from campaigns.conversations import views
+from campaigns.conversations.panels import InboxPanel
 
 
 @hooks.register("register_admin_urls")
@@ -22,3 +23,8 @@ def conversations_urls():
 @hooks.register("register_admin_menu_item")
 def inbox_menu_item():
     return MenuItem("Inbox", reverse("conversations_inbox"), icon_name="mail", order=160)
+
+
+@hooks.register("construct_homepage_panels")
+def inbox_panel(request, panels):
+    panels.append(InboxPanel(request.user))

@@ -206,3 +206,35 @@ def test_another_brands_member_reaches_no_inbox_url(world, http, networks):
         assert on_acme.post(url, {"do": "note", "text": "x"}).status_code in (302, 403, 404)
     with in_brand(n.schema):
         assert not item.notes.exists()
+
+
+def test_the_dashboard_counts_the_inbox_and_a_missed_target_is_emailed_once(
+        world, http, networks, on_call):
+    from django.core import mail
+
+    from campaigns.conversations.actions import notify_missed_targets
+
+    n = networks
+    editor = world.acme.users[Role.EDITOR]
+    with in_brand(n.schema):
+        old = _make_items(n.on_mastodon, 3, start=timezone.now() - dt.timedelta(hours=9))
+        fresh = _make_items(n.on_bluesky, 2, start=timezone.now() - dt.timedelta(minutes=30))
+        Item.objects.filter(pk=old[0].pk).update(assignee=editor, state="assigned")
+        Item.objects.filter(pk=old[1].pk).update(state="done")
+        Item.objects.filter(pk=fresh[0].pk).update(pinned=True, action="escalate")
+    home = http(world.acme.host, user=editor).get("/admin/")
+    counts = dict(re.findall(rb'data-count="(\w+)">(\d+)<', home.content))
+    assert counts == {b"open": b"4", b"new": b"3", b"escalated": b"1", b"overdue": b"2",
+                      b"mine": b"1"}
+
+    mail.outbox.clear()
+    from tenants.models import Client
+
+    client = Client.objects.get(schema_name=n.schema)
+    with in_brand(n.schema):
+        assert notify_missed_targets(client) == 2  # the two open ones older than 4 h
+        assert notify_missed_targets(client) == 0  # once
+    to = sorted(address for message in mail.outbox for address in message.to)
+    assert to == sorted([editor.email, "lead@acme.test", "oncall@acme.test"])
+    mine = next(m for m in mail.outbox if m.to == [editor.email])
+    assert f"/admin/inbox/{old[0].pk}/" in mine.body and "4 h" in mine.body

@@ -245,6 +245,18 @@ PERIODIC_JOBS = {
     # Client reports emailed on each brand's schedule, once per period (campaigns.results).
     "client reports": {"func": "campaigns.results.tasks.send_scheduled_reports",
                        "every": "hourly"},
+    # Conversations: replies, mentions and quotes polled from each channel's notifications.
+    "conversations polling": {"func": "campaigns.conversations.tasks.poll_conversations",
+                              "every": "minutes",
+                              "minutes": int(os.environ.get("CONVERSATIONS_POLL_MINUTES", "2"))},
+}
+
+# Conversations (campaigns/conversations): polling the networks' notifications.
+CONVERSATIONS = {
+    "TIMEOUT_SECONDS": env_float("CONVERSATIONS_TIMEOUT_SECONDS", 10.0),
+    # A channel the network rate limits (without Retry-After) or that fails waits this long,
+    # doubling while it keeps failing.
+    "DEFER_MINUTES": int(os.environ.get("CONVERSATIONS_DEFER_MINUTES", "5")),
 }
 
 # Results (campaigns/results): when a published post's counts are read from its network. Often

@@ -323,6 +323,12 @@ class FakeMastodon(_FakeNetwork):
         self.issued: set[str] = set()
         self.revoked: list[str] = []
         self.code_ttl = 600.0  # Doorkeeper's default: ten minutes
+        # Conversations: statuses by other accounts, the account's notifications (newest last)
+        # and whom it muted or blocked.
+        self.others: dict[str, dict] = {}
+        self.notifications: list[dict] = []
+        self.muted: set[str] = set()
+        self.blocked: set[str] = set()
 
     def _authorised(self, headers) -> bool:
         value = headers.get("Authorization") or ""
@@ -354,6 +360,90 @@ class FakeMastodon(_FakeNetwork):
         with self.lock:
             return self._create(text, [], in_reply_to_id, None,
                                 created_at or datetime.now(UTC))
+
+    def add_reply(self, text: str, *, in_reply_to_id: str | None = None,
+                  author: str = "bob@elsewhere.example", display_name: str = "",
+                  media: bool = False, created_at: datetime | None = None) -> dict:
+        """Someone else replies to one of the account's statuses (or mentions it, without
+        ``in_reply_to_id``): their status, and the account's ``mention`` notification, as
+        Mastodon makes them. Returns the status (``id``, ``url``, ``account``...)."""
+        with self.lock:
+            if in_reply_to_id and not any(s["id"] == str(in_reply_to_id)
+                                          for s in [*self._statuses, *self.others.values()]):
+                raise ValueError(f"no status {in_reply_to_id} to reply to")
+            self._next_id += 1
+            status_id = str(self._next_id)
+            username = author.split("@")[0]
+            account_id = str(int(hashlib.sha256(author.encode()).hexdigest()[:12], 16))
+            moment = created_at or datetime.now(UTC)
+            status = {
+                "id": status_id, "created_at": _iso(moment),
+                "in_reply_to_id": str(in_reply_to_id) if in_reply_to_id else None,
+                "in_reply_to_account_id": self.account_id if in_reply_to_id else None,
+                "sensitive": False, "spoiler_text": "", "visibility": "public",
+                "language": "en", "uri": f"https://elsewhere.example/users/{username}/"
+                                         f"statuses/{status_id}",
+                "url": f"https://elsewhere.example/@{username}/{status_id}",
+                "replies_count": 0, "reblogs_count": 0, "favourites_count": 0,
+                "edited_at": None, "content": self._html(f"@{self.username} {text}"),
+                "reblog": None,
+                "account": {"id": account_id, "username": username, "acct": author,
+                            "display_name": display_name or username.title(),
+                            "url": f"https://elsewhere.example/@{username}"},
+                "media_attachments": ([{"id": str(self._next_id + 1), "type": "image",
+                                        "url": "https://elsewhere.example/media/1.jpg",
+                                        "description": None}] if media else []),
+                "mentions": [{"id": self.account_id, "username": self.username,
+                              "acct": self.username, "url": f"{self.url}/@{self.username}"}],
+                "tags": [], "emojis": [], "card": None, "poll": None,
+            }
+            self.others[status_id] = status
+            self._next_id += 1
+            self.notifications.append({
+                "id": str(self._next_id), "type": "mention", "created_at": _iso(moment),
+                "account": status["account"], "status": status})
+            return dict(status)
+
+    def _notifications(self, query: dict) -> Reply:
+        """GET /api/v1/notifications: newest first; ``types[]`` filters; ``max_id``,
+        ``since_id`` and ``min_id`` page (min_id: the page just after it, still newest
+        first); at most 80 (default 40). Muted and blocked accounts' are left out."""
+        types = query.get("types[]") or query.get("types") or []
+        limit = min(int((query.get("limit") or ["40"])[0] or 40), 80)
+        max_id, since_id, min_id = ((query.get(name) or [None])[0]
+                                    for name in ("max_id", "since_id", "min_id"))
+        with self.lock:
+            found = [n for n in self.notifications
+                     if (not types or n["type"] in types)
+                     and n["account"]["id"] not in self.muted | self.blocked]
+        found.sort(key=lambda n: int(n["id"]))
+        if max_id:
+            found = [n for n in found if int(n["id"]) < int(max_id)]
+        if since_id:
+            found = [n for n in found if int(n["id"]) > int(since_id)]
+        if min_id:
+            found = [n for n in found if int(n["id"]) > int(min_id)][:limit]
+        else:
+            found = found[-limit:]
+        return Reply(200, list(reversed(found)))
+
+    def _relationship(self, account_id: str, action: str) -> Reply:
+        with self.lock:
+            known = any(s["account"]["id"] == account_id for s in self.others.values())
+            if not known:
+                return self._error(404, "Record not found")
+            for name, bucket in (("mute", self.muted), ("block", self.blocked)):
+                if action == name:
+                    bucket.add(account_id)
+                elif action == "un" + name:
+                    bucket.discard(account_id)
+            return Reply(200, {"id": account_id, "following": False, "showing_reblogs": False,
+                               "notifying": False, "followed_by": False,
+                               "blocking": account_id in self.blocked, "blocked_by": False,
+                               "muting": account_id in self.muted,
+                               "muting_notifications": account_id in self.muted,
+                               "requested": False, "domain_blocking": False,
+                               "endorsed": False, "note": ""})
 
     # -- rendering ------------------------------------------------------------------------------
 
@@ -505,6 +595,11 @@ class FakeMastodon(_FakeNetwork):
         match = re.fullmatch(r"/api/v1/accounts/([^/]+)/statuses", path)
         if method == "GET" and match:
             return self._account_statuses(match.group(1), query)
+        if method == "GET" and path == "/api/v1/notifications":
+            return self._notifications(query)
+        match = re.fullmatch(r"/api/v1/accounts/([^/]+)/(mute|unmute|block|unblock)", path)
+        if method == "POST" and match:
+            return self._relationship(match.group(1), match.group(2))
         match = re.fullmatch(r"/api/v1/statuses/([^/]+)", path)
         if method == "GET" and match:
             with self.lock:
@@ -727,7 +822,8 @@ class FakeMastodon(_FakeNetwork):
             if any(self.media[m].get("polls_left", 0) > 0 for m in media_ids):
                 return self._error(422, "Cannot attach files that have not finished processing. "
                                         "Try again in a moment!")
-            if reply_to and not any(s["id"] == reply_to for s in self._statuses):
+            if reply_to and not any(s["id"] == reply_to for s in self._statuses) \
+                    and reply_to not in self.others:
                 return self._error(404, "Record not found")
             status = self._create(text, media_ids, reply_to, key, datetime.now(UTC))
             if key:
@@ -914,12 +1010,126 @@ class FakeBluesky(_FakeNetwork):
         self._records: dict[tuple[str, str], dict] = {}
         self._access: set[str] = set()
         self._refresh: set[str] = set()
+        # Conversations: posts by other accounts (by URI) and the account's notifications.
+        self.others: dict[str, dict] = {}
+        self.notifications: list[dict] = []
 
     @property
     def posts(self) -> list[dict]:
         with self.lock:
             return [dict(r) for (collection, _), r in self._records.items()
                     if collection == "app.bsky.feed.post"]
+
+    def add_reply(self, text: str, *, parent_uri: str | None = None, reason: str = "reply",
+                  author: str = "bob.example.com", display_name: str = "",
+                  media: bool = False, created_at: datetime | None = None) -> dict:
+        """Someone else posts a reply to ``parent_uri`` (one of the account's posts or a reply
+        under it), a mention or a quote (``reason``): their post, and the account's
+        notification as the AppView gives it. Returns the notification (``uri``, ``cid``...)."""
+        with self.lock:
+            moment = created_at or datetime.now(UTC)
+            author_did = "did:plc:" + hashlib.sha256(author.encode()).hexdigest()[:24]
+            rkey = tid(time.time_ns() // 1000, self._random.randrange(1024))
+            uri = f"at://{author_did}/{COLLECTION_POST}/{rkey}"
+            value = {"$type": COLLECTION_POST, "text": text, "createdAt": _iso(moment),
+                     "langs": ["en"]}
+            if reason == "reply":
+                parent = self._find_post(parent_uri)
+                if parent is None:
+                    raise ValueError(f"no post {parent_uri} to reply to")
+                root = (parent["record"].get("reply") or {}).get("root") \
+                    or {"uri": parent["uri"], "cid": parent["cid"]}
+                value["reply"] = {"root": root, "parent": {"uri": parent["uri"],
+                                                           "cid": parent["cid"]}}
+            if reason == "quote":
+                quoted = self._find_post(parent_uri)
+                value["embed"] = {"$type": "app.bsky.embed.record",
+                                  "record": {"uri": quoted["uri"], "cid": quoted["cid"]}}
+            if media:
+                image = {"$type": "app.bsky.embed.images", "images": [
+                    {"alt": "", "image": {"$type": "blob", "ref": {"$link": _cid(b"x", 0x55)},
+                                          "mimeType": "image/jpeg", "size": 1}}]}
+                value["embed"] = image if "embed" not in value else {
+                    "$type": "app.bsky.embed.recordWithMedia", "record": value["embed"],
+                    "media": image}
+            cid = _cid(json.dumps(value, sort_keys=True).encode(), 0x71)
+            self.others[uri] = {"uri": uri, "cid": cid, "record": value}
+            notification = {
+                "uri": uri, "cid": cid,
+                "author": {"did": author_did, "handle": author,
+                           "displayName": display_name or author.split(".")[0].title(),
+                           "labels": [], "createdAt": "2024-01-01T00:00:00.000Z"},
+                "reason": reason, "reasonSubject": parent_uri, "record": value,
+                "isRead": False, "indexedAt": _iso(moment), "labels": []}
+            self.notifications.append(notification)
+            return dict(notification)
+
+    def _find_post(self, uri: str | None) -> dict | None:
+        if uri in self.others:
+            return self.others[uri]
+        return next((r for r in self._records.values() if r["uri"] == uri), None)
+
+    def hidden_replies(self, post_uri: str) -> list[str]:
+        """The ``hiddenReplies`` of the threadgate of the account's post ``post_uri``."""
+        with self.lock:
+            gate = self._records.get(("app.bsky.feed.threadgate", post_uri.rsplit("/", 1)[-1]))
+            return list((gate or {}).get("record", {}).get("hiddenReplies") or [])
+
+    def _list_notifications(self, query: dict) -> Reply:
+        """app.bsky.notification.listNotifications: newest first (by indexedAt); ``reasons``
+        filters; ``limit`` 1-100 (default 50); ``cursor`` continues to older ones."""
+        try:
+            limit = int((query.get("limit") or ["50"])[0])
+        except ValueError:
+            return self._error(400, "InvalidRequest", "limit must be an integer")
+        if not 1 <= limit <= 100:
+            return self._error(400, "InvalidRequest", "limit must be between 1 and 100")
+        reasons = query.get("reasons") or []
+        cursor = (query.get("cursor") or [None])[0]
+        with self.lock:
+            found = sorted((n for n in self.notifications
+                            if not reasons or n["reason"] in reasons),
+                           key=lambda n: (n["indexedAt"], n["uri"]), reverse=True)
+        if cursor:
+            at, _, uri = cursor.partition("::")
+            found = [n for n in found if (n["indexedAt"], n["uri"]) < (at, uri)]
+        page = found[:limit]
+        body = {"notifications": page, "priority": False}
+        if len(found) > limit:
+            body["cursor"] = f"{page[-1]['indexedAt']}::{page[-1]['uri']}"
+        return Reply(200, body)
+
+    def _put_record(self, data: dict) -> Reply:
+        """com.atproto.repo.putRecord, for threadgates: the gate's key is its post's, the post
+        is the account's; ``swapRecord`` must match the gate there is."""
+        collection, rkey = data.get("collection") or "", data.get("rkey") or ""
+        record = data.get("record") or {}
+        if not self._repo(data.get("repo")):
+            return self._error(400, "InvalidRequest", f"Could not find repo: {data.get('repo')}")
+        if collection != "app.bsky.feed.threadgate":
+            return self._error(501, "MethodNotImplemented", "The fake puts threadgates only")
+        post_uri = f"at://{self.did}/{COLLECTION_POST}/{rkey}"
+        if record.get("post") != post_uri:
+            return self._error(400, "InvalidRequest", "Invalid app.bsky.feed.threadgate record: "
+                                                      "the record key must be the post's")
+        if len(record.get("hiddenReplies") or []) > 300:
+            return self._error(400, "InvalidRequest", "Invalid app.bsky.feed.threadgate "
+                                                      "record: Record/hiddenReplies must not "
+                                                      "have more than 300 elements")
+        with self.lock:
+            if (COLLECTION_POST, rkey) not in self._records:
+                return self._error(400, "InvalidRequest", f"Could not find post: {post_uri}")
+            existing = self._records.get((collection, rkey))
+            swap = data.get("swapRecord")
+            if swap is not None and (existing is None or existing["cid"] != swap):
+                return self._error(400, "InvalidSwap", "Record was at a different CID")
+            value = {"$type": collection, **record}
+            cid = _cid(json.dumps(value, sort_keys=True).encode(), 0x71)
+            uri = f"at://{self.did}/{collection}/{rkey}"
+            self._records[(collection, rkey)] = {
+                "uri": uri, "cid": cid, "rkey": rkey, "collection": collection, "text": "",
+                "record": value, "created_at": datetime.now(UTC)}
+        return Reply(200, {"uri": uri, "cid": cid, "validationStatus": "valid"})
 
     def duplicates(self) -> dict[str, int]:
         with self.lock:
@@ -1043,6 +1253,10 @@ class FakeBluesky(_FakeNetwork):
             return self._upload_blob(headers, body)
         if nsid == "com.atproto.repo.createRecord" and method == "POST":
             return self._create_record(json.loads(body or b"{}"))
+        if nsid == "com.atproto.repo.putRecord" and method == "POST":
+            return self._put_record(json.loads(body or b"{}"))
+        if nsid == "app.bsky.notification.listNotifications" and method == "GET":
+            return self._list_notifications(query)
         return self._error(501, "MethodNotImplemented", "Method Not Implemented")
 
     # -- results: counts on posts (app.bsky.feed.getPosts, at most 25 URIs a call) and the

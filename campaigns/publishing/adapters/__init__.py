@@ -117,6 +117,36 @@ class Published:
     url: str = ""
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """A reply, mention or quote read from the channel's notifications (conversations)."""
+
+    notification_id: str
+    remote_id: str  # the post's id on the network (Mastodon status id, Bluesky at:// URI)
+    kind: str  # reply, mention or quote
+    author_id: str
+    author_handle: str
+    text: str
+    created_at: object  # an aware datetime
+    author_name: str = ""
+    has_media: bool = False
+    remote_url: str = ""
+    remote_cid: str = ""
+    in_reply_to: str = ""  # the remote id of the post it answers
+    thread_root: str = ""  # the remote id of the thread's first post, where the network says
+    thread_root_cid: str = ""
+
+
+@dataclass(frozen=True)
+class NotificationPage:
+    """One page of notifications newer than a cursor, oldest first, and the cursor after it
+    (``more``: the network has more pages after this one)."""
+
+    items: list[Incoming]
+    cursor: str
+    more: bool = False
+
+
 class Adapter:
     """Base for adapters. ``resend_is_safe``: after ``find`` says the post is not there, sending
     again with the same idempotency key cannot make a second post (the network or receiver drops
@@ -159,6 +189,18 @@ class Adapter:
     def followers(self) -> int:
         """How many accounts follow the channel's account now."""
         raise NotSupported(f"{self.network or 'This network'} gives no follower count here.")
+
+    # Conversations: reading replies and mentions, answering in the thread.
+
+    def notifications(self, cursor: str) -> NotificationPage:
+        """The next page of replies, mentions and quotes after ``cursor`` ("" the first time)."""
+        raise NotSupported(f"{self.network or 'This network'} gives no replies here.")
+
+    def reply(self, text: str, *, key: str, to: Incoming | object, created_at_us: int = 0,
+              reply_id: int = 0) -> Published:
+        """Answer ``to`` (an item: ``remote_id``, ``remote_cid``, ``thread_root``...) in its
+        thread, once per ``key``."""
+        raise NotSupported(f"{self.network or 'This network'} takes no replies here.")
 
 
 ADAPTERS: dict[str, type[Adapter]] = {}

@@ -54,6 +54,8 @@ from campaigns.publishing.adapters import (
     Adapter,
     AdapterError,
     Counts,
+    Incoming,
+    NotificationPage,
     Outgoing,
     Permanent,
     Published,
@@ -66,6 +68,10 @@ from campaigns.publishing.adapters import (
 log = logging.getLogger(__name__)
 
 COLLECTION = "app.bsky.feed.post"
+THREADGATE = "app.bsky.feed.threadgate"
+NOTIFICATION_REASONS = ["reply", "mention", "quote"]
+NOTIFICATIONS_PAGE = 100  # listNotifications' largest page
+NOTIFICATIONS_MAX_PAGES = 20
 DEFAULT_SERVICE = "https://bsky.social/xrpc"
 MAX_IMAGES = 4
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
@@ -100,6 +106,27 @@ def forget_sessions() -> None:
 def _account(client: Client) -> Session:
     """The logged-in account (handle, DID), through the client's public session export."""
     return Session.decode(client.export_session_string())
+
+
+def _get(value, name: str):
+    """A field of a record as atproto gives it: a model (snake_case) or a DotDict/dict."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        camel = name.split("_")[0] + "".join(p.title() for p in name.split("_")[1:])
+        return value.get(name, value.get(camel))
+    try:
+        return getattr(value, name)
+    except (AttributeError, KeyError):
+        return None
+
+
+def _when(value) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.now(UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _status(exc: BaseException) -> int | None:
@@ -434,6 +461,126 @@ class BlueskyAdapter(Adapter):
             return int(profile.followers_count or 0)
 
         return self._guard(lambda: self._run(read), sent=False)
+
+    # -- conversations --------------------------------------------------------------------------
+
+    def notifications(self, cursor: str) -> NotificationPage:
+        """``app.bsky.notification.listNotifications`` (reasons reply, mention, quote), newest
+        first, following its ``cursor`` back until a notification indexed at or before ours
+        (``cursor``: the newest ``indexedAt`` taken). Returned oldest first, with the newest
+        ``indexedAt`` as the next cursor."""
+
+        def read(client: Client) -> NotificationPage:
+            found, api_cursor = [], None
+            for _ in range(NOTIFICATIONS_MAX_PAGES):
+                answer = client.app.bsky.notification.list_notifications(
+                    models.AppBskyNotificationListNotifications.Params(
+                        limit=NOTIFICATIONS_PAGE, reasons=NOTIFICATION_REASONS,
+                        cursor=api_cursor))
+                reached = False
+                for notification in answer.notifications:
+                    if cursor and notification.indexed_at < cursor:
+                        reached = True
+                        break
+                    if notification.reason in NOTIFICATION_REASONS:
+                        found.append(notification)
+                api_cursor = answer.cursor
+                if reached or not api_cursor or not answer.notifications:
+                    break
+            else:
+                log.warning("Bluesky: more than %s notifications of %s since the last poll; "
+                            "the oldest are not read.",
+                            NOTIFICATIONS_MAX_PAGES * NOTIFICATIONS_PAGE, self._login_name())
+            found.sort(key=lambda n: n.indexed_at)
+            return NotificationPage(items=[self._incoming(n) for n in found],
+                                    cursor=found[-1].indexed_at if found else cursor)
+
+        return self._guard(lambda: self._run(read), sent=False)
+
+    @staticmethod
+    def _incoming(notification) -> Incoming:
+        record = notification.record
+        reply = _get(record, "reply")
+        root, parent = _get(reply, "root"), _get(reply, "parent")
+        embed = _get(record, "embed")
+        embed_type = str(_get(embed, "py_type") or _get(embed, "$type") or "")
+        author = notification.author
+        handle = author.handle or author.did
+        rkey = notification.uri.rsplit("/", 1)[-1]
+        return Incoming(
+            notification_id=notification.uri + "#" + notification.reason,
+            remote_id=notification.uri, remote_cid=notification.cid,
+            kind=notification.reason, author_id=author.did, author_handle="@" + handle,
+            author_name=author.display_name or "", text=str(_get(record, "text") or ""),
+            created_at=_when(_get(record, "created_at") or notification.indexed_at),
+            has_media="images" in embed_type or "video" in embed_type
+            or bool(_get(_get(embed, "media"), "images") or _get(_get(embed, "media"), "video")),
+            remote_url=f"https://bsky.app/profile/{handle}/post/{rkey}",
+            in_reply_to=str(_get(parent, "uri") or ""),
+            thread_root=str(_get(root, "uri") or notification.uri),
+            thread_root_cid=str(_get(root, "cid") or notification.cid))
+
+    def reply(self, text: str, *, key: str, to, created_at_us: int = 0,
+              reply_id: int = 0) -> Published:
+        """A post in reply to ``to`` in its thread, under a record key derived from the reply
+        (``created_at_us``, ``reply_id``): a repeat cannot make a second post."""
+        if created_at_us <= 0:
+            raise Permanent("The reply has no creation time; its record key is made from it.")
+        rkey = tid(created_at_us, reply_id)
+        parent = models.ComAtprotoRepoStrongRef.Main(uri=to.remote_id, cid=to.remote_cid)
+        root = models.ComAtprotoRepoStrongRef.Main(uri=to.thread_root or to.remote_id,
+                                                   cid=to.thread_root_cid or to.remote_cid)
+
+        def send(client: Client) -> Published:
+            try:
+                uri, _ = self._create(client, rkey, text,
+                                      reply=models.AppBskyFeedPost.ReplyRef(root=root,
+                                                                            parent=parent))
+            except (UnauthorizedError, BadRequestError) as exc:
+                if _token_problem(exc):
+                    raise
+                raise self._error(exc, sent=True) from exc
+            except _FAILURES as exc:
+                raise self._error(exc, sent=True) from exc
+            return self._published(client, uri, rkey)
+
+        return self._guard(lambda: self._run(send), sent=True)
+
+    def hide_reply(self, root_uri: str, reply_uri: str, *, hide: bool = True) -> None:
+        """Add ``reply_uri`` to (or take it from) the ``hiddenReplies`` of the threadgate of
+        the account's post ``root_uri`` (the threadgate's record key is the post's), keeping
+        the gate's other rules. Refused for a thread the account did not start."""
+
+        def change(client: Client) -> None:
+            did = _account(client).did
+            if not root_uri.startswith(f"at://{did}/{COLLECTION}/"):
+                raise Permanent("Bluesky hides replies only under the account's own posts; this "
+                                "thread was started by someone else.")
+            rkey = root_uri.rsplit("/", 1)[-1]
+            try:
+                existing = client.com.atproto.repo.get_record(
+                    models.ComAtprotoRepoGetRecord.Params(repo=did, collection=THREADGATE,
+                                                          rkey=rkey))
+            except AtProtocolError as exc:
+                error, _ = _xrpc(exc)
+                if error != "RecordNotFound" and _status(exc) != 404:
+                    raise
+                existing = None
+            value = existing.value if existing is not None else None
+            hidden = list(_get(value, "hidden_replies") or [])
+            if hide and reply_uri not in hidden:
+                hidden.append(reply_uri)
+            if not hide:
+                hidden = [uri for uri in hidden if uri != reply_uri]
+            record = models.AppBskyFeedThreadgate.Record(
+                post=root_uri, created_at=_get(value, "created_at")
+                or client.get_current_time_iso(),
+                allow=_get(value, "allow"), hidden_replies=hidden)
+            client.com.atproto.repo.put_record(models.ComAtprotoRepoPutRecord.Data(
+                repo=did, collection=THREADGATE, rkey=rkey, record=record,
+                swap_record=existing.cid if existing is not None else None))
+
+        self._guard(lambda: self._run(change), sent=False)
 
     def _guard(self, call, *, sent: bool):
         """Errors that escaped the steps (a kept session refused twice, a failure of the login

@@ -42,7 +42,9 @@ from campaigns.publishing.adapters import (
     Adapter,
     AdapterError,
     Counts,
+    Incoming,
     NeedsReconnect,
+    NotificationPage,
     Outgoing,
     Permanent,
     Published,
@@ -356,6 +358,68 @@ class MastodonAdapter(Adapter):
         api = self._api()
         try:
             return int(api.account_verify_credentials().get("followers_count") or 0)
+        except MastodonError as exc:
+            raise self._error(api, exc, sent=False) from exc
+        finally:
+            api.session.close()
+
+    # -- conversations --------------------------------------------------------------------------
+
+    def notifications(self, cursor: str) -> NotificationPage:
+        """``GET /api/v1/notifications?types[]=mention&min_id=<cursor>``: the page of mentions
+        (replies to the account's posts are mentions too) just after the cursor. Mastodon gives
+        that page newest first; it is returned oldest first, with the newest id as cursor."""
+        api = self._api()
+        try:
+            # min_id 0 the first time: from the oldest, page by page, so none is skipped.
+            page = api.notifications(types=["mention"], min_id=cursor or "0", limit=PAGE_SIZE)
+        except MastodonError as exc:
+            raise self._error(api, exc, sent=False) from exc
+        finally:
+            api.session.close()
+        items = []
+        for notification in sorted(page, key=lambda n: int(n["id"])):
+            status = notification.get("status")
+            if not status:
+                continue
+            account = notification.get("account") or status.get("account") or {}
+            items.append(Incoming(
+                notification_id=str(notification["id"]), remote_id=str(status["id"]),
+                kind="reply" if status.get("in_reply_to_id") else "mention",
+                author_id=str(account.get("id") or ""),
+                author_handle="@" + str(account.get("acct") or account.get("username") or "?"),
+                author_name=str(account.get("display_name") or ""),
+                text=plain_text(status.get("content") or "").strip(),
+                created_at=_aware(status.get("created_at")) or datetime.now(UTC),
+                has_media=bool(status.get("media_attachments")),
+                remote_url=str(status.get("url") or status.get("uri") or "")[:500],
+                in_reply_to=str(status.get("in_reply_to_id") or "")))
+        newest = max((int(n["id"]) for n in page), default=None)
+        return NotificationPage(items=items, cursor=str(newest) if newest else cursor,
+                                more=len(page) >= PAGE_SIZE)
+
+    def reply(self, text: str, *, key: str, to, created_at_us: int = 0,
+              reply_id: int = 0) -> Published:
+        """A status in reply to ``to.remote_id``, with ``key`` as its Idempotency-Key: a repeat
+        gets the status already made."""
+        api = self._api()
+        try:
+            status = api.status_post(text, in_reply_to_id=to.remote_id, idempotency_key=key)
+        except MastodonError as exc:
+            raise self._error(api, exc, sent=True) from exc
+        finally:
+            api.session.close()
+        return Published(remote_id=str(status["id"]),
+                         url=str(status.get("url") or status.get("uri") or "")[:500])
+
+    def moderate_author(self, author_id: str, what: str, *, undo: bool = False) -> None:
+        """Mute or block (``what``) an author, or undo it (Mastodon cannot hide replies on
+        others' posts: this is what a brand can do)."""
+        api = self._api()
+        calls = {("mute", False): api.account_mute, ("mute", True): api.account_unmute,
+                 ("block", False): api.account_block, ("block", True): api.account_unblock}
+        try:
+            calls[(what, undo)](author_id)
         except MastodonError as exc:
             raise self._error(api, exc, sent=False) from exc
         finally:

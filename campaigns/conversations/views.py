@@ -1,0 +1,237 @@
+"""The inbox in the brand's admin: the list (pinned escalations first, filters, search, keyset
+paging) and an item's page (its thread, assignment, state, notes, moderation and its undoing,
+replies as the brand checked by the sensitivity linter).
+
+Everything read here is in the brand's own schema: an item id of another brand is a 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
+
+from approvals.linting import brand_ruleset
+from approvals.sensitivity import lint
+from campaigns.conversations import actions
+from campaigns.conversations.models import (
+    ConversationSettings,
+    Item,
+    ItemState,
+    ModerationAction,
+    Note,
+    Reply,
+    What,
+)
+from campaigns.models import CampaignPage, Channel
+from tenants.models import current_zone
+from tenants.scoping import brand_members_q
+
+PAGE_SIZE = 50
+ACTIONS = [("hide", "Hide"), ("escalate", "Escalate"), ("reply", "Reply"), ("none", "None")]
+
+
+def _members():
+    return get_user_model().objects.filter(brand_members_q()).order_by("email")
+
+
+def _clock(item: Item, target_hours: int, now: datetime) -> dict | None:
+    """The response clock: due when, and whether it ran out (None once answered or done)."""
+    if not target_hours or item.responded_at or item.state == ItemState.DONE:
+        return None
+    due = item.due_at(target_hours)
+    seconds = int((due - now).total_seconds())
+    hours, minutes = divmod(abs(seconds) // 60, 60)
+    span = f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+    return {"due": due, "overdue": seconds < 0,
+            "text": f"overdue by {span}" if seconds < 0 else f"{span} left"}
+
+
+def _cursor(value: str):
+    """The keyset cursor ``pinned.created_at.id`` of the last row shown, or None."""
+    try:
+        pinned, created, pk = value.split("~")
+        return pinned == "1", datetime.fromisoformat(created), int(pk)
+    except ValueError:
+        return None
+
+
+def inbox_view(request):
+    brand = ConversationSettings.load()
+    items = Item.objects.select_related("channel", "assignee")
+    filters = {}
+    state = request.GET.get("state", "")
+    if state in ItemState.values:
+        items, filters["state"] = items.filter(state=state), state
+    elif state != "all":  # by default, what still needs someone
+        items = items.exclude(state=ItemState.DONE)
+    channel = request.GET.get("channel", "")
+    if channel.isdigit():
+        items, filters["channel"] = items.filter(channel_id=int(channel)), channel
+    campaign = request.GET.get("campaign", "")
+    if campaign.isdigit():
+        items, filters["campaign"] = items.filter(page_id=int(campaign)), campaign
+    action = request.GET.get("action", "")
+    if action in dict(ACTIONS):
+        items, filters["action"] = items.filter(action=action), action
+    assignee = request.GET.get("assignee", "")
+    if assignee == "me":
+        items = items.filter(assignee=request.user)
+    elif assignee == "none":
+        items = items.filter(assignee__isnull=True)
+    elif assignee.isdigit():
+        items = items.filter(assignee_id=int(assignee))
+    if assignee:
+        filters["assignee"] = assignee
+    query = request.GET.get("q", "").strip()[:200]
+    if query:
+        items = items.filter(Q(text__icontains=query) | Q(author_handle__icontains=query)
+                             | Q(author_name__icontains=query))
+        filters["q"] = query
+    after = _cursor(request.GET.get("after", ""))
+    if after is not None:
+        pinned, created, pk = after
+        later = Q(pinned=False) if pinned else Q(pk__in=[])  # unpinned come after pinned
+        items = items.filter(later | Q(pinned=pinned, created_at__lt=created)
+                             | Q(pinned=pinned, created_at=created, id__lt=pk))
+    rows = list(items.order_by("-pinned", "-created_at", "-id")[:PAGE_SIZE + 1])
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    now = timezone.now()
+    next_url = ""
+    if more:
+        last = rows[-1]
+        next_url = "?" + urlencode({**filters, **({"state": state} if state == "all" else {}),
+                                    "after": f"{int(last.pinned)}~{last.created_at.isoformat()}"
+                                             f"~{last.pk}"})
+    return render(request, "conversations/inbox.html", {
+        "rows": [(item, _clock(item, brand.response_target_hours, now)) for item in rows],
+        "next_url": next_url, "filters": filters, "state": state, "query": query,
+        "states": ItemState.choices, "actions": ACTIONS,
+        "channels": Channel.objects.filter(network__in=("mastodon", "bluesky")).order_by("name"),
+        "campaigns": CampaignPage.objects.filter(
+            pk__in=Item.objects.exclude(page_id=None).values("page_id")).order_by("title"),
+        "members": _members(), "target_hours": brand.response_target_hours,
+        "zone": current_zone(),
+    })
+
+
+def _item(item_id: int) -> Item:
+    item = Item.objects.select_related("channel", "assignee").filter(pk=item_id).first()
+    if item is None:
+        raise Http404("No such item in this brand's inbox.")
+    return item
+
+
+def item_view(request, item_id: int):
+    return render(request, "conversations/item.html", _item_context(request, _item(item_id)))
+
+
+def _back(item: Item):
+    return redirect(reverse("conversations_item", args=[item.pk]))
+
+
+@require_POST
+def item_change_view(request, item_id: int):
+    """Assign, change state, add a note, undo a moderation action, mute or block the author."""
+    item = _item(item_id)
+    what = request.POST.get("do", "")
+    try:
+        if what == "assign":
+            value = request.POST.get("assignee", "")
+            user = _members().filter(pk=int(value)).first() if value.isdigit() else None
+            if value and user is None:
+                raise actions.ActionRefused("Choose a member of this brand.")
+            actions.assign(item, user)
+            messages.success(request, f"Assigned to {user.get_full_name() or user.email}."
+                             if user else "Nobody is assigned now.")
+        elif what == "state":
+            state = request.POST.get("state", "")
+            if state not in ItemState.values:
+                raise actions.ActionRefused("Choose one of the states: new, assigned, waiting, "
+                                            "done.")
+            item.state = state
+            item.save(update_fields=["state"])
+            messages.success(request, f"Marked {item.get_state_display().lower()}.")
+        elif what == "note":
+            text = request.POST.get("text", "").strip()
+            if not text:
+                raise actions.ActionRefused("Write the note first: it is empty.")
+            Note.objects.create(item=item, author=request.user, text=text[:5000])
+            messages.success(request, "Note added.")
+        elif what == "undo":
+            value = request.POST.get("action", "")
+            action = ModerationAction.objects.filter(
+                item=item, pk=int(value) if value.isdigit() else 0).first()
+            if action is None:
+                raise Http404("No such action on this item.")
+            actions.undo(action, request.user)
+            messages.success(request, f"Undone: {action.get_what_display().lower()}.")
+        elif what in (What.MUTE, What.BLOCK):
+            actions.moderate_author(item, what, request.user)
+            messages.success(request, f"{item.author_handle} is {what}d on the network.")
+        else:
+            raise actions.ActionRefused("Unknown action.")
+    except actions.ActionRefused as exc:
+        messages.error(request, str(exc))
+    return _back(item)
+
+
+@require_POST
+def item_reply_view(request, item_id: int):
+    """A reply as the brand: checked by the sensitivity linter (with the brand's words: errors
+    stop it, warnings are shown once and may be confirmed), then sent in the thread exactly
+    once."""
+    item = _item(item_id)
+    text = request.POST.get("text", "").strip()
+    key = request.POST.get("key", "")
+    if not text or not key or len(key) > 64:
+        messages.error(request, "Write the reply first: it is empty.")
+        return _back(item)
+    existing = Reply.objects.filter(idempotency_key=key, item=item).first()
+    if existing is None:
+        findings = lint(text, field="copy", rules=brand_ruleset())
+        blocking = [f for f in findings if f.severity == "error"]
+        if blocking or (findings and request.POST.get("confirm") != "1"):
+            return render(request, "conversations/item.html", {
+                **_item_context(request, item), "findings": findings, "blocking": blocking,
+                "draft": text, "reply_key": key})
+    try:
+        reply, created = actions.start_reply(item, text, key=key, user=request.user)
+    except actions.ActionRefused as exc:
+        messages.error(request, str(exc))
+        return _back(item)
+    reply = actions.send_reply(reply)
+    if reply.state == "sent":
+        messages.success(request, f"Reply sent on {item.channel.name}.")
+    elif reply.state == "failed":
+        messages.error(request, f"The reply was refused: {reply.error}")
+    else:
+        messages.warning(request, "The network did not confirm the reply yet; it is checked "
+                                  "again (never sent twice).")
+    return _back(item)
+
+
+def _item_context(request, item: Item) -> dict:
+    brand = ConversationSettings.load()
+    thread = list(Item.objects.filter(thread_root=item.thread_root, channel=item.channel)
+                  .exclude(pk=item.pk).order_by("created_at", "id")) if item.thread_root else []
+    return {
+        "item": item, "thread": thread, "notes": item.notes.select_related("author"),
+        "moderation": item.actions.select_related("by", "undone_by"),
+        "replies": item.replies.select_related("author"), "members": _members(),
+        "states": ItemState.choices, "clock": _clock(item, brand.response_target_hours,
+                                                     timezone.now()),
+        "guidance": brand.guidance if item.action == "escalate" else "",
+        "reply_key": uuid.uuid4().hex, "findings": None, "draft": "", "zone": current_zone(),
+        "can_mute": item.network == "mastodon" and item.author_id,
+    }

@@ -416,3 +416,24 @@ def test_revoke_makes_the_token_stop_working(x):
 def test_the_provider_is_registered_under_the_networks_name():
     assert connections.get("x") is provider
     assert networks.get("x").connected and provider.refresh_ahead < timedelta(hours=2)
+
+
+def test_the_demo_sandbox_runs_x_on_its_port_with_an_app_that_connects(settings):
+    import json
+
+    from agency.demo.fakes import demo_env, load_all
+
+    sandbox = load_all()["x"]
+    env = demo_env()
+    assert sandbox.port == 9105
+    urls = json.loads(env["NETWORK_BASE_URLS"])
+    assert urls["x_api"] == urls["x_www"] == "http://127.0.0.1:9105"
+    with sandbox.make() as fake:  # on a free port here
+        settings.NETWORK_BASE_URLS = {"x_api": fake.url, "x_www": fake.url}
+        settings.OAUTH_CLIENTS = {"x": {"client_id": env["OAUTH_X_CLIENT_ID"],
+                                        "client_secret": env["OAUTH_X_CLIENT_SECRET"]}}
+        settings.OUTBOUND_ALLOW_PRIVATE = True
+        query, verifier = consent(fake)
+        tokens = provider.exchange(code=query["code"], redirect_uri=REDIRECT,
+                                   code_verifier=verifier)
+        assert [a.handle for a in provider.accounts(tokens)] == ["@acmecoffee"]

@@ -60,12 +60,15 @@ class FakeX(_FakeNetwork):
     def __init__(self, *, client_id: str = "x-app", client_secret: str = "x-secret",  # noqa: S107
                  user_id: str = "1500000000000000001", username: str = "acmecoffee",
                  display_name: str = "Acme Coffee", token_lifetime: int = 7200,
-                 rate_limit: int = 100, **kwargs):
+                 rate_limit: int = 100, refuse_duplicates: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.client_id, self.client_secret = client_id, client_secret
         self.user = {"id": user_id, "username": username, "name": display_name}
         self.token_lifetime = token_lifetime
         self.rate_limit = rate_limit
+        # X refuses a post repeating one of the account's own (403); the chaos bench turns this
+        # off so that a post sent twice shows as two, not as a refusal.
+        self.refuse_duplicates = refuse_duplicates
         self.video_processing_polls = 0
         self.fail_processing = False
         self.media: dict[str, dict] = {}
@@ -454,7 +457,7 @@ class FakeX(_FakeNetwork):
             if reply_to is not None and not any(p["id"] == str(reply_to) for p in self._posts):
                 return self._invalid("The Tweet you are replying to is not available.",
                                      "reply.in_reply_to_tweet_id", reply_to)
-            if reply_to is None and text.strip() and any(
+            if self.refuse_duplicates and reply_to is None and text.strip() and any(
                     p["text"] == text and p["in_reply_to"] is None for p in self._posts):
                 return self._problem(403, "Forbidden", "You are not allowed to create a Tweet "
                                      "with duplicate content.")

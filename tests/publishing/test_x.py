@@ -5,6 +5,7 @@ and what staff are told when it does not."""
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 import secrets
 import time
@@ -437,3 +438,19 @@ def test_the_demo_sandbox_runs_x_on_its_port_with_an_app_that_connects(settings)
         tokens = provider.exchange(code=query["code"], redirect_uri=REDIRECT,
                                    code_verifier=verifier)
         assert [a.handle for a in provider.accounts(tokens)] == ["@acmecoffee"]
+
+
+def test_no_token_reaches_a_log_line_even_at_debug(x, caplog):
+    """tweepy writes each request's headers at DEBUG (the bearer token among them): its logger
+    is kept above DEBUG, whatever the root logger's level."""
+    caplog.set_level(logging.DEBUG)
+    refresh = x.issue_refresh_token()
+    token = x.issue_token()
+    x.expire(token)
+    channel = channel_for(x, token, refresh=refresh)
+
+    XAdapter(channel, timeout=TIMEOUT).publish(outgoing("Logged quietly", images=[CAT]))
+
+    assert len(x.posts) == 1 and caplog.records  # there were debug lines (urllib3's)
+    for secret in (token, refresh, channel.get_secret(), channel.get_refresh_token()):
+        assert secret not in caplog.text

@@ -198,7 +198,7 @@ class XAdapter(Adapter):
         try:
             try:
                 media_ids = self._upload_all(api, post)
-            except tweepy.Unauthorized:
+            except tweepy.Unauthorized:  # X refused the token: renew it once, then again
                 api.close()
                 api = self._client(force_refresh=True)
                 media_ids = self._upload_all(api, post)
@@ -208,18 +208,17 @@ class XAdapter(Adapter):
                 api.close()
                 api = self._client(force_refresh=True)
                 answer = self._create(api, post, media_ids)
+            try:
+                tweet_id = str(answer["data"]["id"])
+            except (KeyError, TypeError) as exc:
+                raise Unknown("X accepted the post without saying its id; it will be looked "
+                              "up.") from exc
+            if post.first_comment.strip():
+                self._reply(api, tweet_id, post)
+            return Published(remote_id=tweet_id, url=post_url(self.username, tweet_id))
         except (tweepy.TweepyException, requests.RequestException, outbound.Refused,
                 outbound.AnswerRefused) as exc:
             raise self._error(exc, sent=False, what="the post") from exc
-        try:
-            tweet_id = str(answer["data"]["id"])
-            published = Published(remote_id=tweet_id, url=post_url(self.username, tweet_id))
-            if post.first_comment.strip():
-                self._reply(api, tweet_id, post)
-            return published
-        except (KeyError, TypeError) as exc:
-            raise Unknown("X accepted the post without saying its id; it will be looked up.") \
-                from exc
         finally:
             api.close()
 

@@ -454,3 +454,30 @@ def test_no_token_reaches_a_log_line_even_at_debug(x, caplog):
     assert len(x.posts) == 1 and caplog.records  # there were debug lines (urllib3's)
     for secret in (token, refresh, channel.get_secret(), channel.get_refresh_token()):
         assert secret not in caplog.text
+
+
+# -- results --------------------------------------------------------------------------------------
+
+
+def test_counts_of_published_posts_and_followers_are_read_from_x(x):
+    first = adapter(x).publish(outgoing("Counted"))
+    second = adapter(x).publish(outgoing("Counted too"))
+    x.set_counts(first.remote_id, like_count=7, retweet_count=2, reply_count=1, quote_count=1,
+                 bookmark_count=3, impression_count=420)
+    x.followers_count = 1234
+
+    counts = adapter(x).metrics([first.remote_id, second.remote_id, "1999999999999999999"])
+
+    assert set(counts) == {first.remote_id, second.remote_id}  # a post X no longer has: left out
+    one = counts[first.remote_id]
+    assert (one.likes, one.reposts, one.replies, one.quotes, one.saves, one.impressions) == (
+        7, 2, 1, 1, 3, 420)
+    assert counts[second.remote_id].likes == 0
+    assert adapter(x).followers() == 1234
+
+
+def test_counts_when_x_limits_requests_wait_for_its_reset(x):
+    x.fail_next(1, status=429, retry_after=120, path="/2/tweets")
+    with pytest.raises(Transient) as caught:
+        adapter(x).metrics(["1"])
+    assert 100 < caught.value.retry_after <= 121

@@ -49,6 +49,10 @@ SCOPES = {"tweet.read", "tweet.write", "users.read", "offline.access", "media.wr
           "follows.read", "like.read"}
 
 
+_NO_METRICS = {"retweet_count": 0, "reply_count": 0, "like_count": 0, "quote_count": 0,
+               "bookmark_count": 0, "impression_count": 0}
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -75,6 +79,7 @@ class FakeX(_FakeNetwork):
         self.posts_per_text: Counter = Counter()
         self.revoked: list[str] = []
         self.refreshes = 0
+        self.followers_count = 0
         self._posts: list[dict] = []
         self._codes: dict[str, dict] = {}
         self._tokens: dict[str, dict] = {}
@@ -120,6 +125,12 @@ class FakeX(_FakeNetwork):
         """A post made elsewhere (e.g. by hand on x.com)."""
         with self.lock:
             return self._store(text, [], None, created_at or datetime.now(UTC))
+
+    def set_counts(self, post_id: str, **counts) -> None:
+        """Give a post its public metrics (``like_count=3``, ``impression_count=120``...)."""
+        with self.lock:
+            post = next(p for p in self._posts if p["id"] == str(post_id))
+            post["metrics"] = {**_NO_METRICS, **counts}
 
     def shown_text(self, post: dict) -> str:
         """The text as X answers it: links shortened to t.co, ``& < >`` escaped."""
@@ -184,7 +195,14 @@ class FakeX(_FakeNetwork):
 
     def _api(self, method, path, arg, headers, body) -> Reply:
         if path == "/2/users/me" and method == "GET":
-            return Reply(200, {"data": dict(self.user)})
+            user = dict(self.user)
+            if "public_metrics" in arg.get("user.fields", "").split(","):
+                user["public_metrics"] = {"followers_count": self.followers_count,
+                                          "following_count": 0, "tweet_count": len(self._posts),
+                                          "listed_count": 0}
+            return Reply(200, {"data": user})
+        if path == "/2/tweets" and method == "GET":
+            return self._lookup(arg)
         if path == "/2/tweets" and method == "POST":
             return self._create(self._json(body))
         match = re.fullmatch(r"/2/users/([0-9]+)/tweets", path)
@@ -476,6 +494,34 @@ class FakeX(_FakeNetwork):
         if reply_to is None:
             self.posts_per_text[text] += 1
         return post
+
+    def _lookup(self, arg: dict) -> Reply:
+        """``GET /2/tweets?ids=`` (1 to 100 ids); an id X does not have is under ``errors``."""
+        ids = [i for i in arg.get("ids", "").split(",") if i]
+        if not 1 <= len(ids) <= 100:
+            return self._invalid("The `ids` query parameter value must have 1 to 100 ids.",
+                                 "ids", arg.get("ids", ""))
+        metrics = "public_metrics" in arg.get("tweet.fields", "").split(",")
+        with self.lock:
+            posts = {p["id"]: p for p in self._posts}
+        data, errors = [], []
+        for tweet_id in ids:
+            post = posts.get(tweet_id)
+            if post is None:
+                errors.append({"value": tweet_id, "detail": f"Could not find tweet with ids: "
+                               f"[{tweet_id}].", "title": "Not Found Error",
+                               "resource_type": "tweet", "parameter": "ids",
+                               "resource_id": tweet_id, "type": PROBLEM + "resource-not-found"})
+                continue
+            item = {"id": post["id"], "text": self.shown_text(post),
+                    "edit_history_tweet_ids": [post["id"]]}
+            if metrics:
+                item["public_metrics"] = dict(post.get("metrics") or _NO_METRICS)
+            data.append(item)
+        answer = {"data": data} if data else {}
+        if errors:
+            answer["errors"] = errors
+        return Reply(200, answer)
 
     def _timeline(self, user_id: str, arg: dict) -> Reply:
         count = arg.get("max_results", "10")

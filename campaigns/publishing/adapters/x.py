@@ -41,6 +41,7 @@ from campaigns.providers.x import Client, post_url, problem
 from campaigns.publishing.adapters import (
     Adapter,
     AdapterError,
+    Counts,
     NeedsReconnect,
     Outgoing,
     Permanent,
@@ -300,6 +301,38 @@ class XAdapter(Adapter):
             time.sleep(wait)
             info = (api.upload_form("GET", {"command": "STATUS", "media_id": media_id})
                     .get("data") or {}).get("processing_info")
+
+    # -- results ----------------------------------------------------------------------------------
+
+    metrics_batch = 100  # GET /2/tweets takes up to 100 ids
+
+    def metrics(self, remote_ids: list[str]) -> dict[str, Counts]:
+        """``GET /2/tweets?ids=…`` with ``public_metrics``; a post X no longer has is left
+        out (X lists it under ``errors``)."""
+        try:
+            with self._client() as api:
+                answer = api.get_tweets(remote_ids, tweet_fields=["public_metrics"],
+                                        user_auth=False)
+        except (tweepy.TweepyException, requests.RequestException, outbound.Refused,
+                outbound.AnswerRefused) as exc:
+            raise self._error(exc, sent=False, what="the posts' counts") from exc
+        found = {}
+        for tweet in answer.data or []:
+            shown = tweet.public_metrics or {}
+            found[str(tweet.id)] = Counts(
+                likes=shown.get("like_count"), reposts=shown.get("retweet_count"),
+                replies=shown.get("reply_count"), quotes=shown.get("quote_count"),
+                impressions=shown.get("impression_count"), saves=shown.get("bookmark_count"))
+        return found
+
+    def followers(self) -> int:
+        try:
+            with self._client() as api:
+                me = api.get_me(user_fields=["public_metrics"], user_auth=False).data
+        except (tweepy.TweepyException, requests.RequestException, outbound.Refused,
+                outbound.AnswerRefused) as exc:
+            raise self._error(exc, sent=False, what="the follower count") from exc
+        return int((me.public_metrics or {}).get("followers_count") or 0)
 
     # -- did it go out? -------------------------------------------------------------------------
 

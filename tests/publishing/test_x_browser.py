@@ -70,9 +70,9 @@ def test_a_manager_connects_an_x_account_through_xs_consent_screen(
     expect(page.get_by_role("heading", name="Pick the account to post to")).to_be_visible()
     page.get_by_label("Acme Coffee").check()
     page.get_by_role("button", name="Use this account").click()
-    expect(page.get_by_text("is connected as Acme Coffee")).to_be_visible()
+    expect(page.get_by_text("is connected as @acmecoffee")).to_be_visible()
     panel = page.get_by_role("region", name="Connection")
-    expect(panel).to_contain_text("Connected as Acme Coffee")
+    expect(panel).to_contain_text("Connected as @acmecoffee")
     expect(panel).to_contain_text("tweet.write")
     with django_db_blocker.unblock(), schema_context(world.acme.client.schema_name):
         channel = Channel.objects.get(network="x", account_id=USER)

@@ -48,6 +48,7 @@ from urllib.parse import urlsplit
 from agency.demo.fakes import FakeBluesky, FakeMastodon, Reply, _FakeNetwork
 from agency.demo.fakes.linkedin import FakeLinkedIn
 from agency.demo.fakes.meta import FakeMeta
+from agency.demo.fakes.x import FakeX
 
 TOKEN = "chaos-bench-token"
 PASSWORD = "chaos-app-pass-word"
@@ -423,6 +424,21 @@ register(Shared("linkedin", FakeLinkedIn, publish=("POST", "/rest/posts"),
                     _organization(c): c.name for c in clients}},
                 channel=_linkedin_channel,
                 made=lambda fake, d: fake.posts_per_text.get(d.text, 0)))
+
+
+def _x_channel(bench, client) -> dict:
+    """X: one account in the shared fake that every brand's channel posts to (texts are unique
+    per delivery); the fake's duplicate refusal is off, so a repeat would be counted."""
+    fake = bench.fake_for(client.pk)
+    with _tokens_lock:
+        token = fake.issue_token()
+    return {"handle": f"@{fake.user['username']}", "secret": token,
+            "account_id": fake.user["id"], "settings": {"username": fake.user["username"]}}
+
+
+register(Shared("x", FakeX, publish=("POST", "/2/tweets"), keys=("x_api", "x_www"),
+                media="image", shared_kwargs=lambda bench, clients: {"refuse_duplicates": False},
+                channel=_x_channel, made=lambda fake, d: fake.posts_per_text.get(d.text, 0)))
 
 META_KEYS = ("facebook_graph", "facebook_www", "threads_graph", "threads_www")
 register(Meta("facebook", FakeMeta, publish=("POST", "/feed"), keys=META_KEYS,

@@ -7,6 +7,7 @@ it is submitted, and the publishing engine never meets a post the network will r
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -85,6 +86,27 @@ def code_points(text: str) -> int:
     return len(text)
 
 
+# X's weighted length (twitter-text 3, its v3 configuration): text in NFC; code points in these
+# ranges (Latin, Greek, Cyrillic, Hebrew, Arabic, Indic scripts, general punctuation...) weigh 1,
+# every other one 2 (CJK and other wide scripts); an emoji (a grapheme holding a pictograph, a
+# flag's regional indicators or a keycap) weighs 2 whatever its code points; every http(s) URL
+# weighs 23 (t.co's length). Limit 280.
+X_LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
+X_EMOJI_RE = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20E3]")
+
+
+def x_weighted(text: str) -> int:
+    text = URL_RE.sub("x" * 23, unicodedata.normalize("NFC", text))
+    total = 0
+    for grapheme in regex.findall(r"\X", text):
+        if X_EMOJI_RE.search(grapheme):
+            total += 2
+        else:
+            total += sum(1 if any(low <= ord(c) <= high for low, high in X_LIGHT_RANGES) else 2
+                         for c in grapheme)
+    return total
+
+
 @dataclass(frozen=True)
 class Option:
     """One choice a network asks for beyond the text and media: per post (``post_options``, in
@@ -151,7 +173,7 @@ class Network:
     name: str
     label: str
     max_length: int
-    count: str = "graphemes"  # how length is counted: "graphemes" or "mastodon"
+    count: str = "graphemes"  # how length is counted: "graphemes", "mastodon" or "x"
     max_images: int = 4
     max_videos: int = 1
     images_with_video: bool = False
@@ -187,6 +209,8 @@ class Network:
             text = URL_RE.sub("x" * 23, text)
             text = MASTODON_MENTION_RE.sub(lambda m: "@" + m.group(1), text)
             return code_points(text)
+        if self.count == "x":
+            return x_weighted(text)
         return graphemes(text)
 
     def problems(self, post: PostDraft, channel=None) -> list[str]:
@@ -208,7 +232,9 @@ class Network:
         found = []
         length = self.length(post.text)
         if length > self.max_length:
-            unit = "characters" if self.count == "mastodon" else "characters (emoji count as one)"
+            unit = {"mastodon": "characters",
+                    "x": "characters (links count 23, emoji and wide characters 2)"}.get(
+                self.count, "characters (emoji count as one)")
             found.append(f"{self.label} allows {self.max_length} {unit}; this post has {length}. "
                          f"Shorten it by {length - self.max_length}.")
         if not post.text.strip() and not post.images and not post.videos:
@@ -316,6 +342,13 @@ register(Network("instagram", "Instagram", max_length=2200, max_images=10, max_v
 register(Network("threads", "Threads", max_length=500, max_images=20, max_videos=1,
                  images_with_video=False, max_alt_length=1000, video_formats=("mp4", "mov"),
                  max_video_mb=1024, max_video_seconds=5 * 60, connected=True))
+# X (API v2 and its media upload reference, twitter-text's weighted length): 280 weighted
+# characters; up to 4 images (JPEG, PNG, WebP, GIF; 5 MB) each with alt text up to 1,000
+# characters, or one MP4/MOV video (512 MB, up to 140 s for most accounts); never both.
+register(Network("x", "X", max_length=280, count="x", max_images=4, max_videos=1,
+                 max_alt_length=1000, video_formats=("mp4", "mov"), max_video_mb=512,
+                 max_video_seconds=140, image_formats=("jpg", "jpeg", "png", "webp", "gif"),
+                 connected=True))
 
 
 def network_choices() -> list[tuple[str, str]]:
@@ -324,7 +357,7 @@ def network_choices() -> list[tuple[str, str]]:
 
 def client_rules() -> dict[str, dict]:
     """The rules the editor's composer applies while typing (static/campaigns/composer.js counts
-    "graphemes" and "mastodon" exactly as ``Network.length`` does; tests hold both to the same
+    "graphemes", "mastodon" and "x" exactly as ``Network.length`` does; tests hold both to the same
     samples)."""
     return {name: {"label": n.label, "max_length": n.max_length, "count": n.count,
                    "max_images": n.max_images}

@@ -27,9 +27,32 @@
     return Array.from(text).length;
   }
 
+  // networks.x_weighted: X's weighted length (twitter-text): NFC; an http(s) URL weighs 23, a
+  // grapheme with a pictograph, a regional indicator or a keycap 2, any other code point 1 in
+  // X_LIGHT_RANGES and 2 outside them.
+  const X_LIGHT_RANGES = [[0x0000, 0x10FF], [0x2000, 0x200D], [0x2010, 0x201F], [0x2032, 0x2037]];
+  const X_EMOJI_RE = /[\p{Extended_Pictographic}\p{Regional_Indicator}\u20E3]/u;
+
+  function xWeighted(text) {
+    const normal = text.normalize("NFC").replace(URL_RE, "x".repeat(23));
+    const pieces = segmenter ? Array.from(segmenter.segment(normal), function (s) { return s.segment; })
+      : Array.from(normal);
+    let total = 0;
+    pieces.forEach(function (grapheme) {
+      if (X_EMOJI_RE.test(grapheme)) { total += 2; return; }
+      for (const c of grapheme) {
+        const point = c.codePointAt(0);
+        total += X_LIGHT_RANGES.some(function (r) { return point >= r[0] && point <= r[1]; }) ? 1 : 2;
+      }
+    });
+    return total;
+  }
+
   // Network.length: Mastodon counts every URL as 23 characters and a remote mention as its
-  // local part, in code points; the others count user-perceived characters (graphemes).
+  // local part, in code points; X weighs characters (xWeighted); the others count
+  // user-perceived characters (graphemes).
   function length(rules, text) {
+    if (rules.count === "x") return xWeighted(text);
     if (rules.count === "mastodon") {
       return codePoints(text.replace(URL_RE, "x".repeat(23))
         .replace(MENTION_RE, function (_, local) { return "@" + local; }));
@@ -119,7 +142,9 @@
     const found = [];
     if (count > rules.max_length) {
       // Network.problems' words
-      const unit = rules.count === "mastodon" ? "characters" : "characters (emoji count as one)";
+      const unit = rules.count === "mastodon" ? "characters"
+        : rules.count === "x" ? "characters (links count 23, emoji and wide characters 2)"
+          : "characters (emoji count as one)";
       found.push(rules.label + " allows " + rules.max_length + " " + unit + "; this post has " +
                  count + ". Shorten it by " + (count - rules.max_length) + ".");
     }

@@ -46,6 +46,10 @@ SAMPLES = [
     "Tabs\tand  spaces   ",
     "",
     "☕" * 310,
+    # X weighs characters: CJK and other wide scripts 2, Latin 1, an emoji 2, a link 23
+    "東京でコーヒー ☕ at https://acme.example/tokyo — “quoted” ‘x’ ‰ ′ 한국어 العربية",
+    "日本語" * 50,
+    "Keycap 1️⃣, flag 🇯🇵, family 👨‍👩‍👧, © ® ™ … and\u200dzero\u200bwidth\u2060joiners",
 ]
 
 

@@ -433,3 +433,105 @@ def test_the_consent_page_refuses_an_unknown_app(youtube):
     page = requests.get(youtube.url + "/o/oauth2/v2/auth?" + urlencode(
         {"client_id": "nope", "redirect_uri": "http://x/", "response_type": "code"}), timeout=5)
     assert page.status_code == 400 and "invalid_client" in page.text
+
+
+# -- the daily quota, ahead of the posts' time ------------------------------------------------
+
+
+def _youtube_channel(world, fake: FakeYouTube, **settings):
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    channel = ChannelFactory(brand=world.acme, name="Acme on YouTube", network="youtube",
+                             handle="@acmecoffee", secret=fake.issue_token())
+    with schema_context(world.acme.client.schema_name):
+        channel.account_id = CHANNEL_ID
+        channel.connected_at = timezone.now()
+        channel.settings = {"uploads_playlist": "UU" + CHANNEL_ID[2:], **settings}
+        channel.save()
+    return channel
+
+
+def _next_pacific_noon() -> datetime:
+    """Noon, Pacific time, two days from now: a day of its own, whatever the hour now."""
+    from zoneinfo import ZoneInfo
+
+    day = datetime.now(ZoneInfo("America/Los_Angeles")).date() + timedelta(days=2)
+    return datetime(day.year, day.month, day.day, 12, tzinfo=ZoneInfo("America/Los_Angeles"))
+
+
+@pytest.mark.django_db
+def test_a_post_that_would_exceed_its_days_quota_is_refused_at_approval_with_the_reason(
+        world, youtube, settings, http, django_capture_on_commit_callbacks):
+    from django.core import mail
+    from django_tenants.utils import schema_context
+
+    from campaigns.publishing.models import Delivery, State
+    from tenants.models import Role
+    from tests.factories import DeliveryFactory
+
+    settings.YOUTUBE_DAILY_QUOTA = 3300  # two uploads (1,600 each) a day
+    channel = _youtube_channel(world, youtube)
+    noon = _next_pacific_noon()
+    mail.outbox.clear()
+    made = []
+    for hour, copy in enumerate(["Morning pour", "Lunch roast", "Evening brew"]):
+        with django_capture_on_commit_callbacks(execute=True):
+            made.append(DeliveryFactory(brand=world.acme, channel=channel, copy=copy,
+                                        publish_at=noon + timedelta(hours=hour)))
+    # a post on the next day has a quota of its own
+    with django_capture_on_commit_callbacks(execute=True):
+        made.append(DeliveryFactory(brand=world.acme, channel=channel, copy="Next day",
+                                    publish_at=noon + timedelta(days=1)))
+
+    states = {d.content["text"]: Delivery.objects.get(pk=d.pk) for d in made}
+    assert [states[t].state for t in ("Morning pour", "Lunch roast", "Next day")] == \
+        [State.SCHEDULED] * 3
+    refused = states["Evening brew"]
+    assert refused.state == State.FAILED  # days before its time
+    assert "daily quota would be used up" in refused.error
+    assert "3,300 units a day" in refused.error and "earlier posts take 3,200" in refused.error
+    assert "Move this post to another day" in refused.error
+    assert youtube.requests == []  # nothing was asked of YouTube for it
+    # the team is told now, and the queue shows why
+    (email,) = mail.outbox
+    assert email.subject == "Not published: “Evening brew” on Acme on YouTube"
+    assert "Move this post to another day" in email.body
+    manager = http(world.acme.host, world.acme.users[Role.ACCOUNT_MANAGER])
+    with schema_context(world.acme.client.schema_name):
+        detail = manager.get(f"/admin/publishing/{refused.pk}/").content.decode()
+    assert "Move this post to another day" in detail
+
+
+@pytest.mark.django_db
+def test_the_hourly_check_refuses_a_post_the_quota_spent_today_leaves_no_room_for(
+        world, youtube, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    from campaigns.publishing import connected
+    from campaigns.publishing.models import Delivery, State
+    from tests.factories import DeliveryFactory
+
+    channel = _youtube_channel(world, youtube)
+    soon = timezone.now() + timedelta(minutes=30)
+    if pacific_day(soon) != pacific_day():
+        pytest.skip("half an hour before midnight Pacific: the post would be on another day")
+    delivery = DeliveryFactory(brand=world.acme, channel=channel, copy="Later today",
+                               publish_at=soon)
+    assert Delivery.objects.get(pk=delivery.pk).state == State.SCHEDULED
+    from django_tenants.utils import schema_context
+
+    with schema_context(world.acme.client.schema_name):
+        channel.settings = {**channel.settings,
+                            "quota": {"day": pacific_day().isoformat(), "used": 9000}}
+        channel.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        connected.tokens_check_all()
+
+    delivery.refresh_from_db()
+    assert delivery.state == State.FAILED
+    # 9,000 spent before, and the access check's own unit
+    assert "what was spent today and the channel's earlier posts take 9,001" in delivery.error
+    assert youtube.count("GET", "/youtube/v3/channels") == 1  # the access check itself
+    assert youtube.videos == []

@@ -43,6 +43,7 @@ import google.auth.exceptions
 import requests
 from django.conf import settings as django_settings
 from django.db import transaction
+from django_tenants.utils import tenant_context
 from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaIoBaseUpload
 
@@ -128,8 +129,11 @@ def post_options(post: Outgoing) -> dict:
 # -- the daily quota ------------------------------------------------------------------------------
 
 
-def daily_quota() -> int:
-    return int(getattr(django_settings, "YOUTUBE_DAILY_QUOTA", 0) or DEFAULT_DAILY_QUOTA)
+def daily_quota(channel=None) -> int:
+    """Units a day: the channel's own (``settings["daily_quota"]``, where Google granted its
+    project more), else ``YOUTUBE_DAILY_QUOTA``, else YouTube's default 10,000."""
+    own = ((getattr(channel, "settings", None) or {}).get("daily_quota")) if channel else None
+    return int(own or getattr(django_settings, "YOUTUBE_DAILY_QUOTA", 0) or DEFAULT_DAILY_QUOTA)
 
 
 def pacific_day(moment: datetime | None = None) -> date:
@@ -162,7 +166,7 @@ def spend(channel, units: int, *, exhausted: bool = False) -> None:
     def add(current: dict) -> dict:
         quota = dict((current or {}).get("quota") or {})
         used = int(quota.get("used") or 0) if quota.get("day") == today else 0
-        used = max(used + units, daily_quota() if exhausted else 0)
+        used = max(used + units, daily_quota(channel) if exhausted else 0)
         return {**(current or {}), "quota": {"day": today, "used": used}}
 
     if channel.pk is None:
@@ -185,7 +189,7 @@ def over_quota(channel) -> list[tuple[Delivery, str]]:
     client = current_client()
     if client is None or channel.pk is None:
         return []
-    limit, today = daily_quota(), pacific_day()
+    limit, today = daily_quota(channel), pacific_day()
     planned: dict[date, int] = {}
     refused = []
     deliveries = (Delivery.objects.filter(client=client, channel_id=channel.pk,
@@ -221,15 +225,17 @@ def _on_delivery_changed(sender, delivery_id, kind, **kwargs) -> None:
     so a post that would exceed it is refused when it is approved, not at its time."""
     if kind not in (EventKind.CREATED, EventKind.RESCHEDULED, EventKind.RESUMED):
         return
-    delivery = Delivery.objects.filter(pk=delivery_id, network=YouTubeAdapter.network).first()
+    delivery = (Delivery.objects.filter(pk=delivery_id, network=YouTubeAdapter.network)
+                .select_related("client").first())
     if delivery is None:
         return
-    channel = Channel.objects.filter(pk=delivery.channel_id).first()
-    if channel is not None:
-        try:
-            refuse_over_quota(channel)
-        except Exception:  # noqa: BLE001 - the hourly check plans again; approval stands
-            log.exception("YouTube: the quota plan of channel %s failed", channel.pk)
+    try:
+        with tenant_context(delivery.client):  # on commit, the brand's schema may be left
+            channel = Channel.objects.filter(pk=delivery.channel_id).first()
+            if channel is not None:
+                refuse_over_quota(channel)
+    except Exception:  # noqa: BLE001 - the hourly check plans again; the approval stands
+        log.exception("YouTube: the quota plan of channel %s failed", delivery.channel_id)
 
 
 transitions.delivery_changed.connect(_on_delivery_changed, dispatch_uid="youtube_quota_plan")
@@ -335,11 +341,11 @@ class YouTubeAdapter(Adapter):
         if len(post.videos) > 1:
             raise Permanent("YouTube takes one video a post: remove the others.")
         cost = cost_of(images=len(post.images))
-        if used_today(self.channel) + cost > daily_quota():
+        if used_today(self.channel) + cost > daily_quota(self.channel):
             raise Transient(f"YouTube's daily quota for this channel is used up "
-                            f"({used_today(self.channel):,} of {daily_quota():,} units spent "
-                            "today); the upload waits for midnight Pacific time, when it "
-                            "resets.", retry_after=seconds_to_reset())
+                            f"({used_today(self.channel):,} of {daily_quota(self.channel):,} "
+                            "units spent today); the upload waits for midnight Pacific time, "
+                            "when it resets.", retry_after=seconds_to_reset())
         video = post.videos[0]
         options = post_options(post)
         channel_settings = self.channel.settings or {}

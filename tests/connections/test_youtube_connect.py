@@ -43,16 +43,17 @@ def _manager(brand):
     return brand.users[Role.ACCOUNT_MANAGER]
 
 
-def google_consent(url: str, *, allow: bool = True) -> str:
-    """Google's consent page: submit its form with Allow or Cancel; where Google sends the
-    person back to."""
+def google_consent(url: str, *, allow: bool = True, channel: str = ACME) -> str:
+    """Google's consent page: choose the channel, submit with Allow or Cancel; where Google
+    sends the person back to."""
     page = requests.get(url, timeout=10)
     assert page.status_code == 200, page.text
     fields = {unescape(name): unescape(value) for name, value in
               re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', page.text)}
     parts = urlsplit(url)
     answer = requests.post(f"{parts.scheme}://{parts.netloc}/o/oauth2/v2/auth/decide",
-                           data={**fields, "decision": "allow" if allow else "deny"},
+                           data={**fields, "channel": channel,
+                                 "decision": "allow" if allow else "deny"},
                            allow_redirects=False, timeout=10)
     assert answer.status_code == 302, answer.text
     return answer.headers["Location"]
@@ -63,7 +64,7 @@ def start(client) -> str:
 
 
 def connect(client, account_id: str) -> tuple[Channel, str]:
-    back = google_consent(start(client))
+    back = google_consent(start(client), channel=account_id)
     response = client.get(local(back))
     assert response.status_code == 302, response.content.decode()[:2000]
     pick = client.get(response["Location"])
@@ -86,7 +87,8 @@ def test_a_google_account_picks_one_of_its_channels_and_the_tokens_are_kept_encr
     assert "youtube.upload" in asked["scope"] and "youtube.readonly" in asked["scope"]
     with schema_context(world.acme.client.schema_name):
         channel, pick = connect(client, ROASTERY)
-        assert "Acme Coffee" in pick and "Acme Roastery" in pick
+        # the channel chosen on Google's screen is the one the token speaks for
+        assert "Acme Roastery" in pick and "Acme Coffee" not in pick
         assert channel.handle == "@acmeroastery"
         assert channel.settings["uploads_playlist"] == "UU" + ROASTERY[2:]
         token, refresh = channel.get_secret(), channel.get_refresh_token()

@@ -45,6 +45,7 @@ import json
 import re
 import secrets
 import socket
+import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -130,9 +131,10 @@ class FakeYouTube(_FakeNetwork):
         self._sessions: dict[str, dict] = {}
         self._codes: dict[str, dict] = {}
         self._tokens: dict[str, dict] = {}  # access token -> {expires, state}
-        self._refresh: set[str] = set()
+        self._refresh: dict[str, str] = {}  # refresh token -> the channel it was given for
         self._breaks: list[list[int]] = []  # [chunks to let pass first, bytes kept]
         self._chunk_failures: list[int] = []
+        self._asking = threading.local()  # the channel of the request's token
 
     def start(self, port: int = 0):
         super().start(port)
@@ -150,17 +152,20 @@ class FakeYouTube(_FakeNetwork):
         with self.lock:
             return {text: n for text, n in self.posts_per_text.items() if n > 1}
 
-    def issue_token(self, *, lifetime: int | None = None) -> str:
+    def issue_token(self, *, lifetime: int | None = None, channel: str | None = None) -> str:
+        """An access token for ``channel`` (the first one by default), as a consent that chose
+        that channel would give."""
         token = "ya29." + secrets.token_urlsafe(40)
         with self.lock:
             self._tokens[token] = {"expires": time.time() + (lifetime or self.token_lifetime),
-                                   "state": "valid"}
+                                   "state": "valid",
+                                   "channel": channel or next(iter(self.channels))}
         return token
 
-    def issue_refresh_token(self) -> str:
+    def issue_refresh_token(self, *, channel: str | None = None) -> str:
         token = "1//0" + secrets.token_urlsafe(40)
         with self.lock:
-            self._refresh.add(token)
+            self._refresh[token] = channel or next(iter(self.channels))
         return token
 
     def expire(self, token: str) -> None:
@@ -259,6 +264,7 @@ class FakeYouTube(_FakeNetwork):
             found = self._tokens.get(token)
             if found and found["state"] == "valid" and found["expires"] < time.time():
                 found["state"] = "expired"
+        self._asking.channel = found["channel"] if found else None
         if found is None or found["state"] != "valid":
             message = ("Request is missing required authentication credential." if not token
                        else "Request had invalid authentication credentials. Expected OAuth 2 "
@@ -295,13 +301,16 @@ class FakeYouTube(_FakeNetwork):
         if arg.get("code_challenge") and arg.get("code_challenge_method") != "S256":
             return self._page(400, "<h1>Access blocked</h1><p>Error 400: invalid_request. "
                                    "Invalid code_challenge_method.</p>")
-        names = ", ".join(title for title, _ in self.channels.values())
+        choices = "".join(f'<option value="{html.escape(cid)}">{html.escape(title)} '
+                          f'({html.escape(handle)})</option>'
+                          for cid, (title, handle) in self.channels.items())
         hidden = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
                          for k, v in arg.items())
         return self._page(200, f"""<h1>Choose an account to continue to the app</h1>
-<p>Ada Agency (ada@agency.test), manager of the YouTube channels {html.escape(names)}.</p>
+<p>Signed in as Ada Agency (ada@agency.test).</p>
 <p>The app wants to: <code>{html.escape(arg.get("scope", ""))}</code></p>
 <form method="post" action="/o/oauth2/v2/auth/decide">{hidden}
+<label>Channel <select name="channel">{choices}</select></label>
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny">Cancel</button>
 </form>""")
@@ -322,7 +331,9 @@ class FakeYouTube(_FakeNetwork):
             self._codes[code] = {"redirect_uri": redirect_uri, "expires": time.time() + 600,
                                  "scope": form.get("scope", ""),
                                  "offline": form.get("access_type") == "offline",
-                                 "challenge": form.get("code_challenge", "")}
+                                 "challenge": form.get("code_challenge", ""),
+                                 "channel": form.get("channel") if form.get("channel")
+                                 in self.channels else next(iter(self.channels))}
         return self._redirect(redirect_uri, {"code": code, "scope": form.get("scope", ""),
                                              "state": state})
 
@@ -348,18 +359,19 @@ class FakeYouTube(_FakeNetwork):
                 digest = hashlib.sha256(form.get("code_verifier", "").encode()).digest()
                 if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != stored["challenge"]:
                     return self._oauth_error(400, "invalid_grant", "Invalid code verifier.")
-            answer = {"access_token": self.issue_token(), "expires_in": self.token_lifetime,
-                      "scope": stored["scope"], "token_type": "Bearer"}
+            answer = {"access_token": self.issue_token(channel=stored["channel"]),
+                      "expires_in": self.token_lifetime, "scope": stored["scope"],
+                      "token_type": "Bearer"}
             if stored["offline"]:
-                answer["refresh_token"] = self.issue_refresh_token()
+                answer["refresh_token"] = self.issue_refresh_token(channel=stored["channel"])
             return Reply(200, answer)
         if grant == "refresh_token":
             with self.lock:
-                known = form.get("refresh_token", "") in self._refresh
-            if not known:
+                channel = self._refresh.get(form.get("refresh_token", ""))
+            if channel is None:
                 return self._oauth_error(400, "invalid_grant",
                                          "Token has been expired or revoked.")
-            return Reply(200, {"access_token": self.issue_token(),
+            return Reply(200, {"access_token": self.issue_token(channel=channel),
                                "expires_in": self.token_lifetime,
                                "scope": " ".join(("https://www.googleapis.com/auth/youtube.upload",
                                                   "https://www.googleapis.com/auth/youtube"
@@ -373,7 +385,7 @@ class FakeYouTube(_FakeNetwork):
         with self.lock:
             known = token in self._tokens or token in self._refresh
             if token in self._refresh:  # revoking the refresh token ends the whole grant
-                self._refresh.discard(token)
+                self._refresh.pop(token)
                 for access in self._tokens.values():
                     access["state"] = "revoked"
             elif token in self._tokens:
@@ -390,11 +402,13 @@ class FakeYouTube(_FakeNetwork):
         if arg.get("mine") != "true" and not arg.get("id"):
             return self._error(400, "badRequest", "No filter selected. Expected one of: id, "
                                                   "mine, forHandle, forUsername, managedByMe")
+        mine = getattr(self._asking, "channel", None)
         items = [{"kind": "youtube#channel", "id": cid,
                   "snippet": {"title": title, "customUrl": handle, "description": ""},
                   "contentDetails": {"relatedPlaylists": {"likes": "", "uploads": "UU" + cid[2:]}}}
                  for cid, (title, handle) in self.channels.items()
-                 if arg.get("mine") == "true" or cid in arg.get("id", "").split(",")]
+                 if (arg.get("mine") == "true" and cid == mine)
+                 or cid in arg.get("id", "").split(",")]
         return Reply(200, {"kind": "youtube#channelListResponse",
                            "pageInfo": {"totalResults": len(items), "resultsPerPage": 5},
                            "items": items})
@@ -493,6 +507,7 @@ class FakeYouTube(_FakeNetwork):
             self._sessions[upload_id] = {"meta": meta, "data": bytearray(),
                                          "total": int(total) if total else None,
                                          "type": headers.get("X-Upload-Content-Type", ""),
+                                         "channel": self._asking.channel,
                                          "done": None}
         location = (f"{self.url}/upload/youtube/v3/videos?uploadType=resumable&"
                     f"upload_id={upload_id}&part={arg.get('part', '')}")
@@ -549,8 +564,8 @@ class FakeYouTube(_FakeNetwork):
             self.chunks.append((first, len(body)))
             if not final:
                 return self._resume_incomplete(session)
-            video = self._store(session["meta"], bytes(session["data"]),
-                                next(iter(self.channels)), None)
+            video = self._store(session["meta"], bytes(session["data"]), session["channel"],
+                                None)
             session["done"] = video
             return Reply(200, self._video_json(video), fault=self._post_fault())
 

@@ -535,3 +535,37 @@ def test_the_hourly_check_refuses_a_post_the_quota_spent_today_leaves_no_room_fo
     assert "what was spent today and the channel's earlier posts take 9,001" in delivery.error
     assert youtube.count("GET", "/youtube/v3/channels") == 1  # the access check itself
     assert youtube.videos == []
+
+
+# -- preview --------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_youtube_preview_shows_the_player_the_title_and_the_folded_description(world):
+    from django.test import RequestFactory
+    from django_tenants.utils import schema_context
+
+    from campaigns.models import CampaignPage
+    from tenants.models import Role
+    from tests.factories import CampaignFactory, ImageFactory, PostFactory
+
+    channel = ChannelFactory(brand=world.acme, name="Acme on YouTube", network="youtube",
+                             handle="@acmecoffee")
+    thumb = ImageFactory(brand=world.acme, title="Thumb")
+    page = CampaignFactory(brand=world.acme, title="Roasts", author=world.acme.users[Role.EDITOR],
+                           posts=[PostFactory(copy="How we roast\nA day at the roastery.",
+                                              channels=[channel], image=thumb)])
+    with schema_context(world.acme.client.schema_name):
+        draft = CampaignPage.objects.get(pk=page.pk).get_latest_revision_as_object()
+        request = RequestFactory(HTTP_HOST=world.acme.host).get("/")
+        request.user = world.acme.users[Role.EDITOR]
+        response = draft.serve_preview(request, "youtube")
+        response.render()
+    html = response.content.decode()
+
+    assert html.count('class="card card--youtube"') == 1
+    assert '<p class="card__yt-title">How we roast</p>' in html
+    assert "A day at the roastery." in html[html.index("<summary>Description</summary>"):]
+    player = html[html.index('<div class="card__player">'):]
+    assert "<img" in player.split("</div>")[0]  # the image is the video's thumbnail
+    assert "No video: YouTube needs one" in player  # and the post has no video yet

@@ -350,6 +350,15 @@ register(Network("x", "X", max_length=280, count="x", max_images=4, max_videos=1
                  max_video_seconds=140, image_formats=("jpg", "jpeg", "png", "webp", "gif"),
                  connected=True))
 
+# YouTube (Data API v3, videos.insert; developers.google.com/youtube/v3/docs/videos): one video
+# a post, up to 256 GB (and 12 h); the description up to 5,000 bytes (the post's text), the
+# title 100 characters (the post's first line); the post's one image becomes the thumbnail
+# (thumbnails.set: JPEG or PNG up to 2 MB).
+register(Network("youtube", "YouTube", max_length=5000, max_images=1, max_videos=1,
+                 images_with_video=True, video_formats=("mp4", "mov", "webm", "m4v"),
+                 max_video_mb=256 * 1024, max_video_seconds=12 * 3600,
+                 image_formats=("jpg", "jpeg", "png"), media_required=True, connected=True))
+
 
 def network_choices() -> list[tuple[str, str]]:
     return [(name, network.label) for name, network in NETWORKS.items()]

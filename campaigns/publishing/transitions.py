@@ -581,6 +581,22 @@ def reschedule(delivery_id: int, when: datetime, user=None) -> Delivery:
     return delivery
 
 
+def refuse_ahead(delivery_id: int, message: str) -> bool:
+    """scheduled (not claimed) → failed before its time: the network will not take it then (a
+    daily quota the channel's earlier posts use up), so the team is told now, with ``message``,
+    and can move it. Returns whether it was refused (False: it changed meanwhile)."""
+    with transaction.atomic():
+        changed = (Delivery.objects.filter(pk=delivery_id, state=State.SCHEDULED,
+                                           claim__isnull=True)
+                   .update(state=State.FAILED, error=message, updated_at=timezone.now()))
+        if not changed:
+            return False
+        _record(delivery_id, EventKind.FAILED, message[:2000])
+        transaction.on_commit(
+            lambda: alerts.delivery_failed(Delivery.objects.get(pk=delivery_id)))
+    return True
+
+
 def hold(ids: list[int], crisis: CrisisHold, user=None) -> None:
     """Operators: scheduled deliveries the caller holds locked are held by ``crisis``."""
     Delivery.objects.filter(id__in=ids).update(hold=crisis, updated_at=timezone.now())

@@ -326,21 +326,44 @@ def test_without_an_app_configured_the_provider_says_what_to_set(tiktok, setting
         provider.exchange(code="x", redirect_uri="http://x/")
 
 
-def test_refresh_gives_a_working_token_after_the_old_one_expired(tiktok):
+def test_refresh_gives_a_working_token_and_keeps_the_refresh_token(tiktok):
+    query, redirect_uri = consent(tiktok)
+    tokens = provider.exchange(code=query["code"], redirect_uri=redirect_uri)
+    channel = channel_for(tiktok, tokens.access_token)
+    channel.set_refresh_token(tokens.refresh_token)
+    fresh = provider.refresh(channel)
+    assert fresh.access_token != tokens.access_token
+    assert fresh.refresh_token == tokens.refresh_token
+    assert 23 * 3600 < (fresh.expires_at - datetime.now(UTC)).total_seconds() <= 24 * 3600
+
+
+def test_a_token_tiktok_no_longer_takes_is_renewed_once_and_the_post_goes_out(tiktok):
     query, redirect_uri = consent(tiktok)
     tokens = provider.exchange(code=query["code"], redirect_uri=redirect_uri)
     channel = channel_for(tiktok, tokens.access_token)
     channel.set_refresh_token(tokens.refresh_token)
     tiktok.expire(tokens.access_token)
-    with pytest.raises(NeedsReconnect):
-        TikTokAdapter(channel, timeout=TIMEOUT).publish(outgoing("Before the refresh"))
 
-    fresh = provider.refresh(channel)
-    assert fresh.access_token != tokens.access_token
-    assert fresh.refresh_token == tokens.refresh_token
-    channel.set_secret(fresh.access_token)
     TikTokAdapter(channel, timeout=TIMEOUT).publish(outgoing("After the refresh"))
     assert [p["title"] for p in made(tiktok)] == ["After the refresh"]
+    assert channel.get_secret() != tokens.access_token  # the renewed token is kept
+    assert tiktok.count("POST", "/v2/oauth/token/") == 2  # the consent's, then one renewal
+
+
+def test_a_token_that_cannot_be_renewed_needs_reconnect_with_tiktoks_reason(tiktok):
+    token = tiktok.issue_token()
+    channel = channel_for(tiktok, token)
+    channel.set_refresh_token("rft.long-gone")
+    tiktok.expire(token)
+    with pytest.raises(NeedsReconnect, match="refused to renew.*invalid_grant"):
+        TikTokAdapter(channel, timeout=TIMEOUT).publish(outgoing())
+    assert made(tiktok) == []
+
+
+def test_a_token_without_permission_to_post_needs_reconnect(tiktok):
+    token = tiktok.issue_token(scope="user.info.basic")
+    with pytest.raises(NeedsReconnect, match="scope_not_authorized"):
+        adapter(tiktok, token).publish(outgoing())
 
 
 def test_a_refused_refresh_token_is_a_connection_error_with_tiktoks_reason(tiktok):
@@ -528,3 +551,53 @@ def test_a_photo_post_whose_start_was_not_answered_cannot_be_told_and_says_so(
         with pytest.raises(Unknown, match="look at the account"):
             TikTokAdapter(tiktok_channel, timeout=1.5).find(post, since=None)
     assert len(made(tiktok)) == 1  # it did go out; nothing is sent twice
+
+
+# -- through the outbox -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def video_delivery(world, kit, tiktok_channel, django_db_blocker):
+    """An approved TikTok post whose frozen content is a stored MP4 (as a post with a video
+    freezes it), due now."""
+    from django.utils import timezone
+
+    from campaigns.publishing.models import Delivery
+    from tests.publishing.conftest import approve, make_campaign
+
+    page = make_campaign(kit.schema, posts=[("Watch the pour #coffee", [tiktok_channel],
+                                             kit.soon, None)])
+    (delivery,) = approve(kit.schema, page)
+    with tenant_context(world.acme.client):
+        name = default_storage.save("tiktok-tests/pour.mp4", ContentFile(CLIP.data))
+    content = {**delivery.content, "images": [],
+               "videos": [{"id": 1, "description": "A pour", "file": name}]}
+    Delivery.objects.filter(pk=delivery.pk).update(content=content,
+                                                   next_attempt_at=timezone.now())
+    yield delivery
+    with tenant_context(world.acme.client):
+        default_storage.delete(name)
+
+
+@pytest.mark.django_db
+def test_an_unknown_outcome_through_the_outbox_is_found_by_its_publish_not_sent_again(
+        world, tiktok, video_delivery, settings):
+    from django.utils import timezone
+
+    from campaigns.publishing import transitions, worker
+    from campaigns.publishing.models import Delivery, State
+    from campaigns.publishing.transitions import Outcome
+
+    settings.PUBLISHING = {**settings.PUBLISHING, "SEND_TIMEOUT_SECONDS": 0.5}
+    tiktok.accept_then_hang(1)
+    assert [worker.deliver(pk, c) for pk, c in transitions.claim_due()] == [Outcome.UNCONFIRMED]
+    Delivery.objects.filter(pk=video_delivery.pk).update(next_attempt_at=timezone.now())
+    assert [worker.check(pk, c) for pk, c in transitions.claim_checks()] == [Outcome.PUBLISHED]
+
+    video_delivery.refresh_from_db()
+    [post] = made(tiktok)
+    assert video_delivery.state == State.PUBLISHED
+    assert video_delivery.remote_id == "tiktok-publish:" + post["publish_id"]
+    assert video_delivery.remote_url == "https://www.tiktok.com/@acmecoffee"
+    assert post["title"] == "Watch the pour #coffee" and post["data"] == CLIP.data
+    assert tiktok.count("POST", "/video/init/") == 1 and tiktok.duplicates() == {}

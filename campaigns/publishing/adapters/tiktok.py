@@ -33,8 +33,10 @@ leave the outcome unknown:
 A publish still processing when the wait ends (``PROCESSING_WAIT``, inside the sending lease) is
 unknown too, not transient: TikTok will finish it on its own; ``find`` reads it later.
 
-Errors: ``{"error": {"code", "message", "log_id"}}``. ``access_token_invalid`` (401) is
-``NeedsReconnect`` (the token job refreshes tokens ahead of their 24 hours); 429
+Errors: ``{"error": {"code", "message", "log_id"}}``. ``access_token_invalid`` (401) on the first
+call (the creator's options, before anything is sent) renews the token once with the refresh
+token (the token job also renews them ahead of their 24 hours), else ``NeedsReconnect``, as is
+``scope_not_authorized``; 429
 ``rate_limit_exceeded`` transient with a minute's wait (TikTok's window, no header); the spam
 and policy codes are refusals with their reason; 5xx transient (unknown where bytes were sent).
 """
@@ -95,8 +97,6 @@ REFUSALS = {
                                      "now: choose another in the post",
     "url_ownership_unverified": "TikTok fetches photos only from a domain the app has verified "
                                 "in TikTok's developer portal: verify this site's domain there",
-    "scope_not_authorized": "the account did not grant permission to post: reconnect it and "
-                            "allow posting",
 }
 
 # ``fail_reason`` of a FAILED publish, said plainly.
@@ -175,8 +175,11 @@ class TikTokAdapter(Adapter):
                 return Unknown(f"TikTok ({what}): {exc.message} after it was sent; the post "
                                "may have been made.")
             return Transient(f"TikTok ({what}): {exc.message}")
-        if exc.code in ("access_token_invalid",) or (exc.status == 401
-                                                     and exc.code != "scope_not_authorized"):
+        if exc.code == "scope_not_authorized":
+            return NeedsReconnect("TikTok: the account did not allow the app to post "
+                                  "(scope_not_authorized): reconnect the channel and leave "
+                                  "posting allowed on TikTok's consent screen.")
+        if exc.code == "access_token_invalid" or exc.status == 401:
             return NeedsReconnect(f"TikTok no longer accepts the channel's token "
                                   f"({exc.message}): reconnect the channel.")
         if exc.status == 429 or exc.code == "rate_limit_exceeded":
@@ -192,6 +195,28 @@ class TikTokAdapter(Adapter):
                                f"({exc.message}); the post may have been made.")
             return Transient(f"TikTok answered HTTP {exc.status} ({what}): {exc.message}")
         return Permanent(f"TikTok refused the post ({what}, HTTP {exc.status}): {exc.message}")
+
+    def _renewed(self, refused: NeedsReconnect) -> Client:
+        """A client with a renewed token (kept on the channel), or ``NeedsReconnect``."""
+        from campaigns.connections import ConnectionError_
+        from campaigns.providers.tiktok import provider
+        from campaigns.publishing.connected import store_tokens
+
+        if not self.channel.get_refresh_token():
+            raise refused
+        try:
+            tokens = provider.refresh(self.channel)
+        except ConnectionError_ as exc:
+            if exc.transient:
+                raise Transient(f"TikTok: could not renew the channel's token: {exc.message}"
+                                ) from exc
+            raise NeedsReconnect(f"TikTok refused to renew the channel's token ({exc.message}): "
+                                 "reconnect the channel.") from exc
+        store_tokens(self.channel, tokens)
+        if self.channel.pk:
+            self.channel.save(update_fields=["secret_encrypted", "secret_hint",
+                                             "refresh_encrypted", "token_expires_at", "scopes"])
+        return Client(tokens.access_token, timeout=self.timeout)
 
     # -- the creator's options ------------------------------------------------------------------
 
@@ -247,7 +272,12 @@ class TikTokAdapter(Adapter):
             raise Permanent("TikTok needs a video or photos: add one to the post.")
         api = self._client()
         try:
-            creator = self._creator(api)
+            try:
+                creator = self._creator(api)
+            except NeedsReconnect as refused:  # tokens last a day: renew once, nothing sent
+                api.close()
+                api = self._renewed(refused)
+                creator = self._creator(api)
             info = self._post_info(post, creator)
             if post.videos:
                 publish_id = self._video(api, post, info)

@@ -488,6 +488,23 @@ def test_find_says_not_there_for_a_failed_publish_and_unknown_while_processing(
 
 
 @pytest.mark.django_db
+def test_a_new_attempt_forgets_the_publish_of_the_one_before(world, tiktok, tiktok_channel):
+    from campaigns.publishing.models import Delivery
+
+    delivery = _delivery(world, tiktok_channel)
+    Delivery.objects.filter(pk=delivery.pk).update(remote_id="tiktok-publish:v_pub_file~old")
+    tiktok.fail_next(1, status=500, path="/video/init/")
+    post = outgoing(delivery_id=delivery.pk)
+    with tenant_context(world.acme.client):
+        with pytest.raises(Transient):
+            TikTokAdapter(tiktok_channel, timeout=TIMEOUT).publish(post)
+        delivery.refresh_from_db()
+        assert delivery.remote_id == ""
+        assert TikTokAdapter(tiktok_channel, timeout=TIMEOUT).find(post, since=None) is None
+    assert tiktok.count("POST", "/status/fetch/") == 0  # the old publish is not asked about
+
+
+@pytest.mark.django_db
 def test_find_for_a_video_whose_init_never_answered_is_none(world, tiktok, tiktok_channel):
     delivery = _delivery(world, tiktok_channel)
     with tenant_context(world.acme.client):

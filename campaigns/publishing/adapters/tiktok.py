@@ -133,12 +133,14 @@ def chunks(size: int) -> tuple[int, list[tuple[int, int]]]:
 
 
 def _record(post: Outgoing, publish_id: str) -> None:
-    """Keep the publish's id on the delivery before anything that could make the post."""
+    """Keep the publish's id on the delivery before anything that could make the post; ""
+    forgets an earlier attempt's (before each init, so ``find`` never asks about that one)."""
     if not post.delivery_id:
         return
     from campaigns.publishing.models import Delivery
 
-    Delivery.objects.filter(pk=post.delivery_id).update(remote_id=PUBLISH_KEY + publish_id)
+    Delivery.objects.filter(pk=post.delivery_id).update(
+        remote_id=PUBLISH_KEY + publish_id if publish_id else "")
 
 
 def _recorded(post: Outgoing) -> str:
@@ -294,6 +296,7 @@ class TikTokAdapter(Adapter):
             raise Permanent(f"The video {video.name} is empty: replace it and approve again.")
         chunk_size, ranges = chunks(size)
         info = {**info, "title": post.text[:MAX_TITLE]}
+        _record(post, "")
         try:
             data = api.call("/v2/post/publish/video/init/", json_body={
                 "post_info": info,
@@ -329,6 +332,7 @@ class TikTokAdapter(Adapter):
                 "description": post.text[:MAX_PHOTO_DESCRIPTION]}
         for key in ("disable_duet", "disable_stitch"):  # photos have neither
             info.pop(key)
+        _record(post, "")
         try:
             data = api.call("/v2/post/publish/content/init/", json_body={
                 "post_info": info, "post_mode": "DIRECT_POST", "media_type": "PHOTO",

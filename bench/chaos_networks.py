@@ -49,6 +49,7 @@ from agency.demo.fakes import FakeBluesky, FakeMastodon, Reply, _FakeNetwork
 from agency.demo.fakes.linkedin import FakeLinkedIn
 from agency.demo.fakes.meta import FakeMeta
 from agency.demo.fakes.x import FakeX
+from agency.demo.fakes.tiktok import FakeTikTok
 
 TOKEN = "chaos-bench-token"
 PASSWORD = "chaos-app-pass-word"
@@ -450,3 +451,24 @@ register(Meta("instagram", FakeMeta, publish=("POST", "/media_publish"), keys=ME
 register(Meta("threads", FakeMeta, publish=("POST", "/threads_publish"), keys=META_KEYS,
               media="jpeg", serves_media=True, channel=_meta_channel("threads"),
               made=_meta_made("thread", "text", lambda fake, pk: fake.threads_user["id"])))
+
+
+def _tiktok_channel(bench, client) -> dict:
+    """A TikTok creator per brand (one fake, one open id each), its options as connection
+    keeps them. TikTok's six posts a minute per token are lifted (``inits_per_minute=None``) so
+    a long run is not all rate limits: tests/publishing/test_tiktok.py covers them."""
+    fake = bench.fake_for(client.pk)
+    with _tokens_lock:
+        token = fake.issue_token()
+    from campaigns.providers.tiktok import creator_settings
+
+    return {"handle": f"@{fake.username}", "secret": token, "account_id": f"_open{client.pk}",
+            "settings": creator_settings(fake.creator_info())}
+
+
+# TikTok: photo posts (a JPEG TikTok pulls from the signed media link); the init call makes it.
+register(Shared("tiktok", FakeTikTok, publish=("POST", "/v2/post/publish/content/init/"),
+                keys=("tiktok_api", "tiktok_www"), media="jpeg", serves_media=True,
+                shared_kwargs=lambda bench, clients: {"inits_per_minute": None},
+                channel=_tiktok_channel,
+                made=lambda fake, d: fake.posts_per_text.get(d.text, 0)))

@@ -344,6 +344,7 @@ class ConnectionPanel(Panel):
             channel = self.instance
             context.update(
                 channel=channel, scopes=channel.scopes.split(),
+                notice=connections.get(channel.network).notice(channel),
                 may_manage=may_manage_channels(self.request.user),
                 waiting=connected.posts_at_risk(current_client(), [channel.pk])
                 if channel.needs_reconnect else 0)

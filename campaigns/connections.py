@@ -232,6 +232,11 @@ class Provider:
         """Revoke the channel's token at the network where it can; True if it was revoked."""
         return False
 
+    def notice(self, channel) -> str:
+        """Something staff should know about the network's channels, shown on the channel's
+        screen (e.g. TikTok keeps an unaudited app's posts private); "" for nothing."""
+        return ""
+
 
 PROVIDERS: dict[str, Provider] = {}
 

@@ -325,6 +325,45 @@ register(Network("linkedin", "LinkedIn", max_length=3000, max_images=20, max_vid
                  max_alt_length=4086, video_formats=("mp4",), max_video_mb=500,
                  max_video_seconds=30 * 60))
 
+# TikTok (Content Posting API, Direct Post): a video's caption up to 2,200 characters; one MP4,
+# WebM or MOV video up to 4 GB, as long as the creator may post (creator_info's
+# max_video_post_duration_sec, checked in tiktok_check); or up to 35 JPEG/WebP photos (fetched
+# by TikTok from links); no text-only posts, never photos and a video together.
+register(Network("tiktok", "TikTok", max_length=2200, max_images=35, max_videos=1,
+                 video_formats=("mp4", "webm", "mov"), max_video_mb=4096,
+                 max_video_seconds=10 * 60, media_required=True,
+                 image_formats=("jpg", "jpeg", "webp"), connected=True))
+
+
+def tiktok_check(draft: PostDraft, channel_settings: dict) -> list[str]:
+    """TikTok's per-post options against the creator's (``Channel.settings``, read from TikTok
+    at connection and refreshed at each post): the privacy level one the account offers (only
+    "Only me" while TikTok has not audited the app), branded content public, videos within the
+    account's own length limit."""
+    from campaigns.providers import tiktok
+
+    options = (getattr(draft, "options", None) or {}).get("tiktok") or {}
+    settings_ = channel_settings or {}
+    found = []
+    privacy = options.get("privacy_level") or ""
+    offered = {level.get("id"): level.get("name") for level in
+               settings_.get("privacy_levels") or []}
+    if privacy and offered and privacy not in offered:
+        found.append(f"TikTok does not offer “{tiktok.PRIVACY_LABELS.get(privacy, privacy)}” "
+                     f"for this account: choose one of {', '.join(offered.values())}.")
+    if not tiktok.audited() and privacy and privacy != tiktok.PRIVATE:
+        found.append("TikTok: this app can only post privately until TikTok audits it: choose "
+                     "“Only me” as who can see the post.")
+    if options.get("brand_content_toggle") and privacy == tiktok.PRIVATE:
+        found.append("TikTok does not let branded content (a paid partnership) be private: "
+                     "choose another privacy level, or untick branded content.")
+    longest = settings_.get("max_video_post_duration_sec")
+    for number, seconds in enumerate(draft.video_seconds, start=1):
+        if longest and seconds and seconds > longest:
+            found.append(f"TikTok lets this account post videos up to {longest} s; video "
+                         f"{number} runs {seconds:.0f} s. Trim it.")
+    return found
+
 
 # Meta's limits, from its developer documentation: Facebook Pages' post text 63,206
 # characters, up to 10 photos in a multi-photo post; Instagram's content publishing (caption

@@ -505,6 +505,9 @@ NETWORK_BASE_URLS = __import__("json").loads(os.environ.get("NETWORK_BASE_URLS")
 # The month of LinkedIn's versioned REST API sent as LinkedIn-Version (campaigns/providers/
 # linkedin.py has the default); LinkedIn serves a version for a year.
 LINKEDIN_API_VERSION = os.environ.get("LINKEDIN_API_VERSION", "")
+# Whether TikTok has audited this installation's app: until it has, TikTok keeps every post the
+# app makes private ("Only me"), and the channel screen and the editor say so.
+TIKTOK_APP_AUDITED = os.environ.get("TIKTOK_APP_AUDITED", "").lower() in ("1", "true", "yes")
 # Connected channels with a post due within this many hours are asked hourly whether the network
 # still takes their token (campaigns/publishing/connected.py), so a revoked one shows before then.
 TOKEN_CHECK_AHEAD_HOURS = int(os.environ.get("TOKEN_CHECK_AHEAD_HOURS", "24"))

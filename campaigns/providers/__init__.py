@@ -7,6 +7,7 @@ from campaigns.providers import (  # noqa: F401
     linkedin,
     mastodon,
     threads,
+    tiktok,
     x,
     youtube,
 )

@@ -245,3 +245,4 @@ from campaigns.publishing.adapters import (  # noqa: E402,F401,I001
     bluesky, facebook, instagram, linkedin, mastodon, sandbox, threads, webhook, x,
 )
 from campaigns.publishing.adapters import youtube  # noqa: E402,F401,I001
+from campaigns.publishing.adapters import tiktok  # noqa: E402,F401,I001

@@ -48,6 +48,7 @@ from urllib.parse import urlsplit
 from agency.demo.fakes import FakeBluesky, FakeMastodon, Reply, _FakeNetwork
 from agency.demo.fakes.linkedin import FakeLinkedIn
 from agency.demo.fakes.meta import FakeMeta
+from agency.demo.fakes.pinterest import FakePinterest
 
 TOKEN = "chaos-bench-token"
 PASSWORD = "chaos-app-pass-word"
@@ -434,3 +435,26 @@ register(Meta("instagram", FakeMeta, publish=("POST", "/media_publish"), keys=ME
 register(Meta("threads", FakeMeta, publish=("POST", "/threads_publish"), keys=META_KEYS,
               media="jpeg", serves_media=True, channel=_meta_channel("threads"),
               made=_meta_made("thread", "text", lambda fake, pk: fake.threads_user["id"])))
+
+
+def _pinterest_board(client) -> str:
+    return str(1099511700000 + client.pk)
+
+
+def _pinterest_channel(bench, client) -> dict:
+    fake = bench.fake_for(client.pk)
+    with _tokens_lock:
+        token = fake.issue_token()
+    return {"handle": f"pinterest.com/{client.slug}", "secret": token,
+            "account_id": fake.account_id,
+            "settings": {"boards": [{"id": _pinterest_board(client), "name": client.name}]}}
+
+
+# Pinterest: one fake account for the installation, a board per brand (the channel's only board,
+# so the bench's posts, made without the editor's board choice, go to it); pins carry a PNG.
+register(Shared("pinterest", FakePinterest, publish=("POST", "/v5/pins"),
+                keys=("pinterest_api", "pinterest_www"), media="image",
+                shared_kwargs=lambda bench, clients: {"boards": {
+                    _pinterest_board(c): c.name for c in clients}},
+                channel=_pinterest_channel,
+                made=lambda fake, d: fake.pins_per_text.get(d.text, 0)))

@@ -169,6 +169,14 @@ def test_a_post_without_a_board_or_without_media_is_refused_before_anything_is_s
     assert pinterest.requests == []
 
 
+def test_a_post_without_a_board_goes_to_the_accounts_only_board(pinterest):
+    channel = channel_for(pinterest)
+    channel.settings = {"boards": [{"id": CAFES, "name": "Our cafés"}]}
+    PinterestAdapter(channel, timeout=TIMEOUT).publish(outgoing("Only one board", board=""))
+    assert [(p["board_id"], p["description"]) for p in pinterest.pins] == [
+        (CAFES, "Only one board")]
+
+
 def test_a_board_that_is_gone_is_refused_saying_to_pick_another(pinterest):
     with pytest.raises(Permanent, match="no such board.*Board not found.*Pick another board"):
         adapter(pinterest).publish(outgoing(board="404404"))

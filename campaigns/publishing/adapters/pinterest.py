@@ -2,7 +2,8 @@
 client of ``campaigns.providers.pinterest`` (why not the SDK's top layer: see there).
 
 A post becomes one pin on the board chosen for it in the editor (the post's ``board`` option,
-from the boards read at connection and on each token refresh). The pin's description is the
+from the boards read at connection and on each token refresh; without one, the account's only
+board when it has exactly one, else a refusal that says to pick one). The pin's description is the
 post's text (the link, when the text ends with it, is left out: it is the pin's destination
 ``link``), its ``title`` the post's option, the image's alt text the pin's ``alt_text``.
 
@@ -110,7 +111,12 @@ class PinterestAdapter(Adapter):
         return Client(token, timeout=self.timeout)
 
     def _board(self, post: Outgoing) -> str:
+        """The board chosen for the post; for a post without one (made before boards were
+        asked for, or outside the editor), the account's only board if it has just one."""
         board = str(options(post).get("board") or "").strip()
+        boards = (self.channel.settings or {}).get("boards") or []
+        if not board and len(boards) == 1 and boards[0].get("id"):
+            board = str(boards[0]["id"])
         if not board:
             raise Permanent("No Pinterest board was chosen for this post: pick one in the "
                             "editor (Pinterest options) and approve it again.")

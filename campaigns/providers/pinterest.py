@@ -195,6 +195,9 @@ class Client:
         self.transport.close()
 
     def run(self, method, *args, **kwargs):
+        # Answers are read leniently: a type Pinterest adds or changes in an answer must not
+        # turn a pin that was made into an error.
+        kwargs.setdefault("_check_return_type", False)
         try:
             return method(*args, **kwargs)
         except sdk_errors.ApiException as exc:
@@ -205,6 +208,9 @@ class Client:
                                  sent=True) from exc
         except (requests.RequestException, outbound.Refused, outbound.AnswerRefused) as exc:
             raise self.transport_error(exc) from exc
+        except sdk_errors.OpenApiException as exc:  # the SDK could not read the answer
+            raise PinterestError(f"Pinterest's answer could not be read: "
+                                 f"{outbound.excerpt(str(exc))}", sent=True, cause=exc) from exc
 
     def transport_error(self, exc: BaseException) -> PinterestError:
         if isinstance(exc, outbound.Refused):

@@ -403,3 +403,13 @@ def test_the_base64_image_is_the_bytes_of_the_post(pinterest):
     adapter(pinterest).publish(outgoing())
     [pin] = pinterest.pins
     assert base64.b64encode(pin["media"]["data"]) == base64.b64encode(CAT.data)
+
+
+def test_no_process_wide_pinterest_state_is_loaded():
+    """The SDK's top layer loads .env and config.json into os.environ and keeps one default
+    client: the platform never imports it, so no token lives in the process's environment."""
+    import os
+    import sys
+
+    assert "pinterest.config" not in sys.modules and "pinterest.client" not in sys.modules
+    assert not any(name.startswith("PINTEREST_") for name in os.environ)

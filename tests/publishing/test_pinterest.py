@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import itertools
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -43,11 +42,6 @@ CLIP = Video(data=b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 4, mime_type
              name="clip.mp4", description="A barista pours a leaf into a flat white")
 
 
-@dataclass(frozen=True)
-class _Post(Outgoing):
-    options: dict = field(default_factory=dict)
-
-
 def outgoing(text="Pumpkin spice latte, the recipe", *, board=RECIPES, title="",
              **extra) -> Outgoing:
     extra.setdefault("delivery_id", next(_ids))
@@ -55,8 +49,8 @@ def outgoing(text="Pumpkin spice latte, the recipe", *, board=RECIPES, title="",
     chosen = {"board": board} if board else {}
     if title:
         chosen["title"] = title
-    return _Post(idempotency_key=f"delivery-{extra['delivery_id']}", text=text,
-                 campaign_title="Autumn", options=chosen, **extra)
+    return Outgoing(idempotency_key=f"delivery-{extra['delivery_id']}", text=text,
+                    campaign_title="Autumn", options=chosen, **extra)
 
 
 @pytest.fixture
@@ -413,3 +407,63 @@ def test_no_process_wide_pinterest_state_is_loaded():
 
     assert "pinterest.config" not in sys.modules and "pinterest.client" not in sys.modules
     assert not any(name.startswith("PINTEREST_") for name in os.environ)
+
+
+# -- rules --------------------------------------------------------------------------------------
+
+
+class _Channel:
+    def __init__(self, boards):
+        self.settings = {"boards": boards}
+
+
+BOARDS = _Channel([{"id": RECIPES, "name": "Coffee recipes"}, {"id": CAFES, "name": "Our cafés"}])
+
+
+def _problems(channel=BOARDS, *, board=RECIPES, title="", **draft) -> list[str]:
+    draft.setdefault("copy", "Pumpkin spice latte, the recipe")
+    draft.setdefault("images", ["A cup of pumpkin spice latte"])
+    draft.setdefault("image_files", ["cup.jpg"])
+    chosen = {k: v for k, v in {"board": board, "title": title}.items() if v}
+    return networks.get("pinterest").problems(
+        networks.PostDraft(options={"pinterest": chosen}, **draft), channel)
+
+
+def test_a_pin_with_a_board_an_image_and_alt_text_has_no_problems():
+    assert _problems() == []
+    assert _problems(title="t" * 100, copy="d" * 500, images=["a" * 500]) == []
+
+
+def test_a_pin_without_a_board_says_to_choose_one():
+    assert _problems(board="") == ["Pinterest needs “Board”: choose one."]
+
+
+def test_a_board_the_account_does_not_have_says_to_pick_another_or_reconnect():
+    [problem] = _problems(board="404404")
+    assert "“Board” for Pinterest is not one of the choices in the channel's account" in problem
+    assert "reconnect" in problem
+
+
+def test_an_account_without_boards_says_to_create_one_and_reconnect():
+    problems = _problems(_Channel([]), board="")
+    assert "The Pinterest account has no boards: create one on Pinterest, then reconnect the " \
+           "channel so its boards are read again." in problems
+
+
+def test_title_description_and_alt_text_limits():
+    assert _problems(title="t" * 101) == [
+        "Pinterest allows 100 characters in “Pin title”; this has 101. Shorten it."]
+    [description] = _problems(copy="d" * 501)
+    assert "Pinterest allows 500 characters" in description and "Shorten it by 1" in description
+    [alt] = _problems(images=["a" * 501])
+    assert "Pinterest allows 500 characters of alt text; image 1 has 501" in alt
+
+
+def test_a_pin_needs_one_image_or_one_video_never_text_alone():
+    [alone] = _problems(images=[], image_files=[])
+    assert "needs an image or a video" in alone
+    [two] = _problems(images=["One", "Two"], image_files=["a.jpg", "b.jpg"])
+    assert "at most 1 images" in two
+    assert _problems(videos=1, video_files=["pour.mp4"]) == []  # the image is its cover
+    [gif] = _problems(image_files=["dance.gif"])
+    assert "JPG, JPEG, PNG images" in gif

@@ -84,7 +84,7 @@ def description(post: Outgoing) -> str:
 
 
 def options(post: Outgoing) -> dict:
-    return dict(getattr(post, "options", None) or {})
+    return dict(post.options or {})
 
 
 def _moment(value) -> datetime | None:

@@ -50,6 +50,7 @@ from agency.demo.fakes.linkedin import FakeLinkedIn
 from agency.demo.fakes.meta import FakeMeta
 from agency.demo.fakes.x import FakeX
 from agency.demo.fakes.tiktok import FakeTikTok
+from agency.demo.fakes.pinterest import FakePinterest
 
 TOKEN = "chaos-bench-token"
 PASSWORD = "chaos-app-pass-word"
@@ -472,3 +473,24 @@ register(Shared("tiktok", FakeTikTok, publish=("POST", "/v2/post/publish/content
                 shared_kwargs=lambda bench, clients: {"inits_per_minute": None},
                 channel=_tiktok_channel,
                 made=lambda fake, d: fake.posts_per_text.get(d.text, 0)))
+def _pinterest_board(client) -> str:
+    return str(1099511700000 + client.pk)
+
+
+def _pinterest_channel(bench, client) -> dict:
+    fake = bench.fake_for(client.pk)
+    with _tokens_lock:
+        token = fake.issue_token()
+    return {"handle": f"pinterest.com/{client.slug}", "secret": token,
+            "account_id": fake.account_id,
+            "settings": {"boards": [{"id": _pinterest_board(client), "name": client.name}]}}
+
+
+# Pinterest: one fake account for the installation, a board per brand (the channel's only board,
+# so the bench's posts, made without the editor's board choice, go to it); pins carry a PNG.
+register(Shared("pinterest", FakePinterest, publish=("POST", "/v5/pins"),
+                keys=("pinterest_api", "pinterest_www"), media="image",
+                shared_kwargs=lambda bench, clients: {"boards": {
+                    _pinterest_board(c): c.name for c in clients}},
+                channel=_pinterest_channel,
+                made=lambda fake, d: fake.pins_per_text.get(d.text, 0)))

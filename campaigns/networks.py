@@ -398,6 +398,28 @@ register(Network("youtube", "YouTube", max_length=5000, max_images=1, max_videos
                  max_video_mb=256 * 1024, max_video_seconds=12 * 3600,
                  image_formats=("jpg", "jpeg", "png"), media_required=True, connected=True))
 
+# Pinterest (API v5, Create Pin and Register media upload): a board per pin, title up to 100
+# characters, description up to 500, alt text up to 500; one image (JPEG or PNG, sent inline) or
+# one video (MP4, MOV or M4V, 4 s to 15 min, up to 2 GB) with at most one image as its cover; no
+# pin without media.
+def _pinterest_check(draft: PostDraft, channel_settings: dict) -> list[str]:
+    if "boards" in channel_settings and not channel_settings["boards"]:
+        return ["The Pinterest account has no boards: create one on Pinterest, then reconnect "
+                "the channel so its boards are read again."]
+    return []
+
+
+register(Network("pinterest", "Pinterest", max_length=500, max_images=1, max_videos=1,
+                 images_with_video=True, max_alt_length=500, video_formats=("mp4", "mov", "m4v"),
+                 max_video_mb=2048, max_video_seconds=15 * 60, media_required=True,
+                 image_formats=("jpg", "jpeg", "png"), connected=True, check=_pinterest_check,
+                 post_options=(
+                     Option("board", "Board", kind="choice", channel_choices="boards",
+                            required=True, help="The board the pin is saved to (the account's "
+                            "boards, read when the channel connects and on each token refresh)."),
+                     Option("title", "Pin title", max_length=100,
+                            help="Shown over the pin; the post's text is its description."))))
+
 
 def network_choices() -> list[tuple[str, str]]:
     return [(name, network.label) for name, network in NETWORKS.items()]

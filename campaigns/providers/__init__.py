@@ -6,6 +6,7 @@ from campaigns.providers import (  # noqa: F401
     instagram,
     linkedin,
     mastodon,
+    pinterest,
     threads,
     tiktok,
     x,

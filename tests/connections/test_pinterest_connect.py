@@ -1,0 +1,172 @@
+"""A Pinterest account connected through the studio's real connection flow (Connect account,
+Pinterest's consent screen, the callback, picking the account) against the local Pinterest
+(agency/demo/fakes/pinterest.py): tokens kept encrypted, the account's boards kept for the
+editor, refreshed ahead of expiry with the boards read again; a declined consent or a bad
+callback explained, nothing saved."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from html import unescape
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from agency.demo.fakes.pinterest import FakePinterest
+from campaigns.models import Channel
+from campaigns.publishing import connected
+from tenants.models import Role
+from tests.connections.conftest import consent_link, local, query
+
+pytestmark = pytest.mark.django_db
+
+APP = ("pin-app", "pin-secret")
+RECIPES, CAFES = "1099511627776", "1099511627777"
+
+
+@pytest.fixture
+def pinterest(settings):
+    with FakePinterest(client_id=APP[0], client_secret=APP[1]) as fake:
+        settings.NETWORK_BASE_URLS = {"pinterest_api": fake.url, "pinterest_www": fake.url}
+        settings.OAUTH_CLIENTS = {"pinterest": {"client_id": APP[0], "client_secret": APP[1]}}
+        yield fake
+
+
+def _manager(brand):
+    return brand.users[Role.ACCOUNT_MANAGER]
+
+
+def start(client) -> str:
+    """Press "Connect Pinterest"; the consent screen's address."""
+    return consent_link(client.post("/admin/channels/connect/", {"network": "pinterest"}))
+
+
+def pinterest_consent(url: str, *, allow: bool = True) -> str:
+    """Pinterest's consent page: submit its form with "Give access" or "Cancel"; where
+    Pinterest sends the person back to."""
+    page = requests.get(url, timeout=10)
+    assert page.status_code == 200, page.text
+    assert "Give access" in page.text
+    fields = {unescape(name): unescape(value) for name, value in
+              re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', page.text)}
+    parts = urlsplit(url)
+    answer = requests.post(f"{parts.scheme}://{parts.netloc}/oauth/decide",
+                           data={**fields, "decision": "allow" if allow else "deny"},
+                           allow_redirects=False, timeout=10)
+    assert answer.status_code == 302, answer.text
+    return answer.headers["Location"]
+
+
+def test_connecting_keeps_encrypted_tokens_and_the_boards_and_refreshes_ahead_of_expiry(
+        world, http, pinterest):
+    client = http(world.acme.host, _manager(world.acme))
+    assert "Connect Pinterest" in client.get("/admin/channels/connect/").content.decode()
+    url = start(client)
+    assert url.startswith(f"{pinterest.url}/oauth/?")
+    params = query(url)
+    assert params["scope"] == "boards:read,pins:read,pins:write,user_accounts:read"
+    assert "code_challenge" not in params and params["response_type"] == "code"
+
+    back = pinterest_consent(url)
+    with schema_context(world.acme.client.schema_name):
+        response = client.get(local(back))
+        assert response.status_code == 302, response.content.decode()[:2000]
+        pick = client.get(response["Location"])
+        assert "Acme Coffee" in pick.content.decode()
+        picked = client.post("/admin/channels/connect/pick/", {
+            "pick": query(response["Location"])["pick"], "account": pinterest.account_id})
+        assert picked.status_code == 302, picked.content.decode()[:3000]
+        channel = Channel.objects.get(network="pinterest")
+        assert channel.handle == "pinterest.com/acmecoffee"
+        assert channel.settings["boards"] == [{"id": RECIPES, "name": "Coffee recipes"},
+                                              {"id": CAFES, "name": "Our cafés"}]
+        token, refresh = channel.get_secret(), channel.get_refresh_token()
+        assert token.startswith("pina_") and token not in channel.secret_encrypted
+        assert refresh.startswith("pinr_") and refresh not in channel.refresh_encrypted
+        assert set(channel.scopes.split()) == {"boards:read", "pins:read", "pins:write",
+                                               "user_accounts:read"}
+        assert channel.token_expires_at > timezone.now() + dt.timedelta(days=29)
+        # The token endpoint was asked with HTTP Basic, the secret never in the form.
+        assert all(r["basic"] and not r["body_secret"] for r in pinterest.token_requests)
+
+        pinterest.boards["1099511627778"] = "Gift ideas"
+        Channel.objects.filter(pk=channel.pk).update(
+            token_expires_at=timezone.now() + dt.timedelta(hours=12))
+    connected.tokens_check_all()
+    with schema_context(world.acme.client.schema_name):
+        channel.refresh_from_db()
+    assert channel.get_secret() != token and channel.get_refresh_token() == refresh
+    assert not channel.needs_reconnect
+    assert channel.token_expires_at > timezone.now() + dt.timedelta(days=29)
+    assert {"id": "1099511627778", "name": "Gift ideas"} in channel.settings["boards"]
+
+
+def test_a_refused_refresh_puts_the_channel_in_needs_reconnect(world, http, pinterest):
+    client = http(world.acme.host, _manager(world.acme))
+    back = pinterest_consent(start(client))
+    with schema_context(world.acme.client.schema_name):
+        response = client.get(local(back))
+        client.post("/admin/channels/connect/pick/", {
+            "pick": query(response["Location"])["pick"], "account": pinterest.account_id})
+        channel = Channel.objects.get(network="pinterest")
+        channel.set_refresh_token("pinr_revoked")
+        channel.token_expires_at = timezone.now() + dt.timedelta(hours=1)
+        channel.save()
+    connected.tokens_check_all()
+    with schema_context(world.acme.client.schema_name):
+        channel.refresh_from_db()
+    assert channel.needs_reconnect
+    assert "Invalid refresh token" in channel.reconnect_reason
+
+
+def test_a_declined_consent_is_explained_and_saves_nothing(world, http, pinterest):
+    client = http(world.acme.host, _manager(world.acme))
+    back = pinterest_consent(start(client), allow=False)
+    assert query(back)["error"] == "access_denied"
+    text = client.get(local(back)).content.decode()
+    assert "Pinterest access was not given" in text and "declined" in text
+    with schema_context(world.acme.client.schema_name):
+        assert not Channel.objects.exists()
+
+
+def test_a_bad_callback_is_refused_with_a_clear_reason_and_saves_nothing(world, http,
+                                                                          pinterest):
+    client = http(world.acme.host, _manager(world.acme))
+    back = pinterest_consent(start(client))
+    forged = client.get(local(back).replace("state=", "state=x"))
+    assert forged.status_code == 400
+    assert "does not match a connection started here" in forged.content.decode()
+    # A code Pinterest does not know: its own message, nothing saved.
+    state = query(back)["state"]
+    wrong = client.get(f"/admin/channels/connect/callback/?code=not-a-code&state={state}")
+    assert wrong.status_code == 502
+    text = unescape(wrong.content.decode())
+    assert "Pinterest did not finish the connection" in text
+    assert "Invalid authorization code" in text and "Nothing was saved" in text
+    with schema_context(world.acme.client.schema_name):
+        assert not Channel.objects.exists()
+
+
+def test_the_demo_sandbox_runs_pinterest_on_its_port_with_an_app_that_connects(
+        world, http, settings):
+    from agency.demo.fakes import demo_env, load_all
+
+    sandbox = load_all()
+    assert sandbox["pinterest"].port == 9108
+    env = demo_env()
+    urls = json.loads(env["NETWORK_BASE_URLS"])
+    assert urls["pinterest_api"] == urls["pinterest_www"] == "http://127.0.0.1:9108"
+    with sandbox["pinterest"].make() as fake:
+        settings.NETWORK_BASE_URLS = {"pinterest_api": fake.url, "pinterest_www": fake.url}
+        settings.OAUTH_CLIENTS = {"pinterest": {
+            "client_id": env["OAUTH_PINTEREST_CLIENT_ID"],
+            "client_secret": env["OAUTH_PINTEREST_CLIENT_SECRET"]}}
+        client = http(world.acme.host, _manager(world.acme))
+        callback = client.get(local(pinterest_consent(start(client))))
+        assert callback.status_code == 302, callback.content.decode()[:2000]
+        assert "/admin/channels/connect/pick/" in callback["Location"]

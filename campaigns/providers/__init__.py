@@ -1,4 +1,6 @@
 """The networks' OAuth providers (``campaigns.connections.Provider``), one module each, each
 registering itself when imported here."""
 
-from campaigns.providers import facebook, instagram, linkedin, mastodon, threads  # noqa: F401
+from campaigns.providers import (  # noqa: F401,I001
+    facebook, google_business, instagram, linkedin, mastodon, threads,
+)

@@ -198,5 +198,5 @@ def http_error(status: int, reason: str, *, retry_after: str | None = None) -> A
 
 
 from campaigns.publishing.adapters import (  # noqa: E402,F401,I001
-    bluesky, facebook, instagram, linkedin, mastodon, sandbox, threads, webhook,
+    bluesky, facebook, google_business, instagram, linkedin, mastodon, sandbox, threads, webhook,
 )

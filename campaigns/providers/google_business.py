@@ -169,6 +169,8 @@ class GuardedHttp:
     def request(self, uri, method="GET", body=None, headers=None, redirections=0,
                 connection_type=None):
         send = {**(headers or {}), "Authorization": f"Bearer {self.token}"}
+        if isinstance(body, str):  # http.client would encode a str as Latin-1
+            body = body.encode("utf-8")
         try:
             response = self.session.request(method, uri, data=body, headers=send,
                                             timeout=self.timeout, allow_redirects=False)

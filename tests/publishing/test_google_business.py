@@ -149,6 +149,12 @@ def test_a_button_without_its_own_url_opens_the_posts_link_and_call_takes_none(g
     assert second["callToAction"] == {"actionType": "CALL"}
 
 
+def test_any_writing_arrives_as_written(google):
+    text = "Café ☕ — “open late” 🎃 on Thursdays, 日本語 too"
+    adapter(google).publish(outgoing(text))
+    assert [p["summary"] for p in google.posts] == [text]
+
+
 @pytest.mark.parametrize(("options", "said"), [
     ({"post_type": "EVENT", "event_start": "2026-12-18T18:30", "event_end": "2026-12-18T21:00"},
      "needs a title"),

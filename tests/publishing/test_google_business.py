@@ -495,3 +495,32 @@ def test_rules_explain_what_an_event_an_offer_and_a_button_need():
     assert "not a web address" in said
     assert any("needs the address it opens" in p for p in _problems({"cta_type": "LEARN_MORE"}))
 
+
+
+# -- preview --------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_preview_shows_a_google_business_card_counted_against_1500(world):
+    from django.test import RequestFactory
+    from django_tenants.utils import schema_context
+
+    from campaigns.models import CampaignPage
+    from tenants.models import Role
+    from tests.factories import CampaignFactory, PostFactory
+
+    channel = ChannelFactory(brand=world.acme, name="Acme High Street",
+                             network="google_business", handle="High Street, Acmeton")
+    page = CampaignFactory(brand=world.acme, title="Winter", author=world.acme.users[Role.EDITOR],
+                           posts=[PostFactory(copy="Mince pies are in", channels=[channel])])
+    with schema_context(world.acme.client.schema_name):
+        draft = CampaignPage.objects.get(pk=page.pk).get_latest_revision_as_object()
+        request = RequestFactory(HTTP_HOST=world.acme.host).get("/")
+        request.user = world.acme.users[Role.EDITOR]
+        response = draft.serve_preview(request, "google_business")
+        response.render()
+    html = response.content.decode()
+
+    assert html.count('class="card card--google_business"') == 1
+    assert "Google Business Profile" in html and "Mince pies are in" in html
+    assert "17 / 1500" in html

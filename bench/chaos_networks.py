@@ -46,6 +46,7 @@ from typing import ClassVar
 from urllib.parse import urlsplit
 
 from agency.demo.fakes import FakeBluesky, FakeMastodon, Reply, _FakeNetwork
+from agency.demo.fakes.google_business import FakeGoogleBusiness
 from agency.demo.fakes.linkedin import FakeLinkedIn
 from agency.demo.fakes.meta import FakeMeta
 from agency.demo.fakes.x import FakeX
@@ -441,6 +442,28 @@ def _x_channel(bench, client) -> dict:
 register(Shared("x", FakeX, publish=("POST", "/2/tweets"), keys=("x_api", "x_www"),
                 media="image", shared_kwargs=lambda bench, clients: {"refuse_duplicates": False},
                 channel=_x_channel, made=lambda fake, d: fake.posts_per_text.get(d.text, 0)))
+GBP_ACCOUNT = "106000000000000001"
+
+
+def _gbp_channel(bench, client) -> dict:
+    """A Google Business Profile location per brand; a token that outlives the run (the
+    adapter's renewal is covered by tests/publishing/test_google_business.py)."""
+    with _tokens_lock:
+        token = bench.fake_for(client.pk).issue_token(lifetime=86400)
+    location = str(5900000000 + client.pk)
+    return {"handle": client.name, "account_id": location, "secret": token,
+            "settings": {"account": f"accounts/{GBP_ACCOUNT}",
+                         "location": f"locations/{location}"}}
+
+
+# Google fetches each post's photo from its signed media link, as Meta does.
+register(Shared("google_business", FakeGoogleBusiness, publish=("POST", "/localPosts"),
+                keys=("gbp_accounts", "gbp_oauth2", "gbp_account_management",
+                      "gbp_business_information", "gbp_api"), media="jpeg", serves_media=True,
+                shared_kwargs=lambda bench, clients: {"locations": {GBP_ACCOUNT: {
+                    str(5900000000 + c.pk): c.name for c in clients}}},
+                channel=_gbp_channel,
+                made=lambda fake, d: fake.posts_per_text.get(d.text, 0)))
 
 META_KEYS = ("facebook_graph", "facebook_www", "threads_graph", "threads_www")
 register(Meta("facebook", FakeMeta, publish=("POST", "/feed"), keys=META_KEYS,

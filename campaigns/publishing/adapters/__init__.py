@@ -242,8 +242,6 @@ def http_error(status: int, reason: str, *, retry_after: str | None = None) -> A
 
 
 from campaigns.publishing.adapters import (  # noqa: E402,F401,I001
-    bluesky, facebook, instagram, linkedin, mastodon, sandbox, threads, webhook, x,
-    bluesky, facebook, instagram, linkedin, mastodon, pinterest, sandbox, threads, webhook,
+    bluesky, facebook, google_business, instagram, linkedin, mastodon, pinterest, sandbox,
+    threads, tiktok, webhook, x, youtube,
 )
-from campaigns.publishing.adapters import youtube  # noqa: E402,F401,I001
-from campaigns.publishing.adapters import tiktok  # noqa: E402,F401,I001

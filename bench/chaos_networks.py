@@ -49,9 +49,9 @@ from agency.demo.fakes import FakeBluesky, FakeMastodon, Reply, _FakeNetwork
 from agency.demo.fakes.google_business import FakeGoogleBusiness
 from agency.demo.fakes.linkedin import FakeLinkedIn
 from agency.demo.fakes.meta import FakeMeta
-from agency.demo.fakes.x import FakeX
-from agency.demo.fakes.tiktok import FakeTikTok
 from agency.demo.fakes.pinterest import FakePinterest
+from agency.demo.fakes.tiktok import FakeTikTok
+from agency.demo.fakes.x import FakeX
 
 TOKEN = "chaos-bench-token"
 PASSWORD = "chaos-app-pass-word"

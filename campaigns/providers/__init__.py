@@ -1,8 +1,6 @@
 """The networks' OAuth providers (``campaigns.connections.Provider``), one module each, each
 registering itself when imported here."""
 
-)
-
 from campaigns.providers import (  # noqa: F401
     facebook,
     google_business,

@@ -51,6 +51,7 @@ from agency.api.conventions import (
 )
 from agency.api.errors import Conflict
 from campaigns import networks, services
+from campaigns.forms import clean_network_options
 from campaigns.models import CampaignPage, Channel
 from campaigns.selectors import CalendarState, ChannelState, calendar_entries, next_free_slot
 from campaigns.status import CampaignStatus, has_status, with_status
@@ -103,8 +104,6 @@ class PostData(serializers.Serializer):
                   "/api/v1/channels/ lists the options its network takes (post_options).")
 
     def validate_network_options(self, value):
-        from campaigns.forms import clean_network_options
-
         try:
             return clean_network_options(value)
         except ValidationError as exc:

@@ -292,7 +292,7 @@ def channel_connect(*, network: str, server: str, account: Account, tokens: Toke
     tokens = provider.with_account(tokens, account)
     channel.handle = (account.handle or account.name)[:120]
     channel.account_id = account.id
-    connected.store_tokens(channel, tokens)
+    channel.store_tokens(tokens)
     channel.scopes = (tokens.scopes or provider.scope_separator.join(provider.scopes))[:500]
     channel.set_refresh_token(tokens.refresh_token)
     channel.settings = {**(channel.settings or {}), **account.settings}

@@ -7,6 +7,8 @@ from collections import defaultdict
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from wagtail import blocks
 from wagtail.admin.forms import WagtailAdminModelForm, WagtailAdminPageForm
 
@@ -136,9 +138,6 @@ class NetworkOptionsWidget(forms.Widget):
 
     def render(self, name, value, attrs=None, renderer=None):
         # The project's templates, not the form renderer's (which reads only Django's own).
-        from django.template.loader import render_to_string
-        from django.utils.safestring import mark_safe
-
         context = self.get_context(name, value, self.build_attrs(self.attrs, attrs or {}))
         return mark_safe(render_to_string(self.template_name, context))  # noqa: S308 - escaped
 

@@ -110,6 +110,20 @@ class Channel(models.Model):
     def get_secret(self) -> str:
         return crypto.decrypt(self.secret_encrypted) if self.secret_encrypted else ""
 
+    # What a token's renewal changes on the channel.
+    TOKEN_FIELDS = ("secret_encrypted", "secret_hint", "refresh_encrypted", "token_expires_at",
+                    "scopes")
+
+    def store_tokens(self, tokens) -> None:
+        """Keep new tokens (``connections.Tokens``) on the channel, encrypted, with their expiry
+        and scopes; a network that does not repeat the refresh token keeps the one it had."""
+        self.set_secret(tokens.access_token)
+        if tokens.refresh_token:
+            self.set_refresh_token(tokens.refresh_token)
+        self.token_expires_at = tokens.expires_at
+        if tokens.scopes:
+            self.scopes = tokens.scopes[:500]
+
     def set_refresh_token(self, token: str) -> None:
         self.refresh_encrypted = crypto.encrypt(token) if token else ""
 

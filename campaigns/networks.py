@@ -340,6 +340,7 @@ def tiktok_check(draft: PostDraft, channel_settings: dict) -> list[str]:
     at connection and refreshed at each post): the privacy level one the account offers (only
     "Only me" while TikTok has not audited the app), branded content public, videos within the
     account's own length limit."""
+    # Deferred: campaigns.providers import campaigns.models, which imports this module
     from campaigns.providers import tiktok
 
     options = (getattr(draft, "options", None) or {}).get("tiktok") or {}

@@ -41,7 +41,8 @@ def test_a_release_that_changes_adds_and_drops_jobs_is_followed(world, settings)
     changes = schedules.sync()
     assert changes["created"] == ["nightly digest"]
     assert changes["updated"] == ["approval reminders"]
-    assert sorted(changes["removed"]) == ["connected account tokens", "conversations polling",
+    assert sorted(changes["removed"]) == ["client reports", "connected account tokens",
+                                          "conversations polling",
                                           "results collection", "webhook log pruning"]
     periodic = _periodic()
     assert periodic["approval reminders"][2] == 5

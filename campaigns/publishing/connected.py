@@ -130,16 +130,6 @@ def channel_disconnect(channel: Channel, *, user=None) -> bool:
 # --- the periodic job --------------------------------------------------------------------------
 
 
-def store_tokens(channel: Channel, tokens: connections.Tokens) -> None:
-    """Keep new tokens on the channel (encrypted), with their expiry and scopes."""
-    channel.set_secret(tokens.access_token)
-    if tokens.refresh_token:
-        channel.set_refresh_token(tokens.refresh_token)
-    channel.token_expires_at = tokens.expires_at
-    if tokens.scopes:
-        channel.scopes = tokens.scopes[:500]
-
-
 def tokens_check(client) -> dict:
     """One brand: refresh what expires soon (where the network can), warn once about what
     cannot be refreshed, and mark what has expired as needing reconnection."""
@@ -166,7 +156,7 @@ def tokens_check(client) -> dict:
                                                  f"{exc.message}")
                 done["needs_reconnect"] += 1
                 continue
-            store_tokens(channel, tokens)
+            channel.store_tokens(tokens)
             channel.save(update_fields=["secret_encrypted", "secret_hint", "refresh_encrypted",
                                         "token_expires_at", "scopes"])
             done["refreshed"] += 1

@@ -20,8 +20,13 @@ from __future__ import annotations
 
 import mimetypes
 from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
 
 from agency import outbound
+from campaigns import connections
 
 
 class AdapterError(Exception):
@@ -165,6 +170,43 @@ class Adapter:
 
     def publish(self, post: Outgoing) -> Published:
         raise NotImplementedError
+
+    def renew_token(self, *, unless_valid_for: timedelta | None = None) -> None:
+        """Renew the channel's access token with its refresh token (``Provider.refresh``) and
+        keep it, encrypted. Workers renewing one channel at once renew it once: the row is
+        locked, and a token another worker stored meanwhile is used (networks that replace the
+        refresh token at each use would refuse the second). ``unless_valid_for``: leave a token
+        that stays valid that long. A network that refuses makes it ``NeedsReconnect``; one
+        that cannot be reached, ``Transient``."""
+        channel = self.channel
+        provider = connections.get(self.network)
+        label = provider.label if provider is not None else self.network
+        if provider is None or not channel.get_refresh_token():
+            raise NeedsReconnect(f"{label} gave this channel no way to renew its access: "
+                                 "reconnect the channel.")
+
+        def renewed(current) -> None:
+            try:
+                current.store_tokens(provider.refresh(current))
+            except connections.ConnectionError_ as exc:
+                if exc.transient:
+                    raise Transient(f"{label}: could not renew the channel's access "
+                                    f"({exc.message}).") from exc
+                raise NeedsReconnect(f"{label} refused to renew the channel's access "
+                                     f"({exc.message}): reconnect the channel.") from exc
+
+        if channel.pk is None:  # not saved (an adapter on its own): renewed in memory
+            renewed(channel)
+            return
+        fields = list(type(channel).TOKEN_FIELDS)
+        with transaction.atomic():
+            locked = type(channel).objects.select_for_update().get(pk=channel.pk)
+            valid = (unless_valid_for is not None and locked.token_expires_at is not None
+                     and locked.token_expires_at - timezone.now() > unless_valid_for)
+            if locked.secret_encrypted == channel.secret_encrypted and not valid:
+                renewed(locked)
+                locked.save(update_fields=fields)
+        channel.refresh_from_db(fields=fields)
 
     def find(self, post: Outgoing, *, since) -> Published | None:
         """The post if the network has it, None if it does not; ``Unknown`` if it cannot tell."""

@@ -39,7 +39,6 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from agency import outbound
-from campaigns import connections
 from campaigns.networks import google_business_problems, option_moment
 from campaigns.providers.google_business import Client, GoogleError, parent
 from campaigns.publishing import media_links
@@ -139,25 +138,7 @@ class GoogleBusinessAdapter(Adapter):
 
     def _renew(self) -> None:
         """New tokens from the refresh token, kept on the channel (encrypted)."""
-        provider = connections.get(self.network)
-        if not self.channel.get_refresh_token():
-            raise NeedsReconnect("Google's access for this channel expired and there is no "
-                                 "refresh token: reconnect the channel.")
-        try:
-            tokens = provider.refresh(self.channel)
-        except connections.ConnectionError_ as exc:
-            if exc.transient:
-                raise Transient(f"Could not renew Google's access: {exc.message}") from exc
-            raise NeedsReconnect(f"Google refused to renew the channel's access ({exc.message}):"
-                                 " reconnect the channel.") from exc
-        channel = self.channel
-        channel.set_secret(tokens.access_token)
-        if tokens.refresh_token:
-            channel.set_refresh_token(tokens.refresh_token)
-        channel.token_expires_at = tokens.expires_at
-        if channel.pk:
-            channel.save(update_fields=["secret_encrypted", "secret_hint", "refresh_encrypted",
-                                        "token_expires_at"])
+        self.renew_token()
 
     def _call(self, do, *, what: str, sent: bool):
         """``do(client)`` with the channel's token; a 401 renews the token once and repeats."""

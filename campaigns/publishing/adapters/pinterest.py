@@ -41,7 +41,6 @@ from openapi_generated.pinterest_client.model.media_upload_request import MediaU
 from openapi_generated.pinterest_client.model.pin_create import PinCreate
 
 from agency import outbound
-from campaigns import connections
 from campaigns.providers.pinterest import Client, PinterestError, pin_url
 from campaigns.publishing.adapters import (
     Adapter,
@@ -156,21 +155,12 @@ class PinterestAdapter(Adapter):
 
     def _refreshed(self) -> bool:
         """Renew the channel's token after a 401; False when it cannot be renewed."""
-        provider = connections.get("pinterest")
-        if provider is None or not self.channel.get_refresh_token():
-            return False
         try:
-            tokens = provider.refresh(self.channel)
-        except connections.ConnectionError_ as exc:
+            self.renew_token()
+        except NeedsReconnect as exc:
             log.warning("Pinterest: channel %s's token could not be renewed: %s",
                         self.channel.pk, exc.message)
             return False
-        self.channel.set_secret(tokens.access_token)
-        self.channel.set_refresh_token(tokens.refresh_token)
-        self.channel.token_expires_at = tokens.expires_at
-        if self.channel.pk:
-            self.channel.save(update_fields=["secret_encrypted", "secret_hint",
-                                             "refresh_encrypted", "token_expires_at"])
         return True
 
     # -- publishing -----------------------------------------------------------------------------

@@ -69,6 +69,7 @@ from campaigns.publishing.adapters import (
     Unknown,
     register,
 )
+from campaigns.publishing.models import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +138,6 @@ def _record(post: Outgoing, publish_id: str) -> None:
     forgets an earlier attempt's (before each init, so ``find`` never asks about that one)."""
     if not post.delivery_id:
         return
-    from campaigns.publishing.models import Delivery
-
     Delivery.objects.filter(pk=post.delivery_id).update(
         remote_id=PUBLISH_KEY + publish_id if publish_id else "")
 
@@ -146,8 +145,6 @@ def _record(post: Outgoing, publish_id: str) -> None:
 def _recorded(post: Outgoing) -> str:
     if not post.delivery_id:
         return ""
-    from campaigns.publishing.models import Delivery
-
     remote = Delivery.objects.filter(pk=post.delivery_id).values_list("remote_id",
                                                                       flat=True).first()
     return remote[len(PUBLISH_KEY):] if remote and remote.startswith(PUBLISH_KEY) else ""
@@ -200,25 +197,10 @@ class TikTokAdapter(Adapter):
 
     def _renewed(self, refused: NeedsReconnect) -> Client:
         """A client with a renewed token (kept on the channel), or ``NeedsReconnect``."""
-        from campaigns.connections import ConnectionError_
-        from campaigns.providers.tiktok import provider
-        from campaigns.publishing.connected import store_tokens
-
         if not self.channel.get_refresh_token():
             raise refused
-        try:
-            tokens = provider.refresh(self.channel)
-        except ConnectionError_ as exc:
-            if exc.transient:
-                raise Transient(f"TikTok: could not renew the channel's token: {exc.message}"
-                                ) from exc
-            raise NeedsReconnect(f"TikTok refused to renew the channel's token ({exc.message}): "
-                                 "reconnect the channel.") from exc
-        store_tokens(self.channel, tokens)
-        if self.channel.pk:
-            self.channel.save(update_fields=["secret_encrypted", "secret_hint",
-                                             "refresh_encrypted", "token_expires_at", "scopes"])
-        return Client(tokens.access_token, timeout=self.timeout)
+        self.renew_token()
+        return Client(self.channel.get_secret(), timeout=self.timeout)
 
     # -- the creator's options ------------------------------------------------------------------
 

@@ -32,11 +32,9 @@ from datetime import UTC, datetime, timedelta
 import regex
 import requests
 import tweepy
-from django.db import transaction
 from django.utils import timezone
 
 from agency import outbound
-from campaigns import connections
 from campaigns.providers.x import Client, post_url, problem
 from campaigns.publishing.adapters import (
     Adapter,
@@ -101,43 +99,9 @@ class XAdapter(Adapter):
         return token
 
     def _refresh(self, *, force: bool) -> None:
-        provider = connections.get("x")
-        channel = self.channel
-        if channel.pk is None:  # not saved (a test's channel): refreshed in memory
-            self._store(channel, self._refreshed(provider, channel))
-            return
-        with transaction.atomic():
-            locked = type(channel).objects.select_for_update().get(pk=channel.pk)
-            fresh = locked.token_expires_at is not None and \
-                locked.token_expires_at - timezone.now() > REFRESH_WITHIN
-            if locked.secret_encrypted != channel.secret_encrypted and (fresh or force):
-                pass  # another worker refreshed meanwhile: its tokens are used
-            elif force or not fresh:
-                self._store(locked, self._refreshed(provider, locked))
-                locked.save(update_fields=["secret_encrypted", "secret_hint",
-                                           "refresh_encrypted", "token_expires_at", "scopes"])
-        channel.refresh_from_db(fields=["secret_encrypted", "secret_hint", "refresh_encrypted",
-                                        "token_expires_at", "scopes"])
-
-    @staticmethod
-    def _refreshed(provider, channel) -> connections.Tokens:
-        try:
-            return provider.refresh(channel)
-        except connections.ConnectionError_ as exc:
-            if exc.transient:
-                raise Transient(f"X: could not renew the access token ({exc.message}).") \
-                    from exc
-            raise NeedsReconnect(f"X refused to renew the channel's access ({exc.message}): "
-                                 "reconnect the channel.") from exc
-
-    @staticmethod
-    def _store(channel, tokens: connections.Tokens) -> None:
-        channel.set_secret(tokens.access_token)
-        if tokens.refresh_token:
-            channel.set_refresh_token(tokens.refresh_token)
-        channel.token_expires_at = tokens.expires_at
-        if tokens.scopes:
-            channel.scopes = tokens.scopes[:500]
+        """A new token now (``force``, after X refused the one we have) or when it expires
+        within ``REFRESH_WITHIN``."""
+        self.renew_token(unless_valid_for=None if force else REFRESH_WITHIN)
 
     def _client(self, *, force_refresh: bool = False) -> Client:
         if not self.channel.account_id:

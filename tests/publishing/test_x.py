@@ -481,3 +481,23 @@ def test_counts_when_x_limits_requests_wait_for_its_reset(x):
     with pytest.raises(Transient) as caught:
         adapter(x).metrics(["1"])
     assert 100 < caught.value.retry_after <= 121
+
+
+def test_a_duplicate_refusal_of_this_deliverys_own_earlier_post_is_that_post(x):
+    """X's timeline can lag behind a post just made, so a resend after an unknown outcome may
+    meet X's duplicate refusal: the delivery's own post is then recognised, not failed."""
+    made = int(datetime.now(UTC).timestamp() * 1_000_000)
+    post = outgoing("Only once, please", created_at_us=made)
+    first = adapter(x).publish(post)
+
+    again = adapter(x).publish(post)
+
+    assert again.remote_id == first.remote_id and len(x.posts) == 1
+
+
+def test_a_duplicate_of_an_older_post_is_still_refused_with_xs_reason(x):
+    x.add_post("Good morning", created_at=datetime.now(UTC) - timedelta(days=2))
+    made = int(datetime.now(UTC).timestamp() * 1_000_000)
+    with pytest.raises(Permanent, match="duplicate content"):
+        adapter(x).publish(outgoing("Good morning", created_at_us=made))
+    assert len(x.posts) == 1

@@ -196,12 +196,30 @@ class XAdapter(Adapter):
             return api.request("POST", "/2/tweets", json=body).json()
         except tweepy.Unauthorized:
             raise
+        except tweepy.Forbidden as exc:
+            earlier = self._earlier_attempt(post) if "duplicate" in problem(exc).lower() \
+                else None
+            if earlier is None:
+                raise self._error(exc, sent=True, what="the post") from exc
+            return {"data": {"id": earlier.remote_id}}
         except (tweepy.TweepyException, requests.RequestException, outbound.Refused,
                 outbound.AnswerRefused) as exc:
             raise self._error(exc, sent=True, what="the post") from exc
         except ValueError as exc:
             raise Unknown("X's answer to the post could not be read; it will be looked up.") \
                 from exc
+
+    def _earlier_attempt(self, post: Outgoing) -> Published | None:
+        """After X refused the post as a duplicate: this delivery's own post, made by an earlier
+        attempt whose answer was lost (X's timeline can lag behind a post just made, so ``find``
+        may have missed it), if the account's timeline since the delivery was made has it."""
+        if not post.created_at_us:
+            return None
+        made = datetime.fromtimestamp(post.created_at_us / 1_000_000, UTC)
+        try:
+            return self.find(post, since=made)
+        except AdapterError:
+            return None
 
     def _reply(self, api: Client, tweet_id: str, post: Outgoing) -> None:
         try:

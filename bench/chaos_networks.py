@@ -48,6 +48,7 @@ from urllib.parse import urlsplit
 from agency.demo.fakes import FakeBluesky, FakeMastodon, Reply, _FakeNetwork
 from agency.demo.fakes.linkedin import FakeLinkedIn
 from agency.demo.fakes.meta import FakeMeta
+from agency.demo.fakes.youtube import FakeYouTube
 
 TOKEN = "chaos-bench-token"
 PASSWORD = "chaos-app-pass-word"
@@ -434,3 +435,30 @@ register(Meta("instagram", FakeMeta, publish=("POST", "/media_publish"), keys=ME
 register(Meta("threads", FakeMeta, publish=("POST", "/threads_publish"), keys=META_KEYS,
               media="jpeg", serves_media=True, channel=_meta_channel("threads"),
               made=_meta_made("thread", "text", lambda fake, pk: fake.threads_user["id"])))
+
+
+def _youtube_id(client) -> str:
+    return f"UCchaos{client.pk:017d}"
+
+
+def _youtube_channel(bench, client) -> dict:
+    channel_id = _youtube_id(client)
+    with _tokens_lock:
+        token = bench.fake_for(client.pk).issue_token(lifetime=86400, channel=channel_id)
+    return {"handle": f"@{client.slug}", "account_id": channel_id, "secret": token,
+            "settings": {"uploads_playlist": "UU" + channel_id[2:], "daily_quota": 10**9}}
+
+
+def _youtube_made(fake, delivery) -> int:
+    with fake.lock:
+        return sum(1 for v in fake._videos if v["description"] == delivery.text.strip())
+
+
+# YouTube: one fake for every brand (a channel each); posts carry a small MP4, uploaded in one
+# resumable chunk (the kills aim at the chunk's PUT); the quota is raised out of the way.
+register(Shared("youtube", FakeYouTube, publish=("PUT", "/upload/youtube/v3/videos"),
+                keys=("youtube_accounts", "youtube_oauth2", "youtube_api"), media="video",
+                shared_kwargs=lambda bench, clients: {
+                    "channels": {_youtube_id(c): (c.name, f"@{c.slug}") for c in clients},
+                    "quota_per_day": 10**9},
+                channel=_youtube_channel, made=_youtube_made))

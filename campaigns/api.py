@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
+from django.core.exceptions import ValidationError
 from django.db.models import (
     BooleanField,
     F,
@@ -17,7 +18,12 @@ from django.db.models import (
 )
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiRequest,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -90,6 +96,19 @@ class PostData(serializers.Serializer):
         child=Integer(min_value=1, max_value=2**31 - 1), max_length=50,
         default=list, help_text="Channel ids from /api/v1/channels/.")
     media = MediaItem(many=True, max_length=10, default=list)
+    network_options = serializers.DictField(
+        child=serializers.DictField(), default=dict,
+        help_text="What a network asks for beyond text and media, by network, e.g. "
+                  '{"pinterest": {"board": "123", "title": "Autumn roast"}}; each channel at '
+                  "/api/v1/channels/ lists the options its network takes (post_options).")
+
+    def validate_network_options(self, value):
+        from campaigns.forms import clean_network_options
+
+        try:
+            return clean_network_options(value)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
 
 
 class CampaignData(serializers.Serializer):
@@ -204,6 +223,7 @@ def post_values(page) -> list[dict]:
             "first_comment": post.first_comment, "publish_at": post.publish_at,
             "channels": [c.pk for c in post.channels.all()],
             "media": [value for value in map(_media_value, post.media) if value],
+            "network_options": post.network_options or {},
         })
     return rows
 
@@ -355,11 +375,36 @@ class CampaignViewSet(mixins.ListModelMixin, ApiViewSet):
 # --- Channels -------------------------------------------------------------------------------
 
 
+class OptionData(serializers.Serializer):
+    name = serializers.CharField(help_text="The key in a post's network_options[network].")
+    label = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["text", "textarea", "choice", "bool", "datetime",
+                                            "url"])
+    required = serializers.BooleanField()
+    max_length = serializers.IntegerField(allow_null=True)
+    choices = serializers.ListField(child=serializers.DictField(), help_text=(
+        "For a choice: the values this channel's account offers, as {value, label}."))
+    help = serializers.CharField(allow_blank=True)
+
+
 class ChannelData(serializers.ModelSerializer):
+    post_options = serializers.SerializerMethodField(
+        help_text="What this channel's network asks for per post, beyond text and media; give "
+                  "it in the post's network_options under the channel's network.")
+
     class Meta:
         model = Channel
         fields = ["id", "name", "network", "handle", "endpoint", "active", "posting_slots",
-                  "created_at"]
+                  "created_at", "post_options"]
+
+    @extend_schema_field(OptionData(many=True))
+    def get_post_options(self, channel) -> list[dict]:
+        rules = networks.NETWORKS.get(channel.network)
+        return [{"name": o.name, "label": o.label, "kind": o.kind, "required": o.required,
+                 "max_length": o.max_length, "help": o.help,
+                 "choices": [{"value": v, "label": label}
+                             for v, label in o.choices_for([channel])]}
+                for o in (rules.post_options if rules else ())]
 
 
 class NextSlotData(serializers.Serializer):

@@ -268,7 +268,7 @@ def check_rows(rows: list[tuple[int, dict[str, str]]]) -> tuple[list[dict], list
         copy = row.get("copy", "")
         draft = networks.PostDraft(copy=copy, link=link, images=[alt] if image else [])
         for channel in chosen:
-            for problem in channel.rules.problems(draft):
+            for problem in channel.rules.problems(draft, channel):
                 column = "alt_text" if ("alt text" in problem) else \
                     "image" if "image" in problem.lower() else "copy"
                 found.append((column, f"On {channel.name}: {problem}"))

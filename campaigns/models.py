@@ -318,7 +318,7 @@ class CampaignPage(Page):
                 cards.append({
                     "number": number, "post": post, "channel": channel,
                     "network": channel.rules, "text": draft.text, "images": images,
-                    "videos": videos, "problems": channel.rules.problems(draft),
+                    "videos": videos, "problems": channel.rules.problems(draft, channel),
                     "length": channel.rules.length(draft.text),
                 })
         return cards
@@ -358,6 +358,9 @@ class Post(Orderable, ClusterableModel):
                                                             "the network allows it.")
     channels = ParentalManyToManyField(Channel, blank=True, related_name="posts")
     publish_at = models.DateTimeField(null=True, blank=True, help_text="In the brand's time zone.")
+    # What a network asks for beyond text and media, per network: {"pinterest": {"board": "…"}}
+    # (``networks.Option``; the editor shows a network's options once a channel of it is chosen).
+    network_options = models.JSONField(default=dict, blank=True)
 
     panels = [
         FieldPanel("copy"),
@@ -365,6 +368,7 @@ class Post(Orderable, ClusterableModel):
         FieldRowPanel([FieldPanel("link"), FieldPanel("publish_at")]),
         FieldPanel("first_comment"),
         FieldPanel("channels", widget=forms.CheckboxSelectMultiple),
+        FieldPanel("network_options", heading="Network options"),
     ]
 
     class Meta(Orderable.Meta):
@@ -374,7 +378,8 @@ class Post(Orderable, ClusterableModel):
         return (self.copy[:40] + "…") if len(self.copy) > 40 else (self.copy or "Post")
 
     def draft(self) -> networks.PostDraft:
-        return networks.PostDraft.from_media(copy=self.copy, link=self.link, media=self.media)
+        return networks.PostDraft.from_media(copy=self.copy, link=self.link, media=self.media,
+                                             options=self.network_options)
 
 
 class CampaignSummary(models.Model):

@@ -7,7 +7,9 @@ it is submitted, and the publishing engine never meets a post the network will r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import regex
 
@@ -36,12 +38,15 @@ class PostDraft:
     image_sizes: list[tuple[int, int] | None] = field(default_factory=list)
     video_seconds: list[float | None] = field(default_factory=list)  # durations, where known
     image_files: list[str] = field(default_factory=list)  # file names, one per image, if known
+    # The post's choices for each network that asks for some ({network: {option: value}}, the
+    # post's ``network_options``), e.g. {"pinterest": {"board": "123"}}.
+    options: dict = field(default_factory=dict)
 
     @classmethod
-    def from_media(cls, *, copy: str, link: str, media) -> PostDraft:
+    def from_media(cls, *, copy: str, link: str, media, options=None) -> PostDraft:
         """From a post's fields, ``media`` being its StreamField value (image and video blocks)."""
         media = media or []
-        return cls(copy=copy, link=link,
+        return cls(copy=copy, link=link, options=options if isinstance(options, dict) else {},
                    images=[b.value["alt_text"] for b in media if b.block_type == "image"],
                    videos=sum(1 for b in media if b.block_type == "video"),
                    video_files=[b.value["video"].file.name for b in media
@@ -81,6 +86,67 @@ def code_points(text: str) -> int:
 
 
 @dataclass(frozen=True)
+class Option:
+    """One choice a network asks for beyond the text and media: per post (``post_options``, in
+    the editor) or per channel (``channel_options``, in the channel's form, kept in
+    ``Channel.settings``). ``kind``: "text", "textarea", "choice", "bool", "datetime" or "url".
+    A choice's values are ``choices``, or the list a connection stored in the channel's settings
+    under ``channel_choices`` (``[{"id": ..., "name": ...}]``, e.g. a Pinterest account's
+    boards)."""
+
+    name: str
+    label: str
+    kind: str = "text"
+    choices: tuple[tuple[str, str], ...] = ()
+    channel_choices: str = ""
+    required: bool = False
+    max_length: int | None = None
+    help: str = ""
+    default: object = None
+
+    def choices_for(self, channels=()) -> list[tuple[str, str]]:
+        """The values offered: fixed, or those of the given channels' settings (deduplicated)."""
+        if not self.channel_choices:
+            return list(self.choices)
+        found: dict[str, str] = {}
+        for channel in channels:
+            for item in (getattr(channel, "settings", None) or {}).get(self.channel_choices) or []:
+                if isinstance(item, dict) and item.get("id") not in (None, ""):
+                    found.setdefault(str(item["id"]), str(item.get("name") or item["id"]))
+        return list(found.items())
+
+    def problem(self, value, *, network_label: str, channels=()) -> str:
+        """What is wrong with ``value`` for this option, in words, or ""."""
+        empty = value in (None, "", False)
+        if empty:
+            return (f"{network_label} needs “{self.label}”: "
+                    f"{'choose one' if self.kind == 'choice' else 'fill it in'}."
+                    if self.required else "")
+        if self.kind == "bool":
+            return "" if isinstance(value, bool) else f"“{self.label}” must be yes or no."
+        if not isinstance(value, str):
+            return f"“{self.label}” for {network_label} could not be read: set it again."
+        if self.max_length and graphemes(value) > self.max_length:
+            return (f"{network_label} allows {self.max_length} characters in “{self.label}”; "
+                    f"this has {graphemes(value)}. Shorten it.")
+        if self.kind == "choice":
+            offered = self.choices_for(channels)
+            if (self.choices or channels) and value not in {v for v, _ in offered}:
+                where = (" in the channel's account (reconnect it to read them again)"
+                         if self.channel_choices else "")
+                return (f"“{self.label}” for {network_label} is not one of the choices{where}: "
+                        "pick another.")
+        if self.kind == "datetime":
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                return f"“{self.label}” for {network_label} is not a date and time."
+        if self.kind == "url" and not URL_RE.fullmatch(value):
+            return f"“{self.label}” for {network_label} must be a web address (https://…)."
+        return ""
+
+
+@dataclass(frozen=True)
 class Network:
     name: str
     label: str
@@ -103,6 +169,17 @@ class Network:
     max_video_seconds: int | None = None  # checked where a video's duration is known
     image_formats: tuple[str, ...] = ()  # extensions the network takes; () for any
     connected: bool = False  # connected by OAuth ("Connect account"), not a pasted secret
+    post_options: tuple[Option, ...] = ()  # asked per post in the editor
+    channel_options: tuple[Option, ...] = ()  # asked per channel, kept in Channel.settings
+    # The network's own further rules: (draft, the channel's settings) -> problems in words.
+    check: Callable[[PostDraft, dict], list[str]] | None = None
+
+    def options_of(self, post: PostDraft) -> dict:
+        """The post's choices for this network, with each option's default filled in."""
+        given = post.options.get(self.name) if isinstance(post.options, dict) else None
+        given = given if isinstance(given, dict) else {}
+        return {option.name: given.get(option.name, option.default)
+                for option in self.post_options}
 
     def length(self, text: str) -> int:
         if self.count == "mastodon":
@@ -112,7 +189,22 @@ class Network:
             return code_points(text)
         return graphemes(text)
 
-    def problems(self, post: PostDraft) -> list[str]:
+    def problems(self, post: PostDraft, channel=None) -> list[str]:
+        """Everything the network would refuse in ``post``, in words. With ``channel`` (the
+        brand's channel it goes to) the choices that depend on the account are checked too."""
+        found = self._content_problems(post)
+        options = self.options_of(post)
+        channels = [channel] if channel is not None else []
+        for option in self.post_options:
+            problem = option.problem(options.get(option.name), network_label=self.label,
+                                     channels=channels)
+            if problem:
+                found.append(problem)
+        if self.check is not None:
+            found.extend(self.check(post, dict(getattr(channel, "settings", None) or {})))
+        return found
+
+    def _content_problems(self, post: PostDraft) -> list[str]:
         found = []
         length = self.length(post.text)
         if length > self.max_length:

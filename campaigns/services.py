@@ -11,7 +11,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from campaigns import networks
 from campaigns.models import CalendarFeed, CampaignIndexPage, CampaignPage, Channel, Post
 from campaigns.networks import VIDEO_TYPES
 from campaigns.status import CampaignStatus, status_of
@@ -103,7 +102,8 @@ def campaign_duplicate(*, campaign: CampaignPage, user) -> CampaignPage:
     )
     copy.posts = [Post(copy=post.copy, media=post.media.raw_data, link=post.link,
                        first_comment=post.first_comment, channels=list(post.channels.all()),
-                       publish_at=None) for post in source.posts.all()]
+                       network_options=post.network_options, publish_at=None)
+                  for post in source.posts.all()]
     campaign.get_parent().add_child(instance=copy)
     copy.tags.set(source.tags.all())
     copy.save_revision(user=user, log_action=True)
@@ -162,12 +162,13 @@ def _posts_from(data: list[dict], *, errors: dict) -> list[Post]:
                 continue
             media.append(("image", {"image": image, "alt_text": block.get("alt_text", "")}))
         post = Post(**{name: item.get(name) or ("" if name != "publish_at" else None)
-                       for name in POST_FIELDS}, sort_order=index)
+                       for name in POST_FIELDS}, sort_order=index,
+                    network_options=item.get("network_options") or {})
         post.channels = chosen
         post.media = StreamValue(Post._meta.get_field("media").stream_block, media)
-        draft = networks.PostDraft.from_media(copy=post.copy, link=post.link, media=post.media)
+        draft = post.draft()
         for channel in chosen:
-            for problem in channel.rules.problems(draft):
+            for problem in channel.rules.problems(draft, channel):
                 errors.setdefault(f"{where}.copy", []).append(f"On {channel.name}: {problem}")
         posts.append(post)
     return posts

@@ -52,6 +52,7 @@ class ChannelViewSet(SnippetViewSet):
         FieldPanel("secret"),  # write-only, from ChannelForm
         FieldPanel("active"),
         FieldPanel("posting_slots"),
+        FieldPanel("network_settings", heading="Network settings"),  # from ChannelForm
     ]
 
 

@@ -46,6 +46,17 @@ def frozen_content(post) -> dict:
             "images": images, "videos": videos}
 
 
+def with_options(content: dict, post, channel) -> dict:
+    """``content`` with the post's choices for the channel's network (``networks.Option``), if
+    the network asks for any: they go out with it, frozen like the text."""
+    rules = channel.rules
+    if not rules.post_options:
+        return content
+    options = {name: value for name, value in rules.options_of(post.draft()).items()
+               if value not in (None, "")}
+    return dict(content, options=options) if options else content
+
+
 def utm_preset() -> list[tuple[str, str]]:
     """The brand's UTM parameters (Settings → Publishing), or none."""
     try:
@@ -106,7 +117,8 @@ def schedule_approved(page, revision, *, user=None) -> list[Delivery]:
             continue
         untagged = frozen_content(post)
         for channel in post.channels.all():
-            content = with_utm(untagged, preset, channel=channel, page=page)
+            content = with_options(with_utm(untagged, preset, channel=channel, page=page),
+                                   post, channel)
             digest = content_digest(content)
             wanted.add((post.pk, channel.pk))
             previous = existing.get((post.pk, channel.pk))

@@ -93,6 +93,7 @@ def outgoing(delivery: Delivery, *, media_data: bool = True) -> adapters.Outgoin
         link=delivery.content.get("link", ""),
         first_comment=delivery.content.get("first_comment", ""), images=images, videos=videos,
         tags=list(delivery.tags), campaign_title=delivery.campaign_title,
+        options=dict(delivery.content.get("options") or {}),
         created_at_us=int(created.timestamp() * 1_000_000), delivery_id=delivery.pk)
 
 

@@ -107,6 +107,8 @@ class Outgoing:
     campaign_title: str = ""
     created_at_us: int = 0  # the delivery's creation time in microseconds (Bluesky record keys)
     delivery_id: int = 0
+    # The post's choices for this network (``networks.Option``: a board, a privacy level...).
+    options: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

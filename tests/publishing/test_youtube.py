@@ -333,10 +333,89 @@ def test_youtube_rules_want_one_video_and_take_one_image_as_its_thumbnail():
     assert _problems(copy="x", videos=1, video_files=["clip.mp4"]) == []
     assert _problems(copy="x", videos=1, video_files=["clip.mp4"], images=["a thumb"],
                      image_files=["thumb.jpg"]) == []
-    [problem] = _problems(copy="A text-only post")
-    assert "YouTube needs" in problem and "video" in problem
+    for without_video in ({"copy": "A text-only post"},
+                          {"copy": "An image", "images": ["alt"], "image_files": ["a.jpg"]}):
+        [problem] = _problems(**without_video)
+        assert problem.startswith("YouTube needs a video in every post")
+        assert "send this post to another channel" in problem
     assert "at most 1 video" in " ".join(_problems(copy="x", videos=2,
                                                    video_files=["a.mp4", "b.mp4"]))
+
+
+def test_youtube_counts_the_description_in_bytes_and_the_title_in_characters():
+    video = {"videos": 1, "video_files": ["clip.mp4"]}
+    assert _problems(copy="é" * 2500, **video) == []  # 5,000 bytes
+    [problem] = _problems(copy="é" * 2501, **video)
+    assert "5,000 bytes of description" in problem and "has 5002" in problem
+    assert _problems(copy="x", options={"youtube": {"title": "t" * 100}}, **video) == []
+    [problem] = _problems(copy="x", options={"youtube": {"title": "t" * 101}}, **video)
+    assert problem == "YouTube allows 100 characters in “Video title”; this has 101. Shorten it."
+
+
+def test_the_posts_chosen_title_is_the_videos_title_and_find_looks_for_it(youtube):
+    post = outgoing(options={"title": "Our autumn blend, roasted"})
+    adapter(youtube).publish(post)
+    [video] = youtube.videos
+    assert video["title"] == "Our autumn blend, roasted"
+    assert adapter(youtube).find(post, since=since()).remote_id == video["id"]
+
+
+@pytest.mark.django_db
+def test_an_approved_post_goes_out_once_with_its_title_and_the_channels_privacy(
+        world, youtube, http):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from campaigns.models import Channel
+    from campaigns.publishing import transitions, worker
+    from campaigns.publishing.models import Delivery, State
+    from campaigns.publishing.transitions import Outcome
+    from tenants.models import Role
+    from tests.factories import CampaignFactory, PostFactory, approve
+    from tests.forms import form_fields
+
+    channel = _youtube_channel(world, youtube)
+    # the channel's form asks for YouTube's own settings
+    manager = http(world.acme.host, world.acme.users[Role.ACCOUNT_MANAGER])
+    url = f"/admin/snippets/campaigns/channel/edit/{channel.pk}/"
+    html = manager.get(url).content.decode()
+    assert "Privacy of new videos" in html and "Made for kids" in html
+    fields = form_fields(html, "w-editor-form" if 'id="w-editor-form"' in html else None)
+    fields["network_settings-youtube-privacy"] = ["unlisted"]
+    fields["network"] = ["youtube"]
+    assert manager.post(url, fields).status_code == 302
+
+    page = CampaignFactory(brand=world.acme, title="Roasts", posts=[PostFactory(
+        copy="How we roast\nA day at the roastery.", channels=[channel],
+        network_options={"youtube": {"title": "A day at the roastery"}},
+        publish_at=timezone.now() + timedelta(hours=1))])
+    (delivery,) = approve(page, brand=world.acme)
+    with schema_context(world.acme.client.schema_name):
+        name = default_storage.save("yt-tests/roast.mp4", ContentFile(LONG.data))
+        assert Channel.objects.get(pk=channel.pk).settings["privacy"] == "unlisted"
+    try:
+        Delivery.objects.filter(pk=delivery.pk).update(
+            content={**delivery.content, "videos": [{"file": name, "description": "Roast"}]},
+            next_attempt_at=timezone.now())
+        claims = transitions.claim_due()
+        assert [worker.deliver(pk, claim) for pk, claim in claims] == [Outcome.PUBLISHED]
+        assert [worker.deliver(pk, claim) for pk, claim in claims] == [Outcome.STALE]
+    finally:
+        with schema_context(world.acme.client.schema_name):
+            default_storage.delete(name)
+
+    [video] = youtube.videos
+    assert (video["title"], video["privacy"], video["data"]) == (
+        "A day at the roastery", "unlisted", LONG.data)
+    assert video["description"] == "How we roast\nA day at the roastery."
+    delivery.refresh_from_db()
+    assert delivery.state == State.PUBLISHED and delivery.remote_id == video["id"]
+    assert delivery.remote_url == f"https://www.youtube.com/watch?v={video['id']}"
+    with schema_context(world.acme.client.schema_name):
+        spent = Channel.objects.get(pk=channel.pk).settings["quota"]
+    assert spent == {"day": pacific_day().isoformat(), "used": 1600}
 
 
 # -- the OAuth provider ---------------------------------------------------------------------------

@@ -490,6 +490,9 @@ NETWORK_BASE_URLS = __import__("json").loads(os.environ.get("NETWORK_BASE_URLS")
 # The month of LinkedIn's versioned REST API sent as LinkedIn-Version (campaigns/providers/
 # linkedin.py has the default); LinkedIn serves a version for a year.
 LINKEDIN_API_VERSION = os.environ.get("LINKEDIN_API_VERSION", "")
+# YouTube's daily quota in units per channel (campaigns/publishing/adapters/youtube.py; an
+# upload costs 1,600): 10,000 unless Google granted the project more.
+YOUTUBE_DAILY_QUOTA = int(os.environ.get("YOUTUBE_DAILY_QUOTA", "10000"))
 # Connected channels with a post due within this many hours are asked hourly whether the network
 # still takes their token (campaigns/publishing/connected.py), so a revoked one shows before then.
 TOKEN_CHECK_AHEAD_HOURS = int(os.environ.get("TOKEN_CHECK_AHEAD_HOURS", "24"))

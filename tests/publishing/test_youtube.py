@@ -322,6 +322,30 @@ def test_find_that_cannot_ask_youtube_is_unknown(youtube):
         adapter(youtube).find(outgoing(), since=since())
 
 
+# -- results --------------------------------------------------------------------------------------
+
+
+def test_a_videos_views_likes_and_comments_are_read_fifty_at_a_time(youtube):
+    yt = adapter(youtube)
+    first = yt.publish(outgoing()).remote_id
+    second = yt.publish(outgoing("Second video")).remote_id
+    youtube.set_counts(first, views=120, likes=7, comments=2)
+    before = youtube.count("GET", "/youtube/v3/videos")
+
+    counts = yt.metrics([first, second, "gone0000000"])
+
+    assert counts[first].views == 120 and counts[first].likes == 7
+    assert counts[first].replies == 2 and counts[first].reposts is None
+    assert counts[second].views == 0 and "gone0000000" not in counts
+    assert youtube.count("GET", "/youtube/v3/videos") == before + 1  # one call for all
+    assert yt.metrics_batch == 50
+
+
+def test_the_channels_subscribers_are_its_followers(youtube):
+    youtube.subscribers[CHANNEL_ID] = 1230
+    assert adapter(youtube).followers() == 1230
+
+
 # -- rules ----------------------------------------------------------------------------------------
 
 

@@ -62,6 +62,7 @@ from campaigns.publishing import transitions
 from campaigns.publishing.adapters import (
     Adapter,
     AdapterError,
+    Counts,
     Image,
     NeedsReconnect,
     Outgoing,
@@ -451,6 +452,54 @@ class YouTubeAdapter(Adapter):
             self._done(api)
         refuse_over_quota(self.channel)
         return True
+
+    # -- results --------------------------------------------------------------------------------
+
+    metrics_batch = 50  # videos.list takes up to 50 ids a call (1 unit)
+
+    def _read(self, call, what: str):
+        try:
+            api = self._api()
+        except google.auth.exceptions.GoogleAuthError as exc:
+            raise self._error(exc, sent=False, what="the token") from exc
+        try:
+            spend(self.channel, 1)
+            return call(api).execute()
+        except (HttpError, requests.RequestException, outbound.AnswerRefused, outbound.Refused,
+                OSError, google.auth.exceptions.GoogleAuthError) as exc:
+            raise self._error(exc, sent=False, what=what) from exc
+        finally:
+            self._done(api)
+
+    def metrics(self, remote_ids: list[str]) -> dict[str, Counts]:
+        """Views, likes and comments of each video (``videos.list part=statistics``); a video
+        YouTube no longer has is left out."""
+        answer = self._read(lambda api: api.videos().list(
+            part="statistics", id=",".join(remote_ids[:self.metrics_batch]),
+            maxResults=self.metrics_batch), "the videos' counts")
+        found = {}
+        for item in answer.get("items") or []:
+            stats = item.get("statistics") or {}
+
+            def number(name, stats=stats):
+                return int(stats[name]) if str(stats.get(name, "")).isdigit() else None
+
+            found[str(item["id"])] = Counts(views=number("viewCount"), likes=number("likeCount"),
+                                            replies=number("commentCount"))
+        return found
+
+    def followers(self) -> int:
+        """The channel's subscribers (``channels.list part=statistics``; YouTube rounds them
+        to three significant figures)."""
+        answer = self._read(lambda api: api.channels().list(
+            part="statistics", id=self.channel.account_id), "the channel's subscribers")
+        items = answer.get("items") or []
+        count = str(((items[0] if items else {}).get("statistics") or {})
+                    .get("subscriberCount", ""))
+        if not count.isdigit():
+            raise Permanent("YouTube does not show this channel's subscriber count (hidden "
+                            "by its owner).")
+        return int(count)
 
     def _uploads_playlist(self) -> str:
         known = (self.channel.settings or {}).get("uploads_playlist")

@@ -672,3 +672,35 @@ def test_the_youtube_preview_shows_the_player_the_title_and_the_folded_descripti
     player = html[html.index('<div class="card__player">'):]
     assert "<img" in player.split("</div>")[0]  # the image is the video's thumbnail
     assert "No video: YouTube needs one" in player  # and the post has no video yet
+
+
+def test_a_later_try_of_the_same_post_goes_on_with_its_upload_session_not_from_zero(
+        youtube, monkeypatch):
+    monkeypatch.setattr(adapter_module, "RESUMES", 0)  # this try gives up at the break
+    youtube.break_upload(chunk=2, after=300_000)
+    channel = channel_for(youtube)
+    post = outgoing(videos=[LONG])
+    with pytest.raises(Transient, match="the upload"):
+        YouTubeAdapter(channel, timeout=TIMEOUT).publish(post)
+    assert youtube.videos == [] and post.idempotency_key in channel.settings["uploads"]
+
+    published = YouTubeAdapter(channel, timeout=TIMEOUT).publish(post)  # the worker's next try
+
+    [video] = youtube.videos
+    assert published.remote_id == video["id"] and video["data"] == LONG.data
+    assert youtube.count("POST", "/upload/youtube/v3/videos") == 1  # one session, not two
+    assert [start for start, _ in youtube.chunks] == [0, CHUNK_SIZE, CHUNK_SIZE + 300_000]
+    assert channel.settings["uploads"] == {}  # done: forgotten
+    assert used_today(channel) == 1600  # one upload's units
+
+
+def test_a_kept_session_youtube_has_forgotten_starts_the_upload_again(youtube, monkeypatch):
+    channel = channel_for(youtube)
+    post = outgoing()
+    adapter_module.keep_session(channel, post.idempotency_key,
+                                youtube.url + "/upload/youtube/v3/videos?uploadType=resumable"
+                                "&upload_id=gone", len(SMALL.data))
+    with pytest.raises(Transient, match="session expired"):
+        YouTubeAdapter(channel, timeout=TIMEOUT).publish(post)
+    YouTubeAdapter(channel, timeout=TIMEOUT).publish(post)
+    assert len(youtube.videos) == 1

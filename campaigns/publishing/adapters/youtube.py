@@ -170,13 +170,42 @@ def spend(channel, units: int, *, exhausted: bool = False) -> None:
         used = max(used + units, daily_quota(channel) if exhausted else 0)
         return {**(current or {}), "quota": {"day": today, "used": used}}
 
+    _change_settings(channel, add)
+
+
+def _change_settings(channel, change) -> None:
+    """``channel.settings = change(settings)`` on the row, under its lock (workers of other
+    posts to the channel change it too)."""
     if channel.pk is None:
-        channel.settings = add(channel.settings)
+        channel.settings = change(channel.settings)
         return
     with transaction.atomic():
         row = Channel.objects.select_for_update().only("settings").get(pk=channel.pk)
-        channel.settings = add(row.settings)
+        channel.settings = change(row.settings)
         Channel.objects.filter(pk=channel.pk).update(settings=channel.settings)
+
+
+KEPT_SESSIONS = 20
+
+
+def keep_session(channel, key: str, uri: str | None, size: int = 0) -> None:
+    """Remember (``uri``) or forget (None) the upload session of the post with idempotency key
+    ``key``, so that a later try goes on where this one stopped (YouTube keeps a session a
+    week) instead of uploading again from the start."""
+    def change(current: dict) -> dict:
+        sessions = dict((current or {}).get("uploads") or {})
+        sessions.pop(key, None)
+        if uri:
+            sessions[key] = {"uri": uri, "size": size}
+            sessions = dict(list(sessions.items())[-KEPT_SESSIONS:])
+        return {**(current or {}), "uploads": sessions}
+
+    _change_settings(channel, change)
+
+
+def kept_session(channel, key: str, size: int) -> str:
+    found = ((channel.settings or {}).get("uploads") or {}).get(key) or {}
+    return str(found.get("uri") or "") if found.get("size") == size else ""
 
 
 def _delivery_cost(delivery: Delivery) -> int:
@@ -369,7 +398,7 @@ class YouTubeAdapter(Adapter):
                                       or "video/mp4", chunksize=CHUNK_SIZE, resumable=True)
             request = api.videos().insert(part="snippet,status", body=body, media_body=media,
                                           notifySubscribers=True)
-            answer = self._upload(request, len(video.data))
+            answer = self._upload(request, len(video.data), post.idempotency_key)
             video_id = str(answer.get("id") or "")
             if not video_id:
                 raise Unknown("YouTube took the upload without saying the video's id; it will "
@@ -386,13 +415,22 @@ class YouTubeAdapter(Adapter):
         finally:
             self._done(api)
 
-    def _upload(self, request, size: int) -> dict:
+    def _upload(self, request, size: int, key: str) -> dict:
         """The resumable upload, chunk by chunk; a broken chunk is resumed from the byte the
-        server confirms. Returns the video resource YouTube answered."""
-        spend(self.channel, COST["videos.insert"])  # counted by YouTube even if it fails
+        server confirms, also on a later try of the same post (its session is kept on the
+        channel). Returns the video resource YouTube answered."""
+        kept = kept_session(self.channel, key, size)
+        if kept:
+            # An earlier try opened this session: ask it how far it got and go on from there
+            # (the library's own state after a broken chunk).
+            request.resumable_uri = kept
+            request._in_error_state = True
+        else:
+            spend(self.channel, COST["videos.insert"])  # counted by YouTube even if it fails
         resumes = 0
         while True:
             in_flight = request.resumable_progress + CHUNK_SIZE >= size
+            opened = request.resumable_uri is not None
             try:
                 _, answer = request.next_chunk()
             except HttpError as exc:
@@ -402,13 +440,17 @@ class YouTubeAdapter(Adapter):
                     time.sleep(RESUME_PAUSE * resumes)
                     continue
                 if started and exc.resp.status == 404:
+                    keep_session(self.channel, key, None)
                     raise Transient("YouTube's upload session expired; the upload starts "
                                     "again.") from exc
+                if exc.resp.status < 500:
+                    keep_session(self.channel, key, None)
                 raise self._error(exc, sent=started and in_flight, what="the upload") from exc
-            except (requests.RequestException, outbound.AnswerRefused, OSError) as exc:
+            except (requests.RequestException, outbound.AnswerRefused, outbound.Refused,
+                    OSError) as exc:
                 if request.resumable_uri is None:  # the session was not opened: nothing made
                     raise self._error(exc, sent=False, what="opening the upload") from exc
-                if resumes < RESUMES:
+                if resumes < RESUMES and not isinstance(exc, outbound.Refused):
                     resumes += 1
                     log.info("YouTube: a chunk broke (%s); resuming from the byte the server "
                              "holds", describe_transport(exc))
@@ -417,7 +459,11 @@ class YouTubeAdapter(Adapter):
                 raise self._error(exc, sent=in_flight, what="the upload") from exc
             except google.auth.exceptions.GoogleAuthError as exc:
                 raise self._error(exc, sent=False, what="the token") from exc
+            finally:
+                if not opened and request.resumable_uri is not None:
+                    keep_session(self.channel, key, request.resumable_uri, size)
             if answer is not None:
+                keep_session(self.channel, key, None)
                 return answer
 
     def _thumbnail(self, api, video_id: str, image: Image) -> None:

@@ -683,6 +683,8 @@ def test_a_later_try_of_the_same_post_goes_on_with_its_upload_session_not_from_z
     with pytest.raises(Transient, match="the upload"):
         YouTubeAdapter(channel, timeout=TIMEOUT).publish(post)
     assert youtube.videos == [] and post.idempotency_key in channel.settings["uploads"]
+    kept = channel.settings["uploads"][post.idempotency_key]["uri"]
+    assert "upload_id" not in kept  # the session's address is kept encrypted
 
     published = YouTubeAdapter(channel, timeout=TIMEOUT).publish(post)  # the worker's next try
 

@@ -5,10 +5,12 @@ A post is one video: ``videos.insert`` over the resumable upload protocol, in ch
 (``CHUNK_SIZE``, a multiple of 256 KiB as Google asks). A chunk whose connection breaks, or that
 gets a 5xx, is not sent again from the start: the library asks the upload session how far it got
 (``PUT`` with ``Content-Range: bytes */size``, answered ``308`` with ``Range``) and goes on from
-the byte the server confirms (``RESUMES`` times per send). The title is the post's first line
-(``title`` of the post's YouTube options, once there are options), the description the post's
-text; privacy (public, unlisted, private) and "made for kids" are the channel's settings
-(``privacy``, ``made_for_kids``; public and not for kids unless set). The post's first image, if
+the byte the server confirms (``RESUMES`` times per send); a later try of the same post goes on
+with the same session (kept, encrypted, in ``Channel.settings["uploads"]`` until the upload is
+done), so neither the bytes nor the upload's quota are spent twice. The title is the post's
+"Video title" option, else its first line; the description is the post's text; privacy
+(public, unlisted, private) and "made for kids" are the channel's settings (``privacy``,
+``made_for_kids``; public and not for kids unless set). The post's first image, if
 any, becomes the video's thumbnail (``thumbnails.set``; a channel YouTube has not allowed custom
 thumbnails keeps YouTube's own, and the video is published all the same).
 
@@ -47,7 +49,7 @@ from django_tenants.utils import tenant_context
 from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaIoBaseUpload
 
-from agency import outbound
+from agency import crypto, outbound
 from campaigns.models import Channel
 from campaigns.providers.youtube import (
     close,
@@ -196,7 +198,8 @@ def keep_session(channel, key: str, uri: str | None, size: int = 0) -> None:
         sessions = dict((current or {}).get("uploads") or {})
         sessions.pop(key, None)
         if uri:
-            sessions[key] = {"uri": uri, "size": size}
+            # A session's address lets whoever holds it go on with the upload: kept encrypted.
+            sessions[key] = {"uri": crypto.encrypt(uri), "size": size}
             sessions = dict(list(sessions.items())[-KEPT_SESSIONS:])
         return {**(current or {}), "uploads": sessions}
 
@@ -205,7 +208,12 @@ def keep_session(channel, key: str, uri: str | None, size: int = 0) -> None:
 
 def kept_session(channel, key: str, size: int) -> str:
     found = ((channel.settings or {}).get("uploads") or {}).get(key) or {}
-    return str(found.get("uri") or "") if found.get("size") == size else ""
+    if found.get("size") != size or not found.get("uri"):
+        return ""
+    try:
+        return crypto.decrypt(str(found["uri"]))
+    except ValueError:  # the key that encrypted it is gone: the upload starts again
+        return ""
 
 
 def _delivery_cost(delivery: Delivery) -> int:

@@ -52,6 +52,7 @@ from agency.demo.fakes.meta import FakeMeta
 from agency.demo.fakes.pinterest import FakePinterest
 from agency.demo.fakes.tiktok import FakeTikTok
 from agency.demo.fakes.x import FakeX
+from agency.demo.fakes.youtube import FakeYouTube
 
 TOKEN = "chaos-bench-token"
 PASSWORD = "chaos-app-pass-word"
@@ -496,6 +497,8 @@ register(Shared("tiktok", FakeTikTok, publish=("POST", "/v2/post/publish/content
                 shared_kwargs=lambda bench, clients: {"inits_per_minute": None},
                 channel=_tiktok_channel,
                 made=lambda fake, d: fake.posts_per_text.get(d.text, 0)))
+
+
 def _pinterest_board(client) -> str:
     return str(1099511700000 + client.pk)
 
@@ -517,3 +520,30 @@ register(Shared("pinterest", FakePinterest, publish=("POST", "/v5/pins"),
                     _pinterest_board(c): c.name for c in clients}},
                 channel=_pinterest_channel,
                 made=lambda fake, d: fake.pins_per_text.get(d.text, 0)))
+
+
+def _youtube_id(client) -> str:
+    return f"UCchaos{client.pk:017d}"
+
+
+def _youtube_channel(bench, client) -> dict:
+    channel_id = _youtube_id(client)
+    with _tokens_lock:
+        token = bench.fake_for(client.pk).issue_token(lifetime=86400, channel=channel_id)
+    return {"handle": f"@{client.slug}", "account_id": channel_id, "secret": token,
+            "settings": {"uploads_playlist": "UU" + channel_id[2:], "daily_quota": 10**9}}
+
+
+def _youtube_made(fake, delivery) -> int:
+    with fake.lock:
+        return sum(1 for v in fake._videos if v["description"] == delivery.text.strip())
+
+
+# YouTube: one fake for every brand (a channel each); posts carry a small MP4, uploaded in one
+# resumable chunk (the kills aim at the chunk's PUT); the quota is raised out of the way.
+register(Shared("youtube", FakeYouTube, publish=("PUT", "/upload/youtube/v3/videos"),
+                keys=("youtube_accounts", "youtube_oauth2", "youtube_api"), media="video",
+                shared_kwargs=lambda bench, clients: {
+                    "channels": {_youtube_id(c): (c.name, f"@{c.slug}") for c in clients},
+                    "quota_per_day": 10**9},
+                channel=_youtube_channel, made=_youtube_made))

@@ -124,6 +124,8 @@ def ensure_channel(client, network: str, fields: dict):
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkaPj/HwAF"
                        "gwJ/lw9a4wAAAABJRU5ErkJggg==")
 ALT = "A blue cup of coffee on a wooden table"
+# A few bytes with an MP4 header: the video posts of networks that need one (YouTube).
+MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8
 
 
 def jpeg() -> bytes:
@@ -146,7 +148,8 @@ def with_images(benches: dict, rows: list[tuple], ids: list[int]) -> None:
 
     from campaigns.publishing.models import Delivery
 
-    kinds = {"image": ("chaos/bench-cup.png", PNG), "jpeg": ("chaos/bench-cup.jpg", None)}
+    kinds = {"image": ("chaos/bench-cup.png", PNG), "jpeg": ("chaos/bench-cup.jpg", None),
+             "video": ("chaos/bench-clip.mp4", MP4)}
     files, changed = {}, []
     for (client, channel, _due, _key, _text), pk in zip(rows, ids, strict=True):
         media = benches[channel.network].media
@@ -156,12 +159,14 @@ def with_images(benches: dict, rows: list[tuple], ids: list[int]) -> None:
             name, data = kinds[media]
             with schema_context(client.schema_name):
                 files[client.pk, media] = default_storage.save(name, ContentFile(data or jpeg()))
-        changed.append((pk, files[client.pk, media]))
+        changed.append((pk, (files[client.pk, media], media)))
     named = dict(changed)
     deliveries = list(Delivery.objects.filter(pk__in=named))
     for delivery in deliveries:
-        delivery.content = {**delivery.content,
-                            "images": [{"file": named[delivery.pk], "alt": ALT}]}
+        name, media = named[delivery.pk]
+        delivery.content = {**delivery.content, **(
+            {"videos": [{"file": name, "description": ALT}]} if media == "video"
+            else {"images": [{"file": name, "alt": ALT}]})}
     Delivery.objects.bulk_update(deliveries, ["content"], batch_size=500)
 
 

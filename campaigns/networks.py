@@ -392,12 +392,36 @@ register(Network("x", "X", max_length=280, count="x", max_images=4, max_videos=1
 
 # YouTube (Data API v3, videos.insert; developers.google.com/youtube/v3/docs/videos): one video
 # a post, up to 256 GB (and 12 h); the description up to 5,000 bytes (the post's text), the
-# title 100 characters (the post's first line); the post's one image becomes the thumbnail
-# (thumbnails.set: JPEG or PNG up to 2 MB).
+# title 100 characters (the post's "Video title", else its first line); the post's one image
+# becomes the thumbnail (thumbnails.set: JPEG or PNG up to 2 MB). Privacy and "made for kids"
+# are the channel's (status.privacyStatus, status.selfDeclaredMadeForKids).
+def _youtube_check(post: PostDraft, channel_settings: dict) -> list[str]:
+    found = []
+    if not post.videos:
+        found.append("YouTube needs a video in every post (an image alone becomes nothing "
+                     "there): add a video, or send this post to another channel.")
+    size = len(post.text.encode())
+    if size > 5000:
+        found.append(f"YouTube allows 5,000 bytes of description; this post's text has {size} "
+                     "(accents and emoji take 2 to 4 bytes each). Shorten it.")
+    return found
+
+
 register(Network("youtube", "YouTube", max_length=5000, max_images=1, max_videos=1,
                  images_with_video=True, video_formats=("mp4", "mov", "webm", "m4v"),
                  max_video_mb=256 * 1024, max_video_seconds=12 * 3600,
-                 image_formats=("jpg", "jpeg", "png"), media_required=True, connected=True))
+                 image_formats=("jpg", "jpeg", "png"), connected=True, check=_youtube_check,
+                 post_options=(Option("title", "Video title", max_length=100,
+                                      help="Up to 100 characters; empty: the post's first "
+                                           "line."),),
+                 channel_options=(
+                     Option("privacy", "Privacy of new videos", kind="choice",
+                            choices=(("public", "Public"), ("unlisted", "Unlisted"),
+                                     ("private", "Private")), default="public",
+                            help="Who can watch the videos this channel's posts upload."),
+                     Option("made_for_kids", "Made for kids", kind="bool", default=False,
+                            help="YouTube's audience setting (COPPA): yes if the channel's "
+                                 "videos are made for children."))))
 
 # Pinterest (API v5, Create Pin and Register media upload): a board per pin, title up to 100
 # characters, description up to 500, alt text up to 500; one image (JPEG or PNG, sent inline) or

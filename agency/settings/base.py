@@ -508,6 +508,9 @@ LINKEDIN_API_VERSION = os.environ.get("LINKEDIN_API_VERSION", "")
 # Whether TikTok has audited this installation's app: until it has, TikTok keeps every post the
 # app makes private ("Only me"), and the channel screen and the editor say so.
 TIKTOK_APP_AUDITED = os.environ.get("TIKTOK_APP_AUDITED", "").lower() in ("1", "true", "yes")
+# YouTube's daily quota in units per channel (campaigns/publishing/adapters/youtube.py; an
+# upload costs 1,600): 10,000 unless Google granted the project more.
+YOUTUBE_DAILY_QUOTA = int(os.environ.get("YOUTUBE_DAILY_QUOTA", "10000"))
 # Connected channels with a post due within this many hours are asked hourly whether the network
 # still takes their token (campaigns/publishing/connected.py), so a revoked one shows before then.
 TOKEN_CHECK_AHEAD_HOURS = int(os.environ.get("TOKEN_CHECK_AHEAD_HOURS", "24"))

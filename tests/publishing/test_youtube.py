@@ -322,6 +322,30 @@ def test_find_that_cannot_ask_youtube_is_unknown(youtube):
         adapter(youtube).find(outgoing(), since=since())
 
 
+# -- results --------------------------------------------------------------------------------------
+
+
+def test_a_videos_views_likes_and_comments_are_read_fifty_at_a_time(youtube):
+    yt = adapter(youtube)
+    first = yt.publish(outgoing()).remote_id
+    second = yt.publish(outgoing("Second video")).remote_id
+    youtube.set_counts(first, views=120, likes=7, comments=2)
+    before = youtube.count("GET", "/youtube/v3/videos")
+
+    counts = yt.metrics([first, second, "gone0000000"])
+
+    assert counts[first].views == 120 and counts[first].likes == 7
+    assert counts[first].replies == 2 and counts[first].reposts is None
+    assert counts[second].views == 0 and "gone0000000" not in counts
+    assert youtube.count("GET", "/youtube/v3/videos") == before + 1  # one call for all
+    assert yt.metrics_batch == 50
+
+
+def test_the_channels_subscribers_are_its_followers(youtube):
+    youtube.subscribers[CHANNEL_ID] = 1230
+    assert adapter(youtube).followers() == 1230
+
+
 # -- rules ----------------------------------------------------------------------------------------
 
 
@@ -333,10 +357,89 @@ def test_youtube_rules_want_one_video_and_take_one_image_as_its_thumbnail():
     assert _problems(copy="x", videos=1, video_files=["clip.mp4"]) == []
     assert _problems(copy="x", videos=1, video_files=["clip.mp4"], images=["a thumb"],
                      image_files=["thumb.jpg"]) == []
-    [problem] = _problems(copy="A text-only post")
-    assert "YouTube needs" in problem and "video" in problem
+    for without_video in ({"copy": "A text-only post"},
+                          {"copy": "An image", "images": ["alt"], "image_files": ["a.jpg"]}):
+        [problem] = _problems(**without_video)
+        assert problem.startswith("YouTube needs a video in every post")
+        assert "send this post to another channel" in problem
     assert "at most 1 video" in " ".join(_problems(copy="x", videos=2,
                                                    video_files=["a.mp4", "b.mp4"]))
+
+
+def test_youtube_counts_the_description_in_bytes_and_the_title_in_characters():
+    video = {"videos": 1, "video_files": ["clip.mp4"]}
+    assert _problems(copy="é" * 2500, **video) == []  # 5,000 bytes
+    [problem] = _problems(copy="é" * 2501, **video)
+    assert "5,000 bytes of description" in problem and "has 5002" in problem
+    assert _problems(copy="x", options={"youtube": {"title": "t" * 100}}, **video) == []
+    [problem] = _problems(copy="x", options={"youtube": {"title": "t" * 101}}, **video)
+    assert problem == "YouTube allows 100 characters in “Video title”; this has 101. Shorten it."
+
+
+def test_the_posts_chosen_title_is_the_videos_title_and_find_looks_for_it(youtube):
+    post = outgoing(options={"title": "Our autumn blend, roasted"})
+    adapter(youtube).publish(post)
+    [video] = youtube.videos
+    assert video["title"] == "Our autumn blend, roasted"
+    assert adapter(youtube).find(post, since=since()).remote_id == video["id"]
+
+
+@pytest.mark.django_db
+def test_an_approved_post_goes_out_once_with_its_title_and_the_channels_privacy(
+        world, youtube, http):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from campaigns.models import Channel
+    from campaigns.publishing import transitions, worker
+    from campaigns.publishing.models import Delivery, State
+    from campaigns.publishing.transitions import Outcome
+    from tenants.models import Role
+    from tests.factories import CampaignFactory, PostFactory, approve
+    from tests.forms import form_fields
+
+    channel = _youtube_channel(world, youtube)
+    # the channel's form asks for YouTube's own settings
+    manager = http(world.acme.host, world.acme.users[Role.ACCOUNT_MANAGER])
+    url = f"/admin/snippets/campaigns/channel/edit/{channel.pk}/"
+    html = manager.get(url).content.decode()
+    assert "Privacy of new videos" in html and "Made for kids" in html
+    fields = form_fields(html, "w-editor-form" if 'id="w-editor-form"' in html else None)
+    fields["network_settings-youtube-privacy"] = ["unlisted"]
+    fields["network"] = ["youtube"]
+    assert manager.post(url, fields).status_code == 302
+
+    page = CampaignFactory(brand=world.acme, title="Roasts", posts=[PostFactory(
+        copy="How we roast\nA day at the roastery.", channels=[channel],
+        network_options={"youtube": {"title": "A day at the roastery"}},
+        publish_at=timezone.now() + timedelta(hours=1))])
+    (delivery,) = approve(page, brand=world.acme)
+    with schema_context(world.acme.client.schema_name):
+        name = default_storage.save("yt-tests/roast.mp4", ContentFile(LONG.data))
+        assert Channel.objects.get(pk=channel.pk).settings["privacy"] == "unlisted"
+    try:
+        Delivery.objects.filter(pk=delivery.pk).update(
+            content={**delivery.content, "videos": [{"file": name, "description": "Roast"}]},
+            next_attempt_at=timezone.now())
+        claims = transitions.claim_due()
+        assert [worker.deliver(pk, claim) for pk, claim in claims] == [Outcome.PUBLISHED]
+        assert [worker.deliver(pk, claim) for pk, claim in claims] == [Outcome.STALE]
+    finally:
+        with schema_context(world.acme.client.schema_name):
+            default_storage.delete(name)
+
+    [video] = youtube.videos
+    assert (video["title"], video["privacy"], video["data"]) == (
+        "A day at the roastery", "unlisted", LONG.data)
+    assert video["description"] == "How we roast\nA day at the roastery."
+    delivery.refresh_from_db()
+    assert delivery.state == State.PUBLISHED and delivery.remote_id == video["id"]
+    assert delivery.remote_url == f"https://www.youtube.com/watch?v={video['id']}"
+    with schema_context(world.acme.client.schema_name):
+        spent = Channel.objects.get(pk=channel.pk).settings["quota"]
+    assert spent == {"day": pacific_day().isoformat(), "used": 1600}
 
 
 # -- the OAuth provider ---------------------------------------------------------------------------
@@ -569,3 +672,37 @@ def test_the_youtube_preview_shows_the_player_the_title_and_the_folded_descripti
     player = html[html.index('<div class="card__player">'):]
     assert "<img" in player.split("</div>")[0]  # the image is the video's thumbnail
     assert "No video: YouTube needs one" in player  # and the post has no video yet
+
+
+def test_a_later_try_of_the_same_post_goes_on_with_its_upload_session_not_from_zero(
+        youtube, monkeypatch):
+    monkeypatch.setattr(adapter_module, "RESUMES", 0)  # this try gives up at the break
+    youtube.break_upload(chunk=2, after=300_000)
+    channel = channel_for(youtube)
+    post = outgoing(videos=[LONG])
+    with pytest.raises(Transient, match="the upload"):
+        YouTubeAdapter(channel, timeout=TIMEOUT).publish(post)
+    assert youtube.videos == [] and post.idempotency_key in channel.settings["uploads"]
+    kept = channel.settings["uploads"][post.idempotency_key]["uri"]
+    assert "upload_id" not in kept  # the session's address is kept encrypted
+
+    published = YouTubeAdapter(channel, timeout=TIMEOUT).publish(post)  # the worker's next try
+
+    [video] = youtube.videos
+    assert published.remote_id == video["id"] and video["data"] == LONG.data
+    assert youtube.count("POST", "/upload/youtube/v3/videos") == 1  # one session, not two
+    assert [start for start, _ in youtube.chunks] == [0, CHUNK_SIZE, CHUNK_SIZE + 300_000]
+    assert channel.settings["uploads"] == {}  # done: forgotten
+    assert used_today(channel) == 1600  # one upload's units
+
+
+def test_a_kept_session_youtube_has_forgotten_starts_the_upload_again(youtube, monkeypatch):
+    channel = channel_for(youtube)
+    post = outgoing()
+    adapter_module.keep_session(channel, post.idempotency_key,
+                                youtube.url + "/upload/youtube/v3/videos?uploadType=resumable"
+                                "&upload_id=gone", len(SMALL.data))
+    with pytest.raises(Transient, match="session expired"):
+        YouTubeAdapter(channel, timeout=TIMEOUT).publish(post)
+    YouTubeAdapter(channel, timeout=TIMEOUT).publish(post)
+    assert len(youtube.videos) == 1

@@ -122,6 +122,7 @@ class FakeYouTube(_FakeNetwork):
         self.quota_per_day = quota_per_day
         self.quota_used = 0
         self.custom_thumbnails = custom_thumbnails
+        self.subscribers: dict[str, int] = {}  # channel id -> subscribers (statistics)
         self.processing_polls = 0
         self.posts_per_text: Counter = Counter()
         self.thumbnails: dict[str, bytes] = {}
@@ -198,6 +199,12 @@ class FakeYouTube(_FakeNetwork):
             return self._store({"snippet": {"title": title, "description": description},
                                 "status": {"privacyStatus": "public"}}, b"",
                                channel or next(iter(self.channels)), published_at)
+
+    def set_counts(self, video_id: str, *, views: int = 0, likes: int = 0,
+                   comments: int = 0) -> None:
+        with self.lock:
+            video = next(v for v in self._videos if v["id"] == video_id)
+            video["stats"].update(viewCount=views, likeCount=likes, commentCount=comments)
 
     # -- errors -------------------------------------------------------------------------------
 
@@ -405,6 +412,9 @@ class FakeYouTube(_FakeNetwork):
         mine = getattr(self._asking, "channel", None)
         items = [{"kind": "youtube#channel", "id": cid,
                   "snippet": {"title": title, "customUrl": handle, "description": ""},
+                  "statistics": {"subscriberCount": str(self.subscribers.get(cid, 0)),
+                                 "hiddenSubscriberCount": False, "videoCount": str(sum(
+                                     1 for v in self._videos if v["channel"] == cid))},
                   "contentDetails": {"relatedPlaylists": {"likes": "", "uploads": "UU" + cid[2:]}}}
                  for cid, (title, handle) in self.channels.items()
                  if (arg.get("mine") == "true" and cid == mine)
@@ -456,7 +466,8 @@ class FakeYouTube(_FakeNetwork):
                               "processingDetails": {
                                   "processingStatus": "succeeded" if done else "processing"},
                               "snippet": {"title": video["title"],
-                                          "description": video["description"]}})
+                                          "description": video["description"]},
+                              "statistics": {k: str(v) for k, v in video["stats"].items()}})
         return Reply(200, {"kind": "youtube#videoListResponse", "items": items})
 
     def _thumbnail(self, arg: dict, headers, body: bytes) -> Reply:
@@ -578,7 +589,9 @@ class FakeYouTube(_FakeNetwork):
                  "privacy": status.get("privacyStatus", "public"),
                  "made_for_kids": bool(status.get("selfDeclaredMadeForKids", False)),
                  "data": data, "published_at": published_at or datetime.now(UTC),
-                 "processing": self.processing_polls}
+                 "processing": self.processing_polls,
+                 "stats": {"viewCount": 0, "likeCount": 0, "favoriteCount": 0,
+                           "commentCount": 0}}
         self._videos.append(video)
         self.posts_per_text[f"{video['title']}\n{video['description']}"] += 1
         return video

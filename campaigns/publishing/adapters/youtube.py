@@ -5,10 +5,12 @@ A post is one video: ``videos.insert`` over the resumable upload protocol, in ch
 (``CHUNK_SIZE``, a multiple of 256 KiB as Google asks). A chunk whose connection breaks, or that
 gets a 5xx, is not sent again from the start: the library asks the upload session how far it got
 (``PUT`` with ``Content-Range: bytes */size``, answered ``308`` with ``Range``) and goes on from
-the byte the server confirms (``RESUMES`` times per send). The title is the post's first line
-(``title`` of the post's YouTube options, once there are options), the description the post's
-text; privacy (public, unlisted, private) and "made for kids" are the channel's settings
-(``privacy``, ``made_for_kids``; public and not for kids unless set). The post's first image, if
+the byte the server confirms (``RESUMES`` times per send); a later try of the same post goes on
+with the same session (kept, encrypted, in ``Channel.settings["uploads"]`` until the upload is
+done), so neither the bytes nor the upload's quota are spent twice. The title is the post's
+"Video title" option, else its first line; the description is the post's text; privacy
+(public, unlisted, private) and "made for kids" are the channel's settings (``privacy``,
+``made_for_kids``; public and not for kids unless set). The post's first image, if
 any, becomes the video's thumbnail (``thumbnails.set``; a channel YouTube has not allowed custom
 thumbnails keeps YouTube's own, and the video is published all the same).
 
@@ -47,7 +49,7 @@ from django_tenants.utils import tenant_context
 from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaIoBaseUpload
 
-from agency import outbound
+from agency import crypto, outbound
 from campaigns.models import Channel
 from campaigns.providers.youtube import (
     close,
@@ -62,6 +64,7 @@ from campaigns.publishing import transitions
 from campaigns.publishing.adapters import (
     Adapter,
     AdapterError,
+    Counts,
     Image,
     NeedsReconnect,
     Outgoing,
@@ -169,13 +172,48 @@ def spend(channel, units: int, *, exhausted: bool = False) -> None:
         used = max(used + units, daily_quota(channel) if exhausted else 0)
         return {**(current or {}), "quota": {"day": today, "used": used}}
 
+    _change_settings(channel, add)
+
+
+def _change_settings(channel, change) -> None:
+    """``channel.settings = change(settings)`` on the row, under its lock (workers of other
+    posts to the channel change it too)."""
     if channel.pk is None:
-        channel.settings = add(channel.settings)
+        channel.settings = change(channel.settings)
         return
     with transaction.atomic():
         row = Channel.objects.select_for_update().only("settings").get(pk=channel.pk)
-        channel.settings = add(row.settings)
+        channel.settings = change(row.settings)
         Channel.objects.filter(pk=channel.pk).update(settings=channel.settings)
+
+
+KEPT_SESSIONS = 20
+
+
+def keep_session(channel, key: str, uri: str | None, size: int = 0) -> None:
+    """Remember (``uri``) or forget (None) the upload session of the post with idempotency key
+    ``key``, so that a later try goes on where this one stopped (YouTube keeps a session a
+    week) instead of uploading again from the start."""
+    def change(current: dict) -> dict:
+        sessions = dict((current or {}).get("uploads") or {})
+        sessions.pop(key, None)
+        if uri:
+            # A session's address lets whoever holds it go on with the upload: kept encrypted.
+            sessions[key] = {"uri": crypto.encrypt(uri), "size": size}
+            sessions = dict(list(sessions.items())[-KEPT_SESSIONS:])
+        return {**(current or {}), "uploads": sessions}
+
+    _change_settings(channel, change)
+
+
+def kept_session(channel, key: str, size: int) -> str:
+    found = ((channel.settings or {}).get("uploads") or {}).get(key) or {}
+    if found.get("size") != size or not found.get("uri"):
+        return ""
+    try:
+        return crypto.decrypt(str(found["uri"]))
+    except ValueError:  # the key that encrypted it is gone: the upload starts again
+        return ""
 
 
 def _delivery_cost(delivery: Delivery) -> int:
@@ -368,7 +406,7 @@ class YouTubeAdapter(Adapter):
                                       or "video/mp4", chunksize=CHUNK_SIZE, resumable=True)
             request = api.videos().insert(part="snippet,status", body=body, media_body=media,
                                           notifySubscribers=True)
-            answer = self._upload(request, len(video.data))
+            answer = self._upload(request, len(video.data), post.idempotency_key)
             video_id = str(answer.get("id") or "")
             if not video_id:
                 raise Unknown("YouTube took the upload without saying the video's id; it will "
@@ -385,13 +423,22 @@ class YouTubeAdapter(Adapter):
         finally:
             self._done(api)
 
-    def _upload(self, request, size: int) -> dict:
+    def _upload(self, request, size: int, key: str) -> dict:
         """The resumable upload, chunk by chunk; a broken chunk is resumed from the byte the
-        server confirms. Returns the video resource YouTube answered."""
-        spend(self.channel, COST["videos.insert"])  # counted by YouTube even if it fails
+        server confirms, also on a later try of the same post (its session is kept on the
+        channel). Returns the video resource YouTube answered."""
+        kept = kept_session(self.channel, key, size)
+        if kept:
+            # An earlier try opened this session: ask it how far it got and go on from there
+            # (the library's own state after a broken chunk).
+            request.resumable_uri = kept
+            request._in_error_state = True
+        else:
+            spend(self.channel, COST["videos.insert"])  # counted by YouTube even if it fails
         resumes = 0
         while True:
             in_flight = request.resumable_progress + CHUNK_SIZE >= size
+            opened = request.resumable_uri is not None
             try:
                 _, answer = request.next_chunk()
             except HttpError as exc:
@@ -401,13 +448,17 @@ class YouTubeAdapter(Adapter):
                     time.sleep(RESUME_PAUSE * resumes)
                     continue
                 if started and exc.resp.status == 404:
+                    keep_session(self.channel, key, None)
                     raise Transient("YouTube's upload session expired; the upload starts "
                                     "again.") from exc
+                if exc.resp.status < 500:
+                    keep_session(self.channel, key, None)
                 raise self._error(exc, sent=started and in_flight, what="the upload") from exc
-            except (requests.RequestException, outbound.AnswerRefused, OSError) as exc:
+            except (requests.RequestException, outbound.AnswerRefused, outbound.Refused,
+                    OSError) as exc:
                 if request.resumable_uri is None:  # the session was not opened: nothing made
                     raise self._error(exc, sent=False, what="opening the upload") from exc
-                if resumes < RESUMES:
+                if resumes < RESUMES and not isinstance(exc, outbound.Refused):
                     resumes += 1
                     log.info("YouTube: a chunk broke (%s); resuming from the byte the server "
                              "holds", describe_transport(exc))
@@ -416,7 +467,11 @@ class YouTubeAdapter(Adapter):
                 raise self._error(exc, sent=in_flight, what="the upload") from exc
             except google.auth.exceptions.GoogleAuthError as exc:
                 raise self._error(exc, sent=False, what="the token") from exc
+            finally:
+                if not opened and request.resumable_uri is not None:
+                    keep_session(self.channel, key, request.resumable_uri, size)
             if answer is not None:
+                keep_session(self.channel, key, None)
                 return answer
 
     def _thumbnail(self, api, video_id: str, image: Image) -> None:
@@ -451,6 +506,54 @@ class YouTubeAdapter(Adapter):
             self._done(api)
         refuse_over_quota(self.channel)
         return True
+
+    # -- results --------------------------------------------------------------------------------
+
+    metrics_batch = 50  # videos.list takes up to 50 ids a call (1 unit)
+
+    def _read(self, call, what: str):
+        try:
+            api = self._api()
+        except google.auth.exceptions.GoogleAuthError as exc:
+            raise self._error(exc, sent=False, what="the token") from exc
+        try:
+            spend(self.channel, 1)
+            return call(api).execute()
+        except (HttpError, requests.RequestException, outbound.AnswerRefused, outbound.Refused,
+                OSError, google.auth.exceptions.GoogleAuthError) as exc:
+            raise self._error(exc, sent=False, what=what) from exc
+        finally:
+            self._done(api)
+
+    def metrics(self, remote_ids: list[str]) -> dict[str, Counts]:
+        """Views, likes and comments of each video (``videos.list part=statistics``); a video
+        YouTube no longer has is left out."""
+        answer = self._read(lambda api: api.videos().list(
+            part="statistics", id=",".join(remote_ids[:self.metrics_batch]),
+            maxResults=self.metrics_batch), "the videos' counts")
+        found = {}
+        for item in answer.get("items") or []:
+            stats = item.get("statistics") or {}
+
+            def number(name, stats=stats):
+                return int(stats[name]) if str(stats.get(name, "")).isdigit() else None
+
+            found[str(item["id"])] = Counts(views=number("viewCount"), likes=number("likeCount"),
+                                            replies=number("commentCount"))
+        return found
+
+    def followers(self) -> int:
+        """The channel's subscribers (``channels.list part=statistics``; YouTube rounds them
+        to three significant figures)."""
+        answer = self._read(lambda api: api.channels().list(
+            part="statistics", id=self.channel.account_id), "the channel's subscribers")
+        items = answer.get("items") or []
+        count = str(((items[0] if items else {}).get("statistics") or {})
+                    .get("subscriberCount", ""))
+        if not count.isdigit():
+            raise Permanent("YouTube does not show this channel's subscriber count (hidden "
+                            "by its owner).")
+        return int(count)
 
     def _uploads_playlist(self) -> str:
         known = (self.channel.settings or {}).get("uploads_playlist")

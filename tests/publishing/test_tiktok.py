@@ -388,6 +388,7 @@ def test_the_provider_is_registered_under_the_networks_name():
 
 
 def _problems(**draft) -> list[str]:
+    draft.setdefault("options", {"tiktok": {"privacy_level": "SELF_ONLY"}})
     return networks.get("tiktok").problems(networks.PostDraft(**draft))
 
 

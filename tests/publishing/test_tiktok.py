@@ -701,3 +701,30 @@ def test_approved_options_go_out_to_tiktok_as_they_were_approved(world, tiktok, 
     assert (on_tiktok["disable_duet"], on_tiktok["disable_comment"],
             on_tiktok["brand_organic_toggle"], on_tiktok["brand_content_toggle"]) == (
         True, False, True, False)
+
+
+@pytest.mark.django_db
+def test_the_tiktok_preview_says_who_can_see_each_post(world):
+    from django.test import RequestFactory
+
+    from campaigns.models import CampaignPage
+    from tenants.models import Role
+    from tests.factories import CampaignFactory, PostFactory
+
+    channel = ChannelFactory(brand=world.acme, name="Acme on TikTok", network="tiktok",
+                             handle="@acmecoffee")
+    page = CampaignFactory(brand=world.acme, title="Reels", author=world.acme.users[Role.EDITOR],
+                           posts=[PostFactory(copy="Private pour", channels=[channel],
+                                              network_options={"tiktok": {
+                                                  "privacy_level": "SELF_ONLY"}}),
+                                  PostFactory(copy="Not decided", channels=[channel])])
+    with tenant_context(world.acme.client):
+        draft = CampaignPage.objects.get(pk=page.pk).get_latest_revision_as_object()
+        request = RequestFactory(HTTP_HOST=world.acme.host).get("/")
+        request.user = world.acme.users[Role.EDITOR]
+        response = draft.serve_preview(request, "tiktok")
+        response.render()
+    html = response.content.decode()
+    assert html.count('class="card card--tiktok"') == 2
+    assert re.findall(r'<p class="card__privacy">([^<]*)</p>', html) == [
+        "Only me (private)", "Who can see it: not chosen yet"]

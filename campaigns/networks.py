@@ -325,16 +325,6 @@ register(Network("linkedin", "LinkedIn", max_length=3000, max_images=20, max_vid
                  max_alt_length=4086, video_formats=("mp4",), max_video_mb=500,
                  max_video_seconds=30 * 60))
 
-# TikTok (Content Posting API, Direct Post): a video's caption up to 2,200 characters; one MP4,
-# WebM or MOV video up to 4 GB, as long as the creator may post (creator_info's
-# max_video_post_duration_sec, checked in tiktok_check); or up to 35 JPEG/WebP photos (fetched
-# by TikTok from links); no text-only posts, never photos and a video together.
-register(Network("tiktok", "TikTok", max_length=2200, max_images=35, max_videos=1,
-                 video_formats=("mp4", "webm", "mov"), max_video_mb=4096,
-                 max_video_seconds=10 * 60, media_required=True,
-                 image_formats=("jpg", "jpeg", "webp"), connected=True))
-
-
 def tiktok_check(draft: PostDraft, channel_settings: dict) -> list[str]:
     """TikTok's per-post options against the creator's (``Channel.settings``, read from TikTok
     at connection and refreshed at each post): the privacy level one the account offers (only
@@ -343,7 +333,7 @@ def tiktok_check(draft: PostDraft, channel_settings: dict) -> list[str]:
     # Deferred: campaigns.providers import campaigns.models, which imports this module
     from campaigns.providers import tiktok
 
-    options = (getattr(draft, "options", None) or {}).get("tiktok") or {}
+    options = get("tiktok").options_of(draft)
     settings_ = channel_settings or {}
     found = []
     privacy = options.get("privacy_level") or ""
@@ -364,6 +354,37 @@ def tiktok_check(draft: PostDraft, channel_settings: dict) -> list[str]:
             found.append(f"TikTok lets this account post videos up to {longest} s; video "
                          f"{number} runs {seconds:.0f} s. Trim it.")
     return found
+
+
+# TikTok (Content Posting API, Direct Post): a video's caption up to 2,200 characters; one MP4,
+# WebM or MOV video up to 4 GB, as long as the creator may post (creator_info's
+# max_video_post_duration_sec, checked in tiktok_check); or up to 35 JPEG/WebP photos (fetched
+# by TikTok from links); no text-only posts, never photos and a video together.
+register(Network("tiktok", "TikTok", max_length=2200, max_images=35, max_videos=1,
+                 video_formats=("mp4", "webm", "mov"), max_video_mb=4096,
+                 max_video_seconds=10 * 60, media_required=True,
+                 image_formats=("jpg", "jpeg", "webp"), connected=True,
+                 # TikTok's Direct Post asks each post who may see it (one of the creator's own
+                 # levels, read at connection) and which interactions to allow; TikTok's UX
+                 # guidelines: no level chosen for the person, commercial content declared.
+                 post_options=(
+                     Option("privacy_level", "Who can see it on TikTok", kind="choice",
+                            channel_choices="privacy_levels", required=True,
+                            help="The account's own choices on TikTok. Until TikTok audits "
+                                 "this app, only “Only me” can be used."),
+                     Option("disable_comment", "Turn off comments", kind="bool", default=False),
+                     Option("disable_duet", "Turn off Duet (videos)", kind="bool",
+                            default=False),
+                     Option("disable_stitch", "Turn off Stitch (videos)", kind="bool",
+                            default=False),
+                     Option("brand_organic_toggle", "Promotes the account's own business",
+                            kind="bool", default=False,
+                            help="TikTok labels it “Promotional content”."),
+                     Option("brand_content_toggle", "Paid partnership (branded content)",
+                            kind="bool", default=False,
+                            help="TikTok labels it “Paid partnership”; it cannot be private."),
+                 ),
+                 check=tiktok_check))
 
 
 # Meta's limits, from its developer documentation: Facebook Pages' post text 63,206

@@ -44,13 +44,10 @@ _ids = itertools.count(1)
 
 
 def outgoing(text="Latte art, slowly #coffee", *, options=None, **extra) -> Outgoing:
-    """A post; ``options`` are its TikTok options (set once Outgoing carries them)."""
+    """A post; ``options`` are its TikTok options (as approved)."""
     extra.setdefault("videos", [CLIP])
-    post = Outgoing(idempotency_key=f"tiktok-{next(_ids)}", text=text, campaign_title="Autumn",
-                    **extra)
-    if options is not None:
-        object.__setattr__(post, "options", options)
-    return post
+    return Outgoing(idempotency_key=f"tiktok-{next(_ids)}", text=text, campaign_title="Autumn",
+                    options=options or {}, **extra)
 
 
 @pytest.fixture
@@ -391,6 +388,7 @@ def test_the_provider_is_registered_under_the_networks_name():
 
 
 def _problems(**draft) -> list[str]:
+    draft.setdefault("options", {"tiktok": {"privacy_level": "SELF_ONLY"}})
     return networks.get("tiktok").problems(networks.PostDraft(**draft))
 
 
@@ -411,8 +409,19 @@ CREATOR = {"privacy_levels": [{"id": "FOLLOWER_OF_CREATOR", "name": "Followers"}
 
 
 def _check(options: dict, *, seconds=()) -> list[str]:
-    draft = SimpleNamespace(options={"tiktok": options}, video_seconds=list(seconds))
+    draft = networks.PostDraft(copy="Watch the pour", videos=len(seconds),
+                               video_seconds=list(seconds), options={"tiktok": options})
     return networks.tiktok_check(draft, CREATOR)
+
+
+def test_a_post_without_a_privacy_level_is_asked_for_one():
+    channel = SimpleNamespace(settings=CREATOR)
+    draft = networks.PostDraft(copy="Watch the pour", videos=1, video_files=["pour.mp4"])
+    assert "TikTok needs “Who can see it on TikTok”: choose one." in \
+        networks.get("tiktok").problems(draft, channel)
+    chosen = networks.PostDraft(copy="Watch the pour", videos=1, video_files=["pour.mp4"],
+                                options={"tiktok": {"privacy_level": "SELF_ONLY"}})
+    assert networks.get("tiktok").problems(chosen, channel) == []
 
 
 def test_the_editor_says_an_unaudited_app_can_only_post_privately(settings):
@@ -618,3 +627,104 @@ def test_an_unknown_outcome_through_the_outbox_is_found_by_its_publish_not_sent_
     assert video_delivery.remote_url == "https://www.tiktok.com/@acmecoffee"
     assert post["title"] == "Watch the pour #coffee" and post["data"] == CLIP.data
     assert tiktok.count("POST", "/video/init/") == 1 and tiktok.duplicates() == {}
+
+
+# -- the editor: TikTok's per-post options ------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_editor_offers_the_creators_privacy_levels_and_says_an_unaudited_app_posts_privately(
+        world, http, tiktok, settings):
+    import datetime as dt
+
+    from django_tenants.utils import schema_context
+
+    from campaigns.models import CampaignPage
+    from campaigns.providers.tiktok import creator_settings
+    from tenants.models import Role
+    from tests.factories import CampaignFactory, PostFactory
+    from tests.forms import form_fields
+
+    settings.TIKTOK_APP_AUDITED = False
+    tiktok.privacy_levels = ["FOLLOWER_OF_CREATOR", "SELF_ONLY"]
+    channel = ChannelFactory(brand=world.acme, name="Acme on TikTok", network="tiktok",
+                             handle="@acmecoffee", secret="act.token",
+                             settings=creator_settings(tiktok.creator_info()))
+    editor_user = world.acme.users[Role.EDITOR]
+    page = CampaignFactory(brand=world.acme, title="Reels", author=editor_user, posts=[
+        PostFactory(copy="Watch the pour", channels=[channel],
+                    publish_at=dt.datetime(2027, 10, 1, 8, tzinfo=dt.UTC))])
+    editor = http(world.acme.host, user=editor_user)
+    html = editor.get(f"/admin/pages/{page.pk}/edit/").content.decode()
+    fields = form_fields(html, "page-edit-form")
+    opened = editor.post("/admin/campaigns/post-editor/",
+                         {"prefix": "posts-0", "summary": fields["posts-0-summary"][0]})
+    opened_html = opened.content.decode()
+    assert "Followers" in opened_html and "Only me (private)" in opened_html
+    assert "Everyone" not in opened_html  # not one of this creator's levels
+    del fields["posts-0-summary"]
+    fields.update(form_fields(f'<form id="f">{opened_html}</form>', "f"))
+    fields["posts-0-media-count"] = ["0"]
+
+    fields["posts-0-network_options-tiktok-privacy_level"] = ["FOLLOWER_OF_CREATOR"]
+    response = editor.post(f"/admin/pages/{page.pk}/edit/", fields)
+    assert response.status_code == 200
+    assert "this app can only post privately until TikTok audits it" in \
+        response.content.decode()
+    with schema_context(world.acme.client.schema_name):
+        assert CampaignPage.objects.get(pk=page.pk).revisions.count() == 1
+
+
+@pytest.mark.django_db
+def test_approved_options_go_out_to_tiktok_as_they_were_approved(world, tiktok, tiktok_channel,
+                                                                 settings):
+    import datetime as dt
+
+    from campaigns.publishing import worker
+    from tests.factories import CampaignFactory, PostFactory, approve
+
+    settings.TIKTOK_APP_AUDITED = True
+    tiktok.audited = True
+    page = CampaignFactory(brand=world.acme, title="Reels", posts=[PostFactory(
+        copy="Watch the pour", channels=[tiktok_channel],
+        network_options={"tiktok": {"privacy_level": "FOLLOWER_OF_CREATOR",
+                                    "disable_duet": True, "brand_organic_toggle": True}},
+        publish_at=dt.datetime(2027, 10, 1, 8, tzinfo=dt.UTC))])
+    (delivery,) = approve(page, brand=world.acme)
+    with tenant_context(world.acme.client):
+        post = worker.outgoing(delivery, media_data=False)
+        assert post.options["privacy_level"] == "FOLLOWER_OF_CREATOR"
+        TikTokAdapter(tiktok_channel, timeout=TIMEOUT).publish(
+            Outgoing(**{**post.__dict__, "videos": [CLIP], "images": []}))
+    [on_tiktok] = made(tiktok)
+    assert on_tiktok["privacy_level"] == "FOLLOWER_OF_CREATOR"
+    assert (on_tiktok["disable_duet"], on_tiktok["disable_comment"],
+            on_tiktok["brand_organic_toggle"], on_tiktok["brand_content_toggle"]) == (
+        True, False, True, False)
+
+
+@pytest.mark.django_db
+def test_the_tiktok_preview_says_who_can_see_each_post(world):
+    from django.test import RequestFactory
+
+    from campaigns.models import CampaignPage
+    from tenants.models import Role
+    from tests.factories import CampaignFactory, PostFactory
+
+    channel = ChannelFactory(brand=world.acme, name="Acme on TikTok", network="tiktok",
+                             handle="@acmecoffee")
+    page = CampaignFactory(brand=world.acme, title="Reels", author=world.acme.users[Role.EDITOR],
+                           posts=[PostFactory(copy="Private pour", channels=[channel],
+                                              network_options={"tiktok": {
+                                                  "privacy_level": "SELF_ONLY"}}),
+                                  PostFactory(copy="Not decided", channels=[channel])])
+    with tenant_context(world.acme.client):
+        draft = CampaignPage.objects.get(pk=page.pk).get_latest_revision_as_object()
+        request = RequestFactory(HTTP_HOST=world.acme.host).get("/")
+        request.user = world.acme.users[Role.EDITOR]
+        response = draft.serve_preview(request, "tiktok")
+        response.render()
+    html = response.content.decode()
+    assert html.count('class="card card--tiktok"') == 2
+    assert re.findall(r'<p class="card__privacy">([^<]*)</p>', html) == [
+        "Only me (private)", "Who can see it: not chosen yet"]

@@ -220,7 +220,7 @@ class TikTokAdapter(Adapter):
         return found
 
     def _post_info(self, post: Outgoing, creator: dict) -> dict:
-        options = dict(getattr(post, "options", None) or {})
+        options = dict(post.options or {})
         levels = [level["id"] for level in creator["privacy_levels"]]
         privacy = options.get("privacy_level") or ("" if audited() else PRIVATE)
         if not privacy:

@@ -237,3 +237,36 @@ def test_the_demo_sandbox_runs_pinterest_on_its_port_with_an_app_that_connects(
         callback = client.get(local(pinterest_consent(start(client))))
         assert callback.status_code == 302, callback.content.decode()[:2000]
         assert "/admin/channels/connect/pick/" in callback["Location"]
+
+
+def test_the_preview_shows_the_pins_title_and_what_the_pin_still_lacks(world):
+    from django.test import RequestFactory
+
+    from campaigns.models import CampaignPage
+    from tests.factories import ChannelFactory
+
+    channel = ChannelFactory(brand=world.acme, name="Acme on Pinterest", network="pinterest",
+                             handle="pinterest.com/acmecoffee",
+                             settings={"boards": [{"id": RECIPES, "name": "Coffee recipes"}]})
+    cup = ImageFactory(brand=world.acme, title="Cup", size=(64, 96))
+    page = CampaignFactory(brand=world.acme, title="Pins", author=world.acme.users[Role.EDITOR],
+                           posts=[PostFactory(copy="Pumpkin spice latte, the recipe",
+                                              channels=[channel], image=cup, alt_text="A cup",
+                                              network_options={"pinterest": {
+                                                  "board": RECIPES,
+                                                  "title": "Pumpkin spice latte"}}),
+                                  PostFactory(copy="Text alone", channels=[channel])])
+    with schema_context(world.acme.client.schema_name):
+        draft = CampaignPage.objects.get(pk=page.pk).get_latest_revision_as_object()
+        request = RequestFactory(HTTP_HOST=world.acme.host).get("/")
+        request.user = world.acme.users[Role.EDITOR]
+        response = draft.serve_preview(request, "pinterest")
+        response.render()
+    html = unescape(response.content.decode())
+
+    assert html.count('class="card card--pinterest"') == 2
+    assert '<p class="card__title"><strong>Pumpkin spice latte</strong></p>' in html
+    second = html[html.rindex('class="card card--pinterest"'):]
+    assert "Pinterest needs an image or a video in every post" in second
+    assert "Pinterest needs “Board”: choose one." in second
+    assert "card__title" not in second

@@ -19,9 +19,13 @@ from django_tenants.utils import schema_context
 
 from agency.demo.fakes.pinterest import FakePinterest
 from campaigns.models import Channel
-from campaigns.publishing import connected
+from campaigns.publishing import connected, transitions, worker
+from campaigns.publishing.models import Delivery, State
+from campaigns.publishing.transitions import Outcome
 from tenants.models import Role
 from tests.connections.conftest import consent_link, local, query
+from tests.factories import CampaignFactory, ImageFactory, PostFactory, approve
+from tests.forms import form_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -106,6 +110,69 @@ def test_connecting_keeps_encrypted_tokens_and_the_boards_and_refreshes_ahead_of
     assert {"id": "1099511627778", "name": "Gift ideas"} in channel.settings["boards"]
 
 
+def connect(client, fake) -> Channel:
+    back = pinterest_consent(start(client))
+    response = client.get(local(back))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    picked = client.post("/admin/channels/connect/pick/", {
+        "pick": query(response["Location"])["pick"], "account": fake.account_id})
+    assert picked.status_code == 302, picked.content.decode()[:3000]
+    return Channel.objects.get(network="pinterest")
+
+
+def test_the_editor_offers_the_boards_and_the_approved_pin_goes_out_once_on_that_board(
+        world, http, pinterest):
+    acme = world.acme
+    with schema_context(acme.client.schema_name):
+        channel = connect(http(acme.host, _manager(acme)), pinterest)
+        cup = ImageFactory(brand=acme, title="Cup", size=(64, 96))
+    page = CampaignFactory(brand=acme, title="Autumn", author=acme.users[Role.EDITOR], posts=[
+        PostFactory(copy="Pumpkin spice latte, the recipe", channels=[channel], image=cup,
+                    alt_text="A cup of pumpkin spice latte on a wooden table",
+                    link="https://acme.test/psl",
+                    publish_at=timezone.now() + dt.timedelta(hours=1))])
+    editor = http(acme.host, acme.users[Role.EDITOR])
+    fields = form_fields(editor.get(f"/admin/pages/{page.pk}/edit/").content.decode(),
+                         "page-edit-form")
+    opened = editor.post("/admin/campaigns/post-editor/",
+                         {"prefix": "posts-0", "summary": fields["posts-0-summary"][0]})
+    opened_html = opened.content.decode()
+    assert "Coffee recipes" in opened_html and "Our cafés" in opened_html  # the boards
+    assert "Pin title" in opened_html
+    del fields["posts-0-summary"]
+    fields.update(form_fields(f'<form id="f">{opened_html}</form>', "f"))
+    # the media StreamField as its widget posts it: the one image, kept
+    fields.update({"posts-0-media-count": ["1"], "posts-0-media-0-type": ["image"],
+                   "posts-0-media-0-deleted": [""], "posts-0-media-0-order": ["0"],
+                   "posts-0-media-0-id": [""],
+                   "posts-0-media-0-value-image": [str(cup.pk)],
+                   "posts-0-media-0-value-alt_text": [
+                       "A cup of pumpkin spice latte on a wooden table"]})
+    fields["posts-0-network_options-pinterest-board"] = [""]
+    refused = editor.post(f"/admin/pages/{page.pk}/edit/", fields)
+    assert refused.status_code == 200
+    assert "Pinterest needs “Board”: choose one." in refused.content.decode()
+    fields["posts-0-network_options-pinterest-board"] = [CAFES]
+    fields["posts-0-network_options-pinterest-title"] = ["Pumpkin spice latte"]
+    saved = editor.post(f"/admin/pages/{page.pk}/edit/", fields)
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+
+    (delivery,) = approve(page, brand=acme)
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    outcomes = [worker.deliver(pk, claim) for pk, claim in transitions.claim_due()]
+    delivery.refresh_from_db()
+    assert outcomes == [Outcome.PUBLISHED], delivery.error
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    assert transitions.claim_due() == []  # nothing is sent twice
+
+    [pin] = pinterest.pins
+    assert (pin["board_id"], pin["title"], pin["description"], pin["link"], pin["alt_text"]) == (
+        CAFES, "Pumpkin spice latte", "Pumpkin spice latte, the recipe",
+        "https://acme.test/psl", "A cup of pumpkin spice latte on a wooden table")
+    assert pin["media"]["data"].startswith(b"\x89PNG")
+    assert delivery.state == State.PUBLISHED and delivery.remote_id == pin["id"]
+
+
 def test_a_refused_refresh_puts_the_channel_in_needs_reconnect(world, http, pinterest):
     client = http(world.acme.host, _manager(world.acme))
     back = pinterest_consent(start(client))
@@ -170,3 +237,36 @@ def test_the_demo_sandbox_runs_pinterest_on_its_port_with_an_app_that_connects(
         callback = client.get(local(pinterest_consent(start(client))))
         assert callback.status_code == 302, callback.content.decode()[:2000]
         assert "/admin/channels/connect/pick/" in callback["Location"]
+
+
+def test_the_preview_shows_the_pins_title_and_what_the_pin_still_lacks(world):
+    from django.test import RequestFactory
+
+    from campaigns.models import CampaignPage
+    from tests.factories import ChannelFactory
+
+    channel = ChannelFactory(brand=world.acme, name="Acme on Pinterest", network="pinterest",
+                             handle="pinterest.com/acmecoffee",
+                             settings={"boards": [{"id": RECIPES, "name": "Coffee recipes"}]})
+    cup = ImageFactory(brand=world.acme, title="Cup", size=(64, 96))
+    page = CampaignFactory(brand=world.acme, title="Pins", author=world.acme.users[Role.EDITOR],
+                           posts=[PostFactory(copy="Pumpkin spice latte, the recipe",
+                                              channels=[channel], image=cup, alt_text="A cup",
+                                              network_options={"pinterest": {
+                                                  "board": RECIPES,
+                                                  "title": "Pumpkin spice latte"}}),
+                                  PostFactory(copy="Text alone", channels=[channel])])
+    with schema_context(world.acme.client.schema_name):
+        draft = CampaignPage.objects.get(pk=page.pk).get_latest_revision_as_object()
+        request = RequestFactory(HTTP_HOST=world.acme.host).get("/")
+        request.user = world.acme.users[Role.EDITOR]
+        response = draft.serve_preview(request, "pinterest")
+        response.render()
+    html = unescape(response.content.decode())
+
+    assert html.count('class="card card--pinterest"') == 2
+    assert '<p class="card__title"><strong>Pumpkin spice latte</strong></p>' in html
+    second = html[html.rindex('class="card card--pinterest"'):]
+    assert "Pinterest needs an image or a video in every post" in second
+    assert "Pinterest needs “Board”: choose one." in second
+    assert "card__title" not in second

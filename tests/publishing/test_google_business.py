@@ -6,6 +6,7 @@ does not."""
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -46,11 +47,8 @@ CLIP = Video(data=b"", mime_type="video/mp4", name="clip.mp4", description="A po
 
 def outgoing(text="Autumn blend is back", options=None, **extra) -> Outgoing:
     extra.setdefault("delivery_id", next(_ids))
-    post = Outgoing(idempotency_key=f"delivery-{extra['delivery_id']}", text=text,
-                    campaign_title="Autumn", **extra)
-    if options is not None:  # Outgoing.options: this post's choices for the network
-        object.__setattr__(post, "options", options)
-    return post
+    return Outgoing(idempotency_key=f"delivery-{extra['delivery_id']}", text=text,
+                    campaign_title="Autumn", options=options or {}, **extra)
 
 
 @pytest.fixture
@@ -163,7 +161,8 @@ def test_any_writing_arrives_as_written(google):
     ({"post_type": "EVENT", "event_title": "Night", "event_start": "2026-12-18T21:00",
       "event_end": "2026-12-18T18:30"}, "ends before it starts"),
     ({"cta_type": "SIGN_UP"}, "needs the address it opens"),
-    ({"post_type": "ALERT"}, "pick one"),
+    ({"post_type": "ALERT"}, "“Post type” for Google Business Profile is not one of the choices"),
+    ({"cta_type": "LEARN_MORE", "cta_url": "acme.test"}, "must be a web address"),
 ])
 def test_bad_choices_are_refused_before_anything_is_sent(google, options, said):
     with pytest.raises(Permanent, match=said):
@@ -462,11 +461,9 @@ def test_the_provider_is_registered_under_the_networks_name():
 
 
 def _problems(options=None, **draft) -> list[str]:
-    post = PostDraft(**{"copy": "Hello", **draft})
-    if options is not None:
-        object.__setattr__(post, "options", {"google_business": options})
-    network = networks.get("google_business")
-    return network.problems(post) + networks._google_business_check(post)
+    post = PostDraft(**{"copy": "Hello", **draft},
+                     options={"google_business": options} if options is not None else {})
+    return networks.get("google_business").problems(post)
 
 
 def test_rules_take_1500_characters_and_refuse_1501():
@@ -492,7 +489,7 @@ def test_rules_explain_what_an_event_an_offer_and_a_button_need():
                                "offer_redeem_url": "acme.test/redeem"}))
     assert "An offer on Google Business Profile needs a title" in said
     assert "ends before it starts" in said
-    assert "not a web address" in said
+    assert "“Redeem online at” for Google Business Profile must be a web address" in said
     assert any("needs the address it opens" in p for p in _problems({"cta_type": "LEARN_MORE"}))
 
 
@@ -512,7 +509,15 @@ def test_the_preview_shows_a_google_business_card_counted_against_1500(world):
     channel = ChannelFactory(brand=world.acme, name="Acme High Street",
                              network="google_business", handle="High Street, Acmeton")
     page = CampaignFactory(brand=world.acme, title="Winter", author=world.acme.users[Role.EDITOR],
-                           posts=[PostFactory(copy="Mince pies are in", channels=[channel])])
+                           posts=[PostFactory(copy="Mince pies are in", channels=[channel]),
+                                  PostFactory(copy="Latte art night", channels=[channel],
+                                              network_options={"google_business": {
+                                                  "post_type": "EVENT",
+                                                  "event_title": "Latte art with Ana",
+                                                  "event_start": "2026-12-18T18:30",
+                                                  "event_end": "2026-12-18T21:00",
+                                                  "cta_type": "BOOK"}},
+                                              link="https://acme.test/book")])
     with schema_context(world.acme.client.schema_name):
         draft = CampaignPage.objects.get(pk=page.pk).get_latest_revision_as_object()
         request = RequestFactory(HTTP_HOST=world.acme.host).get("/")
@@ -521,6 +526,12 @@ def test_the_preview_shows_a_google_business_card_counted_against_1500(world):
         response.render()
     html = response.content.decode()
 
-    assert html.count('class="card card--google_business"') == 1
+    assert html.count('class="card card--google_business"') == 2
     assert "Google Business Profile" in html and "Mince pies are in" in html
     assert "17 / 1500" in html
+    # The event's title and times, then its button, as Google shows a local event post.
+    event = html[html.index("Latte art night"):]
+    assert re.search(r'class="card__event"><strong>Latte art with Ana</strong><br>'
+                     r"2026-12-18 18:30 – 2026-12-18 21:00", event)
+    assert '<span class="card__cta">Book</span>' in event
+    assert html.count('class="card__cta"') == 1  # the update has no button

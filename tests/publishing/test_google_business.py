@@ -17,6 +17,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from agency.demo.fakes import Hostile
 from agency.demo.fakes.google_business import SCOPE, FakeGoogleBusiness
 from campaigns import connections, networks
 from campaigns.connections import ConnectionError_, Tokens
@@ -309,6 +310,31 @@ def test_a_channel_without_a_location_says_to_connect_it(google):
     channel.settings = {}
     with pytest.raises(Permanent, match="pick the location"):
         GoogleBusinessAdapter(channel, timeout=TIMEOUT).publish(outgoing())
+
+
+def test_googles_addresses_go_through_the_outbound_guard(google, settings):
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    with pytest.raises(Permanent, match="Google's address is refused: Use an https://"):
+        adapter(google).publish(outgoing())
+    # An internal address (a misconfigured or attacker's base URL) is refused before sending.
+    settings.NETWORK_BASE_URLS = {**settings.NETWORK_BASE_URLS,
+                                  "gbp_api": f"https://127.0.0.1:{google.port}"}
+    with pytest.raises(Permanent, match="127.0.0.1, a private, loopback"):
+        adapter(google).publish(outgoing())
+    assert google.requests == []
+
+
+def test_a_redirect_from_google_is_not_followed(google, settings):
+    elsewhere = Hostile(status=200, body=b"{}")
+    redirecting = Hostile(redirect_to=f"{elsewhere.url}/latest/meta-data/")
+    try:
+        settings.NETWORK_BASE_URLS = {**settings.NETWORK_BASE_URLS, "gbp_api": redirecting.url}
+        with pytest.raises(Permanent, match="HTTP 302.*a redirect, not followed"):
+            adapter(google).publish(outgoing())
+        assert len(redirecting.requests) == 1 and elsewhere.requests == []
+    finally:
+        redirecting.close()
+        elsewhere.close()
 
 
 # -- did it go out? -------------------------------------------------------------------------------

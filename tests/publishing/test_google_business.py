@@ -561,3 +561,56 @@ def test_the_preview_shows_a_google_business_card_counted_against_1500(world):
                      r"2026-12-18 18:30 – 2026-12-18 21:00", event)
     assert '<span class="card__cta">Book</span>' in event
     assert html.count('class="card__cta"') == 1  # the update has no button
+
+
+# -- the editor -----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_editor_asks_for_an_event_and_refuses_one_without_its_title(world, http):
+    from django_tenants.utils import schema_context
+
+    from campaigns.models import CampaignPage
+    from tenants.models import Role
+    from tests.factories import CampaignFactory, PostFactory
+    from tests.forms import form_fields
+
+    channel = ChannelFactory(brand=world.acme, name="Acme High Street",
+                             network="google_business", handle="High Street, Acmeton")
+    page = CampaignFactory(brand=world.acme, title="Winter", author=world.acme.users[Role.EDITOR],
+                           posts=[PostFactory(copy="Latte art night", channels=[channel],
+                                              publish_at=datetime(2027, 10, 1, 8, tzinfo=UTC))])
+    editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
+    fields = form_fields(editor.get(f"/admin/pages/{page.pk}/edit/").content.decode(),
+                         "page-edit-form")
+    opened = editor.post("/admin/campaigns/post-editor/",
+                         {"prefix": "posts-0", "summary": fields["posts-0-summary"][0]})
+    opened_html = opened.content.decode()
+    for label in ("Post type", "Event or offer title", "Starts", "Ends", "Button",
+                  "Coupon code"):
+        assert label in opened_html
+    del fields["posts-0-summary"]
+    fields.update(form_fields(f'<form id="f">{opened_html}</form>', "f"))
+    fields["posts-0-media-count"] = ["0"]
+    prefix = "posts-0-network_options-google_business-"
+    fields.update({prefix + "post_type": ["EVENT"], prefix + "event_title": [""],
+                   prefix + "event_start": ["2027-10-02T18:30"],
+                   prefix + "event_end": ["2027-10-02T21:00"], prefix + "cta_type": ["BOOK"],
+                   prefix + "cta_url": ["https://acme.test/book"]})
+
+    refused = editor.post(f"/admin/pages/{page.pk}/edit/", fields)
+    assert refused.status_code == 200
+    assert "An event on Google Business Profile needs a title: write one." in \
+        refused.content.decode()
+    with schema_context(world.acme.client.schema_name):
+        assert CampaignPage.objects.get(pk=page.pk).revisions.count() == 1
+
+    fields[prefix + "event_title"] = ["Latte art with Ana"]
+    saved = editor.post(f"/admin/pages/{page.pk}/edit/", fields)
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    with schema_context(world.acme.client.schema_name):
+        latest = CampaignPage.objects.get(pk=page.pk).get_latest_revision_as_object()
+        chosen = latest.posts.all()[0].network_options["google_business"]
+    assert (chosen["post_type"], chosen["event_title"], chosen["cta_type"]) == (
+        "EVENT", "Latte art with Ana", "BOOK")
+    assert chosen["event_start"].startswith("2027-10-02T18:30")

@@ -467,34 +467,30 @@ register(Network("pinterest", "Pinterest", max_length=500, max_images=1, max_vid
                             help="Shown over the pin; the post's text is its description."))))
 
 
-# Google Business Profile (My Business API v4 local posts): summary up to 1,500 characters, one
-# photo (JPG or PNG, fetched by Google from its sourceUrl), no video; EVENT and OFFER posts carry
-# an event (title and schedule, required for both), an OFFER its coupon, redeem URL and terms; a
-# call to action (BOOK, ORDER, SHOP, LEARN_MORE, SIGN_UP, CALL) needs a URL except CALL.
+# Google Business Profile (My Business API v4 local posts, developers.google.com/my-business):
+# summary up to 1,500 characters, one photo (JPG or PNG, fetched by Google from its sourceUrl), no
+# video; EVENT and OFFER posts carry an event (title, up to 58 characters, and schedule: required
+# for both), an OFFER its coupon, redeem URL and terms; a call to action (BOOK, ORDER, SHOP,
+# LEARN_MORE, SIGN_UP, CALL) needs a URL except CALL, and is ignored on offers.
 GBP_POST_TYPES = (("STANDARD", "Update"), ("EVENT", "Event"), ("OFFER", "Offer"))
 GBP_ACTIONS = (("", "No button"), ("BOOK", "Book"), ("ORDER", "Order online"), ("SHOP", "Buy"),
                ("LEARN_MORE", "Learn more"), ("SIGN_UP", "Sign up"), ("CALL", "Call now"))
 
 
-def option_moment(value):
+def option_moment(value) -> datetime | None:
     """A datetime from an option's value (a datetime, or ISO text as the editor sends it)."""
-    from datetime import datetime
-
     if isinstance(value, datetime):
         return value
     try:
-        return datetime.fromisoformat(str(value or "").strip()) if value else None
+        return datetime.fromisoformat(str(value).strip()) if value else None
     except ValueError:
         return None
 
 
 def google_business_problems(options: dict, *, videos: int = 0, link: str = "") -> list[str]:
-    """What is wrong with a local post's choices (its network options), said to the writer;
-    a button without its own URL opens the post's ``link``."""
+    """What a local post's choices lack together (each option alone is checked by its
+    ``Option``), said to the writer; a button without its own URL opens the post's ``link``."""
     found, kind = [], (options.get("post_type") or "STANDARD")
-    if kind not in dict(GBP_POST_TYPES):
-        found.append(f"Google Business Profile posts are an update, an event or an offer; "
-                     f"{kind!r} is none of them: pick one.")
     if videos:
         found.append("Google Business Profile posts take photos only, no video: remove the "
                      "video, or send this post to another channel.")
@@ -502,44 +498,45 @@ def google_business_problems(options: dict, *, videos: int = 0, link: str = "") 
         what = "An event" if kind == "EVENT" else "An offer"
         if not str(options.get("event_title") or "").strip():
             found.append(f"{what} on Google Business Profile needs a title: write one.")
-        elif len(str(options["event_title"])) > 58:
-            found.append("Google Business Profile shows event titles up to 58 characters; this "
-                         f"one has {len(str(options['event_title']))}. Shorten it.")
         start = option_moment(options.get("event_start"))
         end = option_moment(options.get("event_end"))
-        for label, value, moment in (("start", options.get("event_start"), start),
-                                     ("end", options.get("event_end"), end)):
+        for label, value in (("start", options.get("event_start")),
+                             ("end", options.get("event_end"))):
             if not value:
                 found.append(f"{what} on Google Business Profile needs its {label} date and "
                              "time: set it.")
-            elif moment is None:
-                found.append(f"The {label} of the {kind.lower()} ({value!r}) is not a date and "
-                             "time: use the date picker.")
         if start and end and end <= start:
             found.append(f"The {kind.lower()} ends before it starts: set its end after "
                          f"{start:%d %B %Y %H:%M}.")
     action = options.get("cta_type") or ""
-    if action and action not in dict(GBP_ACTIONS):
-        found.append(f"{action!r} is not a Google Business Profile button: pick one from the "
-                     "list.")
-    elif action and action != "CALL" and kind != "OFFER" and not (options.get("cta_url")
-                                                                  or link):
-        found.append(f"The “{dict(GBP_ACTIONS)[action]}” button needs the address it opens: "
-                     "add its URL or the post's link (only “Call now” needs none).")
-    for name, label in (("cta_url", "button's URL"), ("offer_redeem_url", "redeem URL")):
-        value = str(options.get(name) or "")
-        if value and not value.startswith(("https://", "http://")):
-            found.append(f"The {label} {value!r} is not a web address: start it with https://.")
+    if action and action != "CALL" and kind != "OFFER" and not (options.get("cta_url") or link):
+        label = dict(GBP_ACTIONS).get(action, action)
+        found.append(f"The “{label}” button needs the address it opens: add its URL or the "
+                     "post's link (only “Call now” needs none).")
     return found
 
 
 def _google_business_check(draft, channel_settings=None) -> list[str]:
-    options = (getattr(draft, "options", None) or {}).get("google_business") or {}
+    options = (draft.options or {}).get("google_business") or {}
     return google_business_problems(options, videos=draft.videos, link=draft.link)
 
 
 register(Network("google_business", "Google Business Profile", max_length=1500, max_images=1,
-                 max_videos=1, image_formats=("jpg", "jpeg", "png"), connected=True))
+                 max_videos=1, image_formats=("jpg", "jpeg", "png"), connected=True,
+                 check=_google_business_check, post_options=(
+                     Option("post_type", "Post type", kind="choice", choices=GBP_POST_TYPES,
+                            default="STANDARD"),
+                     Option("cta_type", "Button", kind="choice", choices=GBP_ACTIONS,
+                            help="Not shown on offers."),
+                     Option("cta_url", "Button opens", kind="url",
+                            help="Empty: the post's link. “Call now” needs none."),
+                     Option("event_title", "Event or offer title", max_length=58),
+                     Option("event_start", "Starts", kind="datetime",
+                            help="At the location's local time."),
+                     Option("event_end", "Ends", kind="datetime"),
+                     Option("offer_coupon", "Coupon code"),
+                     Option("offer_redeem_url", "Redeem online at", kind="url"),
+                     Option("offer_terms", "Offer terms", kind="textarea"))))
 
 
 def network_choices() -> list[tuple[str, str]]:

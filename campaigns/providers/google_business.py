@@ -346,7 +346,8 @@ class GoogleBusinessProvider(connections.Provider):
                                       "location_title": title}))
         except GoogleError as exc:
             raise ConnectionError_(f"Google did not list your Business Profile locations: "
-                                   f"{exc.message}", transient=exc.status is None) from exc
+                                   f"{exc.message}", transient=exc.status is None and not
+                                   isinstance(exc.cause, outbound.Refused)) from exc
         return list(found.values())
 
     def refresh(self, channel) -> Tokens:

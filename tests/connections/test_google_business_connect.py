@@ -24,7 +24,8 @@ from campaigns.publishing.models import Delivery, State
 from campaigns.publishing.transitions import Outcome
 from tenants.models import Role
 from tests.connections.conftest import consent_link, local, query
-from tests.publishing.conftest import approve, make_campaign
+from tests.factories import CampaignFactory, PostFactory
+from tests.publishing.conftest import approve
 
 pytestmark = pytest.mark.django_db
 
@@ -155,19 +156,28 @@ def test_a_removed_access_puts_the_channel_in_needs_reconnect(world, http, googl
     assert channel.needs_reconnect
 
 
-def test_a_connected_locations_post_goes_out_once_through_the_worker(world, http, google, kit):
+def test_a_connected_locations_event_goes_out_once_through_the_worker_with_its_options(
+        world, http, google, kit):
     client = http(world.acme.host, _manager(world.acme))
     with schema_context(world.acme.client.schema_name):
         channel, _ = connect(client, HIGH_STREET)
-    campaign = make_campaign(kit.schema, posts=[("Mince pies are in", [channel], kit.soon,
-                                                 None)])
+    campaign = CampaignFactory(brand=kit.schema, title="Winter", posts=[PostFactory(
+        copy="Mince pie tasting", channels=[channel], publish_at=kit.soon,
+        link="https://acme.test/tasting", network_options={"google_business": {
+            "post_type": "EVENT", "event_title": "Mince pie tasting",
+            "event_start": "2026-12-18T18:30", "event_end": "2026-12-18T20:00",
+            "cta_type": "SIGN_UP"}})])
     deliveries = approve(kit.schema, campaign)
     Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
         next_attempt_at=timezone.now())
     claims = transitions.claim_due()
     assert [worker.deliver(pk, claim) for pk, claim in claims] == [Outcome.PUBLISHED]
     [post] = google.posts
-    assert post["summary"].startswith("Mince pies are in")
+    assert post["summary"].startswith("Mince pie tasting")
+    assert post["topicType"] == "EVENT" and post["event"]["title"] == "Mince pie tasting"
+    assert post["event"]["schedule"]["endTime"]["hours"] == 20
+    assert post["callToAction"]["actionType"] == "SIGN_UP"
+    assert post["callToAction"]["url"].startswith("https://acme.test/tasting")
     assert post["name"].startswith(f"accounts/{ACCOUNT}/locations/{HIGH_STREET}/localPosts/")
     [delivery] = Delivery.objects.filter(pk__in=[d.pk for d in deliveries])
     assert delivery.state == State.PUBLISHED and delivery.remote_id == post["name"]

@@ -6,6 +6,7 @@ does not."""
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,6 +17,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from agency.demo.fakes import Hostile
 from agency.demo.fakes.google_business import SCOPE, FakeGoogleBusiness
 from campaigns import connections, networks
 from campaigns.connections import ConnectionError_, Tokens
@@ -46,11 +48,8 @@ CLIP = Video(data=b"", mime_type="video/mp4", name="clip.mp4", description="A po
 
 def outgoing(text="Autumn blend is back", options=None, **extra) -> Outgoing:
     extra.setdefault("delivery_id", next(_ids))
-    post = Outgoing(idempotency_key=f"delivery-{extra['delivery_id']}", text=text,
-                    campaign_title="Autumn", **extra)
-    if options is not None:  # Outgoing.options: this post's choices for the network
-        object.__setattr__(post, "options", options)
-    return post
+    return Outgoing(idempotency_key=f"delivery-{extra['delivery_id']}", text=text,
+                    campaign_title="Autumn", options=options or {}, **extra)
 
 
 @pytest.fixture
@@ -163,7 +162,8 @@ def test_any_writing_arrives_as_written(google):
     ({"post_type": "EVENT", "event_title": "Night", "event_start": "2026-12-18T21:00",
       "event_end": "2026-12-18T18:30"}, "ends before it starts"),
     ({"cta_type": "SIGN_UP"}, "needs the address it opens"),
-    ({"post_type": "ALERT"}, "pick one"),
+    ({"post_type": "ALERT"}, "“Post type” for Google Business Profile is not one of the choices"),
+    ({"cta_type": "LEARN_MORE", "cta_url": "acme.test"}, "must be a web address"),
 ])
 def test_bad_choices_are_refused_before_anything_is_sent(google, options, said):
     with pytest.raises(Permanent, match=said):
@@ -310,6 +310,31 @@ def test_a_channel_without_a_location_says_to_connect_it(google):
     channel.settings = {}
     with pytest.raises(Permanent, match="pick the location"):
         GoogleBusinessAdapter(channel, timeout=TIMEOUT).publish(outgoing())
+
+
+def test_googles_addresses_go_through_the_outbound_guard(google, settings):
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    with pytest.raises(Permanent, match="Google's address is refused: Use an https://"):
+        adapter(google).publish(outgoing())
+    # An internal address (a misconfigured or attacker's base URL) is refused before sending.
+    settings.NETWORK_BASE_URLS = {**settings.NETWORK_BASE_URLS,
+                                  "gbp_api": f"https://127.0.0.1:{google.port}"}
+    with pytest.raises(Permanent, match="127.0.0.1, a private, loopback"):
+        adapter(google).publish(outgoing())
+    assert google.requests == []
+
+
+def test_a_redirect_from_google_is_not_followed(google, settings):
+    elsewhere = Hostile(status=200, body=b"{}")
+    redirecting = Hostile(redirect_to=f"{elsewhere.url}/latest/meta-data/")
+    try:
+        settings.NETWORK_BASE_URLS = {**settings.NETWORK_BASE_URLS, "gbp_api": redirecting.url}
+        with pytest.raises(Permanent, match="HTTP 302.*a redirect, not followed"):
+            adapter(google).publish(outgoing())
+        assert len(redirecting.requests) == 1 and elsewhere.requests == []
+    finally:
+        redirecting.close()
+        elsewhere.close()
 
 
 # -- did it go out? -------------------------------------------------------------------------------
@@ -462,11 +487,9 @@ def test_the_provider_is_registered_under_the_networks_name():
 
 
 def _problems(options=None, **draft) -> list[str]:
-    post = PostDraft(**{"copy": "Hello", **draft})
-    if options is not None:
-        object.__setattr__(post, "options", {"google_business": options})
-    network = networks.get("google_business")
-    return network.problems(post) + networks._google_business_check(post)
+    post = PostDraft(**{"copy": "Hello", **draft},
+                     options={"google_business": options} if options is not None else {})
+    return networks.get("google_business").problems(post)
 
 
 def test_rules_take_1500_characters_and_refuse_1501():
@@ -492,7 +515,7 @@ def test_rules_explain_what_an_event_an_offer_and_a_button_need():
                                "offer_redeem_url": "acme.test/redeem"}))
     assert "An offer on Google Business Profile needs a title" in said
     assert "ends before it starts" in said
-    assert "not a web address" in said
+    assert "“Redeem online at” for Google Business Profile must be a web address" in said
     assert any("needs the address it opens" in p for p in _problems({"cta_type": "LEARN_MORE"}))
 
 
@@ -512,7 +535,15 @@ def test_the_preview_shows_a_google_business_card_counted_against_1500(world):
     channel = ChannelFactory(brand=world.acme, name="Acme High Street",
                              network="google_business", handle="High Street, Acmeton")
     page = CampaignFactory(brand=world.acme, title="Winter", author=world.acme.users[Role.EDITOR],
-                           posts=[PostFactory(copy="Mince pies are in", channels=[channel])])
+                           posts=[PostFactory(copy="Mince pies are in", channels=[channel]),
+                                  PostFactory(copy="Latte art night", channels=[channel],
+                                              network_options={"google_business": {
+                                                  "post_type": "EVENT",
+                                                  "event_title": "Latte art with Ana",
+                                                  "event_start": "2026-12-18T18:30",
+                                                  "event_end": "2026-12-18T21:00",
+                                                  "cta_type": "BOOK"}},
+                                              link="https://acme.test/book")])
     with schema_context(world.acme.client.schema_name):
         draft = CampaignPage.objects.get(pk=page.pk).get_latest_revision_as_object()
         request = RequestFactory(HTTP_HOST=world.acme.host).get("/")
@@ -521,6 +552,65 @@ def test_the_preview_shows_a_google_business_card_counted_against_1500(world):
         response.render()
     html = response.content.decode()
 
-    assert html.count('class="card card--google_business"') == 1
+    assert html.count('class="card card--google_business"') == 2
     assert "Google Business Profile" in html and "Mince pies are in" in html
     assert "17 / 1500" in html
+    # The event's title and times, then its button, as Google shows a local event post.
+    event = html[html.index("Latte art night"):]
+    assert re.search(r'class="card__event"><strong>Latte art with Ana</strong><br>'
+                     r"2026-12-18 18:30 – 2026-12-18 21:00", event)
+    assert '<span class="card__cta">Book</span>' in event
+    assert html.count('class="card__cta"') == 1  # the update has no button
+
+
+# -- the editor -----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_editor_asks_for_an_event_and_refuses_one_without_its_title(world, http):
+    from django_tenants.utils import schema_context
+
+    from campaigns.models import CampaignPage
+    from tenants.models import Role
+    from tests.factories import CampaignFactory, PostFactory
+    from tests.forms import form_fields
+
+    channel = ChannelFactory(brand=world.acme, name="Acme High Street",
+                             network="google_business", handle="High Street, Acmeton")
+    page = CampaignFactory(brand=world.acme, title="Winter", author=world.acme.users[Role.EDITOR],
+                           posts=[PostFactory(copy="Latte art night", channels=[channel],
+                                              publish_at=datetime(2027, 10, 1, 8, tzinfo=UTC))])
+    editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
+    fields = form_fields(editor.get(f"/admin/pages/{page.pk}/edit/").content.decode(),
+                         "page-edit-form")
+    opened = editor.post("/admin/campaigns/post-editor/",
+                         {"prefix": "posts-0", "summary": fields["posts-0-summary"][0]})
+    opened_html = opened.content.decode()
+    for label in ("Post type", "Event or offer title", "Starts", "Ends", "Button",
+                  "Coupon code"):
+        assert label in opened_html
+    del fields["posts-0-summary"]
+    fields.update(form_fields(f'<form id="f">{opened_html}</form>', "f"))
+    fields["posts-0-media-count"] = ["0"]
+    prefix = "posts-0-network_options-google_business-"
+    fields.update({prefix + "post_type": ["EVENT"], prefix + "event_title": [""],
+                   prefix + "event_start": ["2027-10-02T18:30"],
+                   prefix + "event_end": ["2027-10-02T21:00"], prefix + "cta_type": ["BOOK"],
+                   prefix + "cta_url": ["https://acme.test/book"]})
+
+    refused = editor.post(f"/admin/pages/{page.pk}/edit/", fields)
+    assert refused.status_code == 200
+    assert "An event on Google Business Profile needs a title: write one." in \
+        refused.content.decode()
+    with schema_context(world.acme.client.schema_name):
+        assert CampaignPage.objects.get(pk=page.pk).revisions.count() == 1
+
+    fields[prefix + "event_title"] = ["Latte art with Ana"]
+    saved = editor.post(f"/admin/pages/{page.pk}/edit/", fields)
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    with schema_context(world.acme.client.schema_name):
+        latest = CampaignPage.objects.get(pk=page.pk).get_latest_revision_as_object()
+        chosen = latest.posts.all()[0].network_options["google_business"]
+    assert (chosen["post_type"], chosen["event_title"], chosen["cta_type"]) == (
+        "EVENT", "Latte art with Ana", "BOOK")
+    assert chosen["event_start"].startswith("2027-10-02T18:30")

@@ -39,6 +39,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from agency import outbound
+from campaigns import networks
 from campaigns.networks import google_business_problems, option_moment
 from campaigns.providers.google_business import Client, GoogleError, parent
 from campaigns.publishing import media_links
@@ -192,8 +193,12 @@ class GoogleBusinessAdapter(Adapter):
     # -- the adapter ----------------------------------------------------------------------------
 
     def publish(self, post: Outgoing) -> Published:
-        options = dict(getattr(post, "options", None) or {})
-        problems = google_business_problems(options, videos=len(post.videos), link=post.link)
+        options = dict(post.options or {})
+        rules = networks.get(self.network)
+        problems = [problem for option in rules.post_options
+                    if (problem := option.problem(options.get(option.name),
+                                                  network_label=rules.label))]
+        problems += google_business_problems(options, videos=len(post.videos), link=post.link)
         if len(post.images) > 1:
             problems.append("Google Business Profile takes one photo a post: remove the "
                             "others.")
@@ -226,8 +231,7 @@ class GoogleBusinessAdapter(Adapter):
         return True
 
     def find(self, post: Outgoing, *, since) -> Published | None:
-        options = dict(getattr(post, "options", None) or {})
-        kind = options.get("post_type") or "STANDARD"
+        kind = (post.options or {}).get("post_type") or "STANDARD"
         wanted = normalise(post.text)
         moment = since if isinstance(since, datetime) else datetime.now(UTC)
         cutoff = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) - FIND_SLACK

@@ -14,8 +14,10 @@ from pypdf import PdfReader
 
 from tenants.models import Role
 from tests.agency.browser import brand_url
-from tests.results.test_dashboard_browser import _collect
-from tests.results.test_dashboard_browser import out_on_mastodon as _campaign_out  # noqa: F401
+from tests.results.test_dashboard_browser import (
+    _collect,
+    out_on_mastodon,  # noqa: F401 - a fixture
+)
 
 pytest_plugins = ["tests.agency.browser"]
 pytestmark = [pytest.mark.browser,
@@ -23,7 +25,7 @@ pytestmark = [pytest.mark.browser,
 
 
 def test_an_account_manager_opens_a_campaign_report_and_downloads_its_pdf(
-        browser, context, page, signed_in, world, live_server_url, out_on_mastodon,
+        browser, context, page, signed_in, world, live_server_url, out_on_mastodon,  # noqa: F811
         django_db_blocker):
     mastodon, channel, deliveries = out_on_mastodon
     first, second = deliveries
@@ -38,7 +40,7 @@ def test_an_account_manager_opens_a_campaign_report_and_downloads_its_pdf(
     signed_in(world.acme.users[Role.ACCOUNT_MANAGER])
     page.goto(brand_url("acme", live_server_url, f"/admin/results/campaign/{first.page_id}/"))
     page.get_by_role("link", name=re.compile("Client report")).click()
-    expect(page.get_by_role("heading", level=1, name="Campaign report: Harvest results")
+    expect(page.get_by_role("heading", name="Campaign report: Harvest results", exact=True)
            ).to_be_visible()
     expect(page.locator('[data-figure="interactions"]')).to_have_text("22")
     expect(page.locator(".report-agency-name")).to_be_visible()

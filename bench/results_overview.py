@@ -97,13 +97,15 @@ def main() -> None:
     assert first.content.count(b'<tr data-client="ov') >= args.brands
     with CaptureQueriesContext(connection) as captured:
         browser.get("/results/?days=30")
-    overview_queries = [q for q in captured.captured_queries if "UNION ALL" in q["sql"]]
+    # (read now: the next request clears the connection's log)
+    statements = list(captured.captured_queries)
+    overview_queries = [q for q in statements if "UNION ALL" in q["sql"]]
     times = []
     for _ in range(args.requests):
         start = time.perf_counter()
         browser.get("/results/?days=30")
         times.append((time.perf_counter() - start) * 1000)
-    print(f"page statements={len(captured.captured_queries)} (of which the overview: "
+    print(f"page statements={len(statements)} (of which the overview: "
           f"{len(overview_queries)})")
     print(f"results_overview brands={args.brands} queries={len(overview_queries)} "
           f"overview_p50_ms={percentile(times, 50):.1f} "

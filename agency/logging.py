@@ -47,12 +47,12 @@ def _redact_word(match: re.Match) -> str:
 
 
 def redact_secret_paths(text: str) -> str:
-    """``text`` with the token of every review-link and calendar-feed path in it replaced by
-    ``[redacted]``, in whichever form the path was written (with or without a trailing slash,
-    percent-encoded, with a query string, in a full URL)."""
+    """``text`` with the token of every review-link, shared-report and calendar-feed path in it
+    replaced by ``[redacted]``, in whichever form the path was written (with or without a
+    trailing slash, percent-encoded, with a query string, in a full URL)."""
     lowered = text.lower()
-    if "review" not in lowered and "calendar" not in lowered and "callback" not in lowered \
-            and "%" not in text:
+    if "review" not in lowered and "calendar" not in lowered and "report" not in lowered \
+            and "callback" not in lowered and "%" not in text:
         return text
     return _WORD.sub(_redact_word, text)
 

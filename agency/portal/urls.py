@@ -33,6 +33,7 @@ urlpatterns = [
     path("clients/<slug:slug>/archive/", views.client_archive, name="client_archive"),
     path("clients/<slug:slug>/restore/", views.client_restore, name="client_restore"),
     path("clients/<slug:slug>/delete/", views.client_delete, name="client_delete"),
+    path("results/", views.results_overview, name="results_overview"),
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<int:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
     path("crisis-holds/", portal_views.holds_view, name="crisis_holds"),

@@ -27,6 +27,7 @@ from agency.portal.forms import (
     MemberAddForm,
     MemberRoleForm,
 )
+from campaigns.results.overview import overview
 from campaigns.selectors import client_card_counts, client_status_counts
 from tenants import selectors, services
 from tenants.emails import member_invite_send
@@ -75,6 +76,24 @@ def home(request):
         "is_agency_admin": selectors.is_agency_admin(request.user),
         "archived": archived if selectors.is_agency_admin(request.user) else [],
     })
+
+
+OVERVIEW_PERIODS = [(7, "Last 7 days"), (30, "Last 30 days"), (90, "Last 90 days")]
+
+
+@login_required
+def results_overview(request):
+    """Agency admins: every active brand's results side by side over a period (one statement
+    for all brands: campaigns.results.overview)."""
+    _require_agency_admin(request)
+    days = request.GET.get("days", "30")
+    days = int(days) if days.isdigit() and int(days) in dict(OVERVIEW_PERIODS) else 30
+    rows = overview(Client.objects.active().order_by("name"), days=days)
+    return render(request, "portal/results_overview.html", {
+        "rows": rows, "days": days, "periods": OVERVIEW_PERIODS,
+        "period_label": dict(OVERVIEW_PERIODS)[days],
+        "totals": {"posts": sum(r.posts for r in rows),
+                   "interactions": sum(r.interactions for r in rows)}})
 
 
 @login_required

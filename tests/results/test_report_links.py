@@ -133,3 +133,12 @@ def test_a_link_lasts_a_length_offered_and_unknown_tokens_are_rate_limited(
     assert answers == [404, 404, 404, 429]
     # the real link still opens from that address
     assert stranger.get(address).status_code == 200
+
+
+def test_a_shared_links_token_never_reaches_the_logs():
+    from agency.logging import redact_secret_paths
+
+    line = '"GET /report/qIr_q3RHezbjHk3KzjVRLKnT3Eqjt-MBktAbCjpiAVI/pdf/ HTTP/1.1" 200'
+    assert "qIr_q3RH" not in redact_secret_paths(line)
+    staff = '"GET /admin/results/report/campaign/12/pdf/ HTTP/1.1" 200'
+    assert redact_secret_paths(staff) == staff

@@ -100,9 +100,9 @@ def inbox_view(request):
     after = _cursor(request.GET.get("after", ""))
     if after is not None:
         pinned, created, pk = after
-        later = Q(pinned=False) if pinned else Q(pk__in=[])  # unpinned come after pinned
-        items = items.filter(later | Q(pinned=pinned, created_at__lt=created)
-                             | Q(pinned=pinned, created_at=created, id__lt=pk))
+        # After (pinned, created, id) in the list's order, as ranges the index reads directly.
+        same = Q(pinned=pinned, created_at__lte=created) & ~Q(created_at=created, id__gte=pk)
+        items = items.filter(same | Q(pinned=False) if pinned else same)
     rows = list(items.order_by("-pinned", "-created_at", "-id")[:PAGE_SIZE + 1])
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]

@@ -238,3 +238,19 @@ def test_the_dashboard_counts_the_inbox_and_a_missed_target_is_emailed_once(
     assert to == sorted([editor.email, "lead@acme.test", "oncall@acme.test"])
     mine = next(m for m in mail.outbox if m.to == [editor.email])
     assert f"/admin/inbox/{old[0].pk}/" in mine.body and "4 h" in mine.body
+
+
+def test_paging_past_many_pinned_items_reaches_the_others(world, http, networks):
+    n = networks
+    with in_brand(n.schema):
+        items = _make_items(n.on_bluesky, 70)
+        Item.objects.filter(pk__in=[i.pk for i in items[:60]]).update(pinned=True)
+    admin = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
+    page = admin.get("/admin/inbox/")
+    seen = _ids(page)
+    found = re.search(rb'href="(\?[^"]*after=[^"]+)"', page.content)
+    second = admin.get("/admin/inbox/" + found.group(1).decode().replace("&amp;", "&"))
+    seen += _ids(second)
+    assert len(seen) == 70 and len(set(seen)) == 70
+    assert seen[:60] == [i.pk for i in reversed(items[:60])]  # pinned, newest first
+    assert seen[60:] == [i.pk for i in reversed(items[60:])]

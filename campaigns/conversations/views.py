@@ -232,6 +232,14 @@ def _item_context(request, item: Item) -> dict:
         "states": ItemState.choices, "clock": _clock(item, brand.response_target_hours,
                                                      timezone.now()),
         "guidance": brand.guidance if item.action == "escalate" else "",
-        "reply_key": uuid.uuid4().hex, "findings": None, "draft": "", "zone": current_zone(),
+        "reply_key": uuid.uuid4().hex, "findings": None, "draft": _saved(request, brand),
+        "saved": list(enumerate(brand.saved)), "zone": current_zone(),
         "can_mute": item.network == "mastodon" and item.author_id,
     }
+
+
+def _saved(request, brand: ConversationSettings) -> str:
+    """The saved reply picked (``?saved=<n>``) as the reply's draft."""
+    value = request.GET.get("saved", "")
+    saved = brand.saved
+    return saved[int(value)][1] if value.isdigit() and int(value) < len(saved) else ""

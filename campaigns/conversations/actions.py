@@ -56,18 +56,21 @@ def _message(exc: BaseException) -> str:
 
 # -- on ingest --------------------------------------------------------------------------------
 
-def on_ingest(client, item: Item) -> None:
-    """Classify a new item and do what its action says (after the item is committed)."""
-    brand = ConversationSettings.load()
+def classify_item(item: Item, brand: ConversationSettings) -> None:
+    """The classifier's verdict on a new item (before it is stored), with the brand's words and
+    trusted authors."""
     verdict = classify(item.text or "", brand_words=brand.brand_words or None,
                        trusted=brand.trusts(item.author_handle))
     item.action, item.categories, item.reason = verdict.action, list(verdict.categories), \
         verdict.reason
-    item.save(update_fields=["action", "categories", "reason"])
-    if verdict.action == "hide":
-        _hide_automatically(item, verdict.reason)
-    elif verdict.action == "escalate":
-        _escalate(client, item, verdict.reason)
+
+
+def on_ingest(client, item: Item, brand: ConversationSettings | None = None) -> None:
+    """Do what a new item's action says (after the item is committed)."""
+    if item.action == "hide":
+        _hide_automatically(item, item.reason)
+    elif item.action == "escalate":
+        _escalate(client, item, item.reason, brand or ConversationSettings.load())
 
 
 def _hide_automatically(item: Item, reason: str) -> None:
@@ -93,11 +96,10 @@ def _flag(item: Item, reason: str, *, error: str = "") -> None:
                                     error=error)
 
 
-def _escalate(client, item: Item, reason: str) -> None:
+def _escalate(client, item: Item, reason: str, brand: ConversationSettings) -> None:
     Item.objects.filter(pk=item.pk).update(pinned=True)
     item.pinned = True
     ModerationAction.objects.create(item=item, what=What.PIN, reason=reason, automatic=True)
-    brand = ConversationSettings.load()
     to = brand.on_call
     if not to:
         ModerationAction.objects.create(

@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from campaigns.conversations import actions
-from campaigns.conversations.models import Item, PollCursor
+from campaigns.conversations.models import ConversationSettings, Item, PollCursor
 from campaigns.models import Channel
 from campaigns.publishing import adapters
 from campaigns.publishing.adapters import Incoming, NotSupported, Transient
@@ -57,8 +57,9 @@ def _links(client, channel: Channel, incoming: list[Incoming]) -> tuple[dict, di
     return deliveries, items
 
 
-def _store_page(client, channel: Channel, cursor: PollCursor, page, now) -> list[Item]:
-    """The page's new items and the cursor after it, in one transaction."""
+def _store_page(client, channel: Channel, cursor: PollCursor, page, now,
+                brand: ConversationSettings) -> list[Item]:
+    """The page's new items, classified, and the cursor after it, in one transaction."""
     with transaction.atomic():
         locked = PollCursor.objects.select_for_update().get(pk=cursor.pk)
         if locked.cursor != cursor.cursor:  # another poll moved on meanwhile: its turn
@@ -97,9 +98,10 @@ def _store_page(client, channel: Channel, cursor: PollCursor, page, now) -> list
                 item.thread_root_cid = parent.thread_root_cid
             if not item.thread_root:
                 item.thread_root = incoming.in_reply_to or incoming.remote_id
-            item.save()
+            actions.classify_item(item, brand)
             created.append(item)
             parents[item.remote_id] = item
+        Item.objects.bulk_create(created)  # one INSERT for the page
         locked.cursor = page.cursor or locked.cursor
         locked.polled_at, locked.failures, locked.error = now, 0, ""
         locked.deferred_until = None
@@ -119,8 +121,10 @@ def _defer(cursor: PollCursor, error, *, now, transient: bool) -> None:
         failures=cursor.failures, deferred_until=cursor.deferred_until, error=cursor.error)
 
 
-def poll_channel(client, channel: Channel, report: PollReport, *, now=None) -> None:
+def poll_channel(client, channel: Channel, report: PollReport, *, now=None,
+                 brand: ConversationSettings | None = None) -> None:
     now = now or timezone.now()
+    brand = brand or ConversationSettings.load()
     cursor, _ = PollCursor.objects.get_or_create(channel=channel)
     if cursor.deferred_until and cursor.deferred_until > now:
         report.deferred.append(channel.pk)
@@ -139,11 +143,11 @@ def poll_channel(client, channel: Channel, report: PollReport, *, now=None) -> N
             _defer(cursor, exc, now=now, transient=transient)
             return
         report.pages += 1
-        created = _store_page(client, channel, cursor, page, now)
+        created = _store_page(client, channel, cursor, page, now, brand)
         report.taken += len(created)
         report.items.extend(item.pk for item in created)
         for item in created:
-            actions.on_ingest(client, item)
+            actions.on_ingest(client, item, brand)
         if not page.more or not page.items:
             return
 
@@ -152,9 +156,10 @@ def poll_brand(client, *, now=None) -> PollReport:
     """One poll of every active channel of the brand whose network gives notifications, and
     another try of replies whose outcome was unknown."""
     report = PollReport()
+    brand = ConversationSettings.load()
     for channel in Channel.objects.filter(active=True, network__in=NETWORKS,
                                           needs_reconnect_since__isnull=True):
-        poll_channel(client, channel, report, now=now)
+        poll_channel(client, channel, report, now=now, brand=brand)
     actions.recheck_replies(client)
     actions.notify_missed_targets(client, now=now)
     log.debug("conversations: %s took %s items in %s", connection.schema_name, report.taken,

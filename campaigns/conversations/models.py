@@ -9,6 +9,7 @@ id (no foreign key across schemas), as results do.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -211,6 +212,11 @@ class ConversationSettings(BaseGenericSetting):
     response_target_hours = models.PositiveIntegerField(
         default=4, help_text="People should get an answer within this many hours (0: no "
                              "target).")
+    saved_replies = models.TextField(
+        blank=True, help_text="Replies the team uses often, offered on every item's reply "
+                              "form: one a paragraph (a blank line between them), its name "
+                              "first and a colon, e.g. “Ask to share: We love your photo! May "
+                              "we share it on our page, crediting you?”.")
     hide_words = models.TextField(
         blank=True, help_text="The brand's own words that hide a reply (one a line).")
     escalate_words = models.TextField(
@@ -241,6 +247,17 @@ class ConversationSettings(BaseGenericSetting):
     @property
     def on_call(self) -> list[str]:
         return _emails(self.on_call_emails)
+
+    @property
+    def saved(self) -> list[tuple[str, str]]:
+        """The saved replies as (name, text)."""
+        found = []
+        for block in re.split(r"\n\s*\n", (self.saved_replies or "").strip()):
+            name, colon, text = block.strip().partition(":")
+            if block.strip():
+                found.append((name.strip(), text.strip()) if colon and text.strip()
+                             and len(name) <= 60 else (block.strip()[:40], block.strip()))
+        return found
 
     @property
     def brand_words(self) -> dict[str, list[str]]:

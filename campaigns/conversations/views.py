@@ -100,9 +100,9 @@ def inbox_view(request):
     after = _cursor(request.GET.get("after", ""))
     if after is not None:
         pinned, created, pk = after
-        later = Q(pinned=False) if pinned else Q(pk__in=[])  # unpinned come after pinned
-        items = items.filter(later | Q(pinned=pinned, created_at__lt=created)
-                             | Q(pinned=pinned, created_at=created, id__lt=pk))
+        # After (pinned, created, id) in the list's order, as ranges the index reads directly.
+        same = Q(pinned=pinned, created_at__lte=created) & ~Q(created_at=created, id__gte=pk)
+        items = items.filter(same | Q(pinned=False) if pinned else same)
     rows = list(items.order_by("-pinned", "-created_at", "-id")[:PAGE_SIZE + 1])
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
@@ -118,8 +118,8 @@ def inbox_view(request):
         "next_url": next_url, "filters": filters, "state": state, "query": query,
         "states": ItemState.choices, "actions": ACTIONS,
         "channels": Channel.objects.filter(network__in=("mastodon", "bluesky")).order_by("name"),
-        "campaigns": CampaignPage.objects.filter(
-            pk__in=Item.objects.exclude(page_id=None).values("page_id")).order_by("title"),
+        # the brand's campaigns (not read from the items: the list stays one indexed read)
+        "campaigns": CampaignPage.objects.only("id", "title").order_by("title")[:500],
         "members": _members(), "target_hours": brand.response_target_hours,
         "zone": current_zone(),
     })
@@ -232,6 +232,14 @@ def _item_context(request, item: Item) -> dict:
         "states": ItemState.choices, "clock": _clock(item, brand.response_target_hours,
                                                      timezone.now()),
         "guidance": brand.guidance if item.action == "escalate" else "",
-        "reply_key": uuid.uuid4().hex, "findings": None, "draft": "", "zone": current_zone(),
+        "reply_key": uuid.uuid4().hex, "findings": None, "draft": _saved(request, brand),
+        "saved": list(enumerate(brand.saved)), "zone": current_zone(),
         "can_mute": item.network == "mastodon" and item.author_id,
     }
+
+
+def _saved(request, brand: ConversationSettings) -> str:
+    """The saved reply picked (``?saved=<n>``) as the reply's draft."""
+    value = request.GET.get("saved", "")
+    saved = brand.saved
+    return saved[int(value)][1] if value.isdigit() and int(value) < len(saved) else ""

@@ -238,3 +238,39 @@ def test_the_dashboard_counts_the_inbox_and_a_missed_target_is_emailed_once(
     assert to == sorted([editor.email, "lead@acme.test", "oncall@acme.test"])
     mine = next(m for m in mail.outbox if m.to == [editor.email])
     assert f"/admin/inbox/{old[0].pk}/" in mine.body and "4 h" in mine.body
+
+
+def test_paging_past_many_pinned_items_reaches_the_others(world, http, networks):
+    n = networks
+    with in_brand(n.schema):
+        items = _make_items(n.on_bluesky, 70)
+        Item.objects.filter(pk__in=[i.pk for i in items[:60]]).update(pinned=True)
+    admin = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
+    page = admin.get("/admin/inbox/")
+    seen = _ids(page)
+    found = re.search(rb'href="(\?[^"]*after=[^"]+)"', page.content)
+    second = admin.get("/admin/inbox/" + found.group(1).decode().replace("&amp;", "&"))
+    seen += _ids(second)
+    assert len(seen) == 70 and len(set(seen)) == 70
+    assert seen[:60] == [i.pk for i in reversed(items[:60])]  # pinned, newest first
+    assert seen[60:] == [i.pk for i in reversed(items[60:])]
+
+
+def test_a_saved_reply_fills_the_reply_form(world, http, networks):
+    from campaigns.conversations.models import ConversationSettings
+
+    n = networks
+    with in_brand(n.schema):
+        (item,) = _make_items(n.on_mastodon, 1)
+        brand = ConversationSettings.load()
+        brand.saved_replies = ("Ask to share: We love your photo! May we share it, crediting "
+                               "you?\n\nThanks: Thank you so much!")
+        brand.save()
+    admin = http(world.acme.host, user=world.acme.users[Role.EDITOR])
+    page = admin.get(f"/admin/inbox/{item.pk}/")
+    assert b">Ask to share</a>" in page.content and b">Thanks</a>" in page.content
+    filled = admin.get(f"/admin/inbox/{item.pk}/?saved=0")
+    assert re.search(rb'<textarea id="reply-text"[^>]*>We love your photo! May we share it, '
+                     rb'crediting you\?</textarea>', filled.content)
+    assert re.search(rb'<textarea id="reply-text"[^>]*></textarea>',
+                     admin.get(f"/admin/inbox/{item.pk}/?saved=9").content)  # no such one

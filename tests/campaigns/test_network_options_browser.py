@@ -57,9 +57,9 @@ def test_a_pinterest_posts_board_is_asked_once_a_pinterest_channel_is_chosen(
     _add_image(page, "posts-0", image.title, "A cup of autumn roast")
     group = page.locator('[data-network-options="pinterest"]').first
     expect(group).to_be_hidden()  # no Pinterest channel chosen yet
-    page.get_by_label(box.name).first.check()
+    page.get_by_role("checkbox", name=box.name).check()
     expect(group).to_be_hidden()
-    page.get_by_label(pins.name).first.check()
+    page.get_by_role("checkbox", name=pins.name).check()
     expect(group).to_be_visible()
 
     # saved without a board: the reason, in the post
@@ -70,9 +70,9 @@ def test_a_pinterest_posts_board_is_asked_once_a_pinterest_channel_is_chosen(
     group = page.locator('[data-network-options="pinterest"]').first
     group.get_by_label("Board").select_option(label="Our cafés")
     group.get_by_label("Pin title").fill("Autumn at our cafés")
-    page.get_by_label(pins.name).first.uncheck()
+    page.get_by_role("checkbox", name=pins.name).uncheck()
     expect(group).to_be_hidden()
-    page.get_by_label(pins.name).first.check()
+    page.get_by_role("checkbox", name=pins.name).check()
     expect(group.get_by_label("Board")).to_have_value("b2")  # kept while hidden
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_text(f"Campaign “{title}” saved as a draft.")).to_be_visible()

@@ -182,8 +182,8 @@ class Adapter:
         provider = connections.get(self.network)
         label = provider.label if provider is not None else self.network
         if provider is None or not channel.get_refresh_token():
-            raise NeedsReconnect(f"{label} gave this channel no way to renew its access: "
-                                 "reconnect the channel.")
+            raise NeedsReconnect(f"{label} gave this channel no refresh token, so its access "
+                                 "cannot be renewed: reconnect the channel.")
 
         def renewed(current) -> None:
             try:

@@ -157,6 +157,22 @@ def test_the_schedules_page_refuses_bad_addresses_and_keeps_to_its_brand(world, 
     assert editor.get("/admin/results/report-schedules/").status_code in (302, 403)
 
 
-def test_the_client_reports_job_is_a_periodic_job(settings):
-    job = settings.PERIODIC_JOBS["client reports"]
-    assert job["func"] == "campaigns.results.tasks.send_scheduled_reports"
+def test_the_client_reports_job_runs_from_django_q2s_schedule(world, last_month):
+    """The job is kept in django-q2 (hourly) and runs through django-q2's task machinery."""
+    from django_q.models import Schedule
+    from django_q.tasks import async_task
+
+    from agency import schedules
+
+    n, deliveries, zone = last_month
+    schedules.sync()
+    job = Schedule.objects.get(name="client reports")
+    assert (job.func, job.schedule_type) == ("campaigns.results.tasks.send_scheduled_reports",
+                                             Schedule.HOURLY)
+    with schema_context(n.schema):
+        ReportSchedule.objects.create(kind=ReportSchedule.MONTHLY, day=1,
+                                      recipients=["cfo@acme.example"])
+    mail.outbox.clear()
+    async_task(job.func, sync=True)
+    async_task(job.func, sync=True)
+    assert [m.to for m in mail.outbox] == [["cfo@acme.example"]]

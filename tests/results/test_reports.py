@@ -133,3 +133,24 @@ def test_another_brand_reads_no_report(world, http, counted):
                     raise_request_exception=False)
     response = crossing.get(f"/admin/results/report/campaign/{page_id}/pdf/")
     assert response.status_code in (302, 403, 404) and b"%PDF" not in response.content
+
+
+def test_the_brands_logo_heads_the_report_and_its_pdf(world, http, counted):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.images import png_bytes
+
+    n, deliveries = counted
+    acme = world.acme.client
+    admin = http(user=world.agency_admin)
+    edited = admin.post(f"/clients/{acme.slug}/edit/", {
+        "name": acme.name, "time_zone": acme.time_zone, "brand_colour": "#123456",
+        "logo": SimpleUploadedFile("logo.png", png_bytes(), content_type="image/png")})
+    assert edited.status_code == 302
+    manager = http(world.acme.host, world.acme.users[Role.ACCOUNT_MANAGER])
+    report = f"/admin/results/report/campaign/{deliveries[0].page_id}/"
+    html = manager.get(report).content.decode()
+    assert re.search(r'<img class="report-logo" src="data:image/png;base64,[^"]+" '
+                     rf'alt="{acme.name} logo">', html)
+    pdf = PdfReader(io.BytesIO(manager.get(report + "pdf/").content))
+    assert len(pdf.pages[0].images) >= 1  # the logo (the post's image is further down)

@@ -334,6 +334,7 @@ class CampaignPage(Page):
                     "network": channel.rules, "text": draft.text, "images": images,
                     "videos": videos, "problems": channel.rules.problems(draft, channel),
                     "length": channel.rules.length(draft.text),
+                    "options": channel.rules.options_of(draft),  # the network's, defaults in
                 })
         return cards
 

@@ -657,7 +657,11 @@ def test_the_youtube_preview_shows_the_player_the_title_and_the_folded_descripti
     thumb = ImageFactory(brand=world.acme, title="Thumb")
     page = CampaignFactory(brand=world.acme, title="Roasts", author=world.acme.users[Role.EDITOR],
                            posts=[PostFactory(copy="How we roast\nA day at the roastery.",
-                                              channels=[channel], image=thumb)])
+                                              channels=[channel], image=thumb),
+                                  PostFactory(copy="Second film\nThe cupping.",
+                                              channels=[channel],
+                                              network_options={"youtube": {
+                                                  "title": "Cupping at Acme, in 3 minutes"}})])
     with schema_context(world.acme.client.schema_name):
         draft = CampaignPage.objects.get(pk=page.pk).get_latest_revision_as_object()
         request = RequestFactory(HTTP_HOST=world.acme.host).get("/")
@@ -666,8 +670,10 @@ def test_the_youtube_preview_shows_the_player_the_title_and_the_folded_descripti
         response.render()
     html = response.content.decode()
 
-    assert html.count('class="card card--youtube"') == 1
+    assert html.count('class="card card--youtube"') == 2
     assert '<p class="card__yt-title">How we roast</p>' in html
+    # a post's chosen title is the one the card shows, as the upload will have it
+    assert '<p class="card__yt-title">Cupping at Acme, in 3 minutes</p>' in html
     assert "A day at the roastery." in html[html.index("<summary>Description</summary>"):]
     player = html[html.index('<div class="card__player">'):]
     assert "<img" in player.split("</div>")[0]  # the image is the video's thumbnail

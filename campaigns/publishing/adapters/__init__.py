@@ -265,6 +265,33 @@ def guess_mime(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
+def api_error(label: str, exc, *, sent: bool, what: str, thing: str = "post") -> AdapterError:
+    """Our error for a network client's error ``exc`` (``status``: the HTTP status, or None when
+    the network did not answer; ``message``; ``sent``: the request may have reached the
+    network; ``cause``: the transport's error), after the network's own cases (its rate limits,
+    its refusals) were taken: an address the guard refuses is permanent; no answer after the
+    request may have made the ``thing`` (``sent``) is unknown, else worth another try; 401 is a
+    token the network no longer takes; 5xx, 408 and 425 after the ``thing`` may have been made
+    are unknown, else worth another try; any other status is the network refusing."""
+    status = exc.status
+    if status is None:
+        if isinstance(exc.cause, outbound.Refused):
+            return Permanent(f"{label} ({what}): {exc.message}")
+        if sent and exc.sent:
+            return Unknown(f"{label} ({what}): {exc.message} after the {thing} was sent; the "
+                           f"{thing} may have been made.")
+        return Transient(f"{label} ({what}): {exc.message}")
+    if status == 401:
+        return NeedsReconnect(f"{label} no longer accepts the channel's token ({exc.message}): "
+                              "reconnect the channel.")
+    if status >= 500 or status in (408, 425):
+        if sent:
+            return Unknown(f"{label} answered HTTP {status} after the {thing} was sent "
+                           f"({exc.message}); the {thing} may have been made.")
+        return Transient(f"{label} answered HTTP {status} ({what}): {exc.message}")
+    return Permanent(f"{label} refused the {thing} ({what}, HTTP {status}): {exc.message}")
+
+
 def http_error(status: int, reason: str, *, retry_after: str | None = None) -> AdapterError:
     """The error for an HTTP answer that is not a success: 408, 425, 429 and 5xx are worth
     another try later; any other 4xx (or a redirect, never followed) is the network refusing

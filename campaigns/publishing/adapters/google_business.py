@@ -38,7 +38,6 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from agency import outbound
 from campaigns import networks
 from campaigns.networks import google_business_problems, option_moment
 from campaigns.providers.google_business import Client, GoogleError, parent
@@ -52,6 +51,7 @@ from campaigns.publishing.adapters import (
     Published,
     Transient,
     Unknown,
+    api_error,
     register,
 )
 
@@ -159,16 +159,6 @@ class GoogleBusinessAdapter(Adapter):
 
     def _error(self, exc: GoogleError, *, sent: bool, what: str) -> AdapterError:
         status = exc.status
-        if status is None:
-            if isinstance(exc.cause, outbound.Refused):
-                return Permanent(f"Google ({what}): {exc.message}")
-            if sent and exc.sent:
-                return Unknown(f"Google ({what}): {exc.message} after the post was sent; the "
-                               "post may have been made.")
-            return Transient(f"Google ({what}): {exc.message}")
-        if status == 401:
-            return NeedsReconnect(f"Google no longer accepts the channel's access "
-                                  f"({exc.message}): reconnect the channel.")
         if status == 429 or exc.code == "RESOURCE_EXHAUSTED":
             wait = exc.retry_after
             if wait is None and "minute" in exc.message.lower():
@@ -183,12 +173,7 @@ class GoogleBusinessAdapter(Adapter):
             return Permanent(f"Google does not know the channel's location ({exc.message}): "
                              "it may have been removed; reconnect the channel and pick it "
                              "again.")
-        if status >= 500 or status in (408, 425):
-            if sent:
-                return Unknown(f"Google answered HTTP {status} after the post was sent "
-                               f"({exc.message}); the post may have been made.")
-            return Transient(f"Google answered HTTP {status} ({what}): {exc.message}")
-        return Permanent(f"Google refused the post ({what}, HTTP {status}): {exc.message}")
+        return api_error("Google", exc, sent=sent, what=what)
 
     # -- the adapter ----------------------------------------------------------------------------
 

@@ -32,7 +32,6 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 
-from agency import outbound
 from campaigns.providers.linkedin import (
     Client,
     LinkedInError,
@@ -49,6 +48,7 @@ from campaigns.publishing.adapters import (
     Published,
     Transient,
     Unknown,
+    api_error,
     register,
 )
 
@@ -133,17 +133,7 @@ class LinkedInAdapter(Adapter):
 
     def _error(self, exc: LinkedInError, *, sent: bool, what: str) -> AdapterError:
         """Our error for LinkedIn's. ``sent``: the request may have made the post."""
-        if exc.status is None:
-            if isinstance(exc.cause, outbound.Refused):
-                return Permanent(f"LinkedIn ({what}): {exc.message}")
-            if sent and exc.sent:
-                return Unknown(f"LinkedIn ({what}): {exc.message} after the post was sent; "
-                               "the post may have been made.")
-            return Transient(f"LinkedIn ({what}): {exc.message}")
         status = exc.status
-        if status == 401:
-            return NeedsReconnect(f"LinkedIn no longer accepts the channel's token "
-                                  f"({exc.message}): reconnect the channel.")
         if status == 429:
             # LinkedIn's limits are per day and reset at midnight UTC; it sends no reset header.
             # A daily limit's 429 waits for the reset (every try before it would only count
@@ -158,12 +148,7 @@ class LinkedInAdapter(Adapter):
             return Permanent(f"LinkedIn refused ({what}, HTTP 403): {exc.message}. The member "
                              "who connected the channel may no longer be an administrator of "
                              "the page: reconnect it as one.")
-        if status >= 500 or status in (408, 425):
-            if sent:
-                return Unknown(f"LinkedIn answered HTTP {status} after the post was sent "
-                               f"({exc.message}); the post may have been made.")
-            return Transient(f"LinkedIn answered HTTP {status} ({what}): {exc.message}")
-        return Permanent(f"LinkedIn refused the post ({what}, HTTP {status}): {exc.message}")
+        return api_error("LinkedIn", exc, sent=sent, what=what)
 
     # -- the adapter ----------------------------------------------------------------------------
 

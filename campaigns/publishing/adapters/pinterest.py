@@ -51,6 +51,7 @@ from campaigns.publishing.adapters import (
     Published,
     Transient,
     Unknown,
+    api_error,
     register,
 )
 
@@ -123,17 +124,7 @@ class PinterestAdapter(Adapter):
 
     def _error(self, exc: PinterestError, *, sent: bool, what: str) -> AdapterError:
         """Our error for Pinterest's. ``sent``: the request may have made the pin."""
-        if exc.status is None:
-            if isinstance(exc.cause, outbound.Refused):
-                return Permanent(f"Pinterest ({what}): {exc.message}")
-            if sent and exc.sent:
-                return Unknown(f"Pinterest ({what}): {exc.message} after the pin was sent; "
-                               "it may have been made.")
-            return Transient(f"Pinterest ({what}): {exc.message}")
         status = exc.status
-        if status == 401:
-            return NeedsReconnect(f"Pinterest no longer accepts the channel's token "
-                                  f"({exc.message}): reconnect the channel.")
         if status == 429:
             wait = exc.retry_after()
             when = f" in {wait:.0f} s, when its window resets" if wait is not None else " later"
@@ -146,12 +137,7 @@ class PinterestAdapter(Adapter):
         if status == 404 and what == "the pin":
             return Permanent(f"Pinterest has no such board ({exc.message}): it may have been "
                              "deleted. Pick another board in the editor.")
-        if status >= 500 or status == 408:
-            if sent:
-                return Unknown(f"Pinterest answered HTTP {status} after the pin was sent "
-                               f"({exc.message}); it may have been made.")
-            return Transient(f"Pinterest answered HTTP {status} ({what}): {exc.message}")
-        return Permanent(f"Pinterest refused the pin ({what}, HTTP {status}): {exc.message}")
+        return api_error("Pinterest", exc, sent=sent, what=what, thing="pin")
 
     def _refreshed(self) -> bool:
         """Renew the channel's token after a 401; False when it cannot be renewed."""

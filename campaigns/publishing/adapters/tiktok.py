@@ -46,7 +46,6 @@ from __future__ import annotations
 import logging
 import time
 
-from agency import outbound
 from campaigns.providers.tiktok import (
     PRIVACY_LABELS,
     PRIVATE,
@@ -67,6 +66,7 @@ from campaigns.publishing.adapters import (
     Published,
     Transient,
     Unknown,
+    api_error,
     register,
 )
 from campaigns.publishing.models import Delivery
@@ -168,12 +168,7 @@ class TikTokAdapter(Adapter):
     def _error(self, exc: TikTokError, *, sent: bool, what: str) -> AdapterError:
         """Our error for TikTok's. ``sent``: the request may have made the post."""
         if exc.status is None:
-            if isinstance(exc.cause, outbound.Refused):
-                return Permanent(f"TikTok ({what}): {exc.message}")
-            if sent and exc.sent:
-                return Unknown(f"TikTok ({what}): {exc.message} after it was sent; the post "
-                               "may have been made.")
-            return Transient(f"TikTok ({what}): {exc.message}")
+            return api_error("TikTok", exc, sent=sent, what=what)
         if exc.code == "scope_not_authorized":
             return NeedsReconnect("TikTok: the account did not allow the app to post "
                                   "(scope_not_authorized): reconnect the channel and leave "
@@ -188,12 +183,7 @@ class TikTokAdapter(Adapter):
         if exc.code in REFUSALS:
             return Permanent(f"TikTok refused the post ({what}): {REFUSALS[exc.code]} "
                              f"({exc.code}).")
-        if exc.status >= 500 or exc.status in (408, 425):
-            if sent:
-                return Unknown(f"TikTok answered HTTP {exc.status} after the post was sent "
-                               f"({exc.message}); the post may have been made.")
-            return Transient(f"TikTok answered HTTP {exc.status} ({what}): {exc.message}")
-        return Permanent(f"TikTok refused the post ({what}, HTTP {exc.status}): {exc.message}")
+        return api_error("TikTok", exc, sent=sent, what=what)
 
     def _renewed(self, refused: NeedsReconnect) -> Client:
         """A client with a renewed token (kept on the channel), or ``NeedsReconnect``."""

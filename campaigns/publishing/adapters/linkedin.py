@@ -107,6 +107,21 @@ def seconds_to_midnight_utc(now: datetime | None = None) -> float:
     return (midnight - now).total_seconds()
 
 
+def _statistics(elements: list[dict], remote_ids: list[str]) -> dict[str, Counts]:
+    """``organizationalEntityShareStatistics`` elements → the asked posts' counts."""
+    found = {}
+    for element in elements:
+        urn = element.get("share") or element.get("ugcPost")
+        figures = element.get("totalShareStatistics") or {}
+        if urn in remote_ids:
+            found[urn] = Counts(likes=figures.get("likeCount"),
+                                replies=figures.get("commentCount"),
+                                reposts=figures.get("shareCount"),
+                                impressions=figures.get("impressionCount"),
+                                clicks=figures.get("clickCount"))
+    return found
+
+
 def _moment(milliseconds) -> datetime | None:
     if isinstance(milliseconds, (int, float)) and milliseconds > 0:
         return datetime.fromtimestamp(milliseconds / 1000, UTC)
@@ -310,8 +325,10 @@ class LinkedInAdapter(Adapter):
     # -- results --------------------------------------------------------------------------------
 
     # ``organizationalEntityShareStatistics`` reads many of the page's posts in one call
-    # (``shares=List(…)`` and ``ugcPosts=List(…)``, URNs encoded inside Rest.li's List); 20 per
-    # call keeps the address short. A post LinkedIn no longer has has no element: left out.
+    # (``shares=List(…)`` or ``ugcPosts=List(…)``, URNs encoded inside Rest.li's List); LinkedIn
+    # states no maximum, 20 per call keeps the address short. Lifetime, organic figures: likes,
+    # comments, reshares, impressions, clicks. A post LinkedIn no longer has has no element:
+    # left out. Only organization pages (rw_organization_admin) have these statistics.
     metrics_batch = 20
 
     def metrics(self, remote_ids: list[str]) -> dict[str, Counts]:
@@ -322,30 +339,26 @@ class LinkedInAdapter(Adapter):
                              f"time, not {len(remote_ids)}.")
         shares = [urn for urn in remote_ids if urn.startswith("urn:li:share:")]
         ugc = [urn for urn in remote_ids if not urn.startswith("urn:li:share:")]
-        query = ("q=organizationalEntity&organizationalEntity="
-                 + quote(self.author, safe=""))
-        for key, urns in (("shares", shares), ("ugcPosts", ugc)):
-            if urns:
-                query += f"&{key}=List(" + ",".join(quote(u, safe="") for u in urns) + ")"
+        elements = []
         with self._client() as api:
-            try:
-                answer = api.call(
-                    "GET", f"/rest/organizationalEntityShareStatistics?{query}").json()
-            except LinkedInError as exc:
-                raise self._error(exc, sent=False, what="the posts' statistics") from exc
-            except ValueError as exc:
-                raise Transient("LinkedIn's statistics could not be read.") from exc
-        found = {}
-        for element in answer.get("elements") or []:
-            urn = element.get("share") or element.get("ugcPost")
-            figures = element.get("totalShareStatistics") or {}
-            if urn in remote_ids:
-                found[urn] = Counts(likes=figures.get("likeCount"),
-                                    replies=figures.get("commentCount"),
-                                    reposts=figures.get("shareCount"),
-                                    impressions=figures.get("impressionCount"),
-                                    clicks=figures.get("clickCount"))
-        return found
+            # one call per kind: LinkedIn checks ``shares`` and ``ugcPosts`` separately
+            for key, urns in (("shares", shares), ("ugcPosts", ugc)):
+                if not urns:
+                    continue
+                query = (f"q=organizationalEntity&organizationalEntity="
+                         f"{quote(self.author, safe='')}&{key}=List("
+                         + ",".join(quote(urn, safe="") for urn in urns) + ")")
+                try:
+                    answer = api.call(
+                        "GET", f"/rest/organizationalEntityShareStatistics?{query}").json()
+                except (LinkedInError, ValueError) as exc:
+                    error = self._error(exc, sent=False, what="the posts' statistics") \
+                        if isinstance(exc, LinkedInError) else \
+                        Transient("LinkedIn's statistics could not be read.")
+                    error.partial = _statistics(elements, remote_ids)  # the kind read before
+                    raise error from exc
+                elements += answer.get("elements") or []
+        return _statistics(elements, remote_ids)
 
     def followers(self) -> int:
         """``networkSizes`` of the organization: members following the page."""

@@ -195,6 +195,16 @@ def test_linkedin_reads_20_posts_statistics_in_one_call_and_leaves_out_a_deleted
         adapter.metrics([post["id"] for post in posts] + [other_page["id"]])
 
 
+def test_linkedin_reads_shares_and_ugc_posts_each_in_their_own_list(linkedin):
+    share, ugc = linkedin.add_post("Share"), linkedin.add_post("With a video", ugc=True)
+    linkedin.set_stats(ugc["id"], likeCount=12, commentCount=2)
+    found = on_linkedin(linkedin).metrics([share["id"], ugc["id"]])
+    assert ugc["id"].startswith("urn:li:ugcPost:")
+    assert found[ugc["id"]] == Counts(likes=12, replies=2, reposts=0, impressions=0, clicks=0)
+    assert set(found) == {share["id"], ugc["id"]}
+    assert linkedin.stats_calls["shareStatistics"] == 2
+
+
 def test_linkedin_followers_are_the_pages_network_size(linkedin):
     linkedin.followers[ORG] = 4321
     assert on_linkedin(linkedin).followers() == 4321

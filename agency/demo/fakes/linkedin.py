@@ -149,13 +149,17 @@ class FakeLinkedIn(_FakeNetwork):
                 self._tokens[token]["state"] = "revoked"
 
     def add_post(self, commentary: str, *, organization: str | None = None,
-                 created_at: datetime | None = None) -> dict:
-        """A post made elsewhere (e.g. by hand on LinkedIn), ``commentary`` in little text."""
+                 created_at: datetime | None = None, ugc: bool = False) -> dict:
+        """A post made elsewhere (e.g. by hand on LinkedIn), ``commentary`` in little text;
+        ``ugc``: with a ``urn:li:ugcPost:`` URN (as LinkedIn gives posts with some media)."""
         organization = organization or next(iter(self.organizations))
         with self.lock:
-            return self._store_post({"author": f"urn:li:organization:{organization}",
+            post = self._store_post({"author": f"urn:li:organization:{organization}",
                                      "commentary": commentary, "lifecycleState": "PUBLISHED",
                                      "visibility": "PUBLIC"}, created_at=created_at)
+            if ugc:
+                post["id"] = post["id"].replace("urn:li:share:", "urn:li:ugcPost:")
+            return post
 
     def shown_text(self, post: dict) -> str:
         """What people read of a post's commentary (little text rendered)."""

@@ -23,6 +23,15 @@ ETags) PROCESSING for ``video_processing_polls`` reads → AVAILABLE. A 429 carr
 header (LinkedIn sends none). ``headers_seen`` keeps each request's LinkedIn-Version and
 X-Restli-Protocol-Version.
 
+Results: ``GET /rest/organizationalEntityShareStatistics?q=organizationalEntity&
+organizationalEntity={org urn}&shares=List({share urn},...)`` (``ugcPosts=List(...)`` for
+ugcPost URNs) answers an element per post of that organization with its
+``totalShareStatistics`` (impressionCount, uniqueImpressionsCount, clickCount, likeCount,
+commentCount, shareCount, engagement); a post it does not have has no element. At most
+``max_stats_posts`` posts per call (400 above). ``GET /rest/networkSizes/{org urn}?edgeType=
+COMPANY_FOLLOWED_BY_MEMBER`` answers ``firstDegreeSize``. ``set_stats(urn, ...)`` and
+``followers`` set the figures; ``stats_calls`` counts the reads.
+
 The consent page (``GET /oauth/v2/authorization``) is plain HTML with "Allow" and "Cancel";
 they redirect to the ``redirect_uri`` with ``code`` and ``state``, or with
 ``error=user_cancelled_authorize`` (``deny_error``), as LinkedIn does.
@@ -91,6 +100,10 @@ class FakeLinkedIn(_FakeNetwork):
         self.videos: dict[str, dict] = {}
         self.revoked: list[str] = []
         self._posts: list[dict] = []
+        self.stats: dict[str, dict] = {}  # post URN -> totalShareStatistics figures
+        self.followers: dict[str, int] = dict.fromkeys(self.organizations, 4200)
+        self.stats_calls: Counter = Counter()
+        self.max_stats_posts = 100
         self._codes: dict[str, dict] = {}
         self._tokens: dict[str, dict] = {}  # access token -> {expires, state, scope}
         self._refresh: dict[str, float] = {}  # refresh token -> expiry (epoch seconds)
@@ -136,13 +149,17 @@ class FakeLinkedIn(_FakeNetwork):
                 self._tokens[token]["state"] = "revoked"
 
     def add_post(self, commentary: str, *, organization: str | None = None,
-                 created_at: datetime | None = None) -> dict:
-        """A post made elsewhere (e.g. by hand on LinkedIn), ``commentary`` in little text."""
+                 created_at: datetime | None = None, ugc: bool = False) -> dict:
+        """A post made elsewhere (e.g. by hand on LinkedIn), ``commentary`` in little text;
+        ``ugc``: with a ``urn:li:ugcPost:`` URN (as LinkedIn gives posts with some media)."""
         organization = organization or next(iter(self.organizations))
         with self.lock:
-            return self._store_post({"author": f"urn:li:organization:{organization}",
+            post = self._store_post({"author": f"urn:li:organization:{organization}",
                                      "commentary": commentary, "lifecycleState": "PUBLISHED",
                                      "visibility": "PUBLIC"}, created_at=created_at)
+            if ugc:
+                post["id"] = post["id"].replace("urn:li:share:", "urn:li:ugcPost:")
+            return post
 
     def shown_text(self, post: dict) -> str:
         """What people read of a post's commentary (little text rendered)."""
@@ -244,6 +261,10 @@ class FakeLinkedIn(_FakeNetwork):
             return self._finalize_video(data)
         if path.startswith("/rest/videos/") and method == "GET":
             return self._video(unquote(path[len("/rest/videos/"):]))
+        if path == "/rest/organizationalEntityShareStatistics" and method == "GET":
+            return self._share_statistics(query)
+        if path.startswith("/rest/networkSizes/") and method == "GET":
+            return self._network_size(unquote(path[len("/rest/networkSizes/"):]), arg)
         if path == "/rest/posts" and method == "POST":
             return self._create_post(data)
         if path == "/rest/posts" and method == "GET" and arg.get("q") == "author":
@@ -376,6 +397,69 @@ class FakeLinkedIn(_FakeNetwork):
             self._refresh.pop(token, None)
             self.revoked.append(token)
         return Reply(200, b"")
+
+    def set_stats(self, urn: str, **figures: int) -> None:
+        """A post's statistics, by LinkedIn's names (``likeCount``, ``impressionCount``...)."""
+        with self.lock:
+            self.stats.setdefault(urn, {}).update(figures)
+
+    def delete_post(self, urn: str) -> None:
+        with self.lock:
+            self._posts = [p for p in self._posts if p["id"] != urn]
+
+    # -- results ------------------------------------------------------------------------------
+
+    STAT_NAMES = ("impressionCount", "uniqueImpressionsCount", "clickCount", "likeCount",
+                  "commentCount", "shareCount")
+
+    def _share_statistics(self, query: dict) -> Reply:
+        arg = {k: v[0] for k, v in query.items()}
+        if arg.get("q") != "organizationalEntity":
+            return self._error(400, "Invalid query parameters passed to request", "BAD_REQUEST")
+        organization = arg.get("organizationalEntity", "")
+        if not self._administers(organization):
+            return self._error(403, "Not enough permissions to access: "
+                                    "organizationalEntityShareStatistics.FINDER-"
+                                    "organizationalEntity", "ACCESS_DENIED", 100)
+        wanted = []
+        for key in ("shares", "ugcPosts"):
+            raw = arg.get(key)
+            if raw is None:
+                continue
+            if not (raw.startswith("List(") and raw.endswith(")")):
+                return self._error(400, f"Invalid value for param {key}: expected List(...)",
+                                   "BAD_REQUEST", 100)
+            wanted += [(key, urn) for urn in raw[5:-1].split(",") if urn]
+        if len(wanted) > self.max_stats_posts:
+            return self._error(400, f"Too many posts requested: at most {self.max_stats_posts}",
+                               "BAD_REQUEST", 100)
+        with self.lock:
+            self.stats_calls["shareStatistics"] += 1
+            ours = {p["id"] for p in self._posts if p["author"] == organization}
+            stats = {urn: dict(self.stats.get(urn, {})) for _, urn in wanted}
+        elements = []
+        for key, urn in wanted:
+            if urn not in ours:
+                continue
+            figures = {name: stats[urn].get(name, 0) for name in self.STAT_NAMES}
+            impressions = figures["impressionCount"]
+            actions = figures["clickCount"] + figures["likeCount"] + \
+                figures["commentCount"] + figures["shareCount"]
+            figures["engagement"] = actions / impressions if impressions else 0.0
+            elements.append({"totalShareStatistics": figures,
+                             "share" if key == "shares" else "ugcPost": urn,
+                             "organizationalEntity": organization})
+        return Reply(200, {"paging": {"count": 10, "start": 0, "links": []},
+                           "elements": elements})
+
+    def _network_size(self, urn: str, arg: dict) -> Reply:
+        if arg.get("edgeType") != "COMPANY_FOLLOWED_BY_MEMBER":
+            return self._error(400, "Invalid value for param edgeType", "BAD_REQUEST", 100)
+        if not self._administers(urn):
+            return self._error(404, f"Organization {urn} not found", "NOT_FOUND")
+        with self.lock:
+            self.stats_calls["networkSizes"] += 1
+            return Reply(200, {"firstDegreeSize": self.followers.get(urn.rsplit(":", 1)[1], 0)})
 
     # -- organizations ------------------------------------------------------------------------
 

@@ -43,6 +43,18 @@ What it keeps to, from the references:
   ``/{user}/threads`` (containers, ``reply_to_id``), ``/{container}?fields=status,error_message``,
   ``/{user}/threads_publish``, ``/{user}/threads_publishing_limit``, ``/{user}/threads``.
 
+- Insights (``set_stats(object_id, ...)`` sets a post's figures; ``metric_calls`` counts the
+  reads): ``GET /?ids=a,b,c&fields=...`` reads up to 50 objects at once (more: code 100; an id
+  that does not exist fails the whole read with code 803 "Some of the aliases you requested do
+  not exist: ..."). A Page post gives ``shares{count}`` (left out at zero),
+  ``reactions.summary(total_count)``, ``comments.summary(total_count)`` and
+  ``insights.metric(post_media_view,post_total_media_view_unique,post_clicks)``; Instagram media
+  ``like_count``, ``comments_count`` and ``insights.metric(views,reach,saved,shares)``
+  (``impressions`` is refused since v22.0); a metric it does not know is code 100. Pages and
+  Instagram users give ``followers_count``. Threads: ``GET /{thread}/insights?metric=views,
+  likes,replies,reposts,quotes,shares`` (one thread per call) and
+  ``GET /{user}/threads_insights?metric=followers_count`` (``total_value``).
+
 The fault knobs of the other fakes work here too (``fail_next``, ``accept_then_hang``,
 ``accept_then_drop``: on the calls that publish).
 """
@@ -135,6 +147,8 @@ class FakeMeta(_FakeNetwork):
         self.threads_quota = {"quota_total": 250, "quota_duration": 86400, "used": 0}
         self.app_usage = 10  # percent, in X-App-Usage
         self._graph_errors: list[dict] = []
+        self.metric_calls: Counter = Counter()  # "ids", "threads_insights", "followers"
+        self.followers = {"20001": 1520, "20002": 40, "17841400000000001": 2310, "30001": 890}
         self._page_tokens: dict[str, str] = {}
         self._next = int(time.time()) * 1000
 
@@ -217,6 +231,27 @@ class FakeMeta(_FakeNetwork):
     def duplicates(self) -> dict[str, int]:
         with self.lock:
             return {text: n for text, n in self.posts_per_text.items() if n > 1}
+
+    def add(self, kind: str, owner: str, text: str, **values) -> dict:
+        """A published object as if made earlier: ``post`` (Page), ``ig_media``, ``thread``."""
+        if kind == "post":
+            values.setdefault("id", f"{owner}_{self._id()}")
+            values["message"] = text
+        else:
+            values.update(caption=text if kind == "ig_media" else "",
+                          text=text if kind == "thread" else "")
+            values.setdefault("media_type", "IMAGE" if kind == "ig_media" else "TEXT")
+        return dict(self._store(kind=kind, owner=owner, **values))
+
+    def set_stats(self, object_id: str, **values: int) -> None:
+        """A post's figures: ``reactions``, ``comments``, ``shares`` and insights metrics by
+        their Graph names (``post_media_view``, ``views``, ``saved``, ``reposts``...)."""
+        with self.lock:
+            self.objects[object_id].setdefault("stats", {}).update(values)
+
+    def delete(self, object_id: str) -> None:
+        with self.lock:
+            del self.objects[object_id]
 
     # -- answers ----------------------------------------------------------------------------------
 
@@ -325,6 +360,8 @@ class FakeMeta(_FakeNetwork):
         token, refusal = self._token(headers, query, form)
         if refusal is not None:
             return refusal
+        if not parts and method == "GET" and arg.get("ids"):
+            return self._many(arg)
         if not parts:
             return self.graph_error(400, 100, "Unsupported get request.")
         node = parts[0]
@@ -342,6 +379,8 @@ class FakeMeta(_FakeNetwork):
             return self._node(token, node, arg)
         if edge == "comments" and method == "POST":
             return self._comment(token, node, form)
+        if edge == "insights" and method == "GET" and node in self.objects:
+            return self._thread_insights(node, arg)
         if node in self.pages:
             return self._page(method, token, node, edge, form, files, arg)
         if node in self.ig_users:
@@ -485,8 +524,18 @@ class FakeMeta(_FakeNetwork):
     def _node(self, token: dict, node: str, arg: dict) -> Reply:
         if node == self.user["id"]:
             return self._ok({"id": self.user["id"], "name": self.user["name"]})
-        if node in self.pages:
-            return self._ok({"id": node, "name": self.pages[node]["name"]})
+        if node in self.pages or node in self.ig_users:
+            answer = {"id": node}
+            wanted = _split_fields(arg.get("fields") or "name")
+            if "followers_count" in wanted:
+                with self.lock:
+                    self.metric_calls["followers"] += 1
+                answer["followers_count"] = self.followers.get(node, 0)
+            if "name" in wanted and node in self.pages:
+                answer["name"] = self.pages[node]["name"]
+            if "username" in wanted and node in self.ig_users:
+                answer["username"] = self.ig_users[node]["username"]
+            return self._ok(answer)
         if node == self.threads_user["id"]:
             return self._ok(dict(self.threads_user))
         with self.lock:
@@ -796,6 +845,24 @@ class FakeMeta(_FakeNetwork):
         if token["kind"] != "threads" or token["subject"] != user:
             return self.graph_error(400, 10, "(#10) Application does not have permission for "
                                              "this action")
+        if edge == "threads_insights" and method == "GET":
+            metrics = [m for m in (arg.get("metric") or "").split(",") if m]
+            if not metrics:
+                return self.graph_error(400, 100, "The parameter metric is required.")
+            data = []
+            for name in metrics:
+                if name != "followers_count":
+                    return self.graph_error(400, 100, "(#100) metric[0] must be one of the "
+                                                      "following values: views, likes, replies, "
+                                                      "reposts, quotes, clicks, "
+                                                      "followers_count")
+                with self.lock:
+                    self.metric_calls["followers"] += 1
+                data.append({"name": name, "period": "day", "title": "followers_count",
+                             "description": "The number of followers on your profile.",
+                             "total_value": {"value": self.followers.get(user, 0)},
+                             "id": f"{user}/insights/{name}/day"})
+            return self._ok({"data": data})
         if edge == "threads_publishing_limit" and method == "GET":
             return self._quota(self.threads_quota, True)
         if edge == "threads" and method == "GET":
@@ -825,6 +892,122 @@ class FakeMeta(_FakeNetwork):
             return self._publish_container("threads", user, form.get("creation_id", ""),
                                            self.threads_quota, "thread")
         return self.graph_error(400, 100, "Unsupported request.")
+
+
+    # -- insights ---------------------------------------------------------------------------------
+
+    POST_METRICS = ("post_media_view", "post_total_media_view_unique", "post_clicks")
+    IG_METRICS = ("views", "reach", "saved", "shares", "likes", "comments", "total_interactions")
+    THREADS_METRICS = ("views", "likes", "replies", "reposts", "quotes", "shares")
+
+    def _many(self, arg: dict) -> Reply:
+        """``GET /?ids=a,b&fields=...``: an object per id, keyed by id."""
+        ids = [i for i in arg["ids"].split(",") if i]
+        if len(ids) > 50:
+            return self.graph_error(400, 100, "(#100) Too many IDs. Maximum: 50. Please adjust "
+                                              "and resubmit.")
+        with self.lock:
+            self.metric_calls["ids"] += 1
+            missing = [i for i in ids if i not in self.objects]
+            found = {i: dict(self.objects[i]) for i in ids if i in self.objects}
+        if missing:
+            return self.graph_error(404, 803, "(#803) Some of the aliases you requested do not "
+                                              f"exist: {','.join(missing)}",
+                                    kind="OAuthException")
+        answer = {}
+        for object_id, item in found.items():
+            shown = self._with_fields(item, arg.get("fields") or "")
+            if isinstance(shown, Reply):
+                return shown
+            answer[object_id] = shown
+        return self._ok(answer)
+
+    def _with_fields(self, item: dict, fields: str):
+        answer = {"id": item["id"]}
+        stats = item.get("stats") or {}
+        for spec in _split_fields(fields):
+            name = spec.split(".", 1)[0].split("{", 1)[0]
+            if name == "id":
+                continue
+            if item["kind"] == "post" and name == "shares":
+                if stats.get("shares"):
+                    answer["shares"] = {"count": stats["shares"]}
+            elif item["kind"] == "post" and name in ("reactions", "likes", "comments"):
+                total = stats.get("reactions" if name != "comments" else "comments", 0)
+                summary = {"total_count": total}
+                summary.update({"viewer_reaction": "NONE"} if name != "comments" else
+                               {"order": "ranked", "can_comment": True})
+                answer[name] = {"data": [], "summary": summary}
+            elif item["kind"] == "ig_media" and name in ("like_count", "comments_count"):
+                answer[name] = stats.get("likes" if name == "like_count" else "comments", 0)
+            elif name == "insights" and item["kind"] in ("post", "ig_media"):
+                metrics = _modifier(spec, "metric")
+                known = self.POST_METRICS if item["kind"] == "post" else self.IG_METRICS
+                for metric in metrics:
+                    if item["kind"] == "ig_media" and metric == "impressions":
+                        return self.graph_error(400, 100, "(#100) Starting from version v22.0 "
+                                                          "and above, the impressions metric is "
+                                                          "no longer supported for media "
+                                                          "created after July 2, 2024.")
+                    if metric not in known:
+                        return self.graph_error(400, 100, f"(#100) The value must be a valid "
+                                                          f"insights metric: {metric}")
+                answer["insights"] = {"data": [self._metric(item["id"], m, stats.get(m, 0))
+                                               for m in metrics]}
+            else:
+                answer.update({k: v for k, v in self._public(item).items() if k == name})
+        return answer
+
+    @staticmethod
+    def _metric(object_id: str, name: str, value: int) -> dict:
+        return {"name": name, "period": "lifetime", "values": [{"value": value}],
+                "title": name.replace("_", " ").capitalize(), "description": name,
+                "id": f"{object_id}/insights/{name}/lifetime"}
+
+    def _thread_insights(self, node: str, arg: dict) -> Reply:
+        with self.lock:
+            self.metric_calls["threads_insights"] += 1
+            item = dict(self.objects[node])
+        if item["kind"] != "thread":
+            return self.graph_error(400, 100, "(#100) Tried accessing nonexisting field "
+                                              "(insights)")
+        metrics = [m for m in (arg.get("metric") or "").split(",") if m]
+        if not metrics:
+            return self.graph_error(400, 100, "The parameter metric is required.")
+        for metric in metrics:
+            if metric not in self.THREADS_METRICS:
+                return self.graph_error(400, 100, f"(#100) metric[0] must be one of the "
+                                                  f"following values: "
+                                                  f"{', '.join(self.THREADS_METRICS)}")
+        stats = item.get("stats") or {}
+        return self._ok({"data": [self._metric(node, m, stats.get(m, 0)) for m in metrics]})
+
+
+def _split_fields(fields: str) -> list[str]:
+    """``a,b.metric(x,y),c{d,e}`` → its top-level fields, modifiers kept."""
+    parts, depth, current = [], 0, ""
+    for char in fields:
+        if char in "({":
+            depth += 1
+        elif char in ")}":
+            depth -= 1
+        if char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    if current.strip():
+        parts.append(current.strip())
+    return parts
+
+
+def _modifier(spec: str, name: str) -> list[str]:
+    """The arguments of ``.name(...)`` in a field, e.g. ``insights.metric(a,b)`` → [a, b]."""
+    marker = f".{name}("
+    if marker not in spec:
+        return []
+    inside = spec.split(marker, 1)[1].split(")", 1)[0]
+    return [part.strip() for part in inside.split(",") if part.strip()]
 
 
 # The demo's sandbox: one Meta for Facebook, Instagram (through Facebook Login) and Threads.

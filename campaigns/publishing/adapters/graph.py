@@ -53,6 +53,7 @@ TRANSIENT_CODES = {1, 2}
 # this happens our media server was down for a moment (seen in the chaos run during a database
 # restart), so it is worth another try; the engine's attempt limit bounds the tries.
 MEDIA_FETCH_SUBCODE = 2207052
+MISSING_ALIASES_CODE = 803  # "Some of the aliases you requested do not exist: a,b"
 THROTTLE_WAIT = 600.0  # seconds: usage is counted over a rolling hour; try again in a while
 
 
@@ -203,6 +204,11 @@ class GraphClient:
         message = outbound.excerpt(error.get("error_user_msg") or error.get("message")
                                    or "no reason given")
         named = f"{message} (code {code}" + (f", subcode {subcode}" if subcode else "") + ")"
+        if code == MISSING_ALIASES_CODE:  # a multi-id read naming objects that are gone
+            refusal = Permanent(f"{self.label} refused the read: {named}")
+            refusal.missing = [part.strip() for part in str(error.get("message") or "")
+                               .rsplit(":", 1)[-1].split(",") if part.strip()]
+            return refusal
         if code in RECONNECT_CODES or subcode in RECONNECT_SUBCODES:
             return NeedsReconnect(f"{self.label} no longer accepts the channel's token: {named}. "
                                   "Reconnect the account.")
@@ -220,6 +226,56 @@ class GraphClient:
             return Transient(f"{self.label} had a temporary problem: {named}",
                              retry_after=usage_wait(headers))
         return Permanent(f"{self.label} refused the post: {named}")
+
+
+# -- insights (results) ------------------------------------------------------------------------
+
+IDS_PER_READ = 50  # Graph reads at most 50 objects in one ``?ids=`` request
+USAGE_STOP = 95  # percent of the app's hourly allowance (X-App-Usage): stop reading until later
+
+
+def metric_values(insights) -> dict[str, int]:
+    """``{"data": [{"name", "values": [{"value"}]}]}`` (or ``total_value``) → {name: value}."""
+    values = {}
+    for entry in (insights or {}).get("data") or []:
+        if "total_value" in entry:
+            value = (entry.get("total_value") or {}).get("value")
+        else:
+            value = ((entry.get("values") or [{}])[-1] or {}).get("value")
+        if isinstance(value, (int, float)):
+            values[str(entry.get("name"))] = int(value)
+    return values
+
+
+def read_many(client: GraphClient, ids: list[str], *, fields: str) -> dict[str, dict]:
+    """``GET /?ids=…&fields=…``: each object by id. Graph fails the whole read when one id is
+    gone (code 803, naming them): read again without those; they are left out of the answer."""
+    if len(ids) > IDS_PER_READ:
+        raise ValueError(f"Graph reads at most {IDS_PER_READ} ids at once, not {len(ids)}.")
+    wanted = list(ids)
+    while wanted:
+        try:
+            answer = client.get("", ids=",".join(wanted), fields=fields)
+        except Permanent as exc:
+            gone = set(getattr(exc, "missing", ()) or ())
+            if not gone or not gone & set(wanted):
+                raise
+            wanted = [object_id for object_id in wanted if object_id not in gone]
+            continue
+        return {key: value for key, value in answer.items() if isinstance(value, dict)}
+    return {}
+
+
+def stop_if_near_limit(client: GraphClient, read: dict) -> None:
+    """After a read: at ``USAGE_STOP`` % of the app's hourly allowance, keep what was read
+    (``partial``) and make the channel wait, before Meta starts refusing (code 4)."""
+    usage = app_usage(client.last_headers)
+    if usage >= USAGE_STOP:
+        stop = Transient(f"{client.label}: the app has used {usage}% of its hourly Graph API "
+                         "allowance; reading the rest later.",
+                         retry_after=usage_wait(client.last_headers) or THROTTLE_WAIT)
+        stop.partial = read
+        raise stop
 
 
 # -- containers (Instagram and Threads) -------------------------------------------------------

@@ -20,6 +20,7 @@ import logging
 from campaigns.publishing import media_links
 from campaigns.publishing.adapters import (
     AdapterError,
+    Counts,
     Outgoing,
     Permanent,
     Published,
@@ -27,10 +28,14 @@ from campaigns.publishing.adapters import (
 )
 from campaigns.publishing.adapters.facebook import graph_base
 from campaigns.publishing.adapters.graph import (
+    IDS_PER_READ,
     GraphAdapter,
     GraphClient,
     container_deadline,
+    metric_values,
     publishing_quota,
+    read_many,
+    stop_if_near_limit,
     wait_for_container,
 )
 
@@ -58,6 +63,33 @@ class InstagramAdapter(GraphAdapter):
     recent_fields = "id,caption,timestamp,permalink"
     text_key, time_key = "caption", "timestamp"
     recent_since = False
+
+    # Results: ``like_count`` and ``comments_count`` are the media's fields; views, saves and
+    # shares its insights (``views`` replaced ``impressions``, refused since v22.0; ``reach``,
+    # people rather than views, has no place in the counts). Up to 50 media per read.
+    metrics_batch = IDS_PER_READ
+    METRIC_FIELDS = "like_count,comments_count,insights.metric(views,saved,shares)"
+
+    def metrics(self, remote_ids: list[str]) -> dict[str, Counts]:
+        if not remote_ids:
+            return {}
+        with self._client() as graph:
+            media = read_many(graph, remote_ids, fields=self.METRIC_FIELDS)
+            found = {}
+            for remote_id, item in media.items():
+                insights = metric_values(item.get("insights"))
+                found[remote_id] = Counts(
+                    likes=item.get("like_count"), replies=item.get("comments_count"),
+                    reposts=insights.get("shares"), views=insights.get("views"),
+                    saves=insights.get("saved"))
+            stop_if_near_limit(graph, found)
+            return found
+
+    def followers(self) -> int:
+        """The Instagram user's ``followers_count``."""
+        with self._client() as graph:
+            user = graph.get(self.channel.account_id, fields="followers_count")
+        return int(user.get("followers_count") or 0)
 
     def _client(self) -> GraphClient:
         token = self.channel.get_secret()

@@ -16,16 +16,20 @@ import logging
 from campaigns import connections
 from campaigns.publishing.adapters import (
     AdapterError,
+    Counts,
     Outgoing,
     Permanent,
     Published,
+    Transient,
     register,
 )
 from campaigns.publishing.adapters.graph import (
     GraphAdapter,
     GraphClient,
     container_deadline,
+    metric_values,
     publishing_quota,
+    stop_if_near_limit,
     wait_for_container,
 )
 from campaigns.publishing.adapters.instagram import media_url
@@ -52,6 +56,44 @@ class ThreadsAdapter(GraphAdapter):
     recent_fields = "id,text,timestamp,permalink"
     text_key, time_key = "text", "timestamp"
     recent_what = "threads"
+
+    # Results: Threads has no multi-id read: ``GET /{thread}/insights?metric=…`` one thread at
+    # a time, the calls of a batch sharing one session. ``shares`` (sent in messages) has no
+    # place in the counts.
+    metrics_batch = 25
+    METRICS = "views,likes,replies,reposts,quotes"
+    GONE_SUBCODE = 33  # "Object with ID … does not exist"
+
+    def metrics(self, remote_ids: list[str]) -> dict[str, Counts]:
+        found: dict[str, Counts] = {}
+        if not remote_ids:
+            return found
+        with self._client() as graph:
+            for remote_id in remote_ids:
+                try:
+                    answer = graph.get(f"{remote_id}/insights", metric=self.METRICS)
+                except Transient as exc:
+                    exc.partial = dict(found)
+                    raise
+                except Permanent as exc:
+                    if f"subcode {self.GONE_SUBCODE})" in exc.message:
+                        continue  # deleted on Threads: left out, marked gone
+                    raise
+                values = metric_values(answer)
+                found[remote_id] = Counts(
+                    likes=values.get("likes"), replies=values.get("replies"),
+                    reposts=values.get("reposts"), quotes=values.get("quotes"),
+                    views=values.get("views"))
+                if remote_id != remote_ids[-1]:
+                    stop_if_near_limit(graph, found)
+        return found
+
+    def followers(self) -> int:
+        """``threads_insights?metric=followers_count`` (its ``total_value``)."""
+        with self._client() as graph:
+            answer = graph.get(f"{self.channel.account_id}/threads_insights",
+                               metric="followers_count")
+        return metric_values(answer).get("followers_count", 0)
 
     def _client(self) -> GraphClient:
         token = self.channel.get_secret()

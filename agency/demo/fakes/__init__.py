@@ -50,7 +50,7 @@ from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 import regex
 
 __all__ = ["FAKES", "FakeBluesky", "FakeMastodon", "FakeTokenServer", "Hostile", "Reply",
-           "closed_port_url", "demo_env", "load_all", "register_fake", "tid"]
+           "closed_port_url", "demo_env", "redirect_to", "load_all", "register_fake", "tid"]
 
 
 def closed_port_url() -> str:
@@ -79,6 +79,14 @@ class _Failure:
     retry_after: float | None
     message: str | None
     path: str | None
+
+
+def redirect_to(redirect_uri: str, params: dict) -> Reply:
+    """An OAuth consent screen's answer: back to the app's ``redirect_uri`` with ``params``
+    added to its query."""
+    join = "&" if "?" in redirect_uri else "?"
+    return Reply(302, b"", {"Location": redirect_uri + join + urlencode(params),
+                            "Content-Type": "text/html; charset=utf-8"})
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -700,10 +708,7 @@ class FakeMastodon(_FakeNetwork):
 
     @staticmethod
     def _redirect(redirect_uri: str, params: dict) -> Reply:
-        params = {k: v for k, v in params.items() if v}
-        join = "&" if "?" in redirect_uri else "?"
-        return Reply(302, b"", {"Location": redirect_uri + join + urlencode(params),
-                                "Content-Type": "text/html; charset=utf-8"})
+        return redirect_to(redirect_uri, {k: v for k, v in params.items() if v})
 
     def _client(self, headers, data: dict) -> dict | None:
         """The app that authenticated: client_secret_post or client_secret_basic."""

@@ -55,9 +55,9 @@ import secrets
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-from agency.demo.fakes import Reply, _FakeNetwork, register_fake
+from agency.demo.fakes import Reply, _FakeNetwork, redirect_to, register_fake
 
 __all__ = ["FakeGoogleBusiness"]
 
@@ -287,18 +287,13 @@ class FakeGoogleBusiness(_FakeNetwork):
 </form></main></body></html>"""
         return Reply(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
 
-    def _redirect(self, redirect_uri: str, params: dict) -> Reply:
-        joiner = "&" if urlsplit(redirect_uri).query else "?"
-        return Reply(302, b"", {"Location": redirect_uri + joiner + urlencode(params),
-                                "Content-Type": "text/html; charset=utf-8"})
-
     def _decide(self, form: dict) -> Reply:
         redirect_uri, state = form.get("redirect_uri", ""), form.get("state", "")
         if form.get("client_id") != self.client_id or not redirect_uri:
             return Reply(400, b"<!doctype html><p>Invalid request</p>",
                          {"Content-Type": "text/html; charset=utf-8"})
         if form.get("decision") != "allow":
-            return self._redirect(redirect_uri, {"error": "access_denied", "state": state})
+            return redirect_to(redirect_uri, {"error": "access_denied", "state": state})
         code = "4/0" + secrets.token_urlsafe(30)
         with self.lock:
             self._codes[code] = {
@@ -307,7 +302,7 @@ class FakeGoogleBusiness(_FakeNetwork):
                 "offline": form.get("access_type") == "offline",
                 "challenge": form.get("code_challenge", ""),
                 "method": form.get("code_challenge_method", "plain")}
-        return self._redirect(redirect_uri, {"code": code, "scope": form.get("scope", ""),
+        return redirect_to(redirect_uri, {"code": code, "scope": form.get("scope", ""),
                                              "state": state})
 
     def _token(self, form: dict) -> Reply:

@@ -45,9 +45,9 @@ import secrets
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, unquote
 
-from agency.demo.fakes import Reply, _FakeNetwork, _Handler, register_fake
+from agency.demo.fakes import Reply, _FakeNetwork, _Handler, redirect_to, register_fake
 
 __all__ = ["FakeLinkedIn"]
 
@@ -301,7 +301,7 @@ class FakeLinkedIn(_FakeNetwork):
                               b"went wrong.</h1><p>The passed in client_id is invalid.</p>",
                          {"Content-Type": "text/html; charset=utf-8"})
         if arg.get("response_type") != "code" or not arg.get("redirect_uri"):
-            return self._redirect(arg.get("redirect_uri") or "", {
+            return redirect_to(arg.get("redirect_uri") or "", {
                 "error": "invalid_request",
                 "error_description": "The response_type and redirect_uri are required",
                 "state": arg.get("state", "")}) if arg.get("redirect_uri") else Reply(
@@ -323,18 +323,13 @@ class FakeLinkedIn(_FakeNetwork):
 </form></main></body></html>"""
         return Reply(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
 
-    def _redirect(self, redirect_uri: str, params: dict) -> Reply:
-        joiner = "&" if urlsplit(redirect_uri).query else "?"
-        return Reply(302, b"", {"Location": redirect_uri + joiner + urlencode(params),
-                                "Content-Type": "text/html; charset=utf-8"})
-
     def _decide(self, form: dict) -> Reply:
         redirect_uri, state = form.get("redirect_uri", ""), form.get("state", "")
         if form.get("client_id") != self.client_id or not redirect_uri:
             return Reply(400, b"<!doctype html><p>Invalid request</p>",
                          {"Content-Type": "text/html; charset=utf-8"})
         if form.get("decision") != "allow":
-            return self._redirect(redirect_uri, {
+            return redirect_to(redirect_uri, {
                 "error": self.deny_error,
                 "error_description": "The user cancelled the authorization", "state": state})
         code = secrets.token_urlsafe(24)
@@ -342,7 +337,7 @@ class FakeLinkedIn(_FakeNetwork):
             self._codes[code] = {"redirect_uri": redirect_uri, "expires": time.time() + 1800,
                                  "scope": ",".join(form.get("scope", "").replace(",", " ")
                                                    .split())}
-        return self._redirect(redirect_uri, {"code": code, "state": state})
+        return redirect_to(redirect_uri, {"code": code, "state": state})
 
     def _client_ok(self, form: dict) -> bool:
         return form.get("client_id") == self.client_id \

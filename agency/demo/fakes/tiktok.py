@@ -36,9 +36,9 @@ import json
 import secrets
 import time
 from collections import Counter
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-from agency.demo.fakes import Reply, _FakeNetwork, _Handler, register_fake
+from agency.demo.fakes import Reply, _FakeNetwork, _Handler, redirect_to, register_fake
 
 __all__ = ["FakeTikTok"]
 
@@ -256,25 +256,20 @@ class FakeTikTok(_FakeNetwork):
 </form></main></body></html>"""
         return Reply(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
 
-    def _redirect(self, redirect_uri: str, params: dict) -> Reply:
-        joiner = "&" if urlsplit(redirect_uri).query else "?"
-        return Reply(302, b"", {"Location": redirect_uri + joiner + urlencode(params),
-                                "Content-Type": "text/html; charset=utf-8"})
-
     def _decide(self, form: dict) -> Reply:
         redirect_uri, state = form.get("redirect_uri", ""), form.get("state", "")
         if form.get("client_key") != self.client_key or not redirect_uri:
             return Reply(400, b"<!doctype html><p>Invalid request</p>",
                          {"Content-Type": "text/html; charset=utf-8"})
         if form.get("decision") != "allow":
-            return self._redirect(redirect_uri, {
+            return redirect_to(redirect_uri, {
                 "error": self.deny_error, "error_description": "The user denied the request",
                 "state": state})
         code = secrets.token_urlsafe(24)
         with self.lock:
             self._codes[code] = {"redirect_uri": redirect_uri, "expires": time.time() + 300,
                                  "scope": form.get("scope", "")}
-        return self._redirect(redirect_uri, {"code": code, "scopes": form.get("scope", ""),
+        return redirect_to(redirect_uri, {"code": code, "scopes": form.get("scope", ""),
                                              "state": state})
 
     def _grant(self, scope: str, refresh: str | None = None) -> dict:

@@ -36,9 +36,9 @@ import secrets
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs
 
-from agency.demo.fakes import Reply, _FakeNetwork, _multipart, register_fake
+from agency.demo.fakes import Reply, _FakeNetwork, _multipart, redirect_to, register_fake
 from campaigns.networks import x_weighted
 
 __all__ = ["FakeX"]
@@ -243,11 +243,6 @@ class FakeX(_FakeNetwork):
                              f"</title></head><body><main>{text}</main></body></html>".encode(),
                      {"Content-Type": "text/html; charset=utf-8"})
 
-    def _redirect(self, redirect_uri: str, params: dict) -> Reply:
-        joiner = "&" if urlsplit(redirect_uri).query else "?"
-        return Reply(302, b"", {"Location": redirect_uri + joiner + urlencode(params),
-                                "Content-Type": "text/html; charset=utf-8"})
-
     def _consent(self, arg: dict) -> Reply:
         if arg.get("client_id") != self.client_id or not arg.get("redirect_uri"):
             return self._page(400, "<h1>Something went wrong</h1><p>You weren’t able to give "
@@ -261,7 +256,7 @@ class FakeX(_FakeNetwork):
         elif not arg.get("scope") or not set(arg["scope"].split()) <= SCOPES:
             problem = "Missing or unknown scope"
         if problem:
-            return self._redirect(arg["redirect_uri"], {"error": "invalid_request",
+            return redirect_to(arg["redirect_uri"], {"error": "invalid_request",
                                                         "error_description": problem,
                                                         "state": arg.get("state", "")})
         hidden = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
@@ -281,14 +276,14 @@ class FakeX(_FakeNetwork):
         if form.get("client_id") != self.client_id or not redirect_uri:
             return self._page(400, "<p>Invalid request</p>")
         if form.get("decision") != "allow":
-            return self._redirect(redirect_uri, {"error": "access_denied", "state": state})
+            return redirect_to(redirect_uri, {"error": "access_denied", "state": state})
         code = secrets.token_urlsafe(30)
         with self.lock:
             self._codes[code] = {"redirect_uri": redirect_uri, "scope": form.get("scope", ""),
                                  "challenge": form.get("code_challenge", ""),
                                  "method": form.get("code_challenge_method", "S256"),
                                  "expires": time.time() + 30}
-        return self._redirect(redirect_uri, {"state": state, "code": code})
+        return redirect_to(redirect_uri, {"state": state, "code": code})
 
     def _client_ok(self, headers) -> bool:
         value = headers.get("Authorization") or ""

@@ -49,9 +49,9 @@ import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-from agency.demo.fakes import Reply, _FakeNetwork, _Handler, register_fake
+from agency.demo.fakes import Reply, _FakeNetwork, _Handler, redirect_to, register_fake
 
 __all__ = ["FakeYouTube"]
 
@@ -322,17 +322,12 @@ class FakeYouTube(_FakeNetwork):
 <button type="submit" name="decision" value="deny">Cancel</button>
 </form>""")
 
-    def _redirect(self, redirect_uri: str, params: dict) -> Reply:
-        joiner = "&" if urlsplit(redirect_uri).query else "?"
-        return Reply(302, b"", {"Location": redirect_uri + joiner + urlencode(params),
-                                "Content-Type": "text/html; charset=utf-8"})
-
     def _decide(self, form: dict) -> Reply:
         redirect_uri, state = form.get("redirect_uri", ""), form.get("state", "")
         if form.get("client_id") != self.client_id or not redirect_uri:
             return self._page(400, "<p>Error 400: invalid_request</p>")
         if form.get("decision") != "allow":
-            return self._redirect(redirect_uri, {"error": "access_denied", "state": state})
+            return redirect_to(redirect_uri, {"error": "access_denied", "state": state})
         code = "4/0" + secrets.token_urlsafe(30)
         with self.lock:
             self._codes[code] = {"redirect_uri": redirect_uri, "expires": time.time() + 600,
@@ -341,7 +336,7 @@ class FakeYouTube(_FakeNetwork):
                                  "challenge": form.get("code_challenge", ""),
                                  "channel": form.get("channel") if form.get("channel")
                                  in self.channels else next(iter(self.channels))}
-        return self._redirect(redirect_uri, {"code": code, "scope": form.get("scope", ""),
+        return redirect_to(redirect_uri, {"code": code, "scope": form.get("scope", ""),
                                              "state": state})
 
     def _client_ok(self, form: dict, headers) -> bool:

@@ -2,7 +2,7 @@
 search, cursor pages), an item's detail (thread, notes, moderation with reasons), changing its
 state and assignee, notes, undoing an automatic action, replying as the brand exactly once under
 a repeated Idempotency-Key; bad input answered with a clear problem; another brand's key gets
-nothing."""
+nothing; and the ``conversation.*`` webhook events, signed."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from campaigns.conversations.models import Item, ModerationAction, Reply, What
 from tenants.models import Role
 from tests.api.conftest import ApiClient, make_key
 from tests.conversations.conftest import in_brand, publish
+from tests.webhooks.conftest import Receiver, make_endpoint, send_due
 
 pytestmark = [pytest.mark.django_db,
               pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")]
@@ -280,3 +281,48 @@ def test_another_brands_key_gets_nothing_and_a_read_key_changes_nothing(world, n
     with in_brand(n.schema):
         item.refresh_from_db()
         assert item.state == "new" and not item.notes.exists()
+
+
+def test_new_escalated_and_missed_target_items_are_signed_webhook_events(
+        world, networks, on_call):
+    from campaigns.conversations.actions import notify_missed_targets
+    from tenants.models import Client
+
+    n = networks
+    receiver = Receiver()
+    try:
+        _, secret = make_endpoint(world.acme, receiver.url, (
+            "conversation.created", "conversation.escalated", "conversation.target_missed"))
+        receiver.secret = secret
+        (sky,) = publish(n.schema, [n.on_bluesky])
+        n.bluesky.add_reply("I don't want to live anymore, nothing matters",
+                            parent_uri=sky.remote_id, author="gil.example.com")
+        n.bluesky.add_reply("When does it come back in stock?", parent_uri=sky.remote_id)
+        tasks.poll_conversations()
+        with in_brand(n.schema):
+            risk = Item.objects.get(action="escalate")
+            question = Item.objects.exclude(pk=risk.pk).get()
+        assert send_due(n.schema)
+        events = sorted((p["event"], p["data"]["id"]) for p in receiver.payloads)
+        assert events == sorted([("conversation.created", risk.pk),
+                                 ("conversation.created", question.pk),
+                                 ("conversation.escalated", risk.pk)])
+        assert receiver.verified == [True, True, True]
+        escalated = next(p for p in receiver.payloads if p["event"] == "conversation.escalated")
+        assert escalated["data"]["pinned"] is True
+        assert escalated["data"]["author_handle"] == "@gil.example.com"
+        for _, raw in receiver.requests:  # nothing of the channel's credentials
+            assert n.on_bluesky.get_secret().encode() not in raw
+
+        with in_brand(n.schema):
+            Item.objects.filter(pk=question.pk).update(
+                created_at=timezone.now() - dt.timedelta(hours=5))
+            assert notify_missed_targets(Client.objects.get(schema_name=n.schema)) == 1
+        receiver.requests.clear()
+        assert send_due(n.schema)
+        (missed,) = receiver.payloads
+        assert missed["event"] == "conversation.target_missed"
+        assert missed["data"]["id"] == question.pk and missed["data"]["target_hours"] == 4
+        assert missed["data"]["target_missed_at"]
+    finally:
+        receiver.close()

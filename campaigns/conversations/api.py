@@ -209,7 +209,7 @@ class ConversationViewSet(mixins.ListModelMixin, ApiViewSet):
             items = items.filter(assignee=self.request.user)
         elif assignee == "none":
             items = items.filter(assignee__isnull=True)
-        elif assignee:
+        elif assignee or "assignee" in self.request.query_params:  # sent empty: refused
             items = items.filter(assignee_id=query_id(
                 self.request, "assignee", hint=" (or me, or none)"))
         if (pinned := query_choice(self.request, "pinned", ["true", "false"])) is not None:
@@ -283,18 +283,14 @@ class ConversationViewSet(mixins.ListModelMixin, ApiViewSet):
         found.refresh_from_db()
         return Response(ModerationData(found).data)
 
-    @extend_schema(request=ReplyRequest, responses={201: ReplyData, 202: ReplyData},
-                   parameters=[OpenApiParameter(
-                       "Idempotency-Key", {"type": "string", "maxLength": 255},
-                       OpenApiParameter.HEADER,
-                       description="Send one (a UUID): a repeat gets the first answer, and the "
-                                   "reply goes out once.")])
+    @extend_schema(request=ReplyRequest, responses={201: ReplyData, 202: ReplyData})
     @action(detail=True, methods=["post"])
     def replies(self, request, pk=None):
         """Reply as the brand in the item's thread, once. The sensitivity linter checks it
         first (with the brand's words): errors stop it (400), warnings too unless
         ``confirm`` is true. 201: sent; 202: the network has not confirmed it yet (it is
-        checked again at each poll, never sent twice); 409: the network refused it."""
+        checked again at each poll, never sent twice); 409: the network refused it. Send an
+        ``Idempotency-Key``: a repeat gets the first answer, and the reply goes out once."""
         item = self._item(pk)
         body = ReplyRequest(data=request.data)
         body.is_valid(raise_exception=True)

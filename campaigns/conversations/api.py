@@ -57,6 +57,8 @@ class ItemData(serializers.ModelSerializer):
                                            help_text="The post (/api/v1/deliveries/) it "
                                                      "answers, if any.")
     assignee_id = serializers.IntegerField(read_only=True, allow_null=True)
+    remote_url = serializers.CharField(read_only=True,
+                                       help_text="Its address on the network (empty: none).")
     channel_name = serializers.CharField(source="channel.name", read_only=True)
     campaign_id = serializers.IntegerField(source="page_id", read_only=True, allow_null=True)
     assignee_name = serializers.SerializerMethodField()

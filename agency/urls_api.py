@@ -15,6 +15,7 @@ from campaigns.api import (
     MediaViewSet,
     VideoViewSet,
 )
+from campaigns.conversations.api import ConversationViewSet
 from campaigns.publishing.api import DeliveryViewSet
 from campaigns.results.api import (
     CampaignResultsViewSet,
@@ -36,6 +37,7 @@ router.register("deliveries", DeliveryViewSet, basename="api-delivery")
 router.register("results/campaigns", CampaignResultsViewSet, basename="api-result-campaign")
 router.register("results/channels", ChannelResultsViewSet, basename="api-result-channel")
 router.register("results", PostResultViewSet, basename="api-result")
+router.register("conversations", ConversationViewSet, basename="api-conversation")
 router.register("webhooks", WebhookEndpointViewSet, basename="api-webhook")
 router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="api-webhook-delivery")
 

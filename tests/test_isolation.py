@@ -27,7 +27,7 @@ from django.urls.exceptions import Resolver404
 from django_tenants.utils import schema_context
 
 from tenants.models import Client, Role
-from tests.factories import CampaignFactory, ImageFactory
+from tests.factories import CampaignFactory, ChannelFactory, ImageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -189,10 +189,12 @@ def brand_objects(brand, label: str) -> dict:
     """Real objects in ``brand`` (a campaign, an image, a document, a media file) and the samples
     that URL patterns are filled with: their ids and paths, and the brand's workflows and tasks."""
     from django.apps import apps
+    from django.utils import timezone
     from wagtail.contrib.settings.models import BaseGenericSetting
     from wagtail.documents.models import Document
     from wagtail.models import Collection, Task, Workflow
 
+    from campaigns.conversations.models import Item, ModerationAction, Note
     from campaigns.models import CampaignIndexPage
 
     models = _sample_models()
@@ -205,7 +207,16 @@ def brand_objects(brand, label: str) -> dict:
         document.file.save("secret.txt", ContentFile(f"{label.lower()} confidential".encode()),
                            save=False)
         document.save()
-        ids = sorted({index.pk, campaign.pk, image.pk, document.pk,
+        # An inbox item with a note and a moderation action (/admin/inbox/, the API's
+        # /api/v1/conversations/<id>/ and its notes, undo and replies).
+        channel = ChannelFactory(name=f"{label} secret channel")
+        item = Item.objects.create(channel=channel, network="mastodon", remote_id="1",
+                                   author_handle="@someone", created_at=timezone.now(),
+                                   text=f"{label} secret complaint")
+        Note.objects.create(item=item, text=f"{label} secret note")
+        flag = ModerationAction.objects.create(item=item, what="flag", automatic=True,
+                                               reason=f"{label} secret reason")
+        ids = sorted({index.pk, campaign.pk, image.pk, document.pk, item.pk, flag.pk,
                       Collection.get_first_root_node().pk,
                       *Workflow.objects.values_list("pk", flat=True),
                       *Task.objects.values_list("pk", flat=True)})

@@ -23,6 +23,11 @@ class Event(models.TextChoices):
     DELIVERY_PUBLISHED = "delivery.published", "Post published"
     DELIVERY_FAILED = "delivery.failed", "Post not published (failed, or outcome unknown)"
     REPORT_READY = "report.ready", "Client report sent on its schedule"
+    CONVERSATION_CREATED = "conversation.created", "New item in the inbox"
+    CONVERSATION_ESCALATED = ("conversation.escalated",
+                              "Inbox item escalated (someone may be at risk)")
+    CONVERSATION_TARGET_MISSED = ("conversation.target_missed",
+                                  "Inbox item's response target missed")
 
 
 # Sent by "Send test event" to one endpoint, whatever it subscribes to.

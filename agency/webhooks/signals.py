@@ -10,6 +10,10 @@
   ``delivery_published_signal`` / ``delivery_failed_signal``.
 - ``report.ready``: ``campaigns.results.scheduled.report_ready``, a scheduled client report
   emailed (once per schedule and period).
+- ``conversation.created`` / ``conversation.escalated`` / ``conversation.target_missed``:
+  ``campaigns.conversations.signals``: a new inbox item (after its automatic moderation), an
+  item escalated (someone may be at risk), an open item past the brand's response target (once).
+  ``data`` is the item as ``/api/v1/conversations/`` lists it.
 
 ``data`` has the same field names and values as the REST API's resources (a campaign of
 ``/api/v1/campaigns/``, a delivery of ``/api/v1/deliveries/``), so one parser serves both.
@@ -25,6 +29,8 @@ from django_tenants.utils import schema_context
 
 from agency.webhooks.models import Event
 from agency.webhooks.services import event_emit, iso
+from campaigns.conversations.api import ItemData
+from campaigns.conversations.signals import item_created, item_escalated, target_missed
 from campaigns.models import CampaignPage
 from campaigns.publishing.alerts import delivery_failed_signal, delivery_published_signal
 from campaigns.publishing.api import DeliveryData
@@ -140,6 +146,27 @@ def on_report_ready(sender, sent, report, **kwargs):
     _emit(Event.REPORT_READY, report_data, sent, report)
 
 
+# --- The inbox ------------------------------------------------------------------------------
+
+
+def item_data(item, **extra) -> dict:
+    """An inbox item as the API lists it (it holds no secret: what a person posted in public,
+    the classifier's verdict, the item's handling)."""
+    return {**ItemData(item).data, **extra}
+
+
+def on_item_created(sender, item, **kwargs):
+    _emit(Event.CONVERSATION_CREATED, item_data, item)
+
+
+def on_item_escalated(sender, item, reason="", **kwargs):
+    _emit(Event.CONVERSATION_ESCALATED, item_data, item)
+
+
+def on_target_missed(sender, item, hours, **kwargs):
+    _emit(Event.CONVERSATION_TARGET_MISSED, lambda i: item_data(i, target_hours=hours), item)
+
+
 def connect() -> None:
     from wagtail.signals import (
         task_submitted,
@@ -156,3 +183,6 @@ def connect() -> None:
                                       dispatch_uid="webhooks_delivery_published")
     delivery_failed_signal.connect(on_delivery_failed, dispatch_uid="webhooks_delivery_failed")
     report_ready.connect(on_report_ready, dispatch_uid="webhooks_report_ready")
+    item_created.connect(on_item_created, dispatch_uid="webhooks_conversation_created")
+    item_escalated.connect(on_item_escalated, dispatch_uid="webhooks_conversation_escalated")
+    target_missed.connect(on_target_missed, dispatch_uid="webhooks_conversation_target_missed")

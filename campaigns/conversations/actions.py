@@ -20,22 +20,28 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from approvals.linting import brand_ruleset
+from approvals.sensitivity import lint
 from campaigns.conversations.models import (
     ConversationSettings,
     Item,
     ItemState,
     ModerationAction,
+    Note,
     Reply,
     ReplyState,
     What,
 )
 from campaigns.conversations.moderation import classify
+from campaigns.conversations.signals import item_created, item_escalated, target_missed
 from campaigns.publishing import adapters
 from campaigns.publishing.adapters import AdapterError, Permanent, Transient, Unknown
 from tenants.emails import send_client_email
+from tenants.scoping import brand_members_q
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +72,12 @@ def classify_item(item: Item, brand: ConversationSettings) -> None:
 
 
 def on_ingest(client, item: Item, brand: ConversationSettings | None = None) -> None:
-    """Do what a new item's action says (after the item is committed)."""
+    """Do what a new item's action says (after the item is committed), and announce it
+    (``item_created``; an escalation then ``item_escalated``)."""
     if item.action == "hide":
         _hide_automatically(item, item.reason)
-    elif item.action == "escalate":
+    item_created.send(sender=Item, item=item)
+    if item.action == "escalate":
         _escalate(client, item, item.reason, brand or ConversationSettings.load())
 
 
@@ -100,6 +108,7 @@ def _escalate(client, item: Item, reason: str, brand: ConversationSettings) -> N
     Item.objects.filter(pk=item.pk).update(pinned=True)
     item.pinned = True
     ModerationAction.objects.create(item=item, what=What.PIN, reason=reason, automatic=True)
+    item_escalated.send(sender=Item, item=item, reason=reason)
     to = brand.on_call
     if not to:
         ModerationAction.objects.create(
@@ -121,6 +130,38 @@ def _escalate(client, item: Item, reason: str, brand: ConversationSettings) -> N
 
 
 # -- staff ------------------------------------------------------------------------------------
+
+def members():
+    """The brand's members: whom an item may be assigned to."""
+    return get_user_model().objects.filter(brand_members_q()).order_by("email")
+
+
+def member(user_id) -> object | None:
+    """The member with this id, or None (someone of another brand, or nobody)."""
+    return members().filter(pk=user_id).first() if isinstance(user_id, int) else None
+
+
+def set_state(item: Item, state: str) -> None:
+    if state not in ItemState.values:
+        raise ActionRefused("Choose one of the states: new, assigned, waiting, done.")
+    item.state = state
+    item.save(update_fields=["state"])
+
+
+def add_note(item: Item, text: str, user) -> Note:
+    """An internal note on the item (staff only; never sent anywhere)."""
+    text = (text or "").strip()
+    if not text:
+        raise ActionRefused("Write the note first: it is empty.")
+    return Note.objects.create(item=item, author=user, text=text[:5000])
+
+
+def check_reply(text: str) -> tuple[list, list]:
+    """The sensitivity linter on a reply, with the brand's words: (findings, the blocking ones).
+    Errors stop the reply; warnings go only once confirmed."""
+    findings = lint(text, field="copy", rules=brand_ruleset())
+    return findings, [f for f in findings if f.severity == "error"]
+
 
 def undo(action: ModerationAction, user) -> None:
     """Undo an action in one click: a hidden reply shown again on the network, a flag taken
@@ -268,4 +309,8 @@ def notify_missed_targets(client, *, now=None) -> int:
     if not by_person:  # nobody to tell (no assignee, no on-call): marked, not retried forever
         told = {item.pk for item in missed}
     Item.objects.filter(pk__in=told).update(target_missed_at=now)
+    for item in missed:
+        if item.pk in told:
+            item.target_missed_at = now
+            target_missed.send(sender=Item, item=item, hours=brand.response_target_hours)
     return len(told)

@@ -11,7 +11,6 @@ import uuid
 from datetime import datetime
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -20,28 +19,20 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from approvals.linting import brand_ruleset
-from approvals.sensitivity import lint
 from campaigns.conversations import actions
 from campaigns.conversations.models import (
     ConversationSettings,
     Item,
     ItemState,
     ModerationAction,
-    Note,
     Reply,
     What,
 )
 from campaigns.models import CampaignPage, Channel
 from tenants.models import current_zone
-from tenants.scoping import brand_members_q
 
 PAGE_SIZE = 50
 ACTIONS = [("hide", "Hide"), ("escalate", "Escalate"), ("reply", "Reply"), ("none", "None")]
-
-
-def _members():
-    return get_user_model().objects.filter(brand_members_q()).order_by("email")
 
 
 def _clock(item: Item, target_hours: int, now: datetime) -> dict | None:
@@ -120,7 +111,7 @@ def inbox_view(request):
         "channels": Channel.objects.filter(network__in=("mastodon", "bluesky")).order_by("name"),
         # the brand's campaigns (not read from the items: the list stays one indexed read)
         "campaigns": CampaignPage.objects.only("id", "title").order_by("title")[:500],
-        "members": _members(), "target_hours": brand.response_target_hours,
+        "members": actions.members(), "target_hours": brand.response_target_hours,
         "zone": current_zone(),
     })
 
@@ -148,25 +139,17 @@ def item_change_view(request, item_id: int):
     try:
         if what == "assign":
             value = request.POST.get("assignee", "")
-            user = _members().filter(pk=int(value)).first() if value.isdigit() else None
+            user = actions.member(int(value)) if value.isdigit() else None
             if value and user is None:
                 raise actions.ActionRefused("Choose a member of this brand.")
             actions.assign(item, user)
             messages.success(request, f"Assigned to {user.get_full_name() or user.email}."
                              if user else "Nobody is assigned now.")
         elif what == "state":
-            state = request.POST.get("state", "")
-            if state not in ItemState.values:
-                raise actions.ActionRefused("Choose one of the states: new, assigned, waiting, "
-                                            "done.")
-            item.state = state
-            item.save(update_fields=["state"])
+            actions.set_state(item, request.POST.get("state", ""))
             messages.success(request, f"Marked {item.get_state_display().lower()}.")
         elif what == "note":
-            text = request.POST.get("text", "").strip()
-            if not text:
-                raise actions.ActionRefused("Write the note first: it is empty.")
-            Note.objects.create(item=item, author=request.user, text=text[:5000])
+            actions.add_note(item, request.POST.get("text", ""), request.user)
             messages.success(request, "Note added.")
         elif what == "undo":
             value = request.POST.get("action", "")
@@ -199,8 +182,7 @@ def item_reply_view(request, item_id: int):
         return _back(item)
     existing = Reply.objects.filter(idempotency_key=key, item=item).first()
     if existing is None:
-        findings = lint(text, field="copy", rules=brand_ruleset())
-        blocking = [f for f in findings if f.severity == "error"]
+        findings, blocking = actions.check_reply(text)
         if blocking or (findings and request.POST.get("confirm") != "1"):
             return render(request, "conversations/item.html", {
                 **_item_context(request, item), "findings": findings, "blocking": blocking,
@@ -228,7 +210,7 @@ def _item_context(request, item: Item) -> dict:
     return {
         "item": item, "thread": thread, "notes": item.notes.select_related("author"),
         "moderation": item.actions.select_related("by", "undone_by"),
-        "replies": item.replies.select_related("author"), "members": _members(),
+        "replies": item.replies.select_related("author"), "members": actions.members(),
         "states": ItemState.choices, "clock": _clock(item, brand.response_target_hours,
                                                      timezone.now()),
         "guidance": brand.guidance if item.action == "escalate" else "",

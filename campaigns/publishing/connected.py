@@ -145,20 +145,23 @@ def tokens_check(client) -> dict:
         if provider.issues_refresh_tokens and channel.refresh_encrypted:
             if left > provider.refresh_ahead:
                 continue
+            # The adapters' renewal: the channel's row locked, so a send renewing the same
+            # token at this moment does not spend a refresh token the network already replaced.
             try:
-                tokens = provider.refresh(channel)
-            except connections.ConnectionError_ as exc:
-                if exc.transient and left.total_seconds() > 0:
+                adapters.for_channel(channel, timeout=10.0).renew_token(
+                    unless_valid_for=provider.refresh_ahead)
+            except adapters.Transient as exc:
+                if left.total_seconds() > 0:
                     logger.warning("channel %s: token refresh failed, tried again later: %s",
                                    channel.pk, exc.message)
                     continue
-                channel_needs_reconnect(channel, f"The network refused to renew the access: "
-                                                 f"{exc.message}")
+                channel_needs_reconnect(channel, exc.message)
                 done["needs_reconnect"] += 1
                 continue
-            channel.store_tokens(tokens)
-            channel.save(update_fields=["secret_encrypted", "secret_hint", "refresh_encrypted",
-                                        "token_expires_at", "scopes"])
+            except adapters.NeedsReconnect as exc:
+                channel_needs_reconnect(channel, exc.message)
+                done["needs_reconnect"] += 1
+                continue
             done["refreshed"] += 1
             continue
         if left.total_seconds() <= 0:

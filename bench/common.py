@@ -292,3 +292,49 @@ def percentile(values: list[float], p: float) -> float:
     lo = int(k)
     hi = min(lo + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def brand_http(client, user):
+    """A test client on the brand's own host, signed in as ``user``."""
+    from django.db import connection
+    from django.test import Client as HttpClient
+
+    from tenants.models import Domain
+
+    connection.set_schema_to_public()
+    host = Domain.objects.filter(tenant=client, is_primary=True).first().domain
+    http = HttpClient(HTTP_HOST=host)
+    http.force_login(user)
+    return http
+
+
+def time_pages(http, pages: dict[str, str], requests: int, warmup: int = 3
+               ) -> dict[str, list[float]]:
+    """Milliseconds of ``requests`` GETs of each page (after ``warmup`` untimed ones); a page
+    that does not answer 200 stops the benchmark."""
+    times: dict[str, list[float]] = {name: [] for name in pages}
+    for name, path in pages.items():
+        for attempt in range(requests + warmup):
+            start = time.perf_counter()
+            response = http.get(path)
+            took = (time.perf_counter() - start) * 1000
+            if response.status_code != 200:
+                raise SystemExit(f"{path} answered {response.status_code}")
+            if attempt >= warmup:
+                times[name].append(took)
+    return times
+
+
+def p95_growth(sizes: dict[str, int], measure_at, what: str) -> tuple[float, float]:
+    """``measure_at(label, size)`` -> page times, at a "small" and a "big" size: prints each
+    page's p50 and p95 and returns the slowest page's p95 at the big size and its growth
+    (p95 big / p95 small)."""
+    p95 = {}
+    for label, size in sizes.items():
+        times = measure_at(label, size)
+        p95[label] = {name: percentile(values, 95) for name, values in times.items()}
+        print(f"{what} at {size}: " + ", ".join(
+            f"{name} p50 {percentile(values, 50):.1f} ms p95 {p95[label][name]:.1f} ms"
+            for name, values in times.items()), flush=True)
+    worst = max(p95["big"], key=p95["big"].get)
+    return p95["big"][worst], p95["big"][worst] / p95["small"][worst]

@@ -50,12 +50,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
+    brand_http,
     django_setup,
     ensure_brands,
     ensure_channel,
     ensure_database,
     migrate_if_needed,
-    percentile,
+    p95_growth,
+    time_pages,
 )
 
 DATABASE = "agency_bench_results"
@@ -244,42 +246,20 @@ def dashboard_brand(slug: str, posts: int, rng):
 
 
 def measure(client, user, campaign, requests: int) -> dict[str, list[float]]:
-    from django.db import connection
-    from django.test import Client as HttpClient
-
-    from tenants.models import Domain
-
-    connection.set_schema_to_public()
-    host = Domain.objects.filter(tenant=client, is_primary=True).first().domain
-    http = HttpClient(HTTP_HOST=host)
-    http.force_login(user)
     pages = {"campaign": f"/admin/results/campaign/{campaign.pk}/",
              "brand": "/admin/results/?days=30"}
-    times: dict[str, list[float]] = {name: [] for name in pages}
-    for name, path in pages.items():
-        for attempt in range(requests + 3):
-            start = time.perf_counter()
-            response = http.get(path)
-            took = (time.perf_counter() - start) * 1000
-            if response.status_code != 200:
-                raise SystemExit(f"{path} answered {response.status_code}")
-            if attempt >= 3:  # warm-up
-                times[name].append(took)
-    return times
+    return time_pages(brand_http(client, user), pages, requests)
 
 
 def dashboards(args) -> tuple[float, float]:
     rng = random.Random(21)  # noqa: S311
-    p95 = {}
-    for label, size in (("small", args.small), ("big", args.big)):
+
+    def measure_at(label, size):
         client, user, campaign = dashboard_brand(f"resdash{label}", size, rng)
-        times = measure(client, user, campaign, args.requests)
-        p95[label] = {name: percentile(values, 95) for name, values in times.items()}
-        print(f"dashboards at {size} posts in a brand: " + ", ".join(
-            f"{name} p50 {percentile(values, 50):.1f} ms p95 {p95[label][name]:.1f} ms"
-            for name, values in times.items()), flush=True)
-    worst = max(p95["big"], key=p95["big"].get)
-    return p95["big"][worst], p95["big"][worst] / p95["small"][worst]
+        return measure(client, user, campaign, args.requests)
+
+    return p95_growth({"small": args.small, "big": args.big}, measure_at,
+                      "dashboards, posts in a brand")
 
 
 def main() -> None:

@@ -32,7 +32,13 @@ database restarts fails its delivery with that reason (failed, not lost). The re
 fetches by status. LinkedIn's posts carry a PNG uploaded by the worker.
 
 The real ``manage.py qcluster`` and ``manage.py dispatcher`` run as children with short timings
-(lease 5 s, send timeout 1 s, check after 2 s, backoff 0.5-5 s).
+(lease 5 s, send timeout 1 s, check after 2 s, backoff 0.5-5 s, media links valid 60 s).
+
+TikTok's photo posts are made by the init call, and TikTok fetches their photos afterwards
+(the fake, as TikTok, in the background whether or not its answer arrives). A lost init answer
+is settled by those fetches: each send's links are recorded and marked when fetched
+(``media_links.pull_urls``), every photo fetched means the post is there, a link expired
+unfetched means it cannot be, and it is sent again.
 
 N deliveries (unique texts) fall due over ``--window`` seconds, spread evenly over brands and
 networks. Meanwhile, at least ``--kills`` times, a worker process of the cluster whose publish
@@ -97,7 +103,10 @@ DATA = ROOT / "var" / "bench" / "chaos"
 PREFIX = "chaos"
 TIMINGS = {"PUBLISHING_LEASE_SECONDS": "5", "PUBLISHING_SEND_TIMEOUT_SECONDS": "1",
            "PUBLISHING_CHECK_AFTER_SECONDS": "2", "PUBLISHING_BACKOFF_BASE_SECONDS": "0.5",
-           "PUBLISHING_BACKOFF_MAX_SECONDS": "5"}
+           "PUBLISHING_BACKOFF_MAX_SECONDS": "5",
+           # media links: the fakes fetch them within seconds; a TikTok photo post whose init
+           # answer was lost and whose links were never fetched is settled once they expire
+           "PUBLISHING_MEDIA_LINK_SECONDS": "60"}
 
 
 def ensure_channel(client, network: str, fields: dict):

@@ -217,3 +217,21 @@ class DeliveryEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+
+class MediaPull(models.Model):
+    """One signed media link a network fetches by itself for one send of a delivery (TikTok's
+    photos, ``PULL_FROM_URL``), marked when the network fetches it. A network that fetched every
+    link of a send has taken that send's call; a link that expired unfetched can no longer be
+    fetched, so nothing can be made from that send (``campaigns.publishing.media_links``)."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="pulls")
+    send = models.CharField(max_length=32, help_text="The send these links were made for.")
+    name = models.CharField(max_length=255, help_text="The stored file the link serves.")
+    expires_at = models.DateTimeField(help_text="After this (database time) the link answers "
+                                                "404.")
+    fetched_at = models.DateTimeField(null=True, blank=True,
+                                      help_text="When the network first fetched the link.")
+
+    class Meta:
+        indexes = [models.Index(fields=["delivery", "send"], name="media_pull_send")]

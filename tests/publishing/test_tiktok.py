@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
@@ -565,18 +566,162 @@ def test_a_photo_that_cannot_be_fetched_fails_with_the_reason(world, tiktok, tik
     assert made(tiktok) == []
 
 
-@pytest.mark.django_db
-def test_a_photo_post_whose_start_was_not_answered_cannot_be_told_and_says_so(
-        world, tiktok, tiktok_channel, acme_photos):
-    delivery = _delivery(world, tiktok_channel)
-    tiktok.accept_then_hang(1)
-    post = outgoing("Two cups", videos=[], images=_photos(acme_photos), delivery_id=delivery.pk)
+# A photo post's init whose answer is lost: the links of the send tell. The web server that
+# serves them (live_server_url) is another process, so these tests commit their delivery (and
+# delete it after) instead of running in the test's transaction.
+
+
+@pytest.fixture
+def committed_delivery(world, django_db_blocker):
+    """A bare TikTok delivery of acme, committed so the media link view sees its links."""
+    from django.utils import timezone
+
+    from campaigns.publishing.models import Delivery
+
+    with django_db_blocker.unblock():
+        now = timezone.now()
+        delivery = Delivery.objects.create(
+            client=world.acme.client, schema_name=world.acme.client.schema_name, page_id=0,
+            revision_id=0, post_id=0, post_number=1, channel_id=0, network="tiktok",
+            channel_name="Acme on TikTok", campaign_title="Autumn", content={},
+            content_hash="-", idempotency_key=f"tiktok-pull-test-{next(_ids)}",
+            publish_at=now, next_attempt_at=now)
+        yield delivery
+        delivery.delete()
+
+
+def _send(world, fake, post, *, timeout=1.5):
     with tenant_context(world.acme.client):
+        return TikTokAdapter(channel_for(fake), timeout=timeout).publish(post)
+
+
+def _find(world, fake, post):
+    with tenant_context(world.acme.client):
+        return TikTokAdapter(channel_for(fake), timeout=TIMEOUT).find(post, since=None)
+
+
+def _settled(fake, count=1, seconds=5.0):
+    """Wait for TikTok's background downloads: ``count`` publishes no longer downloading."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with fake.lock:
+            done = [p for p in fake.publishes.values() if not p.get("downloading")]
+        if len(done) >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError("TikTok did not finish fetching the photos")
+
+
+@pytest.mark.parametrize("fault", ["accept_then_hang", "accept_then_drop"])
+def test_a_photo_post_whose_start_was_not_answered_is_published_once_tiktok_fetched_its_photos(
+        world, tiktok, acme_photos, committed_delivery, django_db_blocker, fault):
+    getattr(tiktok, fault)(1)
+    post = outgoing("Two cups", videos=[], images=_photos(acme_photos),
+                    delivery_id=committed_delivery.pk)
+    with django_db_blocker.unblock():
         with pytest.raises(Unknown, match="may have been made"):
-            TikTokAdapter(tiktok_channel, timeout=1.5).publish(post)
-        with pytest.raises(Unknown, match="look at the account"):
-            TikTokAdapter(tiktok_channel, timeout=1.5).find(post, since=None)
-    assert len(made(tiktok)) == 1  # it did go out; nothing is sent twice
+            _send(world, tiktok, post)
+        _settled(tiktok)
+        found = _find(world, tiktok, post)
+        committed_delivery.refresh_from_db()
+    [on_tiktok] = made(tiktok)  # it went out, from this send's links, each fetched once
+    assert on_tiktok["photos"] == [JPEG, JPEG[::-1]] and len(tiktok.fetched) == 2
+    assert committed_delivery.remote_id.startswith("tiktok-pull:")
+    assert found.remote_id == committed_delivery.remote_id
+    assert found.url == "https://www.tiktok.com/@acmecoffee"
+    assert tiktok.count("POST", "/content/init/") == 1
+
+
+def test_a_photo_post_tiktok_took_but_has_not_fetched_yet_is_asked_about_again(
+        world, tiktok, acme_photos, committed_delivery, django_db_blocker):
+    tiktok.accept_then_drop(1)
+    tiktok.pull_delay = 1.0
+    post = outgoing("Slow cups", videos=[], images=_photos(acme_photos),
+                    delivery_id=committed_delivery.pk)
+    with django_db_blocker.unblock():
+        with pytest.raises(Unknown):
+            _send(world, tiktok, post)
+        with pytest.raises(Unknown, match="has not fetched all its photos yet"):
+            _find(world, tiktok, post)
+        _settled(tiktok)
+        assert _find(world, tiktok, post).remote_id.startswith("tiktok-pull:")
+    assert len(made(tiktok)) == 1
+
+
+def test_a_photo_post_tiktok_never_took_is_sent_again_once_its_links_expired_unfetched(
+        world, tiktok, acme_photos, committed_delivery, django_db_blocker, settings):
+    from campaigns.publishing.models import MediaPull
+
+    settings.PUBLISHING_MEDIA_LINK_SECONDS = 2
+    tiktok.fail_next(1, status=502, path="/content/init/")  # answered 502, nothing taken
+    post = outgoing("Never taken", videos=[], images=_photos(acme_photos),
+                    delivery_id=committed_delivery.pk)
+    with django_db_blocker.unblock():
+        with pytest.raises(Unknown, match="may have been made"):
+            _send(world, tiktok, post)
+        with pytest.raises(Unknown, match="has not fetched"):  # its links still work: wait
+            _find(world, tiktok, post)
+        links = list(MediaPull.objects.filter(delivery=committed_delivery))
+        time.sleep(2.2)
+        assert _find(world, tiktok, post) is None  # expired unfetched: nothing can come of it
+        assert not MediaPull.objects.filter(pk__in=[p.pk for p in links]).exists()
+        published = _send(world, tiktok, post, timeout=5)  # the retry, with links of its own
+    assert len(links) == 2 and tiktok.fetched and made(tiktok)[0]["description"] == "Never taken"
+    assert published.remote_id == "tiktok-publish:" + made(tiktok)[0]["publish_id"]
+    assert len(made(tiktok)) == 1 and tiktok.count("POST", "/content/init/") == 2
+
+
+def test_a_photo_post_whose_photos_tiktok_fetched_only_in_part_is_sent_again(
+        world, tiktok, acme_photos, committed_delivery, django_db_blocker, settings):
+    """TikTok needs every photo: one link that cannot be fetched ends its publish FAILED, so a
+    send with a link expired unfetched is not there even though another link was fetched."""
+    settings.PUBLISHING_MEDIA_LINK_SECONDS = 2
+    tiktok.accept_then_drop(1)
+    gone = Image(data=b"", mime_type="image/jpeg", name="gone.jpg", alt="", file="nope.jpg")
+    post = outgoing("Half", videos=[], images=[*_photos(acme_photos)[:1], gone],
+                    delivery_id=committed_delivery.pk)
+    with django_db_blocker.unblock():
+        with pytest.raises(Unknown):
+            _send(world, tiktok, post)
+        _settled(tiktok)
+        time.sleep(2.2)
+        assert _find(world, tiktok, post) is None
+    [publish] = tiktok.publishes.values()
+    assert publish["fail_reason"] == "photo_pull_failed" and made(tiktok) == []
+    assert [f["status"] for f in tiktok.fetched] == [200, 404]
+
+
+def _fetch(url: str) -> requests.Response:
+    """GET a link on the brand's host as TikTok would (``*.localhost`` is 127.0.0.1)."""
+    parts = urlsplit(url)
+    return requests.get(parts._replace(netloc=f"127.0.0.1:{parts.port}").geturl(),
+                        headers={"Host": parts.netloc}, timeout=5)
+
+
+def test_a_tracked_link_is_served_only_while_open_and_not_after_the_send_was_closed(
+        world, acme_photos, committed_delivery, django_db_blocker, settings):
+    from campaigns.publishing import media_links
+
+    settings.PUBLISHING_MEDIA_LINK_SECONDS = 2
+    with django_db_blocker.unblock(), tenant_context(world.acme.client):
+        send = media_links.new_send()
+        first, second = media_links.pull_urls(committed_delivery.pk, send, acme_photos)
+        assert media_links.pull_state(committed_delivery.pk, send) == media_links.OPEN
+        assert _fetch(first).content == JPEG
+        assert _fetch(first).status_code == 200  # fetched again: still open
+        assert media_links.pull_state(committed_delivery.pk, send) == media_links.OPEN
+        time.sleep(2.2)
+        assert media_links.pull_state(committed_delivery.pk, send) == media_links.CLOSED
+        assert _fetch(first).status_code == 404
+        assert _fetch(second).status_code == 404
+        link, _ = media_links.pull_urls(committed_delivery.pk, media_links.new_send(),
+                                        acme_photos)
+        for url in media_links.pull_urls(committed_delivery.pk, media_links.new_send(),
+                                         acme_photos):
+            assert _fetch(url).status_code == 200
+        assert _fetch(link).status_code == 404  # an earlier send's: closed
+        assert media_links.pull_state(committed_delivery.pk, "never-made") == \
+            media_links.CLOSED
 
 
 # -- through the outbox -------------------------------------------------------------------------

@@ -19,7 +19,9 @@ app is not audited (403 ``unaudited_client_can_only_post_to_private_accounts``);
 limited per token per minute (429 ``rate_limit_exceeded``, no reset header: TikTok sends none);
 the chunk rules of the Media Transfer Guide (400 ``invalid_params``); uploads are ``PUT`` with
 ``Content-Range`` in order (206 until the last byte, then 201); photos are fetched from their
-URLs with a real GET (one that cannot be fetched ends the publish FAILED ``photo_pull_failed``).
+URLs with a real GET after init is accepted, in the background as TikTok does, whether or not
+its answer arrives (``pull_delay`` seconds later; one that cannot be fetched ends the publish
+FAILED ``photo_pull_failed``; the status reads ``PROCESSING_DOWNLOAD`` meanwhile).
 A publish reads ``PROCESSING_UPLOAD``/``PROCESSING_DOWNLOAD`` for ``processing_polls`` status
 reads, then ``PUBLISH_COMPLETE`` (a public post with its ``publicaly_available_post_id``, TikTok's
 spelling; a private one without) or ``FAILED`` with ``fail_reason``.
@@ -34,6 +36,7 @@ import html
 import http.client
 import json
 import secrets
+import threading
 import time
 from collections import Counter
 from urllib.parse import parse_qs, urlsplit
@@ -88,6 +91,7 @@ class FakeTikTok(_FakeNetwork):
         self.inits_per_minute = inits_per_minute
         self.processing_polls = 0  # status reads before a publish completes
         self.fetch_timeout = 10.0
+        self.pull_delay = 0.0  # seconds between accepting a photo post and fetching its photos
         self.deny_error = "access_denied"
         self.grant_scopes = "user.info.basic,video.publish,video.upload"
         self.publishes: dict[str, dict] = {}
@@ -460,22 +464,33 @@ class FakeTikTok(_FakeNetwork):
         if len(info.get("title") or "") > 90 or len(info.get("description") or "") > 4000:
             return self._error(400, "invalid_params", "The title (90) or description (4000) "
                                                       "is too long.")
-        publish = self._new("PHOTO", info, photos=[])
+        publish = self._new("PHOTO", info, photos=[], downloading=True)
         with self.lock:
             publish["status"] = "PROCESSING_DOWNLOAD"
+        # Accepted: TikTok downloads the photos by itself, whether or not this answer arrives.
+        threading.Thread(target=self._download, args=(publish, list(urls)), daemon=True,
+                         name=f"tiktok-pull-{publish['publish_id']}").start()
+        return Reply(200, {"data": {"publish_id": publish["publish_id"]},
+                           "error": {"code": "ok", "message": "", "log_id": self._log_id()}},
+                     fault=self._post_fault())
+
+    def _download(self, publish: dict, urls: list[str]) -> None:
+        """Fetch a photo post's images in order after init was accepted; one that cannot be
+        fetched (or is not an image) ends the publish FAILED ``photo_pull_failed``."""
+        if self.pull_delay:
+            self._stopping.wait(self.pull_delay)
         for url in urls:
             status, body, kind = self._fetch(url)
             if status != 200 or not kind.startswith("image/"):
                 with self.lock:
-                    publish.update(status="FAILED", fail_reason="photo_pull_failed")
-                break
-            publish["photos"].append(body)
-        else:
+                    publish.update(status="FAILED", fail_reason="photo_pull_failed",
+                                   downloading=False)
+                return
             with self.lock:
-                self._complete(publish)
-        return Reply(200, {"data": {"publish_id": publish["publish_id"]},
-                           "error": {"code": "ok", "message": "", "log_id": self._log_id()}},
-                     fault=self._post_fault())
+                publish["photos"].append(body)
+        with self.lock:
+            publish["downloading"] = False
+            self._complete(publish)
 
     def _complete(self, publish: dict) -> None:
         """The media are in: the publish goes on by itself (processing, then done or failed)."""
@@ -502,8 +517,9 @@ class FakeTikTok(_FakeNetwork):
             publish = self.publishes.get(publish_id)
             if publish is None:
                 return self._error(400, "invalid_publish_id", "The publish_id does not exist.")
-            if publish["status"].startswith("PROCESSING") and (
-                    publish["media_type"] == "PHOTO" or publish["received"] >= publish["size"]):
+            if publish["status"].startswith("PROCESSING") and not publish.get("downloading") \
+                    and (publish["media_type"] == "PHOTO"
+                         or publish["received"] >= publish["size"]):
                 publish["polls"] += 1
                 if publish["polls"] > self.processing_polls:
                     self._finish(publish)

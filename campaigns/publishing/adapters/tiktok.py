@@ -26,9 +26,18 @@ leave the outcome unknown:
 - a video's init: no. Without its answer no upload address is known, no byte is sent, and
   TikTok publishes nothing (the publish task expires unused): a lost init answer is transient;
 - a video's last chunk, or the status polls after it: yes; the id is recorded, ``find`` asks;
-- a photo post's init: yes, and it is the one case without an id (TikTok starts fetching the
-  photos when it accepts the call). ``find`` then cannot tell and says so (``Unknown``): the
-  delivery stays unconfirmed for staff to look at the account, rather than risk a second post.
+- a photo post's init: yes, and it is the one case without an id. TikTok fetches the photos
+  from their links after it accepts the call, and nothing else can tell: so the links are made
+  for this send alone and each records when it is fetched (``media_links.pull_urls``; the
+  delivery keeps ``tiktok-pull:<send>`` until init answers). ``find`` then reads them:
+  every photo fetched means TikTok took the post and has its media: it is published (its
+  publish cannot be read, so the account's page is its address; a failure TikTok finds later,
+  such as moderation, is not seen); a link that expired unfetched
+  (``PUBLISHING_MEDIA_LINK_SECONDS``) means TikTok cannot have every photo of that send, so no
+  post can come of it (at most a publish FAILED ``photo_pull_failed``): not there, sent again
+  with new links; neither yet: asked again later. The send is recorded before its links are
+  made, so a send without links never reached TikTok. A photo delivery with no send recorded
+  (sent before tracked links) cannot be told (``Unknown``): staff look at the account.
 
 A publish still processing when the wait ends (``PROCESSING_WAIT``, inside the sending lease) is
 unknown too, not transient: TikTok will finish it on its own; ``find`` reads it later.
@@ -85,6 +94,7 @@ MIN_CHUNK = 5 * MB
 PROCESSING_WAIT = 25.0
 PROCESSING_POLL = 2.0
 PUBLISH_KEY = "tiktok-publish:"
+PULL_KEY = "tiktok-pull:"  # a photo send whose init has not answered: its tracked links
 
 # TikTok's error codes that refuse a post for good, in words staff can act on.
 REFUSALS = {
@@ -133,21 +143,22 @@ def chunks(size: int) -> tuple[int, list[tuple[int, int]]]:
     return CHUNK, ranges
 
 
-def _record(post: Outgoing, publish_id: str) -> None:
-    """Keep the publish's id on the delivery before anything that could make the post; ""
-    forgets an earlier attempt's (before each init, so ``find`` never asks about that one)."""
+def _record(post: Outgoing, publish_id: str, *, key: str = PUBLISH_KEY) -> None:
+    """Keep the publish's id (or, with ``key=PULL_KEY``, the photo send's) on the delivery
+    before anything that could make the post; "" forgets an earlier attempt's (before each
+    init, so ``find`` never asks about that one)."""
     if not post.delivery_id:
         return
     Delivery.objects.filter(pk=post.delivery_id).update(
-        remote_id=PUBLISH_KEY + publish_id if publish_id else "")
+        remote_id=key + publish_id if publish_id else "")
 
 
-def _recorded(post: Outgoing) -> str:
+def _recorded(post: Outgoing, key: str = PUBLISH_KEY) -> str:
     if not post.delivery_id:
         return ""
     remote = Delivery.objects.filter(pk=post.delivery_id).values_list("remote_id",
                                                                       flat=True).first()
-    return remote[len(PUBLISH_KEY):] if remote and remote.startswith(PUBLISH_KEY) else ""
+    return remote[len(key):] if remote and remote.startswith(key) else ""
 
 
 @register
@@ -294,17 +305,21 @@ class TikTokAdapter(Adapter):
         return publish_id
 
     def _photos(self, api: Client, post: Outgoing, info: dict) -> str:
-        urls = []
         for image in post.images:
             if not image.file:
                 raise Permanent(f"The photo {image.name} has no stored file to link to; "
                                 "replace it in the campaign and approve it again.")
-            urls.append(media_links.public_url(image.file))
+        names = [image.file for image in post.images]
+        if post.delivery_id:  # links of this send alone, marked when TikTok fetches them
+            send = media_links.new_send()
+            _record(post, send, key=PULL_KEY)  # first: links exist only for a recorded send
+            urls = media_links.pull_urls(post.delivery_id, send, names)
+        else:
+            urls = [media_links.public_url(name) for name in names]
         info = {**info, "title": (post.campaign_title or post.text)[:MAX_PHOTO_TITLE],
                 "description": post.text[:MAX_PHOTO_DESCRIPTION]}
         for key in ("disable_duet", "disable_stitch"):  # photos have neither
             info.pop(key)
-        _record(post, "")
         try:
             data = api.call("/v2/post/publish/content/init/", json_body={
                 "post_info": info, "post_mode": "DIRECT_POST", "media_type": "PHOTO",
@@ -376,13 +391,12 @@ class TikTokAdapter(Adapter):
 
     def find(self, post: Outgoing, *, since) -> Published | None:
         publish_id = _recorded(post)
+        username = str((self.channel.settings or {}).get("username")
+                       or (self.channel.handle or "").lstrip("@"))
         if not publish_id:
             if post.videos:
                 return None  # init never answered: no byte was sent, nothing can be published
-            raise Unknown("TikTok did not answer the photo post's start, so there is no publish "
-                          "to ask about, and TikTok lists no private posts: look at the account "
-                          "and mark the post as published or not sent.")
-        username = str((self.channel.settings or {}).get("username") or "")
+            return self._pulled(post, username)
         api = self._client()
         try:
             try:
@@ -401,3 +415,19 @@ class TikTokAdapter(Adapter):
             return found
         finally:
             api.close()
+
+    def _pulled(self, post: Outgoing, username: str) -> Published | None:
+        """A photo post whose init never answered, told by its send's links (module docs)."""
+        send = _recorded(post, PULL_KEY)
+        if not send:  # before tracked links (or no send reached the photos): cannot tell
+            raise Unknown("TikTok did not answer the photo post's start, so there is no "
+                          "publish to ask about, and TikTok lists no private posts: look at "
+                          "the account and mark the post as published or not sent.")
+        state = media_links.pull_state(post.delivery_id, send)
+        if state == media_links.FETCHED:
+            return Published(remote_id=PULL_KEY + send, url=profile_url(username))
+        if state == media_links.CLOSED:
+            return None  # TikTok cannot have every photo of this send: nothing came of it
+        raise Unknown("TikTok did not answer the photo post's start and has not fetched "
+                      "all its photos yet; asking again once they are fetched or their links "
+                      "expire.")

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+import requests
 from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
 
@@ -99,6 +100,45 @@ def oauth_refusal(exc: Exception, doing: str) -> "ConnectionError_":
         text = outbound.excerpt(f"{error}: {description}".rstrip(": "))
         return ConnectionError_(f"The network refused to {doing} ({text}).")
     return ConnectionError_(f"Could not {doing}: {outbound.reason(exc)}", transient=True)
+
+
+def post_token_form(label: str, url: str, form: dict, *, what: str, reason,
+                    headers: dict | None = None, timeout: float = 20.0) -> dict:
+    """POST ``form`` to a network's token endpoint through ``agency.outbound`` (no redirect
+    followed) and return its JSON answer, for the networks whose token calls are plain form
+    posts (LinkedIn, TikTok, Pinterest). ``reason(response)`` reads the network's error body
+    as ``(code, message)``; ``label`` names the network to staff.
+
+    One rule: an endpoint that could not be reached, or that answered 5xx or 429, is
+    ``transient`` (the token job tries again later and the channel stays connected), unless the
+    guard refused the address (a setting to fix, not a blip); any other answer but a 200 without
+    an error code is the network refusing (``invalid_grant``: the channel needs reconnecting)."""
+    session = outbound.session()
+    try:
+        response = session.post(url, data=form, timeout=timeout, allow_redirects=False,
+                                headers={"Accept": "application/json", **(headers or {})})
+    except (requests.RequestException, outbound.Refused, outbound.AnswerRefused) as exc:
+        raise ConnectionError_(
+            f"Could not reach {label} to {what}: "
+            f"{getattr(exc, 'message', None) or outbound.reason(exc)}",
+            transient=not isinstance(exc, outbound.Refused)) from exc
+    finally:
+        session.close()
+    status = response.status_code
+    code, message = reason(response)
+    if status != 200 or code:
+        raise ConnectionError_(
+            f"{label} refused to {what} (HTTP {status}{', ' + code if code else ''}): "
+            f"{message or 'no reason given'}", transient=status >= 500 or status == 429)
+    try:
+        answer = response.json()
+    except ValueError:
+        raise ConnectionError_(f"{label}'s answer to {what} could not be read (not JSON).") \
+            from None
+    if not isinstance(answer, dict) or not answer.get("access_token"):
+        raise ConnectionError_(f"{label} answered without an access token ({what}); try "
+                               "connecting again.")
+    return answer
 
 
 def tokens_from(answer: dict, *, now: datetime | None = None) -> Tokens:

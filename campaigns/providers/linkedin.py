@@ -242,28 +242,10 @@ class LinkedInProvider(connections.Provider):
 
     def _token_call(self, form: dict, *, what: str) -> dict:
         app = _app()
-        session = outbound.session()
-        try:
-            response = session.post(self.token_url(), data={
-                **form, "client_id": app["client_id"],
-                "client_secret": app.get("client_secret", "")},
-                headers={"Accept": "application/json"}, timeout=TIMEOUT, allow_redirects=False)
-        except (requests.RequestException, outbound.Refused, outbound.AnswerRefused) as exc:
-            reason = getattr(exc, "message", None) or outbound.reason(exc)
-            raise connections.ConnectionError_(
-                f"Could not reach LinkedIn to {what}: {reason}") from exc
-        finally:
-            session.close()
-        if response.status_code != 200:
-            code, message, _ = _reason(response)
-            raise connections.ConnectionError_(
-                f"LinkedIn refused to {what} (HTTP {response.status_code}"
-                f"{', ' + code if code else ''}): {message or 'no reason given'}")
-        try:
-            return response.json()
-        except ValueError:
-            raise connections.ConnectionError_(
-                f"LinkedIn's answer to {what} could not be read (not JSON).") from None
+        return connections.post_token_form(
+            "LinkedIn", self.token_url(), {**form, "client_id": app["client_id"],
+                                           "client_secret": app.get("client_secret", "")},
+            what=what, reason=lambda response: _reason(response)[:2], timeout=TIMEOUT)
 
     def exchange(self, *, code: str, redirect_uri: str, code_verifier: str = "") -> Tokens:
         return _tokens(self._token_call({"grant_type": "authorization_code", "code": code,

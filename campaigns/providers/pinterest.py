@@ -272,6 +272,14 @@ def _app() -> dict:
     return app
 
 
+def _token_refusal(response: requests.Response) -> tuple[str, str]:
+    """(code, message) of the token endpoint's error answer; no code on a success."""
+    if response.status_code == 200:
+        return "", ""
+    code, message = reason(response.status_code, response.content)
+    return (f"code {code}" if code is not None else ""), message
+
+
 class PinterestProvider(connections.Provider):
     network = "pinterest"
     label = "Pinterest"
@@ -292,34 +300,9 @@ class PinterestProvider(connections.Provider):
         app = _app()
         basic = base64.b64encode(
             f"{app['client_id']}:{app.get('client_secret', '')}".encode()).decode()
-        session = outbound.session()
-        try:
-            response = session.post(self.token_url(), data=form, timeout=TIMEOUT,
-                                    allow_redirects=False,
-                                    headers={"Authorization": f"Basic {basic}",
-                                             "Accept": "application/json"})
-        except (requests.RequestException, outbound.Refused, outbound.AnswerRefused) as exc:
-            raise connections.ConnectionError_(
-                f"Could not reach Pinterest to {what}: "
-                f"{getattr(exc, 'message', None) or outbound.reason(exc)}",
-                transient=not isinstance(exc, outbound.Refused)) from exc
-        finally:
-            session.close()
-        if response.status_code != 200:
-            code, message = reason(response.status_code, response.content)
-            raise connections.ConnectionError_(
-                f"Pinterest refused to {what} (HTTP {response.status_code}"
-                f"{f', code {code}' if code is not None else ''}): {message}",
-                transient=response.status_code >= 500 or response.status_code == 429)
-        try:
-            answer = response.json()
-        except ValueError:
-            raise connections.ConnectionError_(
-                f"Pinterest's answer to {what} could not be read (not JSON).") from None
-        if not answer.get("access_token"):
-            raise connections.ConnectionError_(
-                f"Pinterest answered without an access token ({what}); try connecting again.")
-        return answer
+        return connections.post_token_form(
+            "Pinterest", self.token_url(), form, what=what, reason=_token_refusal,
+            headers={"Authorization": f"Basic {basic}"}, timeout=TIMEOUT)
 
     def exchange(self, *, code: str, redirect_uri: str, code_verifier: str = "") -> Tokens:
         return connections.tokens_from(self._token_call(

@@ -281,30 +281,12 @@ class TikTokProvider(connections.Provider):
 
     def _token_call(self, form: dict, *, what: str) -> dict:
         app = _app()
-        session = outbound.session()
-        try:
-            response = session.post(self.token_url(), data={
-                **form, "client_key": app["client_id"],
-                "client_secret": app.get("client_secret", "")},
-                headers={"Content-Type": "application/x-www-form-urlencoded",
-                         "Cache-Control": "no-cache"},
-                timeout=TIMEOUT, allow_redirects=False)
-        except (requests.RequestException, outbound.Refused, outbound.AnswerRefused) as exc:
-            reason = getattr(exc, "message", None) or outbound.reason(exc)
-            raise connections.ConnectionError_(f"Could not reach TikTok to {what}: {reason}",
-                                               transient=True) from exc
-        finally:
-            session.close()
-        code, message, _ = _error_of(response)
-        if response.status_code != 200 or code:
-            raise connections.ConnectionError_(
-                f"TikTok refused to {what} (HTTP {response.status_code}"
-                f"{', ' + code if code else ''}): {message or 'no reason given'}")
-        try:
-            return response.json()
-        except ValueError:
-            raise connections.ConnectionError_(
-                f"TikTok's answer to {what} could not be read (not JSON).") from None
+        return connections.post_token_form(
+            "TikTok", self.token_url(), {**form, "client_key": app["client_id"],
+                                         "client_secret": app.get("client_secret", "")},
+            what=what, reason=lambda response: _error_of(response)[:2], timeout=TIMEOUT,
+            headers={"Content-Type": "application/x-www-form-urlencoded",
+                     "Cache-Control": "no-cache"})
 
     def exchange(self, *, code: str, redirect_uri: str, code_verifier: str = "") -> Tokens:
         answer = self._token_call({"grant_type": "authorization_code", "code": code,

@@ -236,6 +236,52 @@ def test_a_linkedin_member_picks_an_organization_and_its_tokens_refresh(world, h
     assert channel.get_secret() != first and not channel.needs_reconnect
 
 
+def _linkedin_channel_due(world, http, fakes) -> Channel:
+    """A LinkedIn page connected through the flow, its token due for the hourly refresh."""
+    client = http(world.acme.host, _manager(world.acme))
+    with schema_context(world.acme.client.schema_name):
+        channel, _ = connect(client, "linkedin", ORGANIZATION)
+        Channel.objects.filter(pk=channel.pk).update(
+            token_expires_at=timezone.now() + dt.timedelta(hours=12))
+        channel.refresh_from_db()
+    return channel
+
+
+def test_a_linkedin_token_endpoint_that_is_down_leaves_the_channel_connected_until_it_is_back(
+        world, http, fakes, settings):
+    from tests.conftest import free_port
+
+    channel = _linkedin_channel_due(world, http, fakes)
+    first, refresh = channel.get_secret(), channel.get_refresh_token()
+    settings.NETWORK_BASE_URLS = {**settings.NETWORK_BASE_URLS,
+                                  "linkedin_www": f"http://127.0.0.1:{free_port()}"}  # no one
+    connected.tokens_check_all()
+    with schema_context(world.acme.client.schema_name):
+        channel.refresh_from_db()
+    assert not channel.needs_reconnect and channel.reconnect_reason == ""
+    assert channel.get_secret() == first and channel.get_refresh_token() == refresh
+    settings.NETWORK_BASE_URLS = {**settings.NETWORK_BASE_URLS,
+                                  "linkedin_www": fakes.linkedin.url}  # back: the next run
+    connected.tokens_check_all()
+    with schema_context(world.acme.client.schema_name):
+        channel.refresh_from_db()
+    assert channel.get_secret() != first and not channel.needs_reconnect
+
+
+def test_a_linkedin_refresh_token_refused_with_invalid_grant_asks_for_reconnection(
+        world, http, fakes):
+    channel = _linkedin_channel_due(world, http, fakes)
+    with schema_context(world.acme.client.schema_name):
+        channel.set_refresh_token("AQX-no-longer-valid")
+        channel.save()
+    connected.tokens_check_all()
+    with schema_context(world.acme.client.schema_name):
+        channel.refresh_from_db()
+    assert channel.needs_reconnect
+    assert "HTTP 400, invalid_grant" in channel.reconnect_reason
+    assert "refresh token is invalid or expired" in channel.reconnect_reason
+
+
 def test_the_demo_sandbox_runs_meta_and_linkedin_with_apps_that_connect(world, http, settings):
     from agency.demo.fakes import demo_env, load_all
 

@@ -375,7 +375,7 @@ class FakeLinkedIn(_FakeNetwork):
             with self.lock:
                 expiry = self._refresh.get(refresh)
             if expiry is None or expiry < time.time():
-                return self._oauth_error(400, "invalid_request",
+                return self._oauth_error(400, "invalid_grant",  # as LinkedIn answers it
                                          "The provided refresh token is invalid or expired")
             return Reply(200, self._token_answer(
                 "r_organization_social,rw_organization_admin,w_organization_social", refresh))

@@ -27,6 +27,7 @@ from __future__ import annotations
 import enum
 import random
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -46,8 +47,9 @@ from campaigns.publishing.models import (
 )
 from tenants.models import current_client
 
-# Sent once a transition is committed, with ``delivery_id``, ``kind`` (the EventKind recorded)
-# and ``actor`` (a user, or None for the engine). The dispatcher's claims send nothing.
+# Sent once a transition is committed, with ``delivery_id``, ``kind`` (the EventKind recorded),
+# ``actor`` (a user, or None for the engine) and the delivery's ``network``, ``channel_id`` and
+# ``client_id`` (``About``). The dispatcher's claims send nothing.
 delivery_changed = Signal()
 
 
@@ -82,30 +84,50 @@ def backoff(attempt: int, retry_after: float | None = None) -> float:
 # --- history and signals ---------------------------------------------------------------------
 
 
-def _announce(changes: list[tuple[int, EventKind]], actor=None) -> None:
+class About(NamedTuple):
+    """What ``delivery_changed`` tells about the delivery, so that a receiver can pass over
+    what is not its business (another network, another channel) without a query."""
+
+    pk: int
+    network: str
+    channel_id: int
+    client_id: int
+
+
+ABOUT = ("pk", "network", "channel_id", "client_id")
+
+
+def _about(ids: list[int]) -> list[About]:
+    return [About(*row) for row in Delivery.objects.filter(id__in=ids).values_list(*ABOUT)]
+
+
+def _announce(changes: list[tuple[About | Delivery, EventKind]], actor=None) -> None:
     """Send ``delivery_changed`` for each change once the transaction commits."""
     if not changes or not delivery_changed.has_listeners(Delivery):
         return
+    told = [(About(d.pk, d.network, d.channel_id, d.client_id), kind) for d, kind in changes]
 
     def send():
-        for delivery_id, kind in changes:
-            delivery_changed.send(sender=Delivery, delivery_id=delivery_id, kind=kind,
-                                  actor=actor)
+        for about, kind in told:
+            delivery_changed.send(sender=Delivery, delivery_id=about.pk, kind=kind,
+                                  actor=actor, network=about.network,
+                                  channel_id=about.channel_id, client_id=about.client_id)
 
     transaction.on_commit(send)
 
 
-def _record(delivery_id: int, kind: EventKind, detail: str = "", actor=None) -> None:
+def _record(delivery: About | Delivery, kind: EventKind, detail: str = "", actor=None) -> None:
     actor = actor if getattr(actor, "pk", None) else None
-    DeliveryEvent.objects.create(delivery_id=delivery_id, kind=kind, detail=detail, actor=actor)
-    _announce([(delivery_id, kind)], actor)
+    DeliveryEvent.objects.create(delivery_id=delivery.pk, kind=kind, detail=detail, actor=actor)
+    _announce([(delivery, kind)], actor)
 
 
-def _record_many(ids: list[int], kind: EventKind, detail: str, actor=None) -> None:
+def _record_many(rows: list[About], kind: EventKind, detail: str, actor=None) -> None:
     actor = actor if getattr(actor, "pk", None) else None
     DeliveryEvent.objects.bulk_create([
-        DeliveryEvent(delivery_id=pk, kind=kind, detail=detail, actor=actor) for pk in ids])
-    _announce([(pk, kind) for pk in ids], actor)
+        DeliveryEvent(delivery_id=row.pk, kind=kind, detail=detail, actor=actor)
+        for row in rows])
+    _announce([(row, kind) for row in rows], actor)
 
 
 # --- the dispatcher's fast paths -------------------------------------------------------------
@@ -170,14 +192,17 @@ moved AS (
            error = CASE WHEN d.sending_at IS NULL THEN d.error
                         ELSE 'The worker stopped while sending; checking with the network.' END
       FROM gone WHERE d.id = gone.id
-    RETURNING d.id, d.state)
-INSERT INTO public.publishing_deliveryevent (delivery_id, at, kind, detail)
-SELECT id, statement_timestamp(),
-       CASE WHEN state = 'scheduled' THEN 'lease_expired' ELSE 'unconfirmed' END,
-       CASE WHEN state = 'scheduled' THEN 'The claim ran out before sending began; taken again.'
-            ELSE 'The worker stopped while sending; the network will be asked.' END
-  FROM moved
-RETURNING delivery_id, kind
+    RETURNING d.id, d.state, d.network, d.channel_id, d.client_id),
+recorded AS (
+    INSERT INTO public.publishing_deliveryevent (delivery_id, at, kind, detail)
+    SELECT id, statement_timestamp(),
+           CASE WHEN state = 'scheduled' THEN 'lease_expired' ELSE 'unconfirmed' END,
+           CASE WHEN state = 'scheduled' THEN 'The claim ran out before sending began; taken again.'
+                ELSE 'The worker stopped while sending; the network will be asked.' END
+      FROM moved
+    RETURNING delivery_id, kind)
+SELECT r.delivery_id, r.kind, m.network, m.channel_id, m.client_id
+  FROM recorded r JOIN moved m ON m.id = r.delivery_id
 """  # noqa: S608
 
 START_SENDING = f"""
@@ -213,27 +238,28 @@ def sweep() -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(SWEEP, [config("CHECK_AFTER_SECONDS")])
         moved = cursor.fetchall()
-        _announce([(pk, EventKind(kind)) for pk, kind in moved])
+        _announce([(About(pk, network, channel_id, client_id), EventKind(kind))
+                   for pk, kind, network, channel_id, client_id in moved])
         return len(moved)
 
 
 # --- the worker's steps, under a claim -------------------------------------------------------
 
 
-def _under_claim(delivery_id: int, current_claim: str, states, kind: EventKind, detail: str,
+def _under_claim(delivery: Delivery, current_claim: str, states, kind: EventKind, detail: str,
                  /, *, alert: bool = False, **fields) -> bool:
     """Change the delivery (``fields``) and record its event in one transaction, if
     ``current_claim`` still holds it in one of ``states``; the team's alert goes once it is
     committed."""
     with transaction.atomic():
-        changed = (Delivery.objects.filter(pk=delivery_id, claim=current_claim, state__in=states)
+        changed = (Delivery.objects.filter(pk=delivery.pk, claim=current_claim, state__in=states)
                    .update(**fields, updated_at=timezone.now()))
         if not changed:
             return False
-        _record(delivery_id, kind, detail[:2000])
+        _record(delivery, kind, detail[:2000])
         if alert:
             transaction.on_commit(
-                lambda: alerts.delivery_failed(Delivery.objects.get(pk=delivery_id)))
+                lambda: alerts.delivery_failed(Delivery.objects.get(pk=delivery.pk)))
         return True
 
 
@@ -253,7 +279,7 @@ def start(delivery: Delivery, claim: str, sent_by: str) -> bool:
 
 def hold_claimed(delivery: Delivery, claim: str, crisis: CrisisHold) -> Outcome:
     """claimed → scheduled and held: a crisis hold matched it at the last step."""
-    done = _under_claim(delivery.pk, claim, [State.CLAIMED], EventKind.HELD,
+    done = _under_claim(delivery, claim, [State.CLAIMED], EventKind.HELD,
                         f"Crisis hold: {crisis.reason}", state=State.SCHEDULED, hold=crisis,
                         lease_until=None, claim=None)
     return Outcome.HELD if done else Outcome.STALE
@@ -272,7 +298,7 @@ def cancel_withdrawn(delivery: Delivery, claim: str) -> Outcome:
                            updated_at=timezone.now()))
         if not changed:
             return Outcome.STALE
-        _record(delivery.pk, EventKind.CANCELLED, detail)
+        _record(delivery, EventKind.CANCELLED, detail)
     return Outcome.CANCELLED
 
 
@@ -281,7 +307,7 @@ def succeed(delivery: Delivery, claim: str, remote_id: str, url: str, *,
     """claimed or unconfirmed → published; the webhooks hear of it once committed."""
     detail = (("Found on the network after an unknown outcome: " if checked else "")
               + (url or remote_id))
-    done = _under_claim(delivery.pk, claim, GOING, EventKind.PUBLISHED, detail,
+    done = _under_claim(delivery, claim, GOING, EventKind.PUBLISHED, detail,
                         state=State.PUBLISHED, remote_id=remote_id[:255], remote_url=url[:500],
                         published_at=timezone.now(), lease_until=None, error="")
     if not done:
@@ -292,7 +318,7 @@ def succeed(delivery: Delivery, claim: str, remote_id: str, url: str, *,
 
 def fail(delivery: Delivery, claim: str, message: str) -> Outcome:
     """claimed or unconfirmed → failed, with the network's reason; the team is told."""
-    done = _under_claim(delivery.pk, claim, GOING, EventKind.FAILED, message, alert=True,
+    done = _under_claim(delivery, claim, GOING, EventKind.FAILED, message, alert=True,
                         state=State.FAILED, lease_until=None, error=message)
     return Outcome.FAILED if done else Outcome.STALE
 
@@ -304,7 +330,7 @@ def fail_transient(delivery: Delivery, claim: str, message: str,
     if delivery.attempts >= config("MAX_ATTEMPTS"):
         return fail(delivery, claim, f"Gave up after {delivery.attempts} tries: {message}")
     wait = backoff(delivery.attempts, retry_after)
-    done = _under_claim(delivery.pk, claim, [State.CLAIMED], EventKind.RETRY_SCHEDULED,
+    done = _under_claim(delivery, claim, [State.CLAIMED], EventKind.RETRY_SCHEDULED,
                         f"{message} Trying again in {wait:.0f} s.", state=State.SCHEDULED,
                         next_attempt_at=timezone.now() + timedelta(seconds=wait),
                         sending_at=None, lease_until=None, error=message)
@@ -316,7 +342,7 @@ def wait_for_reconnect(delivery: Delivery, claim: str, message: str) -> Outcome:
     nothing was sent. It is neither failed nor dropped: the caller records the channel as
     needing reconnection (in the same transaction), and reconnecting it lets the post go
     (``resume_reconnected``). This try is not counted."""
-    done = _under_claim(delivery.pk, claim, [State.CLAIMED], EventKind.WAITING_RECONNECT,
+    done = _under_claim(delivery, claim, [State.CLAIMED], EventKind.WAITING_RECONNECT,
                         f"{message} It waits until someone reconnects the channel.",
                         state=State.SCHEDULED, sending_at=None, lease_until=None, claim=None,
                         attempts=max(0, delivery.attempts - 1), error=message)
@@ -329,15 +355,16 @@ def resume_reconnected(client_id: int, channel_id: int) -> int:
     last_event = (DeliveryEvent.objects.filter(delivery=OuterRef("pk"))
                   .order_by("-at", "-id").values("kind")[:1])
     with transaction.atomic():
-        waiting = list(Delivery.objects.select_for_update()
-                       .filter(client_id=client_id, channel_id=channel_id, state=State.SCHEDULED)
-                       .annotate(last_kind=Subquery(last_event))
-                       .filter(last_kind=EventKind.WAITING_RECONNECT)
-                       .values_list("id", flat=True))
+        waiting = [About(*row) for row in Delivery.objects.select_for_update()
+                   .filter(client_id=client_id, channel_id=channel_id, state=State.SCHEDULED)
+                   .annotate(last_kind=Subquery(last_event))
+                   .filter(last_kind=EventKind.WAITING_RECONNECT)
+                   .values_list(*ABOUT)]
+        ids = [about.pk for about in waiting]
         now = timezone.now()
-        Delivery.objects.filter(id__in=waiting, next_attempt_at__lt=now).update(
+        Delivery.objects.filter(id__in=ids, next_attempt_at__lt=now).update(
             next_attempt_at=now, updated_at=now)
-        Delivery.objects.filter(id__in=waiting).update(error="", updated_at=now)
+        Delivery.objects.filter(id__in=ids).update(error="", updated_at=now)
         _record_many(waiting, EventKind.RESUMED, "The channel was reconnected.")
     return len(waiting)
 
@@ -345,7 +372,7 @@ def resume_reconnected(client_id: int, channel_id: int) -> int:
 def mark_unconfirmed(delivery: Delivery, claim: str, message: str) -> Outcome:
     """claimed → unconfirmed: the post may be out (a timeout after sending, an unexpected
     error); the network is asked after ``CHECK_AFTER_SECONDS``."""
-    done = _under_claim(delivery.pk, claim, [State.CLAIMED], EventKind.UNCONFIRMED,
+    done = _under_claim(delivery, claim, [State.CLAIMED], EventKind.UNCONFIRMED,
                         f"{message} The network will be asked before anything is sent again.",
                         state=State.UNCONFIRMED, lease_until=None, error=message,
                         next_attempt_at=timezone.now() + timedelta(
@@ -357,7 +384,7 @@ def still_unknown(delivery: Delivery, claim: str, message: str) -> Outcome:
     """unconfirmed, and the network could not tell → asked again later; the team is told once,
     after ``ALERT_AFTER_CHECKS`` checks."""
     wait = backoff(delivery.checks) + config("CHECK_AFTER_SECONDS")
-    done = _under_claim(delivery.pk, claim, [State.UNCONFIRMED], EventKind.CHECK_FAILED,
+    done = _under_claim(delivery, claim, [State.UNCONFIRMED], EventKind.CHECK_FAILED,
                         message, alert=delivery.checks == config("ALERT_AFTER_CHECKS"),
                         lease_until=None, error=message,
                         next_attempt_at=timezone.now() + timedelta(seconds=wait))
@@ -372,7 +399,7 @@ def not_found(delivery: Delivery, claim: str) -> Outcome:
     if delivery.attempts >= config("MAX_ATTEMPTS"):
         return fail(delivery, claim, f"Sent {delivery.attempts} times without the network "
                     "confirming it. Look at the channel before retrying.")
-    done = _under_claim(delivery.pk, claim, [State.UNCONFIRMED], EventKind.NOT_FOUND,
+    done = _under_claim(delivery, claim, [State.UNCONFIRMED], EventKind.NOT_FOUND,
                         "The network does not have the post; sending it again with the same "
                         "idempotency key.", state=State.SCHEDULED, next_attempt_at=timezone.now(),
                         sending_at=None, lease_until=None, error="")
@@ -409,18 +436,18 @@ def create(delivery: Delivery, *, revision_id: int, late: bool, user=None) -> De
         delivery.state = State.FAILED
         delivery.error = "Approved after its time. Reschedule it, or send it now with “Retry”."
     delivery.save()
-    _record(delivery.pk, EventKind.CREATED, f"From approved revision {revision_id}.", user)
+    _record(delivery, EventKind.CREATED, f"From approved revision {revision_id}.", user)
     if late:
-        _record(delivery.pk, EventKind.FAILED, delivery.error)
+        _record(delivery, EventKind.FAILED, delivery.error)
     if delivery.hold is not None:
-        _record(delivery.pk, EventKind.HELD, f"Crisis hold: {delivery.hold.describe()}.")
+        _record(delivery, EventKind.HELD, f"Crisis hold: {delivery.hold.describe()}.")
     return delivery
 
 
 def not_resent(delivery: Delivery, revision_id: int, user=None) -> None:
     """No change: a new revision changed a post that had already gone out; the history says
     it is not sent again."""
-    _record(delivery.pk, EventKind.NOT_RESENT, f"Revision {revision_id} changed this post, but "
+    _record(delivery, EventKind.NOT_RESENT, f"Revision {revision_id} changed this post, but "
             "it had already gone out; it is not sent again.", user)
 
 
@@ -430,7 +457,7 @@ def _cancel(delivery: Delivery, reason: str, user=None) -> None:
     delivery.lease_until = None
     delivery.error = ""
     delivery.save(update_fields=["state", "claim", "lease_until", "error", "updated_at"])
-    _record(delivery.pk, EventKind.CANCELLED, reason, user)
+    _record(delivery, EventKind.CANCELLED, reason, user)
 
 
 def _withdraw(delivery: Delivery, reason: str, user=None) -> None:
@@ -438,7 +465,7 @@ def _withdraw(delivery: Delivery, reason: str, user=None) -> None:
     again."""
     delivery.withdrawn = True
     delivery.save(update_fields=["withdrawn", "updated_at"])
-    _record(delivery.pk, EventKind.WITHDRAWN, f"{reason} If the network does not have it, it is "
+    _record(delivery, EventKind.WITHDRAWN, f"{reason} If the network does not have it, it is "
             "not sent again.", user)
 
 
@@ -482,7 +509,7 @@ def _retry(ids: list[int], state: State, detail: str, user=None) -> None:
     else:
         changes.update(lease_until=None)
     Delivery.objects.filter(id__in=ids, state=state).update(**changes)
-    _record_many(ids, EventKind.RETRY if state == State.FAILED else EventKind.CHECK, detail,
+    _record_many(_about(ids), EventKind.RETRY if state == State.FAILED else EventKind.CHECK, detail,
                  user)
 
 
@@ -527,7 +554,7 @@ def confirm(delivery_id: int, url: str = "", user=None) -> Delivery:
     delivery.state, delivery.remote_url = State.PUBLISHED, url[:500]
     delivery.published_at, delivery.lease_until, delivery.error = timezone.now(), None, ""
     delivery.save()
-    _record(delivery.pk, EventKind.PUBLISHED,
+    _record(delivery, EventKind.PUBLISHED,
             "Confirmed by staff" + (f": {url}" if url else "."), user)
     transaction.on_commit(lambda: alerts.delivery_published(delivery.pk))  # webhooks
     return delivery
@@ -544,7 +571,7 @@ def mark_not_sent(delivery_id: int, user=None) -> Delivery:
     delivery.error = "Not on the network (checked by staff). Retry to send it."
     delivery.sending_at = None
     delivery.save()
-    _record(delivery.pk, EventKind.NOT_SENT, "Marked as not sent by staff.", user)
+    _record(delivery, EventKind.NOT_SENT, "Marked as not sent by staff.", user)
     return delivery
 
 
@@ -576,7 +603,7 @@ def reschedule(delivery_id: int, when: datetime, user=None) -> Delivery:
     delivery.attempts = 0
     delivery.error = ""
     delivery.save()
-    _record(delivery.pk, EventKind.RESCHEDULED,
+    _record(delivery, EventKind.RESCHEDULED,
             f"Moved from {before.isoformat()} to {when.isoformat()}.", user)
     return delivery
 
@@ -591,7 +618,7 @@ def refuse_ahead(delivery_id: int, message: str) -> bool:
                    .update(state=State.FAILED, error=message, updated_at=timezone.now()))
         if not changed:
             return False
-        _record(delivery_id, EventKind.FAILED, message[:2000])
+        _record(*_about([delivery_id]), EventKind.FAILED, message[:2000])
         transaction.on_commit(
             lambda: alerts.delivery_failed(Delivery.objects.get(pk=delivery_id)))
     return True
@@ -600,11 +627,11 @@ def refuse_ahead(delivery_id: int, message: str) -> bool:
 def hold(ids: list[int], crisis: CrisisHold, user=None) -> None:
     """Operators: scheduled deliveries the caller holds locked are held by ``crisis``."""
     Delivery.objects.filter(id__in=ids).update(hold=crisis, updated_at=timezone.now())
-    _record_many(ids, EventKind.HELD, f"Crisis hold: {crisis.reason}", user)
+    _record_many(_about(ids), EventKind.HELD, f"Crisis hold: {crisis.reason}", user)
 
 
 def release(ids: list[int], crisis: CrisisHold, user=None) -> None:
     """Operators: held deliveries the caller holds locked are released; one whose time has
     passed goes out now."""
     Delivery.objects.filter(id__in=ids).update(hold=None, updated_at=timezone.now())
-    _record_many(ids, EventKind.RELEASED, f"Released from: {crisis.reason}", user)
+    _record_many(_about(ids), EventKind.RELEASED, f"Released from: {crisis.reason}", user)

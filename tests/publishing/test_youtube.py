@@ -607,6 +607,50 @@ def test_a_post_that_would_exceed_its_days_quota_is_refused_at_approval_with_the
 
 
 @pytest.mark.django_db
+def test_another_networks_delivery_event_runs_no_youtube_quota_query(
+        world, youtube, django_capture_on_commit_callbacks):
+    """``delivery_changed`` carries the delivery's network and channel, so the quota plan passes
+    over a Mastodon post without asking the database about it; a YouTube post is planned."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from campaigns.publishing import transitions
+    from tests.factories import DeliveryFactory
+
+    toots = ChannelFactory(brand=world.acme, name="Acme on Mastodon", network="mastodon",
+                           handle="@acme@social.example", endpoint="https://social.example")
+    uploads = _youtube_channel(world, youtube)
+    heard = []
+
+    def listen(sender, **kwargs):
+        heard.append(kwargs)
+
+    def committed(channel, copy) -> list[str]:
+        """The SQL run once the delivery's creation commits (the receivers' queries)."""
+        with django_capture_on_commit_callbacks() as callbacks:
+            delivery = DeliveryFactory(brand=world.acme, channel=channel, copy=copy,
+                                       publish_at=_next_pacific_noon())
+        with CaptureQueriesContext(connection) as ran:
+            for callback in callbacks:
+                callback()
+        return delivery, [q["sql"] for q in ran.captured_queries]
+
+    transitions.delivery_changed.connect(listen)
+    try:
+        toot, toot_sql = committed(toots, "Fresh beans today")
+        upload, upload_sql = committed(uploads, "Watch the roast")
+    finally:
+        transitions.delivery_changed.disconnect(listen)
+    assert not [sql for sql in toot_sql if "'youtube'" in sql]  # no quota plan query for it
+    assert [sql for sql in upload_sql if "'youtube'" in sql]  # the YouTube post is planned
+    told = {(h["delivery_id"], h["kind"]): h for h in heard}
+    assert told[toot.pk, "created"]["network"] == "mastodon"
+    assert told[toot.pk, "created"]["channel_id"] == toots.pk
+    assert told[toot.pk, "created"]["client_id"] == world.acme.client.pk
+    assert told[upload.pk, "created"]["network"] == "youtube"
+
+
+@pytest.mark.django_db
 def test_the_hourly_check_refuses_a_post_the_quota_spent_today_leaves_no_room_for(
         world, youtube, django_capture_on_commit_callbacks):
     from django.utils import timezone

@@ -258,10 +258,12 @@ def refuse_over_quota(channel) -> int:
     return refused
 
 
-def _on_delivery_changed(sender, delivery_id, kind, **kwargs) -> None:
+def _on_delivery_changed(sender, delivery_id, kind, network=None, **kwargs) -> None:
     """A YouTube post entering the outbox (approval) or moved: its day's quota is checked now,
-    so a post that would exceed it is refused when it is approved, not at its time."""
-    if kind not in (EventKind.CREATED, EventKind.RESCHEDULED, EventKind.RESUMED):
+    so a post that would exceed it is refused when it is approved, not at its time. Another
+    network's delivery is passed over by the ``network`` the signal carries, without a query."""
+    if network != YouTubeAdapter.network or kind not in (
+            EventKind.CREATED, EventKind.RESCHEDULED, EventKind.RESUMED):
         return
     delivery = (Delivery.objects.filter(pk=delivery_id, network=YouTubeAdapter.network)
                 .select_related("client").first())

@@ -9,6 +9,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import urlencode
+from wagtail import hooks
 
 from campaigns.models import CampaignPage, Channel
 from campaigns.results import charts, selectors
@@ -43,7 +44,13 @@ def brand_results_view(request):
     channel_id = int(channel_id) if channel_id.isdigit() and any(
         c["id"] == int(channel_id) for c in channels) else None
     zone = current_zone()
-    found = selectors.brand_results(days=days, zone=zone, channel_id=channel_id)
+    now = timezone.now()
+    found = selectors.brand_results(days=days, zone=zone, channel_id=channel_id, now=now)
+    # Figures other parts of the studio put on this page for the same period and channel (the
+    # inbox's: registered by the studio, which sees both; results does not know them).
+    panels = [panel for hook in hooks.get_hooks("results_brand_panels")
+              if (panel := hook(request, since=found.since, now=now, channel_id=channel_id,
+                                zone=zone))]
     week_chart = charts.columns([(week["start"].astimezone(zone).strftime("%-d %b"),
                                   week["interactions"]) for week in found.weeks])
     return render(request, "results/brand.html", {
@@ -54,7 +61,7 @@ def brand_results_view(request):
         "period_label": dict(PERIODS)[days], "channels": channels, "channel_id": channel_id,
         "week_chart": week_chart, "heat": charts.heat_map(found.heat),
         "best": selectors.heat_best(found.heat), "zone": zone, "shown": selectors.SHOWN,
-        "report_months": _recent_months(timezone.now().astimezone(zone).date(), 6),
+        "report_months": _recent_months(now.astimezone(zone).date(), 6), "panels": panels,
     })
 
 

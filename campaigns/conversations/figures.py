@@ -87,12 +87,13 @@ def inbox_figures(*, since: datetime, now: datetime, channel_id: int | None = No
         counted=Count("id", filter=answered | overdue),
         within=Count("id", filter=answered & Q(responded_at__lte=F("created_at") + target)))
     in_period = Q(at__gte=since, at__lte=now)
-    moderation = actions.aggregate(
+    undone = Q(undone_at__gte=since, undone_at__lte=now)
+    moderation = actions.filter(in_period | undone).aggregate(
         hidden=Count("id", filter=in_period & Q(what=What.HIDE)),
         hidden_automatically=Count("id", filter=in_period & Q(what=What.HIDE, automatic=True)),
         escalated=Count("item_id", filter=in_period & Q(what=What.PIN), distinct=True),
         flagged=Count("id", filter=in_period & Q(what=What.FLAG)),
-        undone=Count("id", filter=Q(undone_at__gte=since, undone_at__lte=now)))
+        undone=Count("id", filter=undone))
     return InboxFigures(
         since=since, target_hours=target_hours, received=found["received"],
         answered=found["answered"], median=found["median"], p90=found["p90"],

@@ -185,18 +185,25 @@ def _channel(world, network: str, name: str, handle: str, account: str, secret: 
     return channel
 
 
+@pytest.fixture
+def acme_channels(world, fakes):
+    """Acme's TikTok and Pinterest channels, connected to the fakes."""
+    tiktok, pinterest = fakes
+    return (_channel(world, "tiktok", "Acme on TikTok", "@acmecoffee", OPEN_ID,
+                     tiktok.issue_token()),
+            _channel(world, "pinterest", "Acme on Pinterest", "pinterest.com/acmecoffee",
+                     pinterest.account_id, pinterest.issue_token()))
+
+
 @pytest.mark.django_db
 def test_the_collection_job_reads_tiktok_and_pinterest_in_batches_and_says_why_not_google(
-        world, fakes):
+        world, fakes, acme_channels):
     from campaigns.results import tasks
     from campaigns.results.models import ChannelCollection, FollowerCount, PostResult
 
     tiktok, pinterest = fakes
     acme = world.acme
-    tt = _channel(world, "tiktok", "Acme on TikTok", "@acmecoffee", OPEN_ID,
-                  tiktok.issue_token())
-    pin = _channel(world, "pinterest", "Acme on Pinterest", "pinterest.com/acmecoffee",
-                   pinterest.account_id, pinterest.issue_token())
+    tt, pin = acme_channels
     gbp = _channel(world, "google_business", "Acme on Google", "Acme Coffee",
                    "accounts/1/locations/2", "google-token")
     videos = [tiktok.add_video(f"Video {n}") for n in range(3)]
@@ -234,16 +241,13 @@ def test_the_collection_job_reads_tiktok_and_pinterest_in_batches_and_says_why_n
 
 
 @pytest.mark.django_db
-def test_a_rate_limited_tiktok_waits_alone_and_pinterest_goes_on(world, fakes):
+def test_a_rate_limited_tiktok_waits_alone_and_pinterest_goes_on(world, fakes, acme_channels):
     from campaigns.results.collection import collect_round
     from campaigns.results.models import ChannelCollection, PostResult
 
     tiktok, pinterest = fakes
     acme = world.acme
-    tt = _channel(world, "tiktok", "Acme on TikTok", "@acmecoffee", OPEN_ID,
-                  tiktok.issue_token())
-    pin = _channel(world, "pinterest", "Acme on Pinterest", "pinterest.com/acmecoffee",
-                   pinterest.account_id, pinterest.issue_token())
+    tt, pin = acme_channels
     video, pin_id = tiktok.add_video("Busy"), pinterest.add_pin("Calm")["id"]
     pinterest.set_stats(pin_id, SAVE=3)
     _went_out(world, tt, video)

@@ -1,5 +1,6 @@
 """The brand's channels as Wagtail snippets."""
 
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -15,6 +16,7 @@ from wagtail.snippets.views.snippets import IndexView, SnippetViewSet
 
 from approvals import views as approvals_views
 from campaigns import connect_views, governance, scheduling, views, words
+from campaigns.conversations import figures as inbox
 from campaigns.models import CampaignIndexPage, CampaignPage, Channel
 from campaigns.panels import NextPostsPanel, ReconnectPanel, SentBackPanel, SetupChecklistPanel
 
@@ -206,3 +208,15 @@ def pages_menu_is_campaigns(request, menu_items):
 def no_pages_count(request, summary_items):
     """Wagtail's "N Pages created" counts the campaigns index and home page too: not shown."""
     summary_items[:] = [item for item in summary_items if not isinstance(item, PagesSummaryItem)]
+
+
+# --- The inbox's figures on the Results page (results and conversations do not know each other)
+
+
+@hooks.register("results_brand_panels")
+def inbox_figures_panel(request, *, since, now, channel_id, zone):
+    found = inbox.inbox_figures(since=since, now=now, channel_id=channel_id)
+    return render_to_string("results/_inbox_figures.html", {
+        "inbox": found, "zone": zone, "channel_id": channel_id,
+        "median": inbox.in_words(found.median), "p90": inbox.in_words(found.p90)},
+        request=request)

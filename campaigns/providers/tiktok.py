@@ -38,7 +38,9 @@ from campaigns.connections import Tokens
 
 log = logging.getLogger(__name__)
 
-SCOPES = ("user.info.basic", "video.publish", "video.upload")
+# user.info.stats and video.list: the follower count and the videos' counts (results).
+SCOPES = ("user.info.basic", "user.info.stats", "video.list", "video.publish",
+          "video.upload")
 TIMEOUT = 20.0
 
 # What TikTok calls each privacy level, as its UX guidelines ask apps to show them.

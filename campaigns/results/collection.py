@@ -169,6 +169,19 @@ def _read_channel(channel: Channel, results: list[PostResult], report: RoundRepo
                   now: datetime) -> None:
     adapter = adapters.for_channel(channel, timeout=_setting("TIMEOUT_SECONDS"))
     batch = max(1, adapter.metrics_batch)
+    # Posts the network gives no counts of (a private TikTok post): never asked about.
+    unreadable: dict[str, list[int]] = defaultdict(list)
+    readable = []
+    for result in results:
+        why = adapter.counts_unavailable(result.remote_id)
+        if why:
+            unreadable[why].append(result.delivery_id)
+        else:
+            readable.append(result)
+    for why, delivery_ids in unreadable.items():
+        PostResult.objects.filter(delivery_id__in=delivery_ids).update(next_collect_at=None,
+                                                                       error=why[:500])
+    results = readable
     done: set[int] = set()
     try:
         for start in range(0, len(results), batch):

@@ -11,12 +11,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import Count, Max, Min, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from campaigns.results.charts import WEEKDAYS
-from campaigns.results.models import COUNT_FIELDS, FollowerCount, PostResult
+from campaigns.results.models import COUNT_FIELDS, FollowerCount, MetricSnapshot, PostResult
 
 SHOWN = ("likes", "reposts", "replies", "quotes", "impressions")
 
@@ -152,6 +153,23 @@ def brand_results(*, days: int, zone, channel_id: int | None = None,
     weeks = _weeks(results, zone)
     return BrandResults(since=since, channels=per_channel, top_posts=top, heat=heat,
                         weeks=weeks, totals=totals)
+
+
+# The brand's Results page's figures, kept rendered this long at most (collection runs every 5
+# minutes): the period's start moves with the clock, and the page says since when it counts.
+CACHE_SECONDS = 300
+
+
+def results_version() -> str:
+    """What the brand's results are at now: the newest result, reading and follower count
+    (their ids only grow; one primary-key index lookup each). A post taken in, a snapshot read
+    or a follower count makes a new version, so a cached page never shows older counts than
+    the tables hold."""
+    tables = [model._meta.db_table for model in (PostResult, MetricSnapshot, FollowerCount)]
+    with connection.cursor() as cursor:
+        newest = [f"(SELECT max(id) FROM {table})" for table in tables]  # noqa: S608 - ours
+        cursor.execute("SELECT " + ", ".join(newest))
+        return ".".join(str(newest or 0) for newest in cursor.fetchone())
 
 
 def _weeks(results, zone) -> list[dict]:

@@ -5,10 +5,15 @@ Everything read here is in the brand's own schema; a campaign id of another bran
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import urlencode
+from wagtail import hooks
 
 from campaigns.models import CampaignPage, Channel
 from campaigns.results import charts, selectors
@@ -43,19 +48,40 @@ def brand_results_view(request):
     channel_id = int(channel_id) if channel_id.isdigit() and any(
         c["id"] == int(channel_id) for c in channels) else None
     zone = current_zone()
-    found = selectors.brand_results(days=days, zone=zone, channel_id=channel_id)
-    week_chart = charts.columns([(week["start"].astimezone(zone).strftime("%-d %b"),
-                                  week["interactions"]) for week in found.weeks])
+    now = timezone.now()
+    # The figures, charts and tables, kept rendered per brand (the cache's keys carry the
+    # schema), period, channel and time zone until the results change or CACHE_SECONDS pass:
+    # reading and drawing 20,000 posts' history on every request was most of the page's time.
+    key = f"results:brand:{selectors.results_version()}:{days}:{channel_id or 0}:{zone}"
+    body = cache.get(key)
+    if body is None:
+        body = _brand_body(request, days=days, zone=zone, channel_id=channel_id, now=now)
+        cache.set(key, body, selectors.CACHE_SECONDS)
+    # Figures other parts of the studio put on this page for the same period and channel (the
+    # inbox's: registered by the studio, which sees both; results does not know them).
+    since = now - timedelta(days=days)
+    panels = [panel for hook in hooks.get_hooks("results_brand_panels")
+              if (panel := hook(request, since=since, now=now, channel_id=channel_id,
+                                zone=zone))]
     return render(request, "results/brand.html", {
-        "found": found, "days": days, "periods": [
+        "body": body, "panels": panels, "days": days, "periods": [
             (value, label, "?" + urlencode({"days": value, **({"channel": channel_id}
                                                               if channel_id else {})}))
             for value, label in PERIODS],
-        "period_label": dict(PERIODS)[days], "channels": channels, "channel_id": channel_id,
-        "week_chart": week_chart, "heat": charts.heat_map(found.heat),
-        "best": selectors.heat_best(found.heat), "zone": zone, "shown": selectors.SHOWN,
-        "report_months": _recent_months(timezone.now().astimezone(zone).date(), 6),
+        "channels": channels, "channel_id": channel_id,
+        "report_months": _recent_months(now.astimezone(zone).date(), 6),
     })
+
+
+def _brand_body(request, *, days: int, zone, channel_id: int | None, now) -> str:
+    found = selectors.brand_results(days=days, zone=zone, channel_id=channel_id, now=now)
+    week_chart = charts.columns([(week["start"].astimezone(zone).strftime("%-d %b"),
+                                  week["interactions"]) for week in found.weeks])
+    return render_to_string("results/_brand_body.html", {
+        "found": found, "days": days, "period_label": dict(PERIODS)[days],
+        "channel_id": channel_id, "week_chart": week_chart, "heat": charts.heat_map(found.heat),
+        "best": selectors.heat_best(found.heat), "zone": zone, "shown": selectors.SHOWN,
+    }, request=request)
 
 
 def _recent_months(today, count: int) -> list:

@@ -68,7 +68,7 @@ def test_a_creator_connects_its_options_are_kept_and_the_token_refreshes_ahead(w
     assert url.startswith(f"{tiktok.url}/v2/auth/authorize/?")
     asked = query(url)
     assert asked["client_key"] == "tt-app" and "client_id" not in asked
-    assert asked["scope"] == "user.info.basic,video.publish,video.upload"
+    assert asked["scope"] == "user.info.basic,user.info.stats,video.list,video.publish,video.upload"
     assert "code_challenge" not in asked  # TikTok's web login takes no PKCE
 
     back = answer(url)

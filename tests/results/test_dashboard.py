@@ -126,3 +126,26 @@ def test_another_brands_key_reads_no_results(world, counted):
     # an Acme key on Globex's host is refused
     crossing = ApiClient(world.globex.host, make_key(world.acme, scopes=("read",)))
     assert crossing.get("/api/v1/results/").status_code == 401
+
+
+def test_the_results_page_is_kept_until_new_counts_are_read(world, http, counted):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    n, deliveries = counted
+    manager = http(world.acme.host, world.acme.users[Role.ACCOUNT_MANAGER])
+    first = manager.get("/admin/results/?days=7").content.decode()
+    assert re.search(r'data-figure="interactions">50<', first)
+    with CaptureQueriesContext(connection) as again:
+        assert manager.get("/admin/results/?days=7").content.decode().count("50") >= 1
+    read = [q["sql"] for q in again.captured_queries if "results_postresult" in q["sql"]]
+    assert len(read) == 1 and "max(id)" in read[0]  # only the version: the figures were kept
+    # An hour later the posts are read again: the page shows the new counts at once.
+    for delivery in deliveries:
+        if delivery.network == "mastodon":
+            n.mastodon.set_counts(delivery.remote_id, favourites=100, reblogs=2, replies=1)
+    with in_brand(n.schema):
+        collect_round(Client.objects.get(schema_name=n.schema),
+                      now=timezone.now() + dt.timedelta(minutes=61))
+    later = manager.get("/admin/results/?days=7").content.decode()
+    assert re.search(r'data-figure="interactions">220<', later)  # 2 x 103 + 2 x 7

@@ -61,6 +61,11 @@ class FakePinterest(_FakeNetwork):
         self.video_processing_polls = 1
         self.fail_videos = False
         self.followers = 1234
+        # Results: each pin's analytics (IMPRESSION, SAVE, PIN_CLICK, OUTBOUND_CLICK...), and
+        # whether the app has the multi-pin analytics endpoint (a beta Pinterest grants).
+        self.analytics: dict[str, dict] = {}
+        self.bulk_analytics = True
+        self.analytics_calls: list[list[str]] = []  # the pin ids each analytics call read
         self.media: dict[str, dict] = {}
         self.pins_per_text: Counter = Counter()
         self.token_requests: list[dict] = []
@@ -158,6 +163,10 @@ class FakePinterest(_FakeNetwork):
                 data = json.loads(body)
             except ValueError:
                 return self._error(400, 1, "Invalid JSON in the request body.")
+        if path == "/v5/pins/analytics" and method == "GET":
+            return self._analytics(query.get("pin_ids") or [], arg, bulk=True)
+        if path.startswith("/v5/pins/") and path.endswith("/analytics") and method == "GET":
+            return self._analytics([path.split("/")[3]], arg, bulk=False)
         if path == "/v5/user_account" and method == "GET":
             return self._ok(200, self._account())
         if path == "/v5/boards" and method == "GET":
@@ -409,6 +418,63 @@ class FakePinterest(_FakeNetwork):
                 "is_owner": True, "media": media, "parent_pin_id": None, "note": None,
                 "dominant_color": "#6E7874", "is_standard": True, "has_been_promoted": False,
                 "creative_type": "VIDEO" if media.get("media_type") == "video" else "REGULAR"}
+
+    # -- results: pin analytics ---------------------------------------------------------------
+
+    METRICS = ("IMPRESSION", "SAVE", "PIN_CLICK", "OUTBOUND_CLICK", "VIDEO_MRC_VIEW",
+               "VIDEO_V50_WATCH_TIME", "QUARTILE_95_PERCENT_VIEW", "TOTAL_COMMENTS",
+               "TOTAL_REACTIONS")
+
+    def set_stats(self, pin_id: str, **metrics) -> None:
+        """A pin's figures over the period asked: IMPRESSION=…, SAVE=…, PIN_CLICK=…"""
+        with self.lock:
+            self.analytics.setdefault(str(pin_id), {}).update(metrics)
+
+    def delete(self, pin_id: str) -> None:
+        with self.lock:
+            self._pins = [p for p in self._pins if p["id"] != str(pin_id)]
+
+    def _analytics(self, pin_ids: list[str], arg: dict, *, bulk: bool) -> Reply:
+        """``GET /v5/pins/{id}/analytics`` and the beta ``GET /v5/pins/analytics?pin_ids=…``
+        (up to 100): ``start_date`` no more than 90 days back, ``end_date`` no more than 90
+        days after it, ``metric_types`` required. A pin's answer: ``{"all":
+        {"summary_metrics", "daily_metrics", "lifetime_metrics"}}`` (keyed by pin id in bulk);
+        a pin that is not the account's is 404 alone and left out in bulk."""
+        if bulk and not self.bulk_analytics:
+            return self._error(403, 3, "This endpoint is in beta and is not available to this "
+                                       "app.")
+        try:
+            start = datetime.strptime(arg["start_date"], "%Y-%m-%d").date()
+            end = datetime.strptime(arg["end_date"], "%Y-%m-%d").date()
+        except (KeyError, ValueError):
+            return self._error(400, 1, "start_date and end_date are required (YYYY-MM-DD).")
+        today = datetime.now(UTC).date()
+        if (today - start).days > 90 or (end - start).days > 90 or end < start:
+            return self._error(400, 1, "start_date cannot be more than 90 days back from "
+                                       "today, nor end_date more than 90 days past it.")
+        wanted = [m for m in (arg.get("metric_types") or "").split(",") if m]
+        if not wanted or any(m not in self.METRICS for m in wanted):
+            return self._error(400, 1, "metric_types is required and must be Pin metrics.")
+        if bulk and not 1 <= len(pin_ids) <= 100:
+            return self._error(400, 1, "pin_ids takes 1 to 100 Pin ids.")
+        with self.lock:
+            self.analytics_calls.append(list(pin_ids))
+            mine = {p["id"] for p in self._pins}
+            found = {}
+            for pin_id in pin_ids:
+                if pin_id not in mine:
+                    continue
+                figures = self.analytics.get(pin_id, {})
+                summary = {m: figures.get(m, 0) for m in wanted}
+                found[pin_id] = {"all": {
+                    "summary_metrics": summary, "lifetime_metrics": summary,
+                    "daily_metrics": [{"date": end.isoformat(), "data_status": "READY",
+                                       "metrics": summary}]}}
+        if not bulk:
+            if not found:
+                return self._error(404, 50, "Pin not found.")
+            return self._ok(200, found[pin_ids[0]])
+        return self._ok(200, found)
 
 
 register_fake("pinterest", lambda: FakePinterest(client_id="pinterest-demo-app",

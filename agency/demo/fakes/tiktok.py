@@ -93,7 +93,8 @@ class FakeTikTok(_FakeNetwork):
         self.fetch_timeout = 10.0
         self.pull_delay = 0.0  # seconds between accepting a photo post and fetching its photos
         self.deny_error = "access_denied"
-        self.grant_scopes = "user.info.basic,video.publish,video.upload"
+        self.grant_scopes = "user.info.basic,user.info.stats,video.list,video.publish," \
+            "video.upload"
         self.publishes: dict[str, dict] = {}
         self.posts_per_text: Counter = Counter()
         self.fetched: list[dict] = []
@@ -104,6 +105,12 @@ class FakeTikTok(_FakeNetwork):
         self._tokens: dict[str, dict] = {}  # access token -> {expires, state, scope}
         self._refresh: dict[str, dict] = {}  # refresh token -> {expires, scope}
         self._next = int(time.time() * 1000)
+        # Results: the Display API's counts of each public video, the creator's followers.
+        self.stats: dict[str, dict] = {}  # post id -> {like_count, comment_count, ...}
+        self.follower_count = 0
+        self.queries_per_minute: int | None = 600  # TikTok's limit on /v2/video/query/
+        self.query_calls: list[list[str]] = []  # the ids each video query asked for
+        self._queries: dict[str, list[float]] = {}
 
     def start(self, port: int = 0):
         super().start(port)
@@ -191,7 +198,9 @@ class FakeTikTok(_FakeNetwork):
             except ValueError:
                 return self._error(400, "invalid_params", "The request body is not JSON.")
         if path == "/v2/user/info/" and method == "GET":
-            return self._user(arg)
+            return self._user(arg, token)
+        if path == "/v2/video/query/" and method == "POST":
+            return self._video_query(arg, data, token, headers)
         if not path.startswith("/v2/post/publish/") or method != "POST":
             return self._error(404, "not_found", f"No API for {method} {path}")
         if "video.publish" not in token["scope"].split(","):
@@ -325,10 +334,16 @@ class FakeTikTok(_FakeNetwork):
 
     # -- the creator --------------------------------------------------------------------------
 
-    def _user(self, arg: dict) -> Reply:
+    def _user(self, arg: dict, token: dict) -> Reply:
         fields = (arg.get("fields") or "").split(",")
         user = {"open_id": self.open_id, "union_id": "union" + self.open_id,
                 "avatar_url": f"{self.url}/avatar.jpg", "display_name": self.nickname}
+        if "follower_count" in fields:  # a user.info.stats field
+            if "user.info.stats" not in token["scope"].split(","):
+                return self._error(401, "scope_not_authorized", "The user did not authorize "
+                                                                "the scope required: "
+                                                                "user.info.stats.")
+            user["follower_count"] = self.follower_count
         return self._ok({"user": {k: v for k, v in user.items() if k in fields}})
 
     def creator_info(self) -> dict:
@@ -531,6 +546,77 @@ class FakeTikTok(_FakeNetwork):
             if publish["post_id"]:
                 answer["publicaly_available_post_id"] = [int(publish["post_id"])]
         return self._ok(answer)
+
+    # -- results: the Display API's video query -------------------------------------------------
+
+    VIDEO_FIELDS = ("id", "create_time", "title", "share_url", "duration", "like_count",
+                    "comment_count", "share_count", "view_count")
+
+    def add_video(self, title: str, *, privacy_level: str = "PUBLIC_TO_EVERYONE") -> str:
+        """A video the creator has on TikTok (as if published): its public id ("" if it is
+        private, which has none)."""
+        publish_id = self._publish_id("v_pub_file")
+        with self.lock:
+            publish = {"publish_id": publish_id, "media_type": "VIDEO", "title": title,
+                       "privacy_level": privacy_level, "status": "PROCESSING_UPLOAD",
+                       "fail_reason": "", "post_id": "", "created_at": time.time()}
+            self.publishes[publish_id] = publish
+            self._finish(publish)
+        return publish["post_id"] or ""
+
+    def set_stats(self, post_id: str, **counts) -> None:
+        """A public video's counts: like_count, comment_count, share_count, view_count."""
+        with self.lock:
+            self.stats.setdefault(str(post_id), {}).update(counts)
+
+    def delete(self, post_id: str) -> None:
+        """The creator deleted the video on TikTok: queries no longer return it."""
+        with self.lock:
+            for publish in self.publishes.values():
+                if publish.get("post_id") == str(post_id):
+                    publish["post_id"], publish["deleted"] = None, str(post_id)
+
+    def _video_query(self, arg: dict, data: dict, token: dict, headers) -> Reply:
+        """``POST /v2/video/query/?fields=…`` with ``{"filters": {"video_ids": [...]}}``: the
+        creator's own videos among the ids (at most 20), each with the fields asked for."""
+        if "video.list" not in token["scope"].split(","):
+            return self._error(401, "scope_not_authorized", "The user did not authorize the "
+                                                            "scope required: video.list.")
+        fields = [f for f in (arg.get("fields") or "").split(",") if f]
+        unknown = [f for f in fields if f not in self.VIDEO_FIELDS]
+        if not fields or unknown:
+            return self._error(400, "invalid_params", f"Invalid fields: {','.join(unknown)}"
+                               if unknown else "fields is required.")
+        ids = (data.get("filters") or {}).get("video_ids")
+        if not isinstance(ids, list) or not ids or len(ids) > 20:
+            return self._error(400, "invalid_params", "filters.video_ids must list 1 to 20 "
+                                                      "video ids.")
+        if self.queries_per_minute:
+            key, now = (headers.get("Authorization") or "")[7:], time.time()
+            with self.lock:
+                recent = [t for t in self._queries.get(key, []) if t > now - 60]
+                if len(recent) >= self.queries_per_minute:
+                    self._queries[key] = recent
+                    return self._error(429, "rate_limit_exceeded", "API rate limit was "
+                                                                   "exceeded, please try again "
+                                                                   "later.")
+                self._queries[key] = [*recent, now]
+        with self.lock:
+            self.query_calls.append([str(i) for i in ids])
+            mine = {p["post_id"]: p for p in self.publishes.values() if p.get("post_id")}
+            videos = []
+            for video_id in ids:
+                publish = mine.get(str(video_id))
+                if publish is None:
+                    continue
+                counts = {"like_count": 0, "comment_count": 0, "share_count": 0,
+                          "view_count": 0, **self.stats.get(str(video_id), {})}
+                video = {"id": str(video_id), "create_time": int(publish.get("created_at", 0)),
+                         "title": publish.get("title") or publish.get("description") or "",
+                         "share_url": f"https://www.tiktok.com/@{self.username}/video/"
+                                      f"{video_id}", "duration": 0, **counts}
+                videos.append({k: v for k, v in video.items() if k in fields})
+        return self._ok({"videos": videos, "cursor": 0, "has_more": False})
 
 
 register_fake("tiktok", lambda: FakeTikTok(client_key="tiktok-demo-app",

@@ -232,6 +232,11 @@ class Adapter:
         """How many accounts follow the channel's account now."""
         raise NotSupported(f"{self.network or 'This network'} gives no follower count here.")
 
+    def counts_unavailable(self, remote_id: str) -> str:
+        """Why the network gives no counts of this one post ("" when it does): e.g. a private
+        TikTok post has no public id to ask about. Such posts are not read at all."""
+        return ""
+
     # Conversations: reading replies and mentions, answering in the thread.
 
     def notifications(self, cursor: str) -> NotificationPage:

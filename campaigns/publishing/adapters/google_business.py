@@ -46,6 +46,7 @@ from campaigns.publishing.adapters import (
     Adapter,
     AdapterError,
     NeedsReconnect,
+    NotSupported,
     Outgoing,
     Permanent,
     Published,
@@ -246,3 +247,19 @@ class GoogleBusinessAdapter(Adapter):
                 return None
         raise Unknown(f"Google lists more than {MAX_PAGES * PAGE_SIZE} posts of the location "
                       "made since the post was sent; cannot tell whether it is among them.")
+
+    # -- results --------------------------------------------------------------------------------
+
+    # Google counts a Business Profile's views and actions per location (the Business Profile
+    # Performance API), not per local post: the per-post read (v4
+    # ``localPosts:reportInsights``) was removed when that API replaced v4's insights, and a
+    # location has no followers. So neither is read; the dashboards say so.
+    NO_POST_COUNTS = ("Google gives no counts per Business Profile post: it removed local "
+                      "posts' insights (localPosts.reportInsights) and counts views and actions "
+                      "per location only.")
+
+    def metrics(self, remote_ids: list[str]) -> dict:
+        raise NotSupported(self.NO_POST_COUNTS)
+
+    def followers(self) -> int:
+        raise NotSupported("A Business Profile location has no followers to count.")

@@ -69,6 +69,7 @@ from campaigns.publishing import media_links
 from campaigns.publishing.adapters import (
     Adapter,
     AdapterError,
+    Counts,
     NeedsReconnect,
     Outgoing,
     Permanent,
@@ -431,3 +432,66 @@ class TikTokAdapter(Adapter):
         raise Unknown("TikTok did not answer the photo post's start and has not fetched "
                       "all its photos yet; asking again once they are fetched or their links "
                       "expire.")
+    # -- results --------------------------------------------------------------------------------
+
+    # Display API's video query: the creator's own videos, at most 20 ids a call.
+    metrics_batch = 20
+
+    def counts_unavailable(self, remote_id: str) -> str:
+        if remote_id.startswith(PULL_KEY):
+            return ("TikTok gives no id for a photo post started from fetched links: its "
+                    "counts cannot be asked for.")
+        if remote_id.startswith(PUBLISH_KEY):
+            return ("TikTok gives no counts of a private post (posted “Only me” while the app "
+                    "is not audited): it has no public video id to ask about.")
+        return ""
+
+    def _read(self, path: str, *, what: str, fields: str, body: dict | None = None) -> dict:
+        api = self._client()
+        try:
+            try:
+                return api.call(path, params={"fields": fields}, json_body=body,
+                                method="POST" if body is not None else "GET")
+            except TikTokError as exc:
+                if exc.code == "scope_not_authorized":
+                    raise Permanent(f"TikTok: the account did not allow the app to read "
+                                    f"{what} ({exc.message}): reconnect the channel and leave "
+                                    "that permission ticked on TikTok's consent screen.") from exc
+                raise self._error(exc, sent=False, what=what) from exc
+            except (KeyError, TypeError, ValueError) as exc:
+                raise Transient(f"TikTok's answer ({what}) could not be read.") from exc
+        finally:
+            api.close()
+
+    def metrics(self, remote_ids: list[str]) -> dict[str, Counts]:
+        """``POST /v2/video/query/`` (scope ``video.list``) with the ids in
+        ``filters.video_ids`` and the counts asked in ``fields``: likes, comments (replies),
+        shares (reposts), views. A video TikTok does not return is gone (or no longer the
+        creator's)."""
+        ids = [str(remote_id) for remote_id in remote_ids if not self.counts_unavailable(
+            str(remote_id))]
+        if len(remote_ids) > self.metrics_batch:
+            raise ValueError(f"TikTok's video query takes at most {self.metrics_batch} ids, "
+                             f"not {len(remote_ids)}.")
+        if not ids:
+            return {}
+        data = self._read("/v2/video/query/", what="the videos' counts",
+                          fields="id,like_count,comment_count,share_count,view_count",
+                          body={"filters": {"video_ids": ids}})
+        found = {}
+        for video in data.get("videos") or []:
+            video_id = str(video.get("id") or "")
+            if video_id not in ids:
+                continue
+            likes, comments, shares, views = (int(video.get(key) or 0) for key in (
+                "like_count", "comment_count", "share_count", "view_count"))
+            found[video_id] = Counts(likes=likes, replies=comments, reposts=shares, views=views)
+        return found
+
+    def followers(self) -> int:
+        """``GET /v2/user/info/?fields=follower_count`` (scope ``user.info.stats``)."""
+        data = self._read("/v2/user/info/", what="the follower count", fields="follower_count")
+        user = data.get("user") or {}
+        if "follower_count" not in user:
+            raise Transient("TikTok's answer did not say the account's follower count.")
+        return int(user["follower_count"] or 0)

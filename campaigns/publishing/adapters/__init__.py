@@ -244,6 +244,14 @@ class Adapter:
         thread, once per ``key``."""
         raise NotSupported(f"{self.network or 'This network'} takes no replies here.")
 
+    def can_hide(self, item) -> bool:
+        """Whether ``hide_reply`` can hide this item on the network (else it is flagged)."""
+        return False
+
+    def hide_reply(self, thread_root: str, remote_id: str, *, hide: bool) -> None:
+        """Hide (or show again) a reply under the brand's post, where the network allows."""
+        raise NotSupported(f"{self.network or 'This network'} cannot hide replies here.")
+
 
 ADAPTERS: dict[str, type[Adapter]] = {}
 

@@ -29,8 +29,8 @@ from campaigns.publishing.models import Delivery
 log = logging.getLogger(__name__)
 
 # The networks whose adapters read replies: Mastodon and Bluesky notifications, the comments
-# under the account's recent posts on Facebook, Instagram and Threads.
-NETWORKS = ("mastodon", "bluesky", "facebook", "instagram", "threads")
+# under the account's recent posts on Facebook, Instagram and Threads, X mentions.
+NETWORKS = ("mastodon", "bluesky", "facebook", "instagram", "threads", "x")
 MAX_PAGES = 10  # per channel and poll
 
 

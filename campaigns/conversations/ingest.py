@@ -29,8 +29,9 @@ from campaigns.publishing.models import Delivery
 log = logging.getLogger(__name__)
 
 # The networks whose adapters read replies: Mastodon and Bluesky notifications, the comments
-# under the account's recent posts on Facebook, Instagram and Threads, X mentions.
-NETWORKS = ("mastodon", "bluesky", "facebook", "instagram", "threads", "x")
+# under the account's recent posts on Facebook, Instagram and Threads, X mentions, YouTube's
+# comment threads.
+NETWORKS = ("mastodon", "bluesky", "facebook", "instagram", "threads", "x", "youtube")
 MAX_PAGES = 10  # per channel and poll
 
 

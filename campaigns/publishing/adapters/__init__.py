@@ -253,6 +253,16 @@ class Adapter:
         raise NotSupported(f"{self.network or 'This network'} cannot hide replies here.")
 
 
+def reply_target(to) -> str:
+    """Where an answer to the item ``to`` goes on a network whose threads are one level deep
+    (Facebook, Instagram, YouTube): under its top-level comment; a reply to a reply goes under
+    the comment it answers."""
+    remote_id = str(getattr(to, "remote_id", "") or "")
+    parent = str(getattr(to, "in_reply_to", "") or "")
+    root = str(getattr(to, "thread_root", "") or "")
+    return parent if parent and root and parent != root else remote_id
+
+
 ADAPTERS: dict[str, type[Adapter]] = {}
 
 

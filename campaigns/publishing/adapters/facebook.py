@@ -30,6 +30,7 @@ from campaigns.publishing.adapters import (
     Permanent,
     Published,
     register,
+    reply_target,
 )
 from campaigns.publishing.adapters.graph import (
     COMMENTS_PER_PAGE,
@@ -40,7 +41,6 @@ from campaigns.publishing.adapters.graph import (
     pages,
     parse_time,
     read_many,
-    reply_target,
     same_text,
     stop_if_near_limit,
 )

@@ -436,15 +436,6 @@ def pages(client: GraphClient, path: str, *, max_pages: int = COMMENT_PAGES, **p
             return
 
 
-def reply_target(to) -> str:
-    """Facebook and Instagram answer a comment under its top-level comment (their threads are
-    one level deep): a reply to a reply goes under the comment it answers."""
-    remote_id = str(getattr(to, "remote_id", "") or "")
-    parent = str(getattr(to, "in_reply_to", "") or "")
-    root = str(getattr(to, "thread_root", "") or "")
-    return parent if parent and root and parent != root else remote_id
-
-
 class CommentsAdapter(GraphAdapter):
     """Polling comments under the account's recent posts (``notifications``), hiding one
     (``hide_reply``) and answering one once (``reply``): each network says how in

@@ -32,6 +32,7 @@ from campaigns.publishing.adapters import (
     Permanent,
     Published,
     register,
+    reply_target,
 )
 from campaigns.publishing.adapters.facebook import graph_base
 from campaigns.publishing.adapters.graph import (
@@ -45,7 +46,6 @@ from campaigns.publishing.adapters.graph import (
     parse_time,
     publishing_quota,
     read_many,
-    reply_target,
     same_text,
     stop_if_near_limit,
     wait_for_container,

@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 
 # The networks whose adapters read replies: Mastodon and Bluesky notifications, the comments
 # under the account's recent posts on Facebook, Instagram and Threads, X mentions, YouTube's
-# comment threads.
-NETWORKS = ("mastodon", "bluesky", "facebook", "instagram", "threads", "x", "youtube")
+# comment threads, a Google Business Profile location's reviews.
+NETWORKS = ("mastodon", "bluesky", "facebook", "instagram", "threads", "x", "youtube",
+            "google_business")
 MAX_PAGES = 10  # per channel and poll
 
 

@@ -515,18 +515,7 @@ class YouTubeAdapter(Adapter):
     metrics_batch = 50  # videos.list takes up to 50 ids a call (1 unit)
 
     def _read(self, call, what: str):
-        try:
-            api = self._api()
-        except google.auth.exceptions.GoogleAuthError as exc:
-            raise self._error(exc, sent=False, what="the token") from exc
-        try:
-            spend(self.channel, 1)
-            return call(api).execute()
-        except (HttpError, requests.RequestException, outbound.AnswerRefused, outbound.Refused,
-                OSError, google.auth.exceptions.GoogleAuthError) as exc:
-            raise self._error(exc, sent=False, what=what) from exc
-        finally:
-            self._done(api)
+        return self._write(call, what, units=1, sent=False)
 
     def metrics(self, remote_ids: list[str]) -> dict[str, Counts]:
         """Views, likes and comments of each video (``videos.list part=statistics``); a video
@@ -662,6 +651,8 @@ class YouTubeAdapter(Adapter):
         return NotificationPage(items=items, cursor=after, more=False)
 
     def _write(self, call, what: str, *, units: int, sent: bool):
+        """``call(api).execute()`` with the channel's token, ``units`` spent from its daily
+        quota; ``sent``: the call may make something (a broken answer is then unknown)."""
         try:
             api = self._api()
         except google.auth.exceptions.GoogleAuthError as exc:

@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 
 from agency import health
 from agency.api import views as api_views
+from campaigns.conversations import push
 
 urlpatterns = [
     path("", include("agency.portal.urls")),
@@ -11,6 +12,7 @@ urlpatterns = [
     # Whatever else is under /api/ (a short name with capitals, an unknown path): a problem
     # detail, not an HTML page.
     re_path(r"^api/", api_views.unmatched),
+    path("webhooks/meta", push.meta, name="meta-webhook"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
 ]

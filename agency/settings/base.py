@@ -259,6 +259,16 @@ CONVERSATIONS = {
     "DEFER_MINUTES": int(os.environ.get("CONVERSATIONS_DEFER_MINUTES", "5")),
 }
 
+# Meta's signed webhooks (campaigns/conversations/push.py, at /webhooks/meta on the portal's
+# host): the verify token given in the app's webhook settings, and the app secret that signs
+# each delivery (X-Hub-Signature-256; default: the Facebook login's client secret, the same
+# app's). Empty verify token: the address answers 404.
+META_WEBHOOK = {
+    "VERIFY_TOKEN": os.environ.get("META_WEBHOOK_VERIFY_TOKEN", ""),
+    "APP_SECRET": os.environ.get("META_APP_SECRET", ""),
+    "MAX_BYTES": int(os.environ.get("META_WEBHOOK_MAX_BYTES", str(256 * 1024))),
+}
+
 # Results (campaigns/results): when a published post's counts are read from its network. Often
 # in its first hours (minutes after publishing), then daily, then never after STOP_AFTER_DAYS.
 RESULTS = {

@@ -1,9 +1,10 @@
 """What is done with an item: the classifier's automatic actions on ingest, staff's actions
 (assign, state, notes, mute or block the author, undo), and replies as the brand.
 
-- **hide**: hidden on Bluesky (the thread's threadgate ``hiddenReplies``, under the brand's own
-  post); Mastodon cannot hide replies on others' posts, so the item is flagged for staff, who may
-  mute or block the author from the inbox (Mastodon's API).
+- **hide**: hidden on the network where its adapter can (``Adapter.can_hide``): Bluesky (the
+  thread's threadgate ``hiddenReplies``, under the brand's own post), Facebook and Instagram
+  comments, Threads top-level replies; Mastodon cannot hide replies on others' posts, so the item
+  is flagged for staff, who may mute or block the author from the inbox (Mastodon's API).
 - **escalate**: never hidden; pinned at the top, and the brand's on-call people are emailed at
   once with the brand's guidance.
 - every automatic action is a ``ModerationAction`` with its reason, undone in one click
@@ -82,12 +83,13 @@ def on_ingest(client, item: Item, brand: ConversationSettings | None = None) -> 
 
 
 def _hide_automatically(item: Item, reason: str) -> None:
-    if item.network == "bluesky" and item.kind == "reply" and item.thread_root:
+    adapter = _adapter(item)
+    if adapter.can_hide(item):
         try:
-            _adapter(item).hide_reply(item.thread_root, item.remote_id, hide=True)
+            adapter.hide_reply(item.thread_root, item.remote_id, hide=True)
         except AdapterError as exc:
             log.warning("conversations: item %s could not be hidden: %s", item.pk, exc.message)
-            _flag(item, reason, error=f"Not hidden on Bluesky: {exc.message}")
+            _flag(item, reason, error=f"Not hidden on {item.network.title()}: {exc.message}")
             return
         Item.objects.filter(pk=item.pk).update(hidden=True, hidden_by_us=True)
         item.hidden = item.hidden_by_us = True

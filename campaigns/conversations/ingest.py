@@ -28,7 +28,11 @@ from campaigns.publishing.models import Delivery
 
 log = logging.getLogger(__name__)
 
-NETWORKS = ("mastodon", "bluesky")  # the networks whose adapters read notifications
+# The networks whose adapters read replies: Mastodon and Bluesky notifications, the comments
+# under the account's recent posts on Facebook, Instagram and Threads, X mentions, YouTube's
+# comment threads, a Google Business Profile location's reviews.
+NETWORKS = ("mastodon", "bluesky", "facebook", "instagram", "threads", "x", "youtube",
+            "google_business")
 MAX_PAGES = 10  # per channel and poll
 
 
@@ -57,6 +61,51 @@ def _links(client, channel: Channel, incoming: list[Incoming]) -> tuple[dict, di
     return deliveries, items
 
 
+def _insert(client, channel: Channel, incoming_items: list[Incoming], now,
+            brand: ConversationSettings) -> list[Item]:
+    """The items not taken yet, linked to their post and thread, classified and stored (in
+    the caller's transaction, with the channel's cursor row locked)."""
+    known = set(Item.objects.filter(channel=channel,
+                                    remote_id__in=[i.remote_id for i in incoming_items])
+                .values_list("remote_id", flat=True))
+    deliveries, parents = _links(client, channel, incoming_items)
+    created = []
+    for incoming in incoming_items:
+        if incoming.remote_id in known:
+            continue
+        known.add(incoming.remote_id)
+        item = Item(channel=channel, network=channel.network, kind=incoming.kind,
+                    remote_id=incoming.remote_id, remote_cid=incoming.remote_cid,
+                    remote_url=incoming.remote_url[:500],
+                    notification_id=incoming.notification_id[:300],
+                    in_reply_to=incoming.in_reply_to, author_id=incoming.author_id[:200],
+                    author_handle=incoming.author_handle[:300],
+                    author_name=incoming.author_name[:300], text=incoming.text,
+                    has_media=incoming.has_media, created_at=incoming.created_at,
+                    received_at=now, thread_root=incoming.thread_root,
+                    thread_root_cid=incoming.thread_root_cid)
+        delivery = deliveries.get(incoming.in_reply_to) or deliveries.get(
+            incoming.thread_root)
+        parent = parents.get(incoming.in_reply_to)
+        if delivery is not None:
+            item.delivery_id, item.page_id = delivery.id, delivery.page_id
+            item.campaign_title = delivery.campaign_title
+            if not item.thread_root or item.thread_root == item.remote_id:
+                item.thread_root = delivery.remote_id
+        elif parent is not None:  # a reply under a reply: the same thread and post
+            item.delivery_id, item.page_id = parent.delivery_id, parent.page_id
+            item.campaign_title = parent.campaign_title
+            item.thread_root = parent.thread_root or parent.remote_id
+            item.thread_root_cid = parent.thread_root_cid
+        if not item.thread_root:
+            item.thread_root = incoming.in_reply_to or incoming.remote_id
+        actions.classify_item(item, brand)
+        created.append(item)
+        parents[item.remote_id] = item
+    Item.objects.bulk_create(created)  # one INSERT for the page
+    return created
+
+
 def _store_page(client, channel: Channel, cursor: PollCursor, page, now,
                 brand: ConversationSettings) -> list[Item]:
     """The page's new items, classified, and the cursor after it, in one transaction."""
@@ -64,44 +113,7 @@ def _store_page(client, channel: Channel, cursor: PollCursor, page, now,
         locked = PollCursor.objects.select_for_update().get(pk=cursor.pk)
         if locked.cursor != cursor.cursor:  # another poll moved on meanwhile: its turn
             return []
-        known = set(Item.objects.filter(channel=channel,
-                                        remote_id__in=[i.remote_id for i in page.items])
-                    .values_list("remote_id", flat=True))
-        deliveries, parents = _links(client, channel, page.items)
-        created = []
-        for incoming in page.items:
-            if incoming.remote_id in known:
-                continue
-            known.add(incoming.remote_id)
-            item = Item(channel=channel, network=channel.network, kind=incoming.kind,
-                        remote_id=incoming.remote_id, remote_cid=incoming.remote_cid,
-                        remote_url=incoming.remote_url[:500],
-                        notification_id=incoming.notification_id[:300],
-                        in_reply_to=incoming.in_reply_to, author_id=incoming.author_id[:200],
-                        author_handle=incoming.author_handle[:300],
-                        author_name=incoming.author_name[:300], text=incoming.text,
-                        has_media=incoming.has_media, created_at=incoming.created_at,
-                        received_at=now, thread_root=incoming.thread_root,
-                        thread_root_cid=incoming.thread_root_cid)
-            delivery = deliveries.get(incoming.in_reply_to) or deliveries.get(
-                incoming.thread_root)
-            parent = parents.get(incoming.in_reply_to)
-            if delivery is not None:
-                item.delivery_id, item.page_id = delivery.id, delivery.page_id
-                item.campaign_title = delivery.campaign_title
-                if not item.thread_root or item.thread_root == item.remote_id:
-                    item.thread_root = delivery.remote_id
-            elif parent is not None:  # a reply under a reply: the same thread and post
-                item.delivery_id, item.page_id = parent.delivery_id, parent.page_id
-                item.campaign_title = parent.campaign_title
-                item.thread_root = parent.thread_root or parent.remote_id
-                item.thread_root_cid = parent.thread_root_cid
-            if not item.thread_root:
-                item.thread_root = incoming.in_reply_to or incoming.remote_id
-            actions.classify_item(item, brand)
-            created.append(item)
-            parents[item.remote_id] = item
-        Item.objects.bulk_create(created)  # one INSERT for the page
+        created = _insert(client, channel, page.items, now, brand)
         locked.cursor = page.cursor or locked.cursor
         locked.polled_at, locked.failures, locked.error = now, 0, ""
         locked.deferred_until = None
@@ -150,6 +162,21 @@ def poll_channel(client, channel: Channel, report: PollReport, *, now=None,
             actions.on_ingest(client, item, brand)
         if not page.more or not page.items:
             return
+
+
+def take_pushed(client, channel: Channel, incoming_items: list[Incoming], *,
+                now=None) -> list[Item]:
+    """Items a network pushed (a signed webhook), stored as a poll stores them: the same
+    linking and classification, the channel's cursor row locked so a poll running meanwhile
+    waits, and one item per remote id (a poll that sees them later takes nothing). The cursor
+    does not move: the poll still reads whatever the push did not bring. Returns the new
+    items; their actions (``actions.on_ingest``) are for the caller, after the commit."""
+    now = now or timezone.now()
+    brand = ConversationSettings.load()
+    PollCursor.objects.get_or_create(channel=channel)
+    with transaction.atomic():
+        PollCursor.objects.select_for_update().get(channel=channel)
+        return _insert(client, channel, incoming_items, now, brand)
 
 
 def poll_brand(client, *, now=None) -> PollReport:

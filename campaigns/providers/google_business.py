@@ -7,10 +7,11 @@ Three APIs, one client library (``google-api-python-client``):
 - Account Management v1 (``accounts.list``) and Business Information v1
   (``accounts.locations.list``, ``locations.get``): their discovery documents are bundled with
   the library and read from it (``static_discovery=True``); nothing is fetched at run time.
-- My Business v4 ``accounts.locations.localPosts`` (create, list): Google publishes no discovery
+- My Business v4 ``accounts.locations.localPosts`` (create, list) and ``reviews`` (list,
+  updateReply): Google publishes no discovery
   document for v4 any more and the library bundles none. It is built with
   ``build_from_document`` from ``google_business_v4.json`` beside this module, written from
-  Google's REST reference with only the two methods used. Why that rather than google-auth's
+  Google's REST reference with only the methods used. Why that rather than google-auth's
   ``AuthorizedSession`` for v4: one client, one request path and one error type
   (``googleapiclient.errors.HttpError``) for all three APIs, the library's URI templates and
   JSON model for v4 as for the others, and a one-screen document to keep true.
@@ -223,6 +224,21 @@ class Client:
         return build_from_document(_v4_document(), http=self.http,
                                    client_options={"api_endpoint": api_url() + "/"}) \
             .accounts().locations().localPosts()
+
+    def reviews(self):
+        return build_from_document(_v4_document(), http=self.http,
+                                   client_options={"api_endpoint": api_url() + "/"}) \
+            .accounts().locations().reviews()
+
+    def list_reviews(self, parent_name: str, *, page_size: int = 50,
+                     page_token: str | None = None) -> dict:
+        """The location's reviews, newest change first."""
+        return self.run(self.reviews().list(parent=parent_name, pageSize=page_size,
+                                            pageToken=page_token, orderBy="updateTime desc"))
+
+    def reply_to_review(self, name: str, comment: str) -> dict:
+        """The owner's reply to a review (``PUT``: made, or replaced if there is one)."""
+        return self.run(self.reviews().updateReply(name=name, body={"comment": comment}))
 
     @staticmethod
     def run(request) -> dict:

@@ -109,6 +109,8 @@ class _Handler(BaseHTTPRequestHandler):
 class _FakeNetwork:
     """The server, the fault knobs and the request log; subclasses answer the routes."""
 
+    handler = _Handler  # a fake answering more methods (PUT...) names its own handler
+
     name = "network"
 
     def __init__(self, *, hang_seconds: float = 3.0, latency: float = 0.0, seed=None):
@@ -133,7 +135,7 @@ class _FakeNetwork:
         if self._httpd is not None:
             return self
         self._stopping.clear()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self.handler)
         self._httpd.daemon_threads = True
         self._httpd.fake = self
         self._thread = threading.Thread(target=self._httpd.serve_forever,

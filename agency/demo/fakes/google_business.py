@@ -1,8 +1,9 @@
 """A local Google Business Profile that answers as Google's references say: Google's OAuth 2
 consent screen (accounts.google.com) and token and revocation endpoints
 (oauth2.googleapis.com), the Account Management and Business Information APIs (v1) that list a
-person's accounts and locations, and the My Business API v4 local posts. One server plays every
-host: point ``NETWORK_BASE_URLS["gbp_accounts"]``, ``["gbp_oauth2"]``,
+person's accounts and locations, and the My Business API v4 local posts and reviews
+(``add_review``; ``reviews.list`` newest change first, ``PUT .../reviews/{id}/reply``). One
+server plays every host: point ``NETWORK_BASE_URLS["gbp_accounts"]``, ``["gbp_oauth2"]``,
 ``["gbp_account_management"]``, ``["gbp_business_information"]`` and ``["gbp_api"]`` at
 ``fake.url``.
 
@@ -57,7 +58,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
-from agency.demo.fakes import Reply, _FakeNetwork, redirect_to, register_fake
+from agency.demo.fakes import Reply, _FakeNetwork, _Handler, redirect_to, register_fake
 
 __all__ = ["FakeGoogleBusiness"]
 
@@ -73,9 +74,15 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+class _PutHandler(_Handler):
+    def do_PUT(self):  # noqa: N802 - a review's reply is PUT .../reviews/{id}/reply
+        self.server.fake._serve(self, "PUT")
+
+
 class FakeGoogleBusiness(_FakeNetwork):
     name = "google_business"
     max_summary = 1500
+    handler = _PutHandler
 
     def __init__(self, *, client_id: str = "gbp-app.apps.googleusercontent.com",
                  client_secret: str = "gbp-secret",  # noqa: S107
@@ -96,6 +103,8 @@ class FakeGoogleBusiness(_FakeNetwork):
         self.revoked: list[str] = []
         self.consents: list[dict] = []  # the consent screen's query, each time it is opened
         self._posts: list[dict] = []
+        self._reviews: list[dict] = []
+        self.review_replies: Counter = Counter()  # review name -> how many PUTs of a reply
         self._codes: dict[str, dict] = {}
         self._tokens: dict[str, dict] = {}  # access token -> {expires, state, scope}
         self._refresh: dict[str, dict] = {}  # refresh token -> {state, scope}
@@ -143,6 +152,74 @@ class FakeGoogleBusiness(_FakeNetwork):
         with self.lock:
             return self._store(account, location, {"summary": summary,
                                                    "topicType": topic_type}, created_at)
+
+    def add_review(self, comment: str, *, stars: int = 5, reviewer: str = "Carol Example",
+                   anonymous: bool = False, location: str | None = None,
+                   created_at: datetime | None = None) -> dict:
+        """Someone's review of a location (the first one by default)."""
+        account, location = self._first(location)
+        moment = created_at or datetime.now(UTC)
+        with self.lock:
+            review_id = "AbFvOq" + secrets.token_urlsafe(12)
+            review = {"name": f"accounts/{account}/locations/{location}/reviews/{review_id}",
+                      "reviewId": review_id,
+                      "reviewer": {"displayName": "A Google user" if anonymous else reviewer,
+                                   "isAnonymous": anonymous,
+                                   "profilePhotoUrl": "https://lh3.example/photo.jpg"},
+                      "starRating": ["ONE", "TWO", "THREE", "FOUR", "FIVE"][stars - 1],
+                      "comment": comment, "createTime": _iso(moment),
+                      "updateTime": _iso(moment), "_parent": f"{account}/{location}",
+                      "_changed": moment}
+            self._reviews.append(review)
+            return self._public(review)
+
+    def review(self, name: str) -> dict:
+        with self.lock:
+            return self._public(next(r for r in self._reviews if r["name"] == name))
+
+    def _list_reviews(self, account: str, location: str, arg: dict) -> Reply:
+        """``reviews.list``: newest change first (``orderBy`` ``updateTime desc``, the default;
+        ``rating``/``rating desc`` also taken), ``pageSize`` up to 50."""
+        order = arg.get("orderBy") or "updateTime desc"
+        if order not in ("updateTime desc", "rating", "rating desc"):
+            return self._invalid("Invalid orderBy.", "order_by")
+        with self.lock:
+            mine = [r for r in self._reviews if r["_parent"] == f"{account}/{location}"]
+        if order == "updateTime desc":
+            mine.sort(key=lambda r: r["_changed"], reverse=True)
+        else:
+            mine.sort(key=lambda r: r["starRating"], reverse=order.endswith("desc"))
+        page, token = self._page([self._public(r) for r in mine], arg, 50, 50)
+        answer = {"totalReviewCount": len(mine)}
+        if mine:
+            answer["averageRating"] = round(sum(
+                ["ONE", "TWO", "THREE", "FOUR", "FIVE"].index(r["starRating"]) + 1
+                for r in mine) / len(mine), 1)
+        if page:
+            answer["reviews"] = page
+        if token:
+            answer["nextPageToken"] = token
+        return Reply(200, answer)
+
+    def _reply_review(self, name: str, body: bytes) -> Reply:
+        """``PUT .../reviews/{id}/reply``: the owner's reply, made or replaced."""
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            return self._error(400, "Invalid JSON payload received.")
+        comment = data.get("comment") if isinstance(data, dict) else None
+        if not isinstance(comment, str) or not comment.strip():
+            return self._invalid("The reply's comment is required.", "comment")
+        if len(comment) > 4096:
+            return self._invalid("The reply's comment is too long.", "comment")
+        with self.lock:
+            review = next((r for r in self._reviews if r["name"] == name), None)
+            if review is None:
+                return self._error(404, "Requested entity was not found.")
+            reply = {"comment": comment, "updateTime": _iso(datetime.now(UTC))}
+            review["reviewReply"] = reply
+            self.review_replies[name] += 1
+        return Reply(200, reply, fault=self._post_fault())
 
     def _first(self, location: str | None) -> tuple[str, str]:
         for account, places in self.locations.items():
@@ -228,6 +305,15 @@ class FakeGoogleBusiness(_FakeNetwork):
             return self._locations(parts[2], arg)
         if len(parts) == 3 and parts[:2] == ["v1", "locations"] and method == "GET":
             return self._location(parts[2], arg)
+        if len(parts) in (6, 8) and parts[0] == "v4" and parts[1] == "accounts" \
+                and parts[3] == "locations" and parts[5] == "reviews":
+            account, location = parts[2], parts[4]
+            if location not in self.locations.get(account, {}):
+                return self._error(404, "Requested entity was not found.")
+            if len(parts) == 6 and method == "GET":
+                return self._list_reviews(account, location, arg)
+            if len(parts) == 8 and parts[7] == "reply" and method == "PUT":
+                return self._reply_review("/".join(parts[1:7]), body)
         if len(parts) == 6 and parts[0] == "v4" and parts[1] == "accounts" \
                 and parts[3] == "locations" and parts[5] == "localPosts":
             account, location = parts[2], parts[4]

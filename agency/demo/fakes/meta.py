@@ -137,7 +137,8 @@ class FakeMeta(_FakeNetwork):
         self.tokens: dict[str, dict] = {}
         self.codes: dict[str, dict] = {}
         self.objects: dict[str, dict] = {}  # posts, photos, videos, containers, media, threads
-        self.comments: list[dict] = []
+        self.comments: list[dict] = []  # Page and Instagram comments, oldest first
+        self._comment_index: dict[str, dict] = {}
         self.fetched: list[dict] = []
         self.posts_per_text: Counter = Counter()
         self.revoked: list[str] = []  # user ids whose login was revoked
@@ -252,6 +253,56 @@ class FakeMeta(_FakeNetwork):
     def delete(self, object_id: str) -> None:
         with self.lock:
             del self.objects[object_id]
+
+    def add_comment(self, on: str, text: str, *, author: str = "Carol Example",
+                    author_id: str | None = None, media: bool = False,
+                    when: datetime | None = None) -> dict:
+        """Someone's comment under a Page post or Instagram media ``on``, or a reply to the
+        comment ``on`` (Instagram nests it under the top-level comment)."""
+        name = author.lower().replace(" ", "_")
+        who = {"id": author_id or str(abs(hash(name)) % 10**15), "name": author,
+               "username": name}
+        return dict(self._new_comment(on, text, author=who, media=media, when=when))
+
+    def add_thread_reply(self, to: str, text: str, *, username: str = "carol.example",
+                         media_type: str = "TEXT", when: datetime | None = None) -> dict:
+        """Someone's reply on Threads to the thread or reply ``to``."""
+        values = {"created_at": when} if when else {}
+        return dict(self._store(kind="thread", owner=f"user:{username}", username=username,
+                                text=text, caption="", media_type=media_type, reply_to_id=to,
+                                hide_status="NOT_HUSHED", **values))
+
+    def comment(self, comment_id: str) -> dict:
+        with self.lock:
+            return dict(self._comment_index[comment_id])
+
+    def replies_as_brand(self) -> list[dict]:
+        """The comments the Pages and Instagram accounts made under others' comments."""
+        with self.lock:
+            own = set(self.pages) | set(self.ig_users)
+            return [dict(c) for c in self.comments if c["parent"] and c["from"]["id"] in own]
+
+    def _new_comment(self, on: str, text: str, *, author: dict, media: bool = False,
+                     when: datetime | None = None) -> dict:
+        with self.lock:
+            target = self.objects.get(on) or self._comment_index.get(on)
+            if target is None:
+                raise KeyError(on)
+            network = target.get("network") or ("instagram" if target["kind"] == "ig_media"
+                                                else "facebook")
+            root = target.get("root") or target["id"]
+            parent = ""
+            if "root" in target:  # a reply to a comment
+                parent = target["id"]
+                if network == "instagram" and target["parent"]:
+                    parent = target["parent"]  # Instagram: under the top-level comment
+            comment = {"id": f"{root}_{self._id()}" if network == "facebook" else self._id(),
+                       "on": on, "root": root, "parent": parent, "network": network,
+                       "message": text, "from": author, "attachment": media, "hidden": False,
+                       "created_at": when or datetime.now(UTC)}
+            self.comments.append(comment)
+            self._comment_index[comment["id"]] = comment
+            return comment
 
     # -- answers ----------------------------------------------------------------------------------
 
@@ -375,6 +426,9 @@ class FakeMeta(_FakeNetwork):
                                       (token.get("scope") or "").split(",") if p]})
         if edge == "accounts":
             return self._accounts(token)
+        conversation = self._conversation(method, token, node, edge, {**arg, **form})
+        if conversation is not None:
+            return conversation
         if not edge:
             return self._node(token, node, arg)
         if edge == "comments" and method == "POST":
@@ -582,16 +636,15 @@ class FakeMeta(_FakeNetwork):
 
     def _comment(self, token: dict, node: str, form: dict) -> Reply:
         with self.lock:
-            target = self.objects.get(node)
+            target = self.objects.get(node) or self._comment_index.get(node)
         if target is None:
             return self.graph_error(400, 100, f"Object with ID '{node}' does not exist.",
                                     subcode=33, kind="GraphMethodException")
         if not form.get("message"):
             return self.graph_error(400, 100, "(#100) The parameter message is required")
-        comment_id = f"{node}_{self._id()}"
-        with self.lock:
-            self.comments.append({"id": comment_id, "on": node, "message": form["message"]})
-        return self._ok({"id": comment_id})
+        author = self._author(token, target)
+        comment = self._new_comment(node, form["message"], author=author)
+        return self._ok({"id": comment["id"]}, fault=self._post_fault())
 
     def _store(self, **values) -> dict:
         with self.lock:
@@ -600,6 +653,182 @@ class FakeMeta(_FakeNetwork):
             values.setdefault("shortcode", secrets.token_urlsafe(8))
             self.objects[values["id"]] = values
             return values
+
+    # -- conversations: comments, replies, hiding ---------------------------------------------
+
+    def _author(self, token: dict, target: dict) -> dict:
+        """Who a comment made with ``token`` is from: the Page, or the Page's Instagram
+        account under Instagram media."""
+        page = token.get("subject") if token["kind"] == "page" else None
+        network = target.get("network") or ("instagram" if target.get("kind") == "ig_media"
+                                             else "facebook")
+        if network == "instagram":
+            ig = (self.pages.get(page) or {}).get("ig") or next(iter(self.ig_users))
+            return {"id": ig, "username": self.ig_users[ig]["username"]}
+        page = page or next(iter(self.pages))
+        return {"id": page, "name": self.pages[page]["name"]}
+
+    def _conversation(self, method, token, node, edge, arg) -> Reply | None:
+        """The comment and reply routes, or None for the other routes."""
+        with self.lock:
+            comment = self._comment_index.get(node)
+            found = self.objects.get(node)
+        kind = found["kind"] if found else ""
+        if comment is not None or kind in ("post", "ig_media"):
+            if token["kind"] not in ("page", "user"):
+                return self.graph_error(400, 10, "(#10) Application does not have permission "
+                                                 "for this action")
+        if comment is not None and not edge and method == "POST":
+            return self._hide_comment(comment, arg)
+        if method == "GET" and edge == "comments" and (comment is not None or
+                                                      kind in ("post", "ig_media")):
+            return self._list_comments(node, comment, arg)
+        if comment is not None and edge == "replies" and comment["network"] == "instagram":
+            if method == "GET":
+                return self._list_comments(node, comment, arg)
+            if method == "POST":
+                if comment["hidden"]:
+                    return self.graph_error(400, 100, "(#100) You cannot reply to a hidden "
+                                                      "comment.")
+                if not arg.get("message"):
+                    return self.graph_error(400, 100, "(#100) The parameter message is "
+                                                      "required")
+                made = self._new_comment(node, arg["message"], author=self._author(token,
+                                                                                   comment))
+                return self._ok({"id": made["id"]}, fault=self._post_fault())
+        if kind == "thread" and edge in ("conversation", "replies", "manage_reply"):
+            if token["kind"] != "threads":
+                return self.graph_error(400, 10, "(#10) Application does not have permission "
+                                                 "for this action")
+            if edge == "manage_reply" and method == "POST":
+                return self._manage_reply(found, arg)
+            if method == "GET":
+                return self._thread_replies(node, edge, arg)
+        return None
+
+    def _hide_comment(self, comment: dict, arg: dict) -> Reply:
+        field = "hide" if comment["network"] == "instagram" else "is_hidden"
+        value = (arg.get(field) or "").lower()
+        if value not in ("true", "false"):
+            return self.graph_error(400, 100, f"(#100) The parameter {field} is required")
+        with self.lock:
+            comment["hidden"] = value == "true"
+        return self._ok({"success": True})
+
+    def _comment_json(self, comment: dict, fields: str) -> dict:
+        author = comment["from"]
+        full = {"id": comment["id"], "created_time": _graph_time(comment["created_at"]),
+                "timestamp": _graph_time(comment["created_at"])}
+        if comment["network"] == "facebook":
+            full.update(message=comment["message"], is_hidden=comment["hidden"],
+                        permalink_url=f"https://www.facebook.com/{comment['id']}",
+                        **{"from": {"id": author["id"], "name": author["name"]}})
+            if comment["parent"]:
+                full["parent"] = {"id": comment["parent"]}
+            if comment["attachment"]:
+                full["attachment"] = {"type": "photo", "media": {"image": {
+                    "src": "https://scontent.example/photo.jpg"}}}
+        else:
+            full.update(text=comment["message"], hidden=comment["hidden"],
+                        username=author["username"], media={"id": comment["root"]},
+                        **{"from": {"id": author["id"], "username": author["username"]}})
+            if comment["parent"]:
+                full["parent_id"] = comment["parent"]
+        answer = {"id": comment["id"]}
+        for spec in _split_fields(fields or "id"):
+            name = spec.split("{", 1)[0].split(".", 1)[0]
+            if name == "replies" and comment["network"] == "instagram":
+                inner = spec[len("replies{"):-1] if spec.startswith("replies{") else "id"
+                with self.lock:
+                    replies = [c for c in self.comments if c["parent"] == comment["id"]]
+                answer["replies"] = {"data": [self._comment_json(c, inner) for c in replies]}
+            elif name == "created_time" and comment["network"] != "facebook":
+                continue
+            elif name == "timestamp" and comment["network"] == "facebook":
+                continue
+            elif name in full:
+                answer[name] = full[name]
+        return answer
+
+    @staticmethod
+    def _paged(entries: list, arg: dict, default: int = 25) -> dict:
+        limit = max(1, min(int(arg.get("limit") or default), 100))
+        start = int(arg["after"]) if (arg.get("after") or "").isdigit() else 0
+        answer = {"data": entries[start:start + limit]}
+        if entries:
+            answer["paging"] = {"cursors": {"before": str(start),
+                                            "after": str(start + limit)}}
+            if start + limit < len(entries):
+                answer["paging"]["next"] = "https://graph.example/next"
+        return answer
+
+    def _list_comments(self, node: str, comment: dict | None, arg: dict) -> Reply:
+        with self.lock:
+            if comment is not None:  # replies to a comment (every reply under it)
+                found = [c for c in self.comments if c["parent"] == node]
+            else:
+                stream = arg.get("filter") == "stream"
+                found = [c for c in self.comments if c["root"] == node
+                         and (stream or not c["parent"])]
+        network = found[0]["network"] if found else ""
+        newest_first = arg.get("order") == "reverse_chronological" or (
+            network == "instagram" and comment is None)
+        found.sort(key=lambda c: (c["created_at"], c["id"]), reverse=newest_first)
+        page = self._paged(found, arg)
+        page["data"] = [self._comment_json(c, arg.get("fields") or "") for c in page["data"]]
+        return self._ok(page)
+
+    def _root(self, thread: dict) -> str:
+        seen = thread
+        while seen.get("reply_to_id") and seen["reply_to_id"] in self.objects:
+            seen = self.objects[seen["reply_to_id"]]
+        return seen["id"]
+
+    def _thread_json(self, thread: dict, fields: str) -> dict:
+        mine = thread["owner"] == self.threads_user["id"]
+        username = self.threads_user["username"] if mine else thread.get("username", "")
+        full = {"id": thread["id"], "text": thread.get("text", ""), "username": username,
+                "timestamp": _graph_time(thread["created_at"]),
+                "media_type": "TEXT_POST" if thread["media_type"] == "TEXT" else
+                thread["media_type"],
+                "permalink": f"https://www.threads.net/@{username}/post/{thread['shortcode']}",
+                "is_reply": bool(thread.get("reply_to_id")),
+                "is_reply_owned_by_me": mine,
+                "hide_status": thread.get("hide_status") or "NOT_HUSHED"}
+        if thread.get("reply_to_id"):
+            full["replied_to"] = {"id": thread["reply_to_id"]}
+            full["root_post"] = {"id": self._root(thread)}
+        answer = {"id": thread["id"]}
+        for name in _split_fields(fields or "id"):
+            if name in full:
+                answer[name] = full[name]
+        return answer
+
+    def _thread_replies(self, node: str, edge: str, arg: dict) -> Reply:
+        with self.lock:
+            replies = [o for o in self.objects.values()
+                       if o["kind"] == "thread" and o.get("reply_to_id")
+                       and (o["reply_to_id"] == node if edge == "replies"
+                            else self._root(o) == node)]
+            if (arg.get("reverse") or "true").lower() != "false":
+                replies.sort(key=lambda o: (o["created_at"], o["id"]), reverse=True)
+            else:
+                replies.sort(key=lambda o: (o["created_at"], o["id"]))
+            page = self._paged(replies, arg)
+            page["data"] = [self._thread_json(o, arg.get("fields") or "") for o in page["data"]]
+        return self._ok(page)
+
+    def _manage_reply(self, reply: dict, arg: dict) -> Reply:
+        value = (arg.get("hide") or "").lower()
+        if value not in ("true", "false"):
+            return self.graph_error(400, 100, "(#100) The parameter hide is required")
+        with self.lock:
+            parent = self.objects.get(reply.get("reply_to_id") or "")
+            if parent is None or parent.get("reply_to_id"):
+                return self.graph_error(400, 100, "(#100) Only top-level replies can be hidden "
+                                                  "or unhidden.")
+            reply["hide_status"] = "HIDDEN" if value == "true" else "UNHUSHED"
+        return self._ok({"success": True})
 
     # -- Pages ------------------------------------------------------------------------------------
 

@@ -23,6 +23,12 @@ timeline (``GET /2/users/:id/tweets``) answers newest first, with links shortene
 STATUS (GET), a video ``pending`` → ``in_progress`` for ``video_processing_polls`` reads →
 ``succeeded`` (or ``failed`` with ``fail_processing``); ``/2/media/metadata`` sets alt text
 (1,000 characters).
+
+Conversations: ``add_mention`` puts someone else's post on X (a reply to one of the account's
+posts mentions the account, as X does); ``GET /2/users/:id/mentions`` lists them newest first
+(``since_id``, ``max_results`` 5-100, ``pagination_token``, ``expansions=author_id``);
+``PUT /2/tweets/:id/hidden`` hides a reply in a conversation the account started (403
+otherwise); a reply is ``POST /2/tweets`` with ``reply.in_reply_to_tweet_id``.
 """
 
 from __future__ import annotations
@@ -38,7 +44,14 @@ from collections import Counter
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
-from agency.demo.fakes import Reply, _FakeNetwork, _multipart, redirect_to, register_fake
+from agency.demo.fakes import (
+    Reply,
+    _FakeNetwork,
+    _Handler,
+    _multipart,
+    redirect_to,
+    register_fake,
+)
 from campaigns.networks import x_weighted
 
 __all__ = ["FakeX"]
@@ -57,8 +70,14 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+class _PutHandler(_Handler):
+    def do_PUT(self):  # noqa: N802 - hiding a reply is PUT /2/tweets/:id/hidden
+        self.server.fake._serve(self, "PUT")
+
+
 class FakeX(_FakeNetwork):
     name = "x"
+    handler = _PutHandler
     max_weighted = 280
 
     def __init__(self, *, client_id: str = "x-app", client_secret: str = "x-secret",  # noqa: S107
@@ -80,7 +99,8 @@ class FakeX(_FakeNetwork):
         self.revoked: list[str] = []
         self.refreshes = 0
         self.followers_count = 0
-        self._posts: list[dict] = []
+        self._posts: list[dict] = []  # the account's posts, and others' (add_mention)
+        self.others: dict[str, dict] = {}  # other people, by username
         self._codes: dict[str, dict] = {}
         self._tokens: dict[str, dict] = {}
         self._refresh: set[str] = set()
@@ -125,6 +145,111 @@ class FakeX(_FakeNetwork):
         """A post made elsewhere (e.g. by hand on x.com)."""
         with self.lock:
             return self._store(text, [], None, created_at or datetime.now(UTC))
+
+    def add_mention(self, text: str, *, username: str = "carol", name: str = "Carol",
+                    in_reply_to: str | None = None, quote_of: str | None = None,
+                    created_at: datetime | None = None) -> dict:
+        """Someone else's post: a reply to ``in_reply_to`` (which mentions the author of the
+        post it answers, as X does), a quote, or a plain mention (``@acmecoffee`` in
+        ``text``)."""
+        with self.lock:
+            user_id = self.others.setdefault(username, {
+                "id": str(1600000000000000000 + len(self.others)), "username": username,
+                "name": name})["id"]
+            post = {"id": self._id(), "text": text, "created_at": created_at or datetime.now(UTC),
+                    "media": [], "media_ids": [], "in_reply_to": in_reply_to,
+                    "quote_of": quote_of, "author_id": user_id, "hidden": False}
+            self._posts.append(post)
+            return dict(post)
+
+    def post(self, post_id: str) -> dict:
+        with self.lock:
+            return dict(next(p for p in self._posts if p["id"] == str(post_id)))
+
+    def _conversation(self, post: dict) -> str:
+        by_id = {p["id"]: p for p in self._posts}
+        while post.get("in_reply_to") and post["in_reply_to"] in by_id:
+            post = by_id[post["in_reply_to"]]
+        return post["id"]
+
+    def _mentions_me(self, post: dict) -> bool:
+        if post["author_id"] == self.user["id"]:
+            return False
+        if f"@{self.user['username']}".lower() in post["text"].lower():
+            return True
+        by_id = {p["id"]: p for p in self._posts}
+        answered = by_id.get(post.get("in_reply_to") or post.get("quote_of") or "")
+        return answered is not None and answered["author_id"] == self.user["id"]
+
+    def _tweet_json(self, post: dict, fields: list[str]) -> dict:
+        item = {"id": post["id"], "text": self.shown_text(post),
+                "edit_history_tweet_ids": [post["id"]]}
+        if "created_at" in fields:
+            item["created_at"] = _iso(post["created_at"])
+        if "author_id" in fields:
+            item["author_id"] = post["author_id"]
+        if "conversation_id" in fields:
+            item["conversation_id"] = self._conversation(post)
+        if "referenced_tweets" in fields:
+            refs = ([{"type": "replied_to", "id": post["in_reply_to"]}] if post.get(
+                "in_reply_to") else []) + ([{"type": "quoted", "id": post["quote_of"]}]
+                                          if post.get("quote_of") else [])
+            if refs:
+                item["referenced_tweets"] = refs
+        if post["media"] and ("attachments" in fields):
+            item["attachments"] = {"media_keys": [m["key"] for m in post["media"]]}
+        return item
+
+    def _mentions(self, user_id: str, arg: dict) -> Reply:
+        """``GET /2/users/:id/mentions``: newest first, ``since_id``, ``max_results`` 5 to
+        100, ``pagination_token``; ``expansions=author_id`` gives ``includes.users``."""
+        if user_id != self.user["id"]:
+            return self._problem(403, "Forbidden", "You can only read your own mentions here.")
+        count = arg.get("max_results", "10")
+        if not count.isdigit() or not 5 <= int(count) <= 100:
+            return self._invalid("The `max_results` query parameter value is not between 5 "
+                                 "and 100", "max_results", count)
+        since = arg.get("since_id") or ""
+        if since and not since.isdigit():
+            return self._invalid("The `since_id` query parameter value is not valid.",
+                                 "since_id", since)
+        fields = arg.get("tweet.fields", "").split(",")
+        with self.lock:
+            found = [p for p in self._posts if self._mentions_me(p)
+                     and (not since or int(p["id"]) > int(since))]
+            found.sort(key=lambda p: int(p["id"]), reverse=True)
+            offset = int(arg.get("pagination_token") or 0)
+            page = found[offset:offset + int(count)]
+            if not page:
+                return Reply(200, {"meta": {"result_count": 0}})
+            data = [self._tweet_json(p, fields) for p in page]
+            users = {p["author_id"] for p in page}
+            people = [u for u in self.others.values() if u["id"] in users]
+        answer = {"data": data, "meta": {"result_count": len(page), "newest_id": page[0]["id"],
+                                         "oldest_id": page[-1]["id"]}}
+        if offset + int(count) < len(found):
+            answer["meta"]["next_token"] = str(offset + int(count))
+        if "author_id" in arg.get("expansions", "").split(","):
+            answer["includes"] = {"users": [
+                {k: u[k] for k in ("id", "username", "name")} for u in people]}
+        return Reply(200, answer)
+
+    def _hide(self, post_id: str, data: dict) -> Reply:
+        """``PUT /2/tweets/:id/hidden``: only a reply in a conversation the user started."""
+        if not isinstance(data.get("hidden"), bool):
+            return self._invalid("`hidden` must be true or false.", "hidden",
+                                 data.get("hidden"))
+        with self.lock:
+            post = next((p for p in self._posts if p["id"] == post_id), None)
+            if post is None:
+                return self._problem(404, "Not Found Error",
+                                     f"Could not find tweet with id: [{post_id}].")
+            root = next(p for p in self._posts if p["id"] == self._conversation(post))
+            if not post.get("in_reply_to") or root["author_id"] != self.user["id"]:
+                return self._problem(403, "Forbidden", "You can only hide replies to "
+                                     "conversations you started.")
+            post["hidden"] = data["hidden"]
+        return Reply(200, {"data": {"hidden": data["hidden"]}})
 
     def set_counts(self, post_id: str, **counts) -> None:
         """Give a post its public metrics (``like_count=3``, ``impression_count=120``...)."""
@@ -208,6 +333,12 @@ class FakeX(_FakeNetwork):
         match = re.fullmatch(r"/2/users/([0-9]+)/tweets", path)
         if match and method == "GET":
             return self._timeline(match.group(1), arg)
+        match = re.fullmatch(r"/2/users/([0-9]+)/mentions", path)
+        if match and method == "GET":
+            return self._mentions(match.group(1), arg)
+        match = re.fullmatch(r"/2/tweets/([0-9]+)/hidden", path)
+        if match and method == "PUT":
+            return self._hide(match.group(1), self._json(body))
         if path == "/2/media/upload" and method == "POST":
             fields, files = _multipart(headers.get("Content-Type") or "", body)
             return self._upload(fields, files)
@@ -471,7 +602,8 @@ class FakeX(_FakeNetwork):
                 return self._invalid("The Tweet you are replying to is not available.",
                                      "reply.in_reply_to_tweet_id", reply_to)
             if self.refuse_duplicates and reply_to is None and text.strip() and any(
-                    p["text"] == text and p["in_reply_to"] is None for p in self._posts):
+                    p["text"] == text and p["in_reply_to"] is None
+                    and p["author_id"] == self.user["id"] for p in self._posts):
                 return self._problem(403, "Forbidden", "You are not allowed to create a Tweet "
                                      "with duplicate content.")
             post = self._store(text, media_ids, str(reply_to) if reply_to else None,
@@ -537,10 +669,10 @@ class FakeX(_FakeNetwork):
         if not page:
             return Reply(200, {"meta": {"result_count": 0}})
         items = []
+        fields = arg.get("tweet.fields", "").split(",")
         for post in page:
-            item = {"id": post["id"], "text": self.shown_text(post),
-                    "edit_history_tweet_ids": [post["id"]],
-                    "created_at": _iso(post["created_at"])}
+            item = self._tweet_json(post, fields)
+            item["created_at"] = _iso(post["created_at"])
             if post["media"]:
                 item["attachments"] = {"media_keys": [m["key"] for m in post["media"]]}
             items.append(item)

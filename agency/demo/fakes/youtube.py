@@ -34,6 +34,10 @@ What it checks and answers, as Google documents it:
   multiple of 256 KiB) answers ``308 Resume Incomplete`` with ``Range: bytes=0-n`` (the bytes
   it holds), the last one 200 with the video; ``PUT`` with ``Content-Range: bytes */total``
   asks how far it got. A chunk starting anywhere but the next byte is refused.
+- Comments (``add_comment``): ``commentThreads.list`` (``allThreadsRelatedToChannelId`` or
+  ``videoId``; published threads, latest activity first, with up to ``THREAD_REPLIES`` latest
+  replies), ``comments.list parentId=``, ``comments.insert`` (a reply to a top-level comment,
+  50 units), ``comments.setModerationStatus`` (only the video's channel; 204, 50 units).
 """
 
 from __future__ import annotations
@@ -57,7 +61,9 @@ __all__ = ["FakeYouTube"]
 
 CHUNK_UNIT = 256 * 1024  # every chunk but the last is a multiple of this
 COST = {"videos.insert": 1600, "thumbnails.set": 50, "channels.list": 1,
-        "playlistItems.list": 1, "videos.list": 1}
+        "playlistItems.list": 1, "videos.list": 1, "commentThreads.list": 1,
+        "comments.list": 1, "comments.insert": 50, "comments.setModerationStatus": 50}
+THREAD_REPLIES = 5  # commentThreads.list gives a thread's latest replies, not all of them
 
 REASONS = {  # reason -> (status, domain, message)
     "badRequest": (400, "global", "Bad Request"),
@@ -129,6 +135,7 @@ class FakeYouTube(_FakeNetwork):
         self.revoked: list[str] = []
         self.chunks: list[tuple[int, int]] = []  # (first byte, bytes) of each chunk received
         self._videos: list[dict] = []
+        self.comments: list[dict] = []  # every comment, oldest first (add_comment, insert)
         self._sessions: dict[str, dict] = {}
         self._codes: dict[str, dict] = {}
         self._tokens: dict[str, dict] = {}  # access token -> {expires, state}
@@ -200,6 +207,132 @@ class FakeYouTube(_FakeNetwork):
                                 "status": {"privacyStatus": "public"}}, b"",
                                channel or next(iter(self.channels)), published_at)
 
+    def add_comment(self, video_id: str, text: str, *, author: str = "@carol",
+                    parent: str | None = None, published_at: datetime | None = None) -> dict:
+        """Someone's comment under a video, or a reply to the top-level comment ``parent``."""
+        with self.lock:
+            return dict(self._comment(video_id, text, author=author,
+                                      author_channel="UC" + secrets.token_hex(11),
+                                      parent=parent, published_at=published_at))
+
+    def comment(self, comment_id: str) -> dict:
+        with self.lock:
+            return dict(next(c for c in self.comments if c["id"] == comment_id))
+
+    def _comment(self, video_id: str, text: str, *, author: str, author_channel: str,
+                 parent: str | None = None, published_at: datetime | None = None) -> dict:
+        comment = {"id": "Ug" + secrets.token_urlsafe(12), "video": video_id,
+                   "parent": parent or "", "text": text, "author": author,
+                   "author_channel": author_channel, "status": "published",
+                   "published_at": published_at or datetime.now(UTC)}
+        if parent:
+            comment["id"] = f"{parent}.{secrets.token_urlsafe(9)}"
+        self.comments.append(comment)
+        return comment
+
+    def _comment_json(self, comment: dict) -> dict:
+        snippet = {"channelId": next((v["channel"] for v in self._videos
+                                      if v["id"] == comment["video"]), ""),
+                   "videoId": comment["video"], "textDisplay": html.escape(comment["text"]),
+                   "textOriginal": comment["text"], "authorDisplayName": comment["author"],
+                   "authorChannelId": {"value": comment["author_channel"]},
+                   "canRate": True, "viewerRating": "none", "likeCount": 0,
+                   "moderationStatus": comment["status"],
+                   "publishedAt": _iso(comment["published_at"]),
+                   "updatedAt": _iso(comment["published_at"])}
+        if comment["parent"]:
+            snippet["parentId"] = comment["parent"]
+        return {"kind": "youtube#comment", "id": comment["id"], "snippet": snippet}
+
+    def _threads(self, arg: dict) -> Reply:
+        """``commentThreads.list`` by ``allThreadsRelatedToChannelId`` or ``videoId``: the
+        published threads, latest activity first, 1-100 a page, ``pageToken``."""
+        channel, video = arg.get("allThreadsRelatedToChannelId"), arg.get("videoId")
+        if bool(channel) == bool(video):
+            return self._error(400, "badRequest", "Exactly one of allThreadsRelatedToChannelId "
+                                                  "or videoId is required.")
+        count = arg.get("maxResults", "20")
+        if not count.isdigit() or not 1 <= int(count) <= 100:
+            return self._error(400, "badRequest", "maxResults must be between 1 and 100.")
+        with self.lock:
+            videos = {v["id"] for v in self._videos if v["channel"] == channel} if channel \
+                else {video}
+            tops = [c for c in self.comments if c["video"] in videos and not c["parent"]
+                    and c["status"] == "published"]
+            replies = {t["id"]: [c for c in self.comments if c["parent"] == t["id"]
+                                 and c["status"] == "published"] for t in tops}
+
+            def latest(top):
+                return max([top["published_at"]] + [r["published_at"] for r in
+                                                     replies[top["id"]]])
+
+            tops.sort(key=latest, reverse=True)
+            offset = int(arg["pageToken"]) if (arg.get("pageToken") or "").isdigit() else 0
+            page = tops[offset:offset + int(count)]
+            items = []
+            for top in page:
+                thread = {"kind": "youtube#commentThread", "id": top["id"], "snippet": {
+                    "channelId": self._comment_json(top)["snippet"]["channelId"],
+                    "videoId": top["video"], "topLevelComment": self._comment_json(top),
+                    "canReply": True, "totalReplyCount": len(replies[top["id"]]),
+                    "isPublic": True}}
+                if "replies" in arg.get("part", "") and replies[top["id"]]:
+                    thread["replies"] = {"comments": [self._comment_json(r) for r in
+                                                      replies[top["id"]][-THREAD_REPLIES:]]}
+                items.append(thread)
+        answer = {"kind": "youtube#commentThreadListResponse", "items": items,
+                  "pageInfo": {"totalResults": len(tops), "resultsPerPage": int(count)}}
+        if offset + int(count) < len(tops):
+            answer["nextPageToken"] = str(offset + int(count))
+        return Reply(200, answer)
+
+    def _replies(self, arg: dict) -> Reply:
+        """``comments.list parentId=``: the replies to a top-level comment."""
+        if not arg.get("parentId"):
+            return self._error(400, "badRequest", "parentId or id is required.")
+        with self.lock:
+            found = [self._comment_json(c) for c in self.comments
+                     if c["parent"] == arg["parentId"]]
+        return Reply(200, {"kind": "youtube#commentListResponse", "items": found})
+
+    def _insert_comment(self, body: bytes) -> Reply:
+        """``comments.insert``: a reply to a top-level comment, as the token's channel."""
+        try:
+            snippet = (json.loads(body or b"{}").get("snippet") or {})
+        except (ValueError, AttributeError):
+            return self._error(400, "badRequest", "The request body is not JSON.")
+        parent, text = snippet.get("parentId"), snippet.get("textOriginal")
+        with self.lock:
+            top = next((c for c in self.comments if c["id"] == parent), None)
+            if top is None or top["parent"]:
+                return self._error(400, "badRequest", "The comment's parentId must name a "
+                                                      "top-level comment.")
+            if not isinstance(text, str) or not text.strip():
+                return self._error(400, "badRequest", "The comment's textOriginal is empty.")
+            channel = self._asking.channel or next(iter(self.channels))
+            made = self._comment(top["video"], text, author=self.channels[channel][1],
+                                 author_channel=channel, parent=parent)
+            return Reply(200, self._comment_json(made), fault=self._post_fault())
+
+    def _moderate(self, arg: dict) -> Reply:
+        """``comments.setModerationStatus``: only the video's channel may; 204."""
+        status = arg.get("moderationStatus")
+        if status not in ("heldForReview", "published", "rejected"):
+            return self._error(400, "badRequest", "moderationStatus must be heldForReview, "
+                                                  "published or rejected.")
+        ids = [i for i in (arg.get("id") or "").split(",") if i]
+        with self.lock:
+            for comment_id in ids:
+                comment = next((c for c in self.comments if c["id"] == comment_id), None)
+                if comment is None:
+                    return self._error(404, "notFound", f"Comment {comment_id} not found.")
+                owner = next((v["channel"] for v in self._videos
+                              if v["id"] == comment["video"]), None)
+                if owner != self._asking.channel:
+                    return self._error(403, "forbidden")
+                comment["status"] = status
+        return Reply(204, b"")
+
     def set_counts(self, video_id: str, *, views: int = 0, likes: int = 0,
                    comments: int = 0) -> None:
         with self.lock:
@@ -262,6 +395,14 @@ class FakeYouTube(_FakeNetwork):
             return self._spend("playlistItems.list") or self._playlist_items(arg)
         if path == "/youtube/v3/videos" and method == "GET":
             return self._spend("videos.list") or self._videos_list(arg)
+        if path == "/youtube/v3/commentThreads" and method == "GET":
+            return self._spend("commentThreads.list") or self._threads(arg)
+        if path == "/youtube/v3/comments" and method == "GET":
+            return self._spend("comments.list") or self._replies(arg)
+        if path == "/youtube/v3/comments" and method == "POST":
+            return self._spend("comments.insert") or self._insert_comment(body)
+        if path == "/youtube/v3/comments/setModerationStatus" and method == "POST":
+            return self._spend("comments.setModerationStatus") or self._moderate(arg)
         return self._error(404, "notFound", f"No route for {method} {path}")
 
     def _authorise(self, headers) -> Reply | None:

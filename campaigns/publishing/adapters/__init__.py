@@ -249,6 +249,24 @@ class Adapter:
         thread, once per ``key``."""
         raise NotSupported(f"{self.network or 'This network'} takes no replies here.")
 
+    def can_hide(self, item) -> bool:
+        """Whether ``hide_reply`` can hide this item on the network (else it is flagged)."""
+        return False
+
+    def hide_reply(self, thread_root: str, remote_id: str, *, hide: bool) -> None:
+        """Hide (or show again) a reply under the brand's post, where the network allows."""
+        raise NotSupported(f"{self.network or 'This network'} cannot hide replies here.")
+
+
+def reply_target(to) -> str:
+    """Where an answer to the item ``to`` goes on a network whose threads are one level deep
+    (Facebook, Instagram, YouTube): under its top-level comment; a reply to a reply goes under
+    the comment it answers."""
+    remote_id = str(getattr(to, "remote_id", "") or "")
+    parent = str(getattr(to, "in_reply_to", "") or "")
+    root = str(getattr(to, "thread_root", "") or "")
+    return parent if parent and root and parent != root else remote_id
+
 
 ADAPTERS: dict[str, type[Adapter]] = {}
 

@@ -546,6 +546,9 @@ class BlueskyAdapter(Adapter):
 
         return self._guard(lambda: self._run(send), sent=True)
 
+    def can_hide(self, item) -> bool:
+        return item.kind == "reply" and bool(item.thread_root)
+
     def hide_reply(self, root_uri: str, reply_uri: str, *, hide: bool = True) -> None:
         """Add ``reply_uri`` to (or take it from) the ``hiddenReplies`` of the threadgate of
         the account's post ``root_uri`` (the threadgate's record key is the post's), keeping

@@ -9,27 +9,39 @@ published with its caption; several are uploaded unpublished, then attached to o
 Facebook takes no idempotency key. After an unknown outcome ``find`` lists the Page's posts since
 the send and matches the text; the outbox asks only after ``PUBLISHING_CHECK_AFTER_SECONDS``, so
 the list is the network's answer, and a post it does not show was not made.
+
+Conversations: the comments under the Page's recent posts (``/{post}/comments`` with
+``filter=stream``, every level, newest first, each with its ``parent``); a comment is hidden with
+``POST /{comment} is_hidden=true`` and answered under its top-level comment
+(``POST /{comment}/comments``). The Page's own comments are left out.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from campaigns import connections
 from campaigns.publishing.adapters import (
     AdapterError,
     Counts,
+    Incoming,
     Outgoing,
     Permanent,
     Published,
     register,
+    reply_target,
 )
 from campaigns.publishing.adapters.graph import (
+    COMMENTS_PER_PAGE,
     IDS_PER_READ,
-    GraphAdapter,
+    CommentsAdapter,
     GraphClient,
     metric_values,
+    pages,
+    parse_time,
     read_many,
+    same_text,
     stop_if_near_limit,
 )
 
@@ -47,7 +59,7 @@ def post_url(post_id: str) -> str:
 
 
 @register
-class FacebookAdapter(GraphAdapter):
+class FacebookAdapter(CommentsAdapter):
     network = "facebook"
     resend_is_safe = True  # find lists the Page's own posts: its answer is authoritative
 
@@ -139,3 +151,68 @@ class FacebookAdapter(GraphAdapter):
                     log.warning("Facebook: the first comment of %s did not go out: %s",
                                 post.idempotency_key, exc.message)
             return published
+
+    # -- conversations ------------------------------------------------------------------------
+
+    COMMENT_FIELDS = "id,message,created_time,from{id,name},parent{id},attachment,permalink_url"
+
+    def _comments(self, graph: GraphClient, post_id: str, since):
+        for comment in pages(graph, f"{post_id}/comments", fields=self.COMMENT_FIELDS,
+                             filter="stream", order="reverse_chronological",
+                             limit=COMMENTS_PER_PAGE):
+            created = parse_time(comment.get("created_time"))
+            if created is None:
+                continue
+            if created < since:
+                return  # newest first: the rest is older
+            author = comment.get("from") or {}
+            if str(author.get("id") or "") == str(self.channel.account_id):
+                continue  # the Page's own comment (a reply as the brand, a first comment)
+            parent = str((comment.get("parent") or {}).get("id") or "")
+            name = str(author.get("name") or "Someone on Facebook")
+            yield Incoming(
+                notification_id=str(comment["id"]), remote_id=str(comment["id"]), kind="reply",
+                author_id=str(author.get("id") or ""), author_handle=name, author_name=name,
+                text=str(comment.get("message") or ""), created_at=created,
+                has_media=bool(comment.get("attachment")),
+                remote_url=str(comment.get("permalink_url") or ""),
+                in_reply_to=parent or post_id, thread_root=post_id)
+
+    def _hide(self, graph: GraphClient, remote_id: str, hide: bool) -> dict:
+        return graph.post(remote_id, is_hidden=hide)
+
+    def _existing_reply(self, graph: GraphClient, to, text: str) -> Published | None:
+        for comment in pages(graph, f"{reply_target(to)}/comments",
+                             fields="id,message,from{id},permalink_url", filter="stream",
+                             order="reverse_chronological", limit=COMMENTS_PER_PAGE):
+            if str((comment.get("from") or {}).get("id") or "") == str(
+                    self.channel.account_id) and same_text(comment.get("message"), text):
+                return Published(remote_id=str(comment["id"]),
+                                 url=str(comment.get("permalink_url") or ""))
+        return None
+
+    def _send_reply(self, graph: GraphClient, to, text: str) -> Published:
+        answer = graph.post(f"{reply_target(to)}/comments", sends=True, message=text)
+        return Published(remote_id=str(answer["id"]))
+
+    def pushed(self, value: dict, *, time: int | None = None) -> Incoming | None:
+        """A Page webhook's ``feed`` change as an item: a comment added by someone else
+        (``item`` comment, ``verb`` add), else None."""
+        if value.get("item") != "comment" or value.get("verb") != "add":
+            return None
+        author = value.get("from") or {}
+        if str(author.get("id") or "") == str(self.channel.account_id) or \
+                not value.get("comment_id") or not value.get("post_id"):
+            return None
+        post_id, parent = str(value["post_id"]), str(value.get("parent_id") or "")
+        try:
+            created = datetime.fromtimestamp(int(value.get("created_time") or time), UTC)
+        except (TypeError, ValueError, OverflowError):
+            created = datetime.now(UTC)
+        name = str(author.get("name") or "Someone on Facebook")
+        return Incoming(
+            notification_id=str(value["comment_id"]), remote_id=str(value["comment_id"]),
+            kind="reply", author_id=str(author.get("id") or ""), author_handle=name,
+            author_name=name, text=str(value.get("message") or ""), created_at=created,
+            has_media=bool(value.get("photo") or value.get("video")),
+            in_reply_to=parent or post_id, thread_root=post_id)

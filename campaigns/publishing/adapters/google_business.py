@@ -45,8 +45,10 @@ from campaigns.publishing import media_links
 from campaigns.publishing.adapters import (
     Adapter,
     AdapterError,
+    Incoming,
     NeedsReconnect,
     NotSupported,
+    NotificationPage,
     Outgoing,
     Permanent,
     Published,
@@ -76,13 +78,17 @@ def _time(moment: datetime) -> dict:
     return {"hours": moment.hour, "minutes": moment.minute, "seconds": 0, "nanos": 0}
 
 
-def _created(post: dict) -> datetime | None:
-    value = str(post.get("createTime") or "")
+def _moment(value) -> datetime | None:
+    """Google's RFC 3339 times (``2026-12-03T12:00:00.123Z``), aware; None if unreadable."""
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(str(value or "").replace("Z", "+00:00"))
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _created(post: dict) -> datetime | None:
+    return _moment(post.get("createTime"))
 
 
 def language_code() -> str:
@@ -207,6 +213,61 @@ class GoogleBusinessAdapter(Adapter):
         if made.get("state") == "REJECTED":
             log.warning("Google Business Profile: %s was made but REJECTED", name)
         return Published(remote_id=name, url=str(made.get("searchUrl") or ""))
+
+    # -- conversations: the location's reviews ---------------------------------------------------
+
+    REVIEW_PAGES = 5
+    STARS = {"ONE": 1, "TWO": 2, "THREE": 3, "FOUR": 4, "FIVE": 5}
+
+    def notifications(self, cursor: str) -> NotificationPage:
+        """``accounts.locations.reviews.list`` newest change first, down to the cursor (the
+        newest ``updateTime`` taken). A review is a mention of the brand: Google cannot hide
+        one (abuse is flagged for staff; a review breaking Google's policy is reported on
+        Google)."""
+        since = _moment(cursor)
+        where = parent(self.channel)
+        found: dict[str, Incoming] = {}
+        newest = since
+        token = None
+        for _ in range(self.REVIEW_PAGES):
+            answer = self._call(
+                lambda api, token=token: api.list_reviews(where, page_size=50, page_token=token),
+                what="the location's reviews", sent=False)
+            older = False
+            for review in answer.get("reviews") or []:
+                changed = _moment(review.get("updateTime") or review.get("createTime"))
+                if changed is None or not review.get("name"):
+                    continue
+                if since is not None and changed < since:
+                    older = True
+                    break
+                newest = max(newest or changed, changed)
+                reviewer = review.get("reviewer") or {}
+                name = "Someone on Google" if reviewer.get("isAnonymous") else str(
+                    reviewer.get("displayName") or "Someone on Google")
+                stars = self.STARS.get(str(review.get("starRating") or ""), 0)
+                text = str(review.get("comment") or "")
+                found[review["name"]] = Incoming(
+                    notification_id=str(review["name"]), remote_id=str(review["name"]),
+                    kind="mention", author_id=name, author_handle=name, author_name=name,
+                    text=text or (f"({stars} stars, no text)" if stars else "(no text)"),
+                    created_at=_moment(review.get("createTime")) or changed,
+                    thread_root=str(review["name"]))
+            token = answer.get("nextPageToken")
+            if older or not token:
+                break
+        items = sorted(found.values(), key=lambda i: (i.created_at, i.remote_id))
+        return NotificationPage(items=items, cursor=newest.isoformat() if newest else cursor,
+                                more=False)
+
+    def reply(self, text: str, *, key: str, to, created_at_us: int = 0,
+              reply_id: int = 0) -> Published:
+        """The owner's reply to the review (``reviews.updateReply``): a PUT, so a resend
+        replaces the reply with the same text; nothing is posted twice."""
+        name = str(to.remote_id)
+        self._call(lambda api: api.reply_to_review(name, text), what="the reply to the review",
+                   sent=True)
+        return Published(remote_id=f"{name}/reply")
 
     def check_access(self) -> bool:
         """The location's own record: 401 once the access is gone (and cannot be renewed)."""

@@ -33,7 +33,9 @@ from agency import outbound
 from campaigns.publishing.adapters import (
     Adapter,
     AdapterError,
+    Incoming,
     NeedsReconnect,
+    NotificationPage,
     Outgoing,
     Permanent,
     Published,
@@ -397,3 +399,96 @@ class GraphAdapter(Adapter):
                               f"{exc.message}") from exc
         raise Unknown(f"The account shows more than {MAX_PAGES * PAGE_SIZE} {self.recent_what} "
                       "since the post was sent; cannot tell whether it is among them.")
+
+
+# -- conversations: comments under the account's posts ------------------------------------------
+
+# Meta gives no notification feed with a cursor: a poll reads the comments under the account's
+# most recent posts (``COMMENT_POSTS`` of them; comments under older posts come by webhook,
+# ``campaigns.conversations.push``), newest first, down to the cursor: the network's time of
+# the newest comment taken (Unix seconds). Comments at that very second are read again and
+# dropped by the inbox (one item per channel and remote id), so none is lost between polls.
+COMMENT_POSTS = 25
+COMMENT_PAGES = 5  # pages of comments read per post and poll
+COMMENTS_PER_PAGE = 50
+COMMENTS_PER_POLL = 200
+FIRST_POLL = timedelta(days=14)  # the first poll of a channel reaches this far back
+
+
+def cursor_time(cursor: str) -> datetime:
+    """The time a Meta cursor holds ("" or unreadable: ``FIRST_POLL`` ago)."""
+    try:
+        return datetime.fromtimestamp(int(cursor), UTC)
+    except (TypeError, ValueError, OverflowError):
+        return datetime.now(UTC) - FIRST_POLL
+
+
+def pages(client: GraphClient, path: str, *, max_pages: int = COMMENT_PAGES, **params):
+    """The entries of a Graph list, page after page (``paging.cursors.after`` while
+    ``paging.next`` says there is more), at most ``max_pages`` pages."""
+    after = None
+    for _ in range(max_pages):
+        answer = client.get(path, after=after, **params) if after else client.get(path, **params)
+        yield from answer.get("data") or []
+        paging = answer.get("paging") or {}
+        after = (paging.get("cursors") or {}).get("after")
+        if not paging.get("next") or not after:
+            return
+
+
+class CommentsAdapter(GraphAdapter):
+    """Polling comments under the account's recent posts (``notifications``), hiding one
+    (``hide_reply``) and answering one once (``reply``): each network says how in
+    ``_comments``, ``_hide`` and ``_send_reply`` / ``_existing_reply``."""
+
+    def _comments(self, graph: GraphClient, post_id: str, since: datetime):
+        """The post's comments (``Incoming``) from ``since`` on; the account's own left out."""
+        raise NotImplementedError
+
+    def notifications(self, cursor: str) -> NotificationPage:
+        since = cursor_time(cursor)
+        found: dict[str, Incoming] = {}
+        with self._client() as graph:
+            posts = graph.get(f"{self.channel.account_id}/{self.recent_edge}", fields="id",
+                              limit=COMMENT_POSTS)
+            for post in posts.get("data") or []:
+                for incoming in self._comments(graph, str(post["id"]), since):
+                    if incoming.created_at >= since:
+                        found[incoming.remote_id] = incoming
+        items = sorted(found.values(), key=lambda i: (i.created_at, i.remote_id))
+        items = items[:COMMENTS_PER_POLL]
+        after = str(int(items[-1].created_at.timestamp())) if items else cursor
+        return NotificationPage(items=items, cursor=after, more=False)
+
+    def can_hide(self, item) -> bool:
+        return item.kind == "reply"
+
+    def hide_reply(self, thread_root: str, remote_id: str, *, hide: bool) -> None:
+        with self._client() as graph:
+            answer = self._hide(graph, remote_id, hide)
+        if answer.get("success") is False:
+            raise Permanent(f"{self.label} did not {'hide' if hide else 'show'} the comment.")
+
+    def _hide(self, graph: GraphClient, remote_id: str, hide: bool) -> dict:
+        raise NotImplementedError
+
+    def reply(self, text: str, *, key: str, to, created_at_us: int = 0,
+              reply_id: int = 0) -> Published:
+        """Once per text and comment: Meta takes no idempotency key, so the thread is read
+        first and the account's own answer with the same text is taken as this one (after a
+        timeout, the resend finds what the first try made)."""
+        with self._client() as graph:
+            try:
+                existing = self._existing_reply(graph, to, text)
+            except AdapterError as exc:
+                raise Transient(f"{self.label}: could not read the thread before answering "
+                                f"({exc.message}).") from exc
+            if existing is not None:
+                return existing
+            return self._send_reply(graph, to, text)
+
+    def _existing_reply(self, graph: GraphClient, to, text: str) -> Published | None:
+        raise NotImplementedError
+
+    def _send_reply(self, graph: GraphClient, to, text: str) -> Published:
+        raise NotImplementedError

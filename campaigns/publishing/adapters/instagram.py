@@ -11,30 +11,42 @@ then ``media_publish``: only that call makes the post.
 The channel's ``account_id`` is the Instagram user id; its token is the Facebook Page's token
 (the Page the account is linked to, ``settings["page_id"]``). After an unknown outcome ``find``
 lists the account's media since the send and matches the caption.
+
+Conversations: the comments under the account's recent media (``/{media}/comments``: top-level
+comments, newest first, each with its ``replies``); a comment is hidden with
+``POST /{comment} hide=true`` and answered with ``POST /{comment}/replies`` under its top-level
+comment (Instagram nests one level). The account's own comments are left out.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from campaigns.publishing import media_links
 from campaigns.publishing.adapters import (
     AdapterError,
     Counts,
+    Incoming,
     Outgoing,
     Permanent,
     Published,
     register,
+    reply_target,
 )
 from campaigns.publishing.adapters.facebook import graph_base
 from campaigns.publishing.adapters.graph import (
+    COMMENTS_PER_PAGE,
     IDS_PER_READ,
-    GraphAdapter,
+    CommentsAdapter,
     GraphClient,
     container_deadline,
     metric_values,
+    pages,
+    parse_time,
     publishing_quota,
     read_many,
+    same_text,
     stop_if_near_limit,
     wait_for_container,
 )
@@ -52,7 +64,7 @@ def media_url(item, kind: str) -> str:
 
 
 @register
-class InstagramAdapter(GraphAdapter):
+class InstagramAdapter(CommentsAdapter):
     network = "instagram"
     resend_is_safe = True  # find lists the account's own media: its answer is authoritative
     reads_media = False  # the network fetches each file from its media link
@@ -159,3 +171,61 @@ class InstagramAdapter(GraphAdapter):
                     log.warning("Instagram: the first comment of %s did not go out: %s",
                                 post.idempotency_key, exc.message)
             return Published(remote_id=media_id, url=url[:500])
+
+    # -- conversations ------------------------------------------------------------------------
+
+    COMMENT_FIELDS = "id,text,timestamp,username,from{id,username},parent_id,media{id}"
+
+    def _incoming(self, comment: dict, post_id: str, top: str = "") -> Incoming | None:
+        created = parse_time(comment.get("timestamp"))
+        author = comment.get("from") or {}
+        if created is None or str(author.get("id") or "") == str(self.channel.account_id):
+            return None  # unreadable, or the account's own comment
+        username = str(author.get("username") or comment.get("username") or "")
+        return Incoming(
+            notification_id=str(comment["id"]), remote_id=str(comment["id"]), kind="reply",
+            author_id=str(author.get("id") or ""),
+            author_handle=f"@{username}" if username else "Someone on Instagram",
+            author_name=username, text=str(comment.get("text") or ""), created_at=created,
+            in_reply_to=str(comment.get("parent_id") or top or post_id), thread_root=post_id)
+
+    def _comments(self, graph: GraphClient, post_id: str, since):
+        # Top-level comments come newest first, but an older one may have new replies: every
+        # comment on the read pages is looked at (with its replies in the same answer).
+        fields = f"{self.COMMENT_FIELDS},replies{{{self.COMMENT_FIELDS}}}"
+        for comment in pages(graph, f"{post_id}/comments", fields=fields,
+                             limit=COMMENTS_PER_PAGE):
+            found = self._incoming(comment, post_id)
+            if found is not None:
+                yield found
+            for reply in (comment.get("replies") or {}).get("data") or []:
+                found = self._incoming(reply, post_id, top=str(comment["id"]))
+                if found is not None:
+                    yield found
+
+    def _hide(self, graph: GraphClient, remote_id: str, hide: bool) -> dict:
+        return graph.post(remote_id, hide=hide)
+
+    def _existing_reply(self, graph: GraphClient, to, text: str) -> Published | None:
+        for reply in pages(graph, f"{reply_target(to)}/replies", fields="id,text,from{id}",
+                           limit=COMMENTS_PER_PAGE):
+            if str((reply.get("from") or {}).get("id") or "") == str(
+                    self.channel.account_id) and same_text(reply.get("text"), text):
+                return Published(remote_id=str(reply["id"]))
+        return None
+
+    def _send_reply(self, graph: GraphClient, to, text: str) -> Published:
+        answer = graph.post(f"{reply_target(to)}/replies", sends=True, message=text)
+        return Published(remote_id=str(answer["id"]))
+
+    def pushed(self, value: dict, *, time: int | None = None) -> Incoming | None:
+        """An Instagram webhook's ``comments`` change as an item (someone else's comment on
+        the account's media), else None. The change carries no time: the entry's is used."""
+        media = str((value.get("media") or {}).get("id") or "")
+        if not value.get("id") or not media:
+            return None
+        try:
+            created = datetime.fromtimestamp(int(time), UTC)
+        except (TypeError, ValueError, OverflowError):
+            created = datetime.now(UTC)
+        return self._incoming({**value, "timestamp": created.isoformat()}, media)

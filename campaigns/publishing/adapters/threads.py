@@ -7,6 +7,12 @@ each polled until ``FINISHED`` within the sending lease, then ``threads_publish`
 that makes the post. The first comment is a reply container (``reply_to_id``), published the
 same way. ``account_id`` is the Threads user id. After an unknown outcome ``find`` lists the
 user's threads since the send and matches the text.
+
+Conversations: the replies under the user's recent threads (``/{thread}/conversation``: every
+level, flattened, newest first, each with ``replied_to`` and ``root_post``); a top-level reply
+is hidden with ``POST /{reply}/manage_reply hide=true`` (which hides its nested replies too:
+Threads hides no deeper reply on its own, so those are flagged); an answer is a reply container
+(``reply_to_id``) published like a post. The user's own replies are left out.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from campaigns import connections
 from campaigns.publishing.adapters import (
     AdapterError,
     Counts,
+    Incoming,
     Outgoing,
     Permanent,
     Published,
@@ -24,11 +31,15 @@ from campaigns.publishing.adapters import (
     register,
 )
 from campaigns.publishing.adapters.graph import (
-    GraphAdapter,
+    COMMENTS_PER_PAGE,
+    CommentsAdapter,
     GraphClient,
     container_deadline,
     metric_values,
+    pages,
+    parse_time,
     publishing_quota,
+    same_text,
     stop_if_near_limit,
     wait_for_container,
 )
@@ -45,7 +56,7 @@ def graph_base() -> str:
 
 
 @register
-class ThreadsAdapter(GraphAdapter):
+class ThreadsAdapter(CommentsAdapter):
     network = "threads"
     resend_is_safe = True  # find lists the user's own threads: its answer is authoritative
     reads_media = False  # the network fetches each file from its media link
@@ -167,3 +178,52 @@ class ThreadsAdapter(GraphAdapter):
                     log.warning("Threads: the first comment of %s did not go out: %s",
                                 post.idempotency_key, exc.message)
             return Published(remote_id=thread_id, url=url[:500])
+
+    # -- conversations ------------------------------------------------------------------------
+
+    REPLY_FIELDS = ("id,text,username,permalink,timestamp,media_type,replied_to,root_post,"
+                    "is_reply_owned_by_me,hide_status")
+
+    def _comments(self, graph: GraphClient, post_id: str, since):
+        for reply in pages(graph, f"{post_id}/conversation", fields=self.REPLY_FIELDS,
+                           reverse="true", limit=COMMENTS_PER_PAGE):
+            created = parse_time(reply.get("timestamp"))
+            if created is None:
+                continue
+            if created < since:
+                return  # newest first: the rest is older
+            if reply.get("is_reply_owned_by_me"):
+                continue
+            username = str(reply.get("username") or "")
+            yield Incoming(
+                notification_id=str(reply["id"]), remote_id=str(reply["id"]), kind="reply",
+                author_id=username, author_handle=f"@{username}" if username else
+                "Someone on Threads", author_name=username, text=str(reply.get("text") or ""),
+                created_at=created, has_media=str(reply.get("media_type") or "TEXT") not in (
+                    "TEXT", "TEXT_POST"),
+                remote_url=str(reply.get("permalink") or ""),
+                in_reply_to=str((reply.get("replied_to") or {}).get("id") or post_id),
+                thread_root=str((reply.get("root_post") or {}).get("id") or post_id))
+
+    def can_hide(self, item) -> bool:
+        # manage_reply takes top-level replies only (and hides their nested replies with them)
+        return item.kind == "reply" and bool(item.thread_root) and \
+            item.in_reply_to == item.thread_root
+
+    def _hide(self, graph: GraphClient, remote_id: str, hide: bool) -> dict:
+        return graph.post(f"{remote_id}/manage_reply", hide=hide)
+
+    def _existing_reply(self, graph: GraphClient, to, text: str) -> Published | None:
+        for reply in pages(graph, f"{to.remote_id}/replies",
+                           fields="id,text,permalink,is_reply_owned_by_me", reverse="true",
+                           limit=COMMENTS_PER_PAGE):
+            if reply.get("is_reply_owned_by_me") and same_text(reply.get("text"), text):
+                return Published(remote_id=str(reply["id"]),
+                                 url=str(reply.get("permalink") or ""))
+        return None
+
+    def _send_reply(self, graph: GraphClient, to, text: str) -> Published:
+        self._deadline = container_deadline()
+        container = self._container(graph, "reply", media_type="TEXT", text=text,
+                                    reply_to_id=str(to.remote_id))
+        return Published(remote_id=self._publish(graph, container))

@@ -17,6 +17,13 @@ X takes no idempotency key. After an unknown outcome ``find`` reads the account'
 with links shortened to t.co and ``&<>`` escaped: both are undone before comparing); the
 timeline is X's own record, so "not there" is an answer and sending again is safe.
 
+Conversations: the account's mentions (``GET /2/users/:id/mentions`` after ``since_id``, every
+page, newest first, the cursor the newest id taken; replies to the account's posts mention it);
+a reply in a conversation the account started is hidden with ``PUT /2/tweets/:id/hidden``; an
+answer is ``POST /2/tweets`` with ``reply.in_reply_to_tweet_id``, once: the account's timeline
+since the reply was written is read first, and its own answer to that post with the same text is
+taken as it.
+
 Errors: problem+json bodies (``title``, ``detail``, ``type``) become the message; 429 is
 transient until ``x-rate-limit-reset``; 403 is X refusing (a duplicate post says so); 5xx on the
 post itself is unknown, elsewhere transient.
@@ -40,7 +47,9 @@ from campaigns.publishing.adapters import (
     Adapter,
     AdapterError,
     Counts,
+    Incoming,
     NeedsReconnect,
+    NotificationPage,
     Outgoing,
     Permanent,
     Published,
@@ -359,3 +368,101 @@ class XAdapter(Adapter):
             api.close()
         raise Unknown(f"X lists more than {MAX_PAGES * PAGE_SIZE} posts of the account since the "
                       "post was sent; cannot tell whether it is among them.")
+
+    # -- conversations ------------------------------------------------------------------------
+
+    MENTION_FIELDS = ["created_at", "conversation_id", "referenced_tweets", "attachments",
+                      "author_id"]
+    MENTION_PAGES = 5
+
+    def notifications(self, cursor: str) -> NotificationPage:
+        found: list[Incoming] = []
+        token = None
+        try:
+            with self._client() as api:
+                for _ in range(self.MENTION_PAGES):
+                    page = api.get_users_mentions(
+                        self.channel.account_id, since_id=cursor or None, max_results=100,
+                        pagination_token=token, tweet_fields=self.MENTION_FIELDS,
+                        expansions=["author_id"], user_fields=["username", "name"],
+                        user_auth=False)
+                    users = {str(u.id): u for u in (page.includes or {}).get("users") or []}
+                    found.extend(i for tweet in page.data or []
+                                 if (i := self._mention(tweet, users)) is not None)
+                    token = (page.meta or {}).get("next_token")
+                    if not token:
+                        break
+        except (tweepy.TweepyException, requests.RequestException, outbound.Refused,
+                outbound.AnswerRefused) as exc:
+            raise self._error(exc, sent=False, what="the mentions") from exc
+        found.sort(key=lambda i: int(i.remote_id))
+        # Up to MENTION_PAGES pages (500 mentions) between two polls: beyond that the oldest
+        # are skipped (X itself keeps only the 800 most recent mentions).
+        newest = found[-1].remote_id if found else cursor
+        return NotificationPage(items=found, cursor=newest, more=False)
+
+    def _mention(self, tweet, users: dict) -> Incoming | None:
+        author = str(tweet.author_id or "")
+        if author == str(self.channel.account_id):
+            return None
+        refs = {str(r["type"]): str(r["id"]) for r in
+                (tweet.data.get("referenced_tweets") or [])}
+        user = users.get(author)
+        username = str(getattr(user, "username", "") or "")
+        kind = "reply" if "replied_to" in refs else "quote" if "quoted" in refs else "mention"
+        return Incoming(
+            notification_id=str(tweet.id), remote_id=str(tweet.id), kind=kind,
+            author_id=author, author_handle=f"@{username}" if username else "Someone on X",
+            author_name=str(getattr(user, "name", "") or ""), text=html.unescape(tweet.text),
+            created_at=tweet.created_at or datetime.now(UTC),
+            has_media=bool((tweet.attachments or {}).get("media_keys")),
+            remote_url=post_url(username or "i", str(tweet.id)),
+            in_reply_to=refs.get("replied_to") or refs.get("quoted") or "",
+            thread_root=str(tweet.conversation_id or ""))
+
+    def can_hide(self, item) -> bool:
+        # X hides replies only in conversations the account started: under the brand's posts
+        return item.kind == "reply" and item.delivery_id is not None
+
+    def hide_reply(self, thread_root: str, remote_id: str, *, hide: bool) -> None:
+        try:
+            with self._client() as api:
+                api.request("PUT", f"/2/tweets/{remote_id}/hidden", json={"hidden": hide})
+        except (tweepy.TweepyException, requests.RequestException, outbound.Refused,
+                outbound.AnswerRefused) as exc:
+            raise self._error(exc, sent=False, what="hiding a reply") from exc
+
+    def reply(self, text: str, *, key: str, to, created_at_us: int = 0,
+              reply_id: int = 0) -> Published:
+        target = str(to.remote_id)
+        written = datetime.fromtimestamp(created_at_us / 1_000_000, UTC) if created_at_us \
+            else datetime.now(UTC)
+        try:
+            with self._client() as api:
+                page = api.get_users_tweets(
+                    self.channel.account_id, start_time=written - FIND_SLACK,
+                    max_results=PAGE_SIZE, tweet_fields=["created_at", "referenced_tweets"],
+                    user_auth=False)
+                for tweet in page.data or []:
+                    refs = tweet.data.get("referenced_tweets") or []
+                    if any(r.get("type") == "replied_to" and str(r.get("id")) == target
+                           for r in refs) and comparable(tweet.text) == comparable(text):
+                        return Published(remote_id=str(tweet.id),
+                                         url=post_url(self.username, str(tweet.id)))
+        except (tweepy.TweepyException, requests.RequestException, outbound.Refused,
+                outbound.AnswerRefused) as exc:
+            raise self._error(exc, sent=False, what="reading the thread before answering") \
+                from exc
+        try:
+            with self._client() as api:
+                answer = api.request("POST", "/2/tweets", json={
+                    "text": text, "reply": {"in_reply_to_tweet_id": target}}).json()
+        except (tweepy.TweepyException, requests.RequestException, outbound.Refused,
+                outbound.AnswerRefused) as exc:
+            raise self._error(exc, sent=True, what="the reply") from exc
+        except ValueError as exc:
+            raise Unknown("X's answer to the reply could not be read.") from exc
+        tweet_id = str((answer.get("data") or {}).get("id") or "")
+        if not tweet_id:
+            raise Unknown("X accepted the reply without saying its id.")
+        return Published(remote_id=tweet_id, url=post_url(self.username, tweet_id))

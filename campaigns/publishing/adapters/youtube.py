@@ -66,13 +66,16 @@ from campaigns.publishing.adapters import (
     AdapterError,
     Counts,
     Image,
+    Incoming,
     NeedsReconnect,
+    NotificationPage,
     Outgoing,
     Permanent,
     Published,
     Transient,
     Unknown,
     register,
+    reply_target,
 )
 from campaigns.publishing.models import Delivery, EventKind, State
 from tenants.models import current_client
@@ -514,18 +517,7 @@ class YouTubeAdapter(Adapter):
     metrics_batch = 50  # videos.list takes up to 50 ids a call (1 unit)
 
     def _read(self, call, what: str):
-        try:
-            api = self._api()
-        except google.auth.exceptions.GoogleAuthError as exc:
-            raise self._error(exc, sent=False, what="the token") from exc
-        try:
-            spend(self.channel, 1)
-            return call(api).execute()
-        except (HttpError, requests.RequestException, outbound.AnswerRefused, outbound.Refused,
-                OSError, google.auth.exceptions.GoogleAuthError) as exc:
-            raise self._error(exc, sent=False, what=what) from exc
-        finally:
-            self._done(api)
+        return self._write(call, what, units=1, sent=False)
 
     def metrics(self, remote_ids: list[str]) -> dict[str, Counts]:
         """Views, likes and comments of each video (``videos.list part=statistics``); a video
@@ -607,6 +599,106 @@ class YouTubeAdapter(Adapter):
             self._done(api)
         raise Unknown(f"The channel has more than {MAX_PAGES * PAGE_SIZE} uploads since the "
                       "post was sent; cannot tell whether it is among them.")
+
+
+    # -- conversations --------------------------------------------------------------------------
+
+    COMMENT_PAGES = 5
+    FIRST_POLL = timedelta(days=14)
+
+    def _incoming(self, comment: dict, video_id: str, parent: str = "") -> Incoming | None:
+        snippet = comment.get("snippet") or {}
+        created = _moment(snippet.get("publishedAt"))
+        author = str((snippet.get("authorChannelId") or {}).get("value") or "")
+        if created is None or author == str(self.channel.account_id):
+            return None  # unreadable, or the channel's own comment
+        name = str(snippet.get("authorDisplayName") or "Someone on YouTube")
+        return Incoming(
+            notification_id=str(comment["id"]), remote_id=str(comment["id"]), kind="reply",
+            author_id=author, author_handle=name if name.startswith("@") else f"@{name}",
+            author_name=name, text=str(snippet.get("textOriginal") or
+                                       snippet.get("textDisplay") or ""),
+            created_at=created, remote_url=f"{video_url(video_id)}&lc={comment['id']}",
+            in_reply_to=parent or video_id, thread_root=video_id)
+
+    def notifications(self, cursor: str) -> NotificationPage:
+        """``commentThreads.list allThreadsRelatedToChannelId`` (1 unit a page), newest first,
+        down to the cursor (the newest ``publishedAt`` taken); each thread's replies come with
+        it (YouTube gives a thread's latest replies there)."""
+        since = _moment(cursor) or datetime.now(UTC) - self.FIRST_POLL
+        found: dict[str, Incoming] = {}
+        token = None
+        for _ in range(self.COMMENT_PAGES):
+            answer = self._read(lambda api, token=token: api.commentThreads().list(
+                part="snippet,replies", allThreadsRelatedToChannelId=self.channel.account_id,
+                order="time", maxResults=100, textFormat="plainText", pageToken=token),
+                "the channel's comments")
+            newer = False
+            for thread in answer.get("items") or []:
+                snippet = thread.get("snippet") or {}
+                video = str(snippet.get("videoId") or "")
+                top = snippet.get("topLevelComment") or {}
+                for comment, parent in [(top, "")] + [
+                        (reply, str(top.get("id") or ""))
+                        for reply in (thread.get("replies") or {}).get("comments") or []]:
+                    incoming = self._incoming(comment, video, parent)
+                    if incoming is not None and incoming.created_at >= since:
+                        found[incoming.remote_id] = incoming
+                        newer = True
+            token = answer.get("nextPageToken")
+            if not token or not newer:
+                break
+        items = sorted(found.values(), key=lambda i: (i.created_at, i.remote_id))
+        after = items[-1].created_at.isoformat() if items else cursor
+        return NotificationPage(items=items, cursor=after, more=False)
+
+    def _write(self, call, what: str, *, units: int, sent: bool):
+        """``call(api).execute()`` with the channel's token, ``units`` spent from its daily
+        quota; ``sent``: the call may make something (a broken answer is then unknown)."""
+        try:
+            api = self._api()
+        except google.auth.exceptions.GoogleAuthError as exc:
+            raise self._error(exc, sent=False, what="the token") from exc
+        try:
+            spend(self.channel, units)
+            return call(api).execute()
+        except (HttpError, requests.RequestException, outbound.AnswerRefused, outbound.Refused,
+                OSError, google.auth.exceptions.GoogleAuthError) as exc:
+            raise self._error(exc, sent=sent, what=what) from exc
+        finally:
+            self._done(api)
+
+    def can_hide(self, item) -> bool:
+        return item.kind == "reply"
+
+    def hide_reply(self, thread_root: str, remote_id: str, *, hide: bool) -> None:
+        """``comments.setModerationStatus``: held for review (out of sight until the channel
+        approves it) or published again (50 units)."""
+        self._write(lambda api: api.comments().setModerationStatus(
+            id=remote_id, moderationStatus="heldForReview" if hide else "published"),
+            "holding a comment for review", units=50, sent=False)
+
+    def reply(self, text: str, *, key: str, to, created_at_us: int = 0,
+              reply_id: int = 0) -> Published:
+        """``comments.insert`` under the top-level comment (YouTube nests one level; 50 units),
+        once: the thread's replies are read first and the channel's own with the same text is
+        taken as this one."""
+        top = reply_target(to)
+        video = str(getattr(to, "thread_root", "") or "")
+        answer = self._read(lambda api: api.comments().list(
+            part="snippet", parentId=top, maxResults=100, textFormat="plainText"),
+            "the thread before answering")
+        for comment in answer.get("items") or []:
+            snippet = comment.get("snippet") or {}
+            if str((snippet.get("authorChannelId") or {}).get("value") or "") == \
+                    str(self.channel.account_id) and " ".join(
+                        str(snippet.get("textOriginal") or "").split()) == " ".join(text.split()):
+                return Published(remote_id=str(comment["id"]),
+                                 url=f"{video_url(video)}&lc={comment['id']}")
+        made = self._write(lambda api: api.comments().insert(
+            part="snippet", body={"snippet": {"parentId": top, "textOriginal": text}}),
+            "the reply", units=50, sent=True)
+        return Published(remote_id=str(made["id"]), url=f"{video_url(video)}&lc={made['id']}")
 
 
 def _moment(text) -> datetime | None:

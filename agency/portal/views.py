@@ -27,6 +27,7 @@ from agency.portal.forms import (
     MemberAddForm,
     MemberRoleForm,
 )
+from campaigns.conversations.panels import client_inbox_counts
 from campaigns.results.overview import overview
 from campaigns.selectors import client_card_counts, client_status_counts
 from tenants import selectors, services
@@ -63,7 +64,7 @@ def home(request):
     cards = [
         {
             "client": client,
-            "counts": client_card_counts(client),
+            "counts": client_card_counts(client) + client_inbox_counts(client),
             "admin_url": client_base_url(client) + "/admin/",
             "can_manage": selectors.can_manage_members(request.user, client),
             "is_member": client.pk in mine or request.user.is_superuser,

@@ -12,18 +12,29 @@
 
 Replies go out exactly once: the ``Reply`` row and its key are committed before the network call;
 a resend (an unknown outcome, a second click) uses the same key, which the network drops
-(Mastodon: ``Idempotency-Key``; Bluesky: a record key derived from the row).
+(Mastodon: ``Idempotency-Key``; Bluesky: a record key derived from the row). A reply on one of
+the brand's second-approval topics waits until another member approves it (``approve_reply``),
+then goes out the same way; returned with a note (``return_reply``), it never goes.
+
+Acknowledging what people share: from an item with a photo or video, staff ask the author's
+permission with a saved reply (``ask_to_share``, sent as any reply), record the answer
+(``answer_share``, or it is recognised from the author's reply carrying the saved reply's
+``#keyword``), and with permission start a draft campaign crediting the author
+(``start_credited_draft``), which goes through the brand's approval workflow as any draft.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.html import escape
 
 from approvals.linting import brand_ruleset
 from approvals.sensitivity import lint
@@ -35,12 +46,16 @@ from campaigns.conversations.models import (
     Note,
     Reply,
     ReplyState,
+    ShareRequest,
+    ShareStatus,
     What,
 )
 from campaigns.conversations.moderation import classify
 from campaigns.conversations.signals import item_created, item_escalated, target_missed
+from campaigns.models import CampaignPage
 from campaigns.publishing import adapters
 from campaigns.publishing.adapters import AdapterError, Permanent, Transient, Unknown
+from campaigns.services import campaign_draft_create
 from tenants.emails import send_client_email
 from tenants.scoping import brand_members_q
 
@@ -80,6 +95,8 @@ def on_ingest(client, item: Item, brand: ConversationSettings | None = None) -> 
     item_created.send(sender=Item, item=item)
     if item.action == "escalate":
         _escalate(client, item, item.reason, brand or ConversationSettings.load())
+    if item.in_reply_to and "#" in item.text:
+        _recognise_share_answer(item)
 
 
 def _hide_automatically(item: Item, reason: str) -> None:
@@ -216,17 +233,23 @@ def start_reply(item: Item, text: str, *, key: str, user) -> tuple[Reply, bool]:
         if existing.item_id != item.pk:
             raise ActionRefused("This reply form was already used for another item.")
         return existing, False
+    reply = Reply(item=item, text=text, idempotency_key=key, author=user,
+                  approval_reason=approval_reason(item, text))
+    if reply.approval_reason:  # on one of the brand's topics: a second member approves first
+        reply.state = ReplyState.AWAITING_APPROVAL
     try:
         with transaction.atomic():
-            return Reply.objects.create(item=item, text=text, idempotency_key=key,
-                                        author=user), True
+            reply.save(force_insert=True)
+            return reply, True
     except IntegrityError:
         return Reply.objects.get(idempotency_key=key), False
 
 
 def send_reply(reply: Reply) -> Reply:
-    """Send (or send again, with the same key) a reply that is not known to be out."""
-    if reply.state in (ReplyState.SENT, ReplyState.FAILED):
+    """Send (or send again, with the same key) a reply that is not known to be out. One that
+    awaits a second approval, or was returned, is not sent."""
+    if reply.state in (ReplyState.SENT, ReplyState.FAILED, ReplyState.AWAITING_APPROVAL,
+                       ReplyState.RETURNED):
         return reply
     item = reply.item
     if item.network == "mastodon" and reply.attempts and \
@@ -262,6 +285,205 @@ def send_reply(reply: Reply) -> Reply:
         return reply
     reply.save(update_fields=["state", "error"])
     return reply
+
+
+# -- second approval ------------------------------------------------------------------------
+
+def approval_reason(item: Item, text: str, brand: ConversationSettings | None = None) -> str:
+    """Why a reply to ``item`` needs a second member's approval, in plain words (empty: it does
+    not): one of the brand's words in the reply or in what it answers, or one of the brand's
+    categories or actions in the classifier's verdict on the item."""
+    brand = brand or ConversationSettings.load()
+    reasons = []
+    for word in brand.approval_words:
+        pattern = re.compile(r"(?<!\w)" + re.escape(word) + r"(?!\w)", re.IGNORECASE)
+        where = [name for name, said in (("the reply", text), ("the item", item.text))
+                 if pattern.search(said or "")]
+        if where:
+            reasons.append(f"“{word}” in {' and '.join(where)}")
+    found = {item.action, *item.categories} & set(brand.approval_categories)
+    reasons += [f"the item is classified {topic}" for topic in sorted(found)]
+    return "; ".join(reasons)
+
+
+def _review(reply: Reply, user) -> Reply:
+    """The awaiting reply, locked (two reviewers: one acts, the other is told)."""
+    locked = Reply.objects.select_for_update().select_related("item__channel").get(pk=reply.pk)
+    if locked.state != ReplyState.AWAITING_APPROVAL:
+        raise ActionRefused("This reply is not awaiting approval: it was already "
+                            f"{'returned' if locked.state == ReplyState.RETURNED else 'approved'}.")
+    if user is None or locked.author_id == user.pk:
+        raise ActionRefused("Another member must approve or return this reply: you wrote it.")
+    return locked
+
+
+def approve_reply(reply: Reply, user) -> Reply:
+    """A second member approves a waiting reply: it is sent (once, with its key)."""
+    with transaction.atomic():
+        reply = _review(reply, user)
+        reply.state = ReplyState.SENDING
+        reply.reviewed_by, reply.reviewed_at = user, timezone.now()
+        reply.save(update_fields=["state", "reviewed_by", "reviewed_at"])
+    return send_reply(reply)
+
+
+def return_reply(reply: Reply, user, note: str) -> Reply:
+    """A second member returns a waiting reply to its writer with a note: it is never sent."""
+    note = (note or "").strip()
+    if not note:
+        raise ActionRefused("Say why it is returned: the note is empty.")
+    with transaction.atomic():
+        reply = _review(reply, user)
+        reply.state = ReplyState.RETURNED
+        reply.reviewed_by, reply.reviewed_at, reply.review_note = user, timezone.now(), \
+            note[:2000]
+        reply.save(update_fields=["state", "reviewed_by", "reviewed_at", "review_note"])
+    return reply
+
+
+# -- acknowledging what people share ----------------------------------------------------------
+
+KEYWORD = re.compile(r"(?<![\w#])#\w+")
+
+
+def can_ask_to_share(item: Item) -> bool:
+    return bool(item.has_media or item.media_links)
+
+
+def ask_to_share(item: Item, saved: int, *, key: str, user) -> ShareRequest:
+    """Ask the author's permission to share their photo or video: the brand's saved reply
+    number ``saved``, checked by the sensitivity linter and sent as any reply (exactly once;
+    a second approval first if it is on one of the brand's topics). Its first ``#word`` is the
+    keyword that says yes."""
+    existing = ShareRequest.objects.filter(reply__idempotency_key=key).select_related(
+        "reply").first()
+    if existing is not None:  # the same form again: the same request, never a second reply
+        if existing.item_id != item.pk:
+            raise ActionRefused("This form was already used for another item.")
+        send_reply(existing.reply)
+        return existing
+    if not can_ask_to_share(item):
+        raise ActionRefused("There is nothing to share: only a reply or mention with a photo or "
+                            "video can be asked for.")
+    if ShareRequest.objects.filter(item=item, status__in=[ShareStatus.ASKED,
+                                                          ShareStatus.GRANTED]).exists():
+        raise ActionRefused("Permission was already asked for this item: record the answer, or "
+                            "withdraw the request first.")
+    replies = ConversationSettings.load().saved
+    if not 0 <= saved < len(replies):
+        raise ActionRefused("Choose one of the brand's saved replies (Settings → Inbox): the "
+                            "request is sent as one.")
+    text = replies[saved][1]
+    findings, _ = check_reply(text)
+    if findings:
+        listed = "; ".join(f"“{f.match}”: {f.message}" for f in findings[:5])
+        raise ActionRefused(f"The sensitivity linter found in this saved reply: {listed}. "
+                            "Change it in Settings → Inbox, or write the request yourself.")
+    found = KEYWORD.search(text)
+    try:
+        with transaction.atomic():
+            reply, _ = start_reply(item, text, key=key, user=user)
+            share = ShareRequest.objects.create(item=item, reply=reply, asked_by=user,
+                                                keyword=found.group()[:40] if found else "")
+    except IntegrityError:
+        raise ActionRefused("Permission was already asked for this item.") from None
+    share.reply = send_reply(reply)
+    return share
+
+
+def answer_share(share: ShareRequest, granted: bool, user, *, answer: Item | None = None) -> None:
+    """The author's answer, recorded by staff (``user``) or recognised from their reply
+    (``answer``)."""
+    with transaction.atomic():
+        share = ShareRequest.objects.select_for_update().select_related("reply").get(
+            pk=share.pk)
+        if share.status != ShareStatus.ASKED:
+            raise ActionRefused(f"The author's answer is already recorded: "
+                                f"{share.get_status_display().lower()}.")
+        if share.reply.state != ReplyState.SENT:
+            raise ActionRefused("The request has not reached the author: its reply is "
+                                f"{share.reply.get_state_display().lower()}.")
+        share.status = ShareStatus.GRANTED if granted else ShareStatus.DECLINED
+        share.answered_by, share.answered_at, share.answer_item = user, timezone.now(), answer
+        share.save(update_fields=["status", "answered_by", "answered_at", "answer_item"])
+
+
+def withdraw_share(share: ShareRequest, user) -> None:
+    """Staff withdraw the request (or the author took the permission back): no draft may be
+    started from it any more."""
+    with transaction.atomic():
+        share = ShareRequest.objects.select_for_update().get(pk=share.pk)
+        if not share.open:
+            raise ActionRefused("This request is closed already.")
+        share.status = ShareStatus.WITHDRAWN
+        share.answered_by, share.answered_at = user, timezone.now()
+        share.save(update_fields=["status", "answered_by", "answered_at"])
+
+
+def _recognise_share_answer(item: Item) -> None:
+    """The author answers the brand's request in the thread with the keyword: permission
+    granted, recorded as recognised (no member)."""
+    share = (ShareRequest.objects.filter(status=ShareStatus.ASKED,
+                                         reply__remote_id=item.in_reply_to,
+                                         item__author_id=item.author_id,
+                                         item__channel_id=item.channel_id)
+             .exclude(keyword="").first())
+    if share is None or not re.search(r"(?<![\w#])" + re.escape(share.keyword) + r"(?!\w)",
+                                      item.text, re.IGNORECASE):
+        return
+    try:
+        answer_share(share, True, None, answer=item)
+    except ActionRefused:
+        pass  # answered meanwhile
+
+
+def start_credited_draft(share: ShareRequest, user) -> CampaignPage:
+    """With the author's permission, a draft campaign crediting them (their handle, the
+    original link, the media referenced), through the brand's approval workflow like any draft.
+    Once per permission: a second click finds the first draft."""
+    with transaction.atomic():
+        share = ShareRequest.objects.select_for_update().select_related(
+            "item__channel").get(pk=share.pk)
+        if share.status != ShareStatus.GRANTED:
+            raise ActionRefused("Without the author's permission nothing of theirs is shared: "
+                                "record their yes first.")
+        if share.page_id and (page := CampaignPage.objects.filter(pk=share.page_id).first()):
+            return page
+        item = share.item
+        try:
+            page = campaign_draft_create(data=_credited(item), user=user)
+        except PermissionDenied as exc:
+            raise ActionRefused(str(exc)) from None
+        except ValidationError as exc:
+            raise ActionRefused("The draft could not be made: " + "; ".join(
+                exc.messages)) from None
+        share.page_id, share.draft_by, share.draft_at = page.pk, user, timezone.now()
+        share.save(update_fields=["page_id", "draft_by", "draft_at"])
+    return page
+
+
+def _credited(item: Item) -> dict:
+    """The draft campaign's content, crediting the author."""
+    who = item.author_handle
+    name = f"{item.author_name} ({who})" if item.author_name else who
+    media = "".join(
+        f'<li><a href="{escape(m["url"])}">{escape(m.get("kind") or "media")} {number}</a>'
+        f'{": " + escape(m["alt"]) if m.get("alt") else ""}</li>'
+        for number, m in enumerate(item.media_links, start=1))
+    original = (f'<a href="{escape(item.remote_url)}">{escape(item.remote_url)}</a>'
+                if item.remote_url else "(no link)")
+    kind = item.get_kind_display().lower()
+    story = (f"<p>Shared with the permission of {escape(name)}: their {kind} on "
+             f"{escape(item.channel.name)}, {original}.</p>"
+             f"<p>“{escape(item.text[:1000])}”</p>"
+             + (f"<p>Their photos and videos (add them to the post from the media library):</p>"
+                f"<ul>{media}</ul>" if media else ""))
+    copy = f"Thank you {who} for sharing this with us! 📷 {who}"
+    channel = [item.channel_id] if item.channel.active else []
+    return {"title": f"Shared by {who}"[:255], "goal": f"Share what {who} shared, credited.",
+            "key_message": f"Credit {who}; original: {item.remote_url or '(no link)'}",
+            "story": story,
+            "posts": [{"copy": copy, "link": item.remote_url, "channels": channel}]}
 
 
 def recheck_replies(client) -> int:

@@ -1,6 +1,7 @@
 """The brand's inbox through the API: items (replies, mentions, quotes under its posts), an item
-with its thread, notes, moderation actions and replies; changing its state or assignee; notes;
-undoing a moderation action; replying as the brand.
+with its thread, notes, moderation actions, replies and requests to share its photo or video;
+changing its state or assignee; notes; undoing a moderation action; replying as the brand; a
+second member approving or returning a reply that awaits their approval.
 
 Every write goes through the inbox's own services (``campaigns.conversations.actions``): the
 same checks, the same sensitivity linter and the same exactly-once sending as the inbox screen.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
@@ -45,6 +46,19 @@ from campaigns.conversations.models import (
     ReplyState,
 )
 
+
+def _items():
+    """Items with ``awaiting_approval``: one of its replies waits for a second member."""
+    return Item.objects.select_related("channel", "assignee").annotate(
+        awaiting_approval=Exists(Reply.objects.filter(
+            item=OuterRef("pk"), state=ReplyState.AWAITING_APPROVAL)))
+
+
+class MediaData(serializers.Serializer):
+    url = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["image", "video"])
+    alt = serializers.CharField(required=False, default="")
+
 ACTIONS = ["hide", "escalate", "reply", "none"]
 
 
@@ -62,15 +76,20 @@ class ItemData(serializers.ModelSerializer):
     channel_name = serializers.CharField(source="channel.name", read_only=True)
     campaign_id = serializers.IntegerField(source="page_id", read_only=True, allow_null=True)
     assignee_name = serializers.SerializerMethodField()
+    media = MediaData(source="media_links", many=True, read_only=True,
+                      help_text="Its photos and videos on the network.")
+    awaiting_approval = serializers.BooleanField(
+        read_only=True, default=False,
+        help_text="One of its replies waits for a second member's approval.")
 
     class Meta:
         model = Item
         fields = ["id", "channel_id", "channel_name", "network", "kind", "remote_id",
                   "remote_url", "in_reply_to", "thread_root", "delivery_id", "campaign_id",
                   "campaign_title", "author_handle", "author_name", "text", "has_media",
-                  "created_at", "received_at", "state", "assignee_id", "assignee_name",
-                  "pinned", "responded_at", "target_missed_at", "action", "categories",
-                  "reason", "hidden", "flagged"]
+                  "media", "created_at", "received_at", "state", "assignee_id",
+                  "assignee_name", "pinned", "responded_at", "target_missed_at", "action",
+                  "categories", "reason", "hidden", "flagged", "awaiting_approval"]
         read_only_fields = fields
 
     def get_assignee_name(self, item) -> str:
@@ -103,13 +122,37 @@ class ReplyData(serializers.Serializer):
     text = serializers.CharField()
     state = serializers.ChoiceField(choices=ReplyState.choices,
                                     help_text="unconfirmed: checked again at each poll, never "
-                                              "sent twice.")
+                                              "sent twice. awaiting_approval: sent once "
+                                              "another member approves it; returned: never "
+                                              "sent.")
     remote_id = serializers.CharField()
     remote_url = serializers.CharField()
     error = serializers.CharField()
     author_id = serializers.IntegerField(allow_null=True)
     created_at = AwareDateTimeField()
     sent_at = AwareDateTimeField(allow_null=True)
+    approval_reason = serializers.CharField(help_text="Why it needs a second member's "
+                                                      "approval (empty: it does not).")
+    reviewed_by_id = serializers.IntegerField(allow_null=True,
+                                              help_text="Who approved or returned it.")
+    reviewed_at = AwareDateTimeField(allow_null=True)
+    review_note = serializers.CharField(help_text="Why it was returned.")
+
+
+class ShareData(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField(help_text="asked, granted, declined or withdrawn.")
+    reply_id = serializers.IntegerField(help_text="The reply that asked (in replies).")
+    keyword = serializers.CharField(help_text="The word in the author's reply that says yes.")
+    asked_by_id = serializers.IntegerField(allow_null=True)
+    asked_at = AwareDateTimeField()
+    answered_by_id = serializers.IntegerField(allow_null=True, help_text=(
+        "Who recorded the answer (null with answer_item_id: recognised from their reply)."))
+    answered_at = AwareDateTimeField(allow_null=True)
+    answer_item_id = serializers.IntegerField(allow_null=True)
+    campaign_id = serializers.IntegerField(source="page_id", allow_null=True,
+                                           help_text="The draft campaign crediting the author.")
+    draft_at = AwareDateTimeField(allow_null=True)
 
 
 class ItemDetail(ItemData):
@@ -118,17 +161,20 @@ class ItemDetail(ItemData):
     notes = NoteData(many=True, read_only=True)
     moderation = ModerationData(source="actions", many=True, read_only=True)
     replies = ReplyData(many=True, read_only=True)
+    share_requests = ShareData(many=True, read_only=True,
+                               help_text="Requests to share its photo or video, oldest first.")
 
     class Meta(ItemData.Meta):
-        fields = [*ItemData.Meta.fields, "thread", "notes", "moderation", "replies"]
+        fields = [*ItemData.Meta.fields, "thread", "notes", "moderation", "replies",
+                  "share_requests"]
         read_only_fields = fields
 
     @extend_schema_field(ItemData(many=True))
     def get_thread(self, item) -> list[dict]:
         if not item.thread_root:
             return []
-        others = (Item.objects.filter(thread_root=item.thread_root, channel_id=item.channel_id)
-                  .exclude(pk=item.pk).select_related("channel", "assignee")
+        others = (_items().filter(thread_root=item.thread_root, channel_id=item.channel_id)
+                  .exclude(pk=item.pk)
                   .order_by("created_at", "id")[:200])
         return ItemData(others, many=True).data
 
@@ -164,6 +210,15 @@ class UndoRequest(serializers.Serializer):
                      help_text="The id of one of the item's moderation actions.")
 
 
+class ReviewRequest(serializers.Serializer):
+    reply = Integer(min_value=1, max_value=2**31 - 1,
+                    help_text="The id of one of the item's replies awaiting approval.")
+
+
+class ReturnRequest(ReviewRequest):
+    note = Text(max_length=2000, help_text="Why it is returned, for its writer.")
+
+
 class ReplyRequest(serializers.Serializer):
     text = Text(max_length=5000, help_text="Sent as the brand, in the item's thread.")
     confirm = Boolean(default=False, help_text="Send despite the sensitivity linter's "
@@ -197,7 +252,7 @@ class ConversationViewSet(mixins.ListModelMixin, ApiViewSet):
     ordering = ("-pinned", "-created_at", "-id")
 
     def get_queryset(self):
-        items = Item.objects.select_related("channel", "assignee")
+        items = _items()
         if state := query_choice(self.request, "state", ItemState.values):
             items = items.filter(state=state)
         for name, column in (("channel", "channel_id"), ("campaign", "page_id")):
@@ -225,8 +280,8 @@ class ConversationViewSet(mixins.ListModelMixin, ApiViewSet):
         return get_object_or_404(Item.objects.select_related("channel", "assignee"), pk=pk)
 
     def _detail(self, item: Item) -> Response:
-        item = (Item.objects.select_related("channel", "assignee")
-                .prefetch_related("notes", "actions", "replies").get(pk=item.pk))
+        item = _items().prefetch_related("notes", "actions", "replies",
+                                         "share_requests").get(pk=item.pk)
         return Response(ItemDetail(item).data, headers={"ETag": _etag(item)})
 
     @extend_schema(parameters=LIST_FILTERS, responses=ItemData(many=True))
@@ -291,7 +346,9 @@ class ConversationViewSet(mixins.ListModelMixin, ApiViewSet):
         """Reply as the brand in the item's thread, once. The sensitivity linter checks it
         first (with the brand's words): errors stop it (400), warnings too unless
         ``confirm`` is true. 201: sent; 202: the network has not confirmed it yet (it is
-        checked again at each poll, never sent twice); 409: the network refused it. Send an
+        checked again at each poll, never sent twice), or it is on one of the brand's
+        second-approval topics (state ``awaiting_approval``: sent once another member approves
+        it); 409: the network refused it. Send an
         ``Idempotency-Key``: a repeat gets the first answer, and the reply goes out once."""
         item = self._item(pk)
         body = ReplyRequest(data=request.data)
@@ -315,6 +372,50 @@ class ConversationViewSet(mixins.ListModelMixin, ApiViewSet):
         code = status.HTTP_201_CREATED if reply.state == ReplyState.SENT else \
             status.HTTP_202_ACCEPTED
         return Response(ReplyData(reply).data, status=code)
+
+
+    def _awaiting(self, item: Item, body) -> Reply:
+        body.is_valid(raise_exception=True)
+        reply = Reply.objects.filter(item=item, pk=body.validated_data["reply"]).first()
+        if reply is None:
+            raise serializers.ValidationError({"reply": (
+                "No such reply on this item: give the id of one of its replies awaiting "
+                "approval (GET the item, its replies list).")})
+        return reply
+
+    @extend_schema(request=ReviewRequest, responses={201: ReplyData, 202: ReplyData})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """Approve a reply awaiting a second member's approval: it is sent, once. Its writer
+        cannot approve it (409). 201: sent; 202: the network has not confirmed it yet; 409:
+        not awaiting approval, your own reply, or the network refused it."""
+        item = self._item(pk)
+        reply = self._awaiting(item, ReviewRequest(data=request.data))
+        try:
+            reply = actions.approve_reply(reply, request.user)
+        except actions.ActionRefused as exc:
+            raise Conflict(str(exc)) from None
+        if reply.state == ReplyState.FAILED:
+            raise Conflict(f"The network refused the reply: {reply.error}")
+        code = status.HTTP_201_CREATED if reply.state == ReplyState.SENT else \
+            status.HTTP_202_ACCEPTED
+        return Response(ReplyData(reply).data, status=code)
+
+    @extend_schema(request=ReturnRequest, responses=ReplyData)
+    @action(detail=True, methods=["post"], url_path="return")
+    def return_reply(self, request, pk=None):
+        """Return a reply awaiting a second member's approval to its writer, with a note: it
+        is never sent. Its writer cannot return it (409)."""
+        item = self._item(pk)
+        body = ReturnRequest(data=request.data)
+        reply = self._awaiting(item, body)
+        try:
+            reply = actions.return_reply(reply, request.user, body.validated_data["note"])
+        except actions.ActionRefused as exc:
+            if not body.validated_data["note"].strip():
+                raise serializers.ValidationError({"note": str(exc)}) from None
+            raise Conflict(str(exc)) from None
+        return Response(ReplyData(reply).data)
 
 
 def _etag(item: Item) -> str:

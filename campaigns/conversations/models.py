@@ -21,6 +21,11 @@ from django.db.models import Q
 from django.utils import timezone
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 
+from campaigns.conversations.moderation import ACTIONS, CATEGORIES
+
+# What a brand may name for a second approval: the classifier's categories and actions.
+APPROVAL_TOPICS = (*CATEGORIES, *ACTIONS)
+
 
 class ItemState(models.TextChoices):
     NEW = "new", "New"
@@ -63,6 +68,10 @@ class Item(models.Model):
     author_name = models.CharField(max_length=300, blank=True)
     text = models.TextField(blank=True)
     has_media = models.BooleanField(default=False)
+    media = models.JSONField(default=list, blank=True,
+                             help_text="The photos and videos it carries, as the network "
+                                       "gives them: [{\"url\": ..., \"kind\": \"image\" or "
+                                       "\"video\", \"alt\": ...}].")
     created_at = models.DateTimeField(help_text="When the author posted it.")
     received_at = models.DateTimeField(default=timezone.now)
 
@@ -98,6 +107,12 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author_handle}: {self.text[:60]}"
+
+    @property
+    def media_links(self) -> list[dict]:
+        """Its photos and videos with a web address (http or https only)."""
+        return [m for m in self.media or [] if isinstance(m, dict)
+                and str(m.get("url", "")).lower().startswith(("https://", "http://"))]
 
     def due_at(self, target_hours: int):
         return self.created_at + timedelta(hours=target_hours) if target_hours else None
@@ -148,6 +163,8 @@ class ModerationAction(models.Model):
 
 
 class ReplyState(models.TextChoices):
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting second approval"
+    RETURNED = "returned", "Returned to the writer"
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     UNCONFIRMED = "unconfirmed", "Sent? Checking with the network"
@@ -157,12 +174,16 @@ class ReplyState(models.TextChoices):
 class Reply(models.Model):
     """A reply as the brand. The row (and its key) is committed before the network call; a
     repeat of the key finds the row, and a resend uses the same key, which the network drops
-    (Mastodon: Idempotency-Key; Bluesky: the record key derived from the row)."""
+    (Mastodon: Idempotency-Key; Bluesky: the record key derived from the row).
+
+    A reply on one of the brand's second-approval topics waits (``awaiting_approval``, with
+    ``approval_reason``) until another member approves it (then it is sent) or returns it with
+    a note (``returned``: never sent)."""
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="replies")
     text = models.TextField()
     idempotency_key = models.CharField(max_length=64, unique=True)
-    state = models.CharField(max_length=16, choices=ReplyState.choices,
+    state = models.CharField(max_length=20, choices=ReplyState.choices,
                              default=ReplyState.SENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     remote_id = models.CharField(max_length=300, blank=True)
@@ -172,11 +193,76 @@ class Reply(models.Model):
                                related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    approval_reason = models.TextField(blank=True, help_text="Why it needs a second person's "
+                                                             "approval (empty: it does not).")
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+",
+                                    help_text="Who approved or returned it.")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True, help_text="Why it was returned.")
 
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["state"], name="reply_open",
-                                condition=Q(state__in=["sending", "unconfirmed"]))]
+                                condition=Q(state__in=["sending", "unconfirmed"])),
+                   models.Index(fields=["item"], name="reply_awaiting",
+                                condition=Q(state="awaiting_approval")),
+                   models.Index(fields=["remote_id"], name="reply_remote",
+                                condition=~Q(remote_id=""))]
+
+
+class ShareStatus(models.TextChoices):
+    ASKED = "asked", "Asked"
+    GRANTED = "granted", "Granted"
+    DECLINED = "declined", "Declined"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class ShareRequest(models.Model):
+    """Asking an author's permission to share their photo or video: the asking reply (sent
+    through the normal reply path), who asked and when, the author's answer (recorded by staff,
+    or recognised from the author's reply carrying ``keyword``), and the draft campaign that
+    credits them once granted (``page_id``)."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="share_requests")
+    reply = models.OneToOneField(Reply, on_delete=models.PROTECT, related_name="share_request",
+                                 help_text="The reply that asked.")
+    status = models.CharField(max_length=16, choices=ShareStatus.choices,
+                              default=ShareStatus.ASKED)
+    keyword = models.CharField(max_length=40, blank=True,
+                               help_text="The word the author answers with to agree (from "
+                                         "the saved reply, e.g. #yes).")
+    asked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    asked_at = models.DateTimeField(default=timezone.now)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+",
+                                    help_text="Who recorded the answer (empty: recognised "
+                                              "from the author's reply).")
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answer_item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", help_text="The author's reply that "
+                                                                "said yes, if recognised.")
+    page_id = models.IntegerField(null=True, blank=True,
+                                  help_text="The draft campaign crediting the author.")
+    draft_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+")
+    draft_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["asked_at", "id"]
+        constraints = [
+            # One open request an item: asked again only once declined or withdrawn.
+            models.UniqueConstraint(fields=["item"], name="share_request_open",
+                                    condition=Q(status__in=["asked", "granted"])),
+            # One draft per permission (two clicks start one campaign).
+            models.UniqueConstraint(fields=["page_id"], name="share_request_draft_once",
+                                    condition=Q(page_id__isnull=False)),
+        ]
+
+    @property
+    def open(self) -> bool:
+        return self.status in (ShareStatus.ASKED, ShareStatus.GRANTED)
 
 
 class PollCursor(models.Model):
@@ -229,6 +315,14 @@ class ConversationSettings(BaseGenericSetting):
         blank=True, help_text="Handles never hidden automatically (the brand's own people, "
                               "partners), e.g. @ada@mastodon.social or @ada.bsky.social; one "
                               "a line.")
+    second_approval_words = models.TextField(
+        blank=True, help_text="Replies on these topics go out only once a second member "
+                              "approves them: words or phrases (one a line), found in the "
+                              "reply or in what it answers, e.g. refund, lawsuit, recall.")
+    second_approval_categories = models.TextField(
+        blank=True, help_text="The same for what the classifier found in the item: categories "
+                              "or actions, one a line, e.g. complaint, product_injury, "
+                              "escalate.")
 
     class Meta:
         verbose_name = "inbox"
@@ -243,6 +337,20 @@ class ConversationSettings(BaseGenericSetting):
         if bad:
             raise ValidationError({"on_call_emails": "Not an email address: " + ", ".join(bad)
                                    + ". Write one address a line."})
+        unknown = [c for c in self.approval_categories if c not in APPROVAL_TOPICS]
+        if unknown:
+            raise ValidationError({"second_approval_categories": (
+                "Not a category or action of the classifier: " + ", ".join(unknown)
+                + ". Use one a line of: " + ", ".join(APPROVAL_TOPICS) + ".")})
+
+    @property
+    def approval_words(self) -> list[str]:
+        return [w.strip() for w in self.second_approval_words.splitlines() if w.strip()]
+
+    @property
+    def approval_categories(self) -> list[str]:
+        return [c.strip().lower() for c in self.second_approval_categories.replace(",", "\n")
+                .splitlines() if c.strip()]
 
     @property
     def on_call(self) -> list[str]:

@@ -1,6 +1,8 @@
 """The inbox in the brand's admin: the list (pinned escalations first, filters, search, keyset
 paging) and an item's page (its thread, assignment, state, notes, moderation and its undoing,
-replies as the brand checked by the sensitivity linter).
+replies as the brand checked by the sensitivity linter, a second member's approval of replies
+on the brand's topics, asking an author's permission to share their photo or video and the
+credited draft once granted).
 
 Everything read here is in the brand's own schema: an item id of another brand is a 404.
 """
@@ -11,7 +13,7 @@ import uuid
 from datetime import datetime
 
 from django.contrib import messages
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,6 +28,9 @@ from campaigns.conversations.models import (
     ItemState,
     ModerationAction,
     Reply,
+    ReplyState,
+    ShareRequest,
+    ShareStatus,
     What,
 )
 from campaigns.models import CampaignPage, Channel
@@ -58,7 +63,9 @@ def _cursor(value: str):
 
 def inbox_view(request):
     brand = ConversationSettings.load()
-    items = Item.objects.select_related("channel", "assignee")
+    items = Item.objects.select_related("channel", "assignee").annotate(
+        awaiting_approval=Exists(Reply.objects.filter(
+            item=OuterRef("pk"), state=ReplyState.AWAITING_APPROVAL)))
     filters = {}
     state = request.GET.get("state", "")
     if state in ItemState.values:
@@ -192,14 +199,84 @@ def item_reply_view(request, item_id: int):
     except actions.ActionRefused as exc:
         messages.error(request, str(exc))
         return _back(item)
-    reply = actions.send_reply(reply)
-    if reply.state == "sent":
+    _said(request, item, actions.send_reply(reply))
+    return _back(item)
+
+
+def _said(request, item: Item, reply: Reply) -> None:
+    """What became of a reply, in the message shown after it."""
+    if reply.state == ReplyState.SENT:
         messages.success(request, f"Reply sent on {item.channel.name}.")
-    elif reply.state == "failed":
+    elif reply.state == ReplyState.FAILED:
         messages.error(request, f"The reply was refused: {reply.error}")
+    elif reply.state == ReplyState.AWAITING_APPROVAL:
+        messages.warning(request, "The reply waits for a second member's approval before it "
+                                  f"goes: {reply.approval_reason}.")
+    elif reply.state == ReplyState.RETURNED:
+        messages.warning(request, "The reply was returned; it is not sent.")
     else:
         messages.warning(request, "The network did not confirm the reply yet; it is checked "
                                   "again (never sent twice).")
+
+
+@require_POST
+def reply_review_view(request, item_id: int, reply_id: int):
+    """A second member approves a waiting reply (then it is sent, once) or returns it to its
+    writer with a note."""
+    item = _item(item_id)
+    reply = Reply.objects.filter(item=item, pk=reply_id).first()
+    if reply is None:
+        raise Http404("No such reply on this item.")
+    try:
+        if request.POST.get("do") == "approve":
+            _said(request, item, actions.approve_reply(reply, request.user))
+        elif request.POST.get("do") == "return":
+            actions.return_reply(reply, request.user, request.POST.get("note", ""))
+            messages.success(request, "Returned to its writer with your note; it is not sent.")
+        else:
+            raise actions.ActionRefused("Unknown action.")
+    except actions.ActionRefused as exc:
+        messages.error(request, str(exc))
+    return _back(item)
+
+
+@require_POST
+def share_view(request, item_id: int):
+    """Ask the author's permission to share their photo or video (a saved reply), record their
+    answer, withdraw the request, or, with permission, start the draft crediting them."""
+    item = _item(item_id)
+    what = request.POST.get("do", "")
+    try:
+        if what == "ask":
+            key, saved = request.POST.get("key", ""), request.POST.get("saved", "")
+            if not key or len(key) > 64:
+                raise actions.ActionRefused("The form is out of date: open the item again.")
+            share = actions.ask_to_share(item, int(saved) if saved.isdigit() else -1, key=key,
+                                         user=request.user)
+            _said(request, item, share.reply)
+            return _back(item)
+        share = ShareRequest.objects.filter(item=item, status__in=[
+            ShareStatus.ASKED, ShareStatus.GRANTED]).first()
+        if share is None:
+            raise actions.ActionRefused("No open request for this item: ask first.")
+        if what in ("granted", "declined"):
+            actions.answer_share(share, what == "granted", request.user)
+            messages.success(request, f"Recorded: {item.author_handle} "
+                                      f"{'said yes' if what == 'granted' else 'said no'}.")
+        elif what == "withdraw":
+            actions.withdraw_share(share, request.user)
+            messages.success(request, "The request is withdrawn." + (
+                " The draft campaign already started stays: delete it if it must not go out."
+                if share.page_id else ""))
+        elif what == "draft":
+            page = actions.start_credited_draft(share, request.user)
+            messages.success(request, f"Draft campaign “{page.title}” started; it goes through "
+                                      "the brand's review and the client's approval.")
+            return redirect(reverse("wagtailadmin_pages:edit", args=[page.pk]))
+        else:
+            raise actions.ActionRefused("Unknown action.")
+    except actions.ActionRefused as exc:
+        messages.error(request, str(exc))
     return _back(item)
 
 
@@ -210,13 +287,18 @@ def _item_context(request, item: Item) -> dict:
     return {
         "item": item, "thread": thread, "notes": item.notes.select_related("author"),
         "moderation": item.actions.select_related("by", "undone_by"),
-        "replies": item.replies.select_related("author"), "members": actions.members(),
+        "replies": item.replies.select_related("author", "reviewed_by"),
+        "members": actions.members(),
         "states": ItemState.choices, "clock": _clock(item, brand.response_target_hours,
                                                      timezone.now()),
         "guidance": brand.guidance if item.action == "escalate" else "",
         "reply_key": uuid.uuid4().hex, "findings": None, "draft": _saved(request, brand),
         "saved": list(enumerate(brand.saved)), "zone": current_zone(),
         "can_mute": item.network == "mastodon" and item.author_id,
+        "shares": item.share_requests.select_related("reply", "asked_by", "answered_by"),
+        "open_share": item.share_requests.filter(status__in=[ShareStatus.ASKED,
+                                                             ShareStatus.GRANTED]).first(),
+        "can_share": actions.can_ask_to_share(item), "share_key": uuid.uuid4().hex,
     }
 
 

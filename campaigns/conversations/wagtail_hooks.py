@@ -17,6 +17,9 @@ def conversations_urls():
              name="conversations_item_change"),
         path("inbox/<int:item_id>/reply/", views.item_reply_view,
              name="conversations_item_reply"),
+        path("inbox/<int:item_id>/replies/<int:reply_id>/review/", views.reply_review_view,
+             name="conversations_reply_review"),
+        path("inbox/<int:item_id>/share/", views.share_view, name="conversations_share"),
     ]
 
 

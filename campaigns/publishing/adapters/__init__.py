@@ -140,6 +140,8 @@ class Incoming:
     in_reply_to: str = ""  # the remote id of the post it answers
     thread_root: str = ""  # the remote id of the thread's first post, where the network says
     thread_root_cid: str = ""
+    # The photos and videos it carries: ({"url", "kind": "image"|"video", "alt"}, ...).
+    media: tuple = ()
 
 
 @dataclass(frozen=True)

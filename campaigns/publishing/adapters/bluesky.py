@@ -515,6 +515,7 @@ class BlueskyAdapter(Adapter):
             created_at=_when(_get(record, "created_at") or notification.indexed_at),
             has_media="images" in embed_type or "video" in embed_type
             or bool(_get(_get(embed, "media"), "images") or _get(_get(embed, "media"), "video")),
+            media=_incoming_media(embed, author.did),
             remote_url=f"https://bsky.app/profile/{handle}/post/{rkey}",
             in_reply_to=str(_get(parent, "uri") or ""),
             thread_root=str(_get(root, "uri") or notification.uri),
@@ -594,3 +595,24 @@ class BlueskyAdapter(Adapter):
             raise
         except _FAILURES as exc:
             raise self._error(exc, sent=sent) from exc
+
+
+def _incoming_media(embed, did: str) -> tuple:
+    """A post's photos and video as ``Incoming.media``: their addresses on Bluesky's CDN (an
+    image's full size, a video's playlist), from the blobs' CIDs."""
+    found = []
+    for part in (embed, _get(embed, "media")):
+        for image in _get(part, "images") or []:
+            if cid := _blob_cid(_get(image, "image")):
+                found.append({"url": f"https://cdn.bsky.app/img/feed_fullsize/plain/{did}/"
+                                     f"{cid}@jpeg", "kind": "image",
+                              "alt": str(_get(image, "alt") or "")[:500]})
+        if cid := _blob_cid(_get(part, "video")):
+            found.append({"url": f"https://video.bsky.app/watch/{did}/{cid}/playlist.m3u8",
+                          "kind": "video", "alt": str(_get(part, "alt") or "")[:500]})
+    return tuple(found)
+
+
+def _blob_cid(blob) -> str:
+    ref = _get(blob, "ref")
+    return str(_get(ref, "link") or _get(ref, "$link") or _get(blob, "cid") or "")

@@ -392,6 +392,7 @@ class MastodonAdapter(Adapter):
                 text=plain_text(status.get("content") or "").strip(),
                 created_at=_aware(status.get("created_at")) or datetime.now(UTC),
                 has_media=bool(status.get("media_attachments")),
+                media=_incoming_media(status.get("media_attachments") or []),
                 remote_url=str(status.get("url") or status.get("uri") or "")[:500],
                 in_reply_to=str(status.get("in_reply_to_id") or "")))
         newest = max((int(n["id"]) for n in page), default=None)
@@ -424,3 +425,15 @@ class MastodonAdapter(Adapter):
             raise self._error(api, exc, sent=False) from exc
         finally:
             api.session.close()
+
+
+def _incoming_media(attachments: list) -> tuple:
+    """A status's photos and videos as ``Incoming.media`` (gifv counts as a video)."""
+    kinds = {"image": "image", "video": "video", "gifv": "video"}
+    found = []
+    for attachment in attachments:
+        url = str(attachment.get("url") or attachment.get("remote_url") or "")
+        if attachment.get("type") in kinds and url.startswith(("https://", "http://")):
+            found.append({"url": url[:500], "kind": kinds[attachment["type"]],
+                          "alt": str(attachment.get("description") or "")[:500]})
+    return tuple(found)

@@ -158,7 +158,7 @@ def brand_relations(schema: str) -> dict[str, int]:
     kinds = {"r": "tables", "i": "indexes", "S": "sequences", "t": "toast", "p": "partitioned"}
     with connection.cursor() as cursor:
         cursor.execute("""
-            SELECT c.relkind, count(*) FROM pg_class c WHERE c.relnamespace = %s::regnamespace
+            SELECT c.relkind::text, count(*) FROM pg_class c WHERE c.relnamespace = %s::regnamespace
              GROUP BY 1
             UNION ALL
             SELECT 'toast', count(*) FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid

@@ -9,9 +9,14 @@ test settings plus the bench-only tenant app ``bench.scale_app``: 0001 a small t
 column with its index). The brands are provisioned (cloned) while the template stands at 0001, so
 the timed ``migrate`` applies 0002 to the template and then to every brand. A brand is counted
 inconsistent when its migration records differ from the template's, or it lacks the new column or
-its index. Targets: the rollout within 600 s, the no-op within 60 s, 0 inconsistent. Last line:
+its index. It also prints each ``client_provision``'s p50 over the first and the last hundred
+brands, the catalog's size (``pg_class`` rows, database bytes), each empty brand's relations by
+kind and bytes, and the memory of one database session that has served every brand (with and
+without ``TENANT_CONNECTION_MAX_SCHEMAS``). Targets: the rollout within 600 s, the no-op within
+10 s, the last hundred's p50 within 0.5 s, 0 inconsistent. Last line:
 
-    tenants_at_scale n=<N> provision_s=<a> migrate_s=<b> noop_s=<c> inconsistent=<n>
+    tenants_at_scale n=<N> provision_s=<a> migrate_s=<b> noop_s=<c> inconsistent=<n> \
+provision_p50_first_s=<d> provision_p50_last_s=<e>
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -27,16 +33,18 @@ ROOT = Path(__file__).resolve().parent.parent
 TABLE = "scale_app_scalenote"
 
 
-def _provision_one(i: int) -> tuple[int, str | None]:
+def _provision_one(i: int) -> tuple[int, str | None, float]:
+    """Provision brand ``i``: (i, error or None, seconds ``client_provision`` took)."""
     from django.db import connection
 
     from tenants.services import client_provision
 
+    start = time.perf_counter()
     try:
         client_provision(name=f"Scale brand {i}", slug=f"scale-{i:05d}")
-        return i, None
+        return i, None, time.perf_counter() - start
     except Exception as error:  # noqa: BLE001 - reported, the bench goes on
-        return i, f"{type(error).__name__}: {error}"
+        return i, f"{type(error).__name__}: {error}", time.perf_counter() - start
     finally:
         connection.set_schema_to_public()
 
@@ -48,8 +56,9 @@ def _fresh_connections() -> None:
         conn.connection = None
 
 
-def provision(n: int, workers: int) -> list[tuple[int, str]]:
-    """Provision brands scale-00000 .. in ``workers`` forked processes; returns failures."""
+def provision(n: int, workers: int, seconds: dict[int, float]) -> list[tuple[int, str]]:
+    """Provision brands scale-00000 .. in ``workers`` forked processes; returns failures and
+    fills ``seconds`` (brand number -> seconds its ``client_provision`` took)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -61,7 +70,8 @@ def provision(n: int, workers: int) -> list[tuple[int, str]]:
     failures = []
     if workers <= 1:
         results = map(_provision_one, range(n))
-        for i, error in results:
+        for i, error, took in results:
+            seconds[i] = took
             if error:
                 failures.append((i, error))
             bar.advance(note=f"scale-{i:05d}")
@@ -69,7 +79,8 @@ def provision(n: int, workers: int) -> list[tuple[int, str]]:
     connections.close_all()
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=_fresh_connections) as pool:
-        for i, error in pool.map(_provision_one, range(n), chunksize=8):
+        for i, error, took in pool.map(_provision_one, range(n), chunksize=8):
+            seconds[i] = took
             if error:
                 failures.append((i, error))
             bar.advance(note=f"scale-{i:05d}")
@@ -130,6 +141,82 @@ def peak_memory_mb() -> tuple[float, float]:
     return own, children
 
 
+def catalog_size() -> tuple[int, int]:
+    """(rows of pg_class, bytes of the database)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT (SELECT count(*) FROM pg_class), "
+                       "pg_database_size(current_database())")
+        return cursor.fetchone()
+
+
+def brand_relations(schema: str) -> dict[str, int]:
+    """One brand's relations by kind (table, index, sequence, TOAST table and its index)."""
+    from django.db import connection
+
+    kinds = {"r": "tables", "i": "indexes", "S": "sequences", "t": "toast", "p": "partitioned"}
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT c.relkind::text, count(*) FROM pg_class c WHERE c.relnamespace = %s::regnamespace
+             GROUP BY 1
+            UNION ALL
+            SELECT 'toast', count(*) FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid
+             WHERE c.relnamespace = %s::regnamespace""", [schema, schema])
+        rows = dict(cursor.fetchall())
+    counts = {kinds.get(kind, kind): count for kind, count in rows.items() if kind != "toast"}
+    counts["toast tables"] = rows.get("toast", 0)
+    return counts
+
+
+def _touch_brand(client) -> None:
+    """What a worker's job typically reads in a brand: its site, pages, collections, campaigns."""
+    from wagtail.models import Collection, Page, Site
+
+    from campaigns.models import CampaignPage
+
+    Site.objects.filter(is_default_site=True).first()
+    Page.objects.filter(depth__lte=2).count()
+    Collection.objects.count()
+    CampaignPage.objects.count()
+
+
+def session_memory(limit: int) -> tuple[float, float]:
+    """Visit every brand through ``for_each_brand`` with ``TENANT_CONNECTION_MAX_SCHEMAS=limit``;
+    (largest, final) memory of the database session in MB (pg_backend_memory_contexts), sampled
+    every 25 brands."""
+    from django.db import connection
+    from django.test import override_settings
+
+    from tenants.tasks import for_each_brand
+
+    def memory_mb() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT sum(total_bytes) FROM pg_backend_memory_contexts")
+            return cursor.fetchone()[0] / 2**20
+
+    connection.close()
+    peak = 0.0
+    visited = 0
+
+    def visit(client) -> None:
+        nonlocal peak, visited
+        _touch_brand(client)
+        visited += 1
+        if visited % 25 == 0:
+            peak = max(peak, memory_mb())
+
+    with override_settings(TENANT_CONNECTION_MAX_SCHEMAS=limit):
+        for_each_brand("bench", visit)
+    connection.set_schema_to_public()
+    final = memory_mb()
+    return max(peak, final), final
+
+
+def p50(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
 def run(n: int, parallel: int, provision_parallel: int) -> dict:
     from django.conf import settings
     from django.core.management import call_command
@@ -145,13 +232,27 @@ def run(n: int, parallel: int, provision_parallel: int) -> dict:
     print(f"migrated public + {template} (scale_app at 0001) in "
           f"{time.perf_counter() - start:.1f}s", flush=True)
 
+    rows_before, bytes_before = catalog_size()
     start = time.perf_counter()
-    failures = provision(n, provision_parallel)
+    seconds: dict[int, float] = {}
+    failures = provision(n, provision_parallel, seconds)
     provision_s = time.perf_counter() - start
     for i, error in failures[:10]:
         print(f"provisioning scale-{i:05d} failed: {error}")
     print(f"provisioned {n - len(failures)} of {n} brands in {provision_s:.1f}s "
           f"({provision_parallel} processes)", flush=True)
+    ordered = [seconds[i] for i in sorted(seconds)]
+    first, last = p50(ordered[:100]), p50(ordered[-100:])
+    print(f"client_provision p50: first hundred {first:.2f}s, last hundred {last:.2f}s "
+          f"(p95 of the last hundred {statistics.quantiles(ordered[-100:], n=20)[-1]:.2f}s)"
+          if len(ordered) >= 2 else "", flush=True)
+    rows, size = catalog_size()
+    print(f"catalog: {rows} pg_class rows, database {size / 2**30:.2f} GB; per brand "
+          f"{(rows - rows_before) / max(1, n):.0f} relations, "
+          f"{(size - bytes_before) / max(1, n) / 2**20:.2f} MB empty", flush=True)
+    print("one brand's relations: " + ", ".join(
+        f"{count} {kind}" for kind, count in sorted(brand_relations("brand_scale_00000").items())),
+        flush=True)
 
     print(f"--- rollout of scale_app 0002 (a column + its index), {parallel} workers", flush=True)
     migrate_s, migrate_error = timed_migrate(parallel)
@@ -162,13 +263,19 @@ def run(n: int, parallel: int, provision_parallel: int) -> dict:
     noop_s, noop_error = timed_migrate(parallel)
     print(f"no-op: {noop_s:.1f}s" + (f" ({noop_error})" if noop_error else ""), flush=True)
 
+    for limit in (0, settings.TENANT_CONNECTION_MAX_SCHEMAS):
+        peak, final = session_memory(limit)
+        print(f"one session serving {n} brands, TENANT_CONNECTION_MAX_SCHEMAS={limit}: "
+              f"largest {peak:.0f} MB, at the end {final:.0f} MB", flush=True)
+
     bad = inconsistent_schemas(template)
     for schema, why in sorted(bad.items())[:10]:
         print(f"inconsistent {schema}: {why}")
     own, children = peak_memory_mb()
     print(f"peak memory: {own:.0f} MB (bench process), {children:.0f} MB (largest worker)")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
     return {"provision_s": provision_s, "migrate_s": migrate_s, "noop_s": noop_s,
-            "inconsistent": len(bad) + len(failures)}
+            "inconsistent": len(bad) + len(failures), "p50_first": first, "p50_last": last}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,17 +295,21 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["LOG_LEVEL"] = "WARNING"
 
     from bench.common import django_setup, throwaway_database
-    from tenants.rollout import default_parallel
 
-    parallel = args.parallel or default_parallel()
     with throwaway_database(prefix="tenants_scale") as name:
-        print(f"database {name} (bench.scale_settings)", flush=True)
+        print(f"database {name} (bench.scale_settings); load average {os.getloadavg()[0]:.1f} "
+              f"({os.cpu_count()} CPUs)", flush=True)
         django_setup()
+        from tenants.rollout import default_parallel  # once Django is set up
+
+        parallel = args.parallel or default_parallel()
         figures = run(args.brands, parallel, args.provision_parallel)
 
     print(f"tenants_at_scale n={args.brands} provision_s={figures['provision_s']:.1f} "
           f"migrate_s={figures['migrate_s']:.1f} noop_s={figures['noop_s']:.1f} "
-          f"inconsistent={figures['inconsistent']}")
+          f"inconsistent={figures['inconsistent']} "
+          f"provision_p50_first_s={figures['p50_first']:.2f} "
+          f"provision_p50_last_s={figures['p50_last']:.2f}")
     return 0
 
 

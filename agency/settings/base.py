@@ -98,6 +98,9 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 # statements of an API list request). django-tenants forgets the path on rollback, savepoint
 # rollback and reconnect, so a reverted SET is issued again.
 TENANT_LIMIT_SET_CALLS = True
+# A worker's database connection is closed after serving this many brand schemas (tenants.tasks):
+# PostgreSQL keeps every relation a backend touched cached, hundreds per brand.
+TENANT_CONNECTION_MAX_SCHEMAS = int(os.environ.get("TENANT_CONNECTION_MAX_SCHEMAS", "200"))
 
 DATABASES = {"default": database_settings(BASE_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

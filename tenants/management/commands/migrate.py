@@ -9,7 +9,9 @@ picks up the clients still behind.
 """
 
 from django.core.management.base import CommandError
+from django.db import connection
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
+from django_tenants.utils import get_public_schema_name
 
 from agency import schedules
 from tenants.progress import ProgressBar
@@ -20,7 +22,7 @@ from tenants.provisioning import (
     wagtail_groups_remove,
 )
 from tenants.public import public_tenant_ensure
-from tenants.rollout import default_parallel, rollout
+from tenants.rollout import default_parallel, rollout, unapplied_in
 
 
 class Command(MigrateSchemasCommand):
@@ -34,7 +36,11 @@ class Command(MigrateSchemasCommand):
         if targeted or special or options.get("executor"):
             return super().handle(*args, **options)
         verbosity = options.get("verbosity", 1)
-        super().handle(*args, **{**options, "shared": True, "tenant": False})
+        connection.set_schema_to_public()
+        if unapplied_in(get_public_schema_name()):
+            super().handle(*args, **{**options, "shared": True, "tenant": False})
+        elif verbosity:
+            self.stdout.write("Public schema: no migrations to apply")
         public_tenant_ensure()
         changed = schedules.sync()
         if verbosity and any(changed.values()):

@@ -81,7 +81,8 @@ def _insert(client, channel: Channel, incoming_items: list[Incoming], now,
                     in_reply_to=incoming.in_reply_to, author_id=incoming.author_id[:200],
                     author_handle=incoming.author_handle[:300],
                     author_name=incoming.author_name[:300], text=incoming.text,
-                    has_media=incoming.has_media, created_at=incoming.created_at,
+                    has_media=incoming.has_media, media=list(incoming.media),
+                    created_at=incoming.created_at,
                     received_at=now, thread_root=incoming.thread_root,
                     thread_root_cid=incoming.thread_root_cid)
         delivery = deliveries.get(incoming.in_reply_to) or deliveries.get(

@@ -15,7 +15,7 @@ from campaigns.conversations import tasks
 from campaigns.publishing.models import Delivery
 from tenants.models import Role
 from tests.agency.browser import brand_url
-from tests.results.conftest import TOKEN, publish
+from tests.results.conftest import committed_mastodon_channel, publish
 
 pytest_plugins = ["tests.agency.browser"]
 pytestmark = [pytest.mark.browser,
@@ -33,19 +33,14 @@ def photo_reply(world, django_db_blocker):
     """Acme's toot on a (fake) Mastodon channel with a photo reply and a question polled into
     the inbox; a saved reply asking permission and "refund" as a second-approval topic;
     committed for the test server, removed afterwards."""
-    from agency.demo.fakes import FakeMastodon
     from campaigns.conversations.models import ConversationSettings, Item, ShareRequest
-    from campaigns.models import CampaignPage, Channel
+    from campaigns.models import CampaignPage
 
     schema = world.acme.client.schema_name
-    with FakeMastodon(token=TOKEN, username="acme") as mastodon:
+    with committed_mastodon_channel(world, django_db_blocker, "Acme on Mastodon (inbox)") \
+            as (mastodon, channel):
         with django_db_blocker.unblock():
             with schema_context(schema):
-                channel = Channel.objects.create(name="Acme on Mastodon (inbox)",
-                                                 network="mastodon", handle="@acme@127.0.0.1",
-                                                 endpoint=mastodon.url)
-                channel.set_secret(TOKEN)
-                channel.save()
                 brand = ConversationSettings.load()
                 brand.saved_replies = f"Thanks: Thank you!\n\nAsk to share: {ASK}"
                 brand.second_approval_words = "refund"
@@ -72,9 +67,7 @@ def photo_reply(world, django_db_blocker):
                 Item.objects.filter(channel=channel).delete()
                 for page in CampaignPage.objects.filter(pk__in=[delivery.page_id, *pages]):
                     page.delete()
-                channel.delete()
                 ConversationSettings.objects.update(saved_replies="", second_approval_words="")
-        connection.set_schema_to_public()
 
 
 def _open(page, live_server_url, text: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -70,6 +71,30 @@ def publish(schema: str, channels, *, posts: int = 1, title: str = "Spring launc
         for delivery in published:
             delivery.published_at = when
     return published
+
+
+@contextmanager
+def committed_mastodon_channel(world, django_db_blocker, name: str):
+    """Acme's channel on a (fake) Mastodon, committed so a browser test's live server sees it:
+    yields (fake, channel); the channel is deleted afterwards (what the test made with it is
+    the test's to remove first)."""
+    from django.db import connection
+
+    from campaigns.models import Channel
+
+    schema = world.acme.client.schema_name
+    with FakeMastodon(token=TOKEN, username="acme") as mastodon:
+        with django_db_blocker.unblock(), schema_context(schema):
+            channel = Channel.objects.create(name=name, network="mastodon",
+                                             handle="@acme@127.0.0.1", endpoint=mastodon.url)
+            channel.set_secret(TOKEN)
+            channel.save()
+        try:
+            yield mastodon, channel
+        finally:
+            with django_db_blocker.unblock(), schema_context(schema):
+                Channel.objects.filter(pk=channel.pk).delete()
+            connection.set_schema_to_public()
 
 
 def in_brand(schema: str):

@@ -19,7 +19,7 @@ from campaigns.results.collection import collect_round
 from campaigns.results.models import FollowerCount, MetricSnapshot, PostResult
 from tenants.models import Role
 from tests.agency.browser import brand_url
-from tests.results.conftest import TOKEN, publish
+from tests.results.conftest import committed_mastodon_channel, publish
 
 pytest_plugins = ["tests.agency.browser"]
 pytestmark = [pytest.mark.browser,
@@ -30,19 +30,13 @@ pytestmark = [pytest.mark.browser,
 def out_on_mastodon(world, django_db_blocker):
     """A campaign of two posts that went out on a (fake) Mastodon channel of Acme, committed for
     the test server; removed afterwards."""
-    from agency.demo.fakes import FakeMastodon
-    from campaigns.models import CampaignPage, Channel
+    from campaigns.models import CampaignPage
 
     forget_sessions()
     schema = world.acme.client.schema_name
-    with FakeMastodon(token=TOKEN, username="acme") as mastodon:
+    with committed_mastodon_channel(world, django_db_blocker, "Acme on Mastodon (results)") \
+            as (mastodon, channel):
         with django_db_blocker.unblock():
-            with schema_context(schema):
-                channel = Channel.objects.create(name="Acme on Mastodon (results)",
-                                                 network="mastodon", handle="@acme@127.0.0.1",
-                                                 endpoint=mastodon.url)
-                channel.set_secret(TOKEN)
-                channel.save()
             deliveries = publish(schema, [channel], posts=2, title="Harvest results")
         connection.set_schema_to_public()
         yield mastodon, channel, deliveries
@@ -54,8 +48,6 @@ def out_on_mastodon(world, django_db_blocker):
                 MetricSnapshot.objects.filter(delivery_id__in=ids).delete()
                 FollowerCount.objects.filter(channel_id=channel.pk).delete()
                 CampaignPage.objects.filter(pk=deliveries[0].page_id).delete()
-                channel.delete()
-        connection.set_schema_to_public()
 
 
 def _collect(world, django_db_blocker, minutes: int):

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from campaigns.conversations import actions
+from campaigns.conversations import actions, ingest
 from campaigns.conversations.models import (
     ConversationSettings,
     Item,
@@ -115,7 +115,7 @@ def inbox_view(request):
         "rows": [(item, _clock(item, brand.response_target_hours, now)) for item in rows],
         "next_url": next_url, "filters": filters, "state": state, "query": query,
         "states": ItemState.choices, "actions": ACTIONS,
-        "channels": Channel.objects.filter(network__in=("mastodon", "bluesky")).order_by("name"),
+        "channels": Channel.objects.filter(network__in=ingest.NETWORKS).order_by("name"),
         # the brand's campaigns (not read from the items: the list stays one indexed read)
         "campaigns": CampaignPage.objects.only("id", "title").order_by("title")[:500],
         "members": actions.members(), "target_hours": brand.response_target_hours,

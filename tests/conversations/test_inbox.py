@@ -14,6 +14,7 @@ from campaigns.conversations import tasks
 from campaigns.conversations.models import Item, ModerationAction, Reply, What
 from tenants.models import Role
 from tests.conversations.conftest import in_brand, publish
+from tests.factories import ChannelFactory
 
 pytestmark = [pytest.mark.django_db,
               pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")]
@@ -68,6 +69,18 @@ def test_filters_and_search(world, http, networks):
     assert _ids(admin.get("/admin/inbox/?state=all&q=cheap+followers")) == [sky.pk]
     assert len(_ids(admin.get("/admin/inbox/?q=%40person1"))) == 1
     assert _ids(admin.get("/admin/inbox/?assignee=me")) == []
+
+
+def test_the_channel_filter_offers_every_network_the_inbox_reads(world, http, networks):
+    n = networks
+    on_x = ChannelFactory(brand=world.acme, name="Acme on X", network="x", handle="@acme")
+    with in_brand(n.schema):
+        _make_items(on_x, 2)
+    admin = http(world.acme.host, user=world.acme.users[Role.EDITOR])
+    inbox = admin.get("/admin/inbox/").content.decode()
+    assert f'<option value="{on_x.pk}"' in inbox and "Acme on X" in inbox
+    assert f'<option value="{n.sandbox.pk}"' not in inbox  # a sandbox has no conversation
+    assert len(_ids(admin.get(f"/admin/inbox/?channel={on_x.pk}"))) == 2
 
 
 def test_staff_assign_change_state_note_and_undo(world, http, networks):

@@ -48,6 +48,14 @@ def _db_retry(func, *args, attempts: int = 20, **kwargs):
     return None
 
 
+def _start_on_public() -> None:
+    """A task starts on the public schema with the path set afresh. The connection persists
+    from task to task (``CONN_MAX_AGE``): whatever an earlier task left on it (a brand's schema,
+    a ``SET search_path`` made behind django-tenants' back) must not decide where this one
+    reads and writes. Costs one ``SET`` per task; each brand's posts then set their own."""
+    connection.set_schema_to_public()
+
+
 def _start(delivery: Delivery, claim: str, holds) -> Outcome | Delivery:
     """Mark the start of the network call, if this claim still holds the delivery and nobody
     started it yet. The last gate before the network: a post withdrawn meanwhile is cancelled,
@@ -122,6 +130,7 @@ def deliver_batch(items: list) -> list[Outcome]:
 
     The dispatcher hands deliveries over up to ``PREFETCH_SECONDS`` early, so the queue's own
     latency is spent before the post's time; here each waits for its time, then goes out."""
+    _start_on_public()
     claims = {int(pk): str(claim) for pk, claim in items}
     rows = _db_retry(lambda: list(Delivery.objects.filter(
         pk__in=list(claims), state=State.CLAIMED, sending_at__isnull=True)))
@@ -169,6 +178,7 @@ def _deliver_one(delivery: Delivery, claim: str, holds, channels: dict) -> Outco
 
 def check(delivery_id: int, claim: str) -> Outcome:
     """Ask the network whether an unconfirmed delivery's post is there."""
+    _start_on_public()
     delivery = _db_retry(lambda: Delivery.objects.filter(
         pk=delivery_id, claim=claim, state=State.UNCONFIRMED).first())
     if delivery is None:

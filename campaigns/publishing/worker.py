@@ -139,15 +139,52 @@ def deliver_batch(items: list) -> list[Outcome]:
     holds = _db_retry(lambda: list(CrisisHold.objects.filter(released_at__isnull=True)))
     outcomes = dict.fromkeys(claims, Outcome.STALE)
     channels: dict = {}
-    for delivery in rows:
-        wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
-        if wait > 0:
-            time.sleep(wait)
-        outcomes[delivery.pk] = _deliver_one(delivery, claims[delivery.pk], holds, channels)
+    sent = _Published(outcomes)
+    try:
+        for delivery in rows:
+            wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
+            if wait > 0:
+                sent.record()  # nothing is held back while the worker waits
+                time.sleep(wait)
+            claim = claims[delivery.pk]
+            result = _deliver_one(delivery, claim, holds, channels)
+            if isinstance(result, adapters.Published):
+                sent.add(delivery.pk, claim, result)
+            else:
+                outcomes[delivery.pk] = result
+    finally:
+        sent.record()
     return [outcomes[int(pk)] for pk, _ in items]
 
 
-def _deliver_one(delivery: Delivery, claim: str, holds, channels: dict) -> Outcome:
+class _Published:
+    """Posts the networks took, recorded together (``transitions.succeed_many``: one statement
+    for several) at the latest ``RECORD_AFTER_SECONDS`` after the first of them went out, before
+    the worker waits for a later post's time, and at the end of the batch. Until then a post is
+    out but still recorded as sending; a worker that dies meanwhile leaves it to the lease, and
+    the network is asked (``check``), never sent again blindly."""
+
+    RECORD_AFTER_SECONDS = 1.0
+
+    def __init__(self, outcomes: dict):
+        self.outcomes, self.items, self.since = outcomes, [], 0.0
+
+    def add(self, pk: int, claim: str, result: adapters.Published) -> None:
+        if not self.items:
+            self.since = time.monotonic()
+        self.items.append((pk, claim, result.remote_id, result.url))
+        if time.monotonic() - self.since >= self.RECORD_AFTER_SECONDS:
+            self.record()
+
+    def record(self) -> None:
+        items, self.items = self.items, []
+        if items:
+            self.outcomes.update(_db_retry(transitions.succeed_many, items))
+
+
+def _deliver_one(delivery: Delivery, claim: str, holds,
+                 channels: dict) -> Outcome | adapters.Published:
+    """Publish one delivery; what the network answered, or what happened instead (recorded)."""
     with schema_context(delivery.schema_name):
         try:  # everything that can fail before the network call, while nothing is sent
             adapter = _db_retry(_adapter, delivery, channels)
@@ -173,7 +210,7 @@ def _deliver_one(delivery: Delivery, claim: str, holds, channels: dict) -> Outco
             logger.exception("delivery %s: unexpected error while publishing", delivery.pk)
             return _db_retry(transitions.mark_unconfirmed, delivery, claim,
                              f"Unexpected error: {exc}")
-        return _db_retry(transitions.succeed, delivery, claim, result.remote_id, result.url)
+        return result  # recorded with the batch's other posts (_Published)
 
 
 def check(delivery_id: int, claim: str) -> Outcome:

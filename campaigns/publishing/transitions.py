@@ -351,8 +351,7 @@ def succeed_many(items: list[tuple[int, str, str, str]], *,
         _announce([(about, EventKind.PUBLISHED) for about in moved])
         published = [about.pk for about in moved]
         if published:
-            transaction.on_commit(lambda: [alerts.delivery_published(pk)  # webhooks
-                                           for pk in published])
+            transaction.on_commit(lambda: alerts.deliveries_published(published))  # webhooks
     outcomes = dict.fromkeys(ids, Outcome.STALE)
     outcomes.update(dict.fromkeys(published, Outcome.PUBLISHED))
     return outcomes

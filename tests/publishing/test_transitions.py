@@ -135,6 +135,33 @@ def test_posts_recorded_together_change_only_where_their_claim_still_holds(
 
 
 @pytest.mark.django_db
+def test_the_webhooks_hear_of_each_post_of_a_batch_read_in_one_query(world, kit):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from campaigns.publishing import alerts
+
+    heard = []
+
+    def receiver(sender, delivery, **kwargs):
+        heard.append(delivery.pk)
+        if len(heard) == 1:
+            raise RuntimeError("a receiver that fails")
+
+    deliveries = [_delivery(kit) for _ in range(3)]
+    alerts.delivery_published_signal.connect(receiver)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            alerts.deliveries_published([d.pk for d in deliveries])
+    finally:
+        alerts.delivery_published_signal.disconnect(receiver)
+    assert heard == sorted(d.pk for d in deliveries)  # the failing one did not stop the rest
+    reads = [q["sql"] for q in queries.captured_queries
+             if q["sql"].startswith('SELECT "publishing_delivery"')]
+    assert len(reads) == 1
+
+
+@pytest.mark.django_db
 def test_staff_retry_and_an_operators_replay_are_the_same_transition(world, kit):
     first, second = _delivery(kit), _delivery(kit)
     Delivery.objects.filter(pk__in=[first.pk, second.pk]).update(

@@ -26,6 +26,7 @@ from campaigns.publishing import adapters, config, connected, transitions
 from campaigns.publishing.models import CrisisHold, Delivery, State
 from campaigns.publishing.outbox import hold_matches
 from campaigns.publishing.transitions import Outcome
+from tenants.models import Client
 
 logger = logging.getLogger(__name__)
 
@@ -134,9 +135,11 @@ def deliver_batch(items: list) -> list[Outcome]:
     claims = {int(pk): str(claim) for pk, claim in items}
     rows = _db_retry(lambda: list(Delivery.objects.filter(
         pk__in=list(claims), state=State.CLAIMED, sending_at__isnull=True)))
-    rows = sorted((d for d in rows if str(d.claim) == claims[d.pk]),
-                  key=lambda d: d.next_attempt_at)
+    rows = in_brand_runs(sorted((d for d in rows if str(d.claim) == claims[d.pk]),
+                                key=lambda d: d.next_attempt_at), timezone.now())
     holds = _db_retry(lambda: list(CrisisHold.objects.filter(released_at__isnull=True)))
+    brands = _db_retry(lambda: {c.schema_name: c for c in Client.objects.filter(
+        schema_name__in={d.schema_name for d in rows})})
     outcomes = dict.fromkeys(claims, Outcome.STALE)
     channels: dict = {}
     sent = _Published(outcomes)
@@ -146,6 +149,7 @@ def deliver_batch(items: list) -> list[Outcome]:
             if wait > 0:
                 sent.record()  # nothing is held back while the worker waits
                 time.sleep(wait)
+            _enter(delivery.schema_name, brands)
             claim = claims[delivery.pk]
             result = _deliver_one(delivery, claim, holds, channels)
             if isinstance(result, adapters.Published):
@@ -153,8 +157,32 @@ def deliver_batch(items: list) -> list[Outcome]:
             else:
                 outcomes[delivery.pk] = result
     finally:
+        connection.set_schema_to_public()
         sent.record()
     return [outcomes[int(pk)] for pk, _ in items]
+
+
+def in_brand_runs(rows: list[Delivery], now) -> list[Delivery]:
+    """The posts already due, brand by brand (each brand where its first post was, each
+    brand's in time order), then those not yet due in time order: a brand's posts due together
+    (one post to several channels, a backlog) share one schema switch."""
+    due = [d for d in rows if d.next_attempt_at <= now]
+    first: dict[str, int] = {}
+    for delivery in due:
+        first.setdefault(delivery.schema_name, len(first))
+    return sorted(due, key=lambda d: first[d.schema_name]) + rows[len(due):]
+
+
+def _enter(schema_name: str, brands: dict) -> None:
+    """Switch the connection to the delivery's brand unless it is there already (asked of
+    django-tenants, which sets the path again after any switch, rollback or reconnection).
+    With the brand's ``Client`` where there is one: its links need no query for it."""
+    if connection.schema_name == schema_name:
+        return
+    if schema_name in brands:
+        connection.set_tenant(brands[schema_name])
+    else:
+        connection.set_schema(schema_name)
 
 
 class _Published:
@@ -184,33 +212,33 @@ class _Published:
 
 def _deliver_one(delivery: Delivery, claim: str, holds,
                  channels: dict) -> Outcome | adapters.Published:
-    """Publish one delivery; what the network answered, or what happened instead (recorded)."""
-    with schema_context(delivery.schema_name):
-        try:  # everything that can fail before the network call, while nothing is sent
-            adapter = _db_retry(_adapter, delivery, channels)
-            post = outgoing(delivery, media_data=adapter.reads_media)
-        except adapters.Permanent as exc:
-            return _db_retry(transitions.fail, delivery, claim, exc.message)
-        started = _db_retry(_start, delivery, claim, holds)
-        if not isinstance(started, Delivery):
-            return started
-        try:
-            result = adapter.publish(post)
-        except adapters.Transient as exc:
-            return _db_retry(transitions.fail_transient, delivery, claim, exc.message,
-                             exc.retry_after)
-        except adapters.NeedsReconnect as exc:  # nothing sent: it waits for a reconnection
-            return _db_retry(connected.wait_for_reconnect, delivery, claim, adapter.channel,
-                             exc.message)
-        except adapters.Permanent as exc:
-            return _db_retry(transitions.fail, delivery, claim, exc.message)
-        except adapters.Unknown as exc:
-            return _db_retry(transitions.mark_unconfirmed, delivery, claim, exc.message)
-        except Exception as exc:  # noqa: BLE001 - the post may be out: never guess
-            logger.exception("delivery %s: unexpected error while publishing", delivery.pk)
-            return _db_retry(transitions.mark_unconfirmed, delivery, claim,
-                             f"Unexpected error: {exc}")
-        return result  # recorded with the batch's other posts (_Published)
+    """Publish one delivery, inside its brand's schema (``_enter``); what the network
+    answered, or what happened instead (recorded)."""
+    try:  # everything that can fail before the network call, while nothing is sent
+        adapter = _db_retry(_adapter, delivery, channels)
+        post = outgoing(delivery, media_data=adapter.reads_media)
+    except adapters.Permanent as exc:
+        return _db_retry(transitions.fail, delivery, claim, exc.message)
+    started = _db_retry(_start, delivery, claim, holds)
+    if not isinstance(started, Delivery):
+        return started
+    try:
+        result = adapter.publish(post)
+    except adapters.Transient as exc:
+        return _db_retry(transitions.fail_transient, delivery, claim, exc.message,
+                         exc.retry_after)
+    except adapters.NeedsReconnect as exc:  # nothing sent: it waits for a reconnection
+        return _db_retry(connected.wait_for_reconnect, delivery, claim, adapter.channel,
+                         exc.message)
+    except adapters.Permanent as exc:
+        return _db_retry(transitions.fail, delivery, claim, exc.message)
+    except adapters.Unknown as exc:
+        return _db_retry(transitions.mark_unconfirmed, delivery, claim, exc.message)
+    except Exception as exc:  # noqa: BLE001 - the post may be out: never guess
+        logger.exception("delivery %s: unexpected error while publishing", delivery.pk)
+        return _db_retry(transitions.mark_unconfirmed, delivery, claim,
+                         f"Unexpected error: {exc}")
+    return result  # recorded with the batch's other posts (_Published)
 
 
 def check(delivery_id: int, claim: str) -> Outcome:

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -60,7 +61,12 @@ def posts(world):
 def test_a_batch_of_several_brands_puts_each_post_in_its_own_brands_schema(world, posts):
     claims = transitions.claim_due()
     assert sorted(pk for pk, _ in claims) == sorted(d.pk for d in posts)
-    assert worker.deliver_batch(claims) == [Outcome.PUBLISHED] * 3
+    with CaptureQueriesContext(connection) as queries:
+        assert worker.deliver_batch(claims) == [Outcome.PUBLISHED] * 3
+    switches = [q["sql"] for q in queries.captured_queries
+                if q["sql"].startswith("SET search_path") and "brand_" in q["sql"]]
+    # all due: Acme's two posts go one after the other, in one switch to Acme
+    assert len(switches) == 2, switches
     assert _sandbox_posts(world.acme.client.schema_name) == ["Post 0 of acme", "Post 2 of acme"]
     assert _sandbox_posts(world.globex.client.schema_name) == ["Post 1 of globex"]
     assert connection.schema_name == "public"  # the next task starts where tasks start

@@ -27,6 +27,7 @@ from campaigns.publishing.models import CrisisHold, Delivery, State
 from campaigns.publishing.outbox import hold_matches
 from campaigns.publishing.transitions import Outcome
 from tenants.models import Client
+from tenants.tasks import _schema_served
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +143,7 @@ def deliver_batch(items: list) -> list[Outcome]:
         schema_name__in={d.schema_name for d in rows})})
     outcomes = dict.fromkeys(claims, Outcome.STALE)
     channels: dict = {}
+    served: set[str] = set()
     sent = _Published(outcomes)
     try:
         for delivery in rows:
@@ -150,6 +152,7 @@ def deliver_batch(items: list) -> list[Outcome]:
                 sent.record()  # nothing is held back while the worker waits
                 time.sleep(wait)
             _enter(delivery.schema_name, brands)
+            served.add(delivery.schema_name)
             claim = claims[delivery.pk]
             result = _deliver_one(delivery, claim, holds, channels)
             if isinstance(result, adapters.Published):
@@ -159,6 +162,10 @@ def deliver_batch(items: list) -> list[Outcome]:
     finally:
         connection.set_schema_to_public()
         sent.record()
+        # the connection persists: renewed after TENANT_CONNECTION_MAX_SCHEMAS brands, as the
+        # other tasks' (PostgreSQL caches every relation it touched, hundreds per brand)
+        for schema_name in served:
+            _schema_served(schema_name)
     return [outcomes[int(pk)] for pk, _ in items]
 
 

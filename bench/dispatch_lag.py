@@ -2,6 +2,7 @@
 
     python bench/dispatch_lag.py [--deliveries N] [--brands M] [--workers W] [--quick]
                                  [--broker orm|redis] [--env NAME=VALUE ...] [--no-baseline]
+                                 [--burst]
 
 Works in its own database (``agency_bench`` on the configured server: ``DATABASE_URL``'s server
 if set, else the embedded PostgreSQL), migrated when needed and kept between runs so its brands
@@ -27,12 +28,23 @@ pusher. So lag splits into dispatch (due -> claim), enqueue (claim -> task row),
 -> pusher), wait (pusher -> worker starts sending, ``sending_at``), publish (-> sandbox post) and
 record (-> ``Delivery.published_at``). CPU seconds per process over the run are printed too.
 
+``--burst`` adds a saturation run on the same cluster after the engine run: N deliveries all
+due at the same moment; ``posts_per_s`` is how many were published per second from that moment
+to the last sandbox post, with the CPU per post of each process. Then, with the cluster stopped,
+the worker's own cost is measured in this process: ``--sample`` deliveries (one per brand in
+turn) claimed and published by ``worker.deliver_batch`` in tasks of ``DELIVERIES_PER_TASK``,
+counting the SQL statements Django sends (BEGIN and COMMIT not included), the transactions
+PostgreSQL committed (``pg_stat_database``) and this process's CPU, per post.
+
 The broker is the ORM broker unless ``--broker redis`` (or ``REDIS_URL`` set); Redis runs on a
 database index of its own (``--redis-db``, default 14) so other users of the server are not
 touched. ``--env NAME=VALUE`` passes a setting to every process (e.g. ``DB_CONN_MAX_AGE=60``,
 ``PUBLISHING_BATCH=50``); the settings in force are printed. The last line is machine-readable:
 
-    dispatch_lag p99_s=<x> baseline_p99_s=<y> ratio=<y/x> lost=<n> duplicates=<n>
+    dispatch_lag p99_s=<x> baseline_p99_s=<y> ratio=<y/x> lost=<n> duplicates=<n> \
+        posts_per_s=<z> statements_per_post=<s> worker_cpu_ms_per_post=<c>
+
+(the last three ``nan`` without ``--burst``).
 
 ``lost``: engine deliveries not published by the end of the wait; ``duplicates``: sandbox posts
 beyond the first per idempotency key plus deliveries with more than one "published" event. A
@@ -421,6 +433,103 @@ def stages(rows: dict, posts: dict) -> None:
         print(f"  {name:40s} {spread(values)}")
 
 
+def burst(cluster: Child, dispatcher: Child, clients, channels, schemas, count: int,
+          lead: float, timeout: float) -> dict:
+    """``count`` deliveries all due at one moment, on the running cluster and dispatcher: how
+    many posts per second go out at saturation, and the CPU per post of each process."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from campaigns.publishing.models import Delivery, State
+
+    # the engine run's backlog first, or the burst would measure it too
+    began = time.monotonic()
+    while Delivery.objects.filter(state__in=[State.SCHEDULED, State.CLAIMED]).exists():
+        connection.close()
+        if time.monotonic() - began > timeout:
+            print("burst: WARNING the engine run's backlog is still going out")
+            break
+        time.sleep(1.0)
+    print(f"burst: waited {time.monotonic() - began:.0f}s for the engine run's backlog",
+          flush=True)
+    stamp = timezone.now().strftime("%H%M%S")
+    tag = f"s{stamp}"
+    due = timezone.now() + timedelta(seconds=lead)
+    ids = make_run(tag, clients, channels, [due] * count)
+    print(f"burst: {len(ids)} deliveries across {len(clients)} brands all due {due:%H:%M:%S}",
+          flush=True)
+    meter = CpuMeter(cluster, dispatcher, DATABASE)
+    time.sleep(max(0.0, (due - timezone.now()).total_seconds()))
+    cpu_before, wall = meter.snapshot(), time.monotonic()
+    wait_published(tag, len(ids), time.monotonic() + timeout, due)
+    cpu = meter.snapshot() - cpu_before
+    wall = time.monotonic() - wall
+    posts = sandbox_times(schemas, tag)
+    firsts = sorted(min(times) for times in posts.values())
+    span = (firsts[-1] - due).total_seconds() if firsts else float("nan")
+    rate = len(firsts) / span if firsts and span > 0 else float("nan")
+    lags = [(t - due).total_seconds() for t in firsts]
+    print(f"burst: {len(firsts)}/{len(ids)} published in {span:.1f}s after their time: "
+          f"{rate:.1f} posts/s; time after due {spread(lags)}")
+    machine = cpu.pop(MACHINE)
+    per_post = {name: 1000 * seconds / max(1, len(firsts)) for name, seconds in cpu.items()}
+    ours = sum(v for k, v in per_post.items() if k != "bench (this process)")
+    print(f"burst: CPU ms per post over {wall:.0f}s (machine busy {machine:.0f} CPU-s): "
+          + ", ".join(f"{name} {ms:.1f}" for name, ms in sorted(
+              per_post.items(), key=lambda item: -item[1])) + f"; all ours {ours:.1f}")
+    return {"posts_per_s": rate, "cpu_ms": per_post}
+
+
+def worker_cost(clients, channels, count: int) -> dict:
+    """In this process, the cluster stopped: ``count`` due deliveries (brand after brand)
+    claimed and published by ``worker.deliver_batch`` in tasks of ``DELIVERIES_PER_TASK``.
+    Statements (as Django sends them), transactions (PostgreSQL's count for the database) and
+    this process's CPU, per post."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from campaigns.publishing import transitions, worker
+
+    def transactions() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_force_next_flush()")  # PostgreSQL 15+
+            cursor.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                           "WHERE datname = current_database()")
+            return cursor.fetchone()[0]
+
+    tag = f"w{timezone.now():%H%M%S}"
+    now = timezone.now()
+    make_run(tag, clients, channels, [now] * count)
+    claims = transitions.claim_due(batch=count)
+    per_task = settings.PUBLISHING["DELIVERIES_PER_TASK"]
+    tasks = [claims[i:i + per_task] for i in range(0, len(claims), per_task)]
+    worker.deliver_batch(tasks.pop())  # imports and first connection out of the figures
+    # half counted (Django's query log costs CPU of its own), half timed
+    counted, timed = tasks[:len(tasks) // 2], tasks[len(tasks) // 2:]
+    outcomes: Counter = Counter()
+    before_xact = transactions()
+    with CaptureQueriesContext(connection) as queries:
+        for task in counted:
+            outcomes.update(worker.deliver_batch(task))
+    xacts = transactions() - before_xact - 2  # less the two reads of the count
+    n_counted = max(1, sum(len(task) for task in counted))
+    cpu = time.process_time()
+    for task in timed:
+        outcomes.update(worker.deliver_batch(task))
+    cpu = time.process_time() - cpu
+    n_timed = max(1, sum(len(task) for task in timed))
+    statements = len(queries.captured_queries) / n_counted
+    kinds = Counter(" ".join(q["sql"].split()[:2]) for q in queries.captured_queries)
+    print(f"worker in process: {n_counted + n_timed} posts of {len(clients)} brands in tasks "
+          f"of {per_task}: {statements:.2f} statements per post, {xacts / n_counted:.2f} "
+          f"transactions per post, {1000 * cpu / n_timed:.2f} ms CPU per post (this process); "
+          f"outcomes {dict(outcomes)}; statements by kind: " + ", ".join(
+              f"{kind} {n / n_counted:.2f}" for kind, n in kinds.most_common()))
+    return {"statements": statements, "cpu_ms": 1000 * cpu / n_timed}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--deliveries", type=int, default=5000)
@@ -438,6 +547,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-timeout", type=float, default=180.0)
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--burst", action="store_true",
+                        help="also: all deliveries due at once (posts_per_s at saturation) "
+                             "and the worker's cost per post in process")
+    parser.add_argument("--burst-count", type=int, default=0,
+                        help="--burst: deliveries due at once (default: --deliveries)")
+    parser.add_argument("--sample", type=int, default=400,
+                        help="--burst: deliveries for the in-process worker measurement")
     args = parser.parse_args(argv)
     if args.quick:
         args.deliveries, args.brands = 500, 20
@@ -503,6 +619,10 @@ def main(argv: list[str] | None = None) -> int:
         if not dispatcher.alive() or not cluster.alive():
             print(f"WARNING: dispatcher alive={dispatcher.alive()} cluster "
                   f"alive={cluster.alive()} at the end of the engine run")
+        if args.burst:
+            results["burst"] = burst(cluster, dispatcher, clients, channels, schemas,
+                                     args.burst_count or args.deliveries, args.lead,
+                                     args.window + args.timeout)
         dispatcher.stop()
         print(f"dispatcher stopped (exit {dispatcher.proc.returncode})", flush=True)
         results["engine"] = analyse("engine", tag, ids, schemas, window=args.window,
@@ -550,6 +670,8 @@ def main(argv: list[str] | None = None) -> int:
         with connection.cursor() as cursor:
             cursor.execute(UNTRACE_SQL)
 
+    if args.burst:
+        results["worker"] = worker_cost(clients, channels, args.sample)
     engine = results["engine"]
     p99 = percentile(engine["lags"], 99) if engine["lags"] else float("nan")
     base = results.get("baseline")
@@ -564,9 +686,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:8s} lag {spread(result['lags'])} lost={result['lost']} "
                   f"duplicates={result['duplicates']}{bound}")
     print(f"total {time.perf_counter() - began:.0f}s")
+    rate = results["burst"]["posts_per_s"] if "burst" in results else float("nan")
+    cost = results.get("worker", {"statements": float("nan"), "cpu_ms": float("nan")})
     print(f"dispatch_lag p99_s={p99:.3f} baseline_p99_s={base_p99:.3f} "
           f"ratio={base_p99 / p99 if p99 > 0 else float('nan'):.1f} lost={engine['lost']} "
-          f"duplicates={engine['duplicates']}")
+          f"duplicates={engine['duplicates']} posts_per_s={rate:.1f} "
+          f"statements_per_post={cost['statements']:.2f} "
+          f"worker_cpu_ms_per_post={cost['cpu_ms']:.2f}")
     return 0
 
 

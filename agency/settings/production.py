@@ -26,10 +26,7 @@ if not FIELD_ENCRYPTION_KEYS:  # noqa: F405
     )
 REQUIRE_FIELD_ENCRYPTION_KEYS = True
 
-# Persistent connections, checked before reuse: a new connection per request or task cost the
-# publishing workers most of their time (bench/dispatch_lag.py) and the API 9 ms per request.
-DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DB_CONN_MAX_AGE", "60"))  # noqa: F405
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
+# Persistent, health-checked connections (DB_CONN_MAX_AGE, default 60 s): base.py.
 
 AGENCY_SCHEME = "https"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -49,8 +49,21 @@ def delivery_failed(delivery) -> None:
 
 def delivery_published(delivery_id: int) -> None:
     """Runs on the worker once the outcome is committed. Never raises."""
+    deliveries_published([delivery_id])
+
+
+def deliveries_published(delivery_ids: list[int]) -> None:
+    """``delivery_published`` for several deliveries: one query reads them all (none without
+    a receiver). Never raises; one receiver failing does not keep the others from the rest."""
+    if not delivery_ids or not delivery_published_signal.has_listeners(Delivery):
+        return
     try:
-        delivery = Delivery.objects.get(pk=delivery_id)
-        delivery_published_signal.send(sender=Delivery, delivery=delivery)
-    except Exception:  # noqa: BLE001 - the post is out and recorded; a receiver must not undo it
-        logger.exception("a delivery_published receiver failed for delivery %s", delivery_id)
+        deliveries = list(Delivery.objects.filter(pk__in=delivery_ids).order_by("pk"))
+    except Exception:  # noqa: BLE001 - the posts are out and recorded
+        logger.exception("could not read deliveries %s for delivery_published", delivery_ids)
+        return
+    for delivery in deliveries:
+        try:
+            delivery_published_signal.send(sender=Delivery, delivery=delivery)
+        except Exception:  # noqa: BLE001 - the post is out and recorded; a receiver must not
+            logger.exception("a delivery_published receiver failed for delivery %s", delivery.pk)

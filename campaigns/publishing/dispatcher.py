@@ -58,13 +58,15 @@ def hand_over(claims: list[tuple[int, str]], func: str) -> None:
         async_task(func, pk, claim, save=False, task_name=f"delivery-{pk}", broker=_queue())
 
 
-def chunks(claims: list, workers: int, largest: int) -> list[list]:
+def chunks(claims: list, workers: int, largest: int, *, full: bool = False) -> list[list]:
     """Split a tick's claims over the workers: one task each while there are few (they go out
     in parallel), batches of up to ``largest`` when many are due at once (each task costs the
-    queue a round trip; a batch pays it once)."""
+    queue a round trip; a batch pays it once). ``full``: under a backlog, tasks of ``largest``
+    (the workers are busy anyway; fewer, fuller tasks cost less per post)."""
     if not claims:
         return []
-    size = max(1, min(largest, -(-len(claims) // max(1, workers))))
+    size = largest if full else min(largest, -(-len(claims) // max(1, workers)))
+    size = max(1, size)
     return [claims[i:i + size] for i in range(0, len(claims), size)]
 
 
@@ -97,15 +99,19 @@ def dispatch_once() -> int:
 
     Only as many as the workers can start soon are claimed (``MAX_WAITING``): under a backlog
     the rest stay scheduled, instead of waiting in the queue past their lease and being claimed
-    and queued again and again."""
+    and queued again and again. While the workers still have claimed posts to start, it waits
+    until a full task fits, and claims whole tasks; a claim cut short by that limit (more are
+    due) goes out in full tasks, not one small task per worker each tick."""
     workers = settings.Q_CLUSTER.get("workers", 2)
-    room = config("MAX_WAITING") or workers * config("DELIVERIES_PER_TASK") * 2
-    room -= waiting_for_workers()
-    if room <= 0:
+    per_task = max(1, config("DELIVERIES_PER_TASK"))
+    waiting = waiting_for_workers()
+    room = (config("MAX_WAITING") or workers * per_task * 2) - waiting
+    if room <= 0 or (waiting and room < per_task):
         return 0
-    claims = transitions.claim_due(batch=min(room, config("BATCH")),
-                                   prefetch=config("PREFETCH_SECONDS"))
-    for chunk in chunks(claims, workers, config("DELIVERIES_PER_TASK")):
+    want = min(room if room < per_task else room // per_task * per_task, config("BATCH"))
+    claims = transitions.claim_due(batch=want, prefetch=config("PREFETCH_SECONDS"))
+    backlog = len(claims) >= want
+    for chunk in chunks(claims, workers, per_task, full=backlog):
         async_task("campaigns.publishing.worker.deliver_batch", chunk, save=False,
                    task_name=f"deliveries-{chunk[0][0]}", broker=_queue())
     return len(claims)

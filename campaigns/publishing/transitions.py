@@ -215,6 +215,27 @@ RETURNING sending_at
 """  # noqa: S608
 
 
+# claimed or unconfirmed → published, for several deliveries in one statement: each row changes
+# only if its claim still holds it, and its event is recorded by the same statement.
+SUCCEED_MANY = f"""
+WITH done AS (
+    SELECT * FROM unnest(%s::bigint[], %s::uuid[], %s::text[], %s::text[], %s::text[])
+        AS t(id, claim, remote_id, remote_url, detail)),
+moved AS (
+    UPDATE {T} d
+       SET state = 'published', remote_id = done.remote_id, remote_url = done.remote_url,
+           published_at = statement_timestamp(), lease_until = NULL, error = '',
+           updated_at = statement_timestamp()
+      FROM done
+     WHERE d.id = done.id AND d.claim = done.claim AND d.state IN ('claimed', 'unconfirmed')
+    RETURNING d.id, d.network, d.channel_id, d.client_id, done.detail),
+recorded AS (
+    INSERT INTO public.publishing_deliveryevent (delivery_id, at, kind, detail)
+    SELECT id, statement_timestamp(), 'published', detail FROM moved)
+SELECT id, network, channel_id, client_id FROM moved
+"""  # noqa: S608 - table names only
+
+
 def _claim(sql: str, params: list) -> list[tuple[int, str]]:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [*params, config("LEASE_SECONDS")])
@@ -305,15 +326,35 @@ def cancel_withdrawn(delivery: Delivery, claim: str) -> Outcome:
 def succeed(delivery: Delivery, claim: str, remote_id: str, url: str, *,
             checked: bool = False) -> Outcome:
     """claimed or unconfirmed → published; the webhooks hear of it once committed."""
-    detail = (("Found on the network after an unknown outcome: " if checked else "")
-              + (url or remote_id))
-    done = _under_claim(delivery, claim, GOING, EventKind.PUBLISHED, detail,
-                        state=State.PUBLISHED, remote_id=remote_id[:255], remote_url=url[:500],
-                        published_at=timezone.now(), lease_until=None, error="")
-    if not done:
-        return Outcome.STALE
-    transaction.on_commit(lambda: alerts.delivery_published(delivery.pk))  # webhooks
-    return Outcome.PUBLISHED
+    return succeed_many([(delivery.pk, claim, remote_id, url)], checked=checked)[delivery.pk]
+
+
+def succeed_many(items: list[tuple[int, str, str, str]], *,
+                 checked: bool = False) -> dict[int, Outcome]:
+    """``succeed`` for several deliveries ``(id, claim, remote_id, url)`` at once: one statement
+    changes those the claim still holds and records their events (a worker records the posts
+    of a batch together, not one transaction each). Returns each id's ``Outcome``; the webhooks
+    hear of them once committed."""
+    if not items:
+        return {}
+    prefix = "Found on the network after an unknown outcome: " if checked else ""
+    ids, claims, remote_ids, urls, details = [], [], [], [], []
+    for pk, claim, remote_id, url in items:
+        ids.append(int(pk))
+        claims.append(str(claim))
+        remote_ids.append(remote_id[:255])
+        urls.append(url[:500])
+        details.append((prefix + (url or remote_id))[:2000])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(SUCCEED_MANY, [ids, claims, remote_ids, urls, details])
+        moved = [About(*row) for row in cursor.fetchall()]
+        _announce([(about, EventKind.PUBLISHED) for about in moved])
+        published = [about.pk for about in moved]
+        if published:
+            transaction.on_commit(lambda: alerts.deliveries_published(published))  # webhooks
+    outcomes = dict.fromkeys(ids, Outcome.STALE)
+    outcomes.update(dict.fromkeys(published, Outcome.PUBLISHED))
+    return outcomes
 
 
 def fail(delivery: Delivery, claim: str, message: str) -> Outcome:

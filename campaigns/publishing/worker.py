@@ -26,6 +26,8 @@ from campaigns.publishing import adapters, config, connected, transitions
 from campaigns.publishing.models import CrisisHold, Delivery, State
 from campaigns.publishing.outbox import hold_matches
 from campaigns.publishing.transitions import Outcome
+from tenants.models import Client
+from tenants.tasks import _schema_served
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +48,14 @@ def _db_retry(func, *args, attempts: int = 20, **kwargs):
             connection.close()
             time.sleep(0.5)
     return None
+
+
+def _start_on_public() -> None:
+    """A task starts on the public schema with the path set afresh. The connection persists
+    from task to task (``CONN_MAX_AGE``): whatever an earlier task left on it (a brand's schema,
+    a ``SET search_path`` made behind django-tenants' back) must not decide where this one
+    reads and writes. Costs one ``SET`` per task; each brand's posts then set their own."""
+    connection.set_schema_to_public()
 
 
 def _start(delivery: Delivery, claim: str, holds) -> Outcome | Delivery:
@@ -122,53 +132,125 @@ def deliver_batch(items: list) -> list[Outcome]:
 
     The dispatcher hands deliveries over up to ``PREFETCH_SECONDS`` early, so the queue's own
     latency is spent before the post's time; here each waits for its time, then goes out."""
+    _start_on_public()
     claims = {int(pk): str(claim) for pk, claim in items}
     rows = _db_retry(lambda: list(Delivery.objects.filter(
         pk__in=list(claims), state=State.CLAIMED, sending_at__isnull=True)))
-    rows = sorted((d for d in rows if str(d.claim) == claims[d.pk]),
-                  key=lambda d: d.next_attempt_at)
+    rows = in_brand_runs(sorted((d for d in rows if str(d.claim) == claims[d.pk]),
+                                key=lambda d: d.next_attempt_at), timezone.now())
     holds = _db_retry(lambda: list(CrisisHold.objects.filter(released_at__isnull=True)))
+    brands = _db_retry(lambda: {c.schema_name: c for c in Client.objects.filter(
+        schema_name__in={d.schema_name for d in rows})})
     outcomes = dict.fromkeys(claims, Outcome.STALE)
     channels: dict = {}
-    for delivery in rows:
-        wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
-        if wait > 0:
-            time.sleep(wait)
-        outcomes[delivery.pk] = _deliver_one(delivery, claims[delivery.pk], holds, channels)
+    served: set[str] = set()
+    sent = _Published(outcomes)
+    try:
+        for delivery in rows:
+            wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
+            if wait > 0:
+                sent.record()  # nothing is held back while the worker waits
+                time.sleep(wait)
+            _enter(delivery.schema_name, brands)
+            served.add(delivery.schema_name)
+            claim = claims[delivery.pk]
+            result = _deliver_one(delivery, claim, holds, channels)
+            if isinstance(result, adapters.Published):
+                sent.add(delivery.pk, claim, result)
+            else:
+                outcomes[delivery.pk] = result
+    finally:
+        connection.set_schema_to_public()
+        sent.record()
+        # the connection persists: renewed after TENANT_CONNECTION_MAX_SCHEMAS brands, as the
+        # other tasks' (PostgreSQL caches every relation it touched, hundreds per brand)
+        for schema_name in served:
+            _schema_served(schema_name)
     return [outcomes[int(pk)] for pk, _ in items]
 
 
-def _deliver_one(delivery: Delivery, claim: str, holds, channels: dict) -> Outcome:
-    with schema_context(delivery.schema_name):
-        try:  # everything that can fail before the network call, while nothing is sent
-            adapter = _db_retry(_adapter, delivery, channels)
-            post = outgoing(delivery, media_data=adapter.reads_media)
-        except adapters.Permanent as exc:
-            return _db_retry(transitions.fail, delivery, claim, exc.message)
-        started = _db_retry(_start, delivery, claim, holds)
-        if not isinstance(started, Delivery):
-            return started
-        try:
-            result = adapter.publish(post)
-        except adapters.Transient as exc:
-            return _db_retry(transitions.fail_transient, delivery, claim, exc.message,
-                             exc.retry_after)
-        except adapters.NeedsReconnect as exc:  # nothing sent: it waits for a reconnection
-            return _db_retry(connected.wait_for_reconnect, delivery, claim, adapter.channel,
-                             exc.message)
-        except adapters.Permanent as exc:
-            return _db_retry(transitions.fail, delivery, claim, exc.message)
-        except adapters.Unknown as exc:
-            return _db_retry(transitions.mark_unconfirmed, delivery, claim, exc.message)
-        except Exception as exc:  # noqa: BLE001 - the post may be out: never guess
-            logger.exception("delivery %s: unexpected error while publishing", delivery.pk)
-            return _db_retry(transitions.mark_unconfirmed, delivery, claim,
-                             f"Unexpected error: {exc}")
-        return _db_retry(transitions.succeed, delivery, claim, result.remote_id, result.url)
+def in_brand_runs(rows: list[Delivery], now) -> list[Delivery]:
+    """The posts already due, brand by brand (each brand where its first post was, each
+    brand's in time order), then those not yet due in time order: a brand's posts due together
+    (one post to several channels, a backlog) share one schema switch."""
+    due = [d for d in rows if d.next_attempt_at <= now]
+    first: dict[str, int] = {}
+    for delivery in due:
+        first.setdefault(delivery.schema_name, len(first))
+    return sorted(due, key=lambda d: first[d.schema_name]) + rows[len(due):]
+
+
+def _enter(schema_name: str, brands: dict) -> None:
+    """Switch the connection to the delivery's brand unless it is there already (asked of
+    django-tenants, which sets the path again after any switch, rollback or reconnection).
+    With the brand's ``Client`` where there is one: its links need no query for it."""
+    if connection.schema_name == schema_name:
+        return
+    if schema_name in brands:
+        connection.set_tenant(brands[schema_name])
+    else:
+        connection.set_schema(schema_name)
+
+
+class _Published:
+    """Posts the networks took, recorded together (``transitions.succeed_many``: one statement
+    for several) at the latest ``RECORD_AFTER_SECONDS`` after the first of them went out, before
+    the worker waits for a later post's time, and at the end of the batch. Until then a post is
+    out but still recorded as sending; a worker that dies meanwhile leaves it to the lease, and
+    the network is asked (``check``), never sent again blindly."""
+
+    RECORD_AFTER_SECONDS = 1.0
+
+    def __init__(self, outcomes: dict):
+        self.outcomes, self.items, self.since = outcomes, [], 0.0
+
+    def add(self, pk: int, claim: str, result: adapters.Published) -> None:
+        if not self.items:
+            self.since = time.monotonic()
+        self.items.append((pk, claim, result.remote_id, result.url))
+        if time.monotonic() - self.since >= self.RECORD_AFTER_SECONDS:
+            self.record()
+
+    def record(self) -> None:
+        items, self.items = self.items, []
+        if items:
+            self.outcomes.update(_db_retry(transitions.succeed_many, items))
+
+
+def _deliver_one(delivery: Delivery, claim: str, holds,
+                 channels: dict) -> Outcome | adapters.Published:
+    """Publish one delivery, inside its brand's schema (``_enter``); what the network
+    answered, or what happened instead (recorded)."""
+    try:  # everything that can fail before the network call, while nothing is sent
+        adapter = _db_retry(_adapter, delivery, channels)
+        post = outgoing(delivery, media_data=adapter.reads_media)
+    except adapters.Permanent as exc:
+        return _db_retry(transitions.fail, delivery, claim, exc.message)
+    started = _db_retry(_start, delivery, claim, holds)
+    if not isinstance(started, Delivery):
+        return started
+    try:
+        result = adapter.publish(post)
+    except adapters.Transient as exc:
+        return _db_retry(transitions.fail_transient, delivery, claim, exc.message,
+                         exc.retry_after)
+    except adapters.NeedsReconnect as exc:  # nothing sent: it waits for a reconnection
+        return _db_retry(connected.wait_for_reconnect, delivery, claim, adapter.channel,
+                         exc.message)
+    except adapters.Permanent as exc:
+        return _db_retry(transitions.fail, delivery, claim, exc.message)
+    except adapters.Unknown as exc:
+        return _db_retry(transitions.mark_unconfirmed, delivery, claim, exc.message)
+    except Exception as exc:  # noqa: BLE001 - the post may be out: never guess
+        logger.exception("delivery %s: unexpected error while publishing", delivery.pk)
+        return _db_retry(transitions.mark_unconfirmed, delivery, claim,
+                         f"Unexpected error: {exc}")
+    return result  # recorded with the batch's other posts (_Published)
 
 
 def check(delivery_id: int, claim: str) -> Outcome:
     """Ask the network whether an unconfirmed delivery's post is there."""
+    _start_on_public()
     delivery = _db_retry(lambda: Delivery.objects.filter(
         pk=delivery_id, claim=claim, state=State.UNCONFIRMED).first())
     if delivery is None:

@@ -418,6 +418,37 @@ def test_a_busy_tick_is_split_over_the_workers_in_batches():
     assert dispatcher.chunks([], 2, 20) == []
 
 
+def test_under_a_backlog_the_dispatcher_hands_over_full_tasks(settings):
+    from unittest import mock
+
+    settings.PUBLISHING = {**settings.PUBLISHING, "DELIVERIES_PER_TASK": 20, "MAX_WAITING": 0,
+                           "BATCH": 200}
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "workers": 2}  # room: 80 claimed, unstarted
+
+    def tick(waiting: int, due: int) -> tuple[list[int], list[int]]:
+        """(the batch sizes asked for, the task sizes handed over) of one look at the queue."""
+        asked = []
+
+        def claim_due(batch, prefetch):
+            asked.append(batch)
+            return [(n, "c") for n in range(min(batch, due))]
+
+        with mock.patch.object(dispatcher, "waiting_for_workers", return_value=waiting), \
+                mock.patch.object(dispatcher.transitions, "claim_due", claim_due), \
+                mock.patch.object(dispatcher, "async_task") as enqueue:
+            dispatcher.dispatch_once()
+        return asked, [len(call.args[1]) for call in enqueue.call_args_list]
+
+    assert tick(waiting=0, due=3) == ([80], [2, 1])  # a few: spread over the workers
+    assert tick(waiting=0, due=5000) == ([80], [20, 20, 20, 20])
+    # the workers busy with 45 claimed posts: one full task fits, one is claimed
+    assert tick(waiting=45, due=5000) == ([20], [20])
+    # not a full task's room while the workers have posts to start: wait for it
+    assert tick(waiting=70, due=5000) == ([], [])
+    assert tick(waiting=0, due=50) == ([80], [20, 20, 10])  # under the room: not a backlog
+    assert tick(waiting=0, due=30) == ([80], [15, 15])
+
+
 def test_the_dispatcher_claims_no_more_than_the_workers_can_start_soon(world, kit, settings):
     settings.PUBLISHING = {**settings.PUBLISHING, "MAX_WAITING": 1}
     first, second = _due(kit, [kit.sandbox, kit.hook])

@@ -94,6 +94,74 @@ def test_a_worker_step_under_a_claim_that_no_longer_holds_changes_nothing(world,
 
 
 @pytest.mark.django_db
+def test_posts_recorded_together_change_only_where_their_claim_still_holds(
+        world, kit, django_capture_on_commit_callbacks):
+    from campaigns.publishing.alerts import delivery_published_signal
+
+    heard = []
+
+    def receiver(sender, delivery, **kwargs):
+        heard.append(delivery.pk)
+
+    first, second, third = _delivery(kit), _delivery(kit), _delivery(kit)
+    ids = [first.pk, second.pk, third.pk]
+    Delivery.objects.filter(pk__in=ids).update(next_attempt_at=timezone.now())
+    claims = dict(transitions.claim_due())
+    with schema_context(kit.schema):
+        transitions.cancel_page(third.page_id, "Unpublished.")  # withdrawn, still claimed
+    wrong = "00000000-0000-0000-0000-000000000000"
+    delivery_published_signal.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            outcomes = transitions.succeed_many([
+                (first.pk, claims[first.pk], "r1", "https://example.social/@acme/1"),
+                (second.pk, wrong, "r2", "https://example.social/@acme/2"),
+                (third.pk, claims[third.pk], "r3", "")])
+    finally:
+        delivery_published_signal.disconnect(receiver)
+    assert outcomes == {first.pk: Outcome.PUBLISHED, second.pk: Outcome.STALE,
+                        third.pk: Outcome.PUBLISHED}  # out is out, withdrawn or not
+    rows = {d.pk: d for d in Delivery.objects.filter(pk__in=ids)}
+    assert rows[first.pk].state == State.PUBLISHED and rows[first.pk].remote_id == "r1"
+    assert rows[first.pk].remote_url.endswith("/1") and rows[first.pk].published_at
+    assert rows[second.pk].state == State.CLAIMED and rows[second.pk].remote_id == ""
+    assert rows[third.pk].remote_url == "" and rows[third.pk].remote_id == "r3"
+    assert list(rows[first.pk].events.values_list("kind", "detail"))[-1] == (
+        EventKind.PUBLISHED, "https://example.social/@acme/1")
+    assert list(rows[third.pk].events.values_list("kind", "detail"))[-1] == (
+        EventKind.PUBLISHED, "r3")
+    assert not rows[second.pk].events.filter(kind=EventKind.PUBLISHED).exists()
+    assert sorted(heard) == sorted([first.pk, third.pk])  # the webhooks hear of each once
+
+
+@pytest.mark.django_db
+def test_the_webhooks_hear_of_each_post_of_a_batch_read_in_one_query(world, kit):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from campaigns.publishing import alerts
+
+    heard = []
+
+    def receiver(sender, delivery, **kwargs):
+        heard.append(delivery.pk)
+        if len(heard) == 1:
+            raise RuntimeError("a receiver that fails")
+
+    deliveries = [_delivery(kit) for _ in range(3)]
+    alerts.delivery_published_signal.connect(receiver)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            alerts.deliveries_published([d.pk for d in deliveries])
+    finally:
+        alerts.delivery_published_signal.disconnect(receiver)
+    assert heard == sorted(d.pk for d in deliveries)  # the failing one did not stop the rest
+    reads = [q["sql"] for q in queries.captured_queries
+             if q["sql"].startswith('SELECT "publishing_delivery"')]
+    assert len(reads) == 1
+
+
+@pytest.mark.django_db
 def test_staff_retry_and_an_operators_replay_are_the_same_transition(world, kit):
     first, second = _delivery(kit), _delivery(kit)
     Delivery.objects.filter(pk__in=[first.pk, second.pk]).update(

@@ -34,7 +34,7 @@ from wagtail.models import (
 
 from tenants.models import Client, Role, RoleGroup
 from tenants.roles import COLLECTION_PERMISSIONS, MODEL_PERMISSIONS
-from tenants.rollout import unapplied_in
+from tenants.rollout import client_schemas, unapplied_in
 
 # Wagtail's migrations create these global groups, with grants in whichever schema they run in.
 # Nothing here uses them: brands have their own role groups.
@@ -101,8 +101,10 @@ def wagtail_groups_remove() -> int:
     if not ids:
         return 0
     quote = connection.ops.quote_name
+    template = template_schema()
     with connection.cursor() as cursor:
-        # Brands' tables point at the shared group table too: find every such column.
+        # The columns that hold a group's id: public's and the template's carry foreign keys to
+        # the group table; brands do not (tenants.clone) and have the template's tables.
         cursor.execute("""
             SELECT n.nspname, c.relname, a.attname
               FROM pg_constraint k
@@ -111,7 +113,20 @@ def wagtail_groups_remove() -> int:
               JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
              WHERE k.contype = 'f' AND k.confrelid = %s::regclass""",
                        [f"{quote(get_public_schema_name())}.{quote(Group._meta.db_table)}"])
-        for schema, table, column in cursor.fetchall():
+        found = set(cursor.fetchall())
+        in_template = sorted({(table, column) for schema, table, column in found
+                              if schema == template})
+        brands = [schema for schema in client_schemas()
+                  if schema not in {schema for schema, _, _ in found}]
+        if in_template and brands:
+            cursor.execute("SELECT n.nspname, c.relname FROM pg_class c "
+                           "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                           "WHERE c.relkind = 'r' AND n.nspname = ANY(%s) AND c.relname = ANY(%s)",
+                           [brands, [table for table, _ in in_template]])
+            present = set(cursor.fetchall())
+            found |= {(schema, table, column) for schema in brands
+                      for table, column in in_template if (schema, table) in present}
+        for schema, table, column in sorted(found):
             cursor.execute(f"DELETE FROM {quote(schema)}.{quote(table)} "  # noqa: S608
                            f"WHERE {quote(column)} = ANY(%s)", [ids])
     Group.objects.filter(pk__in=ids).delete()

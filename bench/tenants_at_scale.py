@@ -2,6 +2,7 @@
 all of them with ``manage.py migrate``, then time a no-op ``migrate``.
 
     python bench/tenants_at_scale.py [--brands 1000] [--parallel N] [--provision-parallel M]
+                                     [--provision-only]
 
 Works in a throwaway database (``tenants_scale_<pid>``) on the configured server (``DATABASE_URL``
 if set, else the embedded PostgreSQL), dropped at the end. Settings: ``bench.scale_settings`` (the
@@ -56,8 +57,8 @@ def _fresh_connections() -> None:
         conn.connection = None
 
 
-def provision(n: int, workers: int, seconds: dict[int, float]) -> list[tuple[int, str]]:
-    """Provision brands scale-00000 .. in ``workers`` forked processes; returns failures and
+def provision(numbers: range, workers: int, seconds: dict[int, float]) -> list[tuple[int, str]]:
+    """Provision brands scale-<number> in ``workers`` forked processes; returns failures and
     fills ``seconds`` (brand number -> seconds its ``client_provision`` took)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -66,10 +67,10 @@ def provision(n: int, workers: int, seconds: dict[int, float]) -> list[tuple[int
 
     from tenants.progress import ProgressBar
 
-    bar = ProgressBar(n, label="Provisioning")
+    bar = ProgressBar(len(numbers), label="Provisioning")
     failures = []
     if workers <= 1:
-        results = map(_provision_one, range(n))
+        results = map(_provision_one, numbers)
         for i, error, took in results:
             seconds[i] = took
             if error:
@@ -79,7 +80,7 @@ def provision(n: int, workers: int, seconds: dict[int, float]) -> list[tuple[int
     connections.close_all()
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=_fresh_connections) as pool:
-        for i, error, took in pool.map(_provision_one, range(n), chunksize=8):
+        for i, error, took in pool.map(_provision_one, numbers, chunksize=8):
             seconds[i] = took
             if error:
                 failures.append((i, error))
@@ -213,11 +214,115 @@ def session_memory(limit: int) -> tuple[float, float]:
     return max(peak, final), final
 
 
+# --- Where one provision's time goes --------------------------------------------------------------
+
+_PHASES = [  # (label, test on a clone statement), first match wins
+    ("clone: create tables", lambda s: s.startswith(("CREATE SCHEMA", "CREATE TABLE"))),
+    ("clone: copy rows", lambda s: s.startswith("INSERT INTO")),
+    ("clone: sequences", lambda s: s.startswith(("SELECT setval", "DO $$"))),
+    ("clone: foreign keys to public", lambda s: " FOREIGN KEY " in s and "REFERENCES public." in s),
+    ("clone: foreign keys inside", lambda s: " FOREIGN KEY " in s),
+    ("clone: primary/unique/check", lambda s: s.startswith("ALTER TABLE")),
+    ("clone: indexes", lambda s: s.startswith(("CREATE INDEX", "CREATE UNIQUE INDEX"))),
+]
+
+
+class _StepClock:
+    """Exclusive time per step: a nested step's time is not counted in its caller's."""
+
+    def __init__(self):
+        self.spent: dict[str, float] = {}
+        self.stack: list[list] = []
+
+    def run(self, label: str, func, *args, **kwargs):
+        frame = [label, 0.0]
+        self.stack.append(frame)
+        start = time.perf_counter()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            elapsed = time.perf_counter() - start
+            self.stack.pop()
+            self.spent[label] = self.spent.get(label, 0.0) + (elapsed - frame[1]) * 1000
+            if self.stack:
+                self.stack[-1][1] += elapsed
+
+    def wrap(self, label: str, func):
+        return lambda *args, **kwargs: self.run(label, func, *args, **kwargs)
+
+    def inside(self, label: str) -> bool:
+        return any(frame[0] == label for frame in self.stack)
+
+
+def provision_profile(slug: str) -> tuple[float, dict[str, float]]:
+    """Provision one brand with its steps timed; (seconds, {step: ms}). The clone's statements
+    are timed by kind (a multi-statement script is sent one statement at a time here: a few ms
+    of extra round trips), and so are its catalog reads, the role groups, the brand's setup (and
+    each registered step in it), the audit row and the commit; "client_provision (rest)" is the
+    rest: checks, the client and domain rows, Django's own work."""
+    from contextlib import ExitStack
+    from unittest import mock
+
+    from django.db import connection
+
+    import tenants.models
+    import tenants.services
+    from tenants import provisioning
+
+    clock = _StepClock()
+
+    def statements(execute, sql, params, many, context):
+        if params is None and ";\n" in sql:  # a script: time each statement by its kind
+            for part in sql.split(";\n"):
+                kind = next((label for label, test in _PHASES if test(part.lstrip())),
+                            "clone: other")
+                clock.run(kind, execute, part, None, many, context)
+            return None
+        if clock.inside("clone") and "pg_" in sql:
+            return clock.run("clone: catalog reads", execute, sql, params, many, context)
+        return execute(sql, params, many, context)
+
+    with ExitStack() as stack:
+        for name in ("role_groups_create", "brand_schema_setup", "audit"):
+            stack.enter_context(mock.patch.object(
+                tenants.services, name, clock.wrap(name, getattr(tenants.services, name))))
+        stack.enter_context(mock.patch.object(
+            tenants.models, "schema_clone", clock.wrap("clone", tenants.models.schema_clone)))
+        steps = {key: provisioning.SetupStep(step.name,
+                                             clock.wrap(f"brand step {step.name}", step.func),
+                                             step.order)
+                 for key, step in provisioning._BRAND_STEPS.items()}
+        stack.enter_context(mock.patch.dict(provisioning._BRAND_STEPS, steps))
+        stack.enter_context(connection.execute_wrapper(statements))
+        stack.enter_context(mock.patch.object(connection, "_commit",
+                                              clock.wrap("commit", connection._commit)))
+        start = time.perf_counter()
+        clock.run("client_provision (rest)", tenants.services.client_provision,
+                  name=f"Profiled {slug}", slug=slug)
+        total = time.perf_counter() - start
+    connection.set_schema_to_public()
+    return total, clock.spent
+
+
+def print_profiles(profiles: list[tuple[int, float, dict[str, float]]]) -> None:
+    """A table: step -> ms, one column per profile (taken at a number of existing brands)."""
+    labels: list[str] = []
+    for _, _, spent in profiles:
+        labels += [label for label in spent if label not in labels]
+    header = " | ".join(f"at {brands:5d} brands" for brands, _, _ in profiles)
+    print(f"one provision, step -> ms             | {header}")
+    for label in sorted(labels, key=lambda lb: -max(s.get(lb, 0) for _, _, s in profiles)):
+        print(f"  {label:36s} | " + " | ".join(f"{s.get(label, 0):14.1f}"
+                                               for _, _, s in profiles))
+    print(f"  {'total':36s} | " + " | ".join(f"{t * 1000:14.1f}" for _, t, _ in profiles),
+          flush=True)
+
+
 def p50(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def run(n: int, parallel: int, provision_parallel: int) -> dict:
+def run(n: int, parallel: int, provision_parallel: int, provision_only: bool = False) -> dict:
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
@@ -235,8 +340,20 @@ def run(n: int, parallel: int, provision_parallel: int) -> dict:
     rows_before, bytes_before = catalog_size()
     start = time.perf_counter()
     seconds: dict[int, float] = {}
-    failures = provision(n, provision_parallel, seconds)
-    provision_s = time.perf_counter() - start
+    profiles = []
+    # One provision profiled with ~10 brands in place, and one after all N (not counted in the
+    # p50s nor in provision_s).
+    early = min(n, 10)
+    failures = provision(range(early), provision_parallel, seconds)
+    pause = time.perf_counter()
+    took, spent = provision_profile("scale-profile-early")
+    profiles.append((early, took, spent))
+    paused = time.perf_counter() - pause
+    failures += provision(range(early, n), provision_parallel, seconds)
+    provision_s = time.perf_counter() - start - paused
+    took, spent = provision_profile("scale-profile-late")
+    profiles.append((n + 1, took, spent))
+    print_profiles(profiles)
     for i, error in failures[:10]:
         print(f"provisioning scale-{i:05d} failed: {error}")
     print(f"provisioned {n - len(failures)} of {n} brands in {provision_s:.1f}s "
@@ -248,12 +365,17 @@ def run(n: int, parallel: int, provision_parallel: int) -> dict:
           if len(ordered) >= 2 else "", flush=True)
     rows, size = catalog_size()
     print(f"catalog: {rows} pg_class rows, database {size / 2**30:.2f} GB; per brand "
-          f"{(rows - rows_before) / max(1, n):.0f} relations, "
-          f"{(size - bytes_before) / max(1, n) / 2**20:.2f} MB empty", flush=True)
+          f"{(rows - rows_before) / (n + 2):.0f} relations, "
+          f"{(size - bytes_before) / (n + 2) / 2**20:.2f} MB empty", flush=True)
     print("one brand's relations: " + ", ".join(
         f"{count} {kind}" for kind, count in sorted(brand_relations("brand_scale_00000").items())),
         flush=True)
 
+    if provision_only:
+        print(f"load average at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
+        nan = float("nan")
+        return {"provision_s": provision_s, "migrate_s": nan, "noop_s": nan,
+                "inconsistent": len(failures), "p50_first": first, "p50_last": last}
     print(f"--- rollout of scale_app 0002 (a column + its index), {parallel} workers", flush=True)
     migrate_s, migrate_error = timed_migrate(parallel)
     print(f"rollout: {migrate_s:.1f}s" + (f" ({migrate_error})" if migrate_error else ""),
@@ -285,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="migration worker processes (default: min(4, CPUs))")
     parser.add_argument("--provision-parallel", type=int, default=2,
                         help="provisioning processes (default 2)")
+    parser.add_argument("--provision-only", action="store_true",
+                        help="stop after provisioning (no rollout, no-op or memory figures)")
     args = parser.parse_args(argv)
     if args.brands < 1:
         parser.error("--brands must be at least 1")
@@ -303,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         from tenants.rollout import default_parallel  # once Django is set up
 
         parallel = args.parallel or default_parallel()
-        figures = run(args.brands, parallel, args.provision_parallel)
+        figures = run(args.brands, parallel, args.provision_parallel, args.provision_only)
 
     print(f"tenants_at_scale n={args.brands} provision_s={figures['provision_s']:.1f} "
           f"migrate_s={figures['migrate_s']:.1f} noop_s={figures['noop_s']:.1f} "

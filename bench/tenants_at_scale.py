@@ -2,7 +2,7 @@
 all of them with ``manage.py migrate``, then time a no-op ``migrate``.
 
     python bench/tenants_at_scale.py [--brands 1000] [--parallel N] [--provision-parallel M]
-                                     [--provision-only]
+                                     [--spares 1|0] [--provision-only]
 
 Works in a throwaway database (``tenants_scale_<pid>``) on the configured server (``DATABASE_URL``
 if set, else the embedded PostgreSQL), dropped at the end. Settings: ``bench.scale_settings`` (the
@@ -11,7 +11,10 @@ column with its index). The brands are provisioned (cloned) while the template s
 the timed ``migrate`` applies 0002 to the template and then to every brand. A brand is counted
 inconsistent when its migration records differ from the template's, or it lacks the new column or
 its index. It also prints each ``client_provision``'s p50 over the first and the last hundred
-brands, the catalog's size (``pg_class`` rows, database bytes), each empty brand's relations by
+brands (with ``--spares 1``, the default, each finds a spare schema made just before it, untimed,
+as a worker makes one between two provisions; with ``--spares 0`` each clones the template),
+where one provision's time goes (step -> ms, cloning and taking a spare, at ~10 and at N
+brands), the catalog's size (``pg_class`` rows, database bytes), each empty brand's relations by
 kind and bytes, and the memory of one database session that has served every brand (with and
 without ``TENANT_CONNECTION_MAX_SCHEMAS``). Targets: the rollout within 600 s, the no-op within
 10 s, the last hundred's p50 within 0.5 s, 0 inconsistent. Last line:
@@ -34,18 +37,35 @@ ROOT = Path(__file__).resolve().parent.parent
 TABLE = "scale_app_scalenote"
 
 
+# Whether each provision finds a spare schema ready (made, untimed, just before it: what a
+# worker does between two provisions); set before the provisioning processes fork.
+SPARES = {"ready": True}
+
+
+def _spare_make() -> None:
+    from django.conf import settings
+
+    from tenants.spares import spare_make
+
+    spare_make(settings.TENANT_BASE_SCHEMA)
+
+
 def _provision_one(i: int) -> tuple[int, str | None, float]:
     """Provision brand ``i``: (i, error or None, seconds ``client_provision`` took)."""
     from django.db import connection
+    from django.test import override_settings
 
     from tenants.services import client_provision
 
-    start = time.perf_counter()
     try:
-        client_provision(name=f"Scale brand {i}", slug=f"scale-{i:05d}")
+        if SPARES["ready"]:
+            _spare_make()
+        start = time.perf_counter()
+        with override_settings(TENANT_SPARE_SCHEMAS=1 if SPARES["ready"] else 0):
+            client_provision(name=f"Scale brand {i}", slug=f"scale-{i:05d}")
         return i, None, time.perf_counter() - start
     except Exception as error:  # noqa: BLE001 - reported, the bench goes on
-        return i, f"{type(error).__name__}: {error}", time.perf_counter() - start
+        return i, f"{type(error).__name__}: {error}", float("nan")
     finally:
         connection.set_schema_to_public()
 
@@ -254,7 +274,7 @@ class _StepClock:
         return any(frame[0] == label for frame in self.stack)
 
 
-def provision_profile(slug: str) -> tuple[float, dict[str, float]]:
+def provision_profile(slug: str, spare: bool) -> tuple[float, dict[str, float]]:
     """Provision one brand with its steps timed; (seconds, {step: ms}). The clone's statements
     are timed by kind (a multi-statement script is sent one statement at a time here: a few ms
     of extra round trips), and so are its catalog reads, the role groups, the brand's setup (and
@@ -264,12 +284,15 @@ def provision_profile(slug: str) -> tuple[float, dict[str, float]]:
     from unittest import mock
 
     from django.db import connection
+    from django.test import override_settings
 
     import tenants.models
     import tenants.services
     from tenants import provisioning
 
     clock = _StepClock()
+    if spare:
+        _spare_make()
 
     def statements(execute, sql, params, many, context):
         if params is None and ";\n" in sql:  # a script: time each statement by its kind
@@ -288,6 +311,10 @@ def provision_profile(slug: str) -> tuple[float, dict[str, float]]:
                 tenants.services, name, clock.wrap(name, getattr(tenants.services, name))))
         stack.enter_context(mock.patch.object(
             tenants.models, "schema_clone", clock.wrap("clone", tenants.models.schema_clone)))
+        stack.enter_context(mock.patch.object(
+            tenants.models, "spare_claim", clock.wrap("spare: find, check, rename",
+                                                      tenants.models.spare_claim)))
+        stack.enter_context(override_settings(TENANT_SPARE_SCHEMAS=1 if spare else 0))
         steps = {key: provisioning.SetupStep(step.name,
                                              clock.wrap(f"brand step {step.name}", step.func),
                                              step.order)
@@ -304,17 +331,17 @@ def provision_profile(slug: str) -> tuple[float, dict[str, float]]:
     return total, clock.spent
 
 
-def print_profiles(profiles: list[tuple[int, float, dict[str, float]]]) -> None:
+def print_profiles(profiles: list[tuple[str, float, dict[str, float]]]) -> None:
     """A table: step -> ms, one column per profile (taken at a number of existing brands)."""
     labels: list[str] = []
     for _, _, spent in profiles:
         labels += [label for label in spent if label not in labels]
-    header = " | ".join(f"at {brands:5d} brands" for brands, _, _ in profiles)
+    header = " | ".join(f"{at:>20s}" for at, _, _ in profiles)
     print(f"one provision, step -> ms             | {header}")
     for label in sorted(labels, key=lambda lb: -max(s.get(lb, 0) for _, _, s in profiles)):
-        print(f"  {label:36s} | " + " | ".join(f"{s.get(label, 0):14.1f}"
+        print(f"  {label:36s} | " + " | ".join(f"{s.get(label, 0):20.1f}"
                                                for _, _, s in profiles))
-    print(f"  {'total':36s} | " + " | ".join(f"{t * 1000:14.1f}" for _, t, _ in profiles),
+    print(f"  {'total':36s} | " + " | ".join(f"{t * 1000:20.1f}" for _, t, _ in profiles),
           flush=True)
 
 
@@ -346,13 +373,15 @@ def run(n: int, parallel: int, provision_parallel: int, provision_only: bool = F
     early = min(n, 10)
     failures = provision(range(early), provision_parallel, seconds)
     pause = time.perf_counter()
-    took, spent = provision_profile("scale-profile-early")
-    profiles.append((early, took, spent))
+    for spare in (False, True):
+        took, spent = provision_profile(f"scale-profile-early-{int(spare)}", spare)
+        profiles.append((f"{early + spare} brands, {'spare' if spare else 'clone'}", took, spent))
     paused = time.perf_counter() - pause
     failures += provision(range(early, n), provision_parallel, seconds)
     provision_s = time.perf_counter() - start - paused
-    took, spent = provision_profile("scale-profile-late")
-    profiles.append((n + 1, took, spent))
+    for spare in (False, True):
+        took, spent = provision_profile(f"scale-profile-late-{int(spare)}", spare)
+        profiles.append((f"{n + 2 + spare} brands, {'spare' if spare else 'clone'}", took, spent))
     print_profiles(profiles)
     for i, error in failures[:10]:
         print(f"provisioning scale-{i:05d} failed: {error}")
@@ -365,8 +394,8 @@ def run(n: int, parallel: int, provision_parallel: int, provision_only: bool = F
           if len(ordered) >= 2 else "", flush=True)
     rows, size = catalog_size()
     print(f"catalog: {rows} pg_class rows, database {size / 2**30:.2f} GB; per brand "
-          f"{(rows - rows_before) / (n + 2):.0f} relations, "
-          f"{(size - bytes_before) / (n + 2) / 2**20:.2f} MB empty", flush=True)
+          f"{(rows - rows_before) / (n + 4):.0f} relations, "
+          f"{(size - bytes_before) / (n + 4) / 2**20:.2f} MB empty", flush=True)
     print("one brand's relations: " + ", ".join(
         f"{count} {kind}" for kind, count in sorted(brand_relations("brand_scale_00000").items())),
         flush=True)
@@ -407,6 +436,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="migration worker processes (default: min(4, CPUs))")
     parser.add_argument("--provision-parallel", type=int, default=2,
                         help="provisioning processes (default 2)")
+    parser.add_argument("--spares", type=int, choices=(0, 1), default=1,
+                        help="1 (default): a spare schema is made, untimed, before each timed "
+                             "provision, as a worker does between two; 0: every provision clones")
     parser.add_argument("--provision-only", action="store_true",
                         help="stop after provisioning (no rollout, no-op or memory figures)")
     args = parser.parse_args(argv)
@@ -420,9 +452,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.common import django_setup, throwaway_database
 
+    SPARES["ready"] = bool(args.spares)
     with throwaway_database(prefix="tenants_scale") as name:
         print(f"database {name} (bench.scale_settings); load average {os.getloadavg()[0]:.1f} "
-              f"({os.cpu_count()} CPUs)", flush=True)
+              f"({os.cpu_count()} CPUs); " + ("a spare ready for each provision" if args.spares
+                                              else "no spares: every provision clones"),
+              flush=True)
         django_setup()
         from tenants.rollout import default_parallel  # once Django is set up
 

@@ -166,13 +166,31 @@ def _permissions(names: list[str]) -> list[Permission]:
 
 
 def role_groups_create(client: Client) -> dict[str, Group]:
-    """One Django group per role for ``client``, each with the role's model permissions."""
-    groups = {}
-    for role in Role:
-        group, _ = Group.objects.get_or_create(name=f"{client.slug}: {role.label}")
-        RoleGroup.objects.get_or_create(group=group, defaults={"client": client, "role": role})
-        group.permissions.set(_permissions(MODEL_PERMISSIONS[role]))
-        groups[role] = group
+    """One Django group per role for ``client``, each with exactly the role's model permissions.
+    Set-wise (six statements for the four roles, not nine per role); idempotent: groups and
+    grants that exist are kept."""
+    names = {role: f"{client.slug}: {role.label}" for role in Role}
+    found = {g.name: g for g in Group.objects.filter(name__in=names.values())}
+    found |= {g.name: g for g in Group.objects.bulk_create(
+        [Group(name=name) for name in names.values() if name not in found])}
+    groups = {role: found[name] for role, name in names.items()}
+    RoleGroup.objects.bulk_create(
+        [RoleGroup(group=groups[role], client=client, role=role) for role in Role],
+        ignore_conflicts=True)  # one per group: a group that has one keeps it
+    wanted = sorted({name for role in Role for name in MODEL_PERMISSIONS[role]})
+    permissions = dict(zip(wanted, _permissions(wanted), strict=True))
+    through = Group.permissions.through
+    want = {(groups[role].pk, permissions[name].pk)
+            for role in Role for name in MODEL_PERMISSIONS[role]}
+    have = set(through.objects.filter(group__in=groups.values())
+               .values_list("group_id", "permission_id"))
+    if have - want:
+        stale = Q()
+        for group_id, permission_id in have - want:
+            stale |= Q(group_id=group_id, permission_id=permission_id)
+        through.objects.filter(stale).delete()
+    through.objects.bulk_create([through(group_id=g, permission_id=p)
+                                 for g, p in sorted(want - have)])
     return groups
 
 

@@ -119,3 +119,20 @@ def test_a_template_with_objects_the_clone_cannot_copy_is_refused(world):
         cursor.execute("CREATE VIEW odd_template.v AS SELECT * FROM odd_template.t")
     with pytest.raises(RuntimeError, match="view or materialised view v"):
         schema_clone("odd_template", "odd_clone")
+
+
+def test_keys_to_public_that_an_older_brand_has_are_dropped_by_the_command(world):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    schema = world.acme.client.schema_name
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER TABLE "{schema}".wagtailcore_revision ADD CONSTRAINT old_key '
+                       "FOREIGN KEY (user_id) REFERENCES public.auth_user (id) "
+                       "DEFERRABLE INITIALLY DEFERRED")
+    assert _keys_to_public(schema) == {("wagtailcore_revision", "old_key")}
+    out = StringIO()
+    call_command("drop_public_keys", stdout=out)
+    assert _keys_to_public(schema) == set()
+    assert "Dropped 1 foreign keys to public tables in 1 brands." in out.getvalue()

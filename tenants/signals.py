@@ -7,6 +7,7 @@ from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
 from tenants import ratelimit
+from tenants.models import AuditEvent, Client, Membership
 
 
 @receiver(user_login_failed)
@@ -27,8 +28,6 @@ def _keep_accounts_brands_name(sender, instance, **kwargs):
     (``tenants.clone``), so nothing in the database stops deleting one. An account that has or
     had a role at a brand that still exists is deactivated instead, and its work keeps its
     author."""
-    from tenants.models import AuditEvent, Client, Membership
-
     slugs = set(Membership.objects.filter(user=instance).values_list("client__slug", flat=True))
     slugs |= set(AuditEvent.objects.filter(
         action__in=("member.added", "member.role_changed"), detail__user=instance.get_username(),

@@ -20,6 +20,7 @@ import uuid
 
 from django.conf import settings
 from django.db import connection, transaction
+from django_q.tasks import async_task
 
 from tenants.clone import _literal, _quote, schema_clone, schema_oid, template_tables
 
@@ -130,8 +131,6 @@ def spares_fill(count: int | None = None, template: str | None = None, *,
 def spares_fill_later() -> None:
     """After the current transaction commits, have a worker make the spare just taken again."""
     def enqueue() -> None:
-        from django_q.tasks import async_task
-
         async_task("tenants.spares.spares_fill", task_name="tenants.spares.fill",
                    group="tenants.spares")
 

@@ -17,7 +17,8 @@ where one provision's time goes (step -> ms, cloning and taking a spare, at ~10 
 brands), the catalog's size (``pg_class`` rows, database bytes), each empty brand's relations by
 kind and bytes, and the memory of one database session that has served every brand (with and
 without ``TENANT_CONNECTION_MAX_SCHEMAS``). Targets: the rollout within 600 s, the no-op within
-10 s, the last hundred's p50 within 0.5 s, 0 inconsistent. Last line:
+10 s, the last hundred's p50 within 0.5 s, 0 inconsistent. ``provision_s`` is the wall time of
+the provisioning phase (with ``--spares 1`` it includes making the spares). Last line:
 
     tenants_at_scale n=<N> provision_s=<a> migrate_s=<b> noop_s=<c> inconsistent=<n> \
 provision_p50_first_s=<d> provision_p50_last_s=<e>

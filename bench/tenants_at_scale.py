@@ -2,6 +2,7 @@
 all of them with ``manage.py migrate``, then time a no-op ``migrate``.
 
     python bench/tenants_at_scale.py [--brands 1000] [--parallel N] [--provision-parallel M]
+                                     [--spares 1|0] [--provision-only]
 
 Works in a throwaway database (``tenants_scale_<pid>``) on the configured server (``DATABASE_URL``
 if set, else the embedded PostgreSQL), dropped at the end. Settings: ``bench.scale_settings`` (the
@@ -10,10 +11,14 @@ column with its index). The brands are provisioned (cloned) while the template s
 the timed ``migrate`` applies 0002 to the template and then to every brand. A brand is counted
 inconsistent when its migration records differ from the template's, or it lacks the new column or
 its index. It also prints each ``client_provision``'s p50 over the first and the last hundred
-brands, the catalog's size (``pg_class`` rows, database bytes), each empty brand's relations by
+brands (with ``--spares 1``, the default, each finds a spare schema made just before it, untimed,
+as a worker makes one between two provisions; with ``--spares 0`` each clones the template),
+where one provision's time goes (step -> ms, cloning and taking a spare, at ~10 and at N
+brands), the catalog's size (``pg_class`` rows, database bytes), each empty brand's relations by
 kind and bytes, and the memory of one database session that has served every brand (with and
 without ``TENANT_CONNECTION_MAX_SCHEMAS``). Targets: the rollout within 600 s, the no-op within
-10 s, the last hundred's p50 within 0.5 s, 0 inconsistent. Last line:
+10 s, the last hundred's p50 within 0.5 s, 0 inconsistent. ``provision_s`` is the wall time of
+the provisioning phase (with ``--spares 1`` it includes making the spares). Last line:
 
     tenants_at_scale n=<N> provision_s=<a> migrate_s=<b> noop_s=<c> inconsistent=<n> \
 provision_p50_first_s=<d> provision_p50_last_s=<e>
@@ -33,18 +38,35 @@ ROOT = Path(__file__).resolve().parent.parent
 TABLE = "scale_app_scalenote"
 
 
+# Whether each provision finds a spare schema ready (made, untimed, just before it: what a
+# worker does between two provisions); set before the provisioning processes fork.
+SPARES = {"ready": True}
+
+
+def _spare_make() -> None:
+    from django.conf import settings
+
+    from tenants.spares import spare_make
+
+    spare_make(settings.TENANT_BASE_SCHEMA)
+
+
 def _provision_one(i: int) -> tuple[int, str | None, float]:
     """Provision brand ``i``: (i, error or None, seconds ``client_provision`` took)."""
     from django.db import connection
+    from django.test import override_settings
 
     from tenants.services import client_provision
 
-    start = time.perf_counter()
     try:
-        client_provision(name=f"Scale brand {i}", slug=f"scale-{i:05d}")
+        if SPARES["ready"]:
+            _spare_make()
+        start = time.perf_counter()
+        with override_settings(TENANT_SPARE_SCHEMAS=1 if SPARES["ready"] else 0):
+            client_provision(name=f"Scale brand {i}", slug=f"scale-{i:05d}")
         return i, None, time.perf_counter() - start
     except Exception as error:  # noqa: BLE001 - reported, the bench goes on
-        return i, f"{type(error).__name__}: {error}", time.perf_counter() - start
+        return i, f"{type(error).__name__}: {error}", float("nan")
     finally:
         connection.set_schema_to_public()
 
@@ -56,8 +78,8 @@ def _fresh_connections() -> None:
         conn.connection = None
 
 
-def provision(n: int, workers: int, seconds: dict[int, float]) -> list[tuple[int, str]]:
-    """Provision brands scale-00000 .. in ``workers`` forked processes; returns failures and
+def provision(numbers: range, workers: int, seconds: dict[int, float]) -> list[tuple[int, str]]:
+    """Provision brands scale-<number> in ``workers`` forked processes; returns failures and
     fills ``seconds`` (brand number -> seconds its ``client_provision`` took)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -66,10 +88,10 @@ def provision(n: int, workers: int, seconds: dict[int, float]) -> list[tuple[int
 
     from tenants.progress import ProgressBar
 
-    bar = ProgressBar(n, label="Provisioning")
+    bar = ProgressBar(len(numbers), label="Provisioning")
     failures = []
     if workers <= 1:
-        results = map(_provision_one, range(n))
+        results = map(_provision_one, numbers)
         for i, error, took in results:
             seconds[i] = took
             if error:
@@ -79,7 +101,7 @@ def provision(n: int, workers: int, seconds: dict[int, float]) -> list[tuple[int
     connections.close_all()
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=_fresh_connections) as pool:
-        for i, error, took in pool.map(_provision_one, range(n), chunksize=8):
+        for i, error, took in pool.map(_provision_one, numbers, chunksize=8):
             seconds[i] = took
             if error:
                 failures.append((i, error))
@@ -213,11 +235,122 @@ def session_memory(limit: int) -> tuple[float, float]:
     return max(peak, final), final
 
 
+# --- Where one provision's time goes --------------------------------------------------------------
+
+_PHASES = [  # (label, test on a clone statement), first match wins
+    ("clone: create tables", lambda s: s.startswith(("CREATE SCHEMA", "CREATE TABLE"))),
+    ("clone: copy rows", lambda s: s.startswith("INSERT INTO")),
+    ("clone: sequences", lambda s: s.startswith(("SELECT setval", "DO $$"))),
+    ("clone: foreign keys to public", lambda s: " FOREIGN KEY " in s and "REFERENCES public." in s),
+    ("clone: foreign keys inside", lambda s: " FOREIGN KEY " in s),
+    ("clone: primary/unique/check", lambda s: s.startswith("ALTER TABLE")),
+    ("clone: indexes", lambda s: s.startswith(("CREATE INDEX", "CREATE UNIQUE INDEX"))),
+]
+
+
+class _StepClock:
+    """Exclusive time per step: a nested step's time is not counted in its caller's."""
+
+    def __init__(self):
+        self.spent: dict[str, float] = {}
+        self.stack: list[list] = []
+
+    def run(self, label: str, func, *args, **kwargs):
+        frame = [label, 0.0]
+        self.stack.append(frame)
+        start = time.perf_counter()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            elapsed = time.perf_counter() - start
+            self.stack.pop()
+            self.spent[label] = self.spent.get(label, 0.0) + (elapsed - frame[1]) * 1000
+            if self.stack:
+                self.stack[-1][1] += elapsed
+
+    def wrap(self, label: str, func):
+        return lambda *args, **kwargs: self.run(label, func, *args, **kwargs)
+
+    def inside(self, label: str) -> bool:
+        return any(frame[0] == label for frame in self.stack)
+
+
+def provision_profile(slug: str, spare: bool) -> tuple[float, dict[str, float]]:
+    """Provision one brand with its steps timed; (seconds, {step: ms}). The clone's statements
+    are timed by kind (a multi-statement script is sent one statement at a time here: a few ms
+    of extra round trips), and so are its catalog reads, the role groups, the brand's setup (and
+    each registered step in it), the audit row and the commit; "client_provision (rest)" is the
+    rest: checks, the client and domain rows, Django's own work."""
+    from contextlib import ExitStack
+    from unittest import mock
+
+    from django.db import connection
+    from django.test import override_settings
+
+    import tenants.models
+    import tenants.services
+    from tenants import provisioning
+
+    clock = _StepClock()
+    if spare:
+        _spare_make()
+
+    def statements(execute, sql, params, many, context):
+        if params is None and ";\n" in sql:  # a script: time each statement by its kind
+            for part in sql.split(";\n"):
+                kind = next((label for label, test in _PHASES if test(part.lstrip())),
+                            "clone: other")
+                clock.run(kind, execute, part, None, many, context)
+            return None
+        if clock.inside("clone") and "pg_" in sql:
+            return clock.run("clone: catalog reads", execute, sql, params, many, context)
+        return execute(sql, params, many, context)
+
+    with ExitStack() as stack:
+        for name in ("role_groups_create", "brand_schema_setup", "audit"):
+            stack.enter_context(mock.patch.object(
+                tenants.services, name, clock.wrap(name, getattr(tenants.services, name))))
+        stack.enter_context(mock.patch.object(
+            tenants.models, "schema_clone", clock.wrap("clone", tenants.models.schema_clone)))
+        stack.enter_context(mock.patch.object(
+            tenants.models, "spare_claim", clock.wrap("spare: find, check, rename",
+                                                      tenants.models.spare_claim)))
+        stack.enter_context(override_settings(TENANT_SPARE_SCHEMAS=1 if spare else 0))
+        steps = {key: provisioning.SetupStep(step.name,
+                                             clock.wrap(f"brand step {step.name}", step.func),
+                                             step.order)
+                 for key, step in provisioning._BRAND_STEPS.items()}
+        stack.enter_context(mock.patch.dict(provisioning._BRAND_STEPS, steps))
+        stack.enter_context(connection.execute_wrapper(statements))
+        stack.enter_context(mock.patch.object(connection, "_commit",
+                                              clock.wrap("commit", connection._commit)))
+        start = time.perf_counter()
+        clock.run("client_provision (rest)", tenants.services.client_provision,
+                  name=f"Profiled {slug}", slug=slug)
+        total = time.perf_counter() - start
+    connection.set_schema_to_public()
+    return total, clock.spent
+
+
+def print_profiles(profiles: list[tuple[str, float, dict[str, float]]]) -> None:
+    """A table: step -> ms, one column per profile (taken at a number of existing brands)."""
+    labels: list[str] = []
+    for _, _, spent in profiles:
+        labels += [label for label in spent if label not in labels]
+    header = " | ".join(f"{at:>20s}" for at, _, _ in profiles)
+    print(f"one provision, step -> ms             | {header}")
+    for label in sorted(labels, key=lambda lb: -max(s.get(lb, 0) for _, _, s in profiles)):
+        print(f"  {label:36s} | " + " | ".join(f"{s.get(label, 0):20.1f}"
+                                               for _, _, s in profiles))
+    print(f"  {'total':36s} | " + " | ".join(f"{t * 1000:20.1f}" for _, t, _ in profiles),
+          flush=True)
+
+
 def p50(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def run(n: int, parallel: int, provision_parallel: int) -> dict:
+def run(n: int, parallel: int, provision_parallel: int, provision_only: bool = False) -> dict:
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
@@ -235,8 +368,22 @@ def run(n: int, parallel: int, provision_parallel: int) -> dict:
     rows_before, bytes_before = catalog_size()
     start = time.perf_counter()
     seconds: dict[int, float] = {}
-    failures = provision(n, provision_parallel, seconds)
-    provision_s = time.perf_counter() - start
+    profiles = []
+    # One provision profiled with ~10 brands in place, and one after all N (not counted in the
+    # p50s nor in provision_s).
+    early = min(n, 10)
+    failures = provision(range(early), provision_parallel, seconds)
+    pause = time.perf_counter()
+    for spare in (False, True):
+        took, spent = provision_profile(f"scale-profile-early-{int(spare)}", spare)
+        profiles.append((f"{early + spare} brands, {'spare' if spare else 'clone'}", took, spent))
+    paused = time.perf_counter() - pause
+    failures += provision(range(early, n), provision_parallel, seconds)
+    provision_s = time.perf_counter() - start - paused
+    for spare in (False, True):
+        took, spent = provision_profile(f"scale-profile-late-{int(spare)}", spare)
+        profiles.append((f"{n + 2 + spare} brands, {'spare' if spare else 'clone'}", took, spent))
+    print_profiles(profiles)
     for i, error in failures[:10]:
         print(f"provisioning scale-{i:05d} failed: {error}")
     print(f"provisioned {n - len(failures)} of {n} brands in {provision_s:.1f}s "
@@ -248,12 +395,17 @@ def run(n: int, parallel: int, provision_parallel: int) -> dict:
           if len(ordered) >= 2 else "", flush=True)
     rows, size = catalog_size()
     print(f"catalog: {rows} pg_class rows, database {size / 2**30:.2f} GB; per brand "
-          f"{(rows - rows_before) / max(1, n):.0f} relations, "
-          f"{(size - bytes_before) / max(1, n) / 2**20:.2f} MB empty", flush=True)
+          f"{(rows - rows_before) / (n + 4):.0f} relations, "
+          f"{(size - bytes_before) / (n + 4) / 2**20:.2f} MB empty", flush=True)
     print("one brand's relations: " + ", ".join(
         f"{count} {kind}" for kind, count in sorted(brand_relations("brand_scale_00000").items())),
         flush=True)
 
+    if provision_only:
+        print(f"load average at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
+        nan = float("nan")
+        return {"provision_s": provision_s, "migrate_s": nan, "noop_s": nan,
+                "inconsistent": len(failures), "p50_first": first, "p50_last": last}
     print(f"--- rollout of scale_app 0002 (a column + its index), {parallel} workers", flush=True)
     migrate_s, migrate_error = timed_migrate(parallel)
     print(f"rollout: {migrate_s:.1f}s" + (f" ({migrate_error})" if migrate_error else ""),
@@ -285,6 +437,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="migration worker processes (default: min(4, CPUs))")
     parser.add_argument("--provision-parallel", type=int, default=2,
                         help="provisioning processes (default 2)")
+    parser.add_argument("--spares", type=int, choices=(0, 1), default=1,
+                        help="1 (default): a spare schema is made, untimed, before each timed "
+                             "provision, as a worker does between two; 0: every provision clones")
+    parser.add_argument("--provision-only", action="store_true",
+                        help="stop after provisioning (no rollout, no-op or memory figures)")
     args = parser.parse_args(argv)
     if args.brands < 1:
         parser.error("--brands must be at least 1")
@@ -296,14 +453,17 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.common import django_setup, throwaway_database
 
+    SPARES["ready"] = bool(args.spares)
     with throwaway_database(prefix="tenants_scale") as name:
         print(f"database {name} (bench.scale_settings); load average {os.getloadavg()[0]:.1f} "
-              f"({os.cpu_count()} CPUs)", flush=True)
+              f"({os.cpu_count()} CPUs); " + ("a spare ready for each provision" if args.spares
+                                              else "no spares: every provision clones"),
+              flush=True)
         django_setup()
         from tenants.rollout import default_parallel  # once Django is set up
 
         parallel = args.parallel or default_parallel()
-        figures = run(args.brands, parallel, args.provision_parallel)
+        figures = run(args.brands, parallel, args.provision_parallel, args.provision_only)
 
     print(f"tenants_at_scale n={args.brands} provision_s={figures['provision_s']:.1f} "
           f"migrate_s={figures['migrate_s']:.1f} noop_s={figures['noop_s']:.1f} "

@@ -8,6 +8,16 @@ holds (tables with their columns, defaults, identity sequences and rows; primary
 check and foreign-key constraints and indexes under their original names) and refuses a template
 that holds anything else (views, functions, triggers, free sequences), rather than clone it
 half-way.
+
+Foreign keys from the template's tables to tables of other schemas (``public.auth_user``,
+``auth_group``, ``auth_permission``, ``django_content_type``: 53 of them) are not copied. Each such
+key puts two triggers on the public table it points at and takes a SHARE ROW EXCLUSIVE lock on it
+until the provisioning commits: with them, two provisions waited for each other, a sign-in's
+``UPDATE auth_user`` waited for a provision, and every brand added 50 triggers to ``auth_user``
+(at 10,000 triggers a backend's first write to it took 22 ms instead of 1.5 ms, and each new key
+on it twice as long: provisioning slowed with every brand). The template keeps them, so its
+catalog still says which brand columns hold public ids (``public_references``), and
+``public_foreign_keys_drop`` takes them out of a brand that a migration gave one.
 """
 
 from __future__ import annotations
@@ -96,6 +106,41 @@ def _plain_indexes(cursor, oids: list[int]) -> list[str]:
     return [r[0] for r in cursor.fetchall()]
 
 
+def public_references(cursor, ns: int) -> list[tuple[str, str, str, str]]:
+    """(table, column, referenced schema, referenced table) of each single-column foreign key
+    from a table of schema ``ns`` to a table of another schema, by table and column."""
+    cursor.execute("""
+        SELECT c.relname, a.attname, fn.nspname, fc.relname
+          FROM unnest(%s::oid[]) AS r(oid) JOIN pg_class c ON c.oid = r.oid
+          JOIN pg_constraint k ON k.conrelid = r.oid AND k.contype = 'f'
+          JOIN pg_class fc ON fc.oid = k.confrelid AND fc.relnamespace <> %s
+          JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+          JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum = k.conkey[1]
+         WHERE array_length(k.conkey, 1) = 1
+         ORDER BY 1, 2""", [[oid for oid, _ in template_tables(cursor, ns)], ns])
+    return cursor.fetchall()
+
+
+def public_foreign_keys_drop(schema: str) -> int:
+    """Drop the foreign keys from ``schema``'s tables to other schemas' tables (a migration
+    adds them to every brand it runs in; brands do without, see above). Returns how many."""
+    with connection.cursor() as cursor:
+        ns = schema_oid(cursor, schema)
+        if ns is None:
+            return 0
+        cursor.execute("""
+            SELECT c.relname, k.conname
+              FROM unnest(%s::oid[]) AS r(oid) JOIN pg_class c ON c.oid = r.oid
+              JOIN pg_constraint k ON k.conrelid = r.oid AND k.contype = 'f'
+              JOIN pg_class fc ON fc.oid = k.confrelid AND fc.relnamespace <> %s
+             ORDER BY 1, 2""", [[oid for oid, _ in template_tables(cursor, ns)], ns])
+        found = cursor.fetchall()
+        for table, name in found:
+            cursor.execute(f"ALTER TABLE {_quote(schema)}.{_quote(table)} "
+                           f"DROP CONSTRAINT {_quote(name)}")
+    return len(found)
+
+
 def _literal(text: str) -> str:
     """A string literal, quoted."""
     return "'" + text.replace("'", "''") + "'"
@@ -127,7 +172,8 @@ def schema_clone(source: str, target: str) -> None:
                   FROM unnest(%s::oid[]) AS r(oid) JOIN pg_class c ON c.oid = r.oid
                   JOIN pg_constraint k ON k.conrelid = r.oid
                  WHERE k.contype <> 'n'  -- NOT NULL comes with LIKE
-                 ORDER BY (k.contype = 'f'), c.relname, k.conname""", [oids])
+                   AND NOT (k.contype = 'f' AND k.confrelid <> ALL(%s::oid[]))  -- to public
+                 ORDER BY (k.contype = 'f'), c.relname, k.conname""", [oids, oids])
             constraints = cursor.fetchall()
             indexes = _plain_indexes(cursor, oids)
             cursor.execute("""

@@ -15,6 +15,7 @@ from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_public_schema_name
 
 from tenants.clone import schema_clone
+from tenants.spares import spare_claim
 
 SLUG_RE = r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$"
 RESERVED_SLUGS = {"www", "api", "admin", "static", "media", "public", "agency", "mail", "portal"}
@@ -97,7 +98,8 @@ class Client(TenantMixin):
         return self.name
 
     def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
-        """Clone the template schema, tables, data and migration records alike.
+        """Clone the template schema, tables, data and migration records alike (or rename a
+        spare copy of it made ahead of time: ``tenants.spares``).
 
         ``tenants.clone.schema_clone`` replaces django-tenants' clone, whose cost grows with the
         number of schemas. django-tenants also follows a clone with a faked ``migrate`` of the new
@@ -114,7 +116,8 @@ class Client(TenantMixin):
         if check_if_exists and schema_exists(self.schema_name):
             return False
         with transaction.atomic():  # a failed clone leaves nothing, and its error shows
-            schema_clone(base, self.schema_name)
+            if not spare_claim(self.schema_name, base):  # a copy made ahead of time (0.03 s)
+                schema_clone(base, self.schema_name)
         connection.set_schema_to_public()
         return True
 

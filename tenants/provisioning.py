@@ -34,7 +34,7 @@ from wagtail.models import (
 
 from tenants.models import Client, Role, RoleGroup
 from tenants.roles import COLLECTION_PERMISSIONS, MODEL_PERMISSIONS
-from tenants.rollout import unapplied_in
+from tenants.rollout import client_schemas, unapplied_in
 
 # Wagtail's migrations create these global groups, with grants in whichever schema they run in.
 # Nothing here uses them: brands have their own role groups.
@@ -101,8 +101,10 @@ def wagtail_groups_remove() -> int:
     if not ids:
         return 0
     quote = connection.ops.quote_name
+    template = template_schema()
     with connection.cursor() as cursor:
-        # Brands' tables point at the shared group table too: find every such column.
+        # The columns that hold a group's id: public's and the template's carry foreign keys to
+        # the group table; brands do not (tenants.clone) and have the template's tables.
         cursor.execute("""
             SELECT n.nspname, c.relname, a.attname
               FROM pg_constraint k
@@ -111,7 +113,20 @@ def wagtail_groups_remove() -> int:
               JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
              WHERE k.contype = 'f' AND k.confrelid = %s::regclass""",
                        [f"{quote(get_public_schema_name())}.{quote(Group._meta.db_table)}"])
-        for schema, table, column in cursor.fetchall():
+        found = set(cursor.fetchall())
+        in_template = sorted({(table, column) for schema, table, column in found
+                              if schema == template})
+        brands = [schema for schema in client_schemas()
+                  if schema not in {schema for schema, _, _ in found}]
+        if in_template and brands:
+            cursor.execute("SELECT n.nspname, c.relname FROM pg_class c "
+                           "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                           "WHERE c.relkind = 'r' AND n.nspname = ANY(%s) AND c.relname = ANY(%s)",
+                           [brands, [table for table, _ in in_template]])
+            present = set(cursor.fetchall())
+            found |= {(schema, table, column) for schema in brands
+                      for table, column in in_template if (schema, table) in present}
+        for schema, table, column in sorted(found):
             cursor.execute(f"DELETE FROM {quote(schema)}.{quote(table)} "  # noqa: S608
                            f"WHERE {quote(column)} = ANY(%s)", [ids])
     Group.objects.filter(pk__in=ids).delete()
@@ -151,13 +166,31 @@ def _permissions(names: list[str]) -> list[Permission]:
 
 
 def role_groups_create(client: Client) -> dict[str, Group]:
-    """One Django group per role for ``client``, each with the role's model permissions."""
-    groups = {}
-    for role in Role:
-        group, _ = Group.objects.get_or_create(name=f"{client.slug}: {role.label}")
-        RoleGroup.objects.get_or_create(group=group, defaults={"client": client, "role": role})
-        group.permissions.set(_permissions(MODEL_PERMISSIONS[role]))
-        groups[role] = group
+    """One Django group per role for ``client``, each with exactly the role's model permissions.
+    Set-wise (six statements for the four roles, not nine per role); idempotent: groups and
+    grants that exist are kept."""
+    names = {role: f"{client.slug}: {role.label}" for role in Role}
+    found = {g.name: g for g in Group.objects.filter(name__in=names.values())}
+    found |= {g.name: g for g in Group.objects.bulk_create(
+        [Group(name=name) for name in names.values() if name not in found])}
+    groups = {role: found[name] for role, name in names.items()}
+    RoleGroup.objects.bulk_create(
+        [RoleGroup(group=groups[role], client=client, role=role) for role in Role],
+        ignore_conflicts=True)  # one per group: a group that has one keeps it
+    wanted = sorted({name for role in Role for name in MODEL_PERMISSIONS[role]})
+    permissions = dict(zip(wanted, _permissions(wanted), strict=True))
+    through = Group.permissions.through
+    want = {(groups[role].pk, permissions[name].pk)
+            for role in Role for name in MODEL_PERMISSIONS[role]}
+    have = set(through.objects.filter(group__in=groups.values())
+               .values_list("group_id", "permission_id"))
+    if have - want:
+        stale = Q()
+        for group_id, permission_id in have - want:
+            stale |= Q(group_id=group_id, permission_id=permission_id)
+        through.objects.filter(stale).delete()
+    through.objects.bulk_create([through(group_id=g, permission_id=p)
+                                 for g, p in sorted(want - have)])
     return groups
 
 

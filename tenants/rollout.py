@@ -28,6 +28,7 @@ from django.db import connection, connections, transaction
 from django.db.migrations.loader import MigrationLoader
 from psycopg import sql
 
+from tenants.clone import public_foreign_keys_drop
 from tenants.models import Client
 
 Key = tuple[str, str]  # (app label, migration name)
@@ -167,6 +168,7 @@ class _Plan:
             state = self.state.clone()
             for migration in self.migrations:
                 state = self.executor.apply_migration(state, migration)
+            public_foreign_keys_drop(schema)  # brands keep no keys to public (tenants.clone)
         return True
 
 

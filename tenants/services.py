@@ -23,6 +23,7 @@ from tenants.provisioning import (
     template_migrate,
     template_schema,
 )
+from tenants.spares import spare_count_wanted, spares_fill_later
 from tenants.zones import validate_zone_choice
 
 User = get_user_model()
@@ -94,6 +95,8 @@ def client_provision(
             client.logo.save(f"{client.slug}{Path(logo.name).suffix.lower()}", logo, save=True)
         audit(actor=actor, client_slug=client.slug, action="client.provisioned",
               name=client.name, schema=client.schema_name)
+        if spare_count_wanted() > 0:
+            spares_fill_later()  # a worker makes the next brand's schema ahead of time
     return client
 
 

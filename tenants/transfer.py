@@ -58,7 +58,14 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
-from tenants.clone import _quote, plain_indexes, schema_oid, unsupported_objects
+from tenants.clone import (
+    _quote,
+    plain_indexes,
+    public_foreign_keys_drop,
+    public_references,
+    schema_oid,
+    unsupported_objects,
+)
 from tenants.links import brand_host
 from tenants.models import Client, Domain, Membership, Role, RoleGroup
 from tenants.provisioning import role_groups_create, template_schema, wagtail_groups_remove
@@ -134,6 +141,18 @@ def _schema_sql(schema: str, out) -> tuple[list[dict], dict[str, set[int]]]:
             for table, _name, _definition, kind, cross, to, column, width in constraints:
                 if kind == "f" and cross:
                     if to not in PUBLIC_TABLES or width != 1:
+                        raise TransferError(f"{table}.{column} refers to {to}, a public table "
+                                            "the export does not know how to carry over.")
+                    foreign.append({"table": table, "column": column, "to": to})
+            # A brand's columns that hold public ids carry no foreign key (tenants.clone): the
+            # template's keys name them.
+            names, seen = {name for _oid, name in tables}, {(f["table"], f["column"])
+                                                            for f in foreign}
+            template_ns = schema_oid(cursor, template_schema())
+            for table, column, _schema, to in (public_references(cursor, template_ns)
+                                               if template_ns else []):
+                if table in names and (table, column) not in seen:
+                    if to not in PUBLIC_TABLES:
                         raise TransferError(f"{table}.{column} refers to {to}, a public table "
                                             "the export does not know how to carry over.")
                     foreign.append({"table": table, "column": column, "to": to})
@@ -396,6 +415,7 @@ def _restore_schema(schema: str, sql: str, manifest: dict, maps: dict) -> None:
                     cursor.execute(statement)
         finally:
             connection.set_schema_to_public()
+    public_foreign_keys_drop(schema)  # an archive written before brands did without them
 
 
 def _remap(cursor, foreign: list[dict], maps: dict) -> None:

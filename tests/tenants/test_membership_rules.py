@@ -107,3 +107,22 @@ def test_what_the_rule_allows_goes_through_and_the_platform_is_held_to_none(worl
     assert not Membership.objects.filter(user=world.outsider).exists()
     with pytest.raises(NotAllowed):  # someone has to act: no actor is no permission
         membership_set(client=world.acme.client, user=editor, role=Role.EDITOR, actor=None)
+
+
+def test_an_account_that_worked_in_a_brand_is_kept_not_deleted(world):
+    """Brands' rows name accounts without a foreign key (tenants.clone): the account of a member,
+    present or past, is refused deletion, with the brands named."""
+    from django.db import transaction
+    from django.db.models import ProtectedError
+
+    from tests.factories import UserFactory
+
+    editor = world.acme.users[Role.EDITOR]
+    with pytest.raises(ProtectedError, match="Acme Coffee"), transaction.atomic():
+        editor.delete()
+    former = UserFactory(username="former@example.com")
+    membership_set(client=world.globex.client, user=former, role=Role.EDITOR, actor=SYSTEM)
+    membership_remove(client=world.globex.client, user=former, actor=SYSTEM)
+    assert not Membership.objects.filter(user=former).exists()
+    with pytest.raises(ProtectedError, match="Globex Outdoors"), transaction.atomic():
+        former.delete()

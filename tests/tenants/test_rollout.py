@@ -57,6 +57,15 @@ def _has_score_index(schema: str) -> bool:
                      "AND indexdef LIKE %s", [schema, TABLE, "%(score)%"]))
 
 
+def _keys_to_public(schema: str) -> list[tuple[str, str]]:
+    """(table, referenced table) of scale_app's foreign keys to public tables in ``schema``."""
+    return _sql("""
+        SELECT c.relname, f.relname FROM pg_constraint k
+          JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class f ON f.oid = k.confrelid
+         WHERE k.contype = 'f' AND c.relnamespace = %s::regnamespace AND c.relname = %s
+           AND f.relnamespace = 'public'::regnamespace""", [schema, TABLE])
+
+
 def _template_to(target: str | None) -> None:
     """Migrate the template's scale_app to ``target`` (None: its latest)."""
     extra = {"app_label": "scale_app"}
@@ -139,6 +148,9 @@ def test_rollout_resumes_after_a_failure_and_no_op_is_cheap(scale, django_db_blo
         for schema in (a, c):
             assert _applied(schema) == {"0001_initial", "0002_scalenote_score"}
             assert _has_score(schema) and _has_score_index(schema)
+            # 0002's key to auth_user stays in the template only (tenants.clone says why).
+            assert _keys_to_public(schema) == []
+        assert _keys_to_public(template_schema()) == [(TABLE, "auth_user")]
         assert _applied(b) == {"0001_initial"}
         assert _has_score(b) and not _has_score_index(b)  # untouched: our column, no index
 

@@ -23,6 +23,7 @@ from tenants.provisioning import (
 )
 from tenants.public import public_tenant_ensure
 from tenants.rollout import default_parallel, rollout, unapplied_in
+from tenants.spares import spares_fill
 
 
 class Command(MigrateSchemasCommand):
@@ -52,6 +53,9 @@ class Command(MigrateSchemasCommand):
         self.clients_migrate(options.get("parallel") or default_parallel(), verbosity)
         role_permissions_sync()
         wagtail_groups_remove()  # in case a brand's migrations made them again
+        # Spare brand schemas copied from an older template go; new ones are made in their place.
+        if spares_fill(make=False)["dropped"]:
+            spares_fill()
 
     def clients_migrate(self, parallel: int, verbosity: int) -> None:
         bar = None

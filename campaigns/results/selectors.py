@@ -7,6 +7,7 @@ followers the channel had when its follower count was last read, over the posts 
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -95,6 +96,15 @@ def campaign_results(page_id: int) -> CampaignResults:
                                                key=lambda item: item[1][0].channel_name)]
     return CampaignResults(posts=list(posts.values()), channels=channels,
                            totals=totals_of(results, followers))
+
+
+def campaign_digest(found: CampaignResults, zone) -> str:
+    """What a campaign's dashboard is drawn from, as a digest: every stored field of each of
+    its results, the follower count each was rated on, and the time zone."""
+    fields = [f.attname for f in PostResult._meta.concrete_fields]
+    rows = [(tuple(getattr(result, name) for name in fields), result.followers)
+            for post in found.posts for result in post["results"]]
+    return hashlib.sha256(repr((str(zone), rows)).encode()).hexdigest()[:32]
 
 
 @dataclass

@@ -24,11 +24,18 @@ SHOWN = ("likes", "reposts", "replies", "quotes", "impressions")
 
 
 def latest_followers(channel_ids) -> dict[int, int]:
-    """Each channel's follower count as last read."""
-    rows = (FollowerCount.objects.filter(channel_id__in=list(channel_ids))
-            .order_by("channel_id", "-day").distinct("channel_id")
-            .values_list("channel_id", "followers"))
-    return dict(rows)
+    """Each channel's follower count as last read: one probe of the (channel, day) index per
+    channel, however many days of counts the brand has kept."""
+    ids = sorted(set(channel_ids))
+    if not ids:
+        return {}
+    table = FollowerCount._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.id, (SELECT f.followers FROM {table} f WHERE f.channel_id = c.id "  # noqa: S608 - ours
+            "ORDER BY f.day DESC LIMIT 1) FROM unnest(%s::integer[]) AS c(id)", [ids])
+        return {channel_id: followers for channel_id, followers in cursor.fetchall()
+                if followers is not None}
 
 
 def rate(interactions: int, followers: int) -> float | None:

@@ -17,8 +17,11 @@ brands (``inb001``..) are provisioned once; earlier runs' items are removed at t
    cursor, classified, acted on) is timed; runs repeat until nothing new comes (a poll takes at
    most 10 pages a channel).
 2. The inbox list. Two brands hold S and B items (``--small``, default 500; ``--big``, default
-   50,000). The inbox's first page, a filtered page and a page deep in the keyset are requested
-   R times each through Django's test client as a signed-in account manager.
+   50,000), both built first (then ``VACUUM ANALYZE``). The inbox's first page, a filtered page
+   and the page after the first (keyset) are requested R times each at each size, in turn
+   (one request of each page at each size a round, after 3 untimed rounds), through Django's
+   test client as a signed-in account manager: a change in the machine's load falls on both
+   sizes alike.
 
 Last line, machine-readable:
 
@@ -45,9 +48,8 @@ from bench.common import (  # noqa: E402
     ensure_channel,
     ensure_database,
     migrate_if_needed,
-    p95_growth,
-    time_pages,
 )
+from bench.results import interleaved_p95_growth  # noqa: E402
 
 DATABASE = "agency_bench_inbox"
 TOKEN = "bench-mastodon-token"  # noqa: S105 - a fake server's token
@@ -188,27 +190,28 @@ def inbox_brand(slug: str, items: int, rng):
     return client, user
 
 
-def measure(client, user, requests: int) -> dict[str, list[float]]:
+def pages_of(client, user):
+    """A signed-in client and the pages timed: the first page, a filtered one, and the page
+    after the first (keyset)."""
     import re
 
     http = brand_http(client, user)
     first = http.get("/admin/inbox/")
     link = re.search(rb'href="(\?[^"]*after=[^"]+)"', first.content)
-    pages = {"first page": "/admin/inbox/", "filtered": "/admin/inbox/?state=new&action=reply",
-             "next page": "/admin/inbox/" + (link.group(1).decode().replace("&amp;", "&")
-                                             if link else "")}
-    return time_pages(http, pages, requests)
+    return http, {"first page": "/admin/inbox/",
+                  "filtered": "/admin/inbox/?state=new&action=reply",
+                  "next page": "/admin/inbox/" + (link.group(1).decode().replace("&amp;", "&")
+                                                  if link else "")}
 
 
 def lists(args) -> tuple[float, float]:
     rng = random.Random(23)  # noqa: S311
 
-    def measure_at(label, size):
-        client, user = inbox_brand(f"inblist{label}", size, rng)
-        return measure(client, user, args.requests)
+    def build(label, size):
+        return pages_of(*inbox_brand(f"inblist{label}", size, rng))
 
-    return p95_growth({"small": args.small, "big": args.big}, measure_at,
-                      "inbox, items in a brand")
+    return interleaved_p95_growth({"small": args.small, "big": args.big}, build, args.requests,
+                                  "inbox, items in a brand")
 
 
 def main() -> None:

@@ -37,6 +37,9 @@ from campaigns.models import CampaignPage, Channel
 from tenants.models import current_zone
 
 PAGE_SIZE = 50
+_CHANNEL_UNSHOWN = ("secret_encrypted", "refresh_encrypted", "posting_slots", "scopes",
+                    "reconnect_reason")
+_USER_UNSHOWN = ("password",)
 ACTIONS = [("hide", "Hide"), ("escalate", "Escalate"), ("reply", "Reply"), ("none", "None")]
 
 
@@ -63,7 +66,11 @@ def _cursor(value: str):
 
 def inbox_view(request):
     brand = ConversationSettings.load()
-    items = Item.objects.select_related("channel", "assignee").annotate(
+    # The channel's name and the assignee's name are all a row shows of them (not a channel's
+    # encrypted tokens nor an account's password hash, 50 times a page).
+    items = Item.objects.select_related("channel", "assignee").defer(
+        *(f"channel__{name}" for name in _CHANNEL_UNSHOWN),
+        *(f"assignee__{name}" for name in _USER_UNSHOWN)).annotate(
         awaiting_approval=Exists(Reply.objects.filter(
             item=OuterRef("pk"), state=ReplyState.AWAITING_APPROVAL)))
     filters = {}
@@ -115,10 +122,12 @@ def inbox_view(request):
         "rows": [(item, _clock(item, brand.response_target_hours, now)) for item in rows],
         "next_url": next_url, "filters": filters, "state": state, "query": query,
         "states": ItemState.choices, "actions": ACTIONS,
-        "channels": Channel.objects.filter(network__in=ingest.NETWORKS).order_by("name"),
+        "channels": Channel.objects.filter(network__in=ingest.NETWORKS).only(
+            "id", "name").order_by("name"),
         # the brand's campaigns (not read from the items: the list stays one indexed read)
         "campaigns": CampaignPage.objects.only("id", "title").order_by("title")[:500],
-        "members": actions.members(), "target_hours": brand.response_target_hours,
+        "members": actions.members().only("id", "email", "first_name", "last_name"),
+        "target_hours": brand.response_target_hours,
         "zone": current_zone(),
     })
 

@@ -7,6 +7,7 @@ followers the channel had when its follower count was last read, over the posts 
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,11 +24,18 @@ SHOWN = ("likes", "reposts", "replies", "quotes", "impressions")
 
 
 def latest_followers(channel_ids) -> dict[int, int]:
-    """Each channel's follower count as last read."""
-    rows = (FollowerCount.objects.filter(channel_id__in=list(channel_ids))
-            .order_by("channel_id", "-day").distinct("channel_id")
-            .values_list("channel_id", "followers"))
-    return dict(rows)
+    """Each channel's follower count as last read: one probe of the (channel, day) index per
+    channel, however many days of counts the brand has kept."""
+    ids = sorted(set(channel_ids))
+    if not ids:
+        return {}
+    table = FollowerCount._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.id, (SELECT f.followers FROM {table} f WHERE f.channel_id = c.id "  # noqa: S608 - ours
+            "ORDER BY f.day DESC LIMIT 1) FROM unnest(%s::integer[]) AS c(id)", [ids])
+        return {channel_id: followers for channel_id, followers in cursor.fetchall()
+                if followers is not None}
 
 
 def rate(interactions: int, followers: int) -> float | None:
@@ -95,6 +103,15 @@ def campaign_results(page_id: int) -> CampaignResults:
                                                key=lambda item: item[1][0].channel_name)]
     return CampaignResults(posts=list(posts.values()), channels=channels,
                            totals=totals_of(results, followers))
+
+
+def campaign_digest(found: CampaignResults, zone) -> str:
+    """What a campaign's dashboard is drawn from, as a digest: every stored field of each of
+    its results, the follower count each was rated on, and the time zone."""
+    fields = [f.attname for f in PostResult._meta.concrete_fields]
+    rows = [(tuple(getattr(result, name) for name in fields), result.followers)
+            for post in found.posts for result in post["results"]]
+    return hashlib.sha256(repr((str(zone), rows)).encode()).hexdigest()[:32]
 
 
 @dataclass

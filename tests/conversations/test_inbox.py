@@ -287,3 +287,42 @@ def test_a_saved_reply_fills_the_reply_form(world, http, networks):
                      rb'crediting you\?</textarea>', filled.content)
     assert re.search(rb'<textarea id="reply-text"[^>]*></textarea>',
                      admin.get(f"/admin/inbox/{item.pk}/?saved=9").content)  # no such one
+
+
+def test_the_list_makes_the_same_queries_for_a_few_items_or_many(world, http, networks):
+    """No query per row (channel, assignee, waiting replies) and no read that grows with the
+    inbox: the first page, a filtered page and the next page make as many queries with 400
+    items, assigned and with replies awaiting approval, as with 10."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from campaigns.conversations.models import ReplyState
+
+    n = networks
+    manager = world.acme.users[Role.ACCOUNT_MANAGER]
+    admin = http(world.acme.host, user=manager)
+
+    def queries() -> list[int]:
+        counts = []
+        first = admin.get("/admin/inbox/")
+        after = re.search(rb'href="(\?[^"]*after=[^"]+)"', first.content)
+        for path in ("/admin/inbox/", "/admin/inbox/?state=new&assignee=me",
+                     "/admin/inbox/" + (after.group(1).decode().replace("&amp;", "&")
+                                        if after else "?after=0~2999-01-01T00:00:00%2B00:00~1")):
+            with CaptureQueriesContext(connection) as captured:
+                assert admin.get(path).status_code == 200
+            counts.append(len(captured.captured_queries))
+        return counts
+
+    with in_brand(n.schema):
+        _make_items(n.on_mastodon, 10, assignee=manager)
+    small = queries()
+    with in_brand(n.schema):
+        items = _make_items(n.on_bluesky, 390, assignee=manager)
+        for item in items[-60:]:
+            Reply.objects.create(item=item, text="Thanks!", idempotency_key=f"k{item.pk}",
+                                 state=ReplyState.AWAITING_APPROVAL, author=manager)
+    page = admin.get("/admin/inbox/").content.decode()
+    assert page.count("Reply awaiting second approval") == 50  # the rows show what was read
+    assert "Acme on Bluesky" in page and (manager.get_full_name() or manager.email) in page
+    assert queries() == small

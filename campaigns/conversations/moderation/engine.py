@@ -50,7 +50,10 @@ DISGUISED_WORD = regex.compile(r"(?<![\p{L}\p{N}@$!*])(?=[\p{L}@$!*0-9]*[@$!*0-9
                                r"[\p{L}@$*][\p{L}@$!*0-9]*[\p{L}*]")
 SELF_DESCRIPTION = regex.compile(
     r"(?:\bas\s+(?:an?\s+)?|\bi\s*'?\s*a?m\s+(?:an?\s+)?|\bwe\s*'?\s*(?:re|are)\s+|\bproud\s+"
-    r"|\bfellow\s+|\bmy\s+|\bour\s+|\bbeing\s+(?:an?\s+)?)(?:[\p{L}-]+\s+){0,2}$",
+    r"|\bfellow\s+|\bmy\s+|\bour\s+|\bbeing\s+(?:an?\s+)?)"
+    # Up to two words between ("as a proud gay dad"), but not a preposition: "being overrun by
+    # these people" is not someone naming who they are.
+    r"(?:(?!(?:by|of|to|with|from|against|at|for|about|on)\s)[\p{L}-]+\s+){0,2}$",
     regex.IGNORECASE)
 SENTENCE_END = regex.compile(r"[.!?;]+(?=\s|$)|\n+|\s[-–—]\s")
 PRAISE = regex.compile(

@@ -189,6 +189,30 @@ def test_the_dev_set_is_big_enough_and_its_ids_are_unique():
     assert sum(i.note.startswith("hard negative") for i in dev) >= 60
 
 
+def test_on_dev_every_escalation_is_caught_and_no_legitimate_comment_is_hidden():
+    # The rules are written from dev.jsonl: a comment added there (an undone automatic action,
+    # a new kind of wording) fails here until a rule handles it.
+    result = score(load(EVAL_DIR / "dev.jsonl"))
+    assert result.escalations_missed == [], f"escalations missed: {result.escalations_missed}"
+    assert result.legitimate_hidden == 0, [e for e in result.errors if "-> hide" in e]
+    assert result.recall["hide"] >= 0.97, f"hide recall {result.recall['hide']:.3f}"
+
+
+def test_brand_posts_are_not_hidden_unless_they_use_a_slur():
+    # Everyday brand copy and alt text from the sensitivity linter's sets, not written for
+    # moderation: a broad rule that hides them would hide everyday comments too.
+    from approvals.sensitivity.evaluation import EVAL_DIR as SENSITIVITY_EVAL
+    from approvals.sensitivity.evaluation import load as load_posts
+
+    texts = [text for name in ("dev", "heldout")
+             for item in load_posts(SENSITIVITY_EVAL / f"{name}.jsonl")
+             for text in item.texts.values()]
+    assert len(texts) > 500
+    hidden = {text: classify(text) for text in texts if classify(text).action == "hide"}
+    assert all("hate" in verdict.categories for verdict in hidden.values()), hidden
+    assert len(hidden) <= 2, list(hidden)
+
+
 @needs_heldout
 def test_the_held_out_set_is_big_enough_and_separate_from_dev():
     dev, heldout = load(EVAL_DIR / "dev.jsonl"), load(HELDOUT)

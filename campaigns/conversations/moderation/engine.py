@@ -227,23 +227,24 @@ def default_rules() -> RuleSet:
                    _compile({"exact": data["targets"]}))
 
 
-def _sentences(text: str) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=4)
+def _sentences(text: str) -> tuple[tuple[int, int], ...]:
+    """Where each sentence of the comment starts and ends (cached: every rule asks)."""
     spans, start = [], 0
     for end_mark in SENTENCE_END.finditer(text):
         spans.append((start, end_mark.start()))
         start = end_mark.end()
     spans.append((start, len(text)))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
+    return tuple((s, e) for s, e in spans if text[s:e].strip())
 
 
 def _rule_matches(rule: Rule, text: str, targets: regex.Pattern) -> list[str]:
-    spared = ([m.span() for m in rule.unless.finditer(text, overlapped=True)]
-              if rule.unless else [])
+    spared: list[tuple[int, int]] | None = None  # the rule's `unless` phrases, found when needed
     if rule.unless_comment is not None and rule.unless_comment.search(text):
         return []
     if rule.needs_target and not targets.search(text) and len(text.split()) > 3:
         return []
-    scopes = [(0, len(text))] if rule.scope == "comment" else _sentences(text)
+    scopes = ((0, len(text)),) if rule.scope == "comment" else _sentences(text)
     found = []
     for start, end in scopes:
         together = rule.together.search(text, start, end) if rule.together else None
@@ -252,6 +253,9 @@ def _rule_matches(rule: Rule, text: str, targets: regex.Pattern) -> list[str]:
         for match in rule.pattern.finditer(text, start, end):
             if not match.group().strip():
                 continue
+            if spared is None:
+                spared = ([m.span() for m in rule.unless.finditer(text, overlapped=True)]
+                          if rule.unless else [])
             if any(s <= match.start() and match.end() <= e for s, e in spared):
                 continue
             if rule.self_description and SELF_DESCRIPTION.search(text, start, match.start()):

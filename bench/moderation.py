@@ -3,7 +3,7 @@
     python bench/moderation.py [--show-errors]
 
 Scores ``campaigns/conversations/moderation/eval/dev.jsonl`` (the rules were written from it)
-and ``heldout.jsonl`` (written first, never tuned on) separately: per action recall and
+and ``heldout.jsonl`` (written blind, never tuned on) separately: per action recall and
 precision, the share of legitimate comments (labelled reply or none) that would be hidden, the
 escalations missed and any escalation hidden. As a third, independent check of false hides, the
 brand posts of the sensitivity linter's sets (546 texts of everyday brand copy and alt text, none
@@ -11,6 +11,10 @@ of which should be hidden; not written for moderation). Also the classifier's sp
 on the held-out set:
 
     moderation hide_recall=<x> escalate_recall=<y> false_hide=<z>
+
+When ``heldout.jsonl`` is absent (a branch before the integrator adds it) the benchmark says
+"held-out set missing", scores dev only, and the last line gives dev's figures, marked
+``set=dev`` so it is never mistaken for the held-out score.
 
 Targets: hide recall at least 0.9, every escalation caught and none hidden, false hides at most
 3%. --show-errors lists the dev set's wrong answers (never the held-out set's: reading them is
@@ -62,8 +66,11 @@ def main(argv=None) -> int:
     parser.add_argument("--show-errors", action="store_true",
                         help="list wrong answers (dev set only)")
     args = parser.parse_args(argv)
-    sets = {name: load(EVAL_DIR / f"{name}.jsonl") for name in ("dev", "heldout")}
+    sets = {name: load(EVAL_DIR / f"{name}.jsonl") for name in ("dev", "heldout")
+            if (EVAL_DIR / f"{name}.jsonl").exists()}
     print(f"rules version {default_rules().version}")
+    if "heldout" not in sets:
+        print(f"held-out set missing ({EVAL_DIR / 'heldout.jsonl'}): scoring dev only")
 
     texts = [item.text for items in sets.values() for item in items]
     classify("warm up")  # rules compiled
@@ -77,7 +84,8 @@ def main(argv=None) -> int:
 
     results = {name: score(items) for name, items in sets.items()}
     report("dev", results["dev"], args.show_errors)
-    report("heldout", results["heldout"], False)
+    if "heldout" in results:
+        report("heldout", results["heldout"], False)
     brand_posts = [text for name in ("dev", "heldout")
                    for item in load_posts(SENSITIVITY_EVAL / f"{name}.jsonl")
                    for text in item.texts.values()]
@@ -88,9 +96,10 @@ def main(argv=None) -> int:
     if args.show_errors:
         for text in hidden:
             print("    HIDDEN", text)
-    held = results["heldout"]
+    held = results.get("heldout", results["dev"])
     print(f"moderation hide_recall={held.recall['hide']:.3f} "
-          f"escalate_recall={held.recall['escalate']:.3f} false_hide={held.false_hide:.3f}")
+          f"escalate_recall={held.recall['escalate']:.3f} false_hide={held.false_hide:.3f}"
+          + ("" if "heldout" in results else " set=dev"))
     return 0
 
 

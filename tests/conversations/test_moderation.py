@@ -173,26 +173,65 @@ def test_command_takes_brand_words_trusted_and_plain_arguments():
         _call("--jsonl", "some text")
 
 
-def test_the_labelled_sets_are_big_enough_and_separate():
-    dev, heldout = load(EVAL_DIR / "dev.jsonl"), load(EVAL_DIR / "heldout.jsonl")
+HELDOUT = EVAL_DIR / "heldout.jsonl"
+needs_heldout = pytest.mark.skipif(
+    not HELDOUT.exists(),
+    reason="held-out set missing: eval/heldout.jsonl is written blind by a separate author and "
+           "added by the integrator; dev.jsonl is scored by bench/moderation.py meanwhile")
+
+
+def test_the_dev_set_is_big_enough_and_its_ids_are_unique():
+    dev = load(EVAL_DIR / "dev.jsonl")
+    actions = [i.action for i in dev]
+    assert len({i.id for i in dev}) == len(dev)
+    assert len(dev) >= 300
+    assert actions.count("escalate") >= 30 and actions.count("hide") >= 80
+    assert sum(i.note.startswith("hard negative") for i in dev) >= 60
+
+
+def test_on_dev_every_escalation_is_caught_and_no_legitimate_comment_is_hidden():
+    # The rules are written from dev.jsonl: a comment added there (an undone automatic action,
+    # a new kind of wording) fails here until a rule handles it.
+    result = score(load(EVAL_DIR / "dev.jsonl"))
+    assert result.escalations_missed == [], f"escalations missed: {result.escalations_missed}"
+    assert result.legitimate_hidden == 0, [e for e in result.errors if "-> hide" in e]
+    assert result.recall["hide"] >= 0.97, f"hide recall {result.recall['hide']:.3f}"
+
+
+def test_brand_posts_are_not_hidden_unless_they_use_a_slur():
+    # Everyday brand copy and alt text from the sensitivity linter's sets, not written for
+    # moderation: a broad rule that hides them would hide everyday comments too.
+    from approvals.sensitivity.evaluation import EVAL_DIR as SENSITIVITY_EVAL
+    from approvals.sensitivity.evaluation import load as load_posts
+
+    texts = [text for name in ("dev", "heldout")
+             for item in load_posts(SENSITIVITY_EVAL / f"{name}.jsonl")
+             for text in item.texts.values()]
+    assert len(texts) > 500
+    hidden = {text: classify(text) for text in texts if classify(text).action == "hide"}
+    assert all("hate" in verdict.categories for verdict in hidden.values()), hidden
+    assert len(hidden) <= 2, list(hidden)
+
+
+@needs_heldout
+def test_the_held_out_set_is_big_enough_and_separate_from_dev():
+    dev, heldout = load(EVAL_DIR / "dev.jsonl"), load(HELDOUT)
     assert not {i.text.lower() for i in dev} & {i.text.lower() for i in heldout}
-    for items in (dev, heldout):
-        actions = [i.action for i in items]
-        assert len(items) >= 300
-        assert actions.count("escalate") >= 30 and actions.count("hide") >= 80
-        assert sum(i.note.startswith("hard negative") for i in items) >= 60
+    actions = [i.action for i in heldout]
+    assert len(heldout) >= 300
+    assert actions.count("escalate") >= 30 and actions.count("hide") >= 80
+    assert sum(i.note.startswith("hard negative") for i in heldout) >= 60
 
 
+@needs_heldout
 def test_held_out_set_meets_hide_recall_false_hides_and_never_hides_a_person_at_risk():
-    result = score(load(EVAL_DIR / "heldout.jsonl"))
+    result = score(load(HELDOUT))
     assert result.recall["hide"] >= 0.9, f"hide recall {result.recall['hide']:.3f}"
     assert result.false_hide <= 0.03, f"false hides {result.false_hide:.3f}"
     assert result.escalations_hidden == []
 
 
-@pytest.mark.xfail(strict=True, reason="one held-out escalation (h114) is missed by the rules; "
-                   "the held-out set is not tuned on, so it stays missed until a rule written "
-                   "from dev.jsonl catches it")
+@needs_heldout
 def test_held_out_set_every_escalation_caught():
-    result = score(load(EVAL_DIR / "heldout.jsonl"))
-    assert result.escalations_missed == []
+    result = score(load(HELDOUT))
+    assert result.escalations_missed == [], f"escalations missed: {result.escalations_missed}"

@@ -50,7 +50,10 @@ DISGUISED_WORD = regex.compile(r"(?<![\p{L}\p{N}@$!*])(?=[\p{L}@$!*0-9]*[@$!*0-9
                                r"[\p{L}@$*][\p{L}@$!*0-9]*[\p{L}*]")
 SELF_DESCRIPTION = regex.compile(
     r"(?:\bas\s+(?:an?\s+)?|\bi\s*'?\s*a?m\s+(?:an?\s+)?|\bwe\s*'?\s*(?:re|are)\s+|\bproud\s+"
-    r"|\bfellow\s+|\bmy\s+|\bour\s+|\bbeing\s+(?:an?\s+)?)(?:[\p{L}-]+\s+){0,2}$",
+    r"|\bfellow\s+|\bmy\s+|\bour\s+|\bbeing\s+(?:an?\s+)?)"
+    # Up to two words between ("as a proud gay dad"), but not a preposition: "being overrun by
+    # these people" is not someone naming who they are.
+    r"(?:(?!(?:by|of|to|with|from|against|at|for|about|on)\s)[\p{L}-]+\s+){0,2}$",
     regex.IGNORECASE)
 SENTENCE_END = regex.compile(r"[.!?;]+(?=\s|$)|\n+|\s[-–—]\s")
 PRAISE = regex.compile(
@@ -164,7 +167,7 @@ def _unstar(word: str) -> str:
 
 RULE_KEYS = {"id", "category", "reason", "terms", "exact", "patterns", "with_terms", "with_exact",
              "with_patterns", "scope", "unless", "unless_comment", "self_description",
-             "needs_target"}
+             "needs_target", "weak"}
 
 
 @dataclass
@@ -179,6 +182,10 @@ class Rule:
     unless_comment: regex.Pattern | None = None
     self_description: bool = False
     needs_target: bool = False
+    # A weak rule is a hint of risk in words that often mean nothing ("bleeding", "hospital",
+    # "goodbye"): it escalates only a comment that no hide rule matched, so a threat that names a
+    # hospital is still hidden, and a rude comment is not escalated for one such word.
+    weak: bool = False
 
     @classmethod
     def build(cls, data: dict) -> Rule:
@@ -202,7 +209,8 @@ class Rule:
             unless=_compile({"exact": unless}) if unless else None,
             unless_comment=_compile({"exact": data.get("unless_comment") or []}),
             self_description=data.get("self_description", False),
-            needs_target=data.get("needs_target", False))
+            needs_target=data.get("needs_target", False),
+            weak=data.get("weak", False))
 
 
 @dataclass
@@ -219,23 +227,24 @@ def default_rules() -> RuleSet:
                    _compile({"exact": data["targets"]}))
 
 
-def _sentences(text: str) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=4)
+def _sentences(text: str) -> tuple[tuple[int, int], ...]:
+    """Where each sentence of the comment starts and ends (cached: every rule asks)."""
     spans, start = [], 0
     for end_mark in SENTENCE_END.finditer(text):
         spans.append((start, end_mark.start()))
         start = end_mark.end()
     spans.append((start, len(text)))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
+    return tuple((s, e) for s, e in spans if text[s:e].strip())
 
 
 def _rule_matches(rule: Rule, text: str, targets: regex.Pattern) -> list[str]:
-    spared = ([m.span() for m in rule.unless.finditer(text, overlapped=True)]
-              if rule.unless else [])
+    spared: list[tuple[int, int]] | None = None  # the rule's `unless` phrases, found when needed
     if rule.unless_comment is not None and rule.unless_comment.search(text):
         return []
     if rule.needs_target and not targets.search(text) and len(text.split()) > 3:
         return []
-    scopes = [(0, len(text))] if rule.scope == "comment" else _sentences(text)
+    scopes = ((0, len(text)),) if rule.scope == "comment" else _sentences(text)
     found = []
     for start, end in scopes:
         together = rule.together.search(text, start, end) if rule.together else None
@@ -244,6 +253,9 @@ def _rule_matches(rule: Rule, text: str, targets: regex.Pattern) -> list[str]:
         for match in rule.pattern.finditer(text, start, end):
             if not match.group().strip():
                 continue
+            if spared is None:
+                spared = ([m.span() for m in rule.unless.finditer(text, overlapped=True)]
+                          if rule.unless else [])
             if any(s <= match.start() and match.end() <= e for s, e in spared):
                 continue
             if rule.self_description and SELF_DESCRIPTION.search(text, start, match.start()):
@@ -257,10 +269,26 @@ def _rule_matches(rule: Rule, text: str, targets: regex.Pattern) -> list[str]:
     return found
 
 
+SPACED_LETTERS = regex.compile(r"(?<![\p{L}\p{N}])\p{L}(?:[ .]\p{L}){3,}(?![\p{L}\p{N}])")
+
+
+def _unspace(letters: str) -> str:
+    """Letters spaced out to hide a word ("p r i c k", "a p r i c k"), written together when
+    they spell a rule word (with "a", "u" or "i" in front left alone), keeping the length."""
+    plain = regex.sub(r"[ .]", "", letters).lower()
+    words = {w for ws in _vocabulary().values() for w in ws}
+    for skip in (0, 1):
+        if plain[skip:] in words:
+            head = letters[:2 * skip]
+            return (head + plain[skip:]).ljust(len(letters))
+    return letters
+
+
 def _normalise(text: str) -> str:
     """The comment with curly quotes made plain and disguised words written out ("f*ck",
-    "b!tch", "n1gger"), keeping its length."""
+    "b!tch", "n1gger", "p r i c k"), keeping its length."""
     text = text.translate(str.maketrans("’‘“”", "''\"\""))
+    text = SPACED_LETTERS.sub(lambda m: _unspace(m.group()), text)
     return DISGUISED_WORD.sub(lambda m: _unstar(m.group()), text)
 
 
@@ -296,7 +324,10 @@ def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = Non
 
     matches: dict[str, list[str]] = {}
     reasons: dict[str, list[str]] = {}
-    for rule in rules.rules:
+    strong = [rule for rule in rules.rules if not rule.weak]
+    for rule in strong + [rule for rule in rules.rules if rule.weak]:
+        if rule.weak and any(CATEGORIES[c] in (HIDE, ESCALATE) for c in matches):
+            break  # hidden or escalated already: a hint adds nothing
         for found in _rule_matches(rule, text, rules.targets):
             if found.lower() not in (m.lower() for m in matches.get(rule.category, [])):
                 matches.setdefault(rule.category, []).append(found)

@@ -16,6 +16,13 @@ from pathlib import Path
 
 import regex
 
+from campaigns.conversations.moderation.model import (
+    ESCALATE_THRESHOLD,
+    HIDE_THRESHOLD,
+    Opinion,
+    default_model,
+)
+
 RULES_FILE = Path(__file__).with_name("rules.toml")
 
 ESCALATE, HIDE, REPLY, NONE = "escalate", "hide", "reply", "none"
@@ -305,7 +312,8 @@ def _brand_patterns(brand_words: Mapping[str, Iterable[str]] | None) -> dict[str
 
 
 def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = None,
-             trusted: bool = False, rules: RuleSet | None = None) -> Verdict:
+             trusted: bool = False, rules: RuleSet | None = None, second_opinion: bool = True,
+             opinion: Opinion | None = None) -> Verdict:
     """What to do with one comment under a brand's post.
 
     ``brand_words`` maps an action (hide, escalate, reply, none) or a category to the brand's
@@ -313,6 +321,10 @@ def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = Non
     this brand's threads (a product called "Killer Bean") and are ignored by the rules.
     ``trusted`` authors (the brand's own people, partners) are never hidden automatically; what
     would have hidden them goes to a person as a reply instead. Escalation is never undone.
+
+    The trained model (``model.py``) gives a second opinion, combined so that safety wins (see
+    ``_second_opinion``); ``second_opinion=False`` asks the rules alone, and ``opinion`` gives
+    the model's opinion ready-made (an out-of-fold one, when cross-validating).
     """
     if not isinstance(text, str):
         raise TypeError("classify() takes the comment's text as a string")
@@ -344,10 +356,25 @@ def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = Non
             reasons.setdefault(key, []).append(f"the brand's word “{match.group()}”")
 
     categories = [c for c in CATEGORIES if c in matches]
-    if not any(CATEGORIES[c] != NONE for c in categories) and not brand_actions:
+    ruled = any(CATEGORIES[c] != NONE for c in categories) or bool(brand_actions)
+    if not ruled:
         categories = ["praise" if PRAISE.search(text) else "chatter"]
     wanted = {CATEGORIES[c] for c in categories} | set(brand_actions)
     action = next(a for a in PRECEDENCE if a in wanted)
+    version = rules.version
+    if second_opinion:
+        if opinion is None:
+            opinion = default_model().opinions([text.lower()])[0]
+        second = _second_opinion(action, ruled, opinion)
+        if second is not None:
+            action, category, said = second
+            wanted.add(action)
+            if category not in categories:
+                categories = [c for c in CATEGORIES if c in {*categories, category}]
+            if action != NONE:
+                categories = [c for c in categories if CATEGORIES[c] != NONE]
+            reasons.setdefault(category, []).append(said)
+            version = f"{rules.version}+model:{opinion.source}"
 
     def explain(kind: str) -> str:
         parts = [r for key, rs in reasons.items() if CATEGORIES.get(key, key) == kind for r in rs]
@@ -368,4 +395,34 @@ def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = Non
     else:
         reason = ("Nothing to act on: " + " and ".join(c for c in categories) + "; no rule "
                   "matched.")
-    return Verdict(action, categories, reason, matches, rules.version)
+    return Verdict(action, categories, reason, matches, version)
+
+
+def _second_opinion(action: str, ruled: bool, opinion: Opinion) -> tuple[str, str, str] | None:
+    """What the trained model changes in the rules' answer, so that safety wins: the action,
+    the model's category for it and the reason; None when the rules' answer stands.
+
+    (a) The rules' escalation stays. (b) A risk probability above the LOW threshold escalates,
+    even what the rules hid or let pass: a person at risk is never hidden. (c) The rules' hide
+    stays; the model adds a hide only above the HIGH threshold, and only with no sign of risk.
+    (d) Otherwise the rules' reply or nothing stands; when no rule matched at all, the model
+    says whether it needs a reply.
+    """
+    if action == ESCALATE:
+        return None
+    p = opinion.probability
+    if p[ESCALATE] >= ESCALATE_THRESHOLD:
+        return ESCALATE, *_said(opinion, ESCALATE)
+    if action == HIDE:
+        return None
+    if p[HIDE] >= HIDE_THRESHOLD:
+        return HIDE, *_said(opinion, HIDE)
+    if not ruled and p[REPLY] > p[NONE]:
+        return REPLY, *_said(opinion, REPLY)
+    return None
+
+
+def _said(opinion: Opinion, action: str) -> tuple[str, str]:
+    category, _ = opinion.category[action]
+    return category, (f"model: likely {category.replace('_', ' ')} "
+                      f"(p={opinion.probability[action]:.2f})")

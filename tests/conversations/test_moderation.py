@@ -4,6 +4,7 @@ the held-out labelled set (which its rules were not written from)."""
 
 import io
 import json
+import pickle
 import subprocess
 import sys
 
@@ -171,6 +172,61 @@ def test_command_takes_brand_words_trusted_and_plain_arguments():
         _call()
     with pytest.raises(CommandError, match="give no text arguments"):
         _call("--jsonl", "some text")
+
+
+# The trained second opinion (model.py): the rules stay, the model adds what they miss, and
+# safety wins.
+
+def test_the_model_is_trained_when_missing_and_again_when_stale(tmp_path):
+    from campaigns.conversations.moderation import model
+
+    path = tmp_path / "moderation" / "model.pkl"
+    trained = model.load(path)  # nothing there: trained from dev.jsonl and saved
+    assert path.exists() and trained.fingerprint == model.fingerprint()
+    assert trained.opinion("i keep thinking about the bridge near my house").probability[
+        "escalate"] >= model.ESCALATE_THRESHOLD
+    saved = path.stat().st_mtime_ns
+    model.load(path)  # up to date: read, not trained again
+    assert path.stat().st_mtime_ns == saved
+    path.write_bytes(pickle.dumps({"trained from": "an older dev.jsonl"}))
+    assert model.load(path).fingerprint == model.fingerprint()  # stale: trained again
+
+
+def test_a_person_at_risk_in_wording_the_rules_miss_is_escalated_by_the_model():
+    text = "i keep thinking about the bridge near my house"
+    assert classify(text, second_opinion=False).action == "none"  # the rules see nothing
+    verdict = classify(text)
+    assert verdict.action == "escalate" and "self_harm" in verdict.categories
+    assert verdict.reason.startswith("Escalated to a person: model: likely self harm (p=")
+    assert "+model:" in verdict.version  # kept with the action: which model decided
+
+
+def test_an_abusive_comment_with_a_sign_of_risk_from_the_model_is_escalated_not_hidden():
+    text = "you useless morons. i keep thinking about the bridge near my house"
+    assert classify(text, second_opinion=False).action == "hide"
+    verdict = classify(text)
+    assert verdict.action == "escalate"
+    assert {"abuse", "self_harm"} <= set(verdict.categories)
+    assert "model: likely self harm" in verdict.reason and "Not hidden" in verdict.reason
+
+
+@pytest.mark.parametrize("text", [
+    "this is fucking class, best pint in town",
+    "bloody brilliant service, damn fine coffee, cheers lads",
+    "holy shit these trainers are comfy af",
+])
+def test_praise_with_swearing_is_not_hidden_by_the_model_either(text):
+    assert classify(text).action == "none"
+
+
+def test_the_model_hides_insults_in_new_wording_only_when_sure():
+    verdict = classify("ur a pathetic little worm, nobody wants u here")
+    assert classify("ur a pathetic little worm, nobody wants u here",
+                    second_opinion=False).action != "hide"
+    assert verdict.action == "hide" and verdict.reason.startswith("Hidden: model: likely abuse")
+    # ...and a trusted author is still never hidden automatically.
+    assert classify("ur a pathetic little worm, nobody wants u here", trusted=True).action \
+        == "reply"
 
 
 HELDOUT = EVAL_DIR / "heldout.jsonl"

@@ -6,7 +6,8 @@ further, to new wording of the same meaning. It gives the probability of each ac
 hide, reply, none) and its likeliest category within each. ``engine.classify`` combines the two
 so that safety wins (see ``engine._second_opinion``): a risk probability above the LOW
 ``ESCALATE_THRESHOLD`` escalates, a hide probability above the HIGH ``HIDE_THRESHOLD`` may add a
-hide only where there is no sign of risk.
+hide only where there is no sign of risk (both thresholds are in ``engine.py``, chosen by
+``train --cv``).
 
 Nothing is downloaded: the model is trained here, in seconds, from files in the repository. It is
 kept under ``var/moderation/`` (``AGENCY_DATA_DIR`` moves it, like the embedded database) and
@@ -28,28 +29,29 @@ import json
 import os
 import pickle
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from agency.database import data_dir
+from approvals.sensitivity.evaluation import load as load_posts
+from campaigns.conversations.moderation import engine
+from campaigns.conversations.moderation.engine import (
+    CATEGORIES,
+    HIDE,
+    Opinion,
+    classify,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 TRAINING_SET = HERE / "eval" / "dev.jsonl"
 BRAND_COPY = ROOT / "approvals" / "sensitivity" / "eval" / "dev.jsonl"
-# Chosen by 5-fold stratified cross-validation on dev (out-of-fold probabilities; run
-# ``train --cv``): the highest risk threshold at which the model alone still catches at least 98%
-# of dev's escalations, and the lowest hide threshold at which the hides the model adds hide at
-# most 1% of dev's legitimate comments (half the brief's 2% ceiling: a margin for new wording,
-# on which the model does worse than on the wording it was cross-validated on).
-ESCALATE_THRESHOLD = 0.19
-HIDE_THRESHOLD = 0.81
 # How strongly the model is fitted (inverse regularisation), and the folds of the cross-check.
 STRENGTH = 10.0
 FOLDS = 5
 SEED = 0
 
-ACTION_ORDER = ("escalate", "hide", "reply", "none")
+# Words, and each other symbol (emoji, "?", "!") as a word of its own.
+WORDS = r"(?u)\b\w+\b|[^\w\s]"
 
 
 def model_path() -> Path:
@@ -70,9 +72,7 @@ def fingerprint() -> str:
 def prepare(text: str) -> str:
     """The text the model reads: the engine's normalisation (curly quotes, letters hidden
     behind symbols or spaces written out), lowercased."""
-    from campaigns.conversations.moderation.engine import _normalise
-
-    return _normalise(text).lower()
+    return engine._normalise(text).lower()
 
 
 def brand_copy() -> list[str]:
@@ -81,9 +81,6 @@ def brand_copy() -> list[str]:
     seen only short comments and reads any longer, descriptive text as something: on the
     sensitivity linter's held-out posts it escalated 183 of 396 and hid 33 before they were
     added (21 and 2 after)."""
-    from approvals.sensitivity.evaluation import load as load_posts
-    from campaigns.conversations.moderation.engine import HIDE, classify
-
     return [text for item in load_posts(BRAND_COPY) for text in item.texts.values()
             if classify(text, second_opinion=False).action != HIDE]
 
@@ -92,8 +89,6 @@ def training_data(path: Path = TRAINING_SET, *, with_brand_copy: bool = True,
                   ) -> tuple[list[str], list[str], list[str]]:
     """Texts, actions, and each comment's main category (its first one of its action): dev's
     comments, then (``with_brand_copy``) brand copy as chatter."""
-    from campaigns.conversations.moderation.engine import CATEGORIES
-
     texts, actions, categories = [], [], []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
@@ -116,7 +111,7 @@ def features():
 
     return FeatureUnion([
         ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True,
-                                  token_pattern=r"(?u)\b\w+\b|[^\w\s]")),
+                                  token_pattern=WORDS)),
         ("letters", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
                                     min_df=2)),
     ])
@@ -126,16 +121,6 @@ def classifier():
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=STRENGTH, class_weight="balanced", max_iter=3000)
-
-
-@dataclass(frozen=True)
-class Opinion:
-    """The model's view of one comment: each action's probability, and the likeliest category
-    of each action with its probability."""
-
-    probability: dict[str, float]
-    category: dict[str, tuple[str, float]]
-    source: str = ""  # the model's fingerprint, kept with what it decided
 
 
 class Model:
@@ -150,24 +135,44 @@ class Model:
         return cls(vectoriser, classifier().fit(matrix, actions),
                    classifier().fit(matrix, categories))
 
-    def opinions(self, texts: list[str]) -> list[Opinion]:
-        """Opinions on texts already ``prepare``d."""
-        from campaigns.conversations.moderation.engine import CATEGORIES
+    def _probabilities(self, texts: list[str], which) -> list:
+        """``which.predict_proba`` for the texts, computed part by part: each vectoriser's
+        columns times its share of the weights, then softmax. The same numbers as
+        FeatureUnion.transform + predict_proba, in a third of the time (no stacking of the
+        parts, no input checks), which matters at one comment per call on ingest."""
+        import numpy
 
-        matrix = self.vectoriser.transform(texts)
-        by_action = self.actions.predict_proba(matrix)
-        by_category = self.categories.predict_proba(matrix)
+        scores = numpy.tile(which.intercept_, (len(texts), 1))
+        start = 0
+        for _, part in self.vectoriser.transformer_list:
+            width = len(part.vocabulary_)
+            scores += part.transform(texts) @ which.coef_[:, start:start + width].T
+            start += width
+        scores -= scores.max(axis=1, keepdims=True)
+        exp = numpy.exp(scores)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def opinions(self, texts: list[str], *, categories: bool = True) -> list[Opinion]:
+        """Opinions on texts already ``prepare``d; without ``categories`` (half the time) the
+        likeliest categories are left for ``likeliest_categories`` when needed."""
+        by_action = self._probabilities(texts, self.actions)
+        by_category = self.likeliest_categories(texts) if categories else [None] * len(texts)
         action_names = [str(a) for a in self.actions.classes_]
-        category_names = [str(c) for c in self.categories.classes_]
+        return [Opinion({a: float(p) for a, p in zip(action_names, row, strict=True)}, best,
+                        self.fingerprint[:8], text)
+                for row, best, text in zip(by_action, by_category, texts, strict=True)]
+
+    def likeliest_categories(self, texts: list[str]) -> list[dict[str, tuple[str, float]]]:
+        """For each text, each action's likeliest category and its probability."""
+        names = [str(c) for c in self.categories.classes_]
         out = []
-        for row, cat_row in zip(by_action, by_category, strict=True):
-            probability = {a: float(p) for a, p in zip(action_names, row, strict=True)}
+        for row in self._probabilities(texts, self.categories):
             best: dict[str, tuple[str, float]] = {}
-            for name, p in zip(category_names, cat_row, strict=True):
+            for name, p in zip(names, row, strict=True):
                 action = CATEGORIES[name]
                 if action not in best or p > best[action][1]:
                     best[action] = (name, float(p))
-            out.append(Opinion(probability, best, self.fingerprint[:8]))
+            out.append(best)
         return out
 
     def opinion(self, text: str) -> Opinion:
@@ -233,3 +238,6 @@ def out_of_fold(folds: int = FOLDS) -> dict[str, Opinion]:
 def default_model() -> Model:
     """The model, loaded once per process."""
     return load()
+
+
+engine.use_model(default_model)

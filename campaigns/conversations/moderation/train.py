@@ -10,7 +10,7 @@ With --cv: 5-fold stratified cross-validation on dev (never on the held-out set)
 gets the opinion of a model trained without it. From these out-of-fold probabilities it chooses
 the thresholds (the highest risk threshold at which the model alone still escalates at least 98%
 of dev's escalations; the lowest hide threshold at which the model's added hides hide at most 1%
-of dev's legitimate comments), prints them next to the ones in ``model.py`` (which the engine
+of dev's legitimate comments), prints them next to the ones in ``engine.py`` (which the engine
 uses), and scores the model alone and the combined classifier (the rules, which were written
 from dev, plus the out-of-fold model) on dev.
 """
@@ -24,11 +24,15 @@ import sys
 import time
 
 from campaigns.conversations.moderation import model as trained
-from campaigns.conversations.moderation.engine import classify
+from campaigns.conversations.moderation.engine import ESCALATE_THRESHOLD, HIDE_THRESHOLD, classify
 from campaigns.conversations.moderation.evaluation import EVAL_DIR, Result, load, score
 
 ESCALATE_RECALL = 0.98  # the model alone, out of fold
 MODEL_FALSE_HIDES = 0.005  # legitimate comments hidden by the model's additions, out of fold
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
 
 
 def choose_thresholds(opinions: dict, labels: dict[str, str]) -> tuple[float, float]:
@@ -91,7 +95,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     began = time.perf_counter()
     trained.train()
-    print(f"model trained from {trained.TRAINING_SET.name} in {time.perf_counter() - began:.1f} s"
+    say(f"model trained from {trained.TRAINING_SET.name} in {time.perf_counter() - began:.1f} s"
           f", saved to {trained.model_path()}")
     if not args.cv:
         return 0
@@ -101,26 +105,27 @@ def main(argv=None) -> int:
               for line in trained.TRAINING_SET.read_text(encoding="utf-8").splitlines()
               if line.strip()}
     escalate, hide = choose_thresholds(opinions, labels)
-    print(f"{trained.FOLDS}-fold stratified cross-validation on dev ({len(labels)} comments), "
+    say(f"{trained.FOLDS}-fold stratified cross-validation on dev ({len(labels)} comments), "
           f"{time.perf_counter() - began:.0f} s")
-    print(f"thresholds chosen: escalate >= {escalate:.2f} (model alone catches >= "
+    say(f"thresholds chosen: escalate >= {escalate:.2f} (model alone catches >= "
           f"{ESCALATE_RECALL:.0%} of escalations out of fold), hide >= {hide:.2f} (the model's "
           f"hides hide <= {MODEL_FALSE_HIDES:.1%} of legitimate comments out of fold)")
-    print(f"thresholds in use (model.py): escalate >= {trained.ESCALATE_THRESHOLD:.2f}, "
-          f"hide >= {trained.HIDE_THRESHOLD:.2f}"
-          + ("" if (escalate, hide) == (trained.ESCALATE_THRESHOLD, trained.HIDE_THRESHOLD)
-             else "   <- differ from those chosen: update model.py"))
-    alone = model_alone(opinions, labels, trained.ESCALATE_THRESHOLD, trained.HIDE_THRESHOLD)
-    print(f"model alone, out of fold: escalations caught {alone['escalate_caught']} of "
+    say(f"thresholds in use (engine.py): escalate >= {ESCALATE_THRESHOLD:.2f}, "
+          f"hide >= {HIDE_THRESHOLD:.2f}"
+          + ("" if (escalate, hide) == (ESCALATE_THRESHOLD, HIDE_THRESHOLD)
+             else "   <- differ from those chosen: update engine.py"))
+    alone = model_alone(opinions, labels, ESCALATE_THRESHOLD, HIDE_THRESHOLD)
+    say(f"model alone, out of fold: escalations caught {alone['escalate_caught']} of "
           f"{alone['escalate']} ({alone['escalate_caught'] / alone['escalate']:.3f}); hides "
           f"{alone['hide_caught']} of {alone['hide']} ({alone['hide_caught'] / alone['hide']:.3f})"
           f", {alone['hide_escalated']} of them escalated instead; legitimate comments hidden "
           f"{alone['legitimate_hidden']} of {alone['legitimate']} "
           f"({alone['legitimate_hidden'] / alone['legitimate']:.3f}), escalated "
-          f"{alone['legitimate_escalated']} ({alone['legitimate_escalated'] / alone['legitimate']:.3f})")
+          f"{alone['legitimate_escalated']} "
+          f"({alone['legitimate_escalated'] / alone['legitimate']:.3f})")
     rules, both, _ = combined_out_of_fold(opinions)
-    print(summary("rules alone on dev (written from it)", rules))
-    print(summary("rules + out-of-fold model on dev", both))
+    say(summary("rules alone on dev (written from it)", rules))
+    say(summary("rules + out-of-fold model on dev", both))
     return 0
 
 

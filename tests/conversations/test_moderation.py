@@ -11,7 +11,8 @@ import sys
 import pytest
 from django.core.management import CommandError, call_command
 
-from campaigns.conversations.moderation import CATEGORIES, Rule, classify, default_rules
+from campaigns.conversations.moderation import CATEGORIES, Rule, classify, default_rules, model
+from campaigns.conversations.moderation.engine import ESCALATE_THRESHOLD
 from campaigns.conversations.moderation.evaluation import EVAL_DIR, load, score
 from tests.conftest import ROOT
 
@@ -178,13 +179,11 @@ def test_command_takes_brand_words_trusted_and_plain_arguments():
 # safety wins.
 
 def test_the_model_is_trained_when_missing_and_again_when_stale(tmp_path):
-    from campaigns.conversations.moderation import model
-
     path = tmp_path / "moderation" / "model.pkl"
     trained = model.load(path)  # nothing there: trained from dev.jsonl and saved
     assert path.exists() and trained.fingerprint == model.fingerprint()
     assert trained.opinion("i keep thinking about the bridge near my house").probability[
-        "escalate"] >= model.ESCALATE_THRESHOLD
+        "escalate"] >= ESCALATE_THRESHOLD
     saved = path.stat().st_mtime_ns
     model.load(path)  # up to date: read, not trained again
     assert path.stat().st_mtime_ns == saved

@@ -12,13 +12,13 @@ hide only where there is no sign of risk (both thresholds are in ``engine.py``, 
 Nothing is downloaded: the model is trained here, in seconds, from files in the repository. It is
 kept under ``var/moderation/`` (``AGENCY_DATA_DIR`` moves it, like the embedded database) and
 rebuilt on first use whenever it is missing or was trained from other inputs (its fingerprint:
-the labelled set, this module, the engine, the rules' disguised words and scikit-learn's
+the labelled set, the brand copy, this module, the engine, the rules and scikit-learn's
 version), so a fresh machine or a test run never needs a separate step; ``bin/setup`` trains it
 once so that the first request does not wait. The file is a pickle written by this module only
 and read from the project's own data folder, never from anywhere a user can write.
 
 ``python -m campaigns.conversations.moderation.train --cv`` cross-validates on dev and prints
-how the thresholds below were chosen.
+how the thresholds in ``engine.py`` were chosen.
 """
 
 from __future__ import annotations

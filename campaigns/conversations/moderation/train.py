@@ -9,8 +9,8 @@ when it is missing or stale, so this is only to pay that cost ahead (``bin/setup
 With --cv: 5-fold stratified cross-validation on dev (never on the held-out set): each comment
 gets the opinion of a model trained without it. From these out-of-fold probabilities it chooses
 the thresholds (the highest risk threshold at which the model alone still escalates at least 98%
-of dev's escalations; the lowest hide threshold at which the model's added hides hide at most 1%
-of dev's legitimate comments), prints them next to the ones in ``engine.py`` (which the engine
+of dev's escalations; the lowest hide threshold at which the model's added hides hide at most
+0.5% of dev's legitimate comments), prints them next to the ones in ``engine.py`` (which the engine
 uses), and scores the model alone and the combined classifier (the rules, which were written
 from dev, plus the out-of-fold model) on dev.
 """

@@ -279,12 +279,14 @@ def test_the_held_out_set_is_big_enough_and_separate_from_dev():
 
 
 # The blind held-out set 2 (written by a separate author from new angles, never read while the
-# rules changed) is where the rules fall short: its first and only score, with rules r11, is hide
-# recall 0.545, escalate recall 0.667 (20 of 60 missed, one of them hidden), false hides 0.015.
-# The targets stay as tests; those it misses are strict xfails, so the day a change written from
-# dev (never from this set) meets one, the run says so and the mark comes off.
-BLIND_MISS = ("blind held-out set 2, first score (rules r11): hide recall 0.545, escalate recall "
-              "0.667, one escalation hidden; the rules do not generalise to new wording yet")
+# rules or the model changed) scored, with rules r11 alone: hide recall 0.545, escalate recall
+# 0.667 (one escalation hidden), false hides 0.015; with the trained second opinion (built from
+# dev only, its thresholds from cross-validation on dev): hide recall 0.555, escalate recall
+# 1.000, none hidden, false hides 0.005 (at the cost of 96 comments escalated that are not).
+# The hide recall target is missed: a strict xfail, so the day a change written from dev (never
+# from this set) meets it, the run says so and the mark comes off.
+BLIND_MISS = ("blind held-out set 2 (rules r11 + model): hide recall 0.555; the rules and the "
+              "model do not generalise to new wording of abuse yet")
 
 
 @needs_heldout
@@ -301,14 +303,12 @@ def test_held_out_set_hide_recall_at_least_ninety_percent():
 
 
 @needs_heldout
-@pytest.mark.xfail(strict=True, reason=BLIND_MISS)
 def test_held_out_set_never_hides_a_person_at_risk():
     result = score(load(HELDOUT))
     assert result.escalations_hidden == [], f"hidden: {result.escalations_hidden}"
 
 
 @needs_heldout
-@pytest.mark.xfail(strict=True, reason=BLIND_MISS)
 def test_held_out_set_every_escalation_caught():
     result = score(load(HELDOUT))
     assert result.escalations_missed == [], f"escalations missed: {result.escalations_missed}"

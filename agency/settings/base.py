@@ -1,6 +1,7 @@
 """Settings shared by every environment. Values a deployment changes come from the environment."""
 
 import os
+import sys
 from pathlib import Path
 
 from django.utils.functional import lazy
@@ -108,6 +109,12 @@ DATABASES = {"default": database_settings(BASE_DIR)}
 # (bench/dispatch_lag.py) and the API 9 ms per request. DB_CONN_MAX_AGE=0 opens one per request.
 DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DB_CONN_MAX_AGE") or "60")
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Except in Django's development server (bin/demo's web process): it serves each request on a
+# thread of its own that ends without closing its connection, so a persistent one stays open
+# per request until PostgreSQL refuses more clients (Django's docs say as much). Gunicorn's
+# workers, django-q2's workers and the dispatcher keep theirs.
+if sys.argv[1:2] == ["runserver"]:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 MIDDLEWARE = [

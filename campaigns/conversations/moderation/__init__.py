@@ -10,7 +10,6 @@ domestic_violence, product_injury, medical_emergency; a person at risk is never 
 labelled sets for judging them are in ``eval/``.
 """
 
-from campaigns.conversations.moderation import model  # noqa: F401 (gives classify its model)
 from campaigns.conversations.moderation.engine import (
     ACTIONS,
     CATEGORIES,

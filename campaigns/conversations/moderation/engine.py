@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,39 +63,6 @@ PRAISE = regex.compile(
     r"game\s+changer|well\s+done|comfy|yes|tasty|fab|fabulous|goes\s+hard|bomb|killer|"
     r"insanely|beast)\b|😍|🙌|❤️|💕|👍|🔥|🙏",
     regex.IGNORECASE)
-
-
-# The trained model's second opinion (model.py), combined with the rules in _second_opinion.
-# Chosen by 5-fold stratified cross-validation on dev (out-of-fold probabilities; run
-# ``python -m campaigns.conversations.moderation.train --cv``): the highest risk threshold at which
-# the model alone still catches at least 98% of dev's escalations (LOW: a person at risk is never
-# missed for want of certainty), and the lowest hide threshold at which the hides the model adds
-# hide at most 0.5% of dev's legitimate comments (HIGH: a quarter of the brief's 2% ceiling, a
-# margin for new wording, on which the model does worse than out of fold on dev).
-ESCALATE_THRESHOLD = 0.19
-HIDE_THRESHOLD = 0.81
-
-
-@dataclass(frozen=True)
-class Opinion:
-    """The model's view of one comment: each action's probability, and (when asked for) the
-    likeliest category of each action with its probability."""
-
-    probability: dict[str, float]
-    category: dict[str, tuple[str, float]] | None  # None: not asked for yet
-    source: str = ""  # the model's fingerprint, kept with what it decided
-    text: str = ""  # as the model read it
-
-
-# The model, loaded once per process: model.py registers it (use_model) when the package loads.
-_model: Callable | None = None
-
-
-def use_model(loader: Callable | None) -> None:
-    """Where ``classify`` gets its second opinion: a function returning the model (None: the
-    rules alone)."""
-    global _model
-    _model = loader
 
 
 @dataclass(frozen=True)
@@ -338,8 +305,7 @@ def _brand_patterns(brand_words: Mapping[str, Iterable[str]] | None) -> dict[str
 
 
 def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = None,
-             trusted: bool = False, rules: RuleSet | None = None, second_opinion: bool = True,
-             opinion: Opinion | None = None) -> Verdict:
+             trusted: bool = False, rules: RuleSet | None = None) -> Verdict:
     """What to do with one comment under a brand's post.
 
     ``brand_words`` maps an action (hide, escalate, reply, none) or a category to the brand's
@@ -347,10 +313,6 @@ def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = Non
     this brand's threads (a product called "Killer Bean") and are ignored by the rules.
     ``trusted`` authors (the brand's own people, partners) are never hidden automatically; what
     would have hidden them goes to a person as a reply instead. Escalation is never undone.
-
-    The trained model (``model.py``) gives a second opinion, combined so that safety wins (see
-    ``_second_opinion``); ``second_opinion=False`` asks the rules alone, and ``opinion`` gives
-    the model's opinion ready-made (an out-of-fold one, when cross-validating).
     """
     if not isinstance(text, str):
         raise TypeError("classify() takes the comment's text as a string")
@@ -382,25 +344,10 @@ def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = Non
             reasons.setdefault(key, []).append(f"the brand's word “{match.group()}”")
 
     categories = [c for c in CATEGORIES if c in matches]
-    ruled = any(CATEGORIES[c] != NONE for c in categories) or bool(brand_actions)
-    if not ruled:
+    if not any(CATEGORIES[c] != NONE for c in categories) and not brand_actions:
         categories = ["praise" if PRAISE.search(text) else "chatter"]
     wanted = {CATEGORIES[c] for c in categories} | set(brand_actions)
     action = next(a for a in PRECEDENCE if a in wanted)
-    version = rules.version
-    if opinion is None and second_opinion and _model is not None:
-        opinion = _model().opinions([text.lower()], categories=False)[0]
-    if opinion is not None and second_opinion:
-        second = _second_opinion(action, ruled, opinion)
-        if second is not None:
-            action, category, said = second
-            wanted.add(action)
-            if category not in categories:
-                categories = [c for c in CATEGORIES if c in {*categories, category}]
-            if action != NONE:
-                categories = [c for c in categories if CATEGORIES[c] != NONE]
-            reasons.setdefault(category, []).append(said)
-            version = f"{rules.version}+model:{opinion.source}"
 
     def explain(kind: str) -> str:
         parts = [r for key, rs in reasons.items() if CATEGORIES.get(key, key) == kind for r in rs]
@@ -421,35 +368,4 @@ def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = Non
     else:
         reason = ("Nothing to act on: " + " and ".join(c for c in categories) + "; no rule "
                   "matched.")
-    return Verdict(action, categories, reason, matches, version)
-
-
-def _second_opinion(action: str, ruled: bool, opinion: Opinion) -> tuple[str, str, str] | None:
-    """What the trained model changes in the rules' answer, so that safety wins: the action,
-    the model's category for it and the reason; None when the rules' answer stands.
-
-    (a) The rules' escalation stays. (b) A risk probability above the LOW threshold escalates,
-    even what the rules hid or let pass: a person at risk is never hidden. (c) The rules' hide
-    stays; the model adds a hide only above the HIGH threshold, and only with no sign of risk.
-    (d) Otherwise the rules' reply or nothing stands; when no rule matched at all, the model
-    says whether it needs a reply.
-    """
-    if action == ESCALATE:
-        return None
-    p = opinion.probability
-    if p[ESCALATE] >= ESCALATE_THRESHOLD:
-        return ESCALATE, *_said(opinion, ESCALATE)
-    if action == HIDE:
-        return None
-    if p[HIDE] >= HIDE_THRESHOLD:
-        return HIDE, *_said(opinion, HIDE)
-    if not ruled and p[REPLY] > p[NONE]:
-        return REPLY, *_said(opinion, REPLY)
-    return None
-
-
-def _said(opinion: Opinion, action: str) -> tuple[str, str]:
-    likeliest = opinion.category or _model().likeliest_categories([opinion.text])[0]
-    category, _ = likeliest[action]
-    return category, (f"model: likely {category.replace('_', ' ')} "
-                      f"(p={opinion.probability[action]:.2f})")
+    return Verdict(action, categories, reason, matches, rules.version)

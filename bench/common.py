@@ -308,6 +308,17 @@ def brand_http(client, user):
     return http
 
 
+def timed_get(http, path: str) -> float:
+    """Milliseconds of one GET of ``path``; a page that does not answer 200 stops the
+    benchmark."""
+    start = time.perf_counter()
+    response = http.get(path)
+    took = (time.perf_counter() - start) * 1000
+    if response.status_code != 200:
+        raise SystemExit(f"{path} answered {response.status_code}")
+    return took
+
+
 def time_pages(http, pages: dict[str, str], requests: int, warmup: int = 3
                ) -> dict[str, list[float]]:
     """Milliseconds of ``requests`` GETs of each page (after ``warmup`` untimed ones); a page
@@ -315,11 +326,7 @@ def time_pages(http, pages: dict[str, str], requests: int, warmup: int = 3
     times: dict[str, list[float]] = {name: [] for name in pages}
     for name, path in pages.items():
         for attempt in range(requests + warmup):
-            start = time.perf_counter()
-            response = http.get(path)
-            took = (time.perf_counter() - start) * 1000
-            if response.status_code != 200:
-                raise SystemExit(f"{path} answered {response.status_code}")
+            took = timed_get(http, path)
             if attempt >= warmup:
                 times[name].append(took)
     return times

@@ -65,6 +65,7 @@ from bench.common import (  # noqa: E402
     ensure_database,
     migrate_if_needed,
     percentile,
+    timed_get,
 )
 
 DATABASE = "agency_bench_results"
@@ -272,11 +273,7 @@ def interleaved_p95_growth(sizes: dict[str, int], build, requests: int, what: st
     for attempt in range(warmup + requests):
         for label, (http, pages) in built.items():
             for name, path in pages.items():
-                start = time.perf_counter()
-                response = http.get(path)
-                took = (time.perf_counter() - start) * 1000
-                if response.status_code != 200:
-                    raise SystemExit(f"{path} answered {response.status_code}")
+                took = timed_get(http, path)
                 if attempt >= warmup:
                     times[label][name].append(took)
     p95 = {}

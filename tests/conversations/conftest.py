@@ -19,3 +19,11 @@ def on_call(networks):  # noqa: F811 - the fixture above
         brand.response_target_hours = 4
         brand.save()
     return brand
+
+
+def items_by_text(schema) -> dict:
+    """The brand's inbox items by their text."""
+    from campaigns.conversations.models import Item
+
+    with in_brand(schema):
+        return {item.text: item for item in Item.objects.all()}

@@ -16,7 +16,7 @@ from agency.demo.fakes.google_business import FakeGoogleBusiness
 from campaigns.conversations import tasks
 from campaigns.conversations.models import Item, PollCursor, Reply
 from tenants.models import Role
-from tests.conversations.conftest import in_brand
+from tests.conversations.conftest import in_brand, items_by_text
 from tests.conversations.test_meta_comments import ABUSE, CRITICISM
 from tests.factories import ChannelFactory
 
@@ -50,17 +50,12 @@ def google(world, settings):
         yield fake
 
 
-def _by_text(schema) -> dict[str, Item]:
-    with in_brand(schema):
-        return {item.text: item for item in Item.objects.all()}
-
-
 def test_reviews_reach_the_inbox_once(google):
     google.add_review("Best flat white in town", stars=5, reviewer="Carol Example")
     google.add_review("", stars=4, anonymous=True)
     assert tasks.poll_conversations()[google.schema]["taken"] == 2
     assert tasks.poll_conversations()[google.schema]["taken"] == 0
-    items = _by_text(google.schema)
+    items = items_by_text(google.schema)
     best = items["Best flat white in town"]
     assert best.network == "google_business" and best.kind == "mention"
     assert best.author_name == "Carol Example" and best.action == "none"
@@ -73,7 +68,7 @@ def test_an_abusive_review_is_flagged_criticism_stays(google):
     abuse = google.add_review(ABUSE, stars=1, reviewer="Troll")
     google.add_review(CRITICISM, stars=2, reviewer="Eve")
     tasks.poll_conversations()
-    items = _by_text(google.schema)
+    items = items_by_text(google.schema)
     # Google lets no owner hide a review: it is flagged for staff, and stays on Google.
     assert items[ABUSE].action == "hide" and items[ABUSE].flagged and not items[ABUSE].hidden
     assert google.review(abuse["name"])["comment"] == ABUSE
@@ -96,7 +91,7 @@ def test_a_rate_limit_slows_the_location(google):
 def test_the_owners_reply_is_on_the_review_once(world, http, google):
     review = google.add_review(CRITICISM, stars=2, reviewer="Eve")
     tasks.poll_conversations()
-    (item,) = _by_text(google.schema).values()
+    (item,) = items_by_text(google.schema).values()
     admin = http(world.acme.host, user=world.acme.users[Role.EDITOR])
     form = {"text": "Sorry to hear that, Eve: come back for a cup on us.", "key": "g" * 32}
     admin.post(f"/admin/inbox/{item.pk}/reply/", form)

@@ -15,7 +15,7 @@ from agency.demo.fakes.x import FakeX
 from campaigns.conversations import tasks
 from campaigns.conversations.models import Item, PollCursor, Reply
 from tenants.models import Role
-from tests.conversations.conftest import in_brand, publish
+from tests.conversations.conftest import in_brand, items_by_text, publish
 from tests.conversations.test_meta_comments import ABUSE, AT_RISK, CRITICISM
 from tests.factories import ChannelFactory
 
@@ -40,11 +40,6 @@ def x(world, settings):
         yield fake
 
 
-def _by_text(schema) -> dict[str, Item]:
-    with in_brand(schema):
-        return {item.text: item for item in Item.objects.all()}
-
-
 def test_x_mentions_and_replies_arrive_once_linked_to_their_post(x):
     (post,) = publish(x.schema, [x.channel])
     question = x.add_mention("@acmecoffee is the spring blend decaf?", username="carol",
@@ -55,7 +50,7 @@ def test_x_mentions_and_replies_arrive_once_linked_to_their_post(x):
 
     done = tasks.poll_conversations()[x.schema]
     assert done["taken"] == 3 and done["failed"] == [] and done["deferred"] == []
-    items = _by_text(x.schema)
+    items = items_by_text(x.schema)
     decaf = items["@acmecoffee is the spring blend decaf?"]
     assert decaf.kind == "reply" and decaf.author_handle == "@carol"
     assert decaf.delivery_id == post.pk and decaf.thread_root == post.remote_id
@@ -81,7 +76,7 @@ def test_x_abuse_is_hidden_criticism_stays_a_person_at_risk_is_never_hidden(x, o
     risk = x.add_mention(f"@acmecoffee {AT_RISK}", username="gil", in_reply_to=post.remote_id)
     elsewhere = x.add_mention(f"@acmecoffee {ABUSE}!", username="troll2")  # not our thread
     tasks.poll_conversations()
-    items = _by_text(x.schema)
+    items = items_by_text(x.schema)
     assert items[f"@acmecoffee {ABUSE}"].hidden and x.post(abuse["id"])["hidden"] is True
     assert not items[f"@acmecoffee {CRITICISM}"].hidden and not x.post(blunt["id"])["hidden"]
     escalated = items[f"@acmecoffee {AT_RISK}"]

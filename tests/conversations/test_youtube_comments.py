@@ -13,7 +13,7 @@ from agency.demo.fakes.youtube import FakeYouTube
 from campaigns.conversations import tasks
 from campaigns.conversations.models import Item, PollCursor, Reply
 from tenants.models import Role
-from tests.conversations.conftest import in_brand
+from tests.conversations.conftest import in_brand, items_by_text
 from tests.conversations.test_meta_comments import ABUSE, AT_RISK, CRITICISM
 from tests.factories import ChannelFactory
 
@@ -42,11 +42,6 @@ def youtube(world, settings):
         yield fake
 
 
-def _by_text(schema) -> dict[str, Item]:
-    with in_brand(schema):
-        return {item.text: item for item in Item.objects.all()}
-
-
 def test_youtube_comments_and_replies_arrive_once(youtube):
     video = youtube.add_video("Autumn blend", "Roasted in small batches.")
     question = youtube.add_comment(video["id"], "Is it decaf?", author="@carol")
@@ -54,7 +49,7 @@ def test_youtube_comments_and_replies_arrive_once(youtube):
                         parent=question["id"])
     assert tasks.poll_conversations()[youtube.schema]["taken"] == 2
     assert tasks.poll_conversations()[youtube.schema]["taken"] == 0
-    items = _by_text(youtube.schema)
+    items = items_by_text(youtube.schema)
     decaf = items["Is it decaf?"]
     assert decaf.network == "youtube" and decaf.author_handle == "@carol"
     assert decaf.thread_root == video["id"] and decaf.in_reply_to == video["id"]
@@ -69,7 +64,7 @@ def test_youtube_abuse_is_held_for_review_criticism_and_risk_stay(youtube, on_ca
     blunt = youtube.add_comment(video["id"], CRITICISM, author="@eve")
     risk = youtube.add_comment(video["id"], AT_RISK, author="@gil")
     tasks.poll_conversations()
-    items = _by_text(youtube.schema)
+    items = items_by_text(youtube.schema)
     assert items[ABUSE].hidden and youtube.comment(abuse["id"])["status"] == "heldForReview"
     assert not items[CRITICISM].hidden and youtube.comment(blunt["id"])["status"] == "published"
     assert items[AT_RISK].pinned and not items[AT_RISK].hidden
@@ -96,7 +91,7 @@ def test_a_youtube_reply_goes_under_the_top_level_comment_once(world, http, yout
     question = youtube.add_comment(video["id"], "Is it decaf?", author="@carol")
     youtube.add_comment(video["id"], "me too?", author="@dan", parent=question["id"])
     tasks.poll_conversations()
-    item = _by_text(youtube.schema)["me too?"]
+    item = items_by_text(youtube.schema)["me too?"]
     admin = http(world.acme.host, user=world.acme.users[Role.EDITOR])
     form = {"text": "It is not decaf, sorry!", "key": "y" * 32}
     admin.post(f"/admin/inbox/{item.pk}/reply/", form)

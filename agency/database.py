@@ -73,8 +73,7 @@ def database_settings(base_dir: Path) -> dict:
     """The default database: ``DATABASE_URL`` if set, else the embedded server."""
     url = os.environ.get("DATABASE_URL", "").strip()
     if url:
-        max_age = int(os.environ.get("DB_CONN_MAX_AGE", "0"))
-        config = dj_database_url.parse(url, conn_max_age=max_age)
+        config = dj_database_url.parse(url)  # CONN_MAX_AGE: agency.settings.base, for both
         config["ENGINE"] = ENGINE
         return config
     return embedded_settings(data_dir(base_dir) / "pgdata")

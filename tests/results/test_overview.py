@@ -26,14 +26,16 @@ pytestmark = [pytest.mark.django_db,
 def counted(world, networks):
     """Acme: two posts on Mastodon, counted; its followers went from 950 to 1000 this week."""
     n = networks
-    deliveries = publish(n.schema, [n.on_mastodon], posts=2, title="Harvest")
+    # Published 20 minutes ago and collected now (not "now + 16 minutes": after 23:44 UTC that
+    # counted today's followers as tomorrow's, outside the page's period).
+    deliveries = publish(n.schema, [n.on_mastodon], posts=2, title="Harvest",
+                         when=timezone.now() - dt.timedelta(minutes=20))
     for delivery in deliveries:
         n.mastodon.set_counts(delivery.remote_id, favourites=10 * delivery.post_number,
                               reblogs=2, replies=1)
     n.mastodon.followers_count = 1000
     with in_brand(n.schema):
-        collect_round(Client.objects.get(schema_name=n.schema),
-                      now=timezone.now() + dt.timedelta(minutes=16))
+        collect_round(Client.objects.get(schema_name=n.schema), now=timezone.now())
         FollowerCount.objects.create(channel_id=n.on_mastodon.pk, followers=950,
                                      day=timezone.now().date() - dt.timedelta(days=3))
     connection.set_schema_to_public()

@@ -126,10 +126,18 @@ def test_calendar_runs_a_bounded_number_of_queries(world, http, month,
 
 
 def test_a_calendar_feed_serves_ical_until_revoked(world, http, month):
+    """The feed covers the last 60 days and the next 400, counted from today: the posts are
+    placed from today too (October's fixture fell out of the window on 4 December)."""
     import icalendar
 
     from campaigns.models import CalendarFeed
 
+    today = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    with schema_context(world.acme.client.schema_name):
+        _campaign("Cal feed", world.acme.users[Role.EDITOR], [
+            ("Feed post soon", today + dt.timedelta(days=3), [month.masto]),
+            ("Feed post long ago", today - dt.timedelta(days=90), [month.masto]),
+        ])
     editor = http(world.acme.host, user=world.acme.users[Role.EDITOR])
     response = editor.post("/admin/calendar/feeds/", {"label": "Amy's Outlook"}, follow=True)
     url = re.search(r"http://acme\.agency\.localhost(/calendar/[\w-]+\.ics)",
@@ -143,7 +151,8 @@ def test_a_calendar_feed_serves_ical_until_revoked(world, http, month):
     assert served.status_code == 200 and served["Content-Type"].startswith("text/calendar")
     events = icalendar.Calendar.from_ical(served.content).walk("VEVENT")
     summaries = {str(e["summary"]) for e in events}
-    assert any("Draft post one" in s for s in summaries)
+    assert any("Feed post soon" in s for s in summaries)
+    assert not any("Feed post long ago" in s for s in summaries)  # before the window
     assert served["Referrer-Policy"] == "no-referrer"
 
     assert http(world.globex.host).get(url).status_code == 404  # another brand's host

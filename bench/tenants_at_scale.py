@@ -2,7 +2,7 @@
 all of them with ``manage.py migrate``, then time a no-op ``migrate``.
 
     python bench/tenants_at_scale.py [--brands 1000] [--parallel N] [--provision-parallel M]
-                                     [--spares 1|0] [--provision-only]
+                                     [--spares 1|0] [--provision-only] [--keep DATABASE]
 
 Works in a throwaway database (``tenants_scale_<pid>``) on the configured server (``DATABASE_URL``
 if set, else the embedded PostgreSQL), dropped at the end. Settings: ``bench.scale_settings`` (the
@@ -27,6 +27,7 @@ provision_p50_first_s=<d> provision_p50_last_s=<e>
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import statistics
@@ -355,12 +356,17 @@ def p50(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def run(n: int, parallel: int, provision_parallel: int, provision_only: bool = False) -> dict:
+def run(n: int, parallel: int, provision_parallel: int, provision_only: bool = False,
+        provisioned: bool = False) -> dict:
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
 
     template = settings.TENANT_BASE_SCHEMA
+    if provisioned:  # --keep on a database an earlier --provision-only run filled
+        nan = float("nan")
+        return rollout_phase(n, parallel, template, {
+            "provision_s": nan, "p50_first": nan, "p50_last": nan, "failures": 0})
     start = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
     # The brands are born before 0002 exists: the template stands at scale_app 0001.
@@ -411,6 +417,15 @@ def run(n: int, parallel: int, provision_parallel: int, provision_only: bool = F
         nan = float("nan")
         return {"provision_s": provision_s, "migrate_s": nan, "noop_s": nan,
                 "inconsistent": len(failures), "p50_first": first, "p50_last": last}
+    return rollout_phase(n, parallel, template, {
+        "provision_s": provision_s, "p50_first": first, "p50_last": last,
+        "failures": len(failures)})
+
+
+def rollout_phase(n: int, parallel: int, template: str, provisioning: dict) -> dict:
+    """Roll scale_app 0002 out, time a no-op, measure a session's memory, check consistency."""
+    from django.conf import settings
+
     print(f"--- rollout of scale_app 0002 (a column + its index), {parallel} workers", flush=True)
     migrate_s, migrate_error = timed_migrate(parallel)
     print(f"rollout: {migrate_s:.1f}s" + (f" ({migrate_error})" if migrate_error else ""),
@@ -431,8 +446,9 @@ def run(n: int, parallel: int, provision_parallel: int, provision_only: bool = F
     own, children = peak_memory_mb()
     print(f"peak memory: {own:.0f} MB (bench process), {children:.0f} MB (largest worker)")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
-    return {"provision_s": provision_s, "migrate_s": migrate_s, "noop_s": noop_s,
-            "inconsistent": len(bad) + len(failures), "p50_first": first, "p50_last": last}
+    return {"provision_s": provisioning["provision_s"], "migrate_s": migrate_s, "noop_s": noop_s,
+            "inconsistent": len(bad) + provisioning["failures"],
+            "p50_first": provisioning["p50_first"], "p50_last": provisioning["p50_last"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -447,6 +463,11 @@ def main(argv: list[str] | None = None) -> int:
                              "provision, as a worker does between two; 0: every provision clones")
     parser.add_argument("--provision-only", action="store_true",
                         help="stop after provisioning (no rollout, no-op or memory figures)")
+    parser.add_argument("--keep", metavar="DATABASE",
+                        help="work in DATABASE and keep it: when it does not exist it is made and "
+                             "provisioned (stop there with --provision-only); when it exists, "
+                             "its brands are taken as provisioned and the run starts at the "
+                             "rollout (provisioning once, rolling out later with other code)")
     args = parser.parse_args(argv)
     if args.brands < 1:
         parser.error("--brands must be at least 1")
@@ -456,10 +477,16 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.scale_settings"
     os.environ["LOG_LEVEL"] = "WARNING"
 
-    from bench.common import django_setup, throwaway_database
+    from bench.common import django_setup, ensure_database, throwaway_database
 
     SPARES["ready"] = bool(args.spares)
-    with throwaway_database(prefix="tenants_scale") as name:
+    if args.keep:
+        made = ensure_database(args.keep)
+        database = contextlib.nullcontext(args.keep)
+    else:
+        made = True
+        database = throwaway_database(prefix="tenants_scale")
+    with database as name:
         print(f"database {name} (bench.scale_settings); load average {os.getloadavg()[0]:.1f} "
               f"({os.cpu_count()} CPUs); " + ("a spare ready for each provision" if args.spares
                                               else "no spares: every provision clones"),
@@ -468,7 +495,8 @@ def main(argv: list[str] | None = None) -> int:
         from tenants.rollout import default_parallel  # once Django is set up
 
         parallel = args.parallel or default_parallel()
-        figures = run(args.brands, parallel, args.provision_parallel, args.provision_only)
+        figures = run(args.brands, parallel, args.provision_parallel, args.provision_only,
+                      provisioned=not made)
 
     print(f"tenants_at_scale n={args.brands} provision_s={figures['provision_s']:.1f} "
           f"migrate_s={figures['migrate_s']:.1f} noop_s={figures['noop_s']:.1f} "

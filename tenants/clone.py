@@ -121,19 +121,28 @@ def public_references(cursor, ns: int) -> list[tuple[str, str, str, str]]:
     return cursor.fetchall()
 
 
+# One statement, every step through an index: the schema by name, its tables through pg_depend
+# (the same set as ``template_tables``: tables and partitioned tables, partitions included), their
+# foreign keys by conrelid, the referenced tables by oid. It replaces a schema lookup, the
+# template_tables read and a join over the array of its oids (three round trips, 8-23 ms per brand
+# at thousands of schemas).
+_PUBLIC_FOREIGN_KEYS = """
+SELECT c.relname, k.conname
+  FROM pg_namespace n
+  JOIN pg_depend d ON d.refclassid = 'pg_namespace'::regclass AND d.refobjid = n.oid
+                  AND d.classid = 'pg_class'::regclass AND d.objsubid = 0
+  JOIN pg_class c ON c.oid = d.objid AND c.relnamespace = n.oid AND c.relkind IN ('r', 'p')
+  JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'f'
+  JOIN pg_class fc ON fc.oid = k.confrelid AND fc.relnamespace <> n.oid
+ WHERE n.nspname = %(schema)s
+ ORDER BY 1, 2"""
+
+
 def public_foreign_keys_drop(schema: str) -> int:
     """Drop the foreign keys from ``schema``'s tables to other schemas' tables (a migration
     adds them to every brand it runs in; brands do without, see above). Returns how many."""
     with connection.cursor() as cursor:
-        ns = schema_oid(cursor, schema)
-        if ns is None:
-            return 0
-        cursor.execute("""
-            SELECT c.relname, k.conname
-              FROM unnest(%s::oid[]) AS r(oid) JOIN pg_class c ON c.oid = r.oid
-              JOIN pg_constraint k ON k.conrelid = r.oid AND k.contype = 'f'
-              JOIN pg_class fc ON fc.oid = k.confrelid AND fc.relnamespace <> %s
-             ORDER BY 1, 2""", [[oid for oid, _ in template_tables(cursor, ns)], ns])
+        cursor.execute(_PUBLIC_FOREIGN_KEYS, {"schema": schema})
         found = cursor.fetchall()
         for table, name in found:
             cursor.execute(f"ALTER TABLE {_quote(schema)}.{_quote(table)} "

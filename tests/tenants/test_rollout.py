@@ -9,92 +9,26 @@ workers are other processes), on clients made here and deleted at the end.
 from __future__ import annotations
 
 import uuid
-from contextlib import contextmanager
 from io import StringIO
 from unittest import mock
 
 import pytest
-from django.apps import AppConfig, apps
-from django.conf import settings
-from django.core.management import call_command
 from django.db import connection
-from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
-from psycopg import sql
 
 from tenants.provisioning import template_schema
 from tenants.rollout import rollout
-
-SCALE_APP = "bench.scale_app.apps.ScaleAppConfig"
-TABLE = "scale_app_scalenote"
-
-
-def _sql(query: str, params=()) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        return cursor.fetchall() if cursor.description else []
-
-
-def _in_schema(template: str, schema: str) -> str:
-    """``template`` with {} replaced by ``schema``, quoted as an identifier."""
-    with connection.cursor() as cursor:
-        return sql.SQL(template).format(sql.Identifier(schema)).as_string(cursor.connection)
-
-
-def _applied(schema: str) -> set[str]:
-    return {name for (name,) in _sql(
-        _in_schema("SELECT name FROM {}.django_migrations WHERE app = %s", schema),
-        ["scale_app"])}
-
-
-def _has_score(schema: str) -> bool:
-    return bool(_sql("SELECT 1 FROM information_schema.columns WHERE table_schema = %s "
-                     "AND table_name = %s AND column_name = 'score'", [schema, TABLE]))
-
-
-def _has_score_index(schema: str) -> bool:
-    return bool(_sql("SELECT 1 FROM pg_indexes WHERE schemaname = %s AND tablename = %s "
-                     "AND indexdef LIKE %s", [schema, TABLE, "%(score)%"]))
-
-
-def _keys_to_public(schema: str) -> list[tuple[str, str]]:
-    """(table, referenced table) of scale_app's foreign keys to public tables in ``schema``."""
-    return _sql("""
-        SELECT c.relname, f.relname FROM pg_constraint k
-          JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class f ON f.oid = k.confrelid
-         WHERE k.contype = 'f' AND c.relnamespace = %s::regnamespace AND c.relname = %s
-           AND f.relnamespace = 'public'::regnamespace""", [schema, TABLE])
-
-
-def _template_to(target: str | None) -> None:
-    """Migrate the template's scale_app to ``target`` (None: its latest)."""
-    extra = {"app_label": "scale_app"}
-    if target:
-        extra["migration_name"] = target
-    call_command("migrate_schemas", schema_name=template_schema(), tenant=True,
-                 interactive=False, verbosity=0, **extra)
-
-
-def _scale_app_forget(schema: str) -> None:
-    _sql(_in_schema("DROP TABLE IF EXISTS {}.scale_app_scalenote", schema))
-    _sql(_in_schema("DELETE FROM {}.django_migrations WHERE app = %s", schema), ["scale_app"])
-
-
-@contextmanager
-def scale_app_installed():
-    """Add scale_app to the running app registry (and TENANT_APPS) without re-running every
-    app's ready(), which a full re-population (override_settings(INSTALLED_APPS=...)) does."""
-    config = AppConfig.create(SCALE_APP)
-    config.apps = apps
-    apps.app_configs[config.label] = config
-    try:
-        config.import_models()
-        apps.clear_cache()
-        with override_settings(TENANT_APPS=[*settings.TENANT_APPS, "bench.scale_app"]):
-            yield
-    finally:
-        del apps.app_configs[config.label]
-        apps.clear_cache()
+from tests.tenants.schemas import (
+    TABLE,
+    applied,
+    has_score,
+    has_score_index,
+    keys_to_public,
+    scale_app_forget,
+    scale_app_installed,
+    sql_rows,
+    template_to,
+)
 
 
 @pytest.fixture(scope="module")
@@ -111,12 +45,12 @@ def scale(django_db_setup, django_db_blocker):
         connection.set_schema_to_public()
         try:
             with scale_app_installed():
-                _template_to("0001_initial")
+                template_to("0001_initial")
                 connection.set_schema_to_public()
                 yield [c.schema_name for c in clients]
         finally:
             connection.set_schema_to_public()
-            _scale_app_forget(template_schema())
+            scale_app_forget(template_schema())
             for client in Client.objects.filter(pk__in=[c.pk for c in clients]):
                 client_delete(client=client, actor=None, confirm_slug=client.slug)
             connection.set_schema_to_public()
@@ -131,13 +65,13 @@ def test_rollout_resumes_after_a_failure_and_no_op_is_cheap(scale, django_db_blo
         assert (result.total, result.todo, result.failed) == (3, 3, [])
         assert sorted(result.migrated) == sorted(scale)
         for schema in scale:
-            assert _applied(schema) == {"0001_initial"}
-            assert not _has_score(schema)
+            assert applied(schema) == {"0001_initial"}
+            assert not has_score(schema)
 
         # 2. Client b conflicts with 0002 (the column exists already): the others go forward,
         # b is listed with its error and left as it was.
-        _sql(f'ALTER TABLE "{b}".{TABLE} ADD COLUMN score integer')
-        _template_to(None)
+        sql_rows(f'ALTER TABLE "{b}".{TABLE} ADD COLUMN score integer')
+        template_to(None)
         connection.set_schema_to_public()
         result = rollout(schemas=scale, parallel=2)
         connection.set_schema_to_public()
@@ -146,21 +80,21 @@ def test_rollout_resumes_after_a_failure_and_no_op_is_cheap(scale, django_db_blo
         assert [schema for schema, _ in result.failed] == [b]
         assert "score" in result.failed[0][1] and "already exists" in result.failed[0][1]
         for schema in (a, c):
-            assert _applied(schema) == {"0001_initial", "0002_scalenote_score"}
-            assert _has_score(schema) and _has_score_index(schema)
+            assert applied(schema) == {"0001_initial", "0002_scalenote_score"}
+            assert has_score(schema) and has_score_index(schema)
             # 0002's key to auth_user stays in the template only (tenants.clone says why).
-            assert _keys_to_public(schema) == []
-        assert _keys_to_public(template_schema()) == [(TABLE, "auth_user")]
-        assert _applied(b) == {"0001_initial"}
-        assert _has_score(b) and not _has_score_index(b)  # untouched: our column, no index
+            assert keys_to_public(schema) == []
+        assert keys_to_public(template_schema()) == [(TABLE, "auth_user")]
+        assert applied(b) == {"0001_initial"}
+        assert has_score(b) and not has_score_index(b)  # untouched: our column, no index
 
         # 3. Fixed: the re-run picks b only, and finishes.
-        _sql(f'ALTER TABLE "{b}".{TABLE} DROP COLUMN score')
+        sql_rows(f'ALTER TABLE "{b}".{TABLE} DROP COLUMN score')
         result = rollout(schemas=scale, parallel=2)
         connection.set_schema_to_public()
         assert (result.todo, result.migrated, result.failed) == (1, [b], [])
-        assert _applied(b) == {"0001_initial", "0002_scalenote_score"}
-        assert _has_score(b) and _has_score_index(b)
+        assert applied(b) == {"0001_initial", "0002_scalenote_score"}
+        assert has_score(b) and has_score_index(b)
 
         # 4. Nothing left: no migration executor, no loader, a handful of queries.
         def refuse(*args, **kwargs):

@@ -1,0 +1,139 @@
+"""The rollout's two ways of applying a plan in a brand: Django's executor per brand
+(``precompute=False``) and the model states computed once per plan, each brand running only the
+operations' SQL (the default). Same schemas, same failure handling; the states once per plan.
+
+Runs on committed data (the workers are other processes), on four clients made here and
+deleted at the end, with the bench-only app ``bench.scale_app`` pending (tests.tenants.schemas).
+"""
+
+from __future__ import annotations
+
+import uuid
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.db.migrations.operations import AddField
+
+from tenants.provisioning import template_schema
+from tenants.rollout import rollout
+from tests.tenants.schemas import (
+    TABLE,
+    applied,
+    has_column,
+    has_score,
+    has_score_index,
+    keys_to_public,
+    scale_app_back_to_0001,
+    scale_app_forget,
+    scale_app_installed,
+    schema_snapshot,
+    sql_rows,
+    template_to,
+)
+
+BOTH = {"0001_initial", "0002_scalenote_score"}
+
+
+@pytest.fixture(scope="module")
+def brands(django_db_setup, django_db_blocker):
+    """Four fresh clients, then scale_app installed and migrated in the template only."""
+    from tenants.models import Client
+    from tenants.services import client_delete
+    from tests.factories import ClientFactory
+
+    tag = uuid.uuid4().hex[:6]
+    with django_db_blocker.unblock():
+        clients = [ClientFactory(name=f"Paths {tag} {i}", slug=f"paths-{tag}-{i}")
+                   for i in range(4)]
+        connection.set_schema_to_public()
+        try:
+            with scale_app_installed():
+                template_to(None)
+                connection.set_schema_to_public()
+                yield [c.schema_name for c in clients]
+        finally:
+            connection.set_schema_to_public()
+            scale_app_forget(template_schema())
+            for client in Client.objects.filter(pk__in=[c.pk for c in clients]):
+                client_delete(client=client, actor=None, confirm_slug=client.slug)
+            connection.set_schema_to_public()
+
+
+def _at_0001(schemas: list[str]) -> None:
+    """Every one of ``schemas`` with scale_app at 0001: 0002 pending."""
+    rollout(schemas=schemas, parallel=1)
+    connection.set_schema_to_public()
+    for schema in schemas:
+        scale_app_back_to_0001(schema)
+
+
+def test_both_paths_leave_identical_schemas(brands, django_db_blocker):
+    old, new = brands[:2], brands[2:]
+    with django_db_blocker.unblock():
+        for schema in brands:
+            scale_app_forget(schema)  # 0001 and 0002 pending: a table, a column, an index, a key
+        before = schema_snapshot(brands[0])
+        for schemas, precompute in ((old, False), (new, True)):
+            result = rollout(schemas=schemas, parallel=2, precompute=precompute)
+            connection.set_schema_to_public()
+            assert (result.todo, sorted(result.migrated), result.failed) == (2, sorted(schemas), [])
+        snapshots = {schema: schema_snapshot(schema) for schema in brands}
+    reference = snapshots[old[0]]
+    assert reference != before
+    for schema in brands:
+        assert applied(schema) == BOTH
+        assert has_score(schema) and has_score_index(schema)
+        assert keys_to_public(schema) == []  # dropped in the brand, kept in the template
+        for part in ("columns", "indexes", "constraints", "migrations"):
+            assert snapshots[schema][part] == reference[part], (schema, part)
+    assert keys_to_public(template_schema()) == [(TABLE, "auth_user")]
+
+
+@pytest.mark.parametrize("precompute", [True, False], ids=["precomputed", "executor"])
+def test_a_failing_brand_is_rolled_back_and_listed(brands, django_db_blocker, precompute):
+    """0002 adds score, then author_id: a brand that has an author_id already fails at the second
+    operation, after the first ran. Nothing of 0002 stays there; the other brands migrate."""
+    bad = brands[1]
+    with django_db_blocker.unblock():
+        _at_0001(brands)
+        sql_rows(f'ALTER TABLE "{bad}".{TABLE} ADD COLUMN author_id integer')
+        try:
+            result = rollout(schemas=brands, parallel=2, precompute=precompute)
+            connection.set_schema_to_public()
+            assert result.todo == 4
+            assert sorted(result.migrated) == sorted(s for s in brands if s != bad)
+            assert [schema for schema, _ in result.failed] == [bad]
+            assert "author_id" in result.failed[0][1]
+            assert "already exists" in result.failed[0][1]
+            for schema in result.migrated:
+                assert applied(schema) == BOTH
+                assert has_score(schema) and has_score_index(schema)
+            assert applied(bad) == {"0001_initial"}
+            assert not has_score(bad) and not has_score_index(bad)  # the first operation undone
+            assert has_column(bad, "author_id")  # ours, untouched
+        finally:
+            sql_rows(f'ALTER TABLE "{bad}".{TABLE} DROP COLUMN IF EXISTS author_id')
+            connection.set_schema_to_public()
+
+
+def test_states_are_computed_once_per_plan_not_per_brand(brands, django_db_blocker):
+    """0002 has two AddField operations: their state_forwards runs twice per rollout with
+    precomputed states, however many brands, and twice per brand through the executor."""
+    original = AddField.state_forwards
+
+    def scale_calls(spy) -> int:
+        return sum(1 for call in spy.call_args_list if call.args[0].model_name_lower == "scalenote")
+
+    counts = {}
+    with django_db_blocker.unblock():
+        for schemas, precompute in ((brands[:1], True), (brands, True), (brands, False)):
+            _at_0001(brands)
+            with mock.patch.object(AddField, "state_forwards", autospec=True,
+                                   side_effect=original) as spy:
+                # parallel=1: every brand in this process, where the spy sees it.
+                result = rollout(schemas=schemas, parallel=1, precompute=precompute)
+            connection.set_schema_to_public()
+            assert (sorted(result.migrated), result.failed) == (sorted(schemas), [])
+            counts[len(schemas), precompute] = scale_calls(spy)
+    assert counts == {(1, True): 2, (4, True): 2, (4, False): 8}

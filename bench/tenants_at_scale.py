@@ -3,6 +3,7 @@ all of them with ``manage.py migrate``, then time a no-op ``migrate``.
 
     python bench/tenants_at_scale.py [--brands 1000] [--parallel N] [--provision-parallel M]
                                      [--spares 1|0] [--provision-only] [--keep DATABASE]
+                                     [--compare-paths ROUNDS]
 
 Works in a throwaway database (``tenants_scale_<pid>``) on the configured server (``DATABASE_URL``
 if set, else the embedded PostgreSQL), dropped at the end. Settings: ``bench.scale_settings`` (the
@@ -22,6 +23,15 @@ the provisioning phase (with ``--spares 1`` it includes making the spares). Last
 
     tenants_at_scale n=<N> provision_s=<a> migrate_s=<b> noop_s=<c> inconsistent=<n> \
 provision_p50_first_s=<d> provision_p50_last_s=<e>
+
+``--compare-paths ROUNDS`` instead times the rollout's two ways of applying a plan in a brand
+(``tenants.rollout.rollout(precompute=False)``: Django's executor per brand; ``precompute=True``:
+the model states computed once per plan) on the same brands: the template goes to 0002, then each
+round reverts 0002 in every brand and rolls it out with one path, reverts again and rolls out with
+the other (the order alternating between rounds). Last line:
+
+    tenants_at_scale_paths n=<N> rounds=<R> executor_brands_per_s=<a> \
+precomputed_brands_per_s=<b> speedup=<b/a> inconsistent=<n>
 """
 
 from __future__ import annotations
@@ -356,13 +366,67 @@ def p50(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def revert_0002(schemas: list[str]) -> None:
+    """Every one of ``schemas`` back to scale_app 0001 (0002's columns and record gone), 100
+    brands per statement."""
+    from django.db import connection
+
+    step = ("ALTER TABLE \"{0}\".scale_app_scalenote DROP COLUMN IF EXISTS score, "
+            "DROP COLUMN IF EXISTS author_id; DELETE FROM \"{0}\".django_migrations "
+            "WHERE app = 'scale_app' AND name = '0002_scalenote_score'")
+    connection.set_schema_to_public()
+    with connection.cursor() as cursor:
+        for at in range(0, len(schemas), 100):
+            cursor.execute(";\n".join(step.format(s) for s in schemas[at:at + 100]))
+
+
+def compare_paths(n: int, parallel: int, template: str, rounds: int) -> dict:
+    """Roll 0002 out ``rounds`` times per path over the same brands; brands/s per path."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from tenants.rollout import client_schemas, rollout
+
+    call_command("migrate_schemas", schema_name=template, tenant=True, app_label="scale_app",
+                 interactive=False, verbosity=0)  # the template at 0002: the brands behind
+    connection.set_schema_to_public()
+    schemas = client_schemas()
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    bad_total = 0
+    names = {False: "executor", True: "precomputed"}
+    print(f"--- {rounds} rounds: scale_app 0002 rolled out to {len(schemas)} brands by each "
+          f"path, {parallel} workers", flush=True)
+    for number in range(rounds):
+        order = (False, True) if number % 2 == 0 else (True, False)
+        for precompute in order:
+            revert_0002(schemas)
+            start = time.perf_counter()
+            result = rollout(parallel=parallel, precompute=precompute)
+            took = time.perf_counter() - start
+            connection.set_schema_to_public()
+            bad = inconsistent_schemas(template)
+            bad_total += len(bad) + len(result.failed)
+            rates[precompute].append(len(result.migrated) / took)
+            print(f"round {number + 1} {names[precompute]:11s}: {len(result.migrated)} brands in "
+                  f"{took:.1f}s = {rates[precompute][-1]:.1f} brands/s, "
+                  f"{took / max(1, len(result.migrated)) * 1000 * parallel:.0f} ms per brand "
+                  f"per worker, {len(result.failed)} failed, {len(bad)} inconsistent", flush=True)
+            for schema, error in result.failed[:5]:
+                print(f"  {schema}: {error}")
+    executor, precomputed = p50(rates[False]), p50(rates[True])
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
+    return {"executor": executor, "precomputed": precomputed, "inconsistent": bad_total}
+
+
 def run(n: int, parallel: int, provision_parallel: int, provision_only: bool = False,
-        provisioned: bool = False) -> dict:
+        provisioned: bool = False, compare_rounds: int = 0) -> dict:
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
 
     template = settings.TENANT_BASE_SCHEMA
+    if provisioned and compare_rounds:
+        return compare_paths(n, parallel, template, compare_rounds)
     if provisioned:  # --keep on a database an earlier --provision-only run filled
         nan = float("nan")
         return rollout_phase(n, parallel, template, {
@@ -412,6 +476,8 @@ def run(n: int, parallel: int, provision_parallel: int, provision_only: bool = F
         f"{count} {kind}" for kind, count in sorted(brand_relations("brand_scale_00000").items())),
         flush=True)
 
+    if compare_rounds:
+        return compare_paths(n, parallel, template, compare_rounds)
     if provision_only:
         print(f"load average at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
         nan = float("nan")
@@ -468,6 +534,10 @@ def main(argv: list[str] | None = None) -> int:
                              "provisioned (stop there with --provision-only); when it exists, "
                              "its brands are taken as provisioned and the run starts at the "
                              "rollout (provisioning once, rolling out later with other code)")
+    parser.add_argument("--compare-paths", type=int, default=0, metavar="ROUNDS",
+                        help="after provisioning, roll 0002 out ROUNDS times with each of the "
+                             "rollout's two paths (executor per brand, states precomputed) and "
+                             "print brands/s per path")
     args = parser.parse_args(argv)
     if args.brands < 1:
         parser.error("--brands must be at least 1")
@@ -496,7 +566,15 @@ def main(argv: list[str] | None = None) -> int:
 
         parallel = args.parallel or default_parallel()
         figures = run(args.brands, parallel, args.provision_parallel, args.provision_only,
-                      provisioned=not made)
+                      provisioned=not made, compare_rounds=args.compare_paths)
+
+    if args.compare_paths:
+        print(f"tenants_at_scale_paths n={args.brands} rounds={args.compare_paths} "
+              f"executor_brands_per_s={figures['executor']:.2f} "
+              f"precomputed_brands_per_s={figures['precomputed']:.2f} "
+              f"speedup={figures['precomputed'] / figures['executor']:.2f} "
+              f"inconsistent={figures['inconsistent']}")
+        return 0
 
     print(f"tenants_at_scale n={args.brands} provision_s={figures['provision_s']:.1f} "
           f"migrate_s={figures['migrate_s']:.1f} noop_s={figures['noop_s']:.1f} "

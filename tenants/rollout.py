@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection, connections, transaction
 from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.operations.special import RunPython
 from psycopg import sql
 
 from tenants.clone import public_foreign_keys_drop
@@ -178,6 +179,13 @@ class _Plan:
         for migration in self.migrations:
             operations = []
             for operation in migration.operations:
+                if isinstance(operation, RunPython) and state.is_delayed:
+                    # RunPython drops a delayed state's apps to re-render them all (its
+                    # database_forwards calls clear_delayed_apps_cache): here, once, not per
+                    # schema. Freshly rendered, the state is no longer delayed.
+                    state.clear_delayed_apps_cache()
+                    state.apps  # noqa: B018
+                    state.is_delayed = False
                 after = state.clone()  # a rendered state's clone carries its rendered apps
                 operation.state_forwards(migration.app_label, after)
                 after.apps  # noqa: B018 - rendered here, before the fork (RunPython reads apps)

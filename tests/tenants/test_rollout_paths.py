@@ -137,3 +137,31 @@ def test_states_are_computed_once_per_plan_not_per_brand(brands, django_db_block
             assert (sorted(result.migrated), result.failed) == (sorted(schemas), [])
             counts[len(schemas), precompute] = scale_calls(spy)
     assert counts == {(1, True): 2, (4, True): 2, (4, False): 8}
+
+
+def test_a_run_python_step_finds_its_models_rendered(django_db_setup, django_db_blocker):
+    """RunPython re-renders a delayed from-state's models (clear_delayed_apps_cache): the plan
+    does that once, so a brand finds them rendered and keeps them (here, a RunPython migration of
+    the template's with the fewest dependants, as if it and they were pending)."""
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.operations import RunPython
+
+    from tenants.rollout import _Plan, applied_in
+
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        graph = MigrationLoader(None, ignore_no_migrations=True).graph
+        reference = frozenset(applied_in(template_schema())) & frozenset(graph.nodes)
+        candidates = [key for key in reference
+                      if any(isinstance(op, RunPython) for op in graph.nodes[key].operations)]
+        key = min(candidates, key=lambda k: (len(graph.backwards_plan(k)), k))
+        missing = frozenset(graph.backwards_plan(key)) & reference
+        plan = _Plan(reference, missing)
+    steps = [(operation, before) for _, operations in plan.steps
+             for operation, _, before, _ in operations if isinstance(operation, RunPython)]
+    assert steps
+    for _, before in steps:
+        rendered = before.__dict__.get("apps")
+        assert rendered is not None and not before.is_delayed
+        before.clear_delayed_apps_cache()  # what RunPython.database_forwards does first
+        assert before.__dict__.get("apps") is rendered

@@ -400,17 +400,23 @@ def compare_paths(n: int, parallel: int, template: str, rounds: int) -> dict:
         order = (False, True) if number % 2 == 0 else (True, False)
         for precompute in order:
             revert_0002(schemas)
+            marks: list[float] = []
             start = time.perf_counter()
-            result = rollout(parallel=parallel, precompute=precompute)
+            result = rollout(parallel=parallel, precompute=precompute,
+                             progress=lambda *_, marks=marks: marks.append(time.perf_counter()))
             took = time.perf_counter() - start
             connection.set_schema_to_public()
             bad = inconsistent_schemas(template)
             bad_total += len(bad) + len(result.failed)
             rates[precompute].append(len(result.migrated) / took)
+            # Per brand once the plan is made: between the first brand done and the last.
+            steady = ((marks[-1] - marks[0]) / (len(marks) - 1) * 1000 * parallel
+                      if len(marks) > 1 else float("nan"))
             print(f"round {number + 1} {names[precompute]:11s}: {len(result.migrated)} brands in "
-                  f"{took:.1f}s = {rates[precompute][-1]:.1f} brands/s, "
-                  f"{took / max(1, len(result.migrated)) * 1000 * parallel:.0f} ms per brand "
-                  f"per worker, {len(result.failed)} failed, {len(bad)} inconsistent", flush=True)
+                  f"{took:.1f}s = {rates[precompute][-1]:.1f} brands/s (plan and first brand "
+                  f"{(marks[0] if marks else start) - start:.1f}s, then {steady:.0f} ms per brand "
+                  f"per worker), {len(result.failed)} failed, {len(bad)} inconsistent",
+                  flush=True)
             for schema, error in result.failed[:5]:
                 print(f"  {schema}: {error}")
     executor, precomputed = p50(rates[False]), p50(rates[True])

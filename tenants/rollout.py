@@ -161,7 +161,7 @@ class _Plan:
         self.migrations = [m for m, _ in full_plan if (m.app_label, m.name) in missing]
         self.keys = frozenset((m.app_label, m.name) for m in self.migrations)
         self.state = self.executor._create_project_state(with_applied_migrations=True)
-        self.state.apps  # noqa: B018 - render once; each schema gets a clone
+        self.state.apps  # noqa: B018 - render once (the executor path gives each schema a clone)
         self.atomic = all(m.atomic for m in self.migrations)
         self.precompute = precompute
         # What each schema records: a squashed migration records the ones it replaces (as

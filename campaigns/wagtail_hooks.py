@@ -15,7 +15,7 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import IndexView, SnippetViewSet
 
 from approvals import views as approvals_views
-from campaigns import connect_views, governance, scheduling, views, words
+from campaigns import connect_views, governance, scheduling, sidebar, views, words
 from campaigns.conversations import figures as inbox
 from campaigns.models import CampaignIndexPage, CampaignPage, Channel
 from campaigns.panels import NextPostsPanel, ReconnectPanel, SentBackPanel, SetupChecklistPanel
@@ -196,6 +196,9 @@ hooks.register("before_edit_page", approvals_views.decide_from_editor)
 
 
 # --- The studio's menu and dashboard in campaign words ----------------------------------------
+
+# The sidebar's menu kept rendered per brand and account (campaigns/sidebar.py).
+sidebar.install()
 
 @hooks.register("construct_main_menu")
 def pages_menu_is_campaigns(request, menu_items):

@@ -326,3 +326,27 @@ def test_the_list_makes_the_same_queries_for_a_few_items_or_many(world, http, ne
     assert page.count("Reply awaiting second approval") == 50  # the rows show what was read
     assert "Acme on Bluesky" in page and (manager.get_full_name() or manager.email) in page
     assert queries() == small
+
+
+def test_a_list_page_reads_only_what_it_shows(world, http, networks):
+    """The items' statement reads the columns a row shows (not an item's media or classifier
+    fields, a channel's tokens, an account's password hash), and a page, its sidebar kept from
+    the first, makes at most 14 statements (19 before the list read only what it shows and the
+    sidebar was kept: campaigns/sidebar.py)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    n = networks
+    manager = world.acme.users[Role.ACCOUNT_MANAGER]
+    with in_brand(n.schema):
+        _make_items(n.on_mastodon, 60, assignee=manager)
+    admin = http(world.acme.host, user=manager)
+    admin.get("/admin/inbox/")
+    with CaptureQueriesContext(connection) as captured:
+        page = admin.get("/admin/inbox/")
+    assert len(_ids(page)) == 50
+    statements = [query["sql"] for query in captured.captured_queries]
+    assert len(statements) <= 14, "\n".join(statements)
+    (items,) = [sql for sql in statements if 'FROM "conversations_item"' in sql]
+    for unshown in ('"media"', '"categories"', '"reason"', '"secret_encrypted"', '"password"'):
+        assert unshown not in items

@@ -23,6 +23,7 @@ from tests.tenants.schemas import (
     has_column,
     has_score,
     has_score_index,
+    in_schema,
     keys_to_public,
     scale_app_back_to_0001,
     scale_app_forget,
@@ -165,3 +166,42 @@ def test_a_run_python_step_finds_its_models_rendered(django_db_setup, django_db_
         assert rendered is not None and not before.is_delayed
         before.clear_delayed_apps_cache()  # what RunPython.database_forwards does first
         assert before.__dict__.get("apps") is rendered
+
+
+def _score_column(schema: str) -> tuple[bool, bool, bool]:
+    """(NOT NULL, has a database default, PostgreSQL keeps a 'missing' value) of score."""
+    return sql_rows("""
+        SELECT a.attnotnull, a.atthasdef, a.atthasmissing FROM pg_attribute a
+          JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = %s AND c.relname = %s AND a.attname = 'score'""", [schema, TABLE])[0]
+
+
+@pytest.mark.parametrize("fill_max_bytes", [8 * 2**20, -1], ids=["filled", "fast-default"])
+def test_a_new_column_with_a_default_reaches_the_rows_already_there(
+        brands, django_db_blocker, fill_max_bytes):
+    """0002's score (IntegerField, default 0, NOT NULL) in a brand whose notes exist: every
+    note has 0, the column is NOT NULL with no database default, on either way of adding it.
+    A small table is filled (ADD COLUMN without a default, UPDATE, SET NOT NULL: PostgreSQL's
+    ADD COLUMN ... DEFAULT reads all of pg_index, every brand's indexes); a larger one keeps
+    PostgreSQL's fast default (no UPDATE of its rows)."""
+    from django.test.utils import CaptureQueriesContext
+
+    schema = brands[0]
+    with django_db_blocker.unblock():
+        _at_0001(brands)
+        sql_rows(in_schema("INSERT INTO {}.scale_app_scalenote (title) "
+                           "SELECT 'note ' || i FROM generate_series(1, 3) i", schema))
+        with (mock.patch("tenants.rollout.FILL_MAX_BYTES", fill_max_bytes),
+              CaptureQueriesContext(connection) as queries):
+            result = rollout(schemas=[schema], parallel=1)  # in this process: queries seen
+        connection.set_schema_to_public()
+        assert (result.migrated, result.failed) == ([schema], [])
+        assert sql_rows(in_schema("SELECT title, score FROM {}.scale_app_scalenote ORDER BY id",
+                                  schema)) == [("note 1", 0), ("note 2", 0), ("note 3", 0)]
+        not_null, has_default, missing = _score_column(schema)
+        sql_rows(in_schema("DELETE FROM {}.scale_app_scalenote", schema))
+    assert not_null and not has_default
+    statements = [q["sql"] for q in queries.captured_queries]
+    filled = any(s.startswith('UPDATE "scale_app_scalenote" SET "score"') for s in statements)
+    assert filled == (fill_max_bytes > 0)
+    assert missing == (fill_max_bytes < 0)  # the fast default's stored value, or none

@@ -124,3 +124,31 @@ def scale_app_installed():
     finally:
         del apps.app_configs[config.label]
         apps.clear_cache()
+
+
+@contextmanager
+def scale_clients(label: str, count: int, template_at: str | None, django_db_blocker):
+    """``count`` fresh clients, then scale_app installed with the template at ``template_at``
+    (None: every migration); yields their schema names, and removes them and scale_app after."""
+    import uuid
+
+    from tenants.models import Client
+    from tenants.services import client_delete
+    from tests.factories import ClientFactory
+
+    tag = uuid.uuid4().hex[:6]
+    with django_db_blocker.unblock():
+        clients = [ClientFactory(name=f"{label} {tag} {i}", slug=f"{label.lower()}-{tag}-{i}")
+                   for i in range(count)]
+        connection.set_schema_to_public()
+        try:
+            with scale_app_installed():
+                template_to(template_at)
+                connection.set_schema_to_public()
+                yield [c.schema_name for c in clients]
+        finally:
+            connection.set_schema_to_public()
+            scale_app_forget(template_schema())
+            for client in Client.objects.filter(pk__in=[c.pk for c in clients]):
+                client_delete(client=client, actor=None, confirm_slug=client.slug)
+            connection.set_schema_to_public()

@@ -8,7 +8,6 @@ workers are other processes), on clients made here and deleted at the end.
 
 from __future__ import annotations
 
-import uuid
 from io import StringIO
 from unittest import mock
 
@@ -24,8 +23,7 @@ from tests.tenants.schemas import (
     has_score,
     has_score_index,
     keys_to_public,
-    scale_app_forget,
-    scale_app_installed,
+    scale_clients,
     sql_rows,
     template_to,
 )
@@ -34,26 +32,8 @@ from tests.tenants.schemas import (
 @pytest.fixture(scope="module")
 def scale(django_db_setup, django_db_blocker):
     """Three fresh clients, then scale_app installed (0001 in the template only)."""
-    from tenants.models import Client
-    from tenants.services import client_delete
-    from tests.factories import ClientFactory
-
-    tag = uuid.uuid4().hex[:6]
-    with django_db_blocker.unblock():
-        clients = [ClientFactory(name=f"Rollout {tag} {i}", slug=f"rollout-{tag}-{i}")
-                   for i in range(3)]
-        connection.set_schema_to_public()
-        try:
-            with scale_app_installed():
-                template_to("0001_initial")
-                connection.set_schema_to_public()
-                yield [c.schema_name for c in clients]
-        finally:
-            connection.set_schema_to_public()
-            scale_app_forget(template_schema())
-            for client in Client.objects.filter(pk__in=[c.pk for c in clients]):
-                client_delete(client=client, actor=None, confirm_slug=client.slug)
-            connection.set_schema_to_public()
+    with scale_clients("Rollout", 3, "0001_initial", django_db_blocker) as schemas:
+        yield schemas
 
 
 def test_rollout_resumes_after_a_failure_and_no_op_is_cheap(scale, django_db_blocker):

@@ -8,7 +8,6 @@ deleted at the end, with the bench-only app ``bench.scale_app`` pending (tests.t
 
 from __future__ import annotations
 
-import uuid
 from unittest import mock
 
 import pytest
@@ -27,10 +26,9 @@ from tests.tenants.schemas import (
     keys_to_public,
     scale_app_back_to_0001,
     scale_app_forget,
-    scale_app_installed,
+    scale_clients,
     schema_snapshot,
     sql_rows,
-    template_to,
 )
 
 BOTH = {"0001_initial", "0002_scalenote_score"}
@@ -39,26 +37,8 @@ BOTH = {"0001_initial", "0002_scalenote_score"}
 @pytest.fixture(scope="module")
 def brands(django_db_setup, django_db_blocker):
     """Four fresh clients, then scale_app installed and migrated in the template only."""
-    from tenants.models import Client
-    from tenants.services import client_delete
-    from tests.factories import ClientFactory
-
-    tag = uuid.uuid4().hex[:6]
-    with django_db_blocker.unblock():
-        clients = [ClientFactory(name=f"Paths {tag} {i}", slug=f"paths-{tag}-{i}")
-                   for i in range(4)]
-        connection.set_schema_to_public()
-        try:
-            with scale_app_installed():
-                template_to(None)
-                connection.set_schema_to_public()
-                yield [c.schema_name for c in clients]
-        finally:
-            connection.set_schema_to_public()
-            scale_app_forget(template_schema())
-            for client in Client.objects.filter(pk__in=[c.pk for c in clients]):
-                client_delete(client=client, actor=None, confirm_slug=client.slug)
-            connection.set_schema_to_public()
+    with scale_clients("Paths", 4, None, django_db_blocker) as schemas:
+        yield schemas
 
 
 def _at_0001(schemas: list[str]) -> None:

@@ -163,7 +163,6 @@ class _Plan:
         self.keys = frozenset((m.app_label, m.name) for m in self.migrations)
         self.state = self.executor._create_project_state(with_applied_migrations=True)
         self.state.apps  # noqa: B018 - render once (the executor path gives each schema a clone)
-        self.atomic = all(m.atomic for m in self.migrations)
         self.precompute = precompute
         # What each schema records: a squashed migration records the ones it replaces (as
         # MigrationExecutor.record_migration does).
@@ -275,7 +274,6 @@ class _FillingEditorMixin:
         if not field.null:
             self.execute(self.sql_alter_column % {
                 "table": table, "changes": self.sql_alter_column_not_null % {"column": column}})
-        return None
 
     def _iter_column_sql(self, column_db_type, params, model, field, field_db_params,
                          include_default):

@@ -2,10 +2,13 @@
 
     python bench/moderation.py [--show-errors]
 
-Scores ``campaigns/conversations/moderation/eval/dev.jsonl`` (the rules were written from it)
-and ``heldout.jsonl`` (written blind, never tuned on) separately: per action recall and
+Scores ``campaigns/conversations/moderation/eval/dev.jsonl`` (the rules were written from it;
+the model is trained from it, ``blind2.jsonl`` and ``train.jsonl``) and ``heldout.jsonl``
+(written blind, never trained or tuned on) separately, by the rules alone and by the rules with
+the trained model (what ``classify`` does): per action recall and
 precision, the share of legitimate comments (labelled reply or none) that would be hidden, the
-escalations missed and any escalation hidden. As a third, independent check of false hides, the
+escalations missed and any escalation hidden, and how many escalations were urgent (emailed) or
+quiet (pinned for a look). As a third, independent check of false hides, the
 brand posts of the sensitivity linter's sets (546 texts of everyday brand copy and alt text, none
 of which should be hidden; not written for moderation). Also the classifier's speed. Last line,
 on the held-out set:
@@ -42,6 +45,7 @@ from campaigns.conversations.moderation.evaluation import (  # noqa: E402
     load,
     score,
 )
+from campaigns.conversations.moderation.model import default_model  # noqa: E402
 
 
 def report(name: str, result: Result, show_errors: bool) -> None:
@@ -61,6 +65,19 @@ def report(name: str, result: Result, show_errors: bool) -> None:
             print("    WRONG", line)
 
 
+def urgency(items) -> str:
+    """Of the comments escalated: how many urgent (emailed) and quiet (pinned only), for
+    people at risk and for the rest."""
+    counts = {(True, True): 0, (True, False): 0, (False, True): 0, (False, False): 0}
+    for item in items:
+        verdict = classify(item.text)
+        if verdict.action == "escalate":
+            counts[(item.action == "escalate", verdict.urgent)] += 1
+    return (f"    escalated: people at risk {counts[(True, True)]} urgent + "
+            f"{counts[(True, False)]} quiet; others {counts[(False, True)]} urgent + "
+            f"{counts[(False, False)]} quiet")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--show-errors", action="store_true",
@@ -73,19 +90,25 @@ def main(argv=None) -> int:
         print(f"held-out set missing ({EVAL_DIR / 'heldout.jsonl'}): scoring dev only")
 
     texts = [item.text for items in sets.values() for item in items]
-    classify("warm up")  # rules compiled
+    default_model()  # trained first if missing (var/moderation/)
+    classify("warm up")  # rules compiled, encoder loaded
     began = time.perf_counter()
-    for _ in range(3):
-        for text in texts:
-            classify(text)
-    elapsed = (time.perf_counter() - began) / 3
+    for text in texts:
+        classify(text)
+    elapsed = time.perf_counter() - began
     print(f"speed: {len(texts)} comments in {elapsed * 1000:.0f} ms "
-          f"({elapsed / len(texts) * 1000:.2f} ms per comment)")
+          f"({elapsed / len(texts) * 1000:.2f} ms per comment, rules and model)")
 
+    rules_alone = {name: score(items, lambda text: classify(text, second_opinion=False))
+                   for name, items in sets.items()}
     results = {name: score(items) for name, items in sets.items()}
-    report("dev", results["dev"], args.show_errors)
+    report("dev, rules alone", rules_alone["dev"], False)
+    report("dev, rules and model (trained on it)", results["dev"], args.show_errors)
+    print(urgency(sets["dev"]))
     if "heldout" in results:
-        report("heldout", results["heldout"], False)
+        report("heldout, rules alone", rules_alone["heldout"], False)
+        report("heldout, rules and model", results["heldout"], False)
+        print(urgency(sets["heldout"]))
     brand_posts = [text for name in ("dev", "heldout")
                    for item in load_posts(SENSITIVITY_EVAL / f"{name}.jsonl")
                    for text in item.texts.values()]

@@ -7,9 +7,12 @@
 Actions: hide (abuse, hate, threat, sexual_harassment, doxxing, spam, scam), escalate (self_harm,
 domestic_violence, product_injury, medical_emergency; a person at risk is never hidden), reply
 (question, complaint, criticism) and none (praise, chatter). Rules are data in ``rules.toml``;
-labelled sets for judging them are in ``eval/``.
+a trained model (``model.py``) gives a second opinion, so that safety wins; labelled sets for
+training and judging them are in ``eval/``.
 """
 
+# The trained model registers itself as the engine's second opinion when it is imported.
+from campaigns.conversations.moderation import model  # noqa: F401
 from campaigns.conversations.moderation.engine import (
     ACTIONS,
     CATEGORIES,

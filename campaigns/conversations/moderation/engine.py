@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,17 +65,56 @@ PRAISE = regex.compile(
     regex.IGNORECASE)
 
 
+# The trained model's thresholds (see _second_opinion), chosen by ``python -m campaigns.
+# conversations.moderation.train --cv`` from out-of-fold probabilities on the training sets:
+# - ESCALATE_AT: low, so that a person at risk is not missed for want of certainty: the highest
+#   at which the combined classifier still catches every out-of-fold escalation but one in 100.
+# - URGENT_AT: below it, a model-only escalation is a quiet one: pinned at the top of the inbox,
+#   never hidden or auto-answered, but nobody is emailed (out of fold, most of them are everyday
+#   comments); from it (at least 80% of the model's own escalations there are people at risk),
+#   or when a rule matched, the on-call people are emailed at once.
+# - HIDE_AT: the lowest at which the model's added hides hide at most 1% of legitimate comments
+#   out of fold (a third of the 3% ceiling: a margin for new wording).
+ESCALATE_AT = 0.10
+URGENT_AT = 0.85
+HIDE_AT = 0.87
+
+
+@dataclass(frozen=True)
+class Opinion:
+    """The trained model's view of one comment (``model.py``): each action's probability, and
+    each action's likeliest category with its probability."""
+
+    probability: dict[str, float]
+    category: dict[str, tuple[str, float]]
+    source: str = ""  # the model's fingerprint, kept with what it decided
+
+
+# The model, loaded once per process: model.py registers it (use_model) when the package loads.
+_model: Callable | None = None
+
+
+def use_model(loader: Callable | None) -> None:
+    """Where ``classify`` gets its second opinion: a function returning the model (None: the
+    rules alone)."""
+    global _model
+    _model = loader
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What to do with a comment (``action``), why (``categories``, from ``CATEGORIES``), and
-    the reason in plain words naming what matched; ``version`` is the rules' version, to keep
-    with an automatic action."""
+    the reason in plain words naming what matched; ``version`` is the rules' version (and the
+    model's), to keep with an automatic action. ``urgent`` (escalations only): the on-call people
+    are emailed at once; a quiet escalation (the model alone, not sure) is pinned for a look
+    without an email."""
 
     action: str
     categories: list[str]
     reason: str
     matches: dict[str, list[str]] = field(default_factory=dict, compare=False)
     version: str = field(default="", compare=False)
+    urgent: bool = field(default=False, compare=False)
 
     def as_dict(self) -> dict:
         return {"action": self.action, "categories": list(self.categories),
@@ -305,7 +344,8 @@ def _brand_patterns(brand_words: Mapping[str, Iterable[str]] | None) -> dict[str
 
 
 def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = None,
-             trusted: bool = False, rules: RuleSet | None = None) -> Verdict:
+             trusted: bool = False, rules: RuleSet | None = None, second_opinion: bool = True,
+             opinion: Opinion | None = None) -> Verdict:
     """What to do with one comment under a brand's post.
 
     ``brand_words`` maps an action (hide, escalate, reply, none) or a category to the brand's
@@ -313,6 +353,10 @@ def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = Non
     this brand's threads (a product called "Killer Bean") and are ignored by the rules.
     ``trusted`` authors (the brand's own people, partners) are never hidden automatically; what
     would have hidden them goes to a person as a reply instead. Escalation is never undone.
+
+    The trained model (``model.py``) gives a second opinion, combined so that safety wins (see
+    ``_second_opinion``); ``second_opinion=False`` asks the rules alone, and ``opinion`` gives
+    the model's opinion ready-made (an out-of-fold one, when cross-validating).
     """
     if not isinstance(text, str):
         raise TypeError("classify() takes the comment's text as a string")
@@ -344,16 +388,35 @@ def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = Non
             reasons.setdefault(key, []).append(f"the brand's word “{match.group()}”")
 
     categories = [c for c in CATEGORIES if c in matches]
-    if not any(CATEGORIES[c] != NONE for c in categories) and not brand_actions:
+    ruled = any(CATEGORIES[c] != NONE for c in categories) or bool(brand_actions)
+    if not ruled:
         categories = ["praise" if PRAISE.search(text) else "chatter"]
     wanted = {CATEGORIES[c] for c in categories} | set(brand_actions)
     action = next(a for a in PRECEDENCE if a in wanted)
+    urgent = action == ESCALATE
+    version = rules.version
+    if opinion is None and second_opinion and _model is not None:
+        opinion = _model().opinions([text])[0]
+    if opinion is not None and second_opinion:
+        second = _second_opinion(action, ruled, opinion)
+        if second is not None:
+            action, category, said, urgent = second
+            wanted.add(action)
+            if category not in categories:
+                categories = [c for c in CATEGORIES if c in {*categories, category}]
+            if action != NONE:
+                categories = [c for c in categories if CATEGORIES[c] != NONE]
+            reasons.setdefault(category, []).append(said)
+            version = f"{rules.version}+model:{opinion.source}"
 
     def explain(kind: str) -> str:
         parts = [r for key, rs in reasons.items() if CATEGORIES.get(key, key) == kind for r in rs]
         return "; ".join(dict.fromkeys(parts))
 
-    if action == ESCALATE:
+    if action == ESCALATE and not urgent:
+        reason = (f"Pinned for a look (nobody emailed: the model alone, not sure): "
+                  f"{explain(ESCALATE)}.")
+    elif action == ESCALATE:
         reason = f"Escalated to a person: {explain(ESCALATE)}."
         if HIDE in wanted:
             reason += f" Not hidden, although it also has {explain(HIDE)}."
@@ -368,4 +431,36 @@ def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = Non
     else:
         reason = ("Nothing to act on: " + " and ".join(c for c in categories) + "; no rule "
                   "matched.")
-    return Verdict(action, categories, reason, matches, rules.version)
+    return Verdict(action, categories, reason, matches, version, urgent)
+
+
+def _second_opinion(action: str, ruled: bool,
+                    opinion: Opinion) -> tuple[str, str, str, bool] | None:
+    """What the trained model changes in the rules' answer, so that safety wins: the action,
+    the model's category for it, the reason, and whether an escalation is urgent; None when the
+    rules' answer stands (thresholds: ``ESCALATE_AT``, ``URGENT_AT``, ``HIDE_AT`` above).
+
+    (a) The rules' escalation stays (urgent). (b) A risk probability at ESCALATE_AT or above
+    escalates, even what the rules hid or let pass: a person at risk is never hidden; urgent
+    from URGENT_AT. (c) The rules' hide stays; the model adds a hide at HIDE_AT, only with no
+    sign of risk. (d) Otherwise the rules' reply or nothing stands; when no rule matched at all,
+    the model says whether it needs a reply.
+    """
+    if action == ESCALATE:
+        return None
+    p = opinion.probability
+    if p[ESCALATE] >= ESCALATE_AT:
+        return ESCALATE, *_said(opinion, ESCALATE), p[ESCALATE] >= URGENT_AT
+    if action == HIDE:
+        return None
+    if p[HIDE] >= HIDE_AT:
+        return HIDE, *_said(opinion, HIDE), False
+    if not ruled and p[REPLY] > p[NONE]:
+        return REPLY, *_said(opinion, REPLY), False
+    return None
+
+
+def _said(opinion: Opinion, action: str) -> tuple[str, str]:
+    category, _ = opinion.category[action]
+    return category, (f"model: likely {category.replace('_', ' ')} "
+                      f"(p={opinion.probability[action]:.2f})")

@@ -102,11 +102,14 @@ class Encoder:
                             w[p + "output.LayerNorm.bias"])
         return x
 
-    def encode(self, texts: list[str]) -> numpy.ndarray:
-        """One unit vector per text (``len(texts)`` × 384, float32). Texts are encoded in
-        batches of similar length, so that little time goes on padding."""
-        out = numpy.zeros((len(texts), self.w["embeddings.word_embeddings.weight"].shape[1]),
-                          dtype=numpy.float32)
+    def encode(self, texts: list[str], *, peaks: bool = False) -> numpy.ndarray:
+        """One unit vector per text (``len(texts)`` × 384, float32): the sentence embedding.
+        With ``peaks``, a second unit vector beside it (× 768): each dimension's largest value
+        over the comment's tokens, which keeps one alarming phrase in a long, ordinary comment
+        from being averaged away. Texts are encoded in batches of similar length, so that
+        little time goes on padding."""
+        width = self.w["embeddings.word_embeddings.weight"].shape[1]
+        out = numpy.zeros((len(texts), width * (2 if peaks else 1)), dtype=numpy.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), BATCH):
             rows = order[start:start + BATCH]
@@ -116,9 +119,15 @@ class Encoder:
             tokens = self._forward(ids, mask)
             pooled = (tokens * mask[:, :, None]).sum(1) / numpy.maximum(
                 mask.sum(1, keepdims=True), 1e-9)
-            norms = numpy.linalg.norm(pooled, axis=1, keepdims=True)
-            out[rows] = pooled / numpy.maximum(norms, 1e-12)
+            out[rows, :width] = _unit(pooled)
+            if peaks:  # the token vectors after [CLS], padding left out
+                tops = numpy.where(mask[:, 1:, None] > 0, tokens[:, 1:], -numpy.inf).max(1)
+                out[rows, width:] = _unit(numpy.where(numpy.isfinite(tops), tops, 0.0))
         return out
+
+
+def _unit(vectors):
+    return vectors / numpy.maximum(numpy.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
 @functools.cache
@@ -127,5 +136,5 @@ def encoder() -> Encoder:
     return Encoder()
 
 
-def encode(texts: list[str]) -> numpy.ndarray:
-    return encoder().encode(texts)
+def encode(texts: list[str], *, peaks: bool = False) -> numpy.ndarray:
+    return encoder().encode(texts, peaks=peaks)

@@ -1,0 +1,156 @@
+"""Train the moderation model, and (with --cv) choose its thresholds and say how well it does.
+
+    python -m campaigns.conversations.moderation.train          # train and save (about a minute)
+    python -m campaigns.conversations.moderation.train --cv     # also cross-validate (minutes)
+
+The model is saved under ``var/moderation/`` (see ``model.py``); the engine trains it by itself
+when it is missing or stale, so this is only to pay that cost ahead (``bin/setup`` does).
+
+With --cv: 5-fold stratified cross-validation on the training sets (never on the held-out set):
+each comment gets the opinion of a model trained without it. From these out-of-fold
+probabilities, combined with the rules as ``engine.classify`` combines them, it chooses:
+
+- the escalate threshold: the highest at which the combined classifier misses at most one
+  escalation in 100;
+- the urgent threshold: the lowest at which at least 80% of the model's own escalations (those
+  no rule made) are people at risk;
+- the hide threshold: the lowest at which the model's added hides hide at most 1% of
+  legitimate comments;
+
+prints them next to the ones in ``engine.py`` (which the engine uses), and scores the combined
+classifier per training set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from campaigns.conversations.moderation import engine
+from campaigns.conversations.moderation import model as trained
+from campaigns.conversations.moderation.engine import ESCALATE, HIDE, classify
+
+MISSED_ESCALATIONS = 0.01
+URGENT_PRECISION = 0.80
+MODEL_FALSE_HIDES = 0.01
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def _given(rules_action: str, ruled: bool, opinion, escalate: float, urgent: float,
+           hide: float) -> tuple[str, bool]:
+    saved = engine.ESCALATE_AT, engine.URGENT_AT, engine.HIDE_AT
+    engine.ESCALATE_AT, engine.URGENT_AT, engine.HIDE_AT = escalate, urgent, hide
+    try:
+        second = engine._second_opinion(rules_action, ruled, opinion)
+    finally:
+        engine.ESCALATE_AT, engine.URGENT_AT, engine.HIDE_AT = saved
+    if second is None:
+        return rules_action, rules_action == ESCALATE
+    return second[0], second[3]
+
+
+def choose(rows, verdicts, opinions) -> tuple[float, float, float]:
+    """The three thresholds, from the rules' verdicts and the out-of-fold opinions."""
+    def actions(escalate, urgent, hide):
+        return [_given(v.action, v.categories != ["praise"] and v.categories != ["chatter"],
+                       o, escalate, urgent, hide) for v, o in zip(verdicts, opinions, strict=True)]
+
+    labels = [action for _, _, action, _ in rows]
+    at_risk = labels.count(ESCALATE)
+    escalate = 0.01
+    for hundredths in range(1, 100):
+        given = actions(hundredths / 100, 1.0, 1.0)
+        missed = sum(g != ESCALATE for (g, _), a in zip(given, labels, strict=True)
+                     if a == ESCALATE)
+        if missed > MISSED_ESCALATIONS * at_risk:
+            break
+        escalate = hundredths / 100
+    urgent = 1.0
+    for hundredths in range(int(escalate * 100), 101):
+        given = actions(escalate, hundredths / 100, 1.0)
+        model_urgent = [a for (g, u), a, v in zip(given, labels, verdicts, strict=True)
+                        if g == ESCALATE and u and v.action != ESCALATE]
+        if model_urgent and model_urgent.count(ESCALATE) >= URGENT_PRECISION * len(model_urgent):
+            urgent = hundredths / 100
+            break
+    legitimate = sum(a in ("reply", "none") for a in labels)
+    hide = 1.0
+    for hundredths in range(30, 100):
+        given = actions(escalate, urgent, hundredths / 100)
+        added = sum(g == HIDE and v.action != HIDE and a in ("reply", "none")
+                    for (g, _), a, v in zip(given, labels, verdicts, strict=True))
+        if added <= MODEL_FALSE_HIDES * legitimate:
+            hide = hundredths / 100
+            break
+    return escalate, urgent, hide
+
+
+def report(rows, verdicts, opinions) -> None:
+    by_set: dict[str, list] = {}
+    for row, verdict, opinion in zip(rows, verdicts, opinions, strict=True):
+        by_set.setdefault(row[0], []).append((row, verdict, opinion))
+    for name, group in by_set.items():
+        for label, use_model in (("rules alone", False), ("rules + out-of-fold model", True)):
+            figures = {"escalate": [0, 0], "hide": [0, 0], "legit": [0, 0], "false_esc": 0,
+                       "quiet": 0, "esc_hidden": 0}
+            for (_, _, action, _), verdict, opinion in group:
+                if use_model:
+                    g, urgent = _given(verdict.action, verdict.categories not in (["praise"],
+                                                                                  ["chatter"]),
+                                       opinion, engine.ESCALATE_AT, engine.URGENT_AT,
+                                       engine.HIDE_AT)
+                else:
+                    g, urgent = verdict.action, verdict.action == ESCALATE
+                if action in ("escalate", "hide"):
+                    figures[action][0] += 1
+                    figures[action][1] += g == action
+                if action == ESCALATE and g == HIDE:
+                    figures["esc_hidden"] += 1
+                if action in ("reply", "none"):
+                    figures["legit"][0] += 1
+                    figures["legit"][1] += g == HIDE
+                if g == ESCALATE and action != ESCALATE:
+                    figures["false_esc"] += 1
+                    figures["quiet"] += not urgent
+            e, h, legit = figures["escalate"], figures["hide"], figures["legit"]
+            say(f"  {name:6s} {label:26s} escalations caught {e[1]}/{e[0]}, hides {h[1]}/{h[0]} "
+                f"({h[1] / max(h[0], 1):.3f}), legitimate hidden {legit[1]}/{legit[0]} "
+                f"({legit[1] / max(legit[0], 1):.3f}), escalated wrongly {figures['false_esc']} "
+                f"({figures['quiet']} of them quiet), escalations hidden {figures['esc_hidden']}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cv", action="store_true",
+                        help="cross-validate, choose the thresholds, print the figures")
+    args = parser.parse_args(argv)
+    began = time.perf_counter()
+    trained.train()
+    say(f"model trained from {', '.join(p.name for p in trained.TRAINING_SETS)} and brand copy "
+        f"in {time.perf_counter() - began:.1f} s, saved to {trained.model_path()}")
+    if not args.cv:
+        return 0
+    began = time.perf_counter()
+    rows = trained.labelled()
+    opinions = trained.out_of_fold()
+    verdicts = [classify(text, second_opinion=False) for _, text, _, _ in rows]
+    say(f"{trained.FOLDS}-fold stratified cross-validation ({len(rows)} comments), "
+        f"{time.perf_counter() - began:.0f} s")
+    escalate, urgent, hide = choose(rows, verdicts, opinions)
+    say(f"thresholds chosen: escalate >= {escalate:.2f}, urgent >= {urgent:.2f}, "
+        f"hide >= {hide:.2f}")
+    in_use = (engine.ESCALATE_AT, engine.URGENT_AT, engine.HIDE_AT)
+    say(f"thresholds in use (engine.py): escalate >= {in_use[0]:.2f}, urgent >= "
+        f"{in_use[1]:.2f}, hide >= {in_use[2]:.2f}"
+        + ("" if in_use == (escalate, urgent, hide)
+           else "   <- differ from those chosen: update engine.py"))
+    report(rows, verdicts, opinions)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

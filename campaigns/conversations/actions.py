@@ -6,7 +6,8 @@
   comments, Threads top-level replies; Mastodon cannot hide replies on others' posts, so the item
   is flagged for staff, who may mute or block the author from the inbox (Mastodon's API).
 - **escalate**: never hidden; pinned at the top, and the brand's on-call people are emailed at
-  once with the brand's guidance.
+  once with the brand's guidance; a quiet escalation (``Item.urgent`` false: the trained model
+  alone, not sure) is pinned for a look without an email.
 - every automatic action is a ``ModerationAction`` with its reason, undone in one click
   (``undo``: a hidden reply is shown again on the network).
 
@@ -50,7 +51,7 @@ from campaigns.conversations.models import (
     ShareStatus,
     What,
 )
-from campaigns.conversations.moderation import classify
+from campaigns.conversations.moderation import classify_many
 from campaigns.conversations.signals import item_created, item_escalated, target_missed
 from campaigns.models import CampaignPage
 from campaigns.publishing import adapters
@@ -81,10 +82,18 @@ def _message(exc: BaseException) -> str:
 def classify_item(item: Item, brand: ConversationSettings) -> None:
     """The classifier's verdict on a new item (before it is stored), with the brand's words and
     trusted authors."""
-    verdict = classify(item.text or "", brand_words=brand.brand_words or None,
-                       trusted=brand.trusts(item.author_handle))
-    item.action, item.categories, item.reason = verdict.action, list(verdict.categories), \
-        verdict.reason
+    classify_items([item], brand)
+
+
+def classify_items(items: list[Item], brand: ConversationSettings) -> None:
+    """``classify_item`` for a page of new items, the model asked once for all of them."""
+    verdicts = classify_many([item.text or "" for item in items],
+                             brand_words=brand.brand_words or None,
+                             trusted=[brand.trusts(item.author_handle) for item in items])
+    for item, verdict in zip(items, verdicts, strict=True):
+        item.action, item.categories, item.reason = verdict.action, list(verdict.categories), \
+            verdict.reason
+        item.urgent = verdict.urgent or verdict.action != "escalate"
 
 
 def on_ingest(client, item: Item, brand: ConversationSettings | None = None) -> None:
@@ -128,6 +137,8 @@ def _escalate(client, item: Item, reason: str, brand: ConversationSettings) -> N
     item.pinned = True
     ModerationAction.objects.create(item=item, what=What.PIN, reason=reason, automatic=True)
     item_escalated.send(sender=Item, item=item, reason=reason)
+    if not item.urgent:  # a quiet escalation: pinned at the top for a look, nobody emailed
+        return
     to = brand.on_call
     if not to:
         ModerationAction.objects.create(

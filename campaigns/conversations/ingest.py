@@ -100,9 +100,9 @@ def _insert(client, channel: Channel, incoming_items: list[Incoming], now,
             item.thread_root_cid = parent.thread_root_cid
         if not item.thread_root:
             item.thread_root = incoming.in_reply_to or incoming.remote_id
-        actions.classify_item(item, brand)
         created.append(item)
         parents[item.remote_id] = item
+    actions.classify_items(created, brand)  # the model asked once for the page
     Item.objects.bulk_create(created)  # one INSERT for the page
     return created
 

@@ -88,6 +88,9 @@ class Item(models.Model):
                               help_text="The classifier's: hide, escalate, reply or none.")
     categories = ArrayField(models.CharField(max_length=40), default=list, blank=True)
     reason = models.TextField(blank=True)
+    urgent = models.BooleanField(default=True, help_text="An escalation the on-call people are "
+                                                         "emailed about; a quiet one (the model "
+                                                         "alone, not sure) is pinned only.")
     hidden = models.BooleanField(default=False, help_text="Hidden on the network.")
     hidden_by_us = models.BooleanField(default=False)
     flagged = models.BooleanField(default=False, help_text="Needs staff: the network cannot "

@@ -20,7 +20,9 @@ from campaigns.conversations.moderation.engine import (
     RuleSet,
     Verdict,
     classify,
+    classify_many,
     default_rules,
 )
 
-__all__ = ["ACTIONS", "CATEGORIES", "Rule", "RuleSet", "Verdict", "classify", "default_rules"]
+__all__ = ["ACTIONS", "CATEGORIES", "Rule", "RuleSet", "Verdict", "classify", "classify_many",
+           "default_rules"]

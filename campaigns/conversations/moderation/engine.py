@@ -343,6 +343,29 @@ def _brand_patterns(brand_words: Mapping[str, Iterable[str]] | None) -> dict[str
     return patterns
 
 
+def _prepared(text: str, brand: dict[str, regex.Pattern]) -> str:
+    """The comment as the rules and the model read it: normalised, and the brand's own
+    harmless words blanked out."""
+    text = _normalise(text)
+    if NONE in brand:
+        text = brand[NONE].sub(lambda m: " " * len(m.group()), text)
+    return text
+
+
+def classify_many(texts: list[str], *, brand_words: Mapping[str, Iterable[str]] | None = None,
+                  trusted: Iterable[bool] | None = None) -> list[Verdict]:
+    """``classify`` for several comments of one brand (a page of a poll): the same verdicts,
+    with the model asked once for all of them (its sentence encoder works in batches: about
+    half the time per comment)."""
+    trusted = list(trusted) if trusted is not None else [False] * len(texts)
+    opinions: list[Opinion | None] = [None] * len(texts)
+    if _model is not None and texts:
+        brand = _brand_patterns(brand_words)
+        opinions = _model().opinions([_prepared(text, brand) for text in texts])
+    return [classify(text, brand_words=brand_words, trusted=trust, opinion=opinion)
+            for text, trust, opinion in zip(texts, trusted, opinions, strict=True)]
+
+
 def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = None,
              trusted: bool = False, rules: RuleSet | None = None, second_opinion: bool = True,
              opinion: Opinion | None = None) -> Verdict:
@@ -361,10 +384,8 @@ def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = Non
     if not isinstance(text, str):
         raise TypeError("classify() takes the comment's text as a string")
     rules = rules or default_rules()
-    text = _normalise(text)
     brand = _brand_patterns(brand_words)
-    if NONE in brand:
-        text = brand[NONE].sub(lambda m: " " * len(m.group()), text)
+    text = _prepared(text, brand)
 
     matches: dict[str, list[str]] = {}
     reasons: dict[str, list[str]] = {}
@@ -413,11 +434,10 @@ def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = Non
         parts = [r for key, rs in reasons.items() if CATEGORIES.get(key, key) == kind for r in rs]
         return "; ".join(dict.fromkeys(parts))
 
-    if action == ESCALATE and not urgent:
-        reason = (f"Pinned for a look (nobody emailed: the model alone, not sure): "
+    if action == ESCALATE:
+        reason = (f"Escalated to a person: {explain(ESCALATE)}." if urgent else
+                  f"Pinned for a look (nobody emailed: the model alone, not sure): "
                   f"{explain(ESCALATE)}.")
-    elif action == ESCALATE:
-        reason = f"Escalated to a person: {explain(ESCALATE)}."
         if HIDE in wanted:
             reason += f" Not hidden, although it also has {explain(HIDE)}."
     elif action == HIDE and trusted:

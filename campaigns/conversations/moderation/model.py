@@ -241,17 +241,24 @@ def train(path: Path | None = None, meanings: Meanings | None = None) -> Model:
     return model
 
 
-def load(path: Path | None = None) -> Model:
-    """The saved model, trained first if it is missing or was trained from other inputs."""
-    path = path or model_path()
+def _saved(path: Path) -> Model | None:
     try:
         with path.open("rb") as saved:
             model = pickle.load(saved)  # noqa: S301 (written by train() above, in var/)
-        if isinstance(model, Model) and model.fingerprint == fingerprint():
-            return model
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        pass
-    return train(path)
+        return None
+    return model if isinstance(model, Model) and model.fingerprint == fingerprint() else None
+
+
+def is_current(path: Path | None = None) -> bool:
+    """Whether the saved model was trained from what is here now."""
+    return _saved(path or model_path()) is not None
+
+
+def load(path: Path | None = None) -> Model:
+    """The saved model, trained first if it is missing or was trained from other inputs."""
+    path = path or model_path()
+    return _saved(path) or train(path)
 
 
 def out_of_fold(folds: int = FOLDS) -> list[Opinion]:

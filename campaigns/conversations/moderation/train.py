@@ -2,6 +2,7 @@
 
     python -m campaigns.conversations.moderation.train          # train and save (about a minute)
     python -m campaigns.conversations.moderation.train --cv     # also cross-validate (minutes)
+    python -m campaigns.conversations.moderation.train --if-stale   # only when out of date
 
 The model is saved under ``var/moderation/`` (see ``model.py``); the engine trains it by itself
 when it is missing or stale, so this is only to pay that cost ahead (``bin/setup`` does).
@@ -127,7 +128,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cv", action="store_true",
                         help="cross-validate, choose the thresholds, print the figures")
+    parser.add_argument("--if-stale", action="store_true",
+                        help="train only if the saved model is missing or out of date")
     args = parser.parse_args(argv)
+    if args.if_stale and not args.cv and trained.is_current():
+        say(f"moderation model up to date ({trained.model_path()})")
+        return 0
     began = time.perf_counter()
     trained.train()
     say(f"model trained from {', '.join(p.name for p in trained.TRAINING_SETS)} and brand copy "

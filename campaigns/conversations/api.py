@@ -89,7 +89,7 @@ class ItemData(serializers.ModelSerializer):
                   "campaign_title", "author_handle", "author_name", "text", "has_media",
                   "media", "created_at", "received_at", "state", "assignee_id",
                   "assignee_name", "pinned", "responded_at", "target_missed_at", "action",
-                  "categories", "reason", "hidden", "flagged", "awaiting_approval"]
+                  "categories", "reason", "urgent", "hidden", "flagged", "awaiting_approval"]
         read_only_fields = fields
 
     def get_assignee_name(self, item) -> str:

@@ -38,10 +38,10 @@ from tenants.models import current_zone
 
 PAGE_SIZE = 50
 # What a row of the list shows, and all that is read for it.
-_ROW_FIELDS = ("id", "pinned", "created_at", "author_handle", "author_name", "text", "has_media",
-               "hidden", "flagged", "campaign_title", "state", "responded_at", "channel",
-               "assignee", "channel__id", "channel__name", "assignee__id", "assignee__first_name",
-               "assignee__last_name", "assignee__email")
+_ROW_FIELDS = ("id", "pinned", "urgent", "created_at", "author_handle", "author_name", "text",
+               "has_media", "hidden", "flagged", "campaign_title", "state", "responded_at",
+               "channel", "assignee", "channel__id", "channel__name", "assignee__id",
+               "assignee__first_name", "assignee__last_name", "assignee__email")
 ACTIONS = [("hide", "Hide"), ("escalate", "Escalate"), ("reply", "Reply"), ("none", "None")]
 
 
@@ -62,7 +62,8 @@ def _row(item: Item, target_hours: int, now: datetime) -> dict:
     template touches no model, so no lazy read can slip in per row)."""
     assignee = item.assignee
     return {
-        "pk": item.pk, "pinned": item.pinned, "author_handle": item.author_handle,
+        "pk": item.pk, "pinned": item.pinned, "urgent": item.urgent,
+        "author_handle": item.author_handle,
         "author_name": item.author_name, "hidden": item.hidden, "flagged": item.flagged,
         "text": item.text, "has_media": item.has_media, "channel_name": item.channel.name,
         "campaign_title": item.campaign_title, "created_at": item.created_at,

@@ -310,7 +310,7 @@ def test_new_escalated_and_missed_target_items_are_signed_webhook_events(
                                  ("conversation.escalated", risk.pk)])
         assert receiver.verified == [True, True, True]
         escalated = next(p for p in receiver.payloads if p["event"] == "conversation.escalated")
-        assert escalated["data"]["pinned"] is True
+        assert escalated["data"]["pinned"] is True and escalated["data"]["urgent"] is True
         assert escalated["data"]["author_handle"] == "@gil.example.com"
         for _, raw in receiver.requests:  # nothing of the channel's credentials
             assert n.on_bluesky.get_secret().encode() not in raw

@@ -350,3 +350,18 @@ def test_a_list_page_reads_only_what_it_shows(world, http, networks):
     (items,) = [sql for sql in statements if 'FROM "conversations_item"' in sql]
     for unshown in ('"media"', '"categories"', '"reason"', '"secret_encrypted"', '"password"'):
         assert unshown not in items
+
+
+def test_a_quiet_escalation_reads_as_pinned_for_a_look_and_an_urgent_one_as_escalated(
+        world, http, networks):
+    n = networks
+    with in_brand(n.schema):
+        urgent, quiet = _make_items(n.on_mastodon, 2, pinned=True, action="escalate")
+        Item.objects.filter(pk=quiet.pk).update(urgent=False, reason="Pinned for a look ...")
+    admin = http(world.acme.host, user=world.acme.users[Role.ACCOUNT_MANAGER])
+    page = admin.get("/admin/inbox/").content.decode()
+    rows = {int(pk): row for pk, row in re.findall(r'data-item="(\d+)">(.*?)</tr>', page, re.S)}
+    assert "Escalated: may be at risk" in rows[urgent.pk]
+    assert "Pinned for a look" in rows[quiet.pk] and "Escalated" not in rows[quiet.pk]
+    detail = admin.get(f"/admin/inbox/{quiet.pk}/").content.decode()
+    assert "nobody was emailed" in detail

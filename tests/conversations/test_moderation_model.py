@@ -131,3 +131,16 @@ def test_a_quiet_escalation_is_pinned_and_nobody_is_emailed(networks, on_call):
         assert urgent.urgent and urgent.pinned
     (email,) = mail.outbox  # the urgent one only
     assert "@gil.example.com" in email.body and "hal.example.com" not in email.body
+
+
+def test_when_the_model_fails_the_rules_still_answer(caplog):
+    def broken():
+        raise OSError("model file unreadable")
+
+    engine.use_model(broken)
+    try:
+        assert classify("I know where you live").action == "hide"
+        assert classify_many(["I don't want to be here anymore"])[0].action == "escalate"
+    finally:
+        engine.use_model(model.default_model)
+    assert "the trained model failed" in caplog.text

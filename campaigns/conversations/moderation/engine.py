@@ -9,6 +9,7 @@ and trusted authors.
 from __future__ import annotations
 
 import functools
+import logging
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 import regex
 
 RULES_FILE = Path(__file__).with_name("rules.toml")
+log = logging.getLogger(__name__)
 
 ESCALATE, HIDE, REPLY, NONE = "escalate", "hide", "reply", "none"
 ACTIONS = (HIDE, ESCALATE, REPLY, NONE)
@@ -352,6 +354,16 @@ def _prepared(text: str, brand: dict[str, regex.Pattern]) -> str:
     return text
 
 
+def _opinions(texts: list[str]) -> list[Opinion | None]:
+    """The model's opinions, or none when it cannot give them (its files unreadable, training
+    failed): the rules alone then, and the error in the log, rather than no verdict at all."""
+    try:
+        return _model().opinions(texts)
+    except Exception:  # noqa: BLE001 - moderation goes on with the rules; the log says why
+        log.exception("moderation: the trained model failed; classifying with the rules alone")
+        return [None] * len(texts)
+
+
 def classify_many(texts: list[str], *, brand_words: Mapping[str, Iterable[str]] | None = None,
                   trusted: Iterable[bool] | None = None) -> list[Verdict]:
     """``classify`` for several comments of one brand (a page of a poll): the same verdicts,
@@ -361,7 +373,7 @@ def classify_many(texts: list[str], *, brand_words: Mapping[str, Iterable[str]] 
     opinions: list[Opinion | None] = [None] * len(texts)
     if _model is not None and texts:
         brand = _brand_patterns(brand_words)
-        opinions = _model().opinions([_prepared(text, brand) for text in texts])
+        opinions = _opinions([_prepared(text, brand) for text in texts])
     return [classify(text, brand_words=brand_words, trusted=trust, opinion=opinion)
             for text, trust, opinion in zip(texts, trusted, opinions, strict=True)]
 
@@ -417,7 +429,7 @@ def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = Non
     urgent = action == ESCALATE
     version = rules.version
     if opinion is None and second_opinion and _model is not None:
-        opinion = _model().opinions([text])[0]
+        opinion = _opinions([text])[0]
     if opinion is not None and second_opinion:
         second = _second_opinion(action, ruled, opinion)
         if second is not None:

@@ -65,17 +65,13 @@ def report(name: str, result: Result, show_errors: bool) -> None:
             print("    WRONG", line)
 
 
-def urgency(items) -> str:
+def urgency(result: Result) -> str:
     """Of the comments escalated: how many urgent (emailed) and quiet (pinned only), for
     people at risk and for the rest."""
-    counts = {(True, True): 0, (True, False): 0, (False, True): 0, (False, False): 0}
-    for item in items:
-        verdict = classify(item.text)
-        if verdict.action == "escalate":
-            counts[(item.action == "escalate", verdict.urgent)] += 1
-    return (f"    escalated: people at risk {counts[(True, True)]} urgent + "
-            f"{counts[(True, False)]} quiet; others {counts[(False, True)]} urgent + "
-            f"{counts[(False, False)]} quiet")
+    counts = result.escalated
+    return (f"    escalated: people at risk {counts.get((True, True), 0)} urgent + "
+            f"{counts.get((True, False), 0)} quiet; others {counts.get((False, True), 0)} "
+            f"urgent + {counts.get((False, False), 0)} quiet")
 
 
 def main(argv=None) -> int:
@@ -89,33 +85,31 @@ def main(argv=None) -> int:
     if "heldout" not in sets:
         print(f"held-out set missing ({EVAL_DIR / 'heldout.jsonl'}): scoring dev only")
 
-    texts = [item.text for items in sets.values() for item in items]
     default_model()  # trained first if missing (var/moderation/)
     classify("warm up")  # rules compiled, encoder loaded
-    began = time.perf_counter()
-    for text in texts:
-        classify(text)
-    elapsed = time.perf_counter() - began
-    print(f"speed: {len(texts)} comments in {elapsed * 1000:.0f} ms "
-          f"({elapsed / len(texts) * 1000:.2f} ms per comment, rules and model)")
-
     rules_alone = {name: score(items, lambda text: classify(text, second_opinion=False))
                    for name, items in sets.items()}
+    began = time.perf_counter()
     results = {name: score(items) for name, items in sets.items()}
+    elapsed = time.perf_counter() - began
+    count = sum(len(items) for items in sets.values())
+    print(f"speed: {count} comments in {elapsed * 1000:.0f} ms "
+          f"({elapsed / count * 1000:.2f} ms per comment, rules and model)")
     report("dev, rules alone", rules_alone["dev"], False)
     report("dev, rules and model (trained on it)", results["dev"], args.show_errors)
-    print(urgency(sets["dev"]))
+    print(urgency(results["dev"]))
     if "heldout" in results:
         report("heldout, rules alone", rules_alone["heldout"], False)
         report("heldout, rules and model", results["heldout"], False)
-        print(urgency(sets["heldout"]))
+        print(urgency(results["heldout"]))
     brand_posts = [text for name in ("dev", "heldout")
                    for item in load_posts(SENSITIVITY_EVAL / f"{name}.jsonl")
                    for text in item.texts.values()]
-    hidden = [text for text in brand_posts if classify(text).action == "hide"]
-    escalated = [text for text in brand_posts if classify(text).action == "escalate"]
+    actions = [classify(text).action for text in brand_posts]
+    hidden = [text for text, action in zip(brand_posts, actions, strict=True) if action == "hide"]
+    escalated = actions.count("escalate")
     print(f"brand posts (sensitivity sets): {len(brand_posts)} texts, {len(hidden)} hidden "
-          f"({len(hidden) / len(brand_posts):.3f}), {len(escalated)} escalated")
+          f"({len(hidden) / len(brand_posts):.3f}), {escalated} escalated")
     if args.show_errors:
         for text in hidden:
             print("    HIDDEN", text)

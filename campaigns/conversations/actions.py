@@ -79,14 +79,9 @@ def _message(exc: BaseException) -> str:
 
 # -- on ingest --------------------------------------------------------------------------------
 
-def classify_item(item: Item, brand: ConversationSettings) -> None:
-    """The classifier's verdict on a new item (before it is stored), with the brand's words and
-    trusted authors."""
-    classify_items([item], brand)
-
-
 def classify_items(items: list[Item], brand: ConversationSettings) -> None:
-    """``classify_item`` for a page of new items, the model asked once for all of them."""
+    """The classifier's verdicts on a page of new items (before they are stored), with the
+    brand's words and trusted authors; the model asked once for all of them."""
     verdicts = classify_many([item.text or "" for item in items],
                              brand_words=brand.brand_words or None,
                              trusted=[brand.trusts(item.author_handle) for item in items])

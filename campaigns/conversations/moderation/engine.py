@@ -421,8 +421,7 @@ def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = Non
             reasons.setdefault(key, []).append(f"the brand's word “{match.group()}”")
 
     categories = [c for c in CATEGORIES if c in matches]
-    ruled = any(CATEGORIES[c] != NONE for c in categories) or bool(brand_actions)
-    if not ruled:
+    if not any(CATEGORIES[c] != NONE for c in categories) and not brand_actions:
         categories = ["praise" if PRAISE.search(text) else "chatter"]
     wanted = {CATEGORIES[c] for c in categories} | set(brand_actions)
     action = next(a for a in PRECEDENCE if a in wanted)
@@ -431,7 +430,7 @@ def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = Non
     if opinion is None and second_opinion and _model is not None:
         opinion = _opinions([text])[0]
     if opinion is not None and second_opinion:
-        second = _second_opinion(action, ruled, opinion)
+        second = _second_opinion(action, opinion)
         if second is not None:
             action, category, said, urgent = second
             wanted.add(action)
@@ -466,28 +465,31 @@ def classify(text: str, *, brand_words: Mapping[str, Iterable[str]] | None = Non
     return Verdict(action, categories, reason, matches, version, urgent)
 
 
-def _second_opinion(action: str, ruled: bool,
-                    opinion: Opinion) -> tuple[str, str, str, bool] | None:
+def _second_opinion(action: str, opinion: Opinion,
+                    thresholds: tuple[float, float, float] | None = None,
+                    ) -> tuple[str, str, str, bool] | None:
     """What the trained model changes in the rules' answer, so that safety wins: the action,
     the model's category for it, the reason, and whether an escalation is urgent; None when the
-    rules' answer stands (thresholds: ``ESCALATE_AT``, ``URGENT_AT``, ``HIDE_AT`` above).
+    rules' answer stands. ``thresholds``: (escalate, urgent, hide), by default ``ESCALATE_AT``,
+    ``URGENT_AT`` and ``HIDE_AT`` above (``train --cv`` tries others).
 
-    (a) The rules' escalation stays (urgent). (b) A risk probability at ESCALATE_AT or above
-    escalates, even what the rules hid or let pass: a person at risk is never hidden; urgent
-    from URGENT_AT. (c) The rules' hide stays; the model adds a hide at HIDE_AT, only with no
-    sign of risk. (d) Otherwise the rules' reply or nothing stands; when no rule matched at all,
-    the model says whether it needs a reply.
+    (a) The rules' escalation stays (urgent). (b) A risk probability at the escalate threshold
+    or above escalates, even what the rules hid or let pass: a person at risk is never hidden;
+    urgent from the urgent threshold. (c) The rules' hide stays; the model adds a hide at the
+    hide threshold, only with no sign of risk. (d) Otherwise the rules' reply stands; when no
+    rule matched at all (the rules' answer is none), the model says whether it needs a reply.
     """
+    escalate_at, urgent_at, hide_at = thresholds or (ESCALATE_AT, URGENT_AT, HIDE_AT)
     if action == ESCALATE:
         return None
     p = opinion.probability
-    if p[ESCALATE] >= ESCALATE_AT:
-        return ESCALATE, *_said(opinion, ESCALATE), p[ESCALATE] >= URGENT_AT
+    if p[ESCALATE] >= escalate_at:
+        return ESCALATE, *_said(opinion, ESCALATE), p[ESCALATE] >= urgent_at
     if action == HIDE:
         return None
-    if p[HIDE] >= HIDE_AT:
+    if p[HIDE] >= hide_at:
         return HIDE, *_said(opinion, HIDE), False
-    if not ruled and p[REPLY] > p[NONE]:
+    if action == NONE and p[REPLY] > p[NONE]:
         return REPLY, *_said(opinion, REPLY), False
     return None
 

@@ -3,7 +3,7 @@
 Each line is ``{"id", "text", "action", "categories", "note"?}``. Per action: recall (the share
 of comments labelled with it that got it) and precision (the share of comments given it that
 are labelled with it); the share of legitimate comments (labelled reply or none) that would be
-hidden; escalations missed, and escalations hidden.
+hidden; escalations missed, and escalations hidden; how many escalations were urgent or quiet.
 """
 
 from __future__ import annotations
@@ -50,7 +50,16 @@ class Result:
     legitimate_hidden: int = 0
     escalations_missed: list[str] = field(default_factory=list)
     escalations_hidden: list[str] = field(default_factory=list)
+    # Comments escalated, by (labelled escalate?, urgent?): urgent ones are emailed, quiet ones
+    # only pinned.
+    escalated: dict[tuple[bool, bool], int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def escalated_wrongly(self) -> tuple[int, int]:
+        """Comments not about a person at risk that were escalated: all, and the quiet ones."""
+        return (self.escalated.get((False, True), 0) + self.escalated.get((False, False), 0),
+                self.escalated.get((False, False), 0))
 
     @property
     def false_hide(self) -> float:
@@ -74,6 +83,9 @@ def score(items: list[Item], classifier=classify) -> Result:
         if item.action in ("reply", "none"):
             result.legitimate += 1
             result.legitimate_hidden += verdict.action == HIDE
+        if verdict.action == "escalate":
+            key = (item.action == "escalate", verdict.urgent)
+            result.escalated[key] = result.escalated.get(key, 0) + 1
         if item.action == "escalate" and verdict.action != "escalate":
             result.escalations_missed.append(item.id)
             if verdict.action == HIDE:

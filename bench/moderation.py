@@ -38,12 +38,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agency.settings.dev")
 
-from approvals.sensitivity.evaluation import EVAL_DIR as SENSITIVITY_EVAL  # noqa: E402
-from approvals.sensitivity.evaluation import load as load_posts  # noqa: E402
 from campaigns.conversations.moderation import ACTIONS, classify, default_rules  # noqa: E402
 from campaigns.conversations.moderation.evaluation import (  # noqa: E402
     EVAL_DIR,
     Result,
+    brand_posts,
     load,
     score,
 )
@@ -104,13 +103,7 @@ def main(argv=None) -> int:
         report("heldout, rules alone", rules_alone["heldout"], False)
         report("heldout, rules and model", results["heldout"], False)
         print(urgency(results["heldout"]))
-    posts: dict[str, list[str]] = {"nothing to flag": [], "flagged words": []}
-    for name in ("dev", "heldout"):
-        for item in load_posts(SENSITIVITY_EVAL / f"{name}.jsonl"):
-            marked = {span.field for span in item.spans}
-            for field_name, text in item.texts.items():
-                posts["flagged words" if field_name in marked else "nothing to flag"].append(text)
-    for kind, texts in posts.items():
+    for kind, texts in zip(("nothing to flag", "flagged words"), brand_posts(), strict=True):
         actions = [classify(text).action for text in texts]
         hidden = [text for text, action in zip(texts, actions, strict=True) if action == "hide"]
         print(f"brand posts (sensitivity sets), {kind}: {len(texts)} texts, {len(hidden)} hidden "

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from campaigns.conversations.moderation import CATEGORIES, Rule, classify, default_rules
-from campaigns.conversations.moderation.evaluation import EVAL_DIR, load, score
+from campaigns.conversations.moderation.evaluation import EVAL_DIR, brand_posts, load, score
 from tests.conftest import ROOT
 
 
@@ -202,15 +202,7 @@ def test_on_dev_every_escalation_is_caught_and_no_legitimate_comment_is_hidden()
 def test_brand_posts_are_not_hidden_unless_they_use_a_slur():
     # Everyday brand copy and alt text from the sensitivity linter's sets, not written for
     # moderation: a broad rule that hides them would hide everyday comments too.
-    from approvals.sensitivity.evaluation import EVAL_DIR as SENSITIVITY_EVAL
-    from approvals.sensitivity.evaluation import load as load_posts
-
-    clean, flagged = [], []
-    for name in ("dev", "heldout"):
-        for item in load_posts(SENSITIVITY_EVAL / f"{name}.jsonl"):
-            marked = {span.field for span in item.spans}
-            for field_name, text in item.texts.items():
-                (flagged if field_name in marked else clean).append(text)
+    clean, flagged = brand_posts()
     texts = clean + flagged
     assert len(texts) > 500
     # The rules alone hide only a slur.

@@ -12,9 +12,26 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from approvals.sensitivity.evaluation import EVAL_DIR as SENSITIVITY_EVAL
+from approvals.sensitivity.evaluation import load as load_posts
 from campaigns.conversations.moderation.engine import ACTIONS, CATEGORIES, HIDE, classify
 
 EVAL_DIR = Path(__file__).with_name("eval")
+
+
+def brand_posts() -> tuple[list[str], list[str]]:
+    """The sensitivity linter's brand posts (its dev and held-out sets: everyday brand copy and
+    alt text, not written for moderation), as (texts with nothing to flag, texts whose labels
+    flag a word: a slur, "man the booth", "whitelist"): a check that the classifier does not
+    hide everyday text."""
+    clean: list[str] = []
+    flagged: list[str] = []
+    for name in ("dev", "heldout"):
+        for item in load_posts(SENSITIVITY_EVAL / f"{name}.jsonl"):
+            marked = {span.field for span in item.spans}
+            for field_name, text in item.texts.items():
+                (flagged if field_name in marked else clean).append(text)
+    return clean, flagged
 
 
 @dataclass(frozen=True)

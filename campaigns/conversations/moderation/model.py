@@ -41,6 +41,7 @@ from agency.database import data_dir
 from approvals.sensitivity.evaluation import load as load_posts
 from campaigns.conversations.moderation import engine, sentences
 from campaigns.conversations.moderation.engine import CATEGORIES, HIDE, Opinion, classify
+from campaigns.conversations.moderation.evaluation import load as load_labelled
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -104,14 +105,9 @@ def brand_copy() -> list[str]:
 def labelled() -> tuple[tuple[str, str, str, str], ...]:
     """Every training comment: (its set's name, the text as written, the action, its main
     category: the first of its action)."""
-    rows = []
-    for path in TRAINING_SETS:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                data = json.loads(line)
-                main = next(c for c in data["categories"] if CATEGORIES[c] == data["action"])
-                rows.append((path.stem, data["text"], data["action"], main))
-    return tuple(rows)
+    return tuple((path.stem, item.text, item.action,
+                  next(c for c in item.categories if CATEGORIES[c] == item.action))
+                 for path in TRAINING_SETS for item in load_labelled(path))
 
 
 def training_data(*, with_brand_copy: bool = True) -> tuple[list[str], list[str], list[str]]:

@@ -210,13 +210,14 @@ def test_brand_posts_are_not_hidden_unless_they_use_a_slur():
              if (verdict := classify(text, second_opinion=False)).action == "hide"}
     assert all("hate" in verdict.categories for verdict in ruled.values()), ruled
     assert len(ruled) <= 2, list(ruled)
-    # With the trained model: at most 1% of the copy with nothing to flag (327 texts: 2 today,
-    # "...if you're lucky, killer whales" and a burpees class's alt text) ...
+    # With the trained model: at most 1% of the copy with nothing to flag (327 texts: 3 today,
+    # "...if you're lucky, killer whales", "roller blinds, now 20% off" and a burpees class's alt
+    # text) ...
     hidden = [text for text in clean if classify(text).action == "hide"]
     assert len(hidden) <= 0.01 * len(clean), hidden
-    # ...and at most 5% of the copy the sensitivity linter's labels flag (219 texts: 8 today:
-    # the two slurs, "retarded", "OK boomer, even your senile neighbour", "man the booth",
-    # "whitelist", "don't be dumb", "young and dynamic"): a comment in those words may be abuse.
+    # ...and at most 5% of the copy the sensitivity linter's labels flag (219 texts: 7 today:
+    # the slur, "retarded", "man the booth", "every housewife", "a cameraman", "don't be dumb",
+    # "FREE SHIPPING ENDS TONIGHT!"): a comment in those words may be abuse.
     hidden = [text for text in flagged if classify(text).action == "hide"]
     assert len(hidden) <= 0.05 * len(flagged), hidden
 
@@ -254,12 +255,12 @@ def test_the_held_out_set_is_big_enough_and_separate_from_what_the_classifier_le
     assert sum(i.note.startswith("hard negative") for i in heldout) >= 60
 
 
-# The blind held-out set 4 (written by a separate author from the label definitions only, never
-# trained or tuned on) scored once, rules r12 with the model trained from 25 sets: hide recall
-# 0.883, escalate recall 1.000 (none hidden), false hides 0.024 (rules alone: 0.500, 0.629,
-# 0.000). The hide target is not met: a strict xfail, so the day a change meets it, the run says
+# The blind held-out set 5 (written by a separate author from the label definitions only, never
+# trained or tuned on) scored once, rules r12 with the model trained from 42 sets: hide recall
+# 0.833, escalate recall 1.000 (none hidden), false hides 0.019 (rules alone: 0.550, 0.765,
+# 0.019). The hide target is not met: a strict xfail, so the day a change meets it, the run says
 # so and the mark comes off.
-BLIND_MISS = "blind held-out set 4, first score (rules r12 + model): hide recall 0.883"
+BLIND_MISS = "blind held-out set 5, first score (rules r12 + model): hide recall 0.833"
 
 
 @needs_heldout

@@ -258,31 +258,48 @@ def load(path: Path | None = None) -> Model:
     return _saved(path) or train(path)
 
 
-def out_of_fold() -> list[Opinion]:
+def _fold(texts: list[str], actions: list[str], vectors, tests: list[str], test_vectors):
+    """One fold of ``out_of_fold``: each action's probability for ``tests``, from an action
+    model trained on ``texts``."""
+    vectoriser = words_and_letters().fit(texts)
+    model = regression().fit(Model._features(vectoriser, texts, vectors), actions)
+    names = [str(a) for a in model.classes_]
+    return [dict(zip(names, map(float, row), strict=True)) for row in
+            model.predict_proba(Model._features(vectoriser, tests, test_vectors))]
+
+
+def out_of_fold(jobs: int = -1) -> list[Opinion]:
     """Every training comment's opinion from a model trained without its whole set (one
     author's, or dev), the brand copy in every training, in ``labelled()`` order: the honest
     figure for wording nobody trained on. (Folds that mix an author's comments would let the
-    model learn the author's voice and say more than a new author's comments will.)"""
+    model learn the author's voice and say more than a new author's comments will.) The folds
+    run in parallel (``jobs`` processes, -1: one per core), and learn the actions only: the
+    scores and thresholds use nothing else, so each opinion names its action's first category."""
     import numpy
+    from joblib import Parallel, delayed
 
     meanings = Meanings()
-    texts, actions, categories = training_data(with_brand_copy=False)
+    texts, actions, _ = training_data(with_brand_copy=False)
     groups = [name for name, *_ in labelled()]
     vectors = meanings(texts)
     copy = [prepare(text) for text in brand_copy()]
     copy_vectors = meanings(copy)
-    opinions: list[Opinion | None] = [None] * len(texts)
+    folds = []
     for held in dict.fromkeys(groups):
         train_rows = [i for i, group in enumerate(groups) if group != held]
         test_rows = [i for i, group in enumerate(groups) if group == held]
-        model = Model.fit([texts[i] for i in train_rows] + copy,
-                          [actions[i] for i in train_rows] + ["none"] * len(copy),
-                          [categories[i] for i in train_rows] + ["chatter"] * len(copy),
-                          numpy.vstack([vectors[train_rows], copy_vectors]))
-        model.fingerprint = "oof"
-        for row, opinion in zip(test_rows, model.opinions([texts[i] for i in test_rows],
-                                                          vectors[test_rows]), strict=True):
-            opinions[row] = opinion
+        folds.append((test_rows, delayed(_fold)(
+            [texts[i] for i in train_rows] + copy,
+            [actions[i] for i in train_rows] + ["none"] * len(copy),
+            numpy.vstack([vectors[train_rows], copy_vectors]),
+            [texts[i] for i in test_rows], vectors[test_rows])))
+    named = {action: next(c for c, a in CATEGORIES.items() if a == action)
+             for action in set(CATEGORIES.values())}
+    opinions: list[Opinion | None] = [None] * len(texts)
+    results = Parallel(n_jobs=jobs)(task for _, task in folds)
+    for (test_rows, _), probabilities in zip(folds, results, strict=True):
+        for row, p in zip(test_rows, probabilities, strict=True):
+            opinions[row] = Opinion(p, {a: (named[a], p[a]) for a in p}, "oof")
     return opinions  # type: ignore[return-value]
 
 

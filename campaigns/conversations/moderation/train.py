@@ -1,7 +1,7 @@
 """Train the moderation model, and (with --cv) choose its thresholds and say how well it does.
 
     python -m campaigns.conversations.moderation.train          # train and save (minutes)
-    python -m campaigns.conversations.moderation.train --cv     # also cross-validate (~17 min)
+    python -m campaigns.conversations.moderation.train --cv     # also cross-validate (~25 min)
     python -m campaigns.conversations.moderation.train --if-stale   # only when out of date
 
 The model is saved under ``var/moderation/`` (see ``model.py``); the engine trains it by itself

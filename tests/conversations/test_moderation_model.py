@@ -109,7 +109,7 @@ def test_the_saved_model_is_trained_again_when_it_is_stale(tmp_path, monkeypatch
 @pytest.mark.django_db
 @pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 def test_a_quiet_escalation_is_pinned_and_nobody_is_emailed(networks, on_call):
-    text = "headache all day, not great"
+    text = "my knee's been sore since the class"
     verdict = classify(text)
     if (verdict.action, verdict.urgent) != ("escalate", False):
         pytest.fail(f"the model no longer finds this a quiet escalation ({verdict.reason}); "

@@ -199,13 +199,15 @@ class Model:
                        csr_matrix(meanings * MEANING_WEIGHT)]).tocsr()
 
     @classmethod
-    def fit(cls, texts: list[str], actions: list[str], categories: list[str],
+    def fit(cls, texts: list[str], actions: list[str], categories: list[str] | None,
             meanings=None) -> Model:
+        """``categories`` None: the actions only (cross-validation scores nothing else), and
+        each opinion names its action's first category."""
         meanings = sentences.encode(texts, peaks=True) if meanings is None else meanings
         vectoriser = words_and_letters().fit(texts)
         matrix = cls._features(vectoriser, texts, meanings)
         return cls(vectoriser, regression().fit(matrix, actions),
-                   regression().fit(matrix, categories))
+                   None if categories is None else regression().fit(matrix, categories))
 
     def opinions(self, texts: list[str], meanings=None) -> list[Opinion]:
         """Opinions on texts already ``prepare``d (``meanings``: their sentence vectors, when
@@ -213,8 +215,14 @@ class Model:
         meanings = sentences.encode(texts, peaks=True) if meanings is None else meanings
         matrix = self._features(self.vectoriser, texts, meanings)
         by_action = self.actions.predict_proba(matrix)
-        by_category = self.categories.predict_proba(matrix)
         action_names = [str(a) for a in self.actions.classes_]
+        if self.categories is None:
+            first = {action: next(c for c, a in CATEGORIES.items() if a == action)
+                     for action in action_names}
+            return [Opinion(p, {a: (first[a], p[a]) for a in p}, self.fingerprint[:8])
+                    for p in ({a: float(x) for a, x in zip(action_names, row, strict=True)}
+                              for row in by_action)]
+        by_category = self.categories.predict_proba(matrix)
         category_names = [str(c) for c in self.categories.classes_]
         out = []
         for row, category_row in zip(by_action, by_category, strict=True):
@@ -258,14 +266,13 @@ def load(path: Path | None = None) -> Model:
     return _saved(path) or train(path)
 
 
-def _fold(texts: list[str], actions: list[str], vectors, tests: list[str], test_vectors):
-    """One fold of ``out_of_fold``: each action's probability for ``tests``, from an action
-    model trained on ``texts``."""
-    vectoriser = words_and_letters().fit(texts)
-    model = regression().fit(Model._features(vectoriser, texts, vectors), actions)
-    names = [str(a) for a in model.classes_]
-    return [dict(zip(names, map(float, row), strict=True)) for row in
-            model.predict_proba(Model._features(vectoriser, tests, test_vectors))]
+def _fold(texts: list[str], actions: list[str], vectors, tests: list[str],
+          test_vectors) -> list[Opinion]:
+    """One fold of ``out_of_fold``: opinions on ``tests`` from an action model trained on
+    ``texts``."""
+    model = Model.fit(texts, actions, None, vectors)
+    model.fingerprint = "oof"
+    return model.opinions(tests, test_vectors)
 
 
 def out_of_fold(jobs: int = -1) -> list[Opinion]:
@@ -273,8 +280,8 @@ def out_of_fold(jobs: int = -1) -> list[Opinion]:
     author's, or dev), the brand copy in every training, in ``labelled()`` order: the honest
     figure for wording nobody trained on. (Folds that mix an author's comments would let the
     model learn the author's voice and say more than a new author's comments will.) The folds
-    run in parallel (``jobs`` processes, -1: one per core), and learn the actions only: the
-    scores and thresholds use nothing else, so each opinion names its action's first category."""
+    run in parallel (``jobs`` processes, -1: one per core) and learn the actions only
+    (``Model.fit`` without categories): the scores and thresholds use nothing else."""
     import numpy
     from joblib import Parallel, delayed
 
@@ -293,13 +300,11 @@ def out_of_fold(jobs: int = -1) -> list[Opinion]:
             [actions[i] for i in train_rows] + ["none"] * len(copy),
             numpy.vstack([vectors[train_rows], copy_vectors]),
             [texts[i] for i in test_rows], vectors[test_rows])))
-    named = {action: next(c for c, a in CATEGORIES.items() if a == action)
-             for action in set(CATEGORIES.values())}
     opinions: list[Opinion | None] = [None] * len(texts)
     results = Parallel(n_jobs=jobs)(task for _, task in folds)
-    for (test_rows, _), probabilities in zip(folds, results, strict=True):
-        for row, p in zip(test_rows, probabilities, strict=True):
-            opinions[row] = Opinion(p, {a: (named[a], p[a]) for a in p}, "oof")
+    for (test_rows, _), fold in zip(folds, results, strict=True):
+        for row, opinion in zip(test_rows, fold, strict=True):
+            opinions[row] = opinion
     return opinions  # type: ignore[return-value]
 
 

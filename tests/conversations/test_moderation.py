@@ -37,6 +37,7 @@ from tests.conftest import ROOT
     ("your staff are useless morons", "hide", "abuse"),
     ("f*ck off", "hide", "abuse"),
     ("what a stupid b!tch that cashier is", "hide", "abuse"),
+    ("the night bus is a shelter for p*kis and junkies now", "hide", "hate"),
     # A person's phone number or home address.
     ("the barista's number is 07700 900123, ring her all night", "hide", "doxxing"),
     ("the manager lives at 12 High Street, Oxford OX1 4AB, go and see him", "hide", "doxxing"),
@@ -255,12 +256,10 @@ def test_the_held_out_set_is_big_enough_and_separate_from_what_the_classifier_le
     assert sum(i.note.startswith("hard negative") for i in heldout) >= 60
 
 
-# The blind held-out set 5 (written by a separate author from the label definitions only, never
-# trained or tuned on) scored once, rules r12 with the model trained from 42 sets: hide recall
-# 0.833, escalate recall 1.000 (none hidden), false hides 0.019 (rules alone: 0.550, 0.765,
-# 0.019). The hide target is not met: a strict xfail, so the day a change meets it, the run says
-# so and the mark comes off.
-BLIND_MISS = "blind held-out set 5, first score (rules r12 + model): hide recall 0.833"
+# The blind held-out set 6 (written by a separate author from the label definitions only, never
+# trained or tuned on) scored once, rules r13 with the model trained from 43 sets: hide recall
+# 0.924, escalate recall 1.000 (none hidden), false hides 0.005 (rules alone: 0.449, 0.603,
+# 0.005). Sets 3 to 5 missed the hide target (0.696, 0.883, 0.833; eval/README.md).
 
 
 @needs_heldout
@@ -270,7 +269,6 @@ def test_held_out_set_hides_at_most_three_percent_of_legitimate_comments():
 
 
 @needs_heldout
-@pytest.mark.xfail(strict=True, reason=BLIND_MISS)
 def test_held_out_set_hide_recall_at_least_ninety_percent():
     result = score(load(HELDOUT))
     assert result.recall["hide"] >= 0.9, f"hide recall {result.recall['hide']:.3f}"

@@ -83,6 +83,24 @@ def test_the_real_model_catches_new_wording_the_rules_miss():
         assert classify(text).action == "none", text
 
 
+def test_an_actions_probability_is_the_sum_of_its_categories():
+    """The model learns the sixteen categories; each action's probability is the sum of its
+    own, and the category it names for an action is that action's likeliest."""
+    from campaigns.conversations.moderation.engine import CATEGORIES
+
+    trained = model.default_model()
+    names = [str(c) for c in trained.categories.classes_]
+    texts = [model.prepare(t) for t in ("I know where you live", "do you deliver to Belfast?")]
+    rows = trained.categories.predict_proba(
+        trained._features(trained.vectoriser, texts, model.sentences.encode(texts, peaks=True)))
+    for row, said in zip(rows, trained.opinions(texts), strict=True):
+        assert sum(said.probability.values()) == pytest.approx(1.0)
+        for action, (category, p) in said.category.items():
+            own = {n: q for n, q in zip(names, row, strict=True) if CATEGORIES[n] == action}
+            assert said.probability[action] == pytest.approx(sum(own.values()))
+            assert p == pytest.approx(max(own.values())) and own[category] == p
+
+
 def test_classifying_a_page_at_once_gives_the_same_verdicts_as_one_by_one():
     texts = ["after tonight nobody will have to put up with me anymore", "you absolute muppet",
              "do you deliver to Belfast?", "damn good coffee", "send nudes palette restock pls"]
@@ -90,6 +108,32 @@ def test_classifying_a_page_at_once_gives_the_same_verdicts_as_one_by_one():
     assert classify_many(texts, brand_words=words, trusted=[False, True, False, False, False]) \
         == [classify(t, brand_words=words, trusted=trust)
             for t, trust in zip(texts, [False, True, False, False, False], strict=True)]
+
+
+def test_cross_validation_chooses_thresholds_that_bound_misses_and_false_hides():
+    """``train.choose`` on out-of-fold opinions: the escalate threshold is the highest that
+    misses no more people at risk than the budget; the hide threshold the lowest that hides at
+    most 1% of legitimate comments, and of brand copy."""
+    from types import SimpleNamespace
+
+    from campaigns.conversations.moderation import train
+
+    rules = SimpleNamespace(action="none")
+    rows, opinions = [], []
+    for i in range(20):  # people at risk, at a risk of 0.5
+        rows.append(("s", f"r{i}", "escalate", "self_harm"))
+        opinions.append(opinion(escalate=0.5, none=0.5))
+    for i in range(80):  # hides, sure or not
+        rows.append(("s", f"h{i}", "hide", "abuse"))
+        opinions.append(opinion(hide=0.3 + i * 0.0085))
+    for i in range(100):  # legitimate comments, one of which looks like abuse
+        rows.append(("s", f"l{i}", "none", "chatter"))
+        opinions.append(opinion(hide=0.6 if i == 0 else 0.0))
+    verdicts = [rules] * len(rows)
+    assert train.choose(rows, verdicts, opinions) == (0.5, 0.5, 0.3)
+    # Four brand posts in a hundred read as abuse at 0.7 (3% may be): the threshold rises above.
+    copy = [(rules, opinion(hide=0.7 if i < 4 else 0.1)) for i in range(100)]
+    assert train.choose(rows, verdicts, opinions, copy) == (0.5, 0.5, 0.71)
 
 
 def test_the_saved_model_is_trained_again_when_it_is_stale(tmp_path, monkeypatch):
@@ -109,7 +153,7 @@ def test_the_saved_model_is_trained_again_when_it_is_stale(tmp_path, monkeypatch
 @pytest.mark.django_db
 @pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 def test_a_quiet_escalation_is_pinned_and_nobody_is_emailed(networks, on_call):
-    text = "my knee's been sore since the class"
+    text = "not sleeping much lately"
     verdict = classify(text)
     if (verdict.action, verdict.urgent) != ("escalate", False):
         pytest.fail(f"the model no longer finds this a quiet escalation ({verdict.reason}); "

@@ -1,7 +1,7 @@
 """Train the moderation model, and (with --cv) choose its thresholds and say how well it does.
 
     python -m campaigns.conversations.moderation.train          # train and save (minutes)
-    python -m campaigns.conversations.moderation.train --cv     # also cross-validate (~25 min)
+    python -m campaigns.conversations.moderation.train --cv     # also cross-validate (~45 min)
     python -m campaigns.conversations.moderation.train --if-stale   # only when out of date
 
 The model is saved under ``var/moderation/`` (see ``model.py``); the engine trains it by itself
@@ -12,12 +12,15 @@ a time (one author's comments, or dev): each comment gets the opinion of a model
 its author, as a blind set's comments will. From these out-of-fold probabilities, combined with
 the rules as ``engine.classify`` combines them, it chooses:
 
-- the escalate threshold: the highest at which the combined classifier misses at most 3
-  escalations in 400 (0.75%; a person at risk missed weighs more than a hide missed);
+- the escalate threshold: the highest at which the combined classifier misses at most one
+  escalation in 200 (0.5%; a person at risk missed weighs more than a hide missed);
 - the urgent threshold: the lowest at which at least 80% of the model's own escalations (those
   no rule made) are people at risk;
 - the hide threshold: the lowest at which the model's added hides hide at most 1% of
-  legitimate comments;
+  legitimate comments, and at most 3% of brand copy (its own out-of-fold opinions,
+  ``model.copy_out_of_fold``). Brand copy is not what the inbox reads, and much of it (offers
+  with codes, job ads, "we will never ask for your PIN") would be spam or a scam if a stranger
+  posted it; but a threshold that hides more of it also hides everyday comments in those words;
 
 prints them next to the ones in ``engine.py`` (which the engine uses), and scores the combined
 classifier per training set.
@@ -34,9 +37,10 @@ from campaigns.conversations.moderation import model as trained
 from campaigns.conversations.moderation.engine import ESCALATE, HIDE, classify
 from campaigns.conversations.moderation.evaluation import load, score
 
-MISSED_ESCALATIONS = 0.0075
+MISSED_ESCALATIONS = 0.005
 URGENT_PRECISION = 0.80
 MODEL_FALSE_HIDES = 0.01
+COPY_FALSE_HIDES = 0.03
 
 
 def say(line: str) -> None:
@@ -51,8 +55,9 @@ def _given(rules_action: str, opinion, thresholds) -> tuple[str, bool]:
     return second[0], second[3]
 
 
-def choose(rows, verdicts, opinions) -> tuple[float, float, float]:
-    """The three thresholds, from the rules' verdicts and the out-of-fold opinions."""
+def choose(rows, verdicts, opinions, copy=()) -> tuple[float, float, float]:
+    """The three thresholds, from the rules' verdicts and the out-of-fold opinions (``copy``:
+    brand copy's, as (the rules' verdict, the opinion) pairs)."""
     def actions(*thresholds):
         return [_given(v.action, o, thresholds) for v, o in zip(verdicts, opinions, strict=True)]
 
@@ -80,7 +85,9 @@ def choose(rows, verdicts, opinions) -> tuple[float, float, float]:
         given = actions(escalate, urgent, hundredths / 100)
         added = sum(g == HIDE and v.action != HIDE and a in ("reply", "none")
                     for (g, _), a, v in zip(given, labels, verdicts, strict=True))
-        if added <= MODEL_FALSE_HIDES * legitimate:
+        copy_hidden = sum(_given(v.action, o, (escalate, urgent, hundredths / 100))[0] == HIDE
+                          for v, o in copy)
+        if added <= MODEL_FALSE_HIDES * legitimate and copy_hidden <= COPY_FALSE_HIDES * len(copy):
             hide = hundredths / 100
             break
     return escalate, urgent, hide
@@ -138,10 +145,12 @@ def main(argv=None) -> int:
     rows = trained.labelled()
     opinions = trained.out_of_fold()
     verdicts = [classify(text, second_opinion=False) for _, text, _, _ in rows]
+    copy = list(zip([classify(text, second_opinion=False) for text in trained.brand_copy()],
+                    trained.copy_out_of_fold(), strict=True))
     say(f"cross-validation, one set held out at a time ({len(rows)} comments, "
-        f"{len(trained.TRAINING_SETS)} sets), "
-        f"{time.perf_counter() - began:.0f} s")
-    escalate, urgent, hide = choose(rows, verdicts, opinions)
+        f"{len(trained.TRAINING_SETS)} sets), and brand copy in {trained.COPY_FOLDS} folds "
+        f"({len(copy)} texts), {time.perf_counter() - began:.0f} s")
+    escalate, urgent, hide = choose(rows, verdicts, opinions, copy)
     say(f"thresholds chosen: escalate >= {escalate:.2f}, urgent >= {urgent:.2f}, "
         f"hide >= {hide:.2f}")
     in_use = (engine.ESCALATE_AT, engine.URGENT_AT, engine.HIDE_AT)
@@ -151,6 +160,8 @@ def main(argv=None) -> int:
            else "   <- differ from those chosen: update engine.py"))
     say("scored at the thresholds chosen:")
     report(opinions, (escalate, urgent, hide))
+    hidden = sum(_given(v.action, o, (escalate, urgent, hide))[0] == HIDE for v, o in copy)
+    say(f"  brand copy hidden out of fold: {hidden}/{len(copy)} ({hidden / len(copy):.3f})")
     return 0
 
 

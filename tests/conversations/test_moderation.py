@@ -211,14 +211,14 @@ def test_brand_posts_are_not_hidden_unless_they_use_a_slur():
              if (verdict := classify(text, second_opinion=False)).action == "hide"}
     assert all("hate" in verdict.categories for verdict in ruled.values()), ruled
     assert len(ruled) <= 2, list(ruled)
-    # With the trained model: at most 1% of the copy with nothing to flag (327 texts: 3 today,
-    # "...if you're lucky, killer whales", "roller blinds, now 20% off" and a burpees class's alt
+    # With the trained model: at most 1% of the copy with nothing to flag (327 texts: 2 today,
+    # "Instant transfers between euro and sterling accounts are now free..." and a swimmer's alt
     # text) ...
     hidden = [text for text in clean if classify(text).action == "hide"]
     assert len(hidden) <= 0.01 * len(clean), hidden
-    # ...and at most 5% of the copy the sensitivity linter's labels flag (219 texts: 7 today:
-    # the slur, "retarded", "man the booth", "every housewife", "a cameraman", "don't be dumb",
-    # "FREE SHIPPING ENDS TONIGHT!"): a comment in those words may be abuse.
+    # ...and at most 5% of the copy the sensitivity linter's labels flag (219 texts: 6 today:
+    # the slurs, "man the booth", "she's not bossy", "#smallbusinesssaturday", "FREE SHIPPING
+    # ENDS TONIGHT!"): a comment in those words may be abuse.
     hidden = [text for text in flagged if classify(text).action == "hide"]
     assert len(hidden) <= 0.05 * len(flagged), hidden
 

@@ -267,6 +267,28 @@ def _fold(texts: list[str], categories: list[str], vectors, tests: list[str],
     return model.opinions(tests, test_vectors)
 
 
+def _encoded():
+    """What the folds learn from: the comments' texts, categories and sentence vectors, and the
+    brand copy's texts and vectors."""
+    meanings = Meanings()
+    texts, categories = training_data(with_brand_copy=False)
+    copy = [prepare(text) for text in brand_copy()]
+    return texts, categories, meanings(texts), copy, meanings(copy)
+
+
+def _run(folds, size: int, jobs: int) -> list[Opinion]:
+    """Run ``folds`` ((the rows it holds out, its delayed ``_fold``)) in parallel and put each
+    held-out row's opinion in its place."""
+    from joblib import Parallel
+
+    opinions: list[Opinion | None] = [None] * size
+    for (rows, _), fold in zip(folds, Parallel(n_jobs=jobs)(task for _, task in folds),
+                               strict=True):
+        for row, opinion in zip(rows, fold, strict=True):
+            opinions[row] = opinion
+    return opinions  # type: ignore[return-value]
+
+
 def out_of_fold(jobs: int = -1) -> list[Opinion]:
     """Every training comment's opinion from a model trained without its whole set (one
     author's, or dev), the brand copy in every training, in ``labelled()`` order: the honest
@@ -274,14 +296,10 @@ def out_of_fold(jobs: int = -1) -> list[Opinion]:
     model learn the author's voice and say more than a new author's comments will.) The folds
     run in parallel (``jobs`` processes, -1: one per core)."""
     import numpy
-    from joblib import Parallel, delayed
+    from joblib import delayed
 
-    meanings = Meanings()
-    texts, categories = training_data(with_brand_copy=False)
+    texts, categories, vectors, copy, copy_vectors = _encoded()
     groups = [name for name, *_ in labelled()]
-    vectors = meanings(texts)
-    copy = [prepare(text) for text in brand_copy()]
-    copy_vectors = meanings(copy)
     folds = []
     for held in dict.fromkeys(groups):
         train_rows = [i for i, group in enumerate(groups) if group != held]
@@ -291,12 +309,7 @@ def out_of_fold(jobs: int = -1) -> list[Opinion]:
             [categories[i] for i in train_rows] + ["chatter"] * len(copy),
             numpy.vstack([vectors[train_rows], copy_vectors]),
             [texts[i] for i in test_rows], vectors[test_rows])))
-    opinions: list[Opinion | None] = [None] * len(texts)
-    results = Parallel(n_jobs=jobs)(task for _, task in folds)
-    for (test_rows, _), fold in zip(folds, results, strict=True):
-        for row, opinion in zip(test_rows, fold, strict=True):
-            opinions[row] = opinion
-    return opinions  # type: ignore[return-value]
+    return _run(folds, len(texts), jobs)
 
 
 # Brand copy's own out-of-fold opinions come from this many folds of it (each with every comment).
@@ -308,13 +321,9 @@ def copy_out_of_fold(jobs: int = -1) -> list[Opinion]:
     from every comment and the rest of the copy (``COPY_FOLDS`` folds): how often the model hides
     a brand's own everyday wording it has not seen (``train.choose`` bounds it)."""
     import numpy
-    from joblib import Parallel, delayed
+    from joblib import delayed
 
-    meanings = Meanings()
-    texts, categories = training_data(with_brand_copy=False)
-    vectors = meanings(texts)
-    copy = [prepare(text) for text in brand_copy()]
-    copy_vectors = meanings(copy)
+    texts, categories, vectors, copy, copy_vectors = _encoded()
     folds = []
     for k in range(COPY_FOLDS):
         kept = [i for i in range(len(copy)) if i % COPY_FOLDS != k]
@@ -323,12 +332,7 @@ def copy_out_of_fold(jobs: int = -1) -> list[Opinion]:
             texts + [copy[i] for i in kept], categories + ["chatter"] * len(kept),
             numpy.vstack([vectors, copy_vectors[kept]]),
             [copy[i] for i in held], copy_vectors[held])))
-    opinions: list[Opinion | None] = [None] * len(copy)
-    for (held, _), fold in zip(folds, Parallel(n_jobs=jobs)(task for _, task in folds),
-                               strict=True):
-        for row, opinion in zip(held, fold, strict=True):
-            opinions[row] = opinion
-    return opinions  # type: ignore[return-value]
+    return _run(folds, len(copy), jobs)
 
 
 @functools.cache
